@@ -1,0 +1,66 @@
+"""The one settings object: environment variables prefixed ``PERSONA_``, and a ``.env`` file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from persona.schemas import ProviderName
+
+MB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PERSONA_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(default=Path("."), description="Root that data-source paths resolve in.")
+    database_url: str | None = Field(
+        default=None, description="Any SQLAlchemy URL; default sqlite:///<data_dir>/.persona/persona.db"
+    )
+    default_provider: ProviderName = "local"
+
+    # Data sources
+    max_source_bytes: int = Field(default=50 * MB, gt=0, description="Total size of one run's sources.")
+    max_inline_source_bytes: int = Field(default=1 * MB, gt=0)
+    max_upload_bytes: int = Field(default=50 * MB, gt=0, description="One upload request.")
+    max_folder_files: int = Field(default=5_000, gt=0, description="Files one folder source may hold.")
+
+    # Runs
+    max_concurrent_runs: int = Field(default=4, ge=1)
+    max_run_attempts: int = Field(default=3, ge=1, description="Starts of a run before 'interrupted'.")
+
+    # Providers
+    provider_timeout: float = Field(default=120.0, gt=0, description="Seconds per provider request.")
+    provider_max_retries: int = Field(default=3, ge=0)
+
+    # API
+    api_token: SecretStr | None = Field(
+        default=None, description="Bearer token(s), comma-separated for rotation."
+    )
+    max_body_bytes: int = Field(default=2 * MB, gt=0, description="JSON request bodies.")
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def state_dir(self) -> Path:
+        """Where Persona keeps its own files inside the data directory."""
+        return self.data_dir / ".persona"
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.state_dir / 'persona.db'}"
+
+    @property
+    def api_tokens(self) -> list[str]:
+        if self.api_token is None:
+            return []
+        return [t.strip() for t in self.api_token.get_secret_value().split(",") if t.strip()]
