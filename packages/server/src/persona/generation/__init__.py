@@ -1,0 +1,1 @@
+"""Turning evidence into personas: prompts, response parsing, grounding."""

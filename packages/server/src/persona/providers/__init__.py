@@ -1,0 +1,73 @@
+"""LLM providers behind one protocol, and the registry that builds them by name.
+
+``local`` needs no key and no network; the others read their keys from the usual
+environment variables and are refused, naming the variable, when it is unset.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from persona.errors import ProviderNotConfiguredError
+from persona.providers.base import GenerationResult, ProgressCallback, Provider
+from persona.schemas import ProviderInfo, ProviderName
+from persona.settings import Settings
+
+__all__ = [
+    "GenerationResult",
+    "ProgressCallback",
+    "Provider",
+    "ProviderSpec",
+    "build_provider",
+    "list_providers",
+    "require_configured",
+]
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    name: ProviderName
+    default_model: str | None
+    env_vars: tuple[str, ...]
+    """Any one of these configures it; empty means no key is needed."""
+    factory: Callable[[Settings], Provider]
+
+    def configured(self) -> bool:
+        return not self.env_vars or any(os.environ.get(v) for v in self.env_vars)
+
+
+def _local(settings: Settings) -> Provider:
+    from persona.providers.local import LocalProvider
+
+    return LocalProvider()
+
+
+_SPECS: dict[str, ProviderSpec] = {
+    "local": ProviderSpec("local", "tfidf-kmeans", (), _local),
+}
+
+
+def list_providers() -> list[ProviderInfo]:
+    return [
+        ProviderInfo(
+            name=spec.name,
+            configured=spec.configured(),
+            default_model=spec.default_model,
+            env_var=spec.env_vars[0] if spec.env_vars else None,
+        )
+        for spec in _SPECS.values()
+    ]
+
+
+def require_configured(name: str) -> ProviderSpec:
+    """The spec of provider ``name``, or ProviderNotConfiguredError naming the env var to set."""
+    spec = _SPECS[name]
+    if not spec.configured():
+        raise ProviderNotConfiguredError(name, spec.env_vars[0])
+    return spec
+
+
+def build_provider(name: str, settings: Settings) -> Provider:
+    return require_configured(name).factory(settings)
