@@ -1,0 +1,624 @@
+"""All SQL of Persona: experiments, runs, personas and idempotency keys, as pydantic schemas.
+
+Every method is synchronous and opens its own transaction; callers on an event loop run
+them in a worker thread. Run state changes are guarded (``WHERE status = ... AND attempts =
+...``) so a stale worker can never overwrite a newer state or write personas twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from persona.errors import ConflictError, IdempotencyConflictError, InvalidInputError, NotFoundError
+from persona.ids import new_id, utcnow
+from persona.schemas import (
+    ACTIVE_RUN_STATUSES,
+    Experiment,
+    ExperimentPage,
+    ExperimentStatus,
+    GenerationConfig,
+    Persona,
+    PersonaContent,
+    PersonaPage,
+    Run,
+    RunDetail,
+    RunError,
+    RunPage,
+    RunStatus,
+    Usage,
+)
+from persona.storage.cursor import Cursor
+from persona.storage.database import Database
+from persona.storage.models import ExperimentRow, IdempotencyRow, PersonaRow, RunRow
+
+MAX_PAGE_SIZE = 200
+ACTIVE = tuple(sorted(ACTIVE_RUN_STATUSES))
+# A cancelled run says nothing about the experiment's outcome: status follows the latest
+# run that succeeded or failed.
+OUTCOME = ("failed", "succeeded")
+_PERSONA_FIELDS = (
+    "name",
+    "title",
+    "demographics",
+    "goals",
+    "pain_points",
+    "behaviours",
+    "quotes",
+    "evidence_ids",
+    "grounding",
+    "dropped_evidence_ids",
+)
+
+
+@dataclass(frozen=True)
+class ClaimedRun:
+    """A run just moved from queued to running: what the runner needs to execute it."""
+
+    run_id: str
+    experiment_id: str
+    attempt: int
+    config: GenerationConfig
+    data_sources: list[str]
+    text_column: str | None
+
+
+@dataclass(frozen=True)
+class _ExperimentStats:
+    run_count: int
+    persona_count: int
+    active: bool
+    latest_outcome: str | None
+
+    @property
+    def status(self) -> ExperimentStatus:
+        if self.active:
+            return "running"
+        if self.latest_outcome == "succeeded":
+            return "completed"
+        if self.latest_outcome == "failed":
+            return "failed"
+        return "created"
+
+
+def check_limit(limit: int) -> None:
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise InvalidInputError(
+            f"limit must be between 1 and {MAX_PAGE_SIZE}, got {limit}", location=["query", "limit"]
+        )
+
+
+def _after_cursor(
+    stmt: Select[Any],
+    created_at: InstrumentedAttribute[datetime],
+    row_id: InstrumentedAttribute[str],
+    cursor: str | None,
+    kind: str,
+) -> Select[Any]:
+    """Order newest first and keep only the items after ``cursor``."""
+    if cursor is not None:
+        position = Cursor.decode(cursor, kind=kind)
+        stmt = stmt.where(
+            or_(
+                created_at < position.created_at,
+                and_(created_at == position.created_at, row_id < position.id),
+            )
+        )
+    return stmt.order_by(created_at.desc(), row_id.desc())
+
+
+def _next_cursor(rows: Sequence[Any], limit: int, kind: str) -> str | None:
+    if len(rows) <= limit:
+        return None
+    last = rows[limit - 1]
+    return Cursor(kind, last.created_at, last.id).encode()
+
+
+class Repository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # ------------------------------------------------------------------ experiments
+
+    def create_experiment(
+        self,
+        *,
+        experiment_id: str,
+        name: str,
+        description: str | None,
+        data_sources: list[str],
+        config: GenerationConfig,
+        text_column: str | None = None,
+    ) -> Experiment:
+        now = utcnow()
+        row = ExperimentRow(
+            id=experiment_id,
+            name=name,
+            description=description,
+            data_sources=list(data_sources),
+            config=config.model_dump(mode="json"),
+            text_column=text_column,
+            created_at=now,
+            updated_at=now,
+        )
+        with self.db.write() as session:
+            session.add(row)
+        return _experiment(row, _ExperimentStats(0, 0, False, None))
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        with self.db.read() as session:
+            return self._load_experiment(session, experiment_id)
+
+    def list_experiments(self, *, limit: int = 50, cursor: str | None = None) -> ExperimentPage:
+        check_limit(limit)
+        stmt = _after_cursor(
+            _experiments_query(), ExperimentRow.created_at, ExperimentRow.id, cursor, "experiments"
+        ).limit(limit + 1)
+        with self.db.read() as session:
+            rows = session.execute(stmt).all()
+        items = [_experiment(row[0], _ExperimentStats(*row[1:])) for row in rows[:limit]]
+        return ExperimentPage(
+            items=items, next_cursor=_next_cursor([r[0] for r in rows], limit, "experiments")
+        )
+
+    def add_data_sources(self, experiment_id: str, paths: Sequence[str]) -> Experiment:
+        """Append ``paths`` to the experiment's data sources (those already there are kept once)."""
+        with self.db.write() as session:
+            row = _experiment_row(session, experiment_id, for_update=True)
+            row.data_sources = [*row.data_sources, *(p for p in paths if p not in row.data_sources)]
+            row.updated_at = utcnow()
+        return self.get_experiment(experiment_id)
+
+    def delete_experiment(self, experiment_id: str) -> list[str]:
+        """Delete the experiment with its runs, personas and idempotency keys; return run ids."""
+        with self.db.write() as session:
+            _experiment_row(session, experiment_id, for_update=True)
+            run_ids = list(
+                session.scalars(select(RunRow.id).where(RunRow.experiment_id == experiment_id))
+            )
+            # Explicit deletes, child tables first: the cascade does not depend on the
+            # database honouring ON DELETE CASCADE.
+            for table in (IdempotencyRow, PersonaRow, RunRow):
+                session.execute(delete(table).where(table.experiment_id == experiment_id))
+            session.execute(delete(ExperimentRow).where(ExperimentRow.id == experiment_id))
+        return run_ids
+
+    def active_run_ids(self, experiment_id: str) -> list[str]:
+        with self.db.read() as session:
+            return list(
+                session.scalars(
+                    select(RunRow.id).where(
+                        RunRow.experiment_id == experiment_id, RunRow.status.in_(ACTIVE)
+                    )
+                )
+            )
+
+    def _load_experiment(self, session: Session, experiment_id: str) -> Experiment:
+        row = session.execute(
+            _experiments_query().where(ExperimentRow.id == experiment_id)
+        ).one_or_none()
+        if row is None:
+            raise NotFoundError("experiment", experiment_id)
+        return _experiment(row[0], _ExperimentStats(*row[1:]))
+
+    # ------------------------------------------------------------------ runs
+
+    def find_idempotent_run(self, experiment_id: str, key: str) -> tuple[str, Run] | None:
+        """The request hash and run recorded under an idempotency key, if any."""
+        with self.db.read() as session:
+            found = session.get(IdempotencyRow, (experiment_id, key))
+            if found is None:
+                return None
+            return found.request_hash, self._runs(session, [_run_row(session, found.run_id)])[0]
+
+    def create_run(
+        self,
+        experiment_id: str,
+        config: GenerationConfig,
+        *,
+        idempotency: tuple[str, str] | None = None,
+    ) -> tuple[Run, bool]:
+        """Insert a queued run. With ``idempotency`` = (key, request hash), a key seen before
+        returns (the earlier run, False), or raises IdempotencyConflictError on another hash."""
+        try:
+            return self._insert_run(experiment_id, config, idempotency)
+        except IntegrityError:
+            # Another process recorded the same key between our check and our insert.
+            if idempotency is None:
+                raise
+            return self._replay(experiment_id, *idempotency)
+
+    def _insert_run(
+        self, experiment_id: str, config: GenerationConfig, idempotency: tuple[str, str] | None
+    ) -> tuple[Run, bool]:
+        now = utcnow()
+        with self.db.write() as session:
+            experiment = _experiment_row(session, experiment_id, for_update=True)
+            if idempotency is not None:
+                key, request_hash = idempotency
+                found = session.get(IdempotencyRow, (experiment_id, key))
+                if found is not None:
+                    _check_hash(key, found.request_hash, request_hash)
+                    return self._runs(session, [_run_row(session, found.run_id)])[0], False
+            row = RunRow(
+                id=new_id("run"),
+                experiment_id=experiment_id,
+                status="queued",
+                config=config.model_dump(mode="json"),
+                progress=0.0,
+                stage="queued",
+                attempts=0,
+                created_at=now,
+                usage=Usage().model_dump(mode="json"),
+            )
+            session.add(row)
+            if idempotency is not None:
+                session.flush()
+                session.add(
+                    IdempotencyRow(
+                        experiment_id=experiment_id,
+                        key=idempotency[0],
+                        request_hash=idempotency[1],
+                        run_id=row.id,
+                        created_at=now,
+                    )
+                )
+            experiment.updated_at = now
+        return _run(row, []), True
+
+    def _replay(self, experiment_id: str, key: str, request_hash: str) -> tuple[Run, bool]:
+        found = self.find_idempotent_run(experiment_id, key)
+        if found is None:  # pragma: no cover - the key's run was deleted in between
+            raise ConflictError(f"idempotency key {key!r} is being used by another request")
+        _check_hash(key, found[0], request_hash)
+        return found[1], False
+
+    def get_run(self, experiment_id: str, run_id: str) -> RunDetail:
+        """The run with its personas (empty unless it succeeded)."""
+        with self.db.read() as session:
+            row = _run_row(session, run_id, experiment_id=experiment_id)
+            personas = _persona_rows(session, run_id) if row.status == "succeeded" else []
+            return RunDetail(
+                **_run(row, [p.id for p in personas]).model_dump(),
+                personas=[_persona(p) for p in personas],
+            )
+
+    def list_runs(
+        self,
+        experiment_id: str,
+        *,
+        status: RunStatus | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> RunPage:
+        check_limit(limit)
+        stmt = select(RunRow).where(RunRow.experiment_id == experiment_id)
+        if status is not None:
+            stmt = stmt.where(RunRow.status == status)
+        stmt = _after_cursor(stmt, RunRow.created_at, RunRow.id, cursor, "runs").limit(limit + 1)
+        with self.db.read() as session:
+            _experiment_row(session, experiment_id)
+            rows = list(session.scalars(stmt))
+            items = self._runs(session, rows[:limit])
+        return RunPage(items=items, next_cursor=_next_cursor(rows, limit, "runs"))
+
+    def cancel_run(self, experiment_id: str, run_id: str) -> Run:
+        """Queued or running → cancelled; a finished run is a ConflictError."""
+        now = utcnow()
+        with self.db.write() as session:
+            row = _run_row(session, run_id, experiment_id=experiment_id, for_update=True)
+            if row.status not in ACTIVE_RUN_STATUSES:
+                raise ConflictError(
+                    f"run {run_id!r} is already {row.status}: only a queued or running run "
+                    "can be cancelled"
+                )
+            row.status = "cancelled"
+            row.stage = "cancelled"
+            row.finished_at = now
+            _touch(session, experiment_id, now)
+        return _run(row, [])
+
+    def claim_run(self, run_id: str) -> ClaimedRun | None:
+        """Queued → running (attempts + 1); None when the run is gone or no longer queued."""
+        now = utcnow()
+        with self.db.write() as session:
+            row = session.get(RunRow, run_id, with_for_update=True)
+            if row is None or row.status != "queued":
+                return None
+            experiment = _experiment_row(session, row.experiment_id)
+            row.status = "running"
+            row.attempts += 1
+            row.started_at = now
+            row.progress = 0.0
+            row.stage = "starting"
+            return ClaimedRun(
+                run_id=row.id,
+                experiment_id=row.experiment_id,
+                attempt=row.attempts,
+                config=GenerationConfig.model_validate(row.config),
+                data_sources=list(experiment.data_sources),
+                text_column=experiment.text_column,
+            )
+
+    def update_progress(self, run_id: str, attempt: int, progress: float, stage: str) -> bool:
+        """Record progress; False when the run is no longer this attempt's (cancelled, gone)."""
+        with self.db.write() as session:
+            result = session.execute(
+                update(RunRow)
+                .where(*_current_attempt(run_id, attempt))
+                .values(progress=progress, stage=stage)
+                .execution_options(synchronize_session=False)
+            )
+            return _rowcount(result) == 1
+
+    def mark_succeeded(
+        self, run_id: str, attempt: int, personas: Sequence[PersonaContent], usage: Usage
+    ) -> list[str] | None:
+        """In one transaction: the run becomes succeeded and its personas are stored.
+        Returns the new persona ids, or None (nothing written) when the attempt is stale."""
+        now = utcnow()
+        with self.db.write() as session:
+            result = session.execute(
+                update(RunRow)
+                .where(*_current_attempt(run_id, attempt))
+                .values(
+                    status="succeeded",
+                    progress=1.0,
+                    stage="done",
+                    finished_at=now,
+                    usage=usage.model_dump(mode="json"),
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if _rowcount(result) != 1:
+                return None
+            experiment_id = session.scalars(
+                select(RunRow.experiment_id).where(RunRow.id == run_id)
+            ).one()
+            rows = [
+                _persona_row(content, experiment_id, run_id, position, now)
+                for position, content in enumerate(personas)
+            ]
+            session.add_all(rows)
+            _touch(session, experiment_id, now)
+        return [row.id for row in rows]
+
+    def mark_failed(self, run_id: str, attempt: int, error: RunError) -> bool:
+        """Running → failed with ``error``; False when the attempt is stale."""
+        now = utcnow()
+        with self.db.write() as session:
+            result = session.execute(
+                update(RunRow)
+                .where(*_current_attempt(run_id, attempt))
+                .values(
+                    status="failed",
+                    stage="failed",
+                    finished_at=now,
+                    error_code=error.code,
+                    error_message=error.message,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if _rowcount(result) != 1:
+                return False
+            _touch_run_experiment(session, run_id, now)
+        return True
+
+    def recover_runs(self, max_attempts: int) -> list[str]:
+        """Runs a previous process left queued or running: those with attempts left go back
+        to queued and are returned (oldest first); the others fail with code 'interrupted'."""
+        now = utcnow()
+        requeued: list[str] = []
+        with self.db.write() as session:
+            rows = session.scalars(
+                select(RunRow)
+                .where(RunRow.status.in_(ACTIVE))
+                .order_by(RunRow.created_at, RunRow.id)
+                .with_for_update()
+            ).all()
+            for row in rows:
+                if row.attempts >= max_attempts:
+                    row.status = "failed"
+                    row.stage = "failed"
+                    row.finished_at = now
+                    row.error_code = "interrupted"
+                    row.error_message = (
+                        f"the run was interrupted {row.attempts} times by a server stop; "
+                        f"it is not restarted after {max_attempts} attempts"
+                    )
+                    _touch(session, row.experiment_id, now)
+                else:
+                    row.status = "queued"
+                    row.stage = "queued"
+                    requeued.append(row.id)
+        return requeued
+
+    def run_status(self, run_id: str) -> RunStatus | None:
+        with self.db.read() as session:
+            status = session.scalars(select(RunRow.status).where(RunRow.id == run_id)).first()
+            return status  # type: ignore[return-value]
+
+    def _runs(self, session: Session, rows: Sequence[RunRow]) -> list[Run]:
+        succeeded = [row.id for row in rows if row.status == "succeeded"]
+        persona_ids: dict[str, list[str]] = {}
+        if succeeded:
+            found = session.execute(
+                select(PersonaRow.run_id, PersonaRow.id)
+                .where(PersonaRow.run_id.in_(succeeded))
+                .order_by(PersonaRow.run_id, PersonaRow.position)
+            )
+            for run_id, persona_id in found:
+                persona_ids.setdefault(run_id, []).append(persona_id)
+        return [_run(row, persona_ids.get(row.id, [])) for row in rows]
+
+    # ------------------------------------------------------------------ personas
+
+    def get_persona(self, persona_id: str) -> Persona:
+        with self.db.read() as session:
+            row = session.get(PersonaRow, persona_id)
+            if row is None:
+                raise NotFoundError("persona", persona_id)
+            return _persona(row)
+
+    def list_personas(
+        self, experiment_id: str, *, limit: int = 50, cursor: str | None = None
+    ) -> PersonaPage:
+        check_limit(limit)
+        stmt = _after_cursor(
+            select(PersonaRow).where(PersonaRow.experiment_id == experiment_id),
+            PersonaRow.created_at,
+            PersonaRow.id,
+            cursor,
+            "personas",
+        ).limit(limit + 1)
+        with self.db.read() as session:
+            _experiment_row(session, experiment_id)
+            rows = list(session.scalars(stmt))
+        return PersonaPage(
+            items=[_persona(row) for row in rows[:limit]],
+            next_cursor=_next_cursor(rows, limit, "personas"),
+        )
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _experiments_query() -> Select[Any]:
+    """Experiments with their derived counts and status inputs, in one statement."""
+    of_experiment = RunRow.experiment_id == ExperimentRow.id
+    run_count = select(func.count(RunRow.id)).where(of_experiment).scalar_subquery()
+    persona_count = (
+        select(func.count(PersonaRow.id))
+        .where(PersonaRow.experiment_id == ExperimentRow.id)
+        .scalar_subquery()
+    )
+    active = exists().where(of_experiment, RunRow.status.in_(ACTIVE))
+    latest_outcome = (
+        select(RunRow.status)
+        .where(of_experiment, RunRow.status.in_(OUTCOME))
+        .order_by(RunRow.created_at.desc(), RunRow.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return select(ExperimentRow, run_count, persona_count, active, latest_outcome)
+
+
+def _experiment_row(
+    session: Session, experiment_id: str, *, for_update: bool = False
+) -> ExperimentRow:
+    row = session.get(ExperimentRow, experiment_id, with_for_update=for_update)
+    if row is None:
+        raise NotFoundError("experiment", experiment_id)
+    return row
+
+
+def _run_row(
+    session: Session, run_id: str, *, experiment_id: str | None = None, for_update: bool = False
+) -> RunRow:
+    row = session.get(RunRow, run_id, with_for_update=for_update)
+    if row is None or (experiment_id is not None and row.experiment_id != experiment_id):
+        raise NotFoundError("run", run_id)
+    return row
+
+
+def _persona_rows(session: Session, run_id: str) -> list[PersonaRow]:
+    return list(
+        session.scalars(
+            select(PersonaRow).where(PersonaRow.run_id == run_id).order_by(PersonaRow.position)
+        )
+    )
+
+
+def _current_attempt(run_id: str, attempt: int) -> tuple[ColumnElement[bool], ...]:
+    return (RunRow.id == run_id, RunRow.status == "running", RunRow.attempts == attempt)
+
+
+def _rowcount(result: Any) -> int:
+    return int(result.rowcount)
+
+
+def _touch(session: Session, experiment_id: str, now: datetime) -> None:
+    session.execute(
+        update(ExperimentRow)
+        .where(ExperimentRow.id == experiment_id)
+        .values(updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _touch_run_experiment(session: Session, run_id: str, now: datetime) -> None:
+    experiment_id = session.scalars(select(RunRow.experiment_id).where(RunRow.id == run_id)).one()
+    _touch(session, experiment_id, now)
+
+
+def _check_hash(key: str, stored: str, given: str) -> None:
+    if stored != given:
+        raise IdempotencyConflictError(
+            f"idempotency key {key!r} was already used with a different request body"
+        )
+
+
+def _experiment(row: ExperimentRow, stats: _ExperimentStats) -> Experiment:
+    return Experiment(
+        id=row.id,
+        name=row.name,
+        description=row.description,
+        status=stats.status,
+        data_sources=list(row.data_sources),
+        config=GenerationConfig.model_validate(row.config),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        run_count=stats.run_count,
+        persona_count=stats.persona_count,
+    )
+
+
+def _run(row: RunRow, persona_ids: list[str]) -> Run:
+    error = None
+    if row.error_code is not None:
+        error = RunError(code=row.error_code, message=row.error_message or "")
+    return Run(
+        id=row.id,
+        experiment_id=row.experiment_id,
+        status=row.status,  # type: ignore[arg-type]
+        config=GenerationConfig.model_validate(row.config),
+        progress=row.progress,
+        stage=row.stage,
+        attempts=row.attempts,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        usage=Usage.model_validate(row.usage),
+        error=error,
+        persona_ids=persona_ids,
+    )
+
+
+def _persona_row(
+    content: PersonaContent, experiment_id: str, run_id: str, position: int, now: datetime
+) -> PersonaRow:
+    data = content.model_dump(mode="json", include=set(_PERSONA_FIELDS))
+    return PersonaRow(
+        id=new_id("persona"),
+        experiment_id=experiment_id,
+        run_id=run_id,
+        position=position,
+        created_at=now,
+        **data,
+    )
+
+
+def _persona(row: PersonaRow) -> Persona:
+    return Persona(
+        id=row.id,
+        experiment_id=row.experiment_id,
+        run_id=row.run_id,
+        created_at=row.created_at,
+        **{field: getattr(row, field) for field in _PERSONA_FIELDS},
+    )
