@@ -1,0 +1,148 @@
+"""Data sources: files and folders inside the data directory, read into Evidence records.
+
+Formats, chosen by extension (case-insensitive):
+
+- ``.csv`` / ``.tsv``: delimiter sniffed among comma, semicolon and tab (``.tsv`` is always
+  tab); a header row; quoted multi-line cells. Read streaming. Locator ``row N`` is the
+  spreadsheet row: the header is row 1, the first record row 2.
+- ``.json``: an array of objects, or an object holding exactly one such array
+  (``{"responses": [...]}``). Nested objects become ``a.b`` columns. Read whole, so it is
+  bounded by ``max_total_bytes``; use JSONL for large data. Locator ``item N`` (from 1).
+- ``.jsonl`` / ``.ndjson``: one object per line, blank lines skipped. Read streaming.
+  Locator ``line N``.
+- ``.md`` / ``.markdown`` / ``.txt``: interview transcripts by participant turn, other text by
+  paragraph; see :mod:`persona.sources.text`. Locator ``line N`` or ``line N-M``.
+- Folders: every supported file below them, depth first in name order. Hidden files and
+  folders (names starting with '.') are skipped, and so are files of other types (a folder
+  may hold PDFs or images) and devices, FIFOs and sockets, which are never opened.
+
+Records of tabular sources: the participant is the first of the columns named participant,
+respondent, interviewee, user, user_id, speaker, id or name (case-insensitive; see
+``PARTICIPANT_COLUMNS``); the text is the ``text_column`` when given, else the column with the
+longest non-numeric values on average over the first 200 records. Every other non-empty value
+becomes an attribute. Records with empty text are skipped.
+
+Every file is read once even when several sources name it. All errors are ``SourceError``
+whose message names the file and, where it applies, the place (line, row, item, byte).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+from persona.errors import SourceError
+from persona.schemas import Evidence
+from persona.sources.decoding import ByteBudget, read_lines
+from persona.sources.paths import (
+    SUPPORTED_EXTENSIONS,
+    SourceFile,
+    data_root,
+    open_inside,
+    plan_sources,
+    resolve_source,
+)
+from persona.sources.records import PARTICIPANT_COLUMNS, evidence_id
+from persona.sources.tabular import read_csv, read_json, read_jsonl
+from persona.sources.text import read_text
+
+__all__ = [
+    "DEFAULT_MAX_FOLDER_FILES",
+    "DEFAULT_MAX_TOTAL_BYTES",
+    "PARTICIPANT_COLUMNS",
+    "SUPPORTED_EXTENSIONS",
+    "Evidence",
+    "check_sources",
+    "evidence_id",
+    "iter_evidence",
+    "load_evidence",
+    "resolve_source",
+]
+
+DEFAULT_MAX_TOTAL_BYTES = 50 * 1024 * 1024
+DEFAULT_MAX_FOLDER_FILES = 5_000
+
+
+def _as_list(sources: Sequence[str]) -> list[str]:
+    # A lone string is one source, not a sequence of one-character sources.
+    return [sources] if isinstance(sources, str) else list(sources)
+
+
+def check_sources(
+    sources: Sequence[str],
+    *,
+    data_dir: Path,
+    max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES,
+    max_folder_files: int = DEFAULT_MAX_FOLDER_FILES,
+) -> list[Path]:
+    """Validate sources without parsing them: every file resolved, counted, sized and typed.
+
+    Returns the data files in reading order. Errors carry ``location=["data_sources", i]``.
+    """
+    planned = plan_sources(
+        _as_list(sources),
+        data_dir=data_dir,
+        max_total_bytes=max_total_bytes,
+        max_folder_files=max_folder_files,
+    )
+    return [file.path for file in planned]
+
+
+def _read_file(
+    lines: Iterator[str], file: SourceFile, text_column: str | None
+) -> Iterable[Evidence]:
+    suffix = file.path.suffix.lower()
+    if suffix in (".csv", ".tsv"):
+        delimiter = "\t" if suffix == ".tsv" else None
+        return read_csv(lines, file.name, text_column=text_column, delimiter=delimiter)
+    if suffix == ".json":
+        return read_json(lines, file.name, text_column=text_column)
+    if suffix in (".jsonl", ".ndjson"):
+        return read_jsonl(lines, file.name, text_column=text_column)
+    return read_text(lines, file.name, markdown=suffix in (".md", ".markdown"))
+
+
+def iter_evidence(
+    sources: Sequence[str],
+    *,
+    data_dir: Path,
+    text_column: str | None = None,
+    max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES,
+    max_folder_files: int = DEFAULT_MAX_FOLDER_FILES,
+) -> Iterator[Evidence]:
+    """Yield the Evidence of every source in order, one file open at a time."""
+    planned = plan_sources(
+        _as_list(sources),
+        data_dir=data_dir,
+        max_total_bytes=max_total_bytes,
+        max_folder_files=max_folder_files,
+    )
+    root = data_root(data_dir)
+    budget = ByteBudget(max_total_bytes)
+    for file in planned:
+        try:
+            with open_inside(root, file.path, file.name) as stream:
+                yield from _read_file(read_lines(stream, file.name, budget), file, text_column)
+        except SourceError as err:
+            err.location = err.location or ["data_sources", file.index]
+            raise
+
+
+def load_evidence(
+    sources: Sequence[str],
+    *,
+    data_dir: Path,
+    text_column: str | None = None,
+    max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES,
+    max_folder_files: int = DEFAULT_MAX_FOLDER_FILES,
+) -> list[Evidence]:
+    """All Evidence of the sources as a list (see :func:`iter_evidence`)."""
+    return list(
+        iter_evidence(
+            sources,
+            data_dir=data_dir,
+            text_column=text_column,
+            max_total_bytes=max_total_bytes,
+            max_folder_files=max_folder_files,
+        )
+    )

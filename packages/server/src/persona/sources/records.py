@@ -1,0 +1,189 @@
+"""Records (CSV rows, JSON objects) to Evidence: which column is the text, which the participant."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from persona.errors import SourceError
+from persona.schemas import Evidence
+
+SAMPLE_RECORDS = 200
+"""Records looked at to infer the text column."""
+
+# In order of preference: the first of these names among the columns is the participant.
+PARTICIPANT_COLUMNS = (
+    "participant",
+    "participant_id",
+    "participant_name",
+    "respondent",
+    "respondent_id",
+    "interviewee",
+    "user",
+    "user_id",
+    "username",
+    "speaker",
+    "id",
+    "name",
+)
+_MAX_NESTING = 8
+_SEPARATORS = re.compile(r"[\s\-]+")
+
+
+def evidence_id(source: str, locator: str) -> str:
+    """Stable id: the same source and locator give the same id on every load."""
+    digest = hashlib.sha256(f"{source}\x00{locator}".encode()).hexdigest()
+    return f"ev-{digest[:16]}"
+
+
+def _normalise(column: str) -> str:
+    return _SEPARATORS.sub("_", column.strip().casefold())
+
+
+def participant_column(columns: Sequence[str]) -> str | None:
+    by_name: dict[str, str] = {}
+    for column in columns:
+        by_name.setdefault(_normalise(column), column)
+    return next((by_name[n] for n in PARTICIPANT_COLUMNS if n in by_name), None)
+
+
+def _is_number(value: str) -> bool:
+    try:
+        float(value.replace(",", ""))
+    except ValueError:
+        return False
+    return True
+
+
+def _average_text_length(values: list[str]) -> float | None:
+    """Mean length of the values, or None when they are not free text (empty or numeric)."""
+    if not values:
+        return None
+    numeric = sum(_is_number(v) for v in values)
+    if numeric * 2 >= len(values):
+        return None
+    return sum(len(v) for v in values) / len(values)
+
+
+def infer_text_column(
+    columns: Sequence[str], sample: Sequence[Mapping[str, str]], *, exclude: str | None
+) -> str | None:
+    """The free-text column with the longest values on average (first column wins a tie)."""
+    best: tuple[float, str] | None = None
+    for column in columns:
+        if column == exclude:
+            continue
+        values = [v for record in sample if (v := record.get(column, "").strip())]
+        average = _average_text_length(values)
+        if average is not None and (best is None or average > best[0]):
+            best = (average, column)
+    return best[1] if best else None
+
+
+def _match_column(wanted: str, columns: Sequence[str]) -> str | None:
+    if wanted in columns:
+        return wanted
+    folded = [c for c in columns if c.casefold() == wanted.casefold()]
+    return folded[0] if len(folded) == 1 else None
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    """Which column holds the participant's words and which names the participant."""
+
+    text: str
+    participant: str | None
+
+    def evidence(self, record: Mapping[str, str], source: str, locator: str) -> Evidence | None:
+        """The record as Evidence, or None when its text is empty."""
+        text = record.get(self.text, "").strip()
+        if not text:
+            return None
+        participant = record.get(self.participant, "").strip() if self.participant else ""
+        attributes = {
+            key: value.strip()
+            for key, value in record.items()
+            if key not in (self.text, self.participant) and value.strip()
+        }
+        return Evidence(
+            id=evidence_id(source, locator),
+            source=source,
+            locator=locator,
+            participant=participant or None,
+            text=text,
+            attributes=attributes,
+        )
+
+
+def plan_columns(
+    columns: Sequence[str],
+    sample: Sequence[Mapping[str, str]],
+    *,
+    text_column: str | None,
+    source: str,
+) -> ColumnPlan:
+    """Choose the text and participant columns, or explain which columns there are."""
+    listed = ", ".join(columns) or "(none)"
+    participant = participant_column(columns)
+    if text_column is not None:
+        text = _match_column(text_column, columns)
+        if text is None:
+            raise SourceError(source, f"no text column {text_column!r}; the columns are: {listed}")
+    else:
+        inferred = infer_text_column(columns, sample, exclude=participant)
+        if inferred is None:
+            raise SourceError(
+                source,
+                f"no text column: every column is empty or numeric (columns: {listed}); "
+                "name the text column with text_column",
+            )
+        text = inferred
+    return ColumnPlan(text=text, participant=None if participant == text else participant)
+
+
+def _scalar(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _leaves(
+    obj: Mapping[str, Any], path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], str]]:
+    """(key path, value as text) for every scalar value or list below ``obj``."""
+    for key, value in obj.items():
+        here = (*path, str(key))
+        if isinstance(value, dict) and len(here) <= _MAX_NESTING:
+            yield from _leaves(value, here)
+        elif isinstance(value, list) and not any(isinstance(v, dict | list) for v in value):
+            yield here, "; ".join(s for v in value if (s := _scalar(v)) is not None)
+        elif isinstance(value, dict | list):
+            yield here, json.dumps(value, ensure_ascii=False, sort_keys=True)
+        elif (text := _scalar(value)) is not None:
+            yield here, text
+
+
+def flatten(obj: Mapping[str, Any]) -> dict[str, str]:
+    """A JSON object as string columns. A nested value is named by its own key
+    (``{"profile": {"role": ...}}`` gives ``role``) unless another value has that key too,
+    then by its dotted path (``profile.role``). Lists of scalars are joined by '; '."""
+    leaves = list(_leaves(obj))
+    counts = Counter(path[-1] for path, _ in leaves)
+    return {
+        (path[-1] if counts[path[-1]] == 1 else ".".join(path)): value for path, value in leaves
+    }
+
+
+def columns_of(records: Sequence[Mapping[str, str]]) -> list[str]:
+    """Every key of the records, in the order first seen."""
+    seen: dict[str, None] = {}
+    for record in records:
+        seen.update(dict.fromkeys(record))
+    return list(seen)
