@@ -3,23 +3,51 @@
 ``PersonaService`` is async; ``SyncPersonaService`` wraps it for scripts.
 
     async with PersonaService(Settings(data_dir="research")) as svc:
-        exp = await svc.create_experiment(ExperimentCreate(name="Q3", data_sources=["interviews.csv"]))
-        run = await svc.start_run(exp.id)
-        run = await svc.wait_for_run(exp.id, run.id)
+        exp = await svc.create_experiment(
+            ExperimentCreate(name="Q3", data_sources=["interviews.csv"])
+        )
+        started = await svc.start_run(exp.id)
+        run = await svc.wait_for_run(exp.id, started.run.id)
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import contextlib
+import functools
+import hashlib
+import json
+import logging
+import os
+import shutil
+import threading
+from collections.abc import Callable, Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import BinaryIO
+from pathlib import Path, PurePosixPath
+from typing import Any, BinaryIO, ParamSpec, TypeVar
 
+from persona.__about__ import __version__
+from persona.errors import (
+    ConflictError,
+    IdempotencyConflictError,
+    InvalidInputError,
+    PayloadTooLargeError,
+    SourceError,
+)
+from persona.ids import new_id
+from persona.providers import list_providers, require_configured
+from persona.runner import Runner
 from persona.schemas import (
+    FINISHED_RUN_STATUSES,
+    DataSource,
     Experiment,
     ExperimentCreate,
     ExperimentPage,
+    GenerationConfig,
     GenerationOverrides,
     Health,
+    InlineSource,
     Persona,
     PersonaPage,
     ProviderInfo,
@@ -29,6 +57,22 @@ from persona.schemas import (
     RunStatus,
 )
 from persona.settings import Settings
+from persona.sources import SUPPORTED_EXTENSIONS, check_sources, resolve_source
+from persona.storage import Database, Repository
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+logger = logging.getLogger("persona.service")
+
+DATABASE_THREADS = 8
+HEALTH_TIMEOUT = 5.0
+"""Seconds ``health`` waits for ``SELECT 1`` before calling the database unreachable."""
+WAIT_RECHECK = 2.0
+"""Seconds between database re-reads while waiting for a run another process executes."""
+UPLOAD_CHUNK = 64 * 1024
+MAX_IDEMPOTENCY_KEY = 255
+IDEMPOTENCY_LOCATION: list[str | int] = ["header", "Idempotency-Key"]
 
 
 @dataclass
@@ -46,19 +90,53 @@ class StartedRun:
     """False when an idempotency key matched an earlier request: ``run`` is that earlier run."""
 
 
+@dataclass
+class _Parts:
+    """What a started service owns."""
+
+    executor: ThreadPoolExecutor
+    database: Database
+    repository: Repository
+    runner: Runner
+
+
 class PersonaService:
     """Owns the database, the runner and the providers for one data directory."""
 
     def __init__(self, settings: Settings | None = None) -> None:
-        raise NotImplementedError
+        self.settings = settings or Settings()
+        self._parts: _Parts | None = None
+        self._closed = False
 
     async def start(self) -> None:
         """Apply migrations, start the runner, re-queue runs a previous process left behind."""
-        raise NotImplementedError
+        if self._parts is not None:
+            return
+        if self._closed:
+            raise RuntimeError("this PersonaService was closed; create a new one")
+        executor = ThreadPoolExecutor(DATABASE_THREADS, thread_name_prefix="persona-db")
+        try:
+            database = Database(self.settings.effective_database_url, pool_size=DATABASE_THREADS)
+            await asyncio.get_running_loop().run_in_executor(executor, database.migrate)
+        except BaseException:
+            executor.shutdown(wait=False)
+            raise
+        repository = Repository(database)
+        runner = Runner(self.settings, repository, self._call)
+        self._parts = _Parts(executor, database, repository, runner)
+        await runner.recover()
 
     async def aclose(self) -> None:
         """Stop the runner (active runs stay re-queueable) and dispose of the engine."""
-        raise NotImplementedError
+        parts = self._parts
+        self._closed = True
+        if parts is None:
+            return
+        await parts.runner.shutdown()
+        self._parts = None
+        # Let database calls already handed to a thread finish before the engine goes.
+        await asyncio.to_thread(parts.executor.shutdown, wait=True)
+        parts.database.dispose()
 
     async def __aenter__(self) -> PersonaService:
         await self.start()
@@ -67,23 +145,92 @@ class PersonaService:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
-    # experiments
-    async def create_experiment(self, data: ExperimentCreate) -> Experiment:
-        raise NotImplementedError
+    @property
+    def _started(self) -> _Parts:
+        if self._parts is None:
+            raise RuntimeError(
+                "PersonaService is not running: use 'async with PersonaService(...)' "
+                "or await start() first"
+            )
+        return self._parts
 
-    async def list_experiments(self, *, limit: int = 50, cursor: str | None = None) -> ExperimentPage:
-        raise NotImplementedError
+    async def _call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a blocking database call on the service's database threads."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._started.executor, functools.partial(fn, *args, **kwargs)
+        )
+
+    @property
+    def _repository(self) -> Repository:
+        return self._started.repository
+
+    @property
+    def _runner(self) -> Runner:
+        return self._started.runner
+
+    # ------------------------------------------------------------------ experiments
+
+    async def create_experiment(
+        self, data: ExperimentCreate, *, text_column: str | None = None
+    ) -> Experiment:
+        """Validate the sources, store inline ones in the experiment's folder, save it.
+
+        ``text_column`` names the column holding the participants' words in tabular
+        sources (inferred when None)."""
+        repository = self._repository
+        provider = data.config.provider or self.settings.default_provider
+        _require_known_provider(provider, ["config", "provider"])
+        experiment_id = new_id("exp")
+        sources = await asyncio.to_thread(self._prepare_sources, experiment_id, data.data_sources)
+        try:
+            return await self._call(
+                repository.create_experiment,
+                experiment_id=experiment_id,
+                name=data.name,
+                description=data.description,
+                data_sources=sources,
+                config=data.config.model_copy(update={"provider": provider}),
+                text_column=text_column,
+            )
+        except BaseException:
+            await asyncio.to_thread(self._remove_experiment_files, experiment_id, [])
+            raise
+
+    async def list_experiments(
+        self, *, limit: int = 50, cursor: str | None = None
+    ) -> ExperimentPage:
+        return await self._call(self._repository.list_experiments, limit=limit, cursor=cursor)
 
     async def get_experiment(self, experiment_id: str) -> Experiment:
-        raise NotImplementedError
+        return await self._call(self._repository.get_experiment, experiment_id)
 
     async def delete_experiment(self, experiment_id: str) -> None:
-        raise NotImplementedError
+        """Stop its active runs, delete it with its runs and personas, remove its files."""
+        repository, runner = self._repository, self._runner
+        await runner.stop(await self._call(repository.active_run_ids, experiment_id))
+        run_ids = await self._call(repository.delete_experiment, experiment_id)
+        for run_id in run_ids:
+            runner.notify_finished(run_id)
+        await asyncio.to_thread(self._remove_experiment_files, experiment_id, run_ids)
 
     async def add_sources(self, experiment_id: str, files: Sequence[UploadedFile]) -> Experiment:
-        raise NotImplementedError
+        """Store uploaded files in the experiment's folder and append them to its sources."""
+        repository = self._repository
+        await self.get_experiment(experiment_id)
+        if not files:
+            raise InvalidInputError("no files were uploaded", location=["files"])
+        written = await asyncio.to_thread(self._store_uploads, experiment_id, files)
+        try:
+            return await self._call(
+                repository.add_data_sources, experiment_id, [self._relative(p) for p in written]
+            )
+        except BaseException:
+            await asyncio.to_thread(_remove_files, written)
+            raise
 
-    # runs
+    # ------------------------------------------------------------------ runs
+
     async def start_run(
         self,
         experiment_id: str,
@@ -91,7 +238,28 @@ class PersonaService:
         *,
         idempotency_key: str | None = None,
     ) -> StartedRun:
-        raise NotImplementedError
+        """Queue a run of the experiment (its config with ``overrides``) and return at once.
+
+        The same ``idempotency_key`` with the same overrides returns the run it made first;
+        with other overrides it is an IdempotencyConflictError."""
+        repository, runner = self._repository, self._runner
+        experiment = await self.get_experiment(experiment_id)
+        config = _effective_config(experiment.config, overrides, self.settings.default_provider)
+        idempotency = None
+        if idempotency_key is not None:
+            idempotency = (_checked_key(idempotency_key), _request_hash(overrides))
+            found = await self._call(repository.find_idempotent_run, experiment_id, idempotency[0])
+            if found is not None:
+                return StartedRun(_replayed(idempotency, *found), created=False)
+        provider = config.provider or self.settings.default_provider
+        _require_known_provider(provider, ["provider"])
+        require_configured(provider)
+        run, created = await self._call(
+            repository.create_run, experiment_id, config, idempotency=idempotency
+        )
+        if created:
+            runner.submit(run.id)
+        return StartedRun(run=run, created=created)
 
     async def list_runs(
         self,
@@ -101,31 +269,425 @@ class PersonaService:
         limit: int = 50,
         cursor: str | None = None,
     ) -> RunPage:
-        raise NotImplementedError
+        return await self._call(
+            self._repository.list_runs, experiment_id, status=status, limit=limit, cursor=cursor
+        )
 
     async def get_run(self, experiment_id: str, run_id: str) -> RunDetail:
-        raise NotImplementedError
+        return await self._call(self._repository.get_run, experiment_id, run_id)
 
     async def cancel_run(self, experiment_id: str, run_id: str) -> Run:
-        raise NotImplementedError
+        """Queued or running → cancelled (its task is stopped); finished → ConflictError."""
+        repository, runner = self._repository, self._runner
+        run = await self._call(repository.cancel_run, experiment_id, run_id)
+        await runner.stop([run_id])
+        runner.notify_finished(run_id)
+        return run
 
     async def wait_for_run(
-        self, experiment_id: str, run_id: str, *, timeout: float | None = None
+        self,
+        experiment_id: str,
+        run_id: str,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 - part of the SDK interface
     ) -> RunDetail:
-        raise NotImplementedError
+        """Wait until the run has finished; TimeoutError after ``timeout`` seconds."""
+        runner = self._runner
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while True:
+            # Take the event before reading, so a finish in between is not missed.
+            finished = runner.finished_event(run_id)
+            run = await self.get_run(experiment_id, run_id)
+            if run.status in FINISHED_RUN_STATUSES:
+                return run
+            if runner.closing:
+                raise ConflictError("the service is shutting down")
+            wait = WAIT_RECHECK
+            if deadline is not None:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    raise TimeoutError(f"run {run_id!r} did not finish within {timeout} s")
+                wait = min(wait, remaining)
+            # On timeout, re-read: another process may be executing this run.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(finished.wait(), wait)
 
-    # personas
+    # ------------------------------------------------------------------ personas
+
     async def get_persona(self, persona_id: str) -> Persona:
-        raise NotImplementedError
+        return await self._call(self._repository.get_persona, persona_id)
 
     async def list_personas(
         self, experiment_id: str, *, limit: int = 50, cursor: str | None = None
     ) -> PersonaPage:
-        raise NotImplementedError
+        return await self._call(
+            self._repository.list_personas, experiment_id, limit=limit, cursor=cursor
+        )
 
-    # misc
+    # ------------------------------------------------------------------ misc
+
     def list_providers(self) -> list[ProviderInfo]:
-        raise NotImplementedError
+        return list_providers()
 
     async def health(self) -> Health:
-        raise NotImplementedError
+        """Whether the database answers ``SELECT 1``; never raises."""
+        try:
+            parts = self._started
+            await asyncio.wait_for(self._call(parts.database.ping), HEALTH_TIMEOUT)
+        except Exception:
+            logger.warning("health check: the database is unreachable", exc_info=True)
+            return Health(status="unavailable", version=__version__, database="unreachable")
+        return Health(status="ok", version=__version__, database="ok")
+
+    # ------------------------------------------------------------------ files
+
+    def experiment_dir(self, experiment_id: str) -> Path:
+        """The folder holding an experiment's inline and uploaded sources."""
+        return self.settings.state_dir / "experiments" / experiment_id
+
+    def _relative(self, path: Path) -> str:
+        return path.relative_to(self.settings.data_dir).as_posix()
+
+    def _prepare_sources(self, experiment_id: str, sources: Sequence[DataSource]) -> list[str]:
+        """Check path sources, write inline ones; stored names relative to the data dir."""
+        root = Path(os.path.realpath(self.settings.data_dir))
+        stored: list[str] = []
+        inline_names: set[str] = set()
+        try:
+            for index, source in enumerate(sources):
+                location: list[str | int] = ["data_sources", index]
+                if isinstance(source, InlineSource):
+                    path = self._write_inline(experiment_id, source, location, inline_names)
+                    stored.append(self._relative(path))
+                else:
+                    path = resolve_source(source, self.settings.data_dir, location=location)
+                    stored.append(path.relative_to(root).as_posix())
+            check_sources(
+                stored,
+                data_dir=self.settings.data_dir,
+                max_total_bytes=self.settings.max_source_bytes,
+                max_folder_files=self.settings.max_folder_files,
+            )
+        except BaseException:
+            self._remove_experiment_files(experiment_id, [])
+            raise
+        return stored
+
+    def _write_inline(
+        self,
+        experiment_id: str,
+        source: InlineSource,
+        location: list[str | int],
+        seen: set[str],
+    ) -> Path:
+        name = safe_file_name(source.name, location=[*location, "name"])
+        if name in seen:
+            raise InvalidInputError(
+                f"inline source name {name!r} is used twice", location=[*location, "name"]
+            )
+        seen.add(name)
+        _require_supported(name, [*location, "name"])
+        content = source.content.encode("utf-8")
+        limit = self.settings.max_inline_source_bytes
+        if len(content) > limit:
+            raise PayloadTooLargeError(
+                f"inline source {name!r} is {len(content)} bytes; the limit is {limit} bytes "
+                "(PERSONA_MAX_INLINE_SOURCE_BYTES)"
+            )
+        folder = self.experiment_dir(experiment_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / name
+        path.write_bytes(content)
+        return path
+
+    def _store_uploads(self, experiment_id: str, files: Sequence[UploadedFile]) -> list[Path]:
+        """Stream the files into the experiment's folder, counting bytes against the limit."""
+        names = []
+        for index, upload in enumerate(files):
+            name = safe_file_name(_base_name(upload.filename), location=["files", index])
+            _require_supported(name, ["files", index])
+            names.append(name)
+        folder = self.experiment_dir(experiment_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        budget = _UploadBudget(self.settings.max_upload_bytes)
+        written: list[Path] = []
+        try:
+            for name, upload in zip(names, files, strict=True):
+                written.append(_stream_to_folder(upload.stream, folder, name, budget))
+        except BaseException:
+            _remove_files(written)
+            raise
+        return written
+
+    def _remove_experiment_files(self, experiment_id: str, run_ids: Sequence[str]) -> None:
+        shutil.rmtree(self.experiment_dir(experiment_id), ignore_errors=True)
+        for run_id in run_ids:
+            shutil.rmtree(self.settings.state_dir / "runs" / run_id, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def safe_file_name(name: str, *, location: list[str | int]) -> str:
+    """``name`` if it is a plain, visible file name; else InvalidInputError at ``location``."""
+    problem = None
+    if not name or not name.strip():
+        problem = "is empty"
+    elif "\x00" in name:
+        problem = "contains a NUL byte"
+    elif "/" in name or "\\" in name:
+        problem = "contains a path separator"
+    elif name in (".", "..") or ".." in name:
+        problem = "contains '..'"
+    elif name.startswith("."):
+        problem = "is a hidden name (starts with '.')"
+    elif any(not c.isprintable() for c in name):
+        problem = "contains control characters"
+    elif len(name.encode("utf-8")) > 255:
+        problem = "is longer than 255 bytes"
+    if problem is not None:
+        shown = name.encode("unicode_escape").decode("ascii")[:100]
+        raise InvalidInputError(f"file name {shown!r} {problem}", location=location)
+    return name
+
+
+def _base_name(filename: str) -> str:
+    """The last component of an uploaded file name (browsers may send a full path)."""
+    return PurePosixPath(filename.replace("\\", "/")).name if filename else ""
+
+
+def _require_supported(name: str, location: list[str | int]) -> None:
+    if Path(name).suffix.lower() not in SUPPORTED_EXTENSIONS:
+        raise SourceError(
+            name,
+            "has an unsupported file type; use one of " + ", ".join(sorted(SUPPORTED_EXTENSIONS)),
+            location=location,
+        )
+
+
+class _UploadBudget:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+    def spend(self, size: int) -> None:
+        self.used += size
+        if self.used > self.limit:
+            raise PayloadTooLargeError(
+                f"the upload is larger than the limit of {self.limit} bytes "
+                "(PERSONA_MAX_UPLOAD_BYTES)"
+            )
+
+
+def _stream_to_folder(stream: BinaryIO, folder: Path, name: str, budget: _UploadBudget) -> Path:
+    """Copy ``stream`` into ``folder`` under ``name`` (or name-2, name-3, ... if taken)."""
+    partial = folder / f".upload-{new_id('part')}"
+    try:
+        with partial.open("wb") as out:
+            while chunk := stream.read(UPLOAD_CHUNK):
+                budget.spend(len(chunk))
+                out.write(chunk)
+        return _link_unique(partial, folder, name)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _link_unique(source: Path, folder: Path, name: str) -> Path:
+    """Give ``source`` the first free name; an existing file is never overwritten."""
+    stem, suffix = os.path.splitext(name)
+    number = 1
+    while True:
+        target = folder / (name if number == 1 else f"{stem}-{number}{suffix}")
+        try:
+            os.link(source, target)  # atomic: fails if the name exists
+        except FileExistsError:
+            number += 1
+            continue
+        return target
+
+
+def _remove_files(paths: Sequence[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+def _require_known_provider(name: str, location: list[str | int]) -> None:
+    known = {info.name for info in list_providers()}
+    if name not in known:
+        raise InvalidInputError(
+            f"provider {name!r} is not available; available: {', '.join(sorted(known))}",
+            location=location,
+        )
+
+
+def _effective_config(
+    base: GenerationConfig, overrides: GenerationOverrides | None, default_provider: str
+) -> GenerationConfig:
+    """The experiment's config with the overrides given; a new provider without a model
+    uses that provider's default model."""
+    changes: dict[str, Any] = overrides.model_dump(exclude_none=True) if overrides else {}
+    if "provider" in changes and changes["provider"] != base.provider and "model" not in changes:
+        changes["model"] = None
+    merged = base.model_dump() | changes
+    merged["provider"] = merged["provider"] or default_provider
+    return GenerationConfig.model_validate(merged)
+
+
+def _request_hash(overrides: GenerationOverrides | None) -> str:
+    body = overrides.model_dump(mode="json", exclude_none=True) if overrides else {}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _checked_key(key: str) -> str:
+    if not key or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
+        raise InvalidInputError(
+            f"an idempotency key is 1 to {MAX_IDEMPOTENCY_KEY} printable characters",
+            location=IDEMPOTENCY_LOCATION,
+        )
+    return key
+
+
+def _replayed(idempotency: tuple[str, str], stored_hash: str, run: Run) -> Run:
+    key, request_hash = idempotency
+    if stored_hash != request_hash:
+        raise IdempotencyConflictError(
+            f"idempotency key {key!r} was already used with a different request body"
+        )
+    return run
+
+
+# ---------------------------------------------------------------------- sync wrapper
+
+
+class SyncPersonaService:
+    """``PersonaService`` for scripts: the same methods, blocking.
+
+    The service lives on a private event loop in a background thread, so runs keep going
+    between calls. Use it as a context manager, or call ``close()`` at the end.
+
+        with SyncPersonaService(Settings(data_dir="research")) as svc:
+            exp = svc.create_experiment(ExperimentCreate(name="Q3", data_sources=["a.csv"]))
+            run = svc.wait_for_run(exp.id, svc.start_run(exp.id).run.id)
+    """
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="persona-service", daemon=True
+        )
+        self._thread.start()
+        self._service = PersonaService(settings)
+        try:
+            self._run(self._service.start())
+        except BaseException:
+            self._stop_loop()
+            raise
+
+    @property
+    def settings(self) -> Settings:
+        return self._service.settings
+
+    def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        if self._loop.is_closed():
+            coroutine.close()
+            raise RuntimeError("this SyncPersonaService was closed")
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+    def close(self) -> None:
+        """Stop the runner (active runs stay re-queueable) and the background loop."""
+        if self._loop.is_closed():
+            return
+        try:
+            self._run(self._service.aclose())
+        finally:
+            self._stop_loop()
+
+    def _stop_loop(self) -> None:
+        asyncio.run_coroutine_threadsafe(
+            self._loop.shutdown_default_executor(), self._loop
+        ).result()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+
+    def __enter__(self) -> SyncPersonaService:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def create_experiment(
+        self, data: ExperimentCreate, *, text_column: str | None = None
+    ) -> Experiment:
+        return self._run(self._service.create_experiment(data, text_column=text_column))
+
+    def list_experiments(self, *, limit: int = 50, cursor: str | None = None) -> ExperimentPage:
+        return self._run(self._service.list_experiments(limit=limit, cursor=cursor))
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        return self._run(self._service.get_experiment(experiment_id))
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        self._run(self._service.delete_experiment(experiment_id))
+
+    def add_sources(self, experiment_id: str, files: Sequence[UploadedFile]) -> Experiment:
+        return self._run(self._service.add_sources(experiment_id, files))
+
+    def start_run(
+        self,
+        experiment_id: str,
+        overrides: GenerationOverrides | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> StartedRun:
+        return self._run(
+            self._service.start_run(experiment_id, overrides, idempotency_key=idempotency_key)
+        )
+
+    def list_runs(
+        self,
+        experiment_id: str,
+        *,
+        status: RunStatus | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> RunPage:
+        return self._run(
+            self._service.list_runs(experiment_id, status=status, limit=limit, cursor=cursor)
+        )
+
+    def get_run(self, experiment_id: str, run_id: str) -> RunDetail:
+        return self._run(self._service.get_run(experiment_id, run_id))
+
+    def cancel_run(self, experiment_id: str, run_id: str) -> Run:
+        return self._run(self._service.cancel_run(experiment_id, run_id))
+
+    def wait_for_run(
+        self, experiment_id: str, run_id: str, *, timeout: float | None = None
+    ) -> RunDetail:
+        return self._run(self._service.wait_for_run(experiment_id, run_id, timeout=timeout))
+
+    def get_persona(self, persona_id: str) -> Persona:
+        return self._run(self._service.get_persona(persona_id))
+
+    def list_personas(
+        self, experiment_id: str, *, limit: int = 50, cursor: str | None = None
+    ) -> PersonaPage:
+        return self._run(self._service.list_personas(experiment_id, limit=limit, cursor=cursor))
+
+    def list_providers(self) -> list[ProviderInfo]:
+        return self._service.list_providers()
+
+    def health(self) -> Health:
+        return self._run(self._service.health())
+
+
+__all__ = [
+    "PersonaService",
+    "StartedRun",
+    "SyncPersonaService",
+    "UploadedFile",
+    "safe_file_name",
+]

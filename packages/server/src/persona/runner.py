@@ -1,0 +1,260 @@
+"""Background execution of runs: bounded concurrency, persisted transitions, restart recovery.
+
+A run is one asyncio task. It waits for a free slot (``max_concurrent_runs``), claims the run
+(queued → running, attempts + 1), loads the evidence, calls the provider and stores the
+personas in the same transaction that marks the run succeeded. Every transition is guarded
+by the attempt number, so a run cancelled, deleted or re-claimed meanwhile is never
+overwritten and never yields personas twice.
+
+Shutdown cancels the tasks without touching the database: their runs stay queued or running
+and the next start re-queues them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+from persona.errors import ConflictError, PersonaError, ProviderError
+from persona.generation.grounding import ground
+from persona.providers import build_provider
+from persona.schemas import Evidence, PersonaContent, RunError
+from persona.settings import Settings
+from persona.sources import load_evidence
+from persona.storage import ClaimedRun, Repository
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+logger = logging.getLogger("persona.runner")
+
+PROGRESS_INTERVAL = 0.5
+"""Seconds between two persisted progress updates of the same stage."""
+LOADING_SHARE = 0.1
+"""Share of the progress bar given to loading the sources; the provider fills the rest."""
+
+
+class _Superseded(Exception):
+    """The run is no longer this attempt's: cancelled, deleted or claimed by another worker."""
+
+
+class Runner:
+    """Executes runs as asyncio tasks, at most ``settings.max_concurrent_runs`` at a time."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        repository: Repository,
+        call: Callable[..., Awaitable[object]],
+    ) -> None:
+        self.settings = settings
+        self.repository = repository
+        self._call = call
+        self._slots = asyncio.Semaphore(settings.max_concurrent_runs)
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._finished: dict[str, asyncio.Event] = {}
+        self._closing = False
+
+    async def _db(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self._call(fn, *args, **kwargs)  # type: ignore[return-value]
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def recover(self) -> list[str]:
+        """Re-queue the runs a previous process left queued or running; return their ids."""
+        run_ids = await self._db(self.repository.recover_runs, self.settings.max_run_attempts)
+        for run_id in run_ids:
+            self.submit(run_id)
+        if run_ids:
+            logger.info("re-queued %d run(s) left by a previous process", len(run_ids))
+        return run_ids
+
+    def submit(self, run_id: str) -> None:
+        """Schedule a queued run. A run already scheduled here is not scheduled twice."""
+        if self._closing:
+            raise ConflictError("the runner is shutting down")
+        if run_id in self._tasks:
+            return
+        task = asyncio.create_task(self._execute(run_id), name=f"persona-run-{run_id}")
+        self._tasks[run_id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(run_id, None))
+
+    async def stop(self, run_ids: Iterable[str]) -> None:
+        """Cancel the tasks of these runs and wait for them; the database is not touched."""
+        tasks = [self._tasks[r] for r in run_ids if r in self._tasks]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def shutdown(self) -> None:
+        """Cancel every task; their runs stay queued/running in the database for the next start."""
+        self._closing = True
+        await self.stop(list(self._tasks))
+        for event in self._finished.values():
+            event.set()
+
+    @property
+    def active_run_ids(self) -> list[str]:
+        return list(self._tasks)
+
+    @property
+    def closing(self) -> bool:
+        return self._closing
+
+    # ------------------------------------------------------------------ waiting
+
+    def finished_event(self, run_id: str) -> asyncio.Event:
+        """An event set when this process sees the run finish (or the runner shuts down)."""
+        event = self._finished.get(run_id)
+        if event is None:
+            event = self._finished[run_id] = asyncio.Event()
+            if self._closing:
+                event.set()
+        return event
+
+    def notify_finished(self, run_id: str) -> None:
+        event = self._finished.pop(run_id, None)
+        if event is not None:
+            event.set()
+
+    # ------------------------------------------------------------------ execution
+
+    async def _execute(self, run_id: str) -> None:
+        try:
+            async with self._slots:
+                claimed = await self._db(self.repository.claim_run, run_id)
+                if claimed is not None:  # else cancelled, deleted or taken by another worker
+                    await self._attempt(claimed)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # Only the database can fail here; the run stays re-queueable for the next start.
+            logger.exception("run %s could not be executed", run_id)
+        finally:
+            self.notify_finished(run_id)
+
+    async def _attempt(self, claimed: ClaimedRun) -> None:
+        try:
+            await self._run(claimed)
+        except _Superseded:
+            logger.info(
+                "run %s changed elsewhere; attempt %d stops", claimed.run_id, claimed.attempt
+            )
+        except Exception as err:  # every failure becomes the run's recorded error
+            await self._fail(claimed, self._describe_failure(claimed, err))
+
+    async def _run(self, claimed: ClaimedRun) -> None:
+        report = _ProgressReporter(self, claimed)
+        await report(0.0, "loading sources")
+        evidence = await asyncio.to_thread(self._load_evidence, claimed)
+        provider = build_provider(
+            claimed.config.provider or self.settings.default_provider, self.settings
+        )
+        try:
+            result = await provider.generate(evidence, claimed.config, progress=report.provider)
+        finally:
+            await provider.aclose()
+        await report(1.0, "saving personas", force=True)
+        personas = _grounded(result.personas, evidence)
+        stored = await self._db(
+            self.repository.mark_succeeded, claimed.run_id, claimed.attempt, personas, result.usage
+        )
+        if stored is None:
+            raise _Superseded
+        logger.info("run %s succeeded with %d persona(s)", claimed.run_id, len(stored))
+
+    def _load_evidence(self, claimed: ClaimedRun) -> list[Evidence]:
+        return load_evidence(
+            claimed.data_sources,
+            data_dir=self.settings.data_dir,
+            text_column=claimed.text_column,
+            max_total_bytes=self.settings.max_source_bytes,
+            max_folder_files=self.settings.max_folder_files,
+        )
+
+    def _describe_failure(self, claimed: ClaimedRun, err: Exception) -> RunError:
+        if isinstance(err, ProviderError):
+            return RunError(code=err.code, message=self._provider_message(claimed, err))
+        if isinstance(err, PersonaError):
+            return RunError(code=err.code, message=err.message)
+        logger.error("run %s failed unexpectedly", claimed.run_id, exc_info=err)
+        return RunError(
+            code="internal_error",
+            message=f"internal error ({type(err).__name__}); the server log has the details",
+        )
+
+    def _provider_message(self, claimed: ClaimedRun, err: ProviderError) -> str:
+        if err.raw_output is None:
+            return err.message
+        path = self.raw_output_path(claimed.run_id)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(err.raw_output, encoding="utf-8")
+        except OSError:
+            logger.exception("could not save the raw output of run %s", claimed.run_id)
+            return err.message
+        shown = path.relative_to(self.settings.data_dir).as_posix()
+        return f"{err.message} (the provider's raw output is saved in {shown})"
+
+    def raw_output_path(self, run_id: str) -> Path:
+        return self.settings.state_dir / "runs" / run_id / "raw_output.txt"
+
+    async def _fail(self, claimed: ClaimedRun, error: RunError) -> None:
+        recorded = await self._db(
+            self.repository.mark_failed, claimed.run_id, claimed.attempt, error
+        )
+        if recorded:
+            logger.info("run %s failed: %s: %s", claimed.run_id, error.code, error.message)
+
+
+class _ProgressReporter:
+    """Persists progress, at most every PROGRESS_INTERVAL seconds within one stage."""
+
+    def __init__(self, runner: Runner, claimed: ClaimedRun) -> None:
+        self.runner = runner
+        self.claimed = claimed
+        self.progress = 0.0
+        self.stage: str | None = None
+        self.written_at = float("-inf")
+
+    async def __call__(self, fraction: float, stage: str, *, force: bool = False) -> None:
+        fraction = max(self.progress, min(1.0, fraction))
+        now = time.monotonic()
+        due = force or stage != self.stage or now - self.written_at >= PROGRESS_INTERVAL
+        self.progress = fraction
+        if not due:
+            return
+        self.stage = stage
+        self.written_at = now
+        runner = self.runner
+        current = await runner._db(
+            runner.repository.update_progress,
+            self.claimed.run_id,
+            self.claimed.attempt,
+            round(fraction, 4),
+            stage,
+        )
+        if not current:
+            raise _Superseded
+
+    async def provider(self, fraction: float, stage: str) -> None:
+        """The provider's own 0..1 progress, mapped after the loading share."""
+        await self(LOADING_SHARE + (1 - LOADING_SHARE) * fraction, stage)
+
+
+def _grounded(
+    personas: Sequence[PersonaContent], evidence: Sequence[Evidence]
+) -> list[PersonaContent]:
+    """Check every provider's quotes and citations against the evidence, keeping earlier
+    counts of dropped ids (a provider may already have grounded its output)."""
+    by_id = {item.id: item for item in evidence}
+    checked = []
+    for persona in personas:
+        grounded = ground(persona, by_id)
+        dropped = persona.dropped_evidence_ids + grounded.dropped_evidence_ids
+        checked.append(grounded.model_copy(update={"dropped_evidence_ids": dropped}))
+    return checked
