@@ -36,6 +36,19 @@ class Settings(BaseSettings):
     # Providers
     provider_timeout: float = Field(default=120.0, gt=0, description="Seconds per provider request.")
     provider_max_retries: int = Field(default=3, ge=0)
+    provider_retry_base_delay: float = Field(
+        default=1.0, ge=0, description="Seconds before the first retry; doubles on each retry."
+    )
+    provider_retry_max_delay: float = Field(
+        default=30.0,
+        ge=0,
+        description="Longest wait between retries; a longer Retry-After fails the request.",
+    )
+    provider_context_tokens: int | None = Field(
+        default=None,
+        ge=2048,
+        description="Context window of the model in tokens; null means the known size per model.",
+    )
 
     # API
     api_token: SecretStr | None = Field(

@@ -33,9 +33,16 @@ class ProviderSpec:
     env_vars: tuple[str, ...]
     """Any one of these configures it; empty means no key is needed."""
     factory: Callable[[Settings], Provider]
+    keyless: Callable[[], bool] | None = None
+    """When it returns True the provider is configured without any of ``env_vars``."""
 
     def configured(self) -> bool:
-        return not self.env_vars or any(os.environ.get(v) for v in self.env_vars)
+        if not self.env_vars or any(os.environ.get(v) for v in self.env_vars):
+            return True
+        return self.keyless is not None and self.keyless()
+
+
+# Factories import their module when called, so that importing the registry stays cheap.
 
 
 def _local(settings: Settings) -> Provider:
@@ -44,8 +51,48 @@ def _local(settings: Settings) -> Provider:
     return LocalProvider()
 
 
+def _anthropic(settings: Settings) -> Provider:
+    from persona.providers.anthropic import AnthropicProvider
+
+    return AnthropicProvider.from_env(settings)
+
+
+def _openai(settings: Settings) -> Provider:
+    from persona.providers.openai import OpenAIProvider
+
+    return OpenAIProvider.from_env(settings)
+
+
+def _openai_keyless() -> bool:
+    from persona.providers.openai import keyless_configured
+
+    return keyless_configured()
+
+
+def _gemini(settings: Settings) -> Provider:
+    from persona.providers.gemini import GeminiProvider
+
+    return GeminiProvider.from_env(settings)
+
+
+def _ollama(settings: Settings) -> Provider:
+    from persona.providers.ollama import OllamaProvider
+
+    return OllamaProvider.from_env(settings)
+
+
 _SPECS: dict[str, ProviderSpec] = {
     "local": ProviderSpec("local", "tfidf-kmeans", (), _local),
+    "anthropic": ProviderSpec(
+        "anthropic", "claude-sonnet-4-5-20250929", ("ANTHROPIC_API_KEY",), _anthropic
+    ),
+    "openai": ProviderSpec(
+        "openai", "gpt-4o-mini", ("OPENAI_API_KEY",), _openai, keyless=_openai_keyless
+    ),
+    "gemini": ProviderSpec(
+        "gemini", "gemini-2.5-flash", ("GEMINI_API_KEY", "GOOGLE_API_KEY"), _gemini
+    ),
+    "ollama": ProviderSpec("ollama", "llama3.1", (), _ollama),
 }
 
 

@@ -1,0 +1,248 @@
+"""One generation with an LLM, the same for every provider: prompt, parse, repair, ground.
+
+A provider supplies a ``Complete`` function (one prompt in, one reply and its token usage
+out); this module decides what to ask. Evidence that fits the model's context goes in one
+request. Evidence that does not is condensed chunk by chunk into notes that keep evidence
+ids (map), condensed again while the notes are still too large, and the personas are written
+from the notes (reduce). A reply that cannot be parsed gets one repair request; a second
+failure is ``ProviderError(code="invalid_output")`` with the raw replies kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from persona.errors import InsufficientEvidenceError, ProviderError
+from persona.generation.chunking import (
+    MIN_CHUNK_TOKENS,
+    ChunkTooLargeError,
+    TokenBudget,
+    estimate_tokens,
+    pack,
+    split_evidence,
+)
+from persona.generation.grounding import ground
+from persona.generation.parsing import Note, OutputError, parse_notes, parse_personas
+from persona.generation.prompt import (
+    ChatPrompt,
+    notes_prompt,
+    persona_prompt,
+    personas_from_notes_prompt,
+    render_evidence,
+    render_note,
+    repair_prompt,
+)
+from persona.providers.base import ProgressCallback
+from persona.schemas import Evidence, PersonaContent, Usage
+
+T = TypeVar("T")
+
+MAP_CONCURRENCY = 4
+"""Chunks condensed at once within one run: faster than one by one, gentle on rate limits."""
+
+MAX_CONDENSE_ROUNDS = 4
+"""Rounds of condensing notes further before giving up (each round shrinks them severalfold)."""
+
+
+@dataclass
+class Completion:
+    """A model's reply to one prompt and the tokens the provider counted for it."""
+
+    text: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+Complete = Callable[[ChatPrompt], Awaitable[Completion]]
+
+
+async def _gather_or_cancel(coroutines: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
+    """Run all at once; on the first failure cancel the rest and raise that failure."""
+    tasks = [asyncio.ensure_future(c) for c in coroutines]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
+class LLMGeneration:
+    """The requests of one run against one model, with their usage summed."""
+
+    def __init__(
+        self,
+        complete: Complete,
+        *,
+        label: str,
+        budget: TokenBudget,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        self._complete = complete
+        self.label = label
+        """Names the provider and model in error messages, e.g. "openai model gpt-4o-mini"."""
+        self.budget = budget
+        self._progress = progress
+        self.usage = Usage()
+        self.requests = 0
+
+    async def personas(self, evidence: Sequence[Evidence], count: int) -> list[PersonaContent]:
+        """``count`` personas from ``evidence``, grounded in it."""
+        if not evidence:
+            raise InsufficientEvidenceError("there is no evidence to write personas from")
+        direct = persona_prompt(evidence, count, self.budget.output_tokens)
+        if self.budget.fits(direct.text):
+            await self._report(0.1, "writing personas")
+            drafts = await self._ask(direct, lambda text: parse_personas(text, count))
+        else:
+            notes = await self._condense_evidence(evidence)
+            notes = await self._condense_notes_until_they_fit(notes, count)
+            await self._report(0.85, "writing personas from notes")
+            reduce = personas_from_notes_prompt(notes, count, self.budget.output_tokens)
+            drafts = await self._ask(reduce, lambda text: parse_personas(text, count))
+        await self._report(0.95, "checking quotes")
+        index = {e.id: e for e in evidence}
+        return [ground(draft, index) for draft in drafts]
+
+    # ----------------------------------------------------------------------- requests
+
+    async def _send(self, prompt: ChatPrompt) -> Completion:
+        if not self.budget.fits(prompt.text):  # a bug upstream, never the model's fault
+            raise ProviderError(
+                f"refusing to send {self.label} a prompt of about "
+                f"{estimate_tokens(prompt.text)} tokens; it holds {self.budget.input_limit}",
+                code="context_exceeded",
+            )
+        completion = await self._complete(prompt)
+        self.requests += 1
+        self.usage = Usage(
+            input_tokens=self.usage.input_tokens + completion.input_tokens,
+            output_tokens=self.usage.output_tokens + completion.output_tokens,
+        )
+        return completion
+
+    async def _ask(self, prompt: ChatPrompt, parse: Callable[[str], T]) -> T:
+        """Send ``prompt`` and parse the reply; one repair request if it cannot be parsed."""
+        first = await self._send(prompt)
+        try:
+            return parse(first.text)
+        except OutputError as exc:
+            problem = str(exc)
+        second = await self._send(self._repair(prompt, first.text, problem))
+        try:
+            return parse(second.text)
+        except OutputError as exc:
+            raise ProviderError(
+                f"{self.label} returned unusable {prompt.kind} output twice "
+                f"(the second time after a repair request): {exc}",
+                code="invalid_output",
+                raw_output=f"{first.text}\n\n--- reply to the repair request ---\n{second.text}",
+            ) from None
+
+    def _repair(self, prompt: ChatPrompt, reply: str, problem: str) -> ChatPrompt:
+        """The repair request: with the original request when it fits, else the reply alone."""
+        full = repair_prompt(prompt, reply, problem, with_original=True)
+        if self.budget.fits(full.text):
+            return full
+        bare = repair_prompt(prompt, reply, problem, with_original=False)
+        excess = estimate_tokens(bare.text) - self.budget.input_limit
+        if excess > 0:  # a runaway reply: keep its start, which is where the JSON begins
+            keep = max(0, len(reply) - int(excess * 3.5) - 64)
+            bare = repair_prompt(prompt, reply[:keep] + " [cut]", problem, with_original=False)
+        return bare
+
+    async def _report(self, fraction: float, stage: str) -> None:
+        if self._progress is not None:
+            await self._progress(fraction, stage)
+
+    # ----------------------------------------------------------------------- map-reduce
+
+    def _chunk_room(self, source: str) -> int:
+        """Tokens of data one notes request can carry besides its instructions."""
+        empty = notes_prompt([], part=999, parts=999, source=source, max_output_tokens=0)
+        room = self.budget.input_limit - estimate_tokens(empty.text)
+        if room < MIN_CHUNK_TOKENS:
+            raise ProviderError(
+                f"the context window of {self.label} ({self.budget.context_tokens} tokens) is "
+                "too small to hold the instructions and a useful chunk of data; choose a model "
+                "with a larger context or set PERSONA_PROVIDER_CONTEXT_TOKENS",
+                code="context_exceeded",
+            )
+        return room
+
+    async def _condense_evidence(self, evidence: Sequence[Evidence]) -> list[Note]:
+        room = self._chunk_room("research evidence")
+        try:
+            pieces = [p for e in evidence for p in split_evidence(e, room - 1, render_evidence)]
+            chunks = pack([render_evidence(p) for p in pieces], room)
+        except ChunkTooLargeError as exc:
+            raise ProviderError(f"{self.label}: {exc}", code="context_exceeded") from None
+        return await self._condense(chunks, "research evidence", "condensing evidence", 0.05, 0.75)
+
+    async def _condense_notes_until_they_fit(self, notes: list[Note], count: int) -> list[Note]:
+        for round_number in range(1, MAX_CONDENSE_ROUNDS + 1):
+            reduce = personas_from_notes_prompt(notes, count, self.budget.output_tokens)
+            if self.budget.fits(reduce.text):
+                return notes
+            lines = [render_note(n) for n in notes]
+            try:
+                chunks = pack(lines, self._chunk_room("research notes"))
+            except ChunkTooLargeError as exc:
+                raise ProviderError(f"{self.label}: {exc}", code="context_exceeded") from None
+            before = sum(estimate_tokens(line) for line in lines)
+            start = 0.75 + 0.1 * (round_number - 1) / MAX_CONDENSE_ROUNDS
+            notes = await self._condense(
+                chunks,
+                "research notes",
+                f"condensing notes (round {round_number})",
+                start,
+                start + 0.1 / MAX_CONDENSE_ROUNDS,
+            )
+            if sum(estimate_tokens(render_note(n)) for n in notes) >= before:
+                raise ProviderError(
+                    f"{self.label} did not shorten the notes when asked to condense them",
+                    code="invalid_output",
+                )
+        raise ProviderError(
+            f"the notes from the evidence still do not fit {self.label} after "
+            f"{MAX_CONDENSE_ROUNDS} rounds of condensing",
+            code="context_exceeded",
+        )
+
+    async def _condense(
+        self, chunks: list[list[str]], source: str, stage: str, start: float, end: float
+    ) -> list[Note]:
+        """Notes from every chunk, several chunks at a time, reporting each one done."""
+        gate = asyncio.Semaphore(MAP_CONCURRENCY)
+        done = 0
+
+        async def condense_one(part: int, lines: list[str]) -> list[Note]:
+            nonlocal done
+            prompt = notes_prompt(
+                lines,
+                part=part,
+                parts=len(chunks),
+                source=source,
+                max_output_tokens=self.budget.output_tokens,
+            )
+            async with gate:
+                notes = await self._ask(prompt, parse_notes)
+            done += 1
+            await self._report(
+                start + (end - start) * done / len(chunks), f"{stage}: {done}/{len(chunks)} chunks"
+            )
+            return notes
+
+        per_chunk = await _gather_or_cancel(
+            [condense_one(part, lines) for part, lines in enumerate(chunks, start=1)]
+        )
+        notes = [note for chunk_notes in per_chunk for note in chunk_notes]
+        if not notes:
+            raise ProviderError(
+                f"{self.label} returned no notes for any chunk of the data", code="invalid_output"
+            )
+        return notes

@@ -1,0 +1,102 @@
+"""Google's Gemini API (generateContent), with a JSON response constrained by a schema.
+
+The schema goes in ``responseJsonSchema`` (plain JSON Schema) rather than ``responseSchema``
+(an OpenAPI subset that cannot express free-form demographics). The key is read from
+``GEMINI_API_KEY``, else ``GOOGLE_API_KEY``, and sent in the ``x-goog-api-key`` header so it
+never appears in a URL or a log line.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+import httpx
+
+from persona.errors import ProviderError
+from persona.generation.chunking import TokenBudget
+from persona.generation.pipeline import Completion
+from persona.generation.prompt import ChatPrompt
+from persona.providers._chat import ChatProvider, count
+from persona.providers._http import JsonApi, RetryPolicy
+from persona.schemas import GenerationConfig
+from persona.settings import Settings
+
+DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com/v1beta"
+API_KEY_ENVS = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+SEED_MODULUS = 2**31
+"""Gemini's seed is a 32-bit integer; larger configured seeds are folded into its range."""
+
+
+class GeminiProvider(ChatProvider):
+    name: ClassVar[str] = "gemini"
+    default_model: ClassVar[str] = "gemini-2.5-flash"
+    default_context_tokens: ClassVar[int] = 1_048_576
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        api_key: str,
+        base_url: str = DEFAULT_BASE_URL,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        api = JsonApi(
+            self.name,
+            base_url,
+            headers={"x-goog-api-key": api_key},
+            timeout=settings.provider_timeout,
+            retry=retry or RetryPolicy.from_settings(settings),
+            transport=transport,
+        )
+        super().__init__(settings, api)
+
+    @classmethod
+    def from_env(cls, settings: Settings) -> GeminiProvider:
+        key = next(os.environ[name] for name in API_KEY_ENVS if os.environ.get(name))
+        return cls(settings, api_key=key)
+
+    async def _complete(
+        self, prompt: ChatPrompt, *, model: str, config: GenerationConfig, budget: TokenBudget
+    ) -> Completion:
+        # No maxOutputTokens: on thinking models it also caps the thinking, which would cut
+        # replies short; the budget already reserves room for the reply.
+        generation: dict[str, Any] = {
+            "responseMimeType": "application/json",
+            "responseJsonSchema": prompt.schema,
+        }
+        if config.temperature is not None:
+            generation["temperature"] = config.temperature
+        if config.seed is not None:
+            generation["seed"] = config.seed % SEED_MODULUS
+        body = {
+            "systemInstruction": {"parts": [{"text": prompt.system}]},
+            "contents": [{"role": "user", "parts": [{"text": prompt.user}]}],
+            "generationConfig": generation,
+        }
+        model_path = quote(model.removeprefix("models/"), safe="")
+        response = await self.api.post(f"/models/{model_path}:generateContent", body)
+        return self._read(response)
+
+    def _read(self, response: dict[str, Any]) -> Completion:
+        candidates = response.get("candidates")
+        if not candidates:
+            blocked = (response.get("promptFeedback") or {}).get("blockReason")
+            if blocked:
+                raise ProviderError(
+                    f"gemini blocked the prompt ({blocked})", code="provider_rejected"
+                )
+            raise self._unexpected(response, "candidates")
+        parts = ((candidates[0] or {}).get("content") or {}).get("parts") or []
+        answer = [p for p in parts if isinstance(p, dict) and not p.get("thought")]
+        text = "".join(str(p.get("text", "")) for p in answer)
+        usage = response.get("usageMetadata") or {}
+        return Completion(
+            text=text,
+            input_tokens=count(usage.get("promptTokenCount")),
+            # Thinking tokens are billed as output.
+            output_tokens=count(usage.get("candidatesTokenCount"))
+            + count(usage.get("thoughtsTokenCount")),
+        )

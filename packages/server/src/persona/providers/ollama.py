@@ -1,0 +1,105 @@
+"""Ollama's native chat API (/api/chat) on a local or LAN server; no key.
+
+``OLLAMA_HOST`` names the server (``127.0.0.1:11434`` when unset). The JSON Schema goes in
+``format`` (Ollama 0.5+ constrains the reply to it), and ``num_ctx`` is set to the context
+size the budget assumes, since Ollama otherwise cuts long prompts silently at its small
+default.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+import httpx
+
+from persona.generation.chunking import TokenBudget
+from persona.generation.pipeline import Completion
+from persona.generation.prompt import ChatPrompt
+from persona.providers._chat import ChatProvider, count
+from persona.providers._http import JsonApi, RetryPolicy
+from persona.schemas import GenerationConfig
+from persona.settings import Settings
+
+HOST_ENV = "OLLAMA_HOST"
+DEFAULT_HOST = "http://127.0.0.1:11434"
+DEFAULT_PORT = 11434
+
+
+def base_url_from_host(host: str | None) -> str:
+    """A base URL from an ``OLLAMA_HOST`` value, read as Ollama's own clients read it.
+
+    Without a scheme the port defaults to 11434 (``0.0.0.0``, ``gpu-box:8000``); with one,
+    to the scheme's (``https://ollama.example.com``).
+    """
+    value = (host or "").strip().rstrip("/")
+    if not value:
+        return DEFAULT_HOST
+    if "://" in value:
+        return value
+    parts = urlsplit(f"http://{value}")
+    if parts.port is not None:
+        return f"http://{value}"
+    hostname = parts.hostname or "127.0.0.1"
+    if ":" in hostname:  # an IPv6 address
+        hostname = f"[{hostname}]"
+    return f"http://{hostname}:{DEFAULT_PORT}{parts.path}"
+
+
+class OllamaProvider(ChatProvider):
+    name: ClassVar[str] = "ollama"
+    default_model: ClassVar[str] = "llama3.1"
+    default_context_tokens: ClassVar[int] = 8_192
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        base_url: str = DEFAULT_HOST,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        api = JsonApi(
+            self.name,
+            base_url,
+            timeout=settings.provider_timeout,
+            retry=retry or RetryPolicy.from_settings(settings),
+            transport=transport,
+        )
+        super().__init__(settings, api)
+
+    @classmethod
+    def from_env(cls, settings: Settings) -> OllamaProvider:
+        return cls(settings, base_url=base_url_from_host(os.environ.get(HOST_ENV)))
+
+    async def _complete(
+        self, prompt: ChatPrompt, *, model: str, config: GenerationConfig, budget: TokenBudget
+    ) -> Completion:
+        options: dict[str, Any] = {
+            "num_ctx": budget.context_tokens,
+            "num_predict": prompt.max_output_tokens,
+        }
+        if config.temperature is not None:
+            options["temperature"] = config.temperature
+        if config.seed is not None:
+            options["seed"] = config.seed
+        body = {
+            "model": model,
+            "messages": [
+                {"role": "system", "content": prompt.system},
+                {"role": "user", "content": prompt.user},
+            ],
+            "stream": False,
+            "format": prompt.schema,
+            "options": options,
+        }
+        response = await self.api.post("/api/chat", body)
+        message = response.get("message")
+        if not isinstance(message, dict):
+            raise self._unexpected(response, "message")
+        return Completion(
+            text=str(message.get("content") or ""),
+            input_tokens=count(response.get("prompt_eval_count")),
+            output_tokens=count(response.get("eval_count")),
+        )
