@@ -1,0 +1,230 @@
+"""``PersonaClient`` and ``AsyncPersonaClient``: they send, retry and sleep; all the I/O is here."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import mimetypes
+import time
+from collections.abc import Iterator
+from types import TracebackType
+from typing import IO, TypeVar
+
+import httpx
+
+from persona_client import _operations as ops
+from persona_client._base import DEFAULT_MAX_RETRIES, BaseClient, connection_error, resolve_timeout
+from persona_client._exceptions import make_status_error
+from persona_client._operations import Operation
+from persona_client._resources import (
+    AsyncExperiments,
+    AsyncPersonas,
+    AsyncProviders,
+    AsyncRuns,
+    AsyncSources,
+    Experiments,
+    Personas,
+    Providers,
+    Runs,
+    Sources,
+)
+from persona_client.models import Health
+
+T = TypeVar("T")
+
+UploadFiles = list[tuple[str, tuple[str, IO[bytes], str]]]
+
+_sleep = time.sleep
+_async_sleep = asyncio.sleep
+
+
+@contextlib.contextmanager
+def _opened_files(operation: Operation[object]) -> Iterator[UploadFiles | None]:
+    """The operation's upload files, opened afresh for each attempt and closed after it."""
+    if not operation.files:
+        yield None
+        return
+    with contextlib.ExitStack() as stack:
+        files: UploadFiles = []
+        for path in operation.files:
+            content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            stream = stack.enter_context(path.open("rb"))
+            files.append((ops.UPLOAD_FIELD, (path.name, stream, content_type)))
+        yield files
+
+
+class PersonaClient(BaseClient):
+    """Synchronous client of a Persona server.
+
+    ``base_url`` falls back to ``PERSONA_BASE_URL`` then http://127.0.0.1:8000, ``token`` to
+    ``PERSONA_API_TOKEN``. ``timeout`` is in seconds (or an ``httpx.Timeout``); ``max_retries``
+    counts retries after the first attempt. An injected ``http_client`` is used as is (its own
+    timeout unless ``timeout`` is given) and is not closed by ``close()``: its owner closes it.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        token: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        if http_client is not None and not isinstance(http_client, httpx.Client):
+            raise TypeError(
+                f"http_client must be an httpx.Client, got {type(http_client).__name__}"
+                " (use AsyncPersonaClient with an httpx.AsyncClient)"
+            )
+        super().__init__(
+            base_url=base_url,
+            token=token,
+            timeout=resolve_timeout(timeout, http_client),
+            max_retries=max_retries,
+        )
+        self._owns_http_client = http_client is None
+        self._http = http_client or httpx.Client(timeout=self.timeout)
+        self.experiments = Experiments(self)
+        self.runs = Runs(self)
+        self.personas = Personas(self)
+        self.sources = Sources(self)
+        self.providers = Providers(self)
+
+    def health(self) -> Health:
+        """The server's status, version and database state; needs no token."""
+        return self._send(ops.get_health())
+
+    def close(self) -> None:
+        if self._owns_http_client:
+            self._http.close()
+
+    def __enter__(self) -> PersonaClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _send(self, operation: Operation[T]) -> T:
+        retries_taken = 0
+        while True:
+            try:
+                response = self._send_once(operation)
+            except httpx.TransportError as error:
+                delay = self._delay_after_error(operation, error, retries_taken)
+                if delay is None:
+                    raise connection_error(error) from error
+            else:
+                if response.is_success:
+                    return operation.parse(response)
+                delay = self._delay_after_response(operation, response, retries_taken)
+                if delay is None:
+                    raise make_status_error(response)
+            retries_taken += 1
+            self._pause(delay)
+
+    def _send_once(self, operation: Operation[object]) -> httpx.Response:
+        with _opened_files(operation) as files:
+            return self._http.request(
+                operation.method,
+                self._url(operation),
+                params=operation.params,
+                json=operation.json,
+                files=files,
+                headers=self._headers_for(operation),
+                timeout=self.timeout,
+            )
+
+    def _pause(self, seconds: float) -> None:
+        _sleep(seconds)
+
+
+class AsyncPersonaClient(BaseClient):
+    """Asynchronous twin of ``PersonaClient`` (asyncio): same arguments, same resources.
+
+    Use ``async with`` or ``await client.aclose()``.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        token: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise TypeError(
+                f"http_client must be an httpx.AsyncClient, got {type(http_client).__name__}"
+                " (use PersonaClient with an httpx.Client)"
+            )
+        super().__init__(
+            base_url=base_url,
+            token=token,
+            timeout=resolve_timeout(timeout, http_client),
+            max_retries=max_retries,
+        )
+        self._owns_http_client = http_client is None
+        self._http = http_client or httpx.AsyncClient(timeout=self.timeout)
+        self.experiments = AsyncExperiments(self)
+        self.runs = AsyncRuns(self)
+        self.personas = AsyncPersonas(self)
+        self.sources = AsyncSources(self)
+        self.providers = AsyncProviders(self)
+
+    async def health(self) -> Health:
+        """The server's status, version and database state; needs no token."""
+        return await self._send(ops.get_health())
+
+    async def aclose(self) -> None:
+        if self._owns_http_client:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncPersonaClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def _send(self, operation: Operation[T]) -> T:
+        retries_taken = 0
+        while True:
+            try:
+                response = await self._send_once(operation)
+            except httpx.TransportError as error:
+                delay = self._delay_after_error(operation, error, retries_taken)
+                if delay is None:
+                    raise connection_error(error) from error
+            else:
+                if response.is_success:
+                    return operation.parse(response)
+                delay = self._delay_after_response(operation, response, retries_taken)
+                if delay is None:
+                    raise make_status_error(response)
+            retries_taken += 1
+            await self._pause(delay)
+
+    async def _send_once(self, operation: Operation[object]) -> httpx.Response:
+        with _opened_files(operation) as files:
+            return await self._http.request(
+                operation.method,
+                self._url(operation),
+                params=operation.params,
+                json=operation.json,
+                files=files,
+                headers=self._headers_for(operation),
+                timeout=self.timeout,
+            )
+
+    async def _pause(self, seconds: float) -> None:
+        await _async_sleep(seconds)

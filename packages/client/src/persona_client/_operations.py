@@ -1,0 +1,240 @@
+"""One builder per API operation: method, path, body and how to read the answer. No I/O.
+
+The sync and async clients send the same ``Operation`` objects, so paths, bodies and response
+models are written once, here.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from persona_client._exceptions import APIResponseValidationError
+from persona_client.models import (
+    Experiment,
+    ExperimentPage,
+    GenerationConfig,
+    Health,
+    InlineSource,
+    Persona,
+    PersonaPage,
+    ProviderInfo,
+    Run,
+    RunDetail,
+    RunPage,
+)
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+MARKDOWN = "text/markdown"
+UPLOAD_FIELD = "files"
+
+DataSource = str | InlineSource | Mapping[str, str]
+StrPath = str | os.PathLike[str]
+Params = dict[str, str | int]
+
+
+@dataclass(frozen=True, slots=True)
+class Operation(Generic[T_co]):
+    """A request to send and the parser of its success response.
+
+    ``replayable``: sending it twice has the effect of sending it once, so it may be retried
+    after the server may have seen it (see ``persona_client._retry``).
+    """
+
+    method: str
+    path: str
+    parse: Callable[[httpx.Response], T_co]
+    replayable: bool
+    params: Params | None = None
+    json: object = None
+    headers: Mapping[str, str] | None = None
+    files: tuple[Path, ...] = ()
+
+
+def _json_parser(adapter: TypeAdapter[T], expected: str) -> Callable[[httpx.Response], T]:
+    def parse(response: httpx.Response) -> T:
+        try:
+            return adapter.validate_json(response.content)
+        except ValidationError as exc:
+            raise APIResponseValidationError(
+                f"{response.request.method} {response.request.url.path} returned "
+                f"{response.status_code} with a body that is not {expected}: {exc}",
+                response=response,
+            ) from exc
+
+    return parse
+
+
+def _no_content(response: httpx.Response) -> None:
+    return None
+
+
+def _markdown(response: httpx.Response) -> str:
+    content_type = response.headers.get("Content-Type", "")
+    if not content_type.startswith(MARKDOWN):
+        raise APIResponseValidationError(
+            f"expected {MARKDOWN} from {response.request.url.path}, "
+            f"got {content_type or 'no content type'}",
+            response=response,
+        )
+    return response.text
+
+
+_health = _json_parser(TypeAdapter(Health), "a Health")
+_experiment = _json_parser(TypeAdapter(Experiment), "an Experiment")
+_experiment_page = _json_parser(TypeAdapter(ExperimentPage), "an ExperimentPage")
+_run = _json_parser(TypeAdapter(Run), "a Run")
+_run_detail = _json_parser(TypeAdapter(RunDetail), "a RunDetail")
+_run_page = _json_parser(TypeAdapter(RunPage), "a RunPage")
+_persona = _json_parser(TypeAdapter(Persona), "a Persona")
+_persona_page = _json_parser(TypeAdapter(PersonaPage), "a PersonaPage")
+_providers = _json_parser(TypeAdapter(list[ProviderInfo]), "a list of ProviderInfo")
+
+
+def _segment(value: str, what: str) -> str:
+    """A path segment from an id; quoted, so an id can never reach another route."""
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{what} must be a non-empty string, got {value!r}")
+    return quote(value, safe="")
+
+
+def _page_params(limit: int | None, cursor: str | None, **filters: str | None) -> Params | None:
+    params: Params = {key: value for key, value in filters.items() if value is not None}
+    if limit is not None:
+        params["limit"] = limit
+    if cursor is not None:
+        params["cursor"] = cursor
+    return params or None
+
+
+def _dump(value: BaseModel | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", exclude_unset=True)
+    return dict(value)
+
+
+# --------------------------------------------------------------------------- health & providers
+
+
+def get_health() -> Operation[Health]:
+    return Operation("GET", "/health", _health, replayable=True)
+
+
+def list_providers() -> Operation[list[ProviderInfo]]:
+    return Operation("GET", "/providers", _providers, replayable=True)
+
+
+# --------------------------------------------------------------------------- experiments
+
+
+def list_experiments(*, limit: int | None, cursor: str | None) -> Operation[ExperimentPage]:
+    params = _page_params(limit, cursor)
+    return Operation("GET", "/experiments", _experiment_page, replayable=True, params=params)
+
+
+def create_experiment(
+    *,
+    name: str,
+    data_sources: Sequence[DataSource],
+    config: GenerationConfig | Mapping[str, Any] | None,
+    description: str | None,
+) -> Operation[Experiment]:
+    body: dict[str, Any] = {
+        "name": name,
+        "data_sources": [
+            source if isinstance(source, str) else _dump(source) for source in data_sources
+        ],
+    }
+    if description is not None:
+        body["description"] = description
+    if config is not None:
+        body["config"] = _dump(config)
+    return Operation("POST", "/experiments", _experiment, replayable=False, json=body)
+
+
+def get_experiment(experiment_id: str) -> Operation[Experiment]:
+    path = f"/experiments/{_segment(experiment_id, 'experiment_id')}"
+    return Operation("GET", path, _experiment, replayable=True)
+
+
+def delete_experiment(experiment_id: str) -> Operation[None]:
+    path = f"/experiments/{_segment(experiment_id, 'experiment_id')}"
+    return Operation("DELETE", path, _no_content, replayable=False)
+
+
+def start_generation(
+    experiment_id: str, overrides: Mapping[str, object], *, idempotency_key: str | None
+) -> Operation[Run]:
+    """POST .../generate with a fresh Idempotency-Key unless one is given: safe to retry."""
+    path = f"/experiments/{_segment(experiment_id, 'experiment_id')}/generate"
+    body = {key: value for key, value in overrides.items() if value is not None}
+    headers = {IDEMPOTENCY_KEY_HEADER: idempotency_key or str(uuid.uuid4())}
+    return Operation("POST", path, _run, replayable=True, json=body, headers=headers)
+
+
+def upload_sources(experiment_id: str, paths: StrPath | Iterable[StrPath]) -> Operation[Experiment]:
+    path = f"/experiments/{_segment(experiment_id, 'experiment_id')}/sources"
+    if isinstance(paths, str | os.PathLike):
+        paths = [paths]
+    files = tuple(Path(p) for p in paths)
+    if not files:
+        raise ValueError("sources.upload needs at least one file path")
+    return Operation("POST", path, _experiment, replayable=False, files=files)
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def _run_path(experiment_id: str, run_id: str) -> str:
+    experiment = _segment(experiment_id, "experiment_id")
+    return f"/experiments/{experiment}/runs/{_segment(run_id, 'run_id')}"
+
+
+def list_runs(
+    experiment_id: str, *, status: str | None, limit: int | None, cursor: str | None
+) -> Operation[RunPage]:
+    path = f"/experiments/{_segment(experiment_id, 'experiment_id')}/runs"
+    params = _page_params(limit, cursor, status=status)
+    return Operation("GET", path, _run_page, replayable=True, params=params)
+
+
+def get_run(experiment_id: str, run_id: str) -> Operation[RunDetail]:
+    return Operation("GET", _run_path(experiment_id, run_id), _run_detail, replayable=True)
+
+
+def cancel_run(experiment_id: str, run_id: str) -> Operation[Run]:
+    path = _run_path(experiment_id, run_id) + "/cancel"
+    return Operation("POST", path, _run, replayable=False)
+
+
+# --------------------------------------------------------------------------- personas
+
+
+def get_persona(persona_id: str) -> Operation[Persona]:
+    path = f"/personas/{_segment(persona_id, 'persona_id')}"
+    return Operation("GET", path, _persona, replayable=True)
+
+
+def get_persona_markdown(persona_id: str) -> Operation[str]:
+    path = f"/personas/{_segment(persona_id, 'persona_id')}"
+    headers = {"Accept": MARKDOWN}
+    return Operation("GET", path, _markdown, replayable=True, headers=headers)
+
+
+def list_personas(
+    experiment_id: str, *, limit: int | None, cursor: str | None
+) -> Operation[PersonaPage]:
+    path = f"/experiments/{_segment(experiment_id, 'experiment_id')}/personas"
+    params = _page_params(limit, cursor)
+    return Operation("GET", path, _persona_page, replayable=True, params=params)

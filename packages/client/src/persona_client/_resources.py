@@ -1,0 +1,349 @@
+"""The API's resources, as attributes of a client: experiments, runs, personas, sources, providers.
+
+Each sync class has an async twin of the same shape; both only pick an operation from
+``_operations`` and hand it to their client, so they cannot drift apart in what they send.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from persona_client import _operations as ops
+from persona_client._base import DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT, Page, PollSchedule
+from persona_client._base import finished_run as _finished_run
+from persona_client.models import (
+    Experiment,
+    ExperimentPage,
+    GenerationConfig,
+    Persona,
+    PersonaPage,
+    ProviderInfo,
+    Run,
+    RunDetail,
+    RunPage,
+)
+
+if TYPE_CHECKING:
+    from persona_client._client import AsyncPersonaClient, PersonaClient
+
+ItemT = TypeVar("ItemT")
+
+
+def _paginate(fetch: Callable[[str | None], Page[ItemT]]) -> Iterator[ItemT]:
+    """Every item of every page, following ``next_cursor`` until the last page."""
+    cursor: str | None = None
+    while True:
+        page = fetch(cursor)
+        yield from page.items
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
+async def _apaginate(fetch: Callable[[str | None], Awaitable[Page[ItemT]]]) -> AsyncIterator[ItemT]:
+    cursor: str | None = None
+    while True:
+        page = await fetch(cursor)
+        for item in page.items:
+            yield item
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
+class _Resource:
+    def __init__(self, client: PersonaClient) -> None:
+        self._client = client
+
+
+class _AsyncResource:
+    def __init__(self, client: AsyncPersonaClient) -> None:
+        self._client = client
+
+
+# --------------------------------------------------------------------------- experiments
+
+
+class Experiments(_Resource):
+    def list(self, *, limit: int | None = None, cursor: str | None = None) -> ExperimentPage:
+        """One page, newest first; pass ``next_cursor`` back as ``cursor`` for the next."""
+        return self._client._send(ops.list_experiments(limit=limit, cursor=cursor))
+
+    def iter(self, *, page_size: int | None = None) -> Iterator[Experiment]:
+        """Every experiment, newest first, fetching pages of ``page_size`` as it goes."""
+        return _paginate(lambda cursor: self.list(limit=page_size, cursor=cursor))
+
+    def create(
+        self,
+        *,
+        name: str,
+        data_sources: Sequence[ops.DataSource],
+        config: GenerationConfig | Mapping[str, Any] | None = None,
+        description: str | None = None,
+    ) -> Experiment:
+        """Create an experiment; ``data_sources`` are server-side paths or inline sources."""
+        operation = ops.create_experiment(
+            name=name, data_sources=data_sources, config=config, description=description
+        )
+        return self._client._send(operation)
+
+    def get(self, experiment_id: str) -> Experiment:
+        return self._client._send(ops.get_experiment(experiment_id))
+
+    def delete(self, experiment_id: str) -> None:
+        """Delete the experiment with its runs and personas, cancelling active runs."""
+        self._client._send(ops.delete_experiment(experiment_id))
+
+    def generate(
+        self,
+        experiment_id: str,
+        *,
+        provider: str | None = None,
+        model: str | None = None,
+        persona_count: int | None = None,
+        temperature: float | None = None,
+        seed: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> Run:
+        """Start a generation run (queued); overrides apply to this run only.
+
+        Retries reuse one Idempotency-Key, so they never start a second run. Pass your own
+        ``idempotency_key`` to make a repeated call of yours just as safe.
+        """
+        overrides = {
+            "provider": provider,
+            "model": model,
+            "persona_count": persona_count,
+            "temperature": temperature,
+            "seed": seed,
+        }
+        operation = ops.start_generation(experiment_id, overrides, idempotency_key=idempotency_key)
+        return self._client._send(operation)
+
+
+class AsyncExperiments(_AsyncResource):
+    async def list(self, *, limit: int | None = None, cursor: str | None = None) -> ExperimentPage:
+        """One page, newest first; pass ``next_cursor`` back as ``cursor`` for the next."""
+        return await self._client._send(ops.list_experiments(limit=limit, cursor=cursor))
+
+    def iter(self, *, page_size: int | None = None) -> AsyncIterator[Experiment]:
+        """Every experiment, newest first, fetching pages of ``page_size`` as it goes."""
+        return _apaginate(lambda cursor: self.list(limit=page_size, cursor=cursor))
+
+    async def create(
+        self,
+        *,
+        name: str,
+        data_sources: Sequence[ops.DataSource],
+        config: GenerationConfig | Mapping[str, Any] | None = None,
+        description: str | None = None,
+    ) -> Experiment:
+        """Create an experiment; ``data_sources`` are server-side paths or inline sources."""
+        operation = ops.create_experiment(
+            name=name, data_sources=data_sources, config=config, description=description
+        )
+        return await self._client._send(operation)
+
+    async def get(self, experiment_id: str) -> Experiment:
+        return await self._client._send(ops.get_experiment(experiment_id))
+
+    async def delete(self, experiment_id: str) -> None:
+        """Delete the experiment with its runs and personas, cancelling active runs."""
+        await self._client._send(ops.delete_experiment(experiment_id))
+
+    async def generate(
+        self,
+        experiment_id: str,
+        *,
+        provider: str | None = None,
+        model: str | None = None,
+        persona_count: int | None = None,
+        temperature: float | None = None,
+        seed: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> Run:
+        """Start a generation run (queued); see ``Experiments.generate``."""
+        overrides = {
+            "provider": provider,
+            "model": model,
+            "persona_count": persona_count,
+            "temperature": temperature,
+            "seed": seed,
+        }
+        operation = ops.start_generation(experiment_id, overrides, idempotency_key=idempotency_key)
+        return await self._client._send(operation)
+
+
+# --------------------------------------------------------------------------- runs
+
+
+class Runs(_Resource):
+    def list(
+        self,
+        experiment_id: str,
+        *,
+        status: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> RunPage:
+        """One page of the experiment's runs, newest first, optionally of one ``status``."""
+        operation = ops.list_runs(experiment_id, status=status, limit=limit, cursor=cursor)
+        return self._client._send(operation)
+
+    def iter(
+        self, experiment_id: str, *, status: str | None = None, page_size: int | None = None
+    ) -> Iterator[Run]:
+        return _paginate(
+            lambda cursor: self.list(experiment_id, status=status, limit=page_size, cursor=cursor)
+        )
+
+    def get(self, experiment_id: str, run_id: str) -> RunDetail:
+        """The run, with its personas embedded once it has succeeded."""
+        return self._client._send(ops.get_run(experiment_id, run_id))
+
+    def cancel(self, experiment_id: str, run_id: str) -> Run:
+        """Cancel a queued or running run; ConflictError if it has already finished."""
+        return self._client._send(ops.cancel_run(experiment_id, run_id))
+
+    def wait(
+        self,
+        run: Run | RunDetail,
+        *,
+        timeout: float | None = DEFAULT_WAIT_TIMEOUT,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+    ) -> RunDetail:
+        """Poll until the run finishes and return it, personas embedded.
+
+        Raises RunFailedError (``.error`` says why) if it failed, RunCancelledError (a
+        RunFailedError) if it was cancelled, and WaitTimeoutError (a TimeoutError) if it is
+        still unfinished after ``timeout`` seconds (None: no limit); the run itself goes on.
+        """
+        schedule = PollSchedule.start(timeout, poll_interval)
+        while True:
+            current = self.get(run.experiment_id, run.id)
+            if _finished_run(current) is not None:
+                return current
+            self._client._pause(schedule.next_delay(current))
+
+
+class AsyncRuns(_AsyncResource):
+    async def list(
+        self,
+        experiment_id: str,
+        *,
+        status: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> RunPage:
+        """One page of the experiment's runs, newest first, optionally of one ``status``."""
+        operation = ops.list_runs(experiment_id, status=status, limit=limit, cursor=cursor)
+        return await self._client._send(operation)
+
+    def iter(
+        self, experiment_id: str, *, status: str | None = None, page_size: int | None = None
+    ) -> AsyncIterator[Run]:
+        return _apaginate(
+            lambda cursor: self.list(experiment_id, status=status, limit=page_size, cursor=cursor)
+        )
+
+    async def get(self, experiment_id: str, run_id: str) -> RunDetail:
+        """The run, with its personas embedded once it has succeeded."""
+        return await self._client._send(ops.get_run(experiment_id, run_id))
+
+    async def cancel(self, experiment_id: str, run_id: str) -> Run:
+        """Cancel a queued or running run; ConflictError if it has already finished."""
+        return await self._client._send(ops.cancel_run(experiment_id, run_id))
+
+    async def wait(
+        self,
+        run: Run | RunDetail,
+        *,
+        timeout: float | None = DEFAULT_WAIT_TIMEOUT,  # noqa: ASYNC109 - the twin of Runs.wait
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+    ) -> RunDetail:
+        """Poll until the run finishes and return it; see ``Runs.wait``."""
+        schedule = PollSchedule.start(timeout, poll_interval)
+        while True:
+            current = await self.get(run.experiment_id, run.id)
+            if _finished_run(current) is not None:
+                return current
+            await self._client._pause(schedule.next_delay(current))
+
+
+# --------------------------------------------------------------------------- personas
+
+
+class Personas(_Resource):
+    def get(self, persona_id: str) -> Persona:
+        return self._client._send(ops.get_persona(persona_id))
+
+    def markdown(self, persona_id: str) -> str:
+        """The persona rendered as a Markdown document by the server."""
+        return self._client._send(ops.get_persona_markdown(persona_id))
+
+    def list(
+        self, experiment_id: str, *, limit: int | None = None, cursor: str | None = None
+    ) -> PersonaPage:
+        """One page of the experiment's personas."""
+        return self._client._send(ops.list_personas(experiment_id, limit=limit, cursor=cursor))
+
+    def iter(self, experiment_id: str, *, page_size: int | None = None) -> Iterator[Persona]:
+        return _paginate(lambda cursor: self.list(experiment_id, limit=page_size, cursor=cursor))
+
+
+class AsyncPersonas(_AsyncResource):
+    async def get(self, persona_id: str) -> Persona:
+        return await self._client._send(ops.get_persona(persona_id))
+
+    async def markdown(self, persona_id: str) -> str:
+        """The persona rendered as a Markdown document by the server."""
+        return await self._client._send(ops.get_persona_markdown(persona_id))
+
+    async def list(
+        self, experiment_id: str, *, limit: int | None = None, cursor: str | None = None
+    ) -> PersonaPage:
+        """One page of the experiment's personas."""
+        operation = ops.list_personas(experiment_id, limit=limit, cursor=cursor)
+        return await self._client._send(operation)
+
+    def iter(self, experiment_id: str, *, page_size: int | None = None) -> AsyncIterator[Persona]:
+        return _apaginate(lambda cursor: self.list(experiment_id, limit=page_size, cursor=cursor))
+
+
+# --------------------------------------------------------------------------- sources, providers
+
+
+class Sources(_Resource):
+    def upload(self, experiment_id: str, paths: ops.StrPath | Iterable[ops.StrPath]) -> Experiment:
+        """Upload local files into the experiment's folder on the server (multipart)."""
+        return self._client._send(ops.upload_sources(experiment_id, paths))
+
+
+class AsyncSources(_AsyncResource):
+    async def upload(
+        self, experiment_id: str, paths: ops.StrPath | Iterable[ops.StrPath]
+    ) -> Experiment:
+        """Upload local files into the experiment's folder on the server (multipart)."""
+        return await self._client._send(ops.upload_sources(experiment_id, paths))
+
+
+class Providers(_Resource):
+    def list(self) -> builtins.list[ProviderInfo]:
+        """Every provider the server knows, and whether it is configured (never its key)."""
+        return self._client._send(ops.list_providers())
+
+
+class AsyncProviders(_AsyncResource):
+    async def list(self) -> builtins.list[ProviderInfo]:
+        """Every provider the server knows, and whether it is configured (never its key)."""
+        return await self._client._send(ops.list_providers())
