@@ -1,0 +1,79 @@
+"""The application factory: ``create_app(settings)`` builds the FastAPI app around one service."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from persona.__about__ import __version__
+from persona.api.docs import install_docs
+from persona.api.errors import install_error_handlers
+from persona.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from persona.api.openapi import TAGS, install_openapi
+from persona.api.routes import experiments, health, personas, providers, runs
+from persona.service import PersonaService
+from persona.settings import Settings
+
+DESCRIPTION = """\
+Turn qualitative research data (interview CSVs, survey JSON, transcripts, notes) into
+evidence-backed user personas.
+
+Every error is an RFC 9457 problem (`application/problem+json`) carrying the request id
+that the `X-Request-ID` header of every response also carries.
+"""
+
+UPLOAD_PATH = re.compile(r"/experiments/[^/]+/sources")
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start the service with the app; on shutdown, active runs are left re-queueable."""
+    service = PersonaService(app.state.settings)
+    await service.start()
+    app.state.service = service
+    try:
+        yield
+    finally:
+        await service.aclose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app. Cheap: the database and the runner start in the lifespan."""
+    settings = settings or Settings()
+    app = FastAPI(
+        title="Persona API",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        separate_input_output_schemas=False,
+    )
+    app.state.settings = settings
+    app.state.api_tokens = tuple(token.encode() for token in settings.api_tokens)
+
+    for router in (
+        health.router,
+        experiments.router,
+        runs.router,
+        personas.router,
+        providers.router,
+    ):
+        app.include_router(router)
+    install_error_handlers(app)
+    install_docs(app)
+    install_openapi(app)
+
+    # Added last = outermost: every response, even a 413, carries the request id.
+    app.add_middleware(
+        BodyLimitMiddleware,
+        json_limit=settings.max_body_bytes,
+        upload_limit=settings.max_upload_bytes,
+        upload_path=UPLOAD_PATH,
+    )
+    app.add_middleware(RequestIdMiddleware)
+    return app

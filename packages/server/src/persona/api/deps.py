@@ -1,0 +1,69 @@
+"""Dependencies shared by the routers, as ``Annotated`` aliases."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException
+
+from persona.service import PersonaService
+from persona.settings import Settings
+
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearerAuth",
+    description="`Authorization: Bearer <token>`; the token is the server's PERSONA_API_TOKEN.",
+)
+
+
+def get_service(request: Request) -> PersonaService:
+    service: PersonaService = request.app.state.service
+    return service
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+class Unauthorized(HTTPException):
+    code = "unauthorized"
+
+    def __init__(self, detail: str, *, invalid_token: bool) -> None:
+        challenge = 'Bearer error="invalid_token"' if invalid_token else "Bearer"
+        super().__init__(401, detail=detail, headers={"WWW-Authenticate": challenge})
+
+
+def token_matches(presented: str, accepted: tuple[bytes, ...]) -> bool:
+    """Constant-time comparison against every accepted token (no early exit)."""
+    candidate = presented.encode()
+    results = [hmac.compare_digest(candidate, token) for token in accepted]
+    return any(results)
+
+
+def require_token(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> None:
+    """Check the bearer token when the server has tokens configured."""
+    accepted: tuple[bytes, ...] = request.app.state.api_tokens
+    if not accepted:
+        return
+    if credentials is None:
+        raise Unauthorized("Missing bearer token.", invalid_token=False)
+    if not token_matches(credentials.credentials, accepted):
+        raise Unauthorized("Invalid bearer token.", invalid_token=True)
+
+
+ServiceDep = Annotated[PersonaService, Depends(get_service)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+AuthDep = Depends(require_token)
+
+Limit = Annotated[int, Query(ge=1, le=200, description="Page size.")]
+Cursor = Annotated[
+    str | None,
+    Query(min_length=1, max_length=512, description="`next_cursor` of the previous page."),
+]

@@ -1,0 +1,152 @@
+"""The one place where errors become HTTP: RFC 9457 problem details for every 4xx and 5xx.
+
+Domain errors (persona.errors) carry no HTTP; ``STATUS_BY_ERROR`` decides their status.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from persona import errors
+from persona.schemas import FieldError, Problem
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+REQUEST_ID_HEADER = "X-Request-ID"
+
+logger = logging.getLogger("persona.api")
+
+# Checked in order: subclasses before their bases.
+STATUS_BY_ERROR: tuple[tuple[type[errors.PersonaError], int], ...] = (
+    (errors.NotFoundError, 404),
+    (errors.ConflictError, 409),
+    (errors.InvalidInputError, 422),
+    (errors.PayloadTooLargeError, 413),
+    # The request is well formed; the server's configuration does not allow it yet.
+    (errors.ProviderNotConfiguredError, 409),
+    (errors.ProviderError, 502),
+)
+
+_LOCATION_KINDS = frozenset({"body", "query", "path", "header"})
+
+
+class ProblemResponse(JSONResponse):
+    media_type = PROBLEM_MEDIA_TYPE
+
+
+def request_id_of(request: Request) -> str | None:
+    """The id the request-id middleware gave this request."""
+    return request.scope.get("state", {}).get("request_id")
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    *,
+    detail: str | None = None,
+    code: str | None = None,
+    field_errors: list[FieldError] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> ProblemResponse:
+    request_id = request_id_of(request)
+    problem = Problem(
+        title=HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
+        code=code,
+        request_id=request_id,
+        errors=field_errors,
+    )
+    all_headers = dict(headers or {})
+    if request_id:
+        all_headers[REQUEST_ID_HEADER] = request_id
+    return ProblemResponse(
+        problem.model_dump(mode="json", exclude_none=True), status_code=status, headers=all_headers
+    )
+
+
+def status_for(exc: errors.PersonaError) -> int:
+    for error_class, status in STATUS_BY_ERROR:
+        if isinstance(exc, error_class):
+            return status
+    return 500
+
+
+def _domain_location(request: Request, location: list[str | int]) -> list[str | int]:
+    """Make a service location (relative to its input) look like a request-validation one."""
+    if location and location[0] in _LOCATION_KINDS:
+        return location
+    kind = "query" if request.method in {"GET", "HEAD", "DELETE"} else "body"
+    return [kind, *location]
+
+
+async def persona_error_handler(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, errors.PersonaError)
+    status = status_for(exc)
+    if status == 500:
+        return await unhandled_error_handler(request, exc)
+    field_errors = None
+    if isinstance(exc, errors.InvalidInputError) and exc.location:
+        field_errors = [
+            FieldError(loc=_domain_location(request, exc.location), msg=exc.message, type=exc.code)
+        ]
+    return problem_response(
+        request, status, detail=exc.message, code=exc.code, field_errors=field_errors
+    )
+
+
+def _field_error(error: Mapping[str, Any]) -> FieldError:
+    loc = [part if isinstance(part, int) else str(part) for part in error.get("loc", ())]
+    return FieldError(loc=loc, msg=str(error.get("msg", "")), type=str(error.get("type", "")))
+
+
+async def validation_error_handler(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, RequestValidationError)
+    field_errors = [_field_error(error) for error in exc.errors()]
+    count = len(field_errors)
+    detail = f"{count} invalid field{'s' if count != 1 else ''}: " + "; ".join(
+        f"{'.'.join(str(p) for p in e.loc)}: {e.msg}" for e in field_errors[:5]
+    )
+    return problem_response(
+        request, 422, detail=detail, code="validation_error", field_errors=field_errors
+    )
+
+
+async def http_error_handler(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, HTTPException)
+    phrase = HTTPStatus(exc.status_code).phrase
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
+    code = getattr(exc, "code", None) or phrase.lower().replace(" ", "_").replace("-", "_")
+    return problem_response(request, exc.status_code, detail=detail, code=code, headers=exc.headers)
+
+
+async def unhandled_error_handler(request: Request, exc: Exception) -> ProblemResponse:
+    """500 with no internals in the body; the log line carries the request id to find it."""
+    request_id = request_id_of(request)
+    logger.error(
+        "unhandled error in %s %s (request id %s)",
+        request.method,
+        request.url.path,
+        request_id,
+        exc_info=exc,
+    )
+    return problem_response(
+        request,
+        500,
+        detail=f"Internal error; quote request id {request_id} when reporting it.",
+        code="internal_error",
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(errors.PersonaError, persona_error_handler)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(HTTPException, http_error_handler)
+    app.add_exception_handler(Exception, unhandled_error_handler)

@@ -1,0 +1,110 @@
+"""``persona serve``: run the API under uvicorn, with a banner and a refusal to run unsafely."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import sys
+from pathlib import Path
+
+import uvicorn
+from sqlalchemy.engine import make_url
+
+from persona.__about__ import __version__
+from persona.settings import Settings
+
+APP_FACTORY = "persona.api:create_app"
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _fail(message: str) -> SystemExit:
+    print(f"persona serve: {message}", file=sys.stderr)
+    return SystemExit(1)
+
+
+def server_environment(
+    *,
+    auth_token: str | None,
+    no_auth: bool,
+    data_dir: Path | None,
+    database_url: str | None,
+) -> dict[str, str]:
+    """The PERSONA_* variables that carry the options to the app (and to every worker)."""
+    env: dict[str, str] = {}
+    if data_dir is not None:
+        env["PERSONA_DATA_DIR"] = str(data_dir.expanduser().resolve())
+    if database_url is not None:
+        env["PERSONA_DATABASE_URL"] = database_url
+    if auth_token is not None:
+        env["PERSONA_API_TOKEN"] = auth_token
+    elif no_auth:
+        env["PERSONA_API_TOKEN"] = ""
+    return env
+
+
+def banner(settings: Settings, *, host: str, port: int) -> str:
+    shown_host = f"[{host}]" if ":" in host else host
+    url = f"http://{shown_host}:{port}"
+    tokens = len(settings.api_tokens)
+    auth = f"on ({tokens} token{'s' if tokens != 1 else ''})" if tokens else "OFF (no token)"
+    database = make_url(settings.effective_database_url).render_as_string(hide_password=True)
+    return "\n".join(
+        [
+            f"Persona API {__version__}",
+            f"  URL:              {url}",
+            f"  Docs:             {url}/docs",
+            f"  Auth:             {auth}",
+            f"  Data directory:   {settings.data_dir}",
+            f"  Database:         {database}",
+            f"  Default provider: {settings.default_provider}",
+        ]
+    )
+
+
+def serve(
+    *,
+    host: str,
+    port: int,
+    auth_token: str | None,
+    no_auth: bool,
+    data_dir: Path | None,
+    database_url: str | None,
+    workers: int,
+    log_level: str,
+) -> None:
+    """Run the server until interrupted. Exits 1 when it would expose data without a token."""
+    if auth_token is not None and not any(t.strip() for t in auth_token.split(",")):
+        raise _fail("--auth-token is empty.")
+    if auth_token is not None and no_auth:
+        raise _fail("--auth-token and --no-auth contradict each other; pass one.")
+    os.environ.update(
+        server_environment(
+            auth_token=auth_token, no_auth=no_auth, data_dir=data_dir, database_url=database_url
+        )
+    )
+    settings = Settings()
+    if not settings.api_tokens and not no_auth and not is_loopback(host):
+        raise _fail(
+            f"refusing to listen on {host} without a token: anyone who can reach it could read "
+            "and delete your research data. Set --auth-token (or PERSONA_API_TOKEN), "
+            "or pass --no-auth to accept that."
+        )
+    print(banner(settings, host=host, port=port), flush=True)
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level.lower(),
+        timeout_graceful_shutdown=10,
+        server_header=False,
+    )

@@ -1,0 +1,117 @@
+"""Pure ASGI middleware: a request id on every response, and request body size limits."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from contextvars import ContextVar
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from persona.api.errors import REQUEST_ID_HEADER, problem_response
+
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+
+current_request_id: ContextVar[str | None] = ContextVar("persona_request_id", default=None)
+
+
+class RequestIdMiddleware:
+    """Echo a sane incoming X-Request-ID or make one; expose it to handlers and logs."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = Headers(scope=scope).get(REQUEST_ID_HEADER)
+        request_id = (
+            incoming if incoming and _SANE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        )
+        scope.setdefault("state", {})["request_id"] = request_id
+        token = current_request_id.set(request_id)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            current_request_id.reset(token)
+
+
+class BodyTooLarge(HTTPException):
+    code = "payload_too_large"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, detail=f"Request body is larger than the limit of {limit} bytes.")
+
+
+class BodyLimitMiddleware:
+    """Reject bodies over a limit with 413, never holding more than the limit in memory.
+
+    Multipart uploads to ``upload_path`` get ``upload_limit``; every other body gets
+    ``json_limit``. A declared Content-Length over the limit is refused before reading;
+    otherwise bytes are counted as they stream in.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, json_limit: int, upload_limit: int, upload_path: re.Pattern[str]
+    ) -> None:
+        self.app = app
+        self.json_limit = json_limit
+        self.upload_limit = upload_limit
+        self.upload_path = upload_path
+
+    def limit_for(self, scope: Scope, headers: Headers) -> int:
+        is_multipart = headers.get("content-type", "").lower().startswith("multipart/form-data")
+        if is_multipart and self.upload_path.fullmatch(scope["path"]):
+            return self.upload_limit
+        return self.json_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        limit = self.limit_for(scope, headers)
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            await problem_from(scope, BodyTooLarge(limit))(scope, receive, send)
+            return
+
+        received = 0
+        response_started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal response_started
+            response_started = response_started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except BodyTooLarge as exc:
+            # Raised where no exception handler runs (outside a route); answer here.
+            if response_started:
+                raise
+            await problem_from(scope, exc)(scope, receive, send)
+
+
+def problem_from(scope: Scope, exc: BodyTooLarge) -> ASGIApp:
+    request = Request(scope)
+    return problem_response(request, exc.status_code, detail=str(exc.detail), code=exc.code)

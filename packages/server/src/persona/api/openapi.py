@@ -1,0 +1,80 @@
+"""The OpenAPI document: problem responses, the request-id header, tags."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from persona.api.errors import PROBLEM_MEDIA_TYPE, REQUEST_ID_HEADER
+from persona.schemas import Problem
+
+PROBLEM_REF = "#/components/schemas/Problem"
+
+PROBLEM_DESCRIPTIONS: dict[int, str] = {
+    401: "Missing or invalid bearer token.",
+    404: "No such resource.",
+    409: "The resource's current state does not allow this.",
+    413: "Request body over the size limit.",
+    422: "Invalid input; `errors` names each offending field.",
+    500: "Internal error; the body and the X-Request-ID header carry the request id.",
+}
+
+TAGS: list[dict[str, str]] = [
+    {"name": "health", "description": "Liveness and database reachability."},
+    {"name": "experiments", "description": "Experiments: a name, data sources and a config."},
+    {"name": "runs", "description": "Generation runs of an experiment."},
+    {"name": "personas", "description": "Generated personas, with their evidence."},
+    {"name": "providers", "description": "LLM providers and whether they are configured."},
+]
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` entries for these error statuses (500 is always added)."""
+    return {
+        status: {"model": Problem, "description": PROBLEM_DESCRIPTIONS[status]}
+        for status in sorted({*statuses, 500})
+    }
+
+
+def _problem_content(response: dict[str, Any]) -> None:
+    content = response.get("content", {})
+    schema = content.get("application/json", {}).get("schema", {})
+    if schema.get("$ref") == PROBLEM_REF:
+        content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+
+
+def build_openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, with problem+json error bodies and X-Request-ID on every response."""
+    spec = get_openapi(
+        title=app.title,
+        version=app.version,
+        summary=app.summary,
+        description=app.description,
+        routes=app.routes,
+        tags=app.openapi_tags,
+        separate_input_output_schemas=app.separate_input_output_schemas,
+    )
+    spec["components"]["headers"] = {
+        "RequestId": {
+            "description": "The request's id: echoed from the request or generated.",
+            "schema": {"type": "string"},
+        }
+    }
+    for path_item in spec["paths"].values():
+        for operation in path_item.values():
+            for response in operation["responses"].values():
+                _problem_content(response)
+                headers = response.setdefault("headers", {})
+                headers[REQUEST_ID_HEADER] = {"$ref": "#/components/headers/RequestId"}
+    return spec
+
+
+def install_openapi(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = build_openapi(app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

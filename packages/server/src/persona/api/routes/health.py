@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from persona.api.deps import ServiceDep
+from persona.api.openapi import problems
+from persona.schemas import Health
+
+router = APIRouter(tags=["health"])
+
+
+@router.get(
+    "/health",
+    operation_id="getHealth",
+    response_model=Health,
+    responses={
+        503: {"model": Health, "description": "The database is unreachable."},
+        **problems(),
+    },
+)
+async def get_health(service: ServiceDep, response: Response) -> Health:
+    """Liveness and database reachability. Needs no token."""
+    health = await service.health()
+    if health.database != "ok":
+        response.status_code = 503
+    return health

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Query, Response
+
+from persona.api.deps import AuthDep, Cursor, Limit, ServiceDep
+from persona.api.openapi import problems
+from persona.schemas import Persona, PersonaPage
+
+router = APIRouter(tags=["personas"], dependencies=[AuthDep])
+
+MARKDOWN = "text/markdown"
+JSON = "application/json"
+
+
+def _media_ranges(accept: str) -> list[tuple[str, float]]:
+    ranges = []
+    for part in accept.split(","):
+        media_type, *params = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        ranges.append((media_type.lower(), quality))
+    return ranges
+
+
+def prefers_markdown(accept: str | None) -> bool:
+    """True when the Accept header ranks text/markdown above JSON (JSON wins ties)."""
+    if not accept:
+        return False
+    best = {JSON: 0.0, MARKDOWN: 0.0}
+    for media_type, quality in _media_ranges(accept):
+        for candidate in best:
+            if media_type in {candidate, f"{candidate.split('/')[0]}/*", "*/*"}:
+                best[candidate] = max(best[candidate], quality)
+    return best[MARKDOWN] > best[JSON]
+
+
+@router.get(
+    "/personas/{persona_id}",
+    operation_id="getPersona",
+    response_model=Persona,
+    responses={
+        200: {
+            "description": "The persona as JSON, or as Markdown when asked for.",
+            "content": {MARKDOWN: {"schema": {"type": "string"}}},
+        },
+        **problems(401, 404, 422),
+    },
+)
+async def get_persona(
+    persona_id: str,
+    service: ServiceDep,
+    format: Annotated[
+        Literal["json", "markdown"] | None,
+        Query(description="`markdown` is the same as `Accept: text/markdown`."),
+    ] = None,
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Persona | Response:
+    """One persona with its evidence links; Markdown with `Accept: text/markdown`."""
+    persona = await service.get_persona(persona_id)
+    wants_markdown = format == "markdown" or (format is None and prefers_markdown(accept))
+    if wants_markdown:
+        from persona.generation.render import persona_markdown
+
+        return Response(persona_markdown(persona), media_type=f"{MARKDOWN}; charset=utf-8")
+    return persona
+
+
+@router.get(
+    "/experiments/{experiment_id}/personas",
+    operation_id="listExperimentPersonas",
+    response_model=PersonaPage,
+    responses=problems(401, 404, 422),
+)
+async def list_experiment_personas(
+    experiment_id: str, service: ServiceDep, limit: Limit = 50, cursor: Cursor = None
+) -> PersonaPage:
+    """The experiment's personas, newest first."""
+    return await service.list_personas(experiment_id, limit=limit, cursor=cursor)

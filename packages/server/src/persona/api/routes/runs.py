@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Header, Query, Request, Response
+
+from persona.api.deps import AuthDep, Cursor, Limit, ServiceDep
+from persona.api.openapi import problems
+from persona.schemas import GenerationOverrides, Run, RunDetail, RunPage, RunStatus
+
+router = APIRouter(prefix="/experiments/{experiment_id}", tags=["runs"], dependencies=[AuthDep])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description="Same key and body: the same run comes back (200). Same key, other body: 409.",
+    ),
+]
+Overrides = Annotated[
+    GenerationOverrides | None,
+    Body(
+        description="Per-run overrides of the experiment's config.",
+        openapi_examples={
+            "none": {"summary": "The experiment's own config", "value": {}},
+            "local": {
+                "summary": "Offline, two personas, reproducible",
+                "value": {"provider": "local", "persona_count": 2, "seed": 7},
+            },
+        },
+    ),
+]
+LOCATION_HEADER = {"Location": {"schema": {"type": "string"}, "description": "The run's URL."}}
+
+
+def run_location(request: Request, run: Run) -> str:
+    return request.app.url_path_for("get_run", experiment_id=run.experiment_id, run_id=run.id)
+
+
+@router.post(
+    "/generate",
+    operation_id="startGeneration",
+    status_code=202,
+    response_model=Run,
+    responses={
+        202: {"description": "Queued; `Location` is the run's URL.", "headers": LOCATION_HEADER},
+        200: {
+            "model": Run,
+            "description": "A replay: the run that an earlier request with this key started.",
+            "headers": LOCATION_HEADER,
+        },
+        **problems(401, 404, 409, 413, 422),
+    },
+)
+async def start_generation(
+    experiment_id: str,
+    service: ServiceDep,
+    request: Request,
+    response: Response,
+    overrides: Overrides = None,
+    idempotency_key: IdempotencyKey = None,
+) -> Run:
+    """Queue a generation run. A provider without its API key is refused (409, naming the key)."""
+    started = await service.start_run(experiment_id, overrides, idempotency_key=idempotency_key)
+    if not started.created:
+        response.status_code = 200
+    response.headers["Location"] = run_location(request, started.run)
+    return started.run
+
+
+@router.get(
+    "/runs",
+    operation_id="listRuns",
+    response_model=RunPage,
+    responses=problems(401, 404, 422),
+)
+async def list_runs(
+    experiment_id: str,
+    service: ServiceDep,
+    status: Annotated[RunStatus | None, Query(description="Only runs in this state.")] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> RunPage:
+    """The experiment's runs, newest first."""
+    return await service.list_runs(experiment_id, status=status, limit=limit, cursor=cursor)
+
+
+@router.get(
+    "/runs/{run_id}",
+    operation_id="getRun",
+    response_model=RunDetail,
+    responses=problems(401, 404, 422),
+)
+async def get_run(experiment_id: str, run_id: str, service: ServiceDep) -> RunDetail:
+    """One run; its personas are embedded once it has succeeded."""
+    return await service.get_run(experiment_id, run_id)
+
+
+@router.post(
+    "/runs/{run_id}/cancel",
+    operation_id="cancelRun",
+    status_code=202,
+    response_model=Run,
+    responses=problems(401, 404, 409, 422),
+)
+async def cancel_run(experiment_id: str, run_id: str, service: ServiceDep) -> Run:
+    """Cancel a queued or running run; 409 when it has already finished."""
+    return await service.cancel_run(experiment_id, run_id)

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import httpx
+import persona
+import pytest
+from persona.providers import list_providers
+
+from .conftest import TOKEN, ClientFactory, assert_problem
+
+
+async def test_health_is_ok_with_version_and_database(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "version": persona.__version__, "database": "ok"}
+
+
+async def test_health_needs_no_token(make_client: ClientFactory) -> None:
+    client = await make_client(api_token=TOKEN)
+
+    assert (await client.get("/health")).status_code == 200
+
+
+async def test_providers_list_names_env_vars_and_never_keys(
+    make_client: ClientFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = await make_client()
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-very-secret-value")
+
+    response = await client.get("/providers")
+
+    assert response.status_code == 200
+    providers = {p["name"]: p for p in response.json()}
+    assert providers["local"]["configured"] is True
+    assert "sk-ant-very-secret-value" not in response.text
+    assert response.json() == [p.model_dump(mode="json") for p in list_providers()]
+    if "anthropic" in providers:
+        assert providers["anthropic"] == {
+            "name": "anthropic",
+            "configured": True,
+            "default_model": providers["anthropic"]["default_model"],
+            "env_var": "ANTHROPIC_API_KEY",
+        }
+
+
+async def test_providers_needs_token_when_auth_is_on(make_client: ClientFactory) -> None:
+    client = await make_client(api_token=TOKEN)
+
+    assert_problem(await client.get("/providers"), 401)

@@ -1,0 +1,175 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from persona.api import launch
+from persona.settings import Settings
+
+
+@pytest.fixture
+def environ(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """serve() writes PERSONA_* variables for its workers: keep them out of other tests."""
+    copy = {k: v for k, v in os.environ.items() if not k.startswith("PERSONA_")}
+    monkeypatch.setattr(os, "environ", copy)
+    return copy
+
+
+@pytest.fixture
+def uvicorn_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    calls: list[dict[str, Any]] = []
+
+    def record(app: str, **kwargs: Any) -> None:
+        calls.append({"app": app, **kwargs})
+
+    monkeypatch.setattr(uvicorn, "run", record)
+    return calls
+
+
+def serve_args(**overrides: Any) -> dict[str, Any]:
+    return {
+        "host": "127.0.0.1",
+        "port": 8123,
+        "auth_token": None,
+        "no_auth": False,
+        "data_dir": None,
+        "database_url": None,
+        "workers": 1,
+        "log_level": "info",
+        **overrides,
+    }
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("127.0.0.1", True),
+        ("127.8.9.10", True),
+        ("localhost", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("192.168.1.5", False),
+        ("example.com", False),
+    ],
+)
+def test_is_loopback(host: str, expected: bool) -> None:
+    assert launch.is_loopback(host) is expected
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.1.2.3", "myhost.local"])
+def test_refuses_non_loopback_without_token(
+    host: str,
+    environ: dict[str, str],
+    uvicorn_calls: list[dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        launch.serve(**serve_args(host=host))
+
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert "--auth-token" in err and "--no-auth" in err and host in err
+    assert uvicorn_calls == []
+
+
+def test_no_auth_allows_non_loopback_and_says_auth_is_off(
+    environ: dict[str, str],
+    uvicorn_calls: list[dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    environ["PERSONA_API_TOKEN"] = "from-the-environment"
+
+    launch.serve(**serve_args(host="0.0.0.0", no_auth=True, data_dir=tmp_path))
+
+    assert Settings().api_tokens == []
+    assert "Auth:             OFF" in capsys.readouterr().out
+    assert len(uvicorn_calls) == 1
+
+
+def test_serve_passes_options_to_uvicorn_and_workers_via_environment(
+    environ: dict[str, str],
+    uvicorn_calls: list[dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path}/other.db"
+
+    launch.serve(
+        **serve_args(
+            host="0.0.0.0",
+            port=9001,
+            auth_token="tok-a,tok-b",
+            data_dir=tmp_path,
+            database_url=url,
+            workers=2,
+            log_level="WARNING",
+        )
+    )
+
+    (call,) = uvicorn_calls
+    assert call["app"] == "persona.api:create_app"
+    assert call["factory"] is True
+    assert (call["host"], call["port"], call["workers"], call["log_level"]) == (
+        "0.0.0.0",
+        9001,
+        2,
+        "warning",
+    )
+    settings = Settings()
+    assert settings.data_dir == tmp_path.resolve()
+    assert settings.database_url == url
+    assert settings.api_tokens == ["tok-a", "tok-b"]
+    out = capsys.readouterr().out
+    assert "http://0.0.0.0:9001/docs" in out
+    assert "on (2 tokens)" in out
+    assert "tok-a" not in out
+    assert "Default provider: local" in out
+
+
+def test_contradictory_or_empty_token_is_refused(
+    environ: dict[str, str], uvicorn_calls: list[dict[str, Any]]
+) -> None:
+    for args in (serve_args(auth_token="t", no_auth=True), serve_args(auth_token=" , ")):
+        with pytest.raises(SystemExit) as exit_info:
+            launch.serve(**args)
+        assert exit_info.value.code == 1
+    assert uvicorn_calls == []
+
+
+def test_banner_hides_database_password(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url="postgresql://persona:pa55word@db.internal/persona",
+        api_token="secret-token",
+        _env_file=None,  # type: ignore[call-arg]
+    )
+
+    text = launch.banner(settings, host="::1", port=8000)
+
+    assert "pa55word" not in text
+    assert "secret-token" not in text
+    assert "http://[::1]:8000" in text
+    assert "on (1 token)" in text
+
+
+def test_importing_the_sdk_does_not_import_fastapi() -> None:
+    code = (
+        "import sys, persona, persona.service, persona.schemas, persona.settings\n"
+        "try:\n    import persona.cli\nexcept ModuleNotFoundError as e:\n"
+        "    assert e.name == 'persona.cli', e\n"
+        "leaked = sorted(m for m in ('fastapi', 'starlette', 'uvicorn') if m in sys.modules)\n"
+        "print(','.join(leaked))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+
+    assert result.stdout.strip() == ""

@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import httpx
+from persona.api.spec import export_openapi, openapi_json
+
+REPO = Path(__file__).resolve().parents[3]
+COMMITTED_SPEC = REPO / "schemas" / "openapi.json"
+
+OPERATION_IDS = {
+    "getHealth",
+    "listExperiments",
+    "createExperiment",
+    "getExperiment",
+    "deleteExperiment",
+    "startGeneration",
+    "listRuns",
+    "getRun",
+    "cancelRun",
+    "getPersona",
+    "listExperimentPersonas",
+    "uploadSources",
+    "listProviders",
+}
+
+
+def operations(spec: dict) -> list[dict]:
+    return [op for item in spec["paths"].values() for op in item.values()]
+
+
+def test_committed_spec_is_what_the_app_exports() -> None:
+    assert COMMITTED_SPEC.read_text(encoding="utf-8") == openapi_json(), (
+        "schemas/openapi.json is stale: run `persona openapi --output schemas/openapi.json` "
+        "(hatch run export-schema) and regenerate the client"
+    )
+
+
+def test_export_writes_the_same_text_it_returns(tmp_path: Path) -> None:
+    target = tmp_path / "out" / "openapi.json"
+
+    text = export_openapi(target)
+
+    assert target.read_text(encoding="utf-8") == text
+    assert text.endswith("}\n")
+    assert export_openapi(None) == text
+
+
+def test_operation_ids_are_exactly_the_documented_ones() -> None:
+    spec = json.loads(openapi_json())
+
+    assert {op["operationId"] for op in operations(spec)} == OPERATION_IDS
+
+
+def test_every_error_response_is_a_problem_and_every_response_has_request_id() -> None:
+    spec = json.loads(openapi_json())
+
+    for op in operations(spec):
+        assert "500" in op["responses"], op["operationId"]
+        for status, response in op["responses"].items():
+            assert "X-Request-ID" in response["headers"]
+            if int(status) >= 400 and status != "503":
+                assert list(response["content"]) == ["application/problem+json"], (op, status)
+                schema = response["content"]["application/problem+json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/Problem"}
+
+
+def test_secured_operations_declare_401_and_bearer() -> None:
+    spec = json.loads(openapi_json())
+
+    assert spec["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": spec["components"]["securitySchemes"]["bearerAuth"]["description"],
+    }
+    for op in operations(spec):
+        if op["operationId"] == "getHealth":
+            assert "security" not in op
+            continue
+        assert op["security"] == [{"bearerAuth": []}], op["operationId"]
+        assert "401" in op["responses"], op["operationId"]
+
+
+def test_spec_documents_statuses_bodies_and_examples() -> None:
+    spec = json.loads(openapi_json())
+    paths = spec["paths"]
+    create = paths["/experiments"]["post"]
+    generate = paths["/experiments/{experiment_id}/generate"]["post"]
+    persona = paths["/personas/{persona_id}"]["get"]
+
+    assert set(create["responses"]) == {"201", "401", "413", "422", "500"}
+    seed = create["requestBody"]["content"]["application/json"]["examples"]["seed"]["value"]
+    assert seed["data_sources"] == ["./interviews.csv"]
+    assert (
+        create["responses"]["201"]["content"]["application/json"]["example"]["status"] == "created"
+    )
+    assert "Location" in create["responses"]["201"]["headers"]
+    assert {"200", "202", "409"} <= set(generate["responses"])
+    assert [p["name"] for p in generate["parameters"] if p["in"] == "header"] == ["Idempotency-Key"]
+    assert set(persona["responses"]["200"]["content"]) == {"application/json", "text/markdown"}
+    names = set(spec["components"]["schemas"])
+    assert {"Experiment", "ExperimentPage", "Run", "RunDetail", "RunPage", "Persona"} <= names
+    assert {"PersonaPage", "ProviderInfo", "Health", "Problem", "SourceUpload"} <= names
+    assert not any(name.startswith(("Body_", "HTTPValidationError")) for name in names)
+    assert not any(name.endswith(("-Input", "-Output")) for name in names)
+    assert [t["name"] for t in spec["tags"]] == [
+        "health",
+        "experiments",
+        "runs",
+        "personas",
+        "providers",
+    ]
+
+
+async def test_docs_pages_reference_only_local_assets(client: httpx.AsyncClient) -> None:
+    for path in ("/docs", "/redoc"):
+        page = await client.get(path)
+        assert page.status_code == 200
+        urls = re.findall(r"""(?:src|href)=["']([^"']+)["']|url:\s*["']([^"']+)["']""", page.text)
+        referenced = [u for pair in urls for u in pair if u]
+        assert referenced, path
+        for url in referenced:
+            assert url.startswith("/"), f"{path} references {url}"
+        assert "http://" not in page.text and "https://" not in page.text, path
+        for url in referenced:
+            asset = await client.get(url)
+            assert asset.status_code == 200, url
+            assert len(asset.content) > 100, url
+
+
+async def test_served_openapi_is_the_exported_one(client: httpx.AsyncClient) -> None:
+    served = await client.get("/openapi.json")
+
+    assert served.json() == json.loads(openapi_json())
