@@ -1,0 +1,311 @@
+"""The ``persona`` command: generate personas from files, serve the API, export the OpenAPI spec.
+
+Heavy modules (SQLAlchemy, scikit-learn, FastAPI) are imported inside the commands that use
+them, so ``persona --version`` and ``persona --help`` start fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sys
+import tempfile
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+
+from persona.__about__ import __version__
+from persona.errors import PersonaError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from persona.schemas import GenerationConfig, Persona
+    from persona.service import PersonaService
+
+API_EXTRA_MISSING = "the server needs the api extra: pip install 'persona[api]'"
+PROGRESS_REFRESH = 0.2
+"""Seconds between two progress bar updates."""
+CONTENT_FIELDS = (
+    "name",
+    "title",
+    "demographics",
+    "goals",
+    "pain_points",
+    "behaviours",
+    "quotes",
+    "evidence_ids",
+    "grounding",
+    "dropped_evidence_ids",
+)
+"""What ``generate`` prints of a persona: the content, without ids and timestamps, so the
+same input gives the same output."""
+
+app = typer.Typer(
+    name="persona",
+    help="Evidence-backed user personas from qualitative research data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class OutputFormat(StrEnum):
+    json = "json"
+    markdown = "markdown"
+
+
+def _fail(message: str) -> NoReturn:
+    """One line on stderr, exit code 1."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"persona {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Evidence-backed user personas from qualitative research data."""
+
+
+# ---------------------------------------------------------------------- generate
+
+
+@app.command()
+def generate(
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="PATH...",
+            help="Data files or folders, inside the current directory (csv, json, jsonl, md, txt).",
+            show_default=False,
+        ),
+    ],
+    count: Annotated[
+        int, typer.Option("--count", "-n", min=1, max=20, help="How many personas.")
+    ] = 3,
+    provider: Annotated[
+        str | None,
+        typer.Option(help="local, anthropic, openai, gemini or ollama; default: local."),
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="Model name; default: the provider's.")] = None,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = OutputFormat.json,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            file_okay=False,
+            help="Write one file per persona into this folder instead of printing them.",
+        ),
+    ] = None,
+    text_column: Annotated[
+        str | None,
+        typer.Option(help="Column holding the participants' words (default: inferred)."),
+    ] = None,
+) -> None:
+    """Generate personas from data files: progress on stderr, personas on stdout."""
+    config = _generation_config(count, provider, model)
+    try:
+        personas = asyncio.run(_generate(paths, config, text_column))
+    except PersonaError as err:
+        _fail(str(err))
+    rendered = [_render(persona, output_format) for persona in personas]
+    if out is None:
+        _print_personas(rendered, output_format)
+    else:
+        _write_personas(out, personas, rendered, output_format)
+
+
+def _generation_config(count: int, provider: str | None, model: str | None) -> GenerationConfig:
+    from pydantic import ValidationError
+
+    from persona.schemas import GenerationConfig
+
+    try:
+        return GenerationConfig(provider=provider, model=model, persona_count=count)  # type: ignore[arg-type]
+    except ValidationError as err:
+        problem = err.errors()[0]
+        option = "--provider" if problem["loc"][0] == "provider" else "--model"
+        raise typer.BadParameter(problem["msg"], param_hint=option) from None
+
+
+async def _generate(
+    paths: list[str], config: GenerationConfig, text_column: str | None
+) -> list[Persona]:
+    """One experiment in a throwaway database; the current directory is the data directory."""
+    from persona.schemas import ExperimentCreate
+    from persona.service import PersonaService
+    from persona.settings import Settings
+
+    with tempfile.TemporaryDirectory(prefix="persona-") as scratch:
+        settings = Settings(
+            data_dir=Path.cwd(), database_url=f"sqlite:///{Path(scratch) / 'persona.db'}"
+        )
+        async with PersonaService(settings) as service:
+            experiment = await service.create_experiment(
+                ExperimentCreate(name="persona generate", data_sources=paths, config=config),
+                text_column=text_column,
+            )
+            started = await service.start_run(experiment.id)
+            return await _follow(service, experiment.id, started.run.id)
+
+
+async def _follow(service: PersonaService, experiment_id: str, run_id: str) -> list[Persona]:
+    """Wait for the run, drawing its progress on stderr; its personas, or its error."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    console = Console(stderr=True)
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("starting", total=1.0)
+        while True:
+            try:
+                run = await service.wait_for_run(experiment_id, run_id, timeout=PROGRESS_REFRESH)
+                break
+            except TimeoutError:
+                await _show_progress(service, experiment_id, run_id, progress, task)
+    if run.status != "succeeded":
+        message = run.error.message if run.error else f"the run ended {run.status}"
+        raise PersonaError(message)
+    console.print(f"{len(run.personas)} persona(s) generated", style="green", highlight=False)
+    return run.personas
+
+
+async def _show_progress(
+    service: PersonaService, experiment_id: str, run_id: str, progress: Progress, task: TaskID
+) -> None:
+    run = await service.get_run(experiment_id, run_id)
+    progress.update(task, completed=run.progress, description=run.stage or run.status)
+
+
+def _render(persona: Persona, output_format: OutputFormat) -> str:
+    if output_format is OutputFormat.markdown:
+        from persona.generation.render import persona_markdown
+
+        return persona_markdown(persona)
+    return json.dumps(_content(persona), indent=2, ensure_ascii=False)
+
+
+def _content(persona: Persona) -> dict[str, Any]:
+    return persona.model_dump(mode="json", include=set(CONTENT_FIELDS))
+
+
+def _print_personas(rendered: list[str], output_format: OutputFormat) -> None:
+    if output_format is OutputFormat.markdown:
+        typer.echo("\n\n".join(text.rstrip("\n") for text in rendered))
+    else:
+        typer.echo("[\n" + ",\n".join(_indent(text) for text in rendered) + "\n]")
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
+
+
+def _write_personas(
+    folder: Path, personas: list[Persona], rendered: list[str], output_format: OutputFormat
+) -> None:
+    suffix = ".md" if output_format is OutputFormat.markdown else ".json"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for number, (persona, text) in enumerate(zip(personas, rendered, strict=True), start=1):
+            path = folder / f"{number:02d}-{_slug(persona.name)}{suffix}"
+            path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+            typer.echo(f"wrote {path}", err=True)
+    except OSError as err:
+        _fail(f"{err.filename}: {err.strerror}")
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "persona"
+
+
+# ---------------------------------------------------------------------- server
+
+
+def _require_api_extra() -> None:
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        _fail(API_EXTRA_MISSING)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    auth_token: Annotated[
+        str | None,
+        typer.Option(help="Bearer token(s), comma-separated; default: PERSONA_API_TOKEN."),
+    ] = None,
+    no_auth: Annotated[
+        bool, typer.Option("--no-auth", help="Allow a non-loopback host without a token.")
+    ] = False,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(file_okay=False, help="Where data sources live; default: current directory."),
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="SQLAlchemy URL; default: sqlite:///<data dir>/.persona/persona.db."),
+    ] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Run the REST API (needs the api extra)."""
+    _require_api_extra()
+    from persona.api.launch import serve as launch
+
+    launch(
+        host=host,
+        port=port,
+        auth_token=auth_token,
+        no_auth=no_auth,
+        data_dir=data_dir,
+        database_url=database_url,
+        workers=workers,
+        log_level=log_level,
+    )
+
+
+@app.command()
+def openapi(
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", dir_okay=False, help="Write here instead of stdout."),
+    ] = None,
+) -> None:
+    """Export the OpenAPI document of the REST API (needs the api extra)."""
+    _require_api_extra()
+    from persona.api.spec import export_openapi
+
+    text = export_openapi(output)
+    if output is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    else:
+        typer.echo(f"wrote {output}", err=True)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
