@@ -1,0 +1,630 @@
+"""The offline ``local`` provider: personas synthesised from the evidence itself, with no LLM.
+
+Participants are clustered into segments (TF-IDF + k-means with a fixed seed); each segment
+becomes one persona whose goals, pain points, behaviours and quotes are sentences copied
+verbatim from the segment's evidence, chosen by cue phrases and by how central they are to
+the segment. Same evidence + config gives byte-identical output.
+
+Evidence without a participant counts as its own participant (a survey row, a note).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import statistics
+import warnings
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from persona.errors import InsufficientEvidenceError
+from persona.generation.grounding import ground, quote_in_text
+from persona.providers.base import GenerationResult, ProgressCallback
+from persona.schemas import Evidence, GenerationConfig, Insight, PersonaContent, Quote, Usage
+
+if TYPE_CHECKING:
+    import numpy as np
+    from scipy.sparse import csr_matrix
+
+T = TypeVar("T")
+
+MAX_INSIGHTS = 5
+MAX_QUOTES = 5
+MIN_QUOTES = 2
+MAX_CANDIDATES = 2_000
+MAX_SUPPORT_IDS = 10
+"""Evidence ids cited per item: the sentence's own record plus records saying the same."""
+MAX_FEATURES = 20_000
+KMEANS_RESTARTS = 3
+TITLE_TERMS = 3
+INSIGHT_CHARS = (20, 300)
+QUOTE_CHARS = (30, 300)
+MAX_ATTRIBUTE_CHARS = 80
+MIN_IDENTIFYING = 5
+"""A text attribute with a distinct value for each of this many participants is an identifier."""
+
+GOALS, PAIN_POINTS, BEHAVIOURS = 0, 1, 2
+SECTIONS = ("goals", "pain_points", "behaviours")
+
+_CUES = {
+    GOALS: (
+        r"\b(?:i|we)\s+(?:really\s+)?(?:want|need|wish|hope)\b|\b(?:my|our)\s+goal\b"
+        r"|\b(?:i|we)(?:'d|\s+would)\s+(?:like|love)\b|\b(?:i'm|i\s+am|we're|we\s+are)\s+trying\s+to\b"
+        r"|\bit\s+would\s+be\s+(?:great|nice|helpful)\b|\bideally\b"
+    ),
+    PAIN_POINTS: (
+        r"frustrat|annoy|\bhard\s+to\b|difficult|\bslow|problem|\bhate|confus|struggl|painful"
+        r"|\bwaste|broken|tedious|\bcan't\b|\bcannot\b|takes\s+forever|\btoo\s+(?:long|many|much)\b"
+        r"|complicated|\bcrash|\bbugs?\b"
+    ),
+    BEHAVIOURS: (
+        r"\b(?:i|we)\s+(?:usually|always|often|typically|normally|tend\s+to|use)\b"
+        r"|\bevery\s+(?:day|week|month|morning|evening|time)\b|\busually\b|\bdaily\b|\bweekly\b"
+        r"|\bmy\s+routine\b|\bhabit"
+    ),
+}
+_CUE = re.compile(
+    "|".join(f"(?P<c{section}>{pattern})" for section, pattern in _CUES.items()), re.IGNORECASE
+)
+# A sentence ends at . ! ? or … (with closing quotes/brackets) before white space, or at a
+# line end; lines are never joined, so every sentence is a verbatim slice of one record.
+_SENTENCE = re.compile(r"\S.*?(?:[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s|$)|$)", re.MULTILINE)
+_WORD_PATTERN = r"(?u)\b[^\W\d_][^\W\d_]+\b"
+
+ROLE_KEYS = (
+    "role", "job_title", "jobtitle", "job", "title", "occupation", "position", "profession",
+    "segment", "persona", "user_type", "customer_type",
+)  # fmt: skip
+
+FIRST_NAMES = (
+    "Ada", "Amara", "Ben", "Carmen", "Chen", "Dario", "Elena", "Emeka", "Farah", "Felix",
+    "Grace", "Hamid", "Hana", "Ines", "Ivan", "Jonas", "Kai", "Keiko", "Lara", "Leon",
+    "Lucia", "Malik", "Maya", "Mateo", "Nadia", "Nikhil", "Noor", "Omar", "Olivia", "Priya",
+    "Quinn", "Rafael", "Rosa", "Sami", "Sofia", "Tariq", "Tessa", "Uma", "Viktor", "Wen",
+    "Xavier", "Yara", "Yusuf", "Zoe", "Anika", "Bruno", "Clara", "Dev",
+)  # fmt: skip
+LAST_NAMES = (
+    "Abara", "Bauer", "Costa", "Dalton", "Eriksen", "Fischer", "Garcia", "Haddad", "Ito",
+    "Jensen", "Kowalski", "Lindqvist", "Moreau", "Nakamura", "Okafor", "Petrov", "Quispe",
+    "Rossi", "Schmidt", "Tanaka", "Usman", "Varga", "Walsh", "Xu", "Yilmaz", "Zhang",
+    "Almeida", "Brennan", "Chowdhury", "Duarte", "Novak", "Ortiz",
+)  # fmt: skip
+
+
+class LocalProvider:
+    """Deterministic persona synthesis from the evidence alone: no key, no network, no tokens."""
+
+    name = "local"
+
+    async def generate(
+        self,
+        evidence: Sequence[Evidence],
+        config: GenerationConfig,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> GenerationResult:
+        """``config.persona_count`` personas, one per segment of similar participants."""
+        seed = (config.seed or 0) % 2**32  # numpy seeds are 32-bit
+        corpus = await _step(progress, 0.05, "reading evidence", _read_corpus, evidence)
+        _require_participants(corpus, config.persona_count)
+        vectors = await _step(progress, 0.3, "vectorising", _vectorise, corpus)
+        segments = await _step(
+            progress, 0.6, "clustering", _segment, corpus, vectors, config.persona_count, seed
+        )
+        personas = await _step(
+            progress, 0.8, "describing personas", _describe, corpus, vectors, segments
+        )
+        grounded = await _step(progress, 0.95, "checking quotes", _ground_all, corpus, personas)
+        if progress is not None:
+            await progress(1.0, "done")
+        return GenerationResult(
+            personas=grounded, usage=Usage(input_tokens=0, output_tokens=0, cost_usd=0.0)
+        )
+
+    async def aclose(self) -> None:
+        """Nothing to release: the provider holds no connections."""
+
+
+async def _step(
+    progress: ProgressCallback | None,
+    fraction: float,
+    stage: str,
+    work: Callable[..., T],
+    *args: Any,
+) -> T:
+    """Report ``stage`` and run ``work`` in a thread, so the event loop keeps serving."""
+    if progress is not None:
+        await progress(fraction, stage)
+    return await asyncio.to_thread(work, *args)
+
+
+# --------------------------------------------------------------------------- corpus
+
+
+@dataclass
+class _Corpus:
+    """Evidence sorted by id, its participants and its sentences (parallel lists)."""
+
+    records: list[Evidence]
+    record_participant: list[int]
+    participants: list[str]
+    sentence_text: list[str] = field(default_factory=list)
+    sentence_record: list[int] = field(default_factory=list)
+    sections: dict[str, int] = field(default_factory=dict)
+    """Cue-phrase section by sentence key, filled as sentences are considered."""
+
+    def section(self, key: str) -> int:
+        """GOALS, PAIN_POINTS, BEHAVIOURS, or -1 when no cue phrase matches ``key``."""
+        if key not in self.sections:
+            self.sections[key] = _section_of(key)
+        return self.sections[key]
+
+
+def _read_corpus(evidence: Sequence[Evidence]) -> _Corpus:
+    # One record per id (the last wins, as in the id -> evidence map used for grounding);
+    # sorting makes the result independent of the order the sources were read in.
+    by_id = {record.id: record for record in evidence}
+    records = [by_id[key] for key in sorted(by_id)]
+    keys = [_participant_key(record) for record in records]
+    participants = sorted(set(keys))
+    index = {key: position for position, key in enumerate(participants)}
+    corpus = _Corpus(records, [index[key] for key in keys], participants)
+    for position, record in enumerate(records):
+        for match in _SENTENCE.finditer(record.text):
+            text = match.group().rstrip()
+            corpus.sentence_text.append(text)
+            corpus.sentence_record.append(position)
+    return corpus
+
+
+def _participant_key(record: Evidence) -> str:
+    label = (record.participant or "").strip()
+    return label or f"\x00record {record.id}"
+
+
+def _section_of(sentence: str) -> int:
+    """The section whose cue phrases the sentence matches most often (ties: pain points first)."""
+    hits = Counter(int(match.lastgroup[1:]) for match in _CUE.finditer(sentence) if match.lastgroup)
+    if not hits:
+        return -1
+    return max(hits, key=lambda section: (hits[section], section == PAIN_POINTS, -section))
+
+
+def _require_participants(corpus: _Corpus, persona_count: int) -> None:
+    if not corpus.records:
+        raise InsufficientEvidenceError(
+            "no evidence to build personas from: the data sources produced no records"
+        )
+    found = len(corpus.participants)
+    if found < persona_count:
+        raise InsufficientEvidenceError(
+            f"found {found} participant{'s' if found != 1 else ''} in {len(corpus.records)} "
+            f"evidence records, but {persona_count} personas were asked for; "
+            "ask for fewer personas or add more data"
+        )
+
+
+# --------------------------------------------------------------------------- vectors
+
+
+@dataclass
+class _Vectors:
+    terms: np.ndarray
+    sentences: csr_matrix
+    """One L2-normalised TF-IDF row per sentence."""
+    participants: csr_matrix
+    """One L2-normalised TF-IDF row per participant: the sum of their sentences."""
+
+
+def _vectorise(corpus: _Corpus) -> _Vectors:
+    import numpy as np
+    from scipy.sparse import csr_matrix
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+    from sklearn.preprocessing import normalize
+
+    counter = CountVectorizer(
+        token_pattern=_WORD_PATTERN,
+        stop_words="english",
+        max_features=MAX_FEATURES,
+        dtype=np.float32,
+    )
+    try:
+        counts = counter.fit_transform(corpus.sentence_text)
+    except ValueError as exc:  # sklearn's "empty vocabulary"
+        raise InsufficientEvidenceError(
+            f"the {len(corpus.records)} evidence records hold no words to build personas from"
+        ) from exc
+    sentence_participant = np.asarray(corpus.record_participant, dtype=np.int64)[
+        np.asarray(corpus.sentence_record, dtype=np.int64)
+    ]
+    membership = csr_matrix(
+        (
+            np.ones(len(sentence_participant), dtype=np.float32),
+            (sentence_participant, np.arange(len(sentence_participant))),
+        ),
+        shape=(len(corpus.participants), len(sentence_participant)),
+    )
+    tfidf = TfidfTransformer(sublinear_tf=True)
+    participants = tfidf.fit_transform(membership @ counts).astype(np.float32)
+    sentences = normalize(counts.multiply(tfidf.idf_.astype(np.float32)).tocsr())
+    return _Vectors(counter.get_feature_names_out(), sentences, participants.tocsr())
+
+
+# --------------------------------------------------------------------------- segments
+
+
+@dataclass
+class _Segment:
+    participants: np.ndarray
+    records: np.ndarray
+    sentences: np.ndarray
+    centroid: np.ndarray
+    terms: list[str]
+
+
+def _segment(corpus: _Corpus, vectors: _Vectors, count: int, seed: int) -> list[_Segment]:
+    """Cluster participants into ``count`` non-empty segments, largest first."""
+    import numpy as np
+
+    labels = _repair_empty(_cluster_labels(vectors.participants, count, seed), count)
+    sizes = np.bincount(labels, minlength=count)
+    firsts = np.array([np.flatnonzero(labels == label)[0] for label in range(count)])
+    order = np.lexsort((firsts, -sizes))
+    rank = np.empty(count, dtype=np.int64)
+    rank[order] = np.arange(count)
+    labels = rank[labels]
+    record_label = labels[np.asarray(corpus.record_participant, dtype=np.int64)]
+    sentence_label = record_label[np.asarray(corpus.sentence_record, dtype=np.int64)]
+    centroids = np.vstack(
+        [
+            np.asarray(vectors.participants[labels == label].mean(axis=0)).ravel()
+            for label in range(count)
+        ]
+    )
+    distinctive = centroids - centroids.mean(axis=0) if count > 1 else centroids
+    return [
+        _Segment(
+            participants=np.flatnonzero(labels == label),
+            records=np.flatnonzero(record_label == label),
+            sentences=np.flatnonzero(sentence_label == label),
+            centroid=centroids[label],
+            terms=_top_terms(distinctive[label], vectors.terms),
+        )
+        for label in range(count)
+    ]
+
+
+def _cluster_labels(matrix: csr_matrix, count: int, seed: int) -> np.ndarray:
+    import numpy as np
+
+    rows = matrix.shape[0]
+    if count == 1:
+        return np.zeros(rows, dtype=np.int64)
+    if count == rows:
+        return np.arange(rows, dtype=np.int64)
+    from sklearn.cluster import KMeans
+
+    with warnings.catch_warnings():
+        # Fewer distinct participants than segments is repaired below, not warned about.
+        warnings.simplefilter("ignore")
+        model = KMeans(n_clusters=count, n_init=KMEANS_RESTARTS, random_state=seed)
+        return np.asarray(model.fit_predict(matrix), dtype=np.int64)
+
+
+def _repair_empty(labels: np.ndarray, count: int) -> np.ndarray:
+    """Give every empty cluster the last participant of the largest one."""
+    import numpy as np
+
+    labels = labels.copy()
+    sizes = np.bincount(labels, minlength=count)
+    for empty in np.flatnonzero(sizes == 0):
+        largest = int(np.argmax(sizes))
+        moved = np.flatnonzero(labels == largest)[-1]
+        labels[moved] = empty
+        sizes[largest] -= 1
+        sizes[empty] += 1
+    return labels
+
+
+def _top_terms(weights: np.ndarray, terms: np.ndarray) -> list[str]:
+    import numpy as np
+
+    order = np.lexsort((np.arange(len(weights)), -weights))[:TITLE_TERMS]
+    return [str(terms[i]) for i in order if weights[i] > 0]
+
+
+# --------------------------------------------------------------------------- personas
+
+
+def _describe(corpus: _Corpus, vectors: _Vectors, segments: list[_Segment]) -> list[PersonaContent]:
+    profiles = _profiles(corpus)
+    keys = _descriptive_attributes(profiles)
+    used_first_names: set[str] = set()
+    titles: list[str] = []
+    personas: list[PersonaContent] = []
+    for segment in segments:
+        scores = vectors.sentences[segment.sentences] @ segment.centroid
+        picker = _SentencePicker(corpus, segment, scores)
+        attributes = _segment_attributes(profiles, segment, keys)
+        insights = {name: picker.insights(section) for section, name in enumerate(SECTIONS)}
+        title = _title(attributes, segment.terms, titles)
+        titles.append(title)
+        personas.append(
+            PersonaContent(
+                name=_name(corpus, segment, used_first_names),
+                title=title,
+                demographics=_demographics(attributes, keys, len(segment.participants)),
+                **insights,
+                quotes=picker.quotes(_quote_target(len(segment.participants))),
+                evidence_ids=[corpus.records[i].id for i in segment.records],
+            )
+        )
+    return personas
+
+
+def _quote_target(participant_count: int) -> int:
+    return min(MAX_QUOTES, max(MIN_QUOTES, participant_count))
+
+
+class _SentencePicker:
+    """Chooses a segment's sentences: most central first, no repeats, cited with their records.
+
+    Only the ``MAX_CANDIDATES`` most central distinct sentences are considered, which bounds
+    the work per segment however much evidence it holds.
+    """
+
+    def __init__(self, corpus: _Corpus, segment: _Segment, scores: np.ndarray) -> None:
+        import numpy as np
+
+        self.corpus = corpus
+        self.segment = segment
+        self.scores = scores
+        self.candidates = _distinct(
+            corpus, segment.sentences[np.lexsort((segment.sentences, -scores))]
+        )
+        self.used: set[str] = set()
+
+    def insights(self, section: int) -> list[Insight]:
+        matching = [(s, key) for s, key in self.candidates if self.corpus.section(key) == section]
+        chosen = self._take(matching, MAX_INSIGHTS, INSIGHT_CHARS, avoid=self.used)
+        return [
+            Insight(text=self.corpus.sentence_text[s], evidence_ids=self._cite(s)) for s in chosen
+        ]
+
+    def quotes(self, target: int) -> list[Quote]:
+        """Verbatim quotes, from as many different participants as possible.
+
+        Sentences already used as insights are avoided unless nothing else is left.
+        """
+        quoted: set[str] = set()
+        avoid = quoted | self.used
+        chosen = self._take(self.candidates, target, QUOTE_CHARS, avoid=avoid, one_per_speaker=True)
+        chosen += self._take(self.candidates, target - len(chosen), QUOTE_CHARS, avoid=avoid)
+        quoted.update(_key(self.corpus.sentence_text[s]) for s in chosen)
+        if len(chosen) < MIN_QUOTES:  # short answers only, or every sentence is an insight
+            chosen += self._take(
+                self.candidates, MIN_QUOTES - len(chosen), (1, 10**6), avoid=quoted
+            )
+        return [
+            Quote(text=self.corpus.sentence_text[s], evidence_ids=self._cite(s), verified=True)
+            for s in chosen
+        ]
+
+    def _take(
+        self,
+        candidates: list[tuple[int, str]],
+        limit: int,
+        chars: tuple[int, int],
+        *,
+        avoid: set[str],
+        one_per_speaker: bool = False,
+    ) -> list[int]:
+        """Up to ``limit`` candidates of a fitting length whose text is not in ``avoid``
+        (which grows with every pick)."""
+        chosen: list[int] = []
+        speakers: set[int] = set()
+        for sentence, key in candidates:
+            if len(chosen) >= limit:
+                break
+            text = self.corpus.sentence_text[sentence]
+            record = self.corpus.sentence_record[sentence]
+            speaker = self.corpus.record_participant[record]
+            if not chars[0] <= len(text) <= chars[1] or key in avoid:
+                continue
+            if one_per_speaker and speaker in speakers:
+                continue
+            if not quote_in_text(text, self.corpus.records[record].text):
+                continue  # never cite a sentence its own record would not verify
+            chosen.append(sentence)
+            speakers.add(speaker)
+            avoid.add(key)
+        return chosen
+
+    def _cite(self, sentence: int) -> list[str]:
+        """The sentence's record, then other records of the segment saying the same."""
+        import numpy as np
+
+        # Identical sentences have identical vectors, hence bit-identical scores.
+        score = self.scores[np.searchsorted(self.segment.sentences, sentence)]
+        key = _key(self.corpus.sentence_text[sentence])
+        same: set[int] = {self.corpus.sentence_record[sentence]}
+        for other in self.segment.sentences[np.flatnonzero(self.scores == score)]:
+            if len(same) >= MAX_SUPPORT_IDS:
+                break
+            if _key(self.corpus.sentence_text[other]) == key:
+                same.add(self.corpus.sentence_record[other])
+        return [self.corpus.records[i].id for i in sorted(same)]
+
+
+def _distinct(corpus: _Corpus, ranked: np.ndarray) -> list[tuple[int, str]]:
+    """The first ``MAX_CANDIDATES`` sentences of ``ranked`` with distinct text, with their keys."""
+    seen: set[str] = set()
+    distinct: list[tuple[int, str]] = []
+    seen_text: set[str] = set()  # a cheap first filter: the same text is often repeated
+    for sentence in ranked.tolist():
+        text = corpus.sentence_text[sentence]
+        if text in seen_text:
+            continue
+        seen_text.add(text)
+        key = _key(text)
+        if key not in seen:
+            seen.add(key)
+            distinct.append((sentence, key))
+            if len(distinct) >= MAX_CANDIDATES:
+                break
+    return distinct
+
+
+def _key(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+# --------------------------------------------------------------------------- attributes
+
+
+def _profiles(corpus: _Corpus) -> list[dict[str, str]]:
+    """Each participant's attributes: for each key, the value most of their records give."""
+    by_participant: list[list[dict[str, str]]] = [[] for _ in corpus.participants]
+    for record, participant in zip(corpus.records, corpus.record_participant, strict=True):
+        by_participant[participant].append(record.attributes)
+    return [_profile(dicts) for dicts in by_participant]
+
+
+def _profile(dicts: list[dict[str, str]]) -> dict[str, str]:
+    first = dicts[0]
+    if all(other == first for other in dicts[1:]):  # the usual case: one row of attributes
+        return {key: value.strip() for key, value in first.items() if value.strip()}
+    counters: dict[str, Counter[str]] = {}
+    for attributes in dicts:
+        for key, value in attributes.items():
+            if value.strip():
+                counters.setdefault(key, Counter())[value.strip()] += 1
+    return {key: _most_common(counter) for key, counter in counters.items()}
+
+
+def _descriptive_attributes(profiles: list[dict[str, str]]) -> dict[str, bool]:
+    """Attribute keys worth aggregating, mapped to True when every value is a number.
+
+    Free text (long values) and identifiers (a distinct value per participant) are left out.
+    """
+    values: dict[str, Counter[str]] = {}
+    for profile in profiles:
+        for key, value in profile.items():
+            values.setdefault(key, Counter())[value] += 1
+    kept: dict[str, bool] = {}
+    for key in sorted(values):
+        counts = values[key]
+        numeric = all(_number(value) is not None for value in counts)
+        if any(len(value) > MAX_ATTRIBUTE_CHARS for value in counts):
+            continue
+        identifying = len(counts) >= MIN_IDENTIFYING and max(counts.values()) == 1
+        if identifying and not numeric and _role_key(key) not in ROLE_KEYS:
+            continue
+        kept[key] = numeric
+    return kept
+
+
+def _segment_attributes(
+    profiles: list[dict[str, str]], segment: _Segment, keys: dict[str, bool]
+) -> dict[str, list[str]]:
+    """For each descriptive key, the values of the segment's participants who have it."""
+    result: dict[str, list[str]] = {}
+    for participant in segment.participants.tolist():
+        for key, value in profiles[participant].items():
+            if key in keys:
+                result.setdefault(key, []).append(value)
+    return result
+
+
+def _most_common(counter: Counter[str]) -> str:
+    return min(counter, key=lambda value: (-counter[value], value))
+
+
+def _demographics(
+    attributes: dict[str, list[str]], keys: dict[str, bool], participant_count: int
+) -> dict[str, str]:
+    demographics = {"participants": str(participant_count)}
+    for key in sorted(attributes):
+        values = attributes[key]
+        demographics[key] = _numeric_summary(values) if keys[key] else _share_summary(values)
+    return demographics
+
+
+def _numeric_summary(values: list[str]) -> str:
+    numbers = sorted(n for n in map(_number, values) if n is not None)
+    low, high, median = numbers[0], numbers[-1], statistics.median(numbers)
+    if low == high:
+        return _format_number(low)
+    return f"{_format_number(low)}\u2013{_format_number(high)} (median {_format_number(median)})"
+
+
+def _share_summary(values: list[str]) -> str:
+    counts = Counter(values)
+    top = _most_common(counts)
+    return f"{top} ({round(100 * counts[top] / len(values))}%)"
+
+
+def _number(value: str) -> float | None:
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if number == number and abs(number) != float("inf") else None
+
+
+def _format_number(number: float) -> str:
+    return f"{round(number, 1):g}"
+
+
+def _title(attributes: dict[str, list[str]], terms: list[str], taken: list[str]) -> str:
+    """The dominant role-like attribute, else the segment's distinctive terms."""
+    role = _dominant_role(attributes)
+    focus = _join_terms(terms)
+    if role is None:
+        return f"Focused on {focus}" if focus else "General participant"
+    role = role[:1].upper() + role[1:]
+    if role in taken and focus:
+        return f"{role}, focused on {focus}"
+    return role
+
+
+def _dominant_role(attributes: dict[str, list[str]]) -> str | None:
+    by_key = {_role_key(key): key for key in attributes}
+    for role_key in ROLE_KEYS:
+        if role_key in by_key:
+            values = attributes[by_key[role_key]]
+            counts = Counter(values)
+            top = _most_common(counts)
+            if 3 * counts[top] > len(values):  # at least a third of those who said
+                return top
+    return None
+
+
+def _role_key(key: str) -> str:
+    return key.strip().lower().replace(" ", "_").replace("-", "_")
+
+
+def _join_terms(terms: list[str]) -> str:
+    if len(terms) <= 1:
+        return "".join(terms)
+    return f"{', '.join(terms[:-1])} and {terms[-1]}"
+
+
+def _name(corpus: _Corpus, segment: _Segment, used_first_names: set[str]) -> str:
+    """A name picked by a stable hash of the segment's participants; first names never repeat."""
+    content = "\n".join(corpus.participants[i] for i in segment.participants)
+    digest = int.from_bytes(hashlib.sha256(content.encode()).digest()[:8], "big")
+    first_index = digest % len(FIRST_NAMES)
+    while FIRST_NAMES[first_index] in used_first_names:
+        first_index = (first_index + 1) % len(FIRST_NAMES)
+    first = FIRST_NAMES[first_index]
+    used_first_names.add(first)
+    return f"{first} {LAST_NAMES[(digest // len(FIRST_NAMES)) % len(LAST_NAMES)]}"
+
+
+def _ground_all(corpus: _Corpus, personas: list[PersonaContent]) -> list[PersonaContent]:
+    by_id = {record.id: record for record in corpus.records}
+    return [ground(persona, by_id) for persona in personas]
