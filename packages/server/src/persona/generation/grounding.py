@@ -45,10 +45,12 @@ def quote_in_text(quote: str, text: str) -> bool:
 
 def _known(ids: Iterable[str], evidence: Mapping[str, Evidence]) -> tuple[list[str], int]:
     kept: list[str] = []
+    seen: set[str] = set()  # a persona may cite tens of thousands of ids: no list scans
     dropped = 0
     for evidence_id in ids:
         if evidence_id in evidence:
-            if evidence_id not in kept:
+            if evidence_id not in seen:
+                seen.add(evidence_id)
                 kept.append(evidence_id)
         else:
             dropped += 1
@@ -87,9 +89,11 @@ def ground(persona: PersonaContent, evidence: Mapping[str, Evidence]) -> Persona
         dropped += lost
     evidence_ids, lost = _known(persona.evidence_ids, evidence)
     dropped += lost
+    listed = set(evidence_ids)
     for item in [*quotes, *sections["goals"], *sections["pain_points"], *sections["behaviours"]]:
         for evidence_id in item.evidence_ids:
-            if evidence_id not in evidence_ids:
+            if evidence_id not in listed:
+                listed.add(evidence_id)
                 evidence_ids.append(evidence_id)
     verified = sum(q.verified for q in quotes)
     return persona.model_copy(
