@@ -171,7 +171,9 @@ class Repository:
         """Append ``paths`` to the experiment's data sources (those already there are kept once)."""
         with self.db.write() as session:
             row = _experiment_row(session, experiment_id, for_update=True)
-            row.data_sources = [*row.data_sources, *(p for p in paths if p not in row.data_sources)]
+            sources = list(row.data_sources)
+            sources.extend(p for p in dict.fromkeys(paths) if p not in sources)
+            row.data_sources = sources
             row.updated_at = utcnow()
         return self.get_experiment(experiment_id)
 
