@@ -1,0 +1,132 @@
+"""Personas as Markdown, for `persona generate --format markdown` and `Accept: text/markdown`."""
+
+from __future__ import annotations
+
+import re
+
+from persona.schemas import Insight, Persona, PersonaContent, Quote
+
+MAX_LISTED_EVIDENCE = 100
+"""Evidence ids listed in the Evidence section; the JSON form always has them all."""
+
+_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
+_LINE_START = re.compile(r"^(\s*)([#+\-=]|\d+[.)])", re.MULTILINE)
+_BACKTICKS = re.compile(r"`+")
+_SPACE = re.compile(r"\s+")
+_DOT = " \u00b7 "
+
+
+def persona_markdown(persona: Persona | PersonaContent) -> str:
+    """Name, title, demographics table, insight lists, quotes and evidence; ends in a newline."""
+    blocks = [
+        f"# {_inline(persona.name)}",
+        f"*{_inline(persona.title)}*",
+        _demographics(persona.demographics),
+        _insights("Goals", persona.goals),
+        _insights("Pain points", persona.pain_points),
+        _insights("Behaviours", persona.behaviours),
+        _quotes(persona.quotes),
+        _evidence(persona),
+    ]
+    if isinstance(persona, Persona):
+        blocks.append(_footer(persona))
+    return "\n\n".join(blocks) + "\n"
+
+
+def _demographics(demographics: dict[str, str]) -> str:
+    if not demographics:
+        return "## Demographics\n\n_None recorded._"
+    rows = [f"| {_cell(key)} | {_cell(value)} |" for key, value in demographics.items()]
+    return "\n".join(["## Demographics", "", "| Attribute | Value |", "| --- | --- |", *rows])
+
+
+def _insights(heading: str, items: list[Insight]) -> str:
+    if not items:
+        return f"## {heading}\n\n_None found in the evidence._"
+    lines = [f"- {_inline(item.text)}{_cited(item.evidence_ids)}" for item in items]
+    return "\n".join([f"## {heading}", "", *lines])
+
+
+def _quotes(quotes: list[Quote]) -> str:
+    if not quotes:
+        return "## Quotes\n\n_None found in the evidence._"
+    return "\n\n".join(["## Quotes", *(_quote(quote) for quote in quotes)])
+
+
+def _quote(quote: Quote) -> str:
+    lines = [f"> {_escape(line)}".rstrip() for line in quote.text.strip().splitlines()]
+    mark = "\u2713 verified" if quote.verified else "\u2717 **not verified** in the cited evidence"
+    return "\n".join([*lines, ">", f"> \u2014 {mark}{_cited(quote.evidence_ids, _DOT)}"])
+
+
+def _evidence(persona: PersonaContent) -> str:
+    notes = [*_grounding_note(persona.quotes), *_dropped_note(persona.dropped_evidence_ids)]
+    paragraphs = ["## Evidence", " ".join(notes), _evidence_list(persona.evidence_ids)]
+    return "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
+
+
+def _grounding_note(quotes: list[Quote]) -> list[str]:
+    if not quotes:
+        return []
+    verified = sum(quote.verified for quote in quotes)
+    share = round(100 * verified / len(quotes))
+    return [f"Grounding: {verified} of {len(quotes)} quotes verified ({share}%)."]
+
+
+def _dropped_note(count: int) -> list[str]:
+    if not count:
+        return []
+    if count == 1:
+        return ["1 cited evidence id did not exist and was removed."]
+    return [f"{count} cited evidence ids did not exist and were removed."]
+
+
+def _evidence_list(ids: list[str]) -> str:
+    if not ids:
+        return "_No evidence records._"
+    noun = "record" if len(ids) == 1 else "records"
+    listed = ", ".join(_code(evidence_id) for evidence_id in ids[:MAX_LISTED_EVIDENCE])
+    more = len(ids) - MAX_LISTED_EVIDENCE
+    suffix = f", and {more} more (all are in the JSON form)" if more > 0 else ""
+    return f"{len(ids)} {noun}: {listed}{suffix}."
+
+
+def _footer(persona: Persona) -> str:
+    created = persona.created_at.isoformat().replace("+00:00", "Z")
+    return (
+        f"---\n\nPersona {_code(persona.id)} \u00b7 experiment {_code(persona.experiment_id)} "
+        f"\u00b7 run {_code(persona.run_id)} \u00b7 created {created}"
+    )
+
+
+def _cited(ids: list[str], separator: str = " \u2014 ") -> str:
+    if not ids:
+        return f"{separator}no evidence cited"
+    return f"{separator}evidence: {', '.join(_code(evidence_id) for evidence_id in ids)}"
+
+
+def _inline(text: str) -> str:
+    """Escaped text inside a line: white space, line breaks included, folded to single spaces."""
+    return _SPECIAL.sub(r"\\\1", _SPACE.sub(" ", text).strip())
+
+
+def _cell(text: str) -> str:
+    return _inline(text) or " "
+
+
+def _escape(text: str) -> str:
+    """Lines shown as written: emphasis, links, HTML, tables, headings and list markers escaped."""
+    text = _SPECIAL.sub(r"\\\1", text)
+    return _LINE_START.sub(lambda match: f"{match[1]}{_escape_marker(match[2])}", text)
+
+
+def _escape_marker(marker: str) -> str:
+    return f"{marker[:-1]}\\{marker[-1]}"
+
+
+def _code(text: str) -> str:
+    """``text`` as a code span, fenced with more backticks than it contains."""
+    longest = max((len(run) for run in _BACKTICKS.findall(text)), default=0)
+    fence = "`" * (longest + 1)
+    padding = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{padding}{text}{padding}{fence}"
