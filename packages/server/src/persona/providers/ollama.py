@@ -8,12 +8,14 @@ default.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import httpx
 
+from persona.errors import InvalidInputError
 from persona.generation.chunking import TokenBudget
 from persona.generation.pipeline import Completion
 from persona.generation.prompt import ChatPrompt
@@ -38,13 +40,28 @@ def base_url_from_host(host: str | None) -> str:
         return DEFAULT_HOST
     if "://" in value:
         return value
+    if _is_ipv6(value):
+        return f"http://[{value.strip('[]')}]:{DEFAULT_PORT}"
     parts = urlsplit(f"http://{value}")
-    if parts.port is not None:
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if port == -1 or not parts.hostname:
+        raise InvalidInputError(
+            f"{HOST_ENV}={value!r} is not a host, host:port or URL",
+            location=["environment", HOST_ENV],
+        )
+    if port is not None:
         return f"http://{value}"
-    hostname = parts.hostname or "127.0.0.1"
-    if ":" in hostname:  # an IPv6 address
-        hostname = f"[{hostname}]"
-    return f"http://{hostname}:{DEFAULT_PORT}{parts.path}"
+    return f"http://{parts.hostname}:{DEFAULT_PORT}{parts.path}"
+
+
+def _is_ipv6(value: str) -> bool:
+    try:
+        return ipaddress.ip_address(value.strip("[]")).version == 6
+    except ValueError:
+        return False
 
 
 class OllamaProvider(ChatProvider):
