@@ -40,7 +40,10 @@ ItemT_co = TypeVar("ItemT_co", covariant=True)
 def resolve_base_url(base_url: str | None) -> str:
     """The argument, else ``PERSONA_BASE_URL``, else the local default; no trailing slash."""
     url = base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
-    parsed = httpx.URL(url)
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        parsed = httpx.URL()
     if parsed.scheme not in {"http", "https"} or not parsed.host:
         raise ValueError(f"base_url must be an http(s) URL with a host, got {url!r}")
     return url.rstrip("/")

@@ -91,7 +91,8 @@ class PersonaClient(BaseClient):
         self.providers = Providers(self)
 
     def health(self) -> Health:
-        """The server's status, version and database state; needs no token."""
+        """The server's status, version and database state (``status: "unavailable"`` when the
+        database is unreachable, rather than an error); needs no token."""
         return self._send(ops.get_health())
 
     def close(self) -> None:
@@ -119,7 +120,7 @@ class PersonaClient(BaseClient):
                 if delay is None:
                     raise connection_error(error) from error
             else:
-                if response.is_success:
+                if operation.is_answer(response):
                     return operation.parse(response)
                 delay = self._delay_after_response(operation, response, retries_taken)
                 if delay is None:
@@ -178,7 +179,7 @@ class AsyncPersonaClient(BaseClient):
         self.providers = AsyncProviders(self)
 
     async def health(self) -> Health:
-        """The server's status, version and database state; needs no token."""
+        """The server's status, version and database state; see ``PersonaClient.health``."""
         return await self._send(ops.get_health())
 
     async def aclose(self) -> None:
@@ -206,7 +207,7 @@ class AsyncPersonaClient(BaseClient):
                 if delay is None:
                     raise connection_error(error) from error
             else:
-                if response.is_success:
+                if operation.is_answer(response):
                     return operation.parse(response)
                 delay = self._delay_after_response(operation, response, retries_taken)
                 if delay is None:

@@ -49,7 +49,8 @@ class Operation(Generic[T_co]):
     """A request to send and the parser of its success response.
 
     ``replayable``: sending it twice has the effect of sending it once, so it may be retried
-    after the server may have seen it (see ``persona_client._retry``).
+    after the server may have seen it (see ``persona_client._retry``). ``answer_statuses``:
+    error statuses whose body is the answer to parse rather than an error to raise.
     """
 
     method: str
@@ -60,6 +61,10 @@ class Operation(Generic[T_co]):
     json: object = None
     headers: Mapping[str, str] | None = None
     files: tuple[Path, ...] = ()
+    answer_statuses: frozenset[int] = frozenset()
+
+    def is_answer(self, response: httpx.Response) -> bool:
+        return response.is_success or response.status_code in self.answer_statuses
 
 
 def _json_parser(adapter: TypeAdapter[T], expected: str) -> Callable[[httpx.Response], T]:
@@ -128,7 +133,8 @@ def _dump(value: BaseModel | Mapping[str, Any]) -> dict[str, Any]:
 
 
 def get_health() -> Operation[Health]:
-    return Operation("GET", "/health", _health, replayable=True)
+    """503 comes with a Health body saying what is down: that is the answer, not an error."""
+    return Operation("GET", "/health", _health, replayable=True, answer_statuses=frozenset({503}))
 
 
 def list_providers() -> Operation[list[ProviderInfo]]:

@@ -1,0 +1,339 @@
+# Generated from schemas/openapi.json by datamodel-code-generator. Do not edit: run `hatch run gen-client`.
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from typing_extensions import TypeAliasType
+
+Description = TypeAliasType(
+    "Description", Annotated[str, Field(..., max_length=2000, title="Description")]
+)
+
+
+DataSources = TypeAliasType(
+    "DataSources",
+    Annotated[
+        str,
+        Field(
+            ...,
+            description="A path relative to the server's data directory (file or folder).",
+            max_length=4096,
+            min_length=1,
+        ),
+    ],
+)
+
+
+class FieldError(BaseModel):
+    loc: list[str | int] = Field(..., title="Loc")
+    msg: str = Field(..., title="Msg")
+    type: str = Field(..., title="Type")
+
+
+Model = TypeAliasType(
+    "Model",
+    Annotated[
+        str,
+        Field(
+            ...,
+            description="Model name; null means the provider's default model.",
+            max_length=200,
+            min_length=1,
+            title="Model",
+        ),
+    ],
+)
+
+
+Temperature = TypeAliasType(
+    "Temperature", Annotated[float, Field(..., ge=0.0, le=2.0, title="Temperature")]
+)
+
+
+Seed = TypeAliasType(
+    "Seed", Annotated[int, Field(..., ge=0, le=9223372036854776000, title="Seed")]
+)
+
+
+class GenerationConfig(BaseModel):
+    """
+    How personas are generated. ``provider: null`` means the server's default provider.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    provider: Literal["local", "anthropic", "openai", "gemini", "ollama"] | None = (
+        Field(
+            None,
+            description="LLM provider; null means the configured default ('local').",
+            title="Provider",
+        )
+    )
+    model: Model | None = Field(
+        None,
+        description="Model name; null means the provider's default model.",
+        title="Model",
+    )
+    persona_count: int = Field(
+        3,
+        description="How many personas to generate.",
+        ge=1,
+        le=20,
+        title="Persona Count",
+    )
+    temperature: Temperature | None = Field(None, title="Temperature")
+    seed: Seed | None = Field(None, title="Seed")
+
+
+Model1 = TypeAliasType(
+    "Model1", Annotated[str, Field(..., max_length=200, min_length=1, title="Model")]
+)
+
+
+PersonaCount = TypeAliasType(
+    "PersonaCount", Annotated[int, Field(..., ge=1, le=20, title="Persona Count")]
+)
+
+
+class GenerationOverrides(BaseModel):
+    """
+    Per-run overrides of an experiment's config; every field is optional.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    provider: Literal["local", "anthropic", "openai", "gemini", "ollama"] | None = (
+        Field(None, title="Provider")
+    )
+    model: Model1 | None = Field(None, title="Model")
+    persona_count: PersonaCount | None = Field(None, title="Persona Count")
+    temperature: Temperature | None = Field(None, title="Temperature")
+    seed: Seed | None = Field(None, title="Seed")
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"] = Field(..., title="Status")
+    version: str = Field(..., title="Version")
+    database: Literal["ok", "unreachable"] = Field(..., title="Database")
+
+
+class InlineSource(BaseModel):
+    """
+    Inline text stored by the server as a file in the experiment's own folder.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    name: str = Field(
+        ...,
+        description="File name, e.g. 'notes.md'.",
+        max_length=255,
+        min_length=1,
+        title="Name",
+    )
+    content: str = Field(..., max_length=1000000, min_length=1, title="Content")
+
+
+class Insight(BaseModel):
+    """
+    A goal, pain point or behaviour, with the evidence it came from.
+    """
+
+    text: str = Field(..., title="Text")
+    evidence_ids: list[str] = Field([], title="Evidence Ids")
+
+
+class Problem(BaseModel):
+    """
+    RFC 9457 problem details: the one shape of every error response.
+    """
+
+    type: str = Field("about:blank", title="Type")
+    title: str = Field(..., title="Title")
+    status: int = Field(..., title="Status")
+    detail: str | None = Field(None, title="Detail")
+    code: str | None = Field(
+        None, description="Machine-readable error code.", title="Code"
+    )
+    request_id: str | None = Field(None, title="Request Id")
+    errors: list[FieldError] | None = Field(None, title="Errors")
+
+
+class ProviderInfo(BaseModel):
+    name: Literal["local", "anthropic", "openai", "gemini", "ollama"] = Field(
+        ..., title="Name"
+    )
+    configured: bool = Field(..., title="Configured")
+    default_model: str | None = Field(None, title="Default Model")
+    env_var: str | None = Field(
+        None, description="Environment variable that configures it.", title="Env Var"
+    )
+
+
+class Quote(BaseModel):
+    text: str = Field(..., title="Text")
+    evidence_ids: list[str] = Field([], title="Evidence Ids")
+    verified: bool = Field(
+        ...,
+        description="True when the quote appears in the cited evidence text.",
+        title="Verified",
+    )
+
+
+class RunError(BaseModel):
+    code: str = Field(
+        ...,
+        description="Machine-readable: invalid_output, provider_auth, interrupted, ...",
+        title="Code",
+    )
+    message: str = Field(..., title="Message")
+
+
+class SourceUpload(BaseModel):
+    """
+    A multipart upload of data files.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    files: list[str] = Field(
+        ...,
+        description="Data files, stored in the experiment's own folder.",
+        min_length=1,
+        title="Files",
+    )
+
+
+class Usage(BaseModel):
+    input_tokens: int = Field(0, title="Input Tokens")
+    output_tokens: int = Field(0, title="Output Tokens")
+    cost_usd: float | None = Field(None, title="Cost Usd")
+
+
+class Experiment(BaseModel):
+    id: str = Field(
+        ..., description="'exp-' followed by a random URL-safe id.", title="Id"
+    )
+    name: str = Field(..., title="Name")
+    description: str | None = Field(None, title="Description")
+    status: Literal["created", "running", "completed", "failed"] = Field(
+        ..., title="Status"
+    )
+    data_sources: list[str] = Field(
+        ...,
+        description="Stored source paths, relative to the data directory.",
+        title="Data Sources",
+    )
+    config: GenerationConfig
+    created_at: AwareDatetime = Field(..., title="Created At")
+    updated_at: AwareDatetime = Field(..., title="Updated At")
+    run_count: int = Field(0, title="Run Count")
+    persona_count: int = Field(0, title="Persona Count")
+
+
+class ExperimentCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    name: str = Field(..., max_length=100, min_length=1, title="Name")
+    description: Description | None = Field(None, title="Description")
+    data_sources: list[DataSources | InlineSource] = Field(
+        ..., max_length=100, min_length=1, title="Data Sources"
+    )
+    config: GenerationConfig = Field({"persona_count": 3}, validate_default=True)
+
+
+class ExperimentPage(BaseModel):
+    items: list[Experiment] = Field(..., title="Items")
+    next_cursor: str | None = Field(None, title="Next Cursor")
+
+
+class Persona(BaseModel):
+    name: str = Field(..., title="Name")
+    title: str = Field(..., title="Title")
+    demographics: dict[str, str] = Field({}, title="Demographics")
+    goals: list[Insight] = Field([], title="Goals", validate_default=True)
+    pain_points: list[Insight] = Field([], title="Pain Points", validate_default=True)
+    behaviours: list[Insight] = Field([], title="Behaviours", validate_default=True)
+    quotes: list[Quote] = Field([], title="Quotes", validate_default=True)
+    evidence_ids: list[str] = Field([], title="Evidence Ids")
+    grounding: float = Field(
+        1.0, description="Verified quotes / quotes.", ge=0.0, le=1.0, title="Grounding"
+    )
+    dropped_evidence_ids: int = Field(
+        0,
+        description="Cited evidence ids that did not exist and were removed.",
+        ge=0,
+        title="Dropped Evidence Ids",
+    )
+    id: str = Field(
+        ..., description="'persona-' followed by a random URL-safe id.", title="Id"
+    )
+    experiment_id: str = Field(..., title="Experiment Id")
+    run_id: str = Field(..., title="Run Id")
+    created_at: AwareDatetime = Field(..., title="Created At")
+
+
+class PersonaPage(BaseModel):
+    items: list[Persona] = Field(..., title="Items")
+    next_cursor: str | None = Field(None, title="Next Cursor")
+
+
+class Run(BaseModel):
+    id: str = Field(
+        ..., description="'run-' followed by a random URL-safe id.", title="Id"
+    )
+    experiment_id: str = Field(..., title="Experiment Id")
+    status: Literal["queued", "running", "succeeded", "failed", "cancelled"] = (
+        Field(..., title="Status")
+    )
+    config: GenerationConfig = Field(
+        ..., description="The effective config: experiment config + overrides."
+    )
+    progress: float = Field(..., ge=0.0, le=1.0, title="Progress")
+    stage: str | None = Field(None, title="Stage")
+    attempts: int = Field(0, title="Attempts")
+    created_at: AwareDatetime = Field(..., title="Created At")
+    started_at: AwareDatetime | None = Field(None, title="Started At")
+    finished_at: AwareDatetime | None = Field(None, title="Finished At")
+    usage: Usage = Field({"input_tokens": 0, "output_tokens": 0}, validate_default=True)
+    error: RunError | None = None
+    persona_ids: list[str] = Field([], title="Persona Ids")
+
+
+class RunDetail(BaseModel):
+    """
+    A run with its personas embedded (empty until it has succeeded).
+    """
+
+    id: str = Field(
+        ..., description="'run-' followed by a random URL-safe id.", title="Id"
+    )
+    experiment_id: str = Field(..., title="Experiment Id")
+    status: Literal["queued", "running", "succeeded", "failed", "cancelled"] = (
+        Field(..., title="Status")
+    )
+    config: GenerationConfig = Field(
+        ..., description="The effective config: experiment config + overrides."
+    )
+    progress: float = Field(..., ge=0.0, le=1.0, title="Progress")
+    stage: str | None = Field(None, title="Stage")
+    attempts: int = Field(0, title="Attempts")
+    created_at: AwareDatetime = Field(..., title="Created At")
+    started_at: AwareDatetime | None = Field(None, title="Started At")
+    finished_at: AwareDatetime | None = Field(None, title="Finished At")
+    usage: Usage = Field({"input_tokens": 0, "output_tokens": 0}, validate_default=True)
+    error: RunError | None = None
+    persona_ids: list[str] = Field([], title="Persona Ids")
+    personas: list[Persona] = Field([], title="Personas", validate_default=True)
+
+
+class RunPage(BaseModel):
+    items: list[Run] = Field(..., title="Items")
+    next_cursor: str | None = Field(None, title="Next Cursor")
