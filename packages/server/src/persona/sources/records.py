@@ -105,10 +105,11 @@ class ColumnPlan:
         if not text:
             return None
         participant = record.get(self.participant, "").strip() if self.participant else ""
+        stripped = ((key, value.strip()) for key, value in record.items())
         attributes = {
-            key: value.strip()
-            for key, value in record.items()
-            if key not in (self.text, self.participant) and value.strip()
+            key: value
+            for key, value in stripped
+            if value and key not in (self.text, self.participant)
         }
         return Evidence(
             id=evidence_id(source, locator),

@@ -36,9 +36,7 @@ _MAX_PLAIN_WORDS = 4
 _PREFIX = re.compile(r"^\s*(?:[-+*]\s+)?(?:[\[(]?\d{1,2}:\d{2}(?::\d{2})?[\])]?\s+)?")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}(?:\s|$)")
 _RULE = re.compile(r"^\s{0,3}([-*_])(?:\s*\1){2,}\s*$")
-_INTERVIEWER = re.compile(
-    r"^(?:the\s+)?(?:interviewer|moderator|researcher|facilitator|host)\b", re.IGNORECASE
-)
+_INTERVIEWER = re.compile(r"\b(?:interviewer|moderator|researcher|facilitator|host)\b", re.I)
 _INTERVIEWER_SHORT = frozenset({"q", "i", "int", "mod", "question"})
 _GENERIC_PARTICIPANT = frozenset(
     {"a", "r", "answer", "respondent", "participant", "interviewee", "p"}
@@ -91,7 +89,7 @@ def speaker_label(line: str) -> tuple[str, str] | None:
 
 
 def is_interviewer(speaker: str) -> bool:
-    return bool(_INTERVIEWER.match(speaker)) or speaker.casefold() in _INTERVIEWER_SHORT
+    return bool(_INTERVIEWER.search(speaker)) or speaker.casefold() in _INTERVIEWER_SHORT
 
 
 def _is_structure(line: str) -> bool:
