@@ -438,8 +438,8 @@ def safe_file_name(name: str, *, location: list[str | int]) -> str:
         problem = "contains a NUL byte"
     elif "/" in name or "\\" in name:
         problem = "contains a path separator"
-    elif name in (".", "..") or ".." in name:
-        problem = "contains '..'"
+    elif name in (".", ".."):
+        problem = "is not a file name"
     elif name.startswith("."):
         problem = "is a hidden name (starts with '.')"
     elif any(not c.isprintable() for c in name):
