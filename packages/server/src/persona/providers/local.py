@@ -395,23 +395,37 @@ class _SentencePicker:
         ]
 
     def quotes(self, target: int) -> list[Quote]:
-        """Verbatim quotes, from as many different participants as possible.
-
-        Sentences already used as insights are avoided unless nothing else is left.
-        """
-        quoted: set[str] = set()
-        avoid = quoted | self.used
-        chosen = self._take(self.candidates, target, QUOTE_CHARS, avoid=avoid, one_per_speaker=True)
-        chosen += self._take(self.candidates, target - len(chosen), QUOTE_CHARS, avoid=avoid)
-        quoted.update(_key(self.corpus.sentence_text[s]) for s in chosen)
+        """Verbatim quotes: sentences with cue phrases first, then other central sentences,
+        from as many participants as possible. Sentences already used as insights are
+        quoted only when nothing else gives ``MIN_QUOTES``."""
+        cued = [(s, key) for s, key in self.candidates if self.corpus.section(key) >= 0]
+        plain = [(s, key) for s, key in self.candidates if self.corpus.section(key) < 0]
+        chosen: list[int] = []
+        avoid = set(self.used)
+        for candidates in (cued, plain):
+            self._fill(chosen, candidates, target, QUOTE_CHARS, avoid)
         if len(chosen) < MIN_QUOTES:  # short answers only, or every sentence is an insight
-            chosen += self._take(
-                self.candidates, MIN_QUOTES - len(chosen), (1, 10**6), avoid=quoted
-            )
+            quoted = {_key(self.corpus.sentence_text[s]) for s in chosen}
+            self._fill(chosen, self.candidates, MIN_QUOTES, (1, 10**6), quoted)
         return [
             Quote(text=self.corpus.sentence_text[s], evidence_ids=self._cite(s), verified=True)
             for s in chosen
         ]
+
+    def _fill(
+        self,
+        chosen: list[int],
+        candidates: list[tuple[int, str]],
+        target: int,
+        chars: tuple[int, int],
+        avoid: set[str],
+    ) -> None:
+        """Add candidates to ``chosen`` up to ``target``: participants not yet quoted first."""
+        speakers = {self._speaker(sentence) for sentence in chosen}
+        chosen += self._take(
+            candidates, target - len(chosen), chars, avoid=avoid, speakers=speakers
+        )
+        chosen += self._take(candidates, target - len(chosen), chars, avoid=avoid)
 
     def _take(
         self,
@@ -420,28 +434,32 @@ class _SentencePicker:
         chars: tuple[int, int],
         *,
         avoid: set[str],
-        one_per_speaker: bool = False,
+        speakers: set[int] | None = None,
     ) -> list[int]:
-        """Up to ``limit`` candidates of a fitting length whose text is not in ``avoid``
-        (which grows with every pick)."""
+        """Up to ``limit`` candidates of a fitting length whose text is not in ``avoid`` (which
+        grows with every pick) and, when ``speakers`` is given, whose participants differ from
+        those and from each other."""
         chosen: list[int] = []
-        speakers: set[int] = set()
+        taken = set(speakers) if speakers is not None else None
         for sentence, key in candidates:
             if len(chosen) >= limit:
                 break
             text = self.corpus.sentence_text[sentence]
             record = self.corpus.sentence_record[sentence]
-            speaker = self.corpus.record_participant[record]
             if not chars[0] <= len(text) <= chars[1] or key in avoid:
                 continue
-            if one_per_speaker and speaker in speakers:
+            if taken is not None and self._speaker(sentence) in taken:
                 continue
             if not quote_in_text(text, self.corpus.records[record].text):
                 continue  # never cite a sentence its own record would not verify
             chosen.append(sentence)
-            speakers.add(speaker)
             avoid.add(key)
+            if taken is not None:
+                taken.add(self._speaker(sentence))
         return chosen
+
+    def _speaker(self, sentence: int) -> int:
+        return self.corpus.record_participant[self.corpus.sentence_record[sentence]]
 
     def _cite(self, sentence: int) -> list[str]:
         """The sentence's record, then other records of the segment saying the same."""

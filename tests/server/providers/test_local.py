@@ -1,0 +1,409 @@
+"""The offline ``local`` provider: segments, grounding, determinism, errors and progress."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import subprocess
+import sys
+
+import pytest
+from persona.errors import InsufficientEvidenceError
+from persona.generation.grounding import quote_in_text
+from persona.providers import Provider, build_provider
+from persona.providers.local import LocalProvider
+from persona.schemas import Evidence, GenerationConfig, PersonaContent
+from persona.settings import Settings
+
+# Four participants per role; participant i says GOALS[role][i], PAINS[role][i], ...
+GOALS = {
+    "nurse": [
+        "I want the medication chart to update on the ward tablet.",
+        "I need handover notes for my patients in one place.",
+        "My goal is to finish charting before the ward shift ends.",
+        "I wish the rota showed swaps for night shifts on the ward.",
+    ],
+    "accountant": [
+        "I want invoices to reconcile against the ledger automatically.",
+        "I need the VAT return figures pulled from the invoices.",
+        "My goal is to close the ledger two days after month end.",
+        "I wish the expense reports matched the ledger codes.",
+    ],
+    "driver": [
+        "I want the route to skip roadworks near the depot.",
+        "I need parcel scans to work when the van has no signal.",
+        "My goal is to finish the route before the depot closes.",
+        "I wish the traffic alerts came before I leave the depot.",
+    ],
+}
+PAINS = {
+    "nurse": [
+        "It is frustrating when the ward tablet logs me out mid-shift.",
+        "Finding the medication history is slow during ward rounds.",
+        "The rota app is hard to use with gloves on the ward.",
+        "I hate re-typing patient vitals twice in the chart.",
+    ],
+    "accountant": [
+        "It is frustrating when invoices arrive without purchase order numbers.",
+        "Matching ledger entries by hand is slow at month end.",
+        "The VAT screen is hard to read with so many invoice columns.",
+        "I hate exporting the ledger to spreadsheets just to filter it.",
+    ],
+    "driver": [
+        "It is frustrating when the van scanner rejects a parcel label.",
+        "Loading the route at the depot is slow every single morning.",
+        "The map is hard to read while the van is moving in traffic.",
+        "I hate when parcels are loaded in the wrong order for the route.",
+    ],
+}
+BEHAVIOURS = {
+    "nurse": [
+        "I usually chart vitals right after each patient round.",
+        "Every morning I check the rota before my ward shift.",
+        "I always print the handover sheet for the ward.",
+        "We always review medication at the nurses' station.",
+    ],
+    "accountant": [
+        "I usually reconcile invoices on Monday mornings.",
+        "Every week I export the ledger for the finance director.",
+        "I always double-check the VAT figures against invoices.",
+        "We always close the ledger together in the finance team.",
+    ],
+    "driver": [
+        "I usually plan the route over coffee at the depot.",
+        "Every morning I load the van parcels by postcode.",
+        "I always photograph the parcel at the door for proof.",
+        "We always swap routes in the depot group chat.",
+    ],
+}
+NEUTRAL = {
+    "nurse": "The ward has twelve beds and a small kitchen for the nurses.",
+    "accountant": "The finance team sits next to the ledger archive room.",
+    "driver": "The depot has forty vans and a canteen near the loading bay.",
+}
+AGES = {"nurse": [29, 34, 41, 52], "accountant": [31, 38, 45, 60], "driver": [23, 27, 36, 48]}
+ROLES = sorted(GOALS)
+
+
+def interviews() -> list[Evidence]:
+    """Twelve participants (four per role), three records each, with role-specific words."""
+    records: list[Evidence] = []
+    for role in ROLES:
+        for i in range(4):
+            participant = f"{role[:1].upper()}{i + 1}"
+            attributes = {
+                "role": role,
+                "age": str(AGES[role][i]),
+                "email": f"{participant.lower()}@example.com",
+                "notes": "Recruited through the newsletter; prefers afternoon calls. " * 2,
+            }
+            texts = [
+                f"{GOALS[role][i]} {NEUTRAL[role]}",
+                PAINS[role][i],
+                f"Well, let me think.\n{BEHAVIOURS[role][i]}",
+            ]
+            for turn, text in enumerate(texts):
+                records.append(
+                    Evidence(
+                        id=f"{participant}-{turn}",
+                        source=f"{role}.csv",
+                        locator=f"row {turn + 2}",
+                        participant=participant,
+                        text=text,
+                        attributes=attributes,
+                    )
+                )
+    return records
+
+
+def role_of(evidence_id: str) -> str:
+    return {"N": "nurse", "A": "accountant", "D": "driver"}[evidence_id[0]]
+
+
+async def generate(evidence: list[Evidence], **config: object) -> list[PersonaContent]:
+    result = await LocalProvider().generate(evidence, GenerationConfig(**config))  # type: ignore[arg-type]
+    return result.personas
+
+
+def dumped(personas: list[PersonaContent]) -> list[str]:
+    return [persona.model_dump_json() for persona in personas]
+
+
+def by_title(personas: list[PersonaContent]) -> dict[str, PersonaContent]:
+    return {persona.title: persona for persona in personas}
+
+
+# --------------------------------------------------------------------------- protocol
+
+
+async def test_is_the_registered_local_provider_and_spends_nothing(tmp_path) -> None:
+    provider = build_provider("local", Settings(data_dir=tmp_path))
+    assert isinstance(provider, LocalProvider)
+    assert isinstance(provider, Provider)
+    assert provider.name == "local"
+    result = await provider.generate(interviews(), GenerationConfig(persona_count=2))
+    assert len(result.personas) == 2
+    assert result.usage.input_tokens == 0
+    assert result.usage.output_tokens == 0
+    assert result.usage.cost_usd == 0.0
+    await provider.aclose()
+
+
+def test_importing_the_provider_loads_no_numerical_library() -> None:
+    code = (
+        "import sys, persona.providers.local; "
+        "print(sorted(m for m in ('numpy', 'scipy', 'sklearn') if m in sys.modules))"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout
+    assert output.strip() == "[]"
+
+
+async def test_the_event_loop_keeps_running_during_generation() -> None:
+    ticks = 0
+    done = asyncio.Event()
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not done.is_set():
+            ticks += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(ticker())
+    await generate(interviews() * 1, persona_count=3)
+    done.set()
+    await task
+    assert ticks > 1
+
+
+# --------------------------------------------------------------------------- segments
+
+
+async def test_each_persona_is_one_role_titled_after_it() -> None:
+    personas = await generate(interviews(), persona_count=3)
+    assert sorted(persona.title for persona in personas) == ["Accountant", "Driver", "Nurse"]
+    for persona in personas:
+        assert {role_of(i) for i in persona.evidence_ids} == {persona.title.lower()}
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 5, 12])
+async def test_persona_count_distinct_personas_covering_all_evidence(count: int) -> None:
+    evidence = interviews()
+    personas = await generate(evidence, persona_count=count)
+    assert len(personas) == count
+    assert len({persona.name for persona in personas}) == count
+    assert len({persona.name.split()[0] for persona in personas}) == count
+    cited = [i for persona in personas for i in persona.evidence_ids]
+    assert sorted(cited) == sorted(record.id for record in evidence)  # each record, once
+
+
+async def test_a_participant_never_spans_two_personas() -> None:
+    personas = await generate(interviews(), persona_count=5)
+    owners: dict[str, set[int]] = {}
+    for index, persona in enumerate(personas):
+        for evidence_id in persona.evidence_ids:
+            owners.setdefault(evidence_id.split("-")[0], set()).add(index)
+    assert all(len(holders) == 1 for holders in owners.values())
+
+
+async def test_identical_participants_still_give_the_count_asked_for() -> None:
+    evidence = [
+        Evidence(id=f"e{i}", source="s.txt", locator=f"line {i}", participant=f"p{i}",
+                 text="I want the export to be faster. It is slow and frustrating.")
+        for i in range(4)
+    ]  # fmt: skip
+    personas = await generate(evidence, persona_count=3)
+    assert len(personas) == 3
+    assert all(persona.evidence_ids for persona in personas)
+    assert len({persona.name for persona in personas}) == 3
+
+
+# --------------------------------------------------------------------------- grounding
+
+
+async def test_quotes_are_verbatim_verified_and_cite_their_records() -> None:
+    evidence = interviews()
+    texts = {record.id: record.text for record in evidence}
+    for persona in await generate(evidence, persona_count=3):
+        assert 2 <= len(persona.quotes) <= 5
+        assert persona.grounding == 1.0
+        assert persona.dropped_evidence_ids == 0
+        for quote in persona.quotes:
+            assert quote.verified
+            assert quote.evidence_ids
+            assert all(quote.text in texts[i] for i in quote.evidence_ids)
+
+
+async def test_quotes_come_from_different_participants() -> None:
+    for persona in await generate(interviews(), persona_count=3):
+        speakers = [quote.evidence_ids[0].split("-")[0] for quote in persona.quotes]
+        assert len(set(speakers)) == len(speakers)
+
+
+async def test_every_cited_id_exists_and_belongs_to_the_persona() -> None:
+    evidence = interviews()
+    known = {record.id for record in evidence}
+    for persona in await generate(evidence, persona_count=3):
+        assert set(persona.evidence_ids) <= known
+        items = [*persona.goals, *persona.pain_points, *persona.behaviours, *persona.quotes]
+        for item in items:
+            assert item.evidence_ids
+            assert set(item.evidence_ids) <= set(persona.evidence_ids)
+            assert any(quote_in_text(item.text, record.text) for record in evidence
+                       if record.id in item.evidence_ids)  # fmt: skip
+
+
+async def test_a_sentence_said_by_many_cites_each_of_them() -> None:
+    shared = "It is frustrating when the export hangs at ninety percent."
+    evidence = [
+        Evidence(id=f"e{i}", source="s.csv", locator=f"row {i}", participant=f"p{i}",
+                 text=f"{shared} I use the desktop app for exports.")
+        for i in range(4)
+    ]  # fmt: skip
+    (persona,) = await generate(evidence, persona_count=1)
+    (pain,) = [item for item in persona.pain_points if item.text == shared]
+    assert pain.evidence_ids == ["e0", "e1", "e2", "e3"]
+
+
+# --------------------------------------------------------------------------- content
+
+
+async def test_goals_pain_points_and_behaviours_are_chosen_by_cue_phrases() -> None:
+    for persona in await generate(interviews(), persona_count=3):
+        role = persona.title.lower()
+        assert {item.text for item in persona.goals} == set(GOALS[role])
+        assert {item.text for item in persona.pain_points} == set(PAINS[role])
+        assert {item.text for item in persona.behaviours} == set(BEHAVIOURS[role])
+
+
+async def test_at_most_five_insights_per_section_most_central_first() -> None:
+    filler = "the checkout page on mobile"
+    evidence = [
+        Evidence(id=f"e{i:02d}", source="s.csv", locator=f"row {i}", participant=f"p{i}",
+                 text=f"I want {filler} to remember card number {i}.")
+        for i in range(8)
+    ]  # fmt: skip
+    evidence.append(
+        Evidence(id="e99", source="s.csv", locator="row 99", participant="p99",
+                 text="I want a pony for the office party next spring.")
+    )  # fmt: skip
+    (persona,) = await generate(evidence, persona_count=1)
+    assert len(persona.goals) == 5
+    assert all(filler in item.text for item in persona.goals)  # the outlier is least central
+
+
+async def test_demographics_aggregate_attributes_and_leave_out_identifiers() -> None:
+    nurse = by_title(await generate(interviews(), persona_count=3))["Nurse"]
+    assert nurse.demographics == {
+        "participants": "4",
+        "age": "29\u201352 (median 37.5)",
+        "role": "nurse (100%)",
+    }  # email: one per participant; notes: free text
+
+
+async def test_demographics_report_the_most_common_value_and_its_share() -> None:
+    evidence = [
+        Evidence(id=f"e{i}", source="s.csv", locator=f"row {i}", participant=f"p{i}",
+                 text="I usually pay by card on my phone.",
+                 attributes={"plan": "team" if i < 3 else "free", "age": "40"})
+        for i in range(4)
+    ]  # fmt: skip
+    (persona,) = await generate(evidence, persona_count=1)
+    assert persona.demographics == {"participants": "4", "age": "40", "plan": "team (75%)"}
+
+
+async def test_without_role_attributes_the_title_names_the_distinctive_terms() -> None:
+    evidence = [record.model_copy(update={"attributes": {}}) for record in interviews()]
+    personas = await generate(evidence, persona_count=3)
+    titles = {persona.title for persona in personas}
+    assert len(titles) == 3
+    for persona in personas:
+        assert persona.title.startswith("Focused on ")
+        role = role_of(persona.evidence_ids[0])
+        role_words = " ".join(GOALS[role] + PAINS[role] + BEHAVIOURS[role] + [NEUTRAL[role]])
+        terms = re.split(r", | and ", persona.title.removeprefix("Focused on "))
+        assert all(term in role_words.lower() for term in terms)
+
+
+async def test_records_without_a_participant_each_count_as_one() -> None:
+    evidence = [
+        Evidence(id=f"note-{i}", source="notes.txt", locator=f"line {i}",
+                 text=f"I want reports number {i} to load faster, it is slow.")
+        for i in range(4)
+    ]  # fmt: skip
+    assert len(await generate(evidence, persona_count=4)) == 4
+    with pytest.raises(InsufficientEvidenceError, match="found 4 participants"):
+        await generate(evidence, persona_count=5)
+
+
+# --------------------------------------------------------------------------- determinism
+
+
+async def test_same_input_and_config_give_byte_identical_output() -> None:
+    first = await generate(interviews(), persona_count=3, seed=11)
+    second = await generate(interviews(), persona_count=3, seed=11)
+    assert dumped(first) == dumped(second)
+
+
+async def test_output_does_not_depend_on_the_order_of_the_evidence() -> None:
+    evidence = interviews()
+    shuffled = evidence[:]
+    random.Random(3).shuffle(shuffled)
+    assert dumped(await generate(evidence, persona_count=3)) == dumped(
+        await generate(shuffled, persona_count=3)
+    )
+
+
+@pytest.mark.parametrize("seed", [None, 0, 1, 2**40])
+async def test_any_seed_gives_valid_reproducible_personas(seed: int | None) -> None:
+    first = await generate(interviews(), persona_count=4, seed=seed)
+    assert len({persona.name for persona in first}) == 4
+    assert all(quote.verified for persona in first for quote in persona.quotes)
+    assert dumped(first) == dumped(await generate(interviews(), persona_count=4, seed=seed))
+
+
+# --------------------------------------------------------------------------- errors, progress
+
+
+async def test_too_few_participants_names_how_many_were_found() -> None:
+    evidence = [record for record in interviews() if record.participant in {"N1", "D2"}]
+    with pytest.raises(InsufficientEvidenceError) as caught:
+        await generate(evidence, persona_count=3)
+    message = str(caught.value)
+    assert "found 2 participants in 6 evidence records" in message
+    assert "3 personas were asked for" in message
+    assert caught.value.code == "insufficient_evidence"
+
+
+async def test_no_evidence_is_a_clear_error() -> None:
+    with pytest.raises(InsufficientEvidenceError, match="no evidence"):
+        await generate([], persona_count=1)
+
+
+async def test_evidence_without_words_is_a_clear_error() -> None:
+    evidence = [
+        Evidence(id=f"e{i}", source="s.csv", locator=f"row {i}", participant=f"p{i}",
+                 text=f"{i} 42 -- the and of")
+        for i in range(3)
+    ]  # fmt: skip
+    with pytest.raises(InsufficientEvidenceError, match="3 evidence records hold no words"):
+        await generate(evidence, persona_count=2)
+
+
+async def test_progress_is_reported_stage_by_stage_up_to_done() -> None:
+    reports: list[tuple[float, str]] = []
+
+    async def progress(fraction: float, stage: str) -> None:
+        reports.append((fraction, stage))
+
+    await LocalProvider().generate(
+        interviews(), GenerationConfig(persona_count=3), progress=progress
+    )
+    fractions = [fraction for fraction, _ in reports]
+    assert len(reports) >= 4
+    assert fractions == sorted(fractions)
+    assert all(0 <= fraction <= 1 for fraction in fractions)
+    assert len({stage for _, stage in reports}) == len(reports)
+    assert reports[-1] == (1.0, "done")
