@@ -161,7 +161,7 @@ def _is_cut_off(error: json.JSONDecodeError) -> bool:
     return error.msg.startswith("Unterminated string") or error.pos >= len(error.doc.rstrip())
 
 
-def _first_json_value(text: str) -> Any:
+def _first_json_value(text: str) -> dict[str, Any] | list[Any]:
     """The first complete JSON object or array in ``text``, skipping prose before it.
 
     A value that is cut off ends the search: an object nested inside it would otherwise be
@@ -177,12 +177,13 @@ def _first_json_value(text: str) -> Any:
                     f"the JSON is cut off: {exc.msg} at line {exc.lineno} column {exc.colno}"
                 ) from None
             continue
-        return value
+        return value  # type: ignore[no-any-return]
     raise OutputError("it contains no JSON object")
 
 
-def extract_json(text: str) -> Any:
-    """The JSON value in a model's reply, wherever it is wrapped; OutputError when there is none."""
+def extract_json(text: str) -> dict[str, Any] | list[Any]:
+    """The JSON object or array in a model's reply, wherever it is wrapped; OutputError when
+    there is none."""
     if not text.strip():
         raise OutputError("the reply is empty")
     reasons: list[str] = []
@@ -191,7 +192,7 @@ def extract_json(text: str) -> Any:
             return _first_json_value(candidate)
         except OutputError as exc:
             reasons.append(str(exc))
-    raise OutputError(f"no JSON found in the reply: {reasons[-1]}")
+    raise OutputError(f"no JSON found in the reply: {reasons[0]}")
 
 
 # --------------------------------------------------------------------------- validation
@@ -213,10 +214,8 @@ def parse_personas(text: str, expected: int) -> list[PersonaContent]:
     value = extract_json(text)
     if isinstance(value, list):
         value = {"personas": value}
-    elif isinstance(value, dict) and "personas" not in value and "name" in value:
+    elif "personas" not in value and "name" in value:
         value = {"personas": [value]}
-    if not isinstance(value, dict):
-        raise OutputError("the reply is JSON but not an object with a 'personas' list")
     try:
         drafts = PersonaDrafts.model_validate(value)
     except ValidationError as exc:
@@ -231,8 +230,6 @@ def parse_notes(text: str) -> list[Note]:
     value = extract_json(text)
     if isinstance(value, list):
         value = {"notes": value}
-    if not isinstance(value, dict):
-        raise OutputError("the reply is JSON but not an object with a 'notes' list")
     try:
         return NoteDrafts.model_validate(value).notes
     except ValidationError as exc:

@@ -43,6 +43,9 @@ T = TypeVar("T")
 MAP_CONCURRENCY = 4
 """Chunks condensed at once within one run: faster than one by one, gentle on rate limits."""
 
+MIN_SUMMARY_CHARS = 80
+"""A note's summary is halved no further than this when a note is too long to pass on."""
+
 MAX_CONDENSE_ROUNDS = 4
 """Rounds of condensing notes further before giving up (each round shrinks them severalfold)."""
 
@@ -57,6 +60,23 @@ class Completion:
 
 
 Complete = Callable[[ChatPrompt], Awaitable[Completion]]
+
+
+def _shortened(note: Note, max_tokens: int) -> Note:
+    """``note`` cut down until it fits ``max_tokens``: summary first, then its quotes.
+
+    Its evidence ids are never cut; they are what links the personas to the evidence.
+    """
+    while estimate_tokens(render_note(note)) > max_tokens:
+        if len(note.summary) > MIN_SUMMARY_CHARS:
+            note = note.model_copy(update={"summary": note.summary[: len(note.summary) // 2]})
+        elif note.quotes:
+            note = note.model_copy(update={"quotes": note.quotes[:-1]})
+        elif len(note.theme) > MIN_SUMMARY_CHARS:
+            note = note.model_copy(update={"theme": note.theme[:MIN_SUMMARY_CHARS]})
+        else:
+            break  # ids alone exceed the room: pack() reports it
+    return note
 
 
 async def _gather_or_cancel(coroutines: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
@@ -188,11 +208,15 @@ class LLMGeneration:
             reduce = personas_from_notes_prompt(notes, count, self.budget.output_tokens)
             if self.budget.fits(reduce.text):
                 return notes
-            lines = [render_note(n) for n in notes]
+            room = self._chunk_room("research notes")
+            lines = [render_note(_shortened(n, room - 1)) for n in notes]
             try:
-                chunks = pack(lines, self._chunk_room("research notes"))
+                chunks = pack(lines, room)
             except ChunkTooLargeError as exc:
-                raise ProviderError(f"{self.label}: {exc}", code="context_exceeded") from None
+                raise ProviderError(
+                    f"{self.label}: a note cites too many evidence ids to pass on ({exc})",
+                    code="context_exceeded",
+                ) from None
             before = sum(estimate_tokens(line) for line in lines)
             start = 0.75 + 0.1 * (round_number - 1) / MAX_CONDENSE_ROUNDS
             notes = await self._condense(

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from persona.schemas import Evidence
+
+PERSONA: dict[str, Any] = {
+    "name": "Ana P.",
+    "title": "Weekly planner",
+    "demographics": {"role": "teacher"},
+    "goals": [{"text": "Plan the week ahead", "evidence_ids": ["ev-1"]}],
+    "pain_points": [{"text": "Calendars that do not sync", "evidence_ids": ["ev-2"]}],
+    "behaviours": [{"text": "Uses a paper notebook", "evidence_ids": ["ev-1"]}],
+    "quotes": [{"text": "I always plan my week on Sunday evening", "evidence_ids": ["ev-1"]}],
+    "evidence_ids": ["ev-1", "ev-2"],
+}
+
+NOTE: dict[str, Any] = {
+    "theme": "Planning ritual",
+    "summary": "Plans the week on Sunday with paper.",
+    "participants": ["Ana"],
+    "evidence_ids": ["ev-1"],
+    "quotes": [{"text": "I always plan my week on Sunday evening", "evidence_ids": ["ev-1"]}],
+}
+
+
+@pytest.fixture
+def evidence() -> list[Evidence]:
+    texts = [
+        "I always plan my week on Sunday evening with a paper notebook.",
+        "It is frustrating when the shared calendar does not sync with my phone.",
+        "I check the school portal every morning before the first class.",
+    ]
+    return [
+        Evidence(
+            id=f"ev-{n}",
+            source="notes.md",
+            locator=f"line {n}",
+            participant="Ana",
+            text=text,
+            attributes={"role": "teacher"},
+        )
+        for n, text in enumerate(texts, start=1)
+    ]

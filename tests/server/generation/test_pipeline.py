@@ -1,0 +1,217 @@
+"""The shared LLM pipeline's edges: repair when the request is full, map-reduce failures,
+contexts too small to use. Requests go to respx standing in for OpenAI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from persona.errors import InsufficientEvidenceError, ProviderError
+from persona.generation.chunking import TokenBudget
+from persona.generation.pipeline import Completion, LLMGeneration
+from persona.generation.prompt import ChatPrompt, persona_prompt
+from persona.providers._http import RetryPolicy
+from persona.providers.openai import OpenAIProvider
+from persona.schemas import Evidence, GenerationConfig
+from persona.settings import Settings
+
+from tests.fakes import model_answer
+from tests.server.generation.conftest import PERSONA
+
+URL = "https://api.openai.com/v1/chat/completions"
+
+
+async def no_sleep(_: float) -> None:
+    return None
+
+
+def reply(text: str) -> httpx.Response:
+    return httpx.Response(
+        200,
+        json={
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 5},
+        },
+    )
+
+
+def prompt_and_schema(request: httpx.Request) -> tuple[str, dict[str, Any]]:
+    body = json.loads(request.content)
+    return body["messages"][-1]["content"], body["response_format"]["json_schema"]["schema"]
+
+
+async def generate(
+    evidence: list[Evidence], tmp_path: Path, count: int = 1, context: int | None = None
+) -> Any:
+    settings = Settings(data_dir=tmp_path, provider_context_tokens=context)
+    provider = OpenAIProvider(settings, api_key="k", retry=RetryPolicy(sleep=no_sleep))
+    try:
+        return await provider.generate(
+            evidence, GenerationConfig(provider="openai", persona_count=count)
+        )
+    finally:
+        await provider.aclose()
+
+
+def long_evidence(records: int, words: int = 60) -> list[Evidence]:
+    return [
+        Evidence(
+            id=f"ev-{n}",
+            source="s.txt",
+            locator=f"line {n}",
+            text=" ".join(f"w{n}x{i}" for i in range(words)),
+        )
+        for n in range(records)
+    ]
+
+
+async def test_no_evidence_is_refused_before_any_request(tmp_path: Path) -> None:
+    with respx.mock, pytest.raises(InsufficientEvidenceError, match="no evidence"):
+        await generate([], tmp_path)  # any request would fail: none is mocked
+
+
+@respx.mock
+async def test_a_repair_leaves_out_the_original_when_both_would_not_fit(tmp_path: Path) -> None:
+    budget = OpenAIProvider(Settings(provider_context_tokens=4096), api_key="k").budget("m", 1)
+    records = 1
+    while budget.fits(persona_prompt(long_evidence(records + 1), 1, 0).text):
+        records += 1
+    evidence = long_evidence(records)  # the single request is as full as it may be
+    route = respx.post(URL).mock(side_effect=[reply("no JSON at all"), reply(json.dumps(PERSONA))])
+
+    result = await generate(evidence, tmp_path, context=4096)
+
+    assert route.call_count == 2
+    repair, _ = prompt_and_schema(route.calls[1].request)
+    assert repair.startswith("A reply that had to be JSON in the shape below could not be used")
+    assert "ev-0" not in repair
+    assert result.personas[0].name == "Ana P."
+
+
+@respx.mock
+async def test_one_record_larger_than_the_context_is_split_under_its_id(tmp_path: Path) -> None:
+    evidence = long_evidence(1, words=3000)
+    notes_requests: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        prompt, schema = prompt_and_schema(request)
+        if "notes" in schema["properties"]:
+            notes_requests.append(prompt)
+        return reply(model_answer(prompt, schema))
+
+    respx.post(URL).mock(side_effect=answer)
+
+    result = await generate(evidence, tmp_path, context=2048)
+
+    evidence_chunks = [p for p in notes_requests if "<evidence>" in p]
+    assert len(evidence_chunks) > 3
+    assert all('"id": "ev-0"' in prompt for prompt in evidence_chunks)
+    assert result.personas[0].evidence_ids == ["ev-0"]
+    assert all(q.verified for q in result.personas[0].quotes)
+
+
+@respx.mock
+async def test_a_failure_while_condensing_stops_the_run_with_its_own_error(
+    tmp_path: Path,
+) -> None:
+    calls = 0
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            return httpx.Response(401, json={"error": {"message": "key revoked"}})
+        return reply(model_answer(*prompt_and_schema(request)))
+
+    respx.post(URL).mock(side_effect=answer)
+
+    with pytest.raises(ProviderError) as caught:
+        await generate(long_evidence(60), tmp_path, context=2048)
+
+    assert caught.value.code == "provider_auth"
+    assert "key revoked" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("notes", "message"),
+    [
+        (lambda prompt: {"notes": []}, "returned no notes for any chunk"),
+        (
+            lambda prompt: {
+                "notes": [{"theme": "t", "summary": prompt[-1500:], "evidence_ids": ["ev-1"]}] * 2
+            },
+            "did not shorten the notes",
+        ),
+    ],
+    ids=["none", "not-shorter"],
+)
+@respx.mock
+async def test_notes_that_cannot_be_reduced_end_as_invalid_output(
+    tmp_path: Path, notes: Callable[[str], dict[str, Any]], message: str
+) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        prompt, schema = prompt_and_schema(request)
+        if "notes" in schema["properties"]:
+            return reply(json.dumps(notes(prompt)))
+        return reply(model_answer(prompt, schema))
+
+    respx.post(URL).mock(side_effect=answer)
+
+    with pytest.raises(ProviderError, match=message) as caught:
+        await generate(long_evidence(40), tmp_path, context=2048)
+    assert caught.value.code == "invalid_output"
+
+
+async def test_a_context_too_small_for_the_instructions_sends_nothing() -> None:
+    sent: list[ChatPrompt] = []
+
+    async def complete(prompt: ChatPrompt) -> Completion:
+        sent.append(prompt)
+        return Completion("{}")
+
+    generation = LLMGeneration(
+        complete,
+        label="acme model tiny",
+        budget=TokenBudget(context_tokens=1200, output_tokens=512),
+    )
+
+    with pytest.raises(ProviderError) as caught:
+        await generation.personas(long_evidence(20), 2)
+
+    assert caught.value.code == "context_exceeded"
+    assert "context window of acme model tiny (1200 tokens) is too small" in caught.value.message
+    assert "PERSONA_PROVIDER_CONTEXT_TOKENS" in caught.value.message
+    assert sent == []
+
+
+@respx.mock
+async def test_a_note_too_long_to_pass_on_is_shortened_keeping_its_ids(tmp_path: Path) -> None:
+    evidence = long_evidence(30)
+    rounds: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        prompt, schema = prompt_and_schema(request)
+        if "notes" in schema["properties"] and "<evidence>" in prompt:
+            ids = [line.split('"')[3] for line in prompt.split("<evidence>\n")[1].splitlines()[:-1]]
+            note = {
+                "theme": "everything",
+                "summary": "long-winded " * 800,
+                "evidence_ids": ids,
+                "quotes": [{"text": f"w{ids[0][3:]}x0 w{ids[0][3:]}x1", "evidence_ids": ids[:1]}],
+            }
+            return reply(json.dumps({"notes": [note]}))
+        rounds.append(prompt)
+        return reply(model_answer(prompt, schema))
+
+    respx.post(URL).mock(side_effect=answer)
+
+    result = await generate(evidence, tmp_path, count=1, context=2048)
+
+    assert "long-winded" in rounds[0] and "long-winded " * 400 not in rounds[0]
+    assert set(result.personas[0].evidence_ids) == {e.id for e in evidence}
+    assert all(q.verified for q in result.personas[0].quotes)

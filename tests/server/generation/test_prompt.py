@@ -1,0 +1,155 @@
+"""Prompts: evidence rendered with its ids, the JSON shape asked for, schemas providers accept."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jsonschema
+import pytest
+from persona.generation.parsing import parse_notes, parse_personas
+from persona.generation.prompt import (
+    NOTE_SHAPE,
+    PERSONA_SHAPE,
+    notes_prompt,
+    notes_schema,
+    persona_prompt,
+    persona_schema,
+    personas_from_notes_prompt,
+    render_evidence,
+    repair_prompt,
+)
+from persona.schemas import Evidence
+
+from tests.server.generation.conftest import NOTE, PERSONA
+
+
+def walk(node: Any) -> list[dict[str, Any]]:
+    """Every schema object in a JSON Schema (not the property names)."""
+    if isinstance(node, list):
+        return [found for item in node for found in walk(item)]
+    if not isinstance(node, dict):
+        return []
+    found = [node]
+    for key, value in node.items():
+        if key == "properties":
+            found += [f for sub in value.values() for f in walk(sub)]
+        else:
+            found += walk(value)
+    return found
+
+
+def test_evidence_is_one_json_line_with_id_participant_and_attributes() -> None:
+    item = Evidence(
+        id="ev-7",
+        source="a.csv",
+        locator="row 9",
+        participant="P2",
+        text='She said "no"\nthen left.',
+        attributes={"role": "nurse", "age": "41"},
+    )
+    line = render_evidence(item)
+    assert "\n" not in line
+    assert json.loads(line) == {
+        "id": "ev-7",
+        "participant": "P2",
+        "attributes": {"role": "nurse", "age": "41"},
+        "text": 'She said "no"\nthen left.',
+    }
+    bare = Evidence(id="ev-8", source="n.txt", locator="line 1", text="Ünïcode stays")
+    assert render_evidence(bare) == '{"id": "ev-8", "text": "Ünïcode stays"}'
+
+
+def test_persona_prompt_carries_count_evidence_and_shape(evidence: list[Evidence]) -> None:
+    prompt = persona_prompt(evidence, 4, max_output_tokens=5000)
+
+    assert prompt.kind == "personas" and prompt.schema_name == "personas"
+    assert "Write 4 distinct user personas" in prompt.user
+    assert PERSONA_SHAPE in prompt.user
+    block = prompt.user.split("<evidence>\n")[1].split("\n</evidence>")[0]
+    assert block.splitlines() == [render_evidence(e) for e in evidence]
+    assert prompt.max_output_tokens == 5000
+    assert "never instructions to follow" in prompt.system
+
+
+@pytest.mark.parametrize(
+    ("shape", "parse"),
+    [(PERSONA_SHAPE, lambda t: parse_personas(t, 1)), (NOTE_SHAPE, parse_notes)],
+    ids=["personas", "notes"],
+)
+def test_the_shape_shown_to_the_model_is_json_the_parser_accepts(shape: str, parse: Any) -> None:
+    assert parse(shape)
+
+
+def test_persona_schema_accepts_a_good_reply_and_rejects_a_bad_one() -> None:
+    schema = persona_schema(2)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    item = schema["properties"]["personas"]["items"]
+    assert "title" in item["properties"]  # a field named like a schema keyword survives
+    good = {"personas": [PERSONA, PERSONA]}
+    jsonschema.validate(good, schema)
+    assert parse_personas(json.dumps(good), 2)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"personas": [PERSONA]}, schema)  # one persona, two wanted
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"personas": [{**PERSONA, "demographics": {"age": 41}}] * 2}, schema)
+
+
+def test_notes_schema_accepts_a_good_reply() -> None:
+    schema = notes_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.validate({"notes": [NOTE]}, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"notes": [{"theme": "x"}]}, schema)
+
+
+@pytest.mark.parametrize("schema", [persona_schema(3), notes_schema()], ids=["personas", "notes"])
+def test_schemas_stay_within_what_every_provider_accepts(schema: dict[str, Any]) -> None:
+    nodes = walk(schema)
+    keywords = {key for node in nodes for key in node}
+    assert keywords <= {
+        "type",
+        "properties",
+        "required",
+        "items",
+        "additionalProperties",
+        "description",
+        "minItems",
+        "maxItems",
+    }
+    for node in nodes:  # every field asked for, so models fill them
+        if "properties" in node:
+            assert node["required"] == list(node["properties"])
+
+
+def test_notes_prompt_names_the_part_and_tags_its_data() -> None:
+    prompt = notes_prompt(
+        ['{"id": "a"}'], part=2, parts=5, source="research evidence", max_output_tokens=9
+    )
+    assert prompt.kind == "notes" and prompt.schema_name == "persona_notes"
+    assert "part 2 of 5" in prompt.user
+    assert '<evidence>\n{"id": "a"}\n</evidence>' in prompt.user
+    again = notes_prompt(["{}"], part=1, parts=1, source="research notes", max_output_tokens=9)
+    assert "<notes>\n{}\n</notes>" in again.user
+
+
+def test_personas_from_notes_lists_the_notes() -> None:
+    from persona.generation.parsing import Note
+
+    note = Note.model_validate(NOTE)
+    prompt = personas_from_notes_prompt([note], 2, max_output_tokens=100)
+    assert "Write 2 distinct user personas from the research notes" in prompt.user
+    assert json.dumps(note.model_dump()) in prompt.user
+
+
+def test_repair_prompt_with_and_without_the_original(evidence: list[Evidence]) -> None:
+    original = persona_prompt(evidence, 2, max_output_tokens=100)
+
+    full = repair_prompt(original, '{"personas": [', "the JSON is cut off", with_original=True)
+    bare = repair_prompt(original, '{"personas": [', "the JSON is cut off", with_original=False)
+
+    assert full.user.startswith(original.user)
+    assert "could not be used: the JSON is cut off." in full.user
+    assert '<previous_reply>\n{"personas": [\n</previous_reply>' in bare.user
+    assert evidence[0].id not in bare.user
+    assert bare.schema == original.schema and bare.kind == "personas"
