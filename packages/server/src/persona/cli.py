@@ -13,7 +13,7 @@ import sys
 import tempfile
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -41,8 +41,8 @@ CONTENT_FIELDS = (
     "grounding",
     "dropped_evidence_ids",
 )
-"""What ``generate`` prints of a persona: the content, without ids and timestamps, so the
-same input gives the same output."""
+"""What ``generate`` prints of a persona: its content, without the ids and timestamps of the
+throwaway database, so the same input gives the same output."""
 
 app = typer.Typer(
     name="persona",
@@ -173,7 +173,8 @@ async def _follow(service: PersonaService, experiment_id: str, run_id: str) -> l
     from rich.progress import Progress
 
     console = Console(stderr=True)
-    with Progress(console=console, transient=True) as progress:
+    # A bar only on a terminal: redirected stderr gets the outcome lines alone.
+    with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task("starting", total=1.0)
         while True:
             try:
@@ -196,15 +197,13 @@ async def _show_progress(
 
 
 def _render(persona: Persona, output_format: OutputFormat) -> str:
+    content = persona.model_dump(mode="json", include=set(CONTENT_FIELDS))
     if output_format is OutputFormat.markdown:
         from persona.generation.render import persona_markdown
+        from persona.schemas import PersonaContent
 
-        return persona_markdown(persona)
-    return json.dumps(_content(persona), indent=2, ensure_ascii=False)
-
-
-def _content(persona: Persona) -> dict[str, Any]:
-    return persona.model_dump(mode="json", include=set(CONTENT_FIELDS))
+        return persona_markdown(PersonaContent.model_validate(content))
+    return json.dumps(content, indent=2, ensure_ascii=False)
 
 
 def _print_personas(rendered: list[str], output_format: OutputFormat) -> None:

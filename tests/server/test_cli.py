@@ -1,0 +1,317 @@
+"""The ``persona`` command, in process (typer's CliRunner) and as a real subprocess."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import persona
+import pytest
+from persona.cli import API_EXTRA_MISSING, app
+from typer.testing import CliRunner
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def in_research_dir(research_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(research_dir)
+    return research_dir
+
+
+def _interview_texts(path: Path) -> list[str]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return [row["response"] for row in csv.DictReader(handle)]
+
+
+def _assert_grounded(personas: list[dict[str, Any]], texts: list[str]) -> None:
+    for persona_data in personas:
+        assert persona_data["quotes"], persona_data["name"]
+        for quote in persona_data["quotes"]:
+            assert quote["verified"] is True
+            assert any(quote["text"] in text for text in texts), quote["text"]
+
+
+# ---------------------------------------------------------------------- generate
+
+
+def test_generate_prints_distinct_grounded_personas_as_json(in_research_dir: Path) -> None:
+    result = runner.invoke(app, ["generate", "interviews.csv", "--count", "3"])
+
+    assert result.exit_code == 0, result.output
+    personas = json.loads(result.stdout)
+    assert len(personas) == 3
+    assert len({p["name"] for p in personas}) == 3
+    assert all("id" not in p and "created_at" not in p for p in personas)
+    _assert_grounded(personas, _interview_texts(in_research_dir / "interviews.csv"))
+    assert "3 persona(s) generated" in result.stderr
+
+
+def test_generate_writes_one_markdown_file_per_persona(
+    in_research_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out" / "personas"
+
+    result = runner.invoke(
+        app,
+        [
+            *("generate", str(in_research_dir / "interviews.csv"), "transcripts", "-n", "2"),
+            *("--format", "markdown", "--out", str(out)),
+        ],
+    )
+
+    assert result.exit_code == 0, result.output
+    files = sorted(out.iterdir())
+    assert [f.name[:3] for f in files] == ["01-", "02-"]
+    assert all(f.suffix == ".md" for f in files)
+    first = files[0].read_text(encoding="utf-8")
+    assert first.startswith("# ")
+    assert "## Goals" in first
+    assert result.stdout == ""
+    assert f"wrote {files[0]}" in result.stderr
+
+
+def test_generate_prints_markdown_to_stdout_and_writes_json_files(
+    in_research_dir: Path, tmp_path: Path
+) -> None:
+    markdown = runner.invoke(app, ["generate", "interviews.csv", "-n", "2", "-f", "markdown"])
+    written = runner.invoke(app, ["generate", "interviews.csv", "-n", "2", "-o", str(tmp_path)])
+
+    assert markdown.exit_code == 0, markdown.output
+    assert markdown.stdout.count("\n# ") + markdown.stdout.startswith("# ") == 2
+    assert written.exit_code == 0, written.output
+    names = [json.loads(f.read_text())["name"] for f in sorted(tmp_path.glob("*.json"))]
+    assert len(names) == 2
+    assert all(f"# {name}" in markdown.stdout for name in names)
+
+
+def test_generate_uses_the_text_column_given(in_research_dir: Path) -> None:
+    result = runner.invoke(
+        app, ["generate", "interviews.csv", "-n", "1", "--text-column", "no_such_column"]
+    )
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: interviews.csv")
+    assert "no_such_column" in result.stderr
+
+
+def test_a_missing_file_is_one_line_on_stderr_and_exit_1(in_research_dir: Path) -> None:
+    result = runner.invoke(app, ["generate", "interviews.csv", "nope.csv"])
+
+    assert result.exit_code == 1
+    assert result.stderr == "error: nope.csv: does not exist in the data directory\n"
+    assert result.stdout == ""
+
+
+def test_a_path_outside_the_current_directory_is_refused(
+    in_research_dir: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "elsewhere.csv"
+    shutil.copy(in_research_dir / "interviews.csv", outside)
+
+    result = runner.invoke(app, ["generate", str(outside)])
+
+    assert result.exit_code == 1
+    assert "outside the data directory" in result.stderr
+
+
+def test_a_failed_run_reports_its_error(in_research_dir: Path) -> None:
+    result = runner.invoke(app, ["generate", "notes.md", "--count", "20"])
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: found 1 participant")
+    assert result.stderr.count("\n") == 1
+
+
+def test_an_unconfigured_provider_names_its_environment_variable(in_research_dir: Path) -> None:
+    result = runner.invoke(app, ["generate", "interviews.csv", "--provider", "anthropic"])
+
+    assert result.exit_code == 1
+    assert "ANTHROPIC_API_KEY" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["generate", "interviews.csv", "--provider", "nonsense"],
+        ["generate", "interviews.csv", "--model", ""],
+        ["generate", "interviews.csv", "--count", "0"],
+        ["generate", "interviews.csv", "--count", "21"],
+        ["generate", "interviews.csv", "--format", "pdf"],
+        ["generate"],
+        ["frobnicate"],
+    ],
+)
+def test_usage_errors_exit_2(in_research_dir: Path, arguments: list[str]) -> None:
+    result = runner.invoke(app, arguments)
+    assert result.exit_code == 2, result.output
+
+
+def test_an_unwritable_output_folder_is_one_line_and_exit_1(
+    in_research_dir: Path, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file")
+
+    result = runner.invoke(app, ["generate", "interviews.csv", "-n", "1", "-o", str(blocker / "x")])
+
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == f"error: {blocker / 'x'}: Not a directory"
+
+
+def test_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout == f"persona {persona.__version__}\n"
+
+
+# ---------------------------------------------------------------------- serve and openapi
+
+
+def test_serve_passes_every_option_to_the_launcher(monkeypatch: pytest.MonkeyPatch) -> None:
+    from persona.api import launch
+
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(launch, "serve", lambda **options: calls.append(options))
+
+    result = runner.invoke(
+        app,
+        [
+            *("serve", "--host", "0.0.0.0", "--port", "9001", "--auth-token", "t1,t2"),
+            *("--no-auth", "--data-dir", "research", "--database-url", "sqlite:///x.db"),
+            *("--workers", "2", "--log-level", "debug"),
+        ],
+    )
+
+    assert result.exit_code == 0, result.output
+    assert calls == [
+        {
+            "host": "0.0.0.0",
+            "port": 9001,
+            "auth_token": "t1,t2",
+            "no_auth": True,
+            "data_dir": Path("research"),
+            "database_url": "sqlite:///x.db",
+            "workers": 2,
+            "log_level": "debug",
+        }
+    ]
+
+
+def test_serve_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    from persona.api import launch
+
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(launch, "serve", lambda **options: calls.append(options))
+
+    assert runner.invoke(app, ["serve"]).exit_code == 0
+    assert calls == [
+        {
+            "host": "127.0.0.1",
+            "port": 8000,
+            "auth_token": None,
+            "no_auth": False,
+            "data_dir": None,
+            "database_url": None,
+            "workers": 1,
+            "log_level": "info",
+        }
+    ]
+
+
+@pytest.mark.parametrize("missing", ["fastapi", "uvicorn"])
+@pytest.mark.parametrize("command", [["serve"], ["openapi"]])
+def test_server_commands_without_the_api_extra_say_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, missing: str, command: list[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, missing, None)  # makes `import <missing>` fail
+
+    result = runner.invoke(app, command)
+
+    assert result.exit_code == 1
+    assert result.stderr == f"error: {API_EXTRA_MISSING}\n"
+    assert "pip install 'persona[api]'" in result.stderr
+
+
+def test_openapi_prints_the_spec_or_writes_it(tmp_path: Path) -> None:
+    from persona.api.spec import export_openapi
+
+    printed = runner.invoke(app, ["openapi"])
+    target = tmp_path / "spec" / "openapi.json"
+    written = runner.invoke(app, ["openapi", "--output", str(target)])
+
+    assert printed.exit_code == 0, printed.output
+    assert json.loads(printed.stdout)["openapi"].startswith("3.")
+    assert printed.stdout.rstrip("\n") == export_openapi(None).rstrip("\n")
+    assert written.exit_code == 0, written.output
+    assert target.read_text(encoding="utf-8") == export_openapi(None)
+    assert written.stdout == ""
+
+
+# ---------------------------------------------------------------------- real processes
+
+
+def _persona_command() -> list[str]:
+    script = Path(sys.executable).with_name("persona")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "persona.cli"]
+
+
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("PERSONA_")}
+
+
+def test_importing_the_cli_loads_no_heavy_modules() -> None:
+    code = (
+        "import sys, persona.cli\n"
+        "heavy = [m for m in ('sqlalchemy', 'sklearn', 'fastapi', 'uvicorn', 'alembic', 'numpy')"
+        " if m in sys.modules]\n"
+        "print(','.join(heavy))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=_clean_env()
+    )
+    assert found.stdout.strip() == ""
+
+
+@pytest.mark.slow
+def test_the_installed_command_is_deterministic_and_grounded(
+    tmp_path: Path, examples_dir: Path
+) -> None:
+    shutil.copytree(examples_dir, tmp_path / "examples")
+    command = [*_persona_command(), "generate", "examples/interviews.csv", "--count", "3"]
+
+    runs = [
+        subprocess.run(
+            command, cwd=tmp_path, capture_output=True, text=True, env=_clean_env(), timeout=300
+        )
+        for _ in range(2)
+    ]
+
+    for run in runs:
+        assert run.returncode == 0, run.stderr
+    assert runs[0].stdout == runs[1].stdout
+    personas = json.loads(runs[0].stdout)
+    assert len(personas) == 3
+    assert len({p["name"] for p in personas}) == 3
+    _assert_grounded(personas, _interview_texts(examples_dir / "interviews.csv"))
+    assert not (tmp_path / ".persona").exists()
+
+
+def test_the_installed_command_exits_1_with_one_line_on_error(tmp_path: Path) -> None:
+    run = subprocess.run(
+        [*_persona_command(), "generate", "missing.csv"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=_clean_env(),
+        timeout=300,
+    )
+
+    assert run.returncode == 1
+    assert run.stderr == "error: missing.csv: does not exist in the data directory\n"
