@@ -76,8 +76,31 @@ def test_validation_errors_name_each_field() -> None:
         ["body", "data_sources", 0],
         ["body", "config", "persona_count"],
     ]
-    assert "body.data_sources.0: file not found" in str(error)
-    assert "body.config.persona_count: must be ≤ 20" in str(error)
+    assert str(error).splitlines() == [
+        "422 Unprocessable Content: 2 fields are invalid",
+        "  body.data_sources.0: file not found",
+        "  body.config.persona_count: must be ≤ 20",
+    ]
+
+
+def test_a_detail_that_only_repeats_the_field_errors_is_not_repeated() -> None:
+    body = {
+        "title": "Unprocessable Entity",
+        "status": 422,
+        "detail": "../etc/passwd: is outside the data directory",
+        "errors": [
+            {
+                "loc": ["body", "data_sources", 0],
+                "msg": "../etc/passwd: is outside the data directory",
+                "type": "invalid_source",
+            }
+        ],
+    }
+    error = make_status_error(answer(422, json=body, headers={"X-Request-ID": "r1"}))
+    assert str(error) == (
+        "422 Unprocessable Entity (request id r1)\n"
+        "  body.data_sources.0: ../etc/passwd: is outside the data directory"
+    )
 
 
 def test_422_without_field_errors_has_an_empty_list() -> None:

@@ -219,6 +219,23 @@ def test_requests_carry_token_and_accept_json(experiment_payload: Any) -> None:
     assert request.url == httpx.URL(f"{BASE}/experiments/exp-abc")
 
 
+def test_injected_client_keeps_its_timeout_unless_one_is_given(experiment_payload: Any) -> None:
+    script = Script(ok(experiment_payload()), ok(experiment_payload()))
+    http = httpx.Client(transport=httpx.MockTransport(script), timeout=3.0)
+    pc.PersonaClient(base_url=BASE, http_client=http).experiments.get("exp-abc")
+    pc.PersonaClient(base_url=BASE, http_client=http, timeout=9.0).experiments.get("exp-abc")
+    reads = [request.extensions["timeout"]["read"] for request in script.requests]
+    assert reads == [3.0, 9.0]
+
+
+def test_health_reports_an_unreachable_database_instead_of_raising(sleeps: list[float]) -> None:
+    down = {"status": "unavailable", "version": "0.1.0", "database": "unreachable"}
+    script = Script(ok(down, 503))
+    health = script.sync_client().health()
+    assert (health.status, health.database) == ("unavailable", "unreachable")
+    assert len(script.requests) == 1
+
+
 def test_base_url_with_a_path_prefix(experiment_payload: Any) -> None:
     script = Script(ok(experiment_payload()))
     http = httpx.Client(transport=httpx.MockTransport(script))

@@ -10,7 +10,7 @@ import random
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import httpx
 
@@ -25,6 +25,9 @@ from persona_client._exceptions import (
 from persona_client._operations import Operation
 from persona_client._retry import RetryPolicy
 from persona_client.models import RunDetail
+
+if TYPE_CHECKING:
+    from httpx._client import UseClientDefault
 
 BASE_URL_ENV = "PERSONA_BASE_URL"
 TOKEN_ENV = "PERSONA_API_TOKEN"  # noqa: S105 - the variable's name, not a token
@@ -94,9 +97,14 @@ class BaseClient:
         token: str | None,
         timeout: httpx.Timeout,
         max_retries: int,
+        override_client_timeout: bool,
     ) -> None:
         self.base_url = resolve_base_url(base_url)
         self.timeout = timeout
+        # Sent with each request only to override an injected client's own timeout.
+        self._request_timeout: httpx.Timeout | UseClientDefault = (
+            timeout if override_client_timeout else httpx.USE_CLIENT_DEFAULT
+        )
         self.max_retries = max_retries
         self._retry_policy = RetryPolicy(max_retries=max_retries)
         self._headers = default_headers(resolve_token(token))

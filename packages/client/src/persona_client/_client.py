@@ -81,6 +81,7 @@ class PersonaClient(BaseClient):
             token=token,
             timeout=resolve_timeout(timeout, http_client),
             max_retries=max_retries,
+            override_client_timeout=http_client is not None and timeout is not None,
         )
         self._owns_http_client = http_client is None
         self._http = http_client or httpx.Client(timeout=self.timeout)
@@ -137,7 +138,7 @@ class PersonaClient(BaseClient):
                 json=operation.json,
                 files=files,
                 headers=self._headers_for(operation),
-                timeout=self.timeout,
+                timeout=self._request_timeout,
             )
 
     def _pause(self, seconds: float) -> None:
@@ -169,6 +170,7 @@ class AsyncPersonaClient(BaseClient):
             token=token,
             timeout=resolve_timeout(timeout, http_client),
             max_retries=max_retries,
+            override_client_timeout=http_client is not None and timeout is not None,
         )
         self._owns_http_client = http_client is None
         self._http = http_client or httpx.AsyncClient(timeout=self.timeout)
@@ -224,7 +226,7 @@ class AsyncPersonaClient(BaseClient):
                 json=operation.json,
                 files=files,
                 headers=self._headers_for(operation),
-                timeout=self.timeout,
+                timeout=self._request_timeout,
             )
 
     async def _pause(self, seconds: float) -> None:

@@ -215,21 +215,27 @@ def _parse_problem(body: object) -> Problem | None:
 
 
 def _status_message(response: httpx.Response, body: object, problem: Problem | None) -> str:
-    status = response.status_code
+    """``422 Unprocessable Entity: detail (request id …)``, then one line per field error."""
+    field_errors = (problem.errors or []) if problem is not None else []
     if problem is not None:
-        message = f"{status} {problem.title}"
-        if problem.detail and problem.detail != problem.title:
+        message = f"{response.status_code} {problem.title}"
+        if problem.detail and not _only_summarises(problem.detail, field_errors):
             message += f": {problem.detail}"
-        for field_error in problem.errors or []:
-            message += f"\n  {_location(field_error.loc)}: {field_error.msg}"
     else:
-        message = f"{status} {response.reason_phrase}"
+        message = f"{response.status_code} {response.reason_phrase}"
         if isinstance(body, str) and body.strip():
             message += f": {_shorten(body.strip())}"
     request_id = _request_id(response, problem)
     if request_id:
         message += f" (request id {request_id})"
+    for field_error in field_errors:
+        message += f"\n  {_location(field_error.loc)}: {field_error.msg}"
     return message
+
+
+def _only_summarises(detail: str, field_errors: list[FieldError]) -> bool:
+    """True when the detail says nothing the field error lines will not say."""
+    return bool(field_errors) and all(error.msg in detail for error in field_errors)
 
 
 def _location(loc: list[str | int]) -> str:

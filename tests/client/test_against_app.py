@@ -1,0 +1,258 @@
+"""Both clients against the real server app in-process (real service, SQLite, local provider),
+through TestClient (sync) and httpx.ASGITransport (async), with the app's lifespan running.
+
+The one thing mocked is an LLM provider's HTTP API (Anthropic's, via respx), made to never
+answer so a run stays running long enough to be cancelled or timed out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import persona_client as pc
+import pytest
+import respx
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from persona.api import create_app
+from persona.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "client-test-token"
+SEED = {
+    "name": "Checkout research Q3",
+    "data_sources": ["./interviews.csv"],
+    "config": {"provider": "local", "persona_count": 3, "seed": 7},
+}
+POLL = 0.02
+RUN_TIMEOUT = 60.0
+
+AppFactory = Callable[..., FastAPI]
+
+
+@pytest.fixture
+def make_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppFactory:
+    """A fresh app on a temporary data directory holding the example interviews."""
+    for key in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY"):
+        monkeypatch.delenv(key, raising=False)
+    for key in ("PERSONA_API_TOKEN", "PERSONA_DATABASE_URL", "PERSONA_BASE_URL"):
+        monkeypatch.delenv(key, raising=False)
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    shutil.copy(ROOT / "examples" / "interviews.csv", data_dir / "interviews.csv")
+
+    def build(**settings: Any) -> FastAPI:
+        return create_app(Settings(data_dir=data_dir, _env_file=None, **settings))  # type: ignore[call-arg]
+
+    return build
+
+
+@contextmanager
+def sync_client(app: FastAPI, token: str | None = None) -> Iterator[pc.PersonaClient]:
+    with TestClient(app, raise_server_exceptions=False) as http:
+        yield pc.PersonaClient(base_url="http://testserver", token=token, http_client=http)
+
+
+@asynccontextmanager
+async def async_client(
+    app: FastAPI, token: str | None = None
+) -> AsyncIterator[pc.AsyncPersonaClient]:
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport) as http:
+            yield pc.AsyncPersonaClient(base_url="http://testserver", token=token, http_client=http)
+
+
+@pytest.fixture
+def stalled_anthropic(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Anthropic's API, configured but never answering: its runs stay 'running'."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+    monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
+
+    async def never_answers(request: httpx.Request) -> httpx.Response:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    with respx.mock(assert_all_called=False) as mock:
+        mock.post("https://api.anthropic.com/v1/messages").mock(side_effect=never_answers)
+        yield
+
+
+# --------------------------------------------------------------------------- sync
+
+
+def test_sync_create_generate_wait_and_read(make_app: AppFactory) -> None:
+    with sync_client(make_app()) as client:
+        assert client.health().status == "ok"
+        experiment = client.experiments.create(**SEED)
+        assert experiment.id.startswith("exp-")
+        assert experiment.status == "created"
+        assert experiment.data_sources == ["interviews.csv"]
+
+        run = client.experiments.generate(experiment.id)
+        assert run.status in {"queued", "running"}
+        finished = client.runs.wait(run, timeout=RUN_TIMEOUT, poll_interval=POLL)
+
+        assert finished.status == "succeeded"
+        assert len(finished.personas) == 3
+        assert client.runs.get(experiment.id, run.id).persona_ids == finished.persona_ids
+        persona = client.personas.get(finished.persona_ids[0])
+        assert persona.run_id == run.id and persona.evidence_ids
+        assert client.personas.markdown(persona.id).startswith(f"# {persona.name}")
+        listed = client.personas.list(experiment.id)
+        assert {p.id for p in listed.items} == set(finished.persona_ids)
+        assert [r.id for r in client.runs.list(experiment.id, status="succeeded").items] == [run.id]
+        assert client.runs.list(experiment.id, status="failed").items == []
+
+
+def test_sync_generate_overrides_and_idempotency(make_app: AppFactory) -> None:
+    with sync_client(make_app()) as client:
+        experiment = client.experiments.create(**SEED)
+        first = client.experiments.generate(experiment.id, persona_count=2, idempotency_key="k-1")
+        again = client.experiments.generate(experiment.id, persona_count=2, idempotency_key="k-1")
+        assert again.id == first.id
+        assert first.config.persona_count == 2
+        with pytest.raises(pc.ConflictError) as raised:
+            client.experiments.generate(experiment.id, persona_count=3, idempotency_key="k-1")
+        assert raised.value.code == "idempotency_conflict"
+        assert len(client.runs.wait(first, poll_interval=POLL).personas) == 2
+        assert len(client.runs.list(experiment.id).items) == 1
+
+
+def test_sync_pages_through_experiments(make_app: AppFactory) -> None:
+    with sync_client(make_app()) as client:
+        created = [client.experiments.create(**{**SEED, "name": f"Study {n}"}) for n in range(5)]
+        first = client.experiments.list(limit=2)
+        assert len(first.items) == 2 and first.next_cursor is not None
+        second = client.experiments.list(limit=2, cursor=first.next_cursor)
+        assert {e.id for e in first.items}.isdisjoint(e.id for e in second.items)
+        newest_first = [e.id for e in reversed(created)]
+        assert [e.id for e in client.experiments.iter(page_size=2)] == newest_first
+
+
+def test_sync_errors_carry_the_problem(make_app: AppFactory) -> None:
+    with sync_client(make_app()) as client:
+        with pytest.raises(pc.NotFoundError) as missing:
+            client.experiments.get("exp-does-not-exist")
+        assert missing.value.code == "not_found"
+        assert missing.value.request_id == missing.value.response.headers["X-Request-ID"]
+        assert "exp-does-not-exist" in str(missing.value)
+
+        with pytest.raises(pc.UnprocessableEntityError) as invalid:
+            client.experiments.create(
+                name="x", data_sources=["../outside.csv"], config={"persona_count": 0}
+            )
+        locations = {tuple(error.loc) for error in invalid.value.errors}
+        assert ("body", "config", "persona_count") in locations
+
+        with pytest.raises(pc.UnprocessableEntityError) as traversal:
+            client.experiments.create(name="x", data_sources=["../outside.csv"])
+        assert [e.loc for e in traversal.value.errors] == [["body", "data_sources", 0]]
+        assert "../outside.csv" in str(traversal.value)
+
+
+def test_sync_token_is_sent_and_checked(make_app: AppFactory) -> None:
+    app = make_app(api_token=TOKEN)
+    with sync_client(app, token="wrong") as client:
+        assert client.health().status == "ok"
+        with pytest.raises(pc.AuthenticationError) as raised:
+            client.experiments.list()
+        assert raised.value.status_code == 401
+        assert "wrong" not in str(raised.value)
+    with sync_client(app, token=TOKEN) as client:
+        assert client.experiments.list().items == []
+
+
+def test_sync_upload_and_providers(make_app: AppFactory, tmp_path: Path) -> None:
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Interview 9\nI abandon the checkout when it asks me to sign up.\n")
+    with sync_client(make_app()) as client:
+        experiment = client.experiments.create(**SEED)
+        updated = client.sources.upload(experiment.id, [notes])
+        assert len(updated.data_sources) == 2
+        assert updated.data_sources[1].endswith("notes.md")
+        providers = {p.name: p for p in client.providers.list()}
+        assert providers["local"].configured
+        assert providers["anthropic"].env_var == "ANTHROPIC_API_KEY"
+
+
+def test_sync_cancel_wait_and_delete(make_app: AppFactory, stalled_anthropic: None) -> None:
+    with sync_client(make_app()) as client:
+        experiment = client.experiments.create(
+            **{**SEED, "config": {"provider": "anthropic", "persona_count": 3}}
+        )
+        run = client.experiments.generate(experiment.id)
+        with pytest.raises(pc.WaitTimeoutError) as timed_out:
+            client.runs.wait(run, timeout=0.2, poll_interval=POLL)
+        assert timed_out.value.run.status in {"queued", "running"}
+
+        cancelled = client.runs.cancel(experiment.id, run.id)
+        assert cancelled.id == run.id
+        with pytest.raises(pc.RunCancelledError) as raised:
+            client.runs.wait(run, timeout=RUN_TIMEOUT, poll_interval=POLL)
+        assert raised.value.run.status == "cancelled"
+        with pytest.raises(pc.ConflictError):
+            client.runs.cancel(experiment.id, run.id)
+
+        client.experiments.delete(experiment.id)
+        with pytest.raises(pc.NotFoundError):
+            client.experiments.get(experiment.id)
+        with pytest.raises(pc.NotFoundError):
+            client.experiments.delete(experiment.id)
+
+
+# --------------------------------------------------------------------------- async
+
+
+async def test_async_create_generate_wait_and_read(make_app: AppFactory) -> None:
+    async with async_client(make_app()) as client:
+        assert (await client.health()).database == "ok"
+        experiment = await client.experiments.create(**SEED)
+        run = await client.experiments.generate(experiment.id, seed=11)
+        finished = await client.runs.wait(run, timeout=RUN_TIMEOUT, poll_interval=POLL)
+        assert finished.status == "succeeded"
+        assert finished.config.seed == 11
+        persona = await client.personas.get(finished.personas[0].id)
+        assert persona == finished.personas[0]
+        assert persona.name in await client.personas.markdown(persona.id)
+        assert [p.id async for p in client.personas.iter(experiment.id, page_size=1)] != []
+        assert [r.id async for r in client.runs.iter(experiment.id)] == [run.id]
+
+
+async def test_async_pages_errors_and_delete(make_app: AppFactory) -> None:
+    async with async_client(make_app()) as client:
+        created = [await client.experiments.create(**{**SEED, "name": f"S{n}"}) for n in range(3)]
+        assert [e.id async for e in client.experiments.iter(page_size=2)] == [
+            e.id for e in reversed(created)
+        ]
+        with pytest.raises(pc.NotFoundError):
+            await client.runs.get(created[0].id, "run-missing")
+        with pytest.raises(pc.UnprocessableEntityError) as invalid:
+            await client.experiments.create(name="", data_sources=["interviews.csv"])
+        assert [e.loc for e in invalid.value.errors] == [["body", "name"]]
+        await client.experiments.delete(created[0].id)
+        assert len((await client.experiments.list()).items) == 2
+
+
+async def test_async_cancel_and_auth(make_app: AppFactory, stalled_anthropic: None) -> None:
+    app = make_app(api_token=TOKEN)
+    async with async_client(app, token=TOKEN) as client:
+        experiment = await client.experiments.create(
+            **{**SEED, "config": {"provider": "anthropic", "persona_count": 2}}
+        )
+        run = await client.experiments.generate(experiment.id)
+        await client.runs.cancel(experiment.id, run.id)
+        with pytest.raises(pc.RunFailedError) as raised:
+            await client.runs.wait(run, timeout=RUN_TIMEOUT, poll_interval=POLL)
+        assert isinstance(raised.value, pc.RunCancelledError)
+        wrong = pc.AsyncPersonaClient(
+            base_url=client.base_url, token="nope", http_client=client._http
+        )
+        with pytest.raises(pc.AuthenticationError):
+            await wrong.experiments.get(experiment.id)
