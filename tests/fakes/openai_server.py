@@ -88,6 +88,8 @@ class RecordedRequest:
 _BLOCK = re.compile(r"<(evidence|notes)>\n(.*?)\n</\1>", re.DOTALL)
 QUOTE_WORDS = 12
 NOTES_PER_GROUP = 3
+MAX_NOTE_IDS = 12
+"""As Persona's notes prompt asks."""
 
 
 @dataclass(frozen=True)
@@ -137,7 +139,9 @@ def _notes(items: list[_Item]) -> dict[str, Any]:
                 "theme": f"finding {len(notes) + 1}",
                 "summary": _quote(group[0].text),
                 "participants": [],
-                "evidence_ids": list(dict.fromkeys(i for item in group for i in item.ids)),
+                "evidence_ids": list(dict.fromkeys(i for item in group for i in item.ids))[
+                    :MAX_NOTE_IDS
+                ],
                 "quotes": [_cite(group[0])],
             }
         )

@@ -213,5 +213,7 @@ async def test_a_note_too_long_to_pass_on_is_shortened_keeping_its_ids(tmp_path:
     result = await generate(evidence, tmp_path, count=1, context=2048)
 
     assert "long-winded" in rounds[0] and "long-winded " * 400 not in rounds[0]
-    assert set(result.personas[0].evidence_ids) == {e.id for e in evidence}
+    passed_on = "".join(rounds)
+    assert all(f'"{e.id}"' in passed_on for e in evidence)  # the shortened notes kept their ids
+    assert set(result.personas[0].evidence_ids) <= {e.id for e in evidence}
     assert all(q.verified for q in result.personas[0].quotes)

@@ -63,10 +63,8 @@ Complete = Callable[[ChatPrompt], Awaitable[Completion]]
 
 
 def _shortened(note: Note, max_tokens: int) -> Note:
-    """``note`` cut down until it fits ``max_tokens``: summary first, then its quotes.
-
-    Its evidence ids are never cut; they are what links the personas to the evidence.
-    """
+    """``note`` cut down until it fits ``max_tokens``: its summary, then its quotes, then its
+    evidence ids, keeping the first (a note always keeps at least one id)."""
     while estimate_tokens(render_note(note)) > max_tokens:
         if len(note.summary) > MIN_SUMMARY_CHARS:
             note = note.model_copy(update={"summary": note.summary[: len(note.summary) // 2]})
@@ -74,8 +72,11 @@ def _shortened(note: Note, max_tokens: int) -> Note:
             note = note.model_copy(update={"quotes": note.quotes[:-1]})
         elif len(note.theme) > MIN_SUMMARY_CHARS:
             note = note.model_copy(update={"theme": note.theme[:MIN_SUMMARY_CHARS]})
+        elif len(note.evidence_ids) > 1:
+            kept = note.evidence_ids[: len(note.evidence_ids) // 2]
+            note = note.model_copy(update={"evidence_ids": kept})
         else:
-            break  # ids alone exceed the room: pack() reports it
+            break  # still too large: pack() reports it
     return note
 
 
@@ -214,7 +215,7 @@ class LLMGeneration:
                 chunks = pack(lines, room)
             except ChunkTooLargeError as exc:
                 raise ProviderError(
-                    f"{self.label}: a note cites too many evidence ids to pass on ({exc})",
+                    f"{self.label}: a note is too large to pass on ({exc})",
                     code="context_exceeded",
                 ) from None
             before = sum(estimate_tokens(line) for line in lines)

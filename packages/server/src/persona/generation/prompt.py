@@ -19,6 +19,9 @@ from persona.schemas import Evidence
 
 PromptKind = Literal["personas", "notes"]
 
+MAX_NOTE_IDS = 12
+"""Evidence ids one note cites: enough to back it, few enough that notes can keep shrinking."""
+
 SYSTEM = (
     "You are a user researcher who turns qualitative research data into evidence-backed "
     "personas. You use only the evidence you are given: you never invent participants, facts "
@@ -178,8 +181,9 @@ def notes_prompt(
         "Condense this part into notes for writing user personas later: one note per distinct "
         "goal, pain point, behaviour or trait, saying who it applies to.\n"
         "Rules:\n"
-        "- Each note lists the ids of the evidence it rests on, exactly as written in the data; "
-        "notes from earlier notes keep all of their ids.\n"
+        f"- Each note lists the ids of the evidence it rests on (at most {MAX_NOTE_IDS}, the "
+        "most telling ones), exactly as written in the data; a note made from earlier notes "
+        "takes its ids from them.\n"
         "- Each note keeps one or two short quotes copied word for word from the data, with "
         "the evidence id each comes from.\n"
         "- Keep participants and attributes that tell segments apart.\n"
