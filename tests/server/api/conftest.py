@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import respx
 from fastapi import FastAPI
 from persona.api import create_app
 from persona.settings import Settings
@@ -83,6 +85,27 @@ async def make_client(
     for lifespan, client in reversed(stack):
         await client.aclose()
         await lifespan.__aexit__(None, None, None)
+
+
+@pytest.fixture
+def stalled_provider(
+    make_client: ClientFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[asyncio.Event]:
+    """Anthropic's API, configured but never answering: its runs stay 'running'.
+
+    The event is set once a run has called it."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+    monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
+    called = asyncio.Event()
+
+    async def never_answers(request: httpx.Request) -> httpx.Response:
+        called.set()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    with respx.mock(assert_all_called=False) as mock:
+        mock.post("https://api.anthropic.com/v1/messages").mock(side_effect=never_answers)
+        yield called
 
 
 @pytest.fixture

@@ -15,6 +15,19 @@ async def test_health_is_ok_with_version_and_database(client: httpx.AsyncClient)
     assert response.json() == {"status": "ok", "version": persona.__version__, "database": "ok"}
 
 
+async def test_health_is_503_when_the_database_cannot_be_reached(client: httpx.AsyncClient) -> None:
+    await client.app.state.service.aclose()  # type: ignore[attr-defined]
+
+    response = await client.get("/health")
+
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "unavailable",
+        "version": persona.__version__,
+        "database": "unreachable",
+    }
+
+
 async def test_health_needs_no_token(make_client: ClientFactory) -> None:
     client = await make_client(api_token=TOKEN)
 
@@ -34,13 +47,10 @@ async def test_providers_list_names_env_vars_and_never_keys(
     assert providers["local"]["configured"] is True
     assert "sk-ant-very-secret-value" not in response.text
     assert response.json() == [p.model_dump(mode="json") for p in list_providers()]
-    if "anthropic" in providers:
-        assert providers["anthropic"] == {
-            "name": "anthropic",
-            "configured": True,
-            "default_model": providers["anthropic"]["default_model"],
-            "env_var": "ANTHROPIC_API_KEY",
-        }
+    assert providers["anthropic"]["configured"] is True
+    assert providers["anthropic"]["env_var"] == "ANTHROPIC_API_KEY"
+    assert providers["openai"]["configured"] is False
+    assert providers["openai"]["env_var"] == "OPENAI_API_KEY"
 
 
 async def test_providers_needs_token_when_auth_is_on(make_client: ClientFactory) -> None:

@@ -152,22 +152,41 @@ async def test_run_of_another_experiment_is_404(client: httpx.AsyncClient) -> No
     await wait_finished(client, started.headers["location"])
 
 
-async def test_cancel_queued_run_then_cancel_again_is_409(client: httpx.AsyncClient) -> None:
-    experiment = await create_local(client)
+async def start_stalled_run(
+    client: httpx.AsyncClient, provider_called: asyncio.Event
+) -> tuple[dict[str, Any], str]:
+    """An experiment and the location of its run, which is 'running' and stays so."""
+    experiment = await create_local(client, config={"provider": "anthropic"})
     started = await client.post(f"/experiments/{experiment['id']}/generate")
+    assert started.status_code == 202, started.text
+    await asyncio.wait_for(provider_called.wait(), RUN_TIMEOUT)
     location = started.headers["location"]
+    assert (await client.get(location)).json()["status"] == "running"
+    return experiment, location
+
+
+async def test_cancel_running_run_then_cancel_again_is_409(
+    client: httpx.AsyncClient, stalled_provider: asyncio.Event
+) -> None:
+    _, location = await start_stalled_run(client, stalled_provider)
 
     cancelled = await client.post(f"{location}/cancel")
 
-    if cancelled.status_code == 202:
-        assert cancelled.json()["id"] == started.json()["id"]
-        finished = await wait_finished(client, location)
-        assert finished["status"] == "cancelled"
-        assert finished["personas"] == []
-    else:
-        # The run finished before the cancel arrived: the documented 409.
-        assert_problem(cancelled, 409)
-    assert_problem(await client.post(f"{location}/cancel"), 409)
+    assert cancelled.status_code == 202, cancelled.text
+    assert cancelled.json()["status"] == "cancelled"
+    run = (await client.get(location)).json()
+    assert run["status"] == "cancelled"
+    assert run["personas"] == []
+    again = assert_problem(await client.post(f"{location}/cancel"), 409, "conflict")
+    assert "cancelled" in again["detail"]
+
+
+async def test_cancel_finished_run_is_409(client: httpx.AsyncClient) -> None:
+    experiment = await create_local(client)
+    started = await client.post(f"/experiments/{experiment['id']}/generate")
+    await wait_finished(client, started.headers["location"])
+
+    assert_problem(await client.post(f"{started.headers['location']}/cancel"), 409)
 
 
 async def test_cancel_unknown_run_is_404(client: httpx.AsyncClient) -> None:
@@ -177,17 +196,15 @@ async def test_cancel_unknown_run_is_404(client: httpx.AsyncClient) -> None:
 
 
 async def test_delete_during_a_run_cancels_it_and_removes_everything(
-    client: httpx.AsyncClient,
+    client: httpx.AsyncClient, stalled_provider: asyncio.Event
 ) -> None:
-    experiment = await create_local(client)
-    started = await client.post(f"/experiments/{experiment['id']}/generate")
-    assert started.status_code == 202
+    experiment, location = await start_stalled_run(client, stalled_provider)
+    other = await create_local(client)
 
     deleted = await client.delete(f"/experiments/{experiment['id']}")
 
     assert deleted.status_code == 204
-    assert_problem(await client.get(started.headers["location"]), 404)
+    assert_problem(await client.get(location), 404)
     assert_problem(await client.get(f"/experiments/{experiment['id']}/personas"), 404)
-    await asyncio.sleep(0.2)  # a cancelled run must not write personas afterwards
     listing = (await client.get("/experiments")).json()
-    assert listing["items"] == []
+    assert [e["id"] for e in listing["items"]] == [other["id"]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from persona.api.app import create_app
+from persona.api.main import create_app
 from persona.settings import Settings
 
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Header, Query, Response
 
 from persona.api.deps import AuthDep, Cursor, Limit, ServiceDep
 from persona.api.openapi import problems
+from persona.generation.render import persona_markdown
 from persona.schemas import Persona, PersonaPage
 
 router = APIRouter(tags=["personas"], dependencies=[AuthDep])
@@ -67,8 +68,6 @@ async def get_persona(
     persona = await service.get_persona(persona_id)
     wants_markdown = format == "markdown" or (format is None and prefers_markdown(accept))
     if wants_markdown:
-        from persona.generation.render import persona_markdown
-
         return Response(persona_markdown(persona), media_type=f"{MARKDOWN}; charset=utf-8")
     return persona
 

@@ -1,0 +1,114 @@
+"""Starting and stopping the server for real: auth off, refusals, uvicorn from the environment,
+graceful shutdown with a run in flight."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from .test_server_http import (
+    LOCAL_BODY,
+    RUN_TIMEOUT,
+    TOKEN,
+    StalledProvider,
+    clean_env,
+    make_data_dir,
+    running_server,
+    stop,
+    wait_for,
+)
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return make_data_dir(tmp_path)
+
+
+def test_auth_off_on_loopback_and_the_banner_says_so(data_dir: Path) -> None:
+    with running_server(data_dir) as server:
+        response = httpx.get(f"{server.base_url}/experiments", timeout=30)
+        banner = server.output()
+
+    assert response.status_code == 200
+    assert f"URL:              {server.base_url}" in banner
+    assert f"Docs:             {server.base_url}/docs" in banner
+    assert "Auth:             OFF" in banner
+    assert f"sqlite:///{data_dir}/.persona/persona.db" in banner
+    assert "Default provider: local" in banner
+
+
+def test_non_loopback_without_token_refuses_to_start(data_dir: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "persona.cli", "serve", "--host", "0.0.0.0", "--port", "1"],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        cwd=data_dir,
+        timeout=60,
+    )
+
+    assert result.returncode == 1
+    assert "--auth-token" in result.stderr
+    assert "--no-auth" in result.stderr
+
+
+def test_uvicorn_import_string_with_settings_from_the_environment(data_dir: Path) -> None:
+    command = [
+        sys.executable, "-m", "uvicorn", "persona.api:app",
+        "--host", "127.0.0.1", "--port", "{port}", "--log-level", "warning",
+    ]  # fmt: skip
+    env = clean_env(PERSONA_DATA_DIR=str(data_dir), PERSONA_API_TOKEN=f"other,{TOKEN}")
+
+    with running_server(data_dir, command=command, env=env) as server:
+        anonymous = httpx.get(f"{server.base_url}/experiments", timeout=30)
+        created = httpx.post(
+            f"{server.base_url}/experiments",
+            json=LOCAL_BODY,
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            timeout=30,
+        )
+
+    assert anonymous.status_code == 401
+    assert created.status_code == 201, created.text
+    assert (data_dir / ".persona" / "persona.db").exists()
+
+
+def test_graceful_shutdown_leaves_the_run_requeued_for_the_next_start(data_dir: Path) -> None:
+    provider = StalledProvider()
+    env = clean_env(OPENAI_BASE_URL=provider.url)
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    try:
+        with running_server(
+            data_dir, "--auth-token", TOKEN, "--log-level", "info", env=env
+        ) as server:
+            api = httpx.Client(base_url=server.base_url, headers=headers, timeout=30)
+            experiment = api.post(
+                "/experiments", json={**LOCAL_BODY, "config": {"provider": "openai"}}
+            ).json()
+            location = api.post(f"/experiments/{experiment['id']}/generate").headers["location"]
+            assert provider.called.wait(RUN_TIMEOUT)
+            api.close()
+            exit_code = stop(server, signal.SIGTERM)
+        # uvicorn re-raises the signal once it has shut down gracefully.
+        assert exit_code in (0, -signal.SIGTERM), server.output()
+        assert "Application shutdown complete" in server.output()
+        assert "Traceback" not in server.output()
+
+        provider.called.clear()
+        with running_server(data_dir, "--auth-token", TOKEN, env=env) as restarted:
+            api = httpx.Client(base_url=restarted.base_url, headers=headers, timeout=30)
+            assert provider.called.wait(RUN_TIMEOUT), "the interrupted run was not re-queued"
+            run = wait_for(api, location, {"running"})
+            assert run["attempts"] == 2
+            assert api.get(f"/experiments/{experiment['id']}").status_code == 200
+            assert api.post(f"{location}/cancel").status_code == 202
+            api.close()
+    finally:
+        provider.close()
