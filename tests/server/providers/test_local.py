@@ -303,15 +303,36 @@ async def test_demographics_aggregate_attributes_and_leave_out_identifiers() -> 
     }  # email: one per participant; notes: free text
 
 
-async def test_demographics_report_the_most_common_value_and_its_share() -> None:
+async def test_demographics_report_the_most_common_values_and_their_shares() -> None:
+    plans = ["team", "team", "team", "free", "pro", "trial", "team", "free"]
     evidence = [
         Evidence(id=f"e{i}", source="s.csv", locator=f"row {i}", participant=f"p{i}",
                  text="I usually pay by card on my phone.",
-                 attributes={"plan": "team" if i < 3 else "free", "age": "40"})
-        for i in range(4)
+                 attributes={"plan": plan, "age": "40"})
+        for i, plan in enumerate(plans)
     ]  # fmt: skip
     (persona,) = await generate(evidence, persona_count=1)
-    assert persona.demographics == {"participants": "4", "age": "40", "plan": "team (75%)"}
+    assert persona.demographics == {
+        "participants": "8",
+        "age": "40",
+        "plan": "team (50%), free (25%), pro (12%) and 1 more",
+    }
+
+
+async def test_attributes_of_the_answer_rather_than_the_person_are_left_out() -> None:
+    evidence = [
+        Evidence(id=f"p{p}-{turn}", source="s.md", locator=f"line {turn}", participant=f"p{p}",
+                 text=f"I usually answer question {turn} on my phone.",
+                 attributes={"topic": ["pricing", "support", "setup"][turn],
+                             "question": "What do you do first?",
+                             "city": "Paris" if turn == p == 0 else "Lyon"})
+        for p in range(4)
+        for turn in range(3)
+    ]  # fmt: skip
+    (persona,) = await generate(evidence, persona_count=1)
+    # topic changes from answer to answer; question is the interviewer's; a participant who
+    # once gave another city (one participant in four) counts with the one they gave most.
+    assert persona.demographics == {"participants": "4", "city": "Lyon (100%)"}
 
 
 async def test_without_role_attributes_the_title_names_the_distinctive_terms() -> None:

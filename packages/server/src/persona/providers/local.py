@@ -43,6 +43,11 @@ TITLE_TERMS = 3
 INSIGHT_CHARS = (20, 300)
 QUOTE_CHARS = (30, 300)
 MAX_ATTRIBUTE_CHARS = 80
+MAX_ATTRIBUTE_WORDS = 6
+CONTEXT_KEYS = frozenset({"question", "prompt", "context", "interviewer", "comment", "notes"})
+"""Attributes that hold what was asked or noted around the words, not who said them."""
+SHOWN_VALUES = 3
+VARYING_SHARE = 0.25
 MIN_IDENTIFYING = 5
 """A text attribute with a distinct value for each of this many participants is an identifier."""
 
@@ -503,40 +508,64 @@ def _key(text: str) -> str:
 # --------------------------------------------------------------------------- attributes
 
 
-def _profiles(corpus: _Corpus) -> list[dict[str, str]]:
+@dataclass
+class _Profiles:
+    values: list[dict[str, str]]
     """Each participant's attributes: for each key, the value most of their records give."""
+    varying: set[str]
+    """Keys that change between one participant's records (the topic of an answer, say):
+    facts about the record, not about the person."""
+
+
+def _profiles(corpus: _Corpus) -> _Profiles:
     by_participant: list[list[dict[str, str]]] = [[] for _ in corpus.participants]
     for record, participant in zip(corpus.records, corpus.record_participant, strict=True):
         by_participant[participant].append(record.attributes)
-    return [_profile(dicts) for dicts in by_participant]
+    values: list[dict[str, str]] = []
+    repeated: Counter[str] = Counter()  # participants with two or more values for the key
+    changed: Counter[str] = Counter()  # ... of which the values differ
+    for dicts in by_participant:
+        profile, counters = _profile(dicts)
+        values.append(profile)
+        for key, counter in counters.items():
+            if counter.total() > 1:
+                repeated[key] += 1
+                changed[key] += len(counter) > 1
+    varying = {key for key in repeated if changed[key] > VARYING_SHARE * repeated[key]}
+    return _Profiles(values, varying)
 
 
-def _profile(dicts: list[dict[str, str]]) -> dict[str, str]:
+def _profile(dicts: list[dict[str, str]]) -> tuple[dict[str, str], dict[str, Counter[str]]]:
+    """One participant's attributes, and how often each value of each key occurs."""
     first = dicts[0]
     if all(other == first for other in dicts[1:]):  # the usual case: one row of attributes
-        return {key: value.strip() for key, value in first.items() if value.strip()}
+        profile = {key: value.strip() for key, value in first.items() if value.strip()}
+        return profile, {key: Counter({value: len(dicts)}) for key, value in profile.items()}
     counters: dict[str, Counter[str]] = {}
     for attributes in dicts:
         for key, value in attributes.items():
             if value.strip():
                 counters.setdefault(key, Counter())[value.strip()] += 1
-    return {key: _most_common(counter) for key, counter in counters.items()}
+    return {key: _most_common(counter) for key, counter in counters.items()}, counters
 
 
-def _descriptive_attributes(profiles: list[dict[str, str]]) -> dict[str, bool]:
+def _descriptive_attributes(profiles: _Profiles) -> dict[str, bool]:
     """Attribute keys worth aggregating, mapped to True when every value is a number.
 
-    Free text (long values) and identifiers (a distinct value per participant) are left out.
+    Left out: context (the interviewer's question), keys that vary within a participant,
+    free text (long values) and identifiers (a distinct value per participant).
     """
     values: dict[str, Counter[str]] = {}
-    for profile in profiles:
+    for profile in profiles.values:
         for key, value in profile.items():
             values.setdefault(key, Counter())[value] += 1
     kept: dict[str, bool] = {}
     for key in sorted(values):
         counts = values[key]
         numeric = all(_number(value) is not None for value in counts)
-        if any(len(value) > MAX_ATTRIBUTE_CHARS for value in counts):
+        if _role_key(key) in CONTEXT_KEYS or key in profiles.varying:
+            continue
+        if any(_free_text(value) for value in counts):
             continue
         identifying = len(counts) >= MIN_IDENTIFYING and max(counts.values()) == 1
         if identifying and not numeric and _role_key(key) not in ROLE_KEYS:
@@ -545,13 +574,17 @@ def _descriptive_attributes(profiles: list[dict[str, str]]) -> dict[str, bool]:
     return kept
 
 
+def _free_text(value: str) -> bool:
+    return len(value) > MAX_ATTRIBUTE_CHARS or len(value.split()) > MAX_ATTRIBUTE_WORDS
+
+
 def _segment_attributes(
-    profiles: list[dict[str, str]], segment: _Segment, keys: dict[str, bool]
+    profiles: _Profiles, segment: _Segment, keys: dict[str, bool]
 ) -> dict[str, list[str]]:
     """For each descriptive key, the values of the segment's participants who have it."""
     result: dict[str, list[str]] = {}
     for participant in segment.participants.tolist():
-        for key, value in profiles[participant].items():
+        for key, value in profiles.values[participant].items():
             if key in keys:
                 result.setdefault(key, []).append(value)
     return result
@@ -580,9 +613,12 @@ def _numeric_summary(values: list[str]) -> str:
 
 
 def _share_summary(values: list[str]) -> str:
+    """The most common values with their shares: 'Designer (60%), Engineer (40%)'."""
     counts = Counter(values)
-    top = _most_common(counts)
-    return f"{top} ({round(100 * counts[top] / len(values))}%)"
+    ranked = sorted(counts, key=lambda value: (-counts[value], value))
+    shown = [f"{value} ({round(100 * counts[value] / len(values))}%)" for value in ranked]
+    more = len(ranked) - SHOWN_VALUES
+    return ", ".join(shown[:SHOWN_VALUES]) + (f" and {more} more" if more > 0 else "")
 
 
 def _number(value: str) -> float | None:
