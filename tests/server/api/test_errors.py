@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from persona.api import create_app
-from persona.errors import ProviderError
+from persona.errors import PersonaError, ProviderError
 
 from .conftest import LOCAL_BODY, ClientFactory, assert_problem, create_local
 
@@ -110,6 +110,10 @@ async def failing_client(make_client: ClientFactory, settings_for: object) -> ht
     async def provider_down() -> None:
         raise ProviderError("upstream said 503", code="provider_unavailable", status=503)
 
+    @app.get("/unmapped")
+    async def unmapped() -> None:
+        raise PersonaError("an error class no status was chosen for")
+
     return await make_client(app=app)
 
 
@@ -133,6 +137,13 @@ async def test_provider_error_is_502_with_its_code(failing_client: httpx.AsyncCl
     response = await failing_client.get("/provider-down")
 
     assert_problem(response, 502, "provider_unavailable")
+
+
+async def test_domain_error_without_a_status_is_a_500(failing_client: httpx.AsyncClient) -> None:
+    response = await failing_client.get("/unmapped")
+
+    body = assert_problem(response, 500, "internal_error")
+    assert "no status was chosen" not in body["detail"]
 
 
 async def test_problem_bodies_have_no_null_members(client: httpx.AsyncClient) -> None:

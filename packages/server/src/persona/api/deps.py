@@ -10,7 +10,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException
 
 from persona.service import PersonaService
-from persona.settings import Settings
 
 bearer_scheme = HTTPBearer(
     auto_error=False,
@@ -22,11 +21,6 @@ bearer_scheme = HTTPBearer(
 def get_service(request: Request) -> PersonaService:
     service: PersonaService = request.app.state.service
     return service
-
-
-def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
 
 
 class Unauthorized(HTTPException):
@@ -59,7 +53,6 @@ def require_token(
 
 
 ServiceDep = Annotated[PersonaService, Depends(get_service)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 AuthDep = Depends(require_token)
 
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size.")]

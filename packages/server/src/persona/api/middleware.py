@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from contextvars import ContextVar
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
@@ -15,11 +14,9 @@ from persona.api.errors import REQUEST_ID_HEADER, problem_response
 
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
-current_request_id: ContextVar[str | None] = ContextVar("persona_request_id", default=None)
-
 
 class RequestIdMiddleware:
-    """Echo a sane incoming X-Request-ID or make one; expose it to handlers and logs."""
+    """Echo a sane incoming X-Request-ID or make one; handlers find it in the scope's state."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -33,17 +30,13 @@ class RequestIdMiddleware:
             incoming if incoming and _SANE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         )
         scope.setdefault("state", {})["request_id"] = request_id
-        token = current_request_id.set(request_id)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            current_request_id.reset(token)
+        await self.app(scope, receive, send_with_id)
 
 
 class BodyTooLarge(HTTPException):

@@ -1,0 +1,117 @@
+"""The ASGI plumbing on its own: lifespan pass-through, body limits outside a route, lazy app."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import persona.api
+import pytest
+from fastapi import FastAPI
+from persona.api import create_app
+from persona.api.middleware import BodyLimitMiddleware
+from persona.settings import Settings
+from starlette.types import Message, Receive, Scope, Send
+
+
+async def drive_lifespan(app: FastAPI) -> list[str]:
+    """Run startup then shutdown through the ASGI interface, as uvicorn does."""
+    incoming = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+    sent: list[str] = []
+
+    async def receive() -> Message:
+        return next(incoming)
+
+    async def send(message: Message) -> None:
+        sent.append(message["type"])
+
+    await app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send)
+    return sent
+
+
+async def test_lifespan_passes_through_the_middleware_and_starts_the_service(
+    tmp_path: Path,
+) -> None:
+    app = create_app(Settings(data_dir=tmp_path, _env_file=None))  # type: ignore[call-arg]
+
+    sent = await drive_lifespan(app)
+
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert (tmp_path / ".persona" / "persona.db").exists()
+
+
+def test_module_level_app_uses_settings_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PERSONA_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("PERSONA_API_TOKEN", "env-token")
+    monkeypatch.setattr(persona.api, "_app", None)
+
+    app = persona.api.app
+
+    assert app is persona.api.app
+    assert app.state.settings.data_dir == tmp_path.resolve()
+    assert app.state.api_tokens == (b"env-token",)
+    with pytest.raises(AttributeError):
+        _ = persona.api.no_such_thing
+
+
+async def body_reading_app(scope: Scope, receive: Receive, send: Send) -> None:
+    """A bare ASGI app that reads the whole body itself, outside any FastAPI route."""
+    size = 0
+    while True:
+        message = await receive()
+        size += len(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": str(size).encode()})
+
+
+def limited(app: Any, limit: int = 100) -> httpx.AsyncClient:
+    wrapped = BodyLimitMiddleware(
+        app, json_limit=limit, upload_limit=limit * 10, upload_path=re.compile("/upload")
+    )
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=wrapped), base_url="http://t")
+
+
+async def chunked(count: int, size: int = 40) -> Any:
+    for _ in range(count):
+        yield b"x" * size
+
+
+async def test_body_limit_answers_413_when_the_app_reads_past_it() -> None:
+    async with limited(body_reading_app) as client:
+        small = await client.post("/", content=chunked(2))
+        large = await client.post("/", content=chunked(5))
+        upload = await client.post(
+            "/upload", content=chunked(5), headers={"content-type": "multipart/form-data; b=x"}
+        )
+
+    assert (small.status_code, small.text) == (200, "80")
+    assert large.status_code == 413
+    assert large.headers["content-type"] == "application/problem+json"
+    assert large.json()["code"] == "payload_too_large"
+    assert (upload.status_code, upload.text) == (200, "200")
+
+
+async def test_body_limit_cannot_replace_a_response_already_started() -> None:
+    async def streams_then_reads(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        while (await receive()).get("more_body"):
+            pass
+
+    async with limited(streams_then_reads) as client:
+        with pytest.raises(Exception) as raised:
+            await client.post("/", content=chunked(5))
+
+    assert raised.value.__class__.__name__ == "BodyTooLarge"
+
+
+async def test_oauth2_redirect_page_is_served(client: httpx.AsyncClient) -> None:
+    response = await client.get("/docs/oauth2-redirect")
+
+    assert response.status_code == 200
+    assert "oauth2" in response.text.lower()
