@@ -38,7 +38,9 @@ MAX_CANDIDATES = 2_000
 MAX_SUPPORT_IDS = 10
 """Evidence ids cited per item: the sentence's own record plus records saying the same."""
 MAX_FEATURES = 20_000
-KMEANS_RESTARTS = 3
+KMEANS_RESTARTS = (10, 3)
+"""k-means runs (best kept): many where they are cheap, fewer beyond KMEANS_FEW_ABOVE rows."""
+KMEANS_FEW_ABOVE = 2_000
 TITLE_TERMS = 3
 INSIGHT_CHARS = (20, 300)
 QUOTE_CHARS = (30, 300)
@@ -315,7 +317,8 @@ def _cluster_labels(matrix: csr_matrix, count: int, seed: int) -> np.ndarray:
     with warnings.catch_warnings():
         # Fewer distinct participants than segments is repaired below, not warned about.
         warnings.simplefilter("ignore")
-        model = KMeans(n_clusters=count, n_init=KMEANS_RESTARTS, random_state=seed)
+        restarts = KMEANS_RESTARTS[rows > KMEANS_FEW_ABOVE]
+        model = KMeans(n_clusters=count, n_init=restarts, random_state=seed)
         return np.asarray(model.fit_predict(matrix), dtype=np.int64)
 
 
