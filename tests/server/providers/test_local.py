@@ -11,7 +11,7 @@ import sys
 import pytest
 from persona.errors import InsufficientEvidenceError
 from persona.generation.grounding import quote_in_text
-from persona.providers import Provider, build_provider
+from persona.providers import Provider, build_provider, local
 from persona.providers.local import LocalProvider
 from persona.schemas import Evidence, GenerationConfig, PersonaContent
 from persona.settings import Settings
@@ -96,7 +96,7 @@ def interviews() -> list[Evidence]:
                 "role": role,
                 "age": str(AGES[role][i]),
                 "email": f"{participant.lower()}@example.com",
-                "notes": "Recruited through the newsletter; prefers afternoon calls. " * 2,
+                "background": "Recruited through the newsletter; prefers afternoon calls.",
             }
             texts = [
                 f"{GOALS[role][i]} {NEUTRAL[role]}",
@@ -255,6 +255,60 @@ async def test_every_cited_id_exists_and_belongs_to_the_persona() -> None:
                        if record.id in item.evidence_ids)  # fmt: skip
 
 
+async def test_a_sentence_said_by_very_many_cites_the_first_ten() -> None:
+    shared = "It is frustrating when the export hangs at ninety percent."
+    evidence = [
+        Evidence(id=f"e{i:02d}", source="s.csv", locator=f"row {i}", participant=f"p{i}",
+                 text=shared)
+        for i in range(15)
+    ]  # fmt: skip
+    (persona,) = await generate(evidence, persona_count=1)
+    assert persona.pain_points[0].evidence_ids == [f"e{i:02d}" for i in range(10)]
+    assert len(persona.evidence_ids) == 15
+
+
+async def test_short_answers_are_quoted_but_punctuation_alone_never() -> None:
+    texts = ["...", "?!", "Yes.", "No way!", "Sure."]
+    evidence = [
+        Evidence(id=f"e{i}", source="s.csv", locator=f"row {i}", participant=f"p{i}", text=text)
+        for i, text in enumerate(texts)
+    ]
+    (persona,) = await generate(evidence, persona_count=1)
+    assert len(persona.quotes) == 2
+    assert {quote.text for quote in persona.quotes} <= {"Yes.", "No way!", "Sure."}
+    (persona,) = await generate(evidence[:3], persona_count=1)
+    assert [quote.text for quote in persona.quotes] == ["Yes."]  # nothing else to quote
+
+
+async def test_only_the_most_central_sentences_are_candidates(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    evidence = [
+        Evidence(id=f"e{i}", source="s.csv", locator=f"row {i}", participant=f"p{i}",
+                 text=f"The checkout page on mobile shows card {i} twice.")
+        for i in range(6)
+    ]  # fmt: skip
+    evidence.append(
+        Evidence(id="goal", source="s.csv", locator="row 9", participant="p9",
+                 text="I want a pony for the office party next spring.")
+    )  # fmt: skip
+    (persona,) = await generate(evidence, persona_count=1)
+    assert [item.text for item in persona.goals] == [evidence[-1].text]
+    monkeypatch.setattr(local, "MAX_CANDIDATES", 6)
+    (persona,) = await generate(evidence, persona_count=1)
+    assert persona.goals == []  # the one goal is the least central sentence
+
+
+async def test_twenty_personas_get_twenty_first_names() -> None:
+    evidence = [
+        Evidence(id=f"n{i:02d}", source="notes.txt", locator=f"line {i}",
+                 text=f"I want report {i} to load faster; topic {chr(97 + i) * 3} matters.")
+        for i in range(20)
+    ]  # fmt: skip
+    personas = await generate(evidence, persona_count=20)
+    assert len({persona.name.split()[0] for persona in personas}) == 20
+
+
 async def test_a_sentence_said_by_many_cites_each_of_them() -> None:
     shared = "It is frustrating when the export hangs at ninety percent."
     evidence = [
@@ -300,7 +354,7 @@ async def test_demographics_aggregate_attributes_and_leave_out_identifiers() -> 
         "participants": "4",
         "age": "29\u201352 (median 37.5)",
         "role": "nurse (100%)",
-    }  # email: one per participant; notes: free text
+    }  # email: one per participant; background: free text
 
 
 async def test_demographics_report_the_most_common_values_and_their_shares() -> None:

@@ -260,7 +260,7 @@ async def test_evidence_beyond_the_context_is_condensed_then_synthesised(
     fractions = [f for f, _ in stages]
     assert fractions == sorted(fractions)
     assert any(stage.startswith("condensing evidence: 1/") for _, stage in stages)
-    assert stages[-1][1] == "checking quotes"
+    assert stages[-1][1] == "writing personas from notes"
 
 
 def test_a_provider_without_its_key_is_refused_naming_the_variable(

@@ -125,7 +125,7 @@ class LLMGeneration:
             await self._report(0.85, "writing personas from notes")
             reduce = personas_from_notes_prompt(notes, count, self.budget.output_tokens)
             drafts = await self._ask(reduce, lambda text: parse_personas(text, count))
-        await self._report(0.95, "checking quotes")
+        # Grounding takes milliseconds: no stage of its own, which would cost a database write.
         index = {e.id: e for e in evidence}
         return [ground(draft, index) for draft in drafts]
 

@@ -7,6 +7,7 @@ JSON Schema of the reply it wants; providers that support structured output pass
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -115,10 +116,16 @@ def _inline(node: Any, defs: dict[str, Any]) -> Any:
     return inlined
 
 
+@functools.cache
+def _cached_schema(model: type[BaseModel]) -> str:
+    schema = model.model_json_schema()
+    return json.dumps(_inline(schema, schema.get("$defs", {})))
+
+
 def json_schema(model: type[BaseModel]) -> dict[str, Any]:
     """A self-contained JSON Schema for ``model``: no $ref, every listed field required."""
-    schema = model.model_json_schema()
-    return dict(_inline(schema, schema.get("$defs", {})))
+    # Generating it costs milliseconds; a fresh copy of the cached one costs microseconds.
+    return dict(json.loads(_cached_schema(model)))
 
 
 def persona_schema(count: int) -> dict[str, Any]:

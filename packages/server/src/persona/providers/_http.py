@@ -14,8 +14,10 @@ Status handling, the same for every provider:
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import random
+import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +35,19 @@ AUTH_STATUSES = frozenset({401, 403})
 RETRY_STATUSES = frozenset({408, 409, 429})
 MAX_ERROR_DETAIL = 300
 
+_JITTER = random.Random()  # noqa: S311 - jitter needs no secrecy
+"""One generator for every policy: seeding one per provider costs more than it is worth."""
+
+
+@functools.cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """The TLS context of every provider client, built once.
+
+    Loading the CA bundle takes tens of milliseconds; a run builds its own provider, so
+    building a context per client would cost that on every run.
+    """
+    return httpx.create_ssl_context()
+
 
 @dataclass
 class RetryPolicy:
@@ -43,7 +58,7 @@ class RetryPolicy:
     max_delay: float = 30.0
     sleep: Sleep = asyncio.sleep
     """Injected in tests so that backoff costs no wall time."""
-    rng: random.Random = field(default_factory=random.Random)
+    rng: random.Random = field(default=_JITTER)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, sleep: Sleep | None = None) -> RetryPolicy:
@@ -138,6 +153,7 @@ class JsonApi:
                 timeout=httpx.Timeout(self.timeout),
                 # Concurrency is bounded by the runner, not by the connection pool.
                 limits=httpx.Limits(max_connections=None, max_keepalive_connections=32),
+                verify=shared_ssl_context(),
                 transport=self._transport,
             )
         return self._client
