@@ -18,7 +18,11 @@ bearer_scheme = HTTPBearer(
 )
 
 
-def get_service(request: Request) -> PersonaService:
+# Dependencies are ``async def`` although they never await: FastAPI would run a plain ``def``
+# in its thread pool, a thread hop per dependency per request.
+
+
+async def get_service(request: Request) -> PersonaService:
     service: PersonaService = request.app.state.service
     return service
 
@@ -38,7 +42,7 @@ def token_matches(presented: str, accepted: tuple[bytes, ...]) -> bool:
     return any(results)
 
 
-def require_token(
+async def require_token(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> None:

@@ -43,7 +43,8 @@ class ProblemResponse(JSONResponse):
 
 def request_id_of(request: Request) -> str | None:
     """The id the request-id middleware gave this request."""
-    return request.scope.get("state", {}).get("request_id")
+    request_id: str | None = request.scope.get("state", {}).get("request_id")
+    return request_id
 
 
 def problem_response(

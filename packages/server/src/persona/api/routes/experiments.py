@@ -67,7 +67,7 @@ class SourceUpload(BaseModel):
 
 
 def experiment_location(request: Request, experiment_id: str) -> str:
-    return request.app.url_path_for("get_experiment", experiment_id=experiment_id)
+    return str(request.url_for("get_experiment", experiment_id=experiment_id).path)
 
 
 @router.get(

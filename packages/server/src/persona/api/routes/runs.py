@@ -36,7 +36,7 @@ LOCATION_HEADER = {"Location": {"schema": {"type": "string"}, "description": "Th
 
 
 def run_location(request: Request, run: Run) -> str:
-    return request.app.url_path_for("get_run", experiment_id=run.experiment_id, run_id=run.id)
+    return str(request.url_for("get_run", experiment_id=run.experiment_id, run_id=run.id).path)
 
 
 @router.post(
