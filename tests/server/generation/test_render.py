@@ -136,6 +136,11 @@ def test_evidence_section_lists_ids_and_grounding() -> None:
     ]
 
 
+def test_one_dropped_id_is_reported_in_the_singular() -> None:
+    evidence = sections(persona_markdown(content(dropped_evidence_ids=1, quotes=[])))["Evidence"]
+    assert evidence[0] == "1 cited evidence id did not exist and was removed."
+
+
 def test_long_evidence_lists_are_cut_with_a_count() -> None:
     ids = [f"ev-{n}" for n in range(MAX_LISTED_EVIDENCE + 7)]
     (listing,) = sections(persona_markdown(content(evidence_ids=ids, quotes=[])))["Evidence"]
