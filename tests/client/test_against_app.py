@@ -109,6 +109,9 @@ def test_sync_create_generate_wait_and_read(make_app: AppFactory) -> None:
         assert {p.id for p in listed.items} == set(finished.persona_ids)
         assert [r.id for r in client.runs.list(experiment.id, status="succeeded").items] == [run.id]
         assert client.runs.list(experiment.id, status="failed").items == []
+        assert [r.id for r in client.runs.iter(experiment.id, page_size=1)] == [run.id]
+        paged = [p.id for p in client.personas.iter(experiment.id, page_size=2)]
+        assert sorted(paged) == sorted(finished.persona_ids)
 
 
 def test_sync_generate_overrides_and_idempotency(make_app: AppFactory) -> None:
@@ -223,6 +226,8 @@ async def test_async_create_generate_wait_and_read(make_app: AppFactory) -> None
         assert persona.name in await client.personas.markdown(persona.id)
         assert [p.id async for p in client.personas.iter(experiment.id, page_size=1)] != []
         assert [r.id async for r in client.runs.iter(experiment.id)] == [run.id]
+        providers = await client.providers.list()
+        assert "local" in {p.name for p in providers if p.configured}
 
 
 async def test_async_pages_errors_and_delete(make_app: AppFactory) -> None:

@@ -131,6 +131,14 @@ def test_json_that_is_not_a_problem_is_kept_raw() -> None:
     assert error.body == ["unexpected"]
 
 
+def test_a_json_object_that_is_not_a_problem_is_kept_raw() -> None:
+    error = make_status_error(answer(409, json={"error": "busy"}))
+    assert type(error) is pc.ConflictError
+    assert error.problem is None
+    assert error.body == {"error": "busy"}
+    assert str(error) == "409 Conflict"
+
+
 def test_empty_error_body() -> None:
     error = make_status_error(answer(404))
     assert error.body is None
