@@ -13,7 +13,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from persona.schemas import GenerationConfig
 from persona.storage import Database, Repository, alembic_config
-from persona.storage.database import MIGRATIONS_DIR
+from persona.storage.database import MIGRATIONS_DIR, SCHEMA_REVISION
 from persona.storage.models import Base
 from sqlalchemy import inspect, text
 
@@ -38,6 +38,16 @@ def test_migrate_creates_the_schema_in_an_empty_database_and_its_parent_folder(
     with db.engine.connect() as connection:
         version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
     assert version == ScriptDirectory.from_config(alembic_config()).get_current_head()
+    db.dispose()
+
+
+def test_the_known_revision_is_the_newest_migration(tmp_path: Path) -> None:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head == SCHEMA_REVISION
+    db = Database(_url(tmp_path / "persona.db"))
+    assert db.revision() is None
+    db.migrate()
+    assert db.revision() == head
     db.dispose()
 
 

@@ -6,22 +6,27 @@ import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _WRITE_OPTION = "persona_write"
+SCHEMA_REVISION = "0001"
+"""The newest migration. A database already there is opened without loading Alembic."""
 
 
 def alembic_config(url: str | None = None) -> Config:
     """An Alembic config pointing at the migrations shipped inside this package."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if url is not None:
@@ -103,10 +108,21 @@ class Database:
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision (creates it in an empty database)."""
+        if self.revision() == SCHEMA_REVISION:
+            return
+        from alembic import command
+
         with self._write_lock, self._write_engine.begin() as connection:
             config = alembic_config()
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+
+    def revision(self) -> str | None:
+        """The schema revision the database is at; None when it has none yet."""
+        with self._read_lock, self.engine.connect() as connection:
+            if not inspect(connection).has_table("alembic_version"):
+                return None
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
     def ping(self) -> None:
         """Run ``SELECT 1``; raises when the database cannot be reached."""
