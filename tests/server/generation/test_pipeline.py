@@ -12,9 +12,10 @@ import httpx
 import pytest
 import respx
 from persona.errors import InsufficientEvidenceError, ProviderError
-from persona.generation.chunking import TokenBudget
-from persona.generation.pipeline import Completion, LLMGeneration
-from persona.generation.prompt import ChatPrompt, persona_prompt
+from persona.generation.chunking import TokenBudget, estimate_tokens
+from persona.generation.parsing import Note
+from persona.generation.pipeline import Completion, LLMGeneration, _shortened
+from persona.generation.prompt import ChatPrompt, persona_prompt, render_note
 from persona.providers._http import RetryPolicy
 from persona.providers.openai import OpenAIProvider
 from persona.schemas import Evidence, GenerationConfig
@@ -217,3 +218,37 @@ async def test_a_note_too_long_to_pass_on_is_shortened_keeping_its_ids(tmp_path:
     assert all(f'"{e.id}"' in passed_on for e in evidence)  # the shortened notes kept their ids
     assert set(result.personas[0].evidence_ids) <= {e.id for e in evidence}
     assert all(q.verified for q in result.personas[0].quotes)
+
+
+@respx.mock
+async def test_a_runaway_reply_is_cut_to_fit_the_repair_request(tmp_path: Path) -> None:
+    runaway = "Let me think. " * 4000
+    route = respx.post(URL).mock(side_effect=[reply(runaway), reply(json.dumps(PERSONA))])
+
+    result = await generate(long_evidence(3), tmp_path, context=4096)
+
+    repair, schema = prompt_and_schema(route.calls[1].request)
+    budget = OpenAIProvider(Settings(provider_context_tokens=4096), api_key="k").budget("m", 1)
+    assert "Let me think." in repair and "[cut]" in repair
+    assert budget.fits(repair + json.dumps(schema))
+    assert result.personas[0].name == "Ana P."
+
+
+def test_a_note_is_shortened_summary_first_then_quotes_then_ids() -> None:
+    note = Note(
+        theme="t" * 300,
+        summary="s" * 2000,
+        evidence_ids=[f"ev-{n:04d}" for n in range(40)],
+        quotes=[{"text": "q" * 200, "evidence_ids": ["ev-0000"]}] * 3,  # type: ignore[list-item]
+    )
+
+    roomy = _shortened(note, 1000)
+    tight = _shortened(note, 150)
+    tightest = _shortened(note, 5)
+
+    assert roomy.quotes == note.quotes and roomy.evidence_ids == note.evidence_ids
+    assert len(roomy.summary) < len(note.summary)
+    assert tight.quotes == [] and len(tight.theme) == 80 and 1 < len(tight.evidence_ids) < 40
+    assert tight.evidence_ids == note.evidence_ids[: len(tight.evidence_ids)]
+    assert estimate_tokens(render_note(tight)) <= 150
+    assert tightest.evidence_ids == ["ev-0000"]  # never fewer than one

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from persona.errors import InsufficientEvidenceError, ProviderError
 from persona.generation.chunking import (
+    CHARS_PER_TOKEN,
     MIN_CHUNK_TOKENS,
     ChunkTooLargeError,
     TokenBudget,
@@ -172,7 +173,7 @@ class LLMGeneration:
         bare = repair_prompt(prompt, reply, problem, with_original=False)
         excess = estimate_tokens(bare.text) - self.budget.input_limit
         if excess > 0:  # a runaway reply: keep its start, which is where the JSON begins
-            keep = max(0, len(reply) - int(excess * 3.5) - 64)
+            keep = max(0, len(reply) - int(excess * CHARS_PER_TOKEN) - 64)
             bare = repair_prompt(prompt, reply[:keep] + " [cut]", problem, with_original=False)
         return bare
 

@@ -26,7 +26,7 @@ from persona.settings import Settings
 class ChatProvider(ABC):
     """A provider that writes personas with an LLM behind an HTTP API."""
 
-    name: ClassVar[str]
+    name: str
     default_model: ClassVar[str]
     default_context_tokens: ClassVar[int]
     """Used for a model missing from the table in ``pricing`` (and not set in settings)."""

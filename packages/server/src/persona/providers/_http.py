@@ -71,7 +71,7 @@ class RetryPolicy:
 
     def backoff(self, retry: int) -> float:
         """Delay before retry number ``retry`` (0-based): exponential, capped, half jittered."""
-        ceiling = min(self.max_delay, self.base_delay * 2**retry)
+        ceiling = min(self.max_delay, self.base_delay * 2.0**retry)
         return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
 
 

@@ -30,7 +30,7 @@ MAX_TEMPERATURE = 1.0
 
 
 class AnthropicProvider(ChatProvider):
-    name: ClassVar[str] = "anthropic"
+    name = "anthropic"
     default_model: ClassVar[str] = "claude-sonnet-4-5-20250929"
     default_context_tokens: ClassVar[int] = 200_000
 

@@ -30,7 +30,7 @@ SEED_MODULUS = 2**31
 
 
 class GeminiProvider(ChatProvider):
-    name: ClassVar[str] = "gemini"
+    name = "gemini"
     default_model: ClassVar[str] = "gemini-2.5-flash"
     default_context_tokens: ClassVar[int] = 1_048_576
 

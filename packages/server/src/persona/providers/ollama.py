@@ -65,7 +65,7 @@ def _is_ipv6(value: str) -> bool:
 
 
 class OllamaProvider(ChatProvider):
-    name: ClassVar[str] = "ollama"
+    name = "ollama"
     default_model: ClassVar[str] = "llama3.1"
     default_context_tokens: ClassVar[int] = 8_192
 

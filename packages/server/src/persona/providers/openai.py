@@ -48,7 +48,7 @@ def keyless_configured() -> bool:
 
 
 class OpenAIProvider(ChatProvider):
-    name: ClassVar[str] = "openai"
+    name = "openai"
     default_model: ClassVar[str] = "gpt-4o-mini"
     default_context_tokens: ClassVar[int] = 128_000
 
