@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import resource
 import subprocess
@@ -111,21 +112,29 @@ def measure(rows: int, personas: int) -> dict[str, float]:
 
     evidence = synthetic_evidence(rows)
     config = GenerationConfig(persona_count=personas)
-    timings = []
+    timings, cpu = [], []
     for _ in range(2):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), _cpu_seconds()
         result = asyncio.run(LocalProvider().generate(evidence, config))  # type: ignore[arg-type]
         timings.append(time.perf_counter() - started)
+        cpu.append(_cpu_seconds() - cpu_started)
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
         "rows": rows,
         "cold": timings[0],
         "warm": timings[1],
+        "warm_cpu": cpu[1],
         "peak_mib": peak_kib / 1024,
         "personas": len(result.personas),
         "quotes_verified": sum(q.verified for p in result.personas for q in p.quotes),
         "quotes": sum(len(p.quotes) for p in result.personas),
     }
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process, all threads: less sensitive than wall time to a busy machine."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _in_fresh_process(rows: int, personas: int) -> dict[str, float]:
@@ -154,14 +163,15 @@ def main() -> None:
         return
     results = [_in_fresh_process(rows, args.personas) for rows in sizes]
     print(
-        f"{'rows':>8} {'cold (s)':>9} {'warm (s)':>9} {'peak RSS (MiB)':>15} "
+        f"{'rows':>8} {'cold (s)':>9} {'warm (s)':>9} {'warm CPU (s)':>13} {'peak RSS (MiB)':>15} "
         f"{'personas':>9} {'quotes verified':>16}"
     )
     for figures in results:
         quotes = f"{figures['quotes_verified']}/{figures['quotes']}"
         print(
             f"{figures['rows']:>8} {figures['cold']:>9.2f} {figures['warm']:>9.2f} "
-            f"{figures['peak_mib']:>15.0f} {figures['personas']:>9} {quotes:>16}"
+            f"{figures['warm_cpu']:>13.2f} {figures['peak_mib']:>15.0f} {figures['personas']:>9} "
+            f"{quotes:>16}"
         )
     if len(results) >= 2:
         first, last = results[0], results[-1]
@@ -170,6 +180,7 @@ def main() -> None:
             f"cold {last['cold'] / first['cold']:.1f}, warm {last['warm'] / first['warm']:.1f}"
         )
     print("cold: first run in a fresh process (includes importing scikit-learn); warm: second run")
+    print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":
