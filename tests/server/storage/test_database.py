@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -80,6 +82,28 @@ def test_an_existing_database_is_upgraded_and_keeps_its_data(tmp_path: Path) -> 
 
     assert Repository(newer).get_experiment("exp-old").name == "kept"
     newer.dispose()
+
+
+def test_processes_starting_together_migrate_one_database_once(tmp_path: Path) -> None:
+    """Like uvicorn workers starting at the same time on one SQLite file."""
+    url = _url(tmp_path / "persona.db")
+    code = (
+        "import sys\n"
+        "from persona.storage import Database\n"
+        "db = Database(sys.argv[1])\n"
+        "db.migrate()\n"
+        "print(db.revision())\n"
+    )
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, url], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        for _ in range(4)
+    ]
+    results = [worker.communicate(timeout=120) for worker in workers]
+
+    assert [worker.returncode for worker in workers] == [0, 0, 0, 0], results
+    assert {out.decode().strip() for out, _ in results} == {SCHEMA_REVISION}
 
 
 def test_downgrade_to_base_and_upgrade_again(tmp_path: Path) -> None:

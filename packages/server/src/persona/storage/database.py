@@ -21,6 +21,8 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 _WRITE_OPTION = "persona_write"
 SCHEMA_REVISION = "0001"
 """The newest migration. A database already there is opened without loading Alembic."""
+# Alembic keeps its migration context in module globals: one migration at a time per process.
+_MIGRATION_LOCK = threading.Lock()
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -112,7 +114,7 @@ class Database:
             return
         from alembic import command
 
-        with self._write_lock, self._write_engine.begin() as connection:
+        with _MIGRATION_LOCK, self._write_lock, self._write_engine.begin() as connection:
             config = alembic_config()
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
