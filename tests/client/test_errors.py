@@ -166,6 +166,11 @@ def test_connection_failures_name_the_server() -> None:
     assert "refused" in str(error)
 
 
+def test_a_connection_error_without_a_message_still_says_what_failed() -> None:
+    error = connection_error(httpx.RemoteProtocolError("", request=REQUEST))
+    assert str(error).endswith("(RemoteProtocolError: no detail)")
+
+
 def test_the_documented_tree() -> None:
     assert issubclass(pc.APITimeoutError, pc.APIConnectionError)
     assert issubclass(pc.APIConnectionError, pc.PersonaError)

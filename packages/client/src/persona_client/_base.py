@@ -82,7 +82,7 @@ def connection_error(error: httpx.TransportError) -> APIConnectionError:
         return APITimeoutError(f"{request.method} {request.url} timed out", request=request)
     return APIConnectionError(
         f"cannot reach the Persona server at {request.url.scheme}://{request.url.netloc.decode()}"
-        f" ({type(error).__name__}: {error or 'no detail'})",
+        f" ({type(error).__name__}: {str(error) or 'no detail'})",
         request=request,
     )
 
