@@ -64,6 +64,23 @@ async def test_a_closed_service_cannot_start_again(settings: Settings) -> None:
         await service.start()
 
 
+async def test_a_file_that_is_not_a_database_fails_the_start_and_is_left_alone(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    from sqlalchemy.exc import DatabaseError
+
+    path = tmp_path / "not-a-db.sqlite"
+    path.write_bytes(b"these are someone's notes, not a database" * 100)
+    service = PersonaService(make_settings(database_url=f"sqlite:///{path}"))
+
+    with pytest.raises(DatabaseError):
+        await service.start()
+
+    assert path.read_bytes() == b"these are someone's notes, not a database" * 100
+    with pytest.raises(RuntimeError, match="not running"):
+        await service.list_experiments()
+
+
 async def test_a_service_remembers_everything_after_a_restart(
     settings: Settings, scripted: ScriptedProvider
 ) -> None:

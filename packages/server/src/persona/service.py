@@ -115,16 +115,21 @@ class PersonaService:
         if self._closed:
             raise RuntimeError("this PersonaService was closed; create a new one")
         executor = ThreadPoolExecutor(DATABASE_THREADS, thread_name_prefix="persona-db")
+        database: Database | None = None
         try:
             database = Database(self.settings.effective_database_url, pool_size=DATABASE_THREADS)
             await asyncio.get_running_loop().run_in_executor(executor, database.migrate)
+            repository = Repository(database)
+            self._parts = _Parts(
+                executor, database, repository, Runner(self.settings, repository, self._call)
+            )
+            await self._parts.runner.recover()
         except BaseException:
+            self._parts = None
             executor.shutdown(wait=False)
+            if database is not None:
+                database.dispose()
             raise
-        repository = Repository(database)
-        runner = Runner(self.settings, repository, self._call)
-        self._parts = _Parts(executor, database, repository, runner)
-        await runner.recover()
 
     async def aclose(self) -> None:
         """Stop the runner (active runs stay re-queueable) and dispose of the engine."""
