@@ -159,7 +159,7 @@ class Runner:
         finally:
             await provider.aclose()
         await report(1.0, "saving personas", force=True)
-        personas = _grounded(result.personas, evidence)
+        personas = await asyncio.to_thread(_grounded, result.personas, evidence)
         stored = await self._db(
             self.repository.mark_succeeded, claimed.run_id, claimed.attempt, personas, result.usage
         )
