@@ -81,6 +81,8 @@ class RecordedRequest:
     path: str
     headers: dict[str, str]
     body: Any
+    received_at: float = field(default_factory=time.perf_counter)
+    """``time.perf_counter()`` when the request had been read, before the latency."""
 
 
 # --------------------------------------------------------------------------- the model
