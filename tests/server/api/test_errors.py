@@ -34,9 +34,27 @@ async def test_sane_incoming_request_id_is_echoed_and_insane_one_replaced(
 
 async def test_unknown_route_and_wrong_method_are_problems(client: httpx.AsyncClient) -> None:
     assert_problem(await client.get("/nowhere"), 404, "not_found")
-    wrong_method = await client.put("/experiments")
-    assert_problem(wrong_method, 405, "method_not_allowed")
-    assert "GET" in wrong_method.headers["allow"]
+    collection = await client.put("/experiments")
+    item = await client.options("/experiments/exp-x")
+    run = await client.delete("/experiments/exp-x/runs/run-y")
+
+    for response in (collection, item, run):
+        assert_problem(response, 405, "method_not_allowed")
+    # Every method of every route at the path, though each method has its own route.
+    assert collection.headers["allow"] == "GET, POST"
+    assert item.headers["allow"] == "DELETE, GET"
+    assert run.headers["allow"] == "GET"
+    undocumented = await client.post("/docs")
+    assert_problem(undocumented, 405)
+    assert undocumented.headers["allow"] == "GET"
+
+
+async def test_body_that_is_not_utf8_is_400(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/experiments", content=b"\xa7g=", headers={"content-type": "application/json"}
+    )
+
+    assert_problem(response, 400, "bad_request")
 
 
 async def test_json_body_over_limit_is_413_before_reading(make_client: ClientFactory) -> None:
@@ -150,3 +168,41 @@ async def test_problem_bodies_have_no_null_members(client: httpx.AsyncClient) ->
     response = await client.get("/experiments/exp-nope")
 
     assert None not in json.loads(response.text).values()
+
+
+NASTY_CURSORS = [
+    "=",
+    "%%%",
+    "\x00",
+    "🙂",
+    "a" * 512,
+    "W10",  # base64 of []
+    "WzEsMiwzXQ",  # base64 of [1,2,3]
+    "eyJhIjoxfQ",  # base64 of {"a":1}
+    "WyJvdGhlciIsIjIwMjUtMDEtMDFUMDA6MDA6MDArMDA6MDAiLCJpZCJd",  # a cursor of an unknown kind
+]
+
+
+@pytest.mark.parametrize("cursor", NASTY_CURSORS)
+async def test_nasty_cursors_are_422_never_500(client: httpx.AsyncClient, cursor: str) -> None:
+    experiment = await create_local(client)
+
+    for path in (
+        "/experiments",
+        f"/experiments/{experiment['id']}/runs",
+        f"/experiments/{experiment['id']}/personas",
+    ):
+        response = await client.get(path, params={"cursor": cursor})
+        body = assert_problem(response, 422)
+        assert body["errors"][0]["loc"] == ["query", "cursor"], path
+
+
+@pytest.mark.parametrize("resource_id", ["%00", "%F0%9F%99%82", "x" * 2000, "..%2F..", "%20"])
+async def test_odd_ids_in_the_path_are_404(client: httpx.AsyncClient, resource_id: str) -> None:
+    for path in (
+        f"/experiments/{resource_id}",
+        f"/experiments/{resource_id}/runs",
+        f"/experiments/{resource_id}/runs/{resource_id}",
+        f"/personas/{resource_id}",
+    ):
+        assert_problem(await client.get(path), 404)

@@ -90,7 +90,7 @@ def test_spec_documents_statuses_bodies_and_examples() -> None:
     generate = paths["/experiments/{experiment_id}/generate"]["post"]
     persona = paths["/personas/{persona_id}"]["get"]
 
-    assert set(create["responses"]) == {"201", "401", "413", "422", "500"}
+    assert set(create["responses"]) == {"201", "400", "401", "413", "422", "500"}
     seed = create["requestBody"]["content"]["application/json"]["examples"]["seed"]["value"]
     assert seed["data_sources"] == ["./interviews.csv"]
     assert (
@@ -98,6 +98,10 @@ def test_spec_documents_statuses_bodies_and_examples() -> None:
     )
     assert "Location" in create["responses"]["201"]["headers"]
     assert {"200", "202", "409"} <= set(generate["responses"])
+    assert generate["responses"]["202"]["links"]["GetRun"]["operationId"] == "getRun"
+    assert create["responses"]["201"]["links"]["StartGeneration"]["parameters"] == {
+        "experiment_id": "$response.body#/id"
+    }
     assert [p["name"] for p in generate["parameters"] if p["in"] == "header"] == ["Idempotency-Key"]
     assert set(persona["responses"]["200"]["content"]) == {"application/json", "text/markdown"}
     names = set(spec["components"]["schemas"])

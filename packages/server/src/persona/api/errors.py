@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import compile_path
 
 from persona import errors
 from persona.schemas import FieldError, Problem
@@ -120,12 +121,25 @@ async def validation_error_handler(request: Request, exc: Exception) -> ProblemR
     )
 
 
+def documented_methods(request: Request) -> str | None:
+    """The methods the OpenAPI document lists for this path (each method has its own route,
+    so the router's 405 names only one of them)."""
+    for template, path_item in request.app.openapi()["paths"].items():
+        regex, _, _ = compile_path(template)
+        if regex.match(request.scope["path"]):
+            return ", ".join(sorted(method.upper() for method in path_item))
+    return None
+
+
 async def http_error_handler(request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, HTTPException)
     phrase = HTTPStatus(exc.status_code).phrase
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
     code = getattr(exc, "code", None) or phrase.lower().replace(" ", "_").replace("-", "_")
-    return problem_response(request, exc.status_code, detail=detail, code=code, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405 and (methods := documented_methods(request)):
+        headers["Allow"] = methods
+    return problem_response(request, exc.status_code, detail=detail, code=code, headers=headers)
 
 
 async def unhandled_error_handler(request: Request, exc: Exception) -> ProblemResponse:

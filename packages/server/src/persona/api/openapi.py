@@ -13,6 +13,7 @@ from persona.schemas import Problem
 PROBLEM_REF = "#/components/schemas/Problem"
 
 PROBLEM_DESCRIPTIONS: dict[int, str] = {
+    400: "Malformed request body: not UTF-8, or a broken multipart message.",
     401: "Missing or invalid bearer token.",
     404: "No such resource.",
     409: "The resource's current state does not allow this.",

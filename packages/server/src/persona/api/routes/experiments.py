@@ -36,6 +36,18 @@ SEED_RESPONSE: dict[str, Any] = {
     "persona_count": 0,
 }
 
+EXPERIMENT_LINKS = {
+    name: {"operationId": operation, "parameters": {"experiment_id": "$response.body#/id"}}
+    for name, operation in [
+        ("GetExperiment", "getExperiment"),
+        ("DeleteExperiment", "deleteExperiment"),
+        ("StartGeneration", "startGeneration"),
+        ("ListRuns", "listRuns"),
+        ("ListPersonas", "listExperimentPersonas"),
+        ("UploadSources", "uploadSources"),
+    ]
+}
+
 NewExperiment = Annotated[
     ExperimentCreate,
     Body(
@@ -93,8 +105,9 @@ async def list_experiments(
             "description": "Created; `Location` is the experiment's URL.",
             "headers": {"Location": {"schema": {"type": "string"}}},
             "content": {"application/json": {"example": SEED_RESPONSE}},
+            "links": EXPERIMENT_LINKS,
         },
-        **problems(401, 413, 422),
+        **problems(400, 401, 413, 422),
     },
 )
 async def create_experiment(
@@ -137,10 +150,12 @@ async def delete_experiment(experiment_id: str, service: ServiceDep) -> Response
     "/{experiment_id}/sources",
     operation_id="uploadSources",
     response_model=Experiment,
-    responses=problems(401, 404, 413, 422),
+    responses=problems(400, 401, 404, 413, 422),
 )
 async def upload_sources(
-    experiment_id: str, upload: Annotated[SourceUpload, Form()], service: ServiceDep
+    experiment_id: str,
+    upload: Annotated[SourceUpload, Form(media_type="multipart/form-data")],
+    service: ServiceDep,
 ) -> Experiment:
     """Upload data files into the experiment; returns the experiment with its new sources."""
     uploaded = [UploadedFile(filename=f.filename or "", stream=f.file) for f in upload.files]

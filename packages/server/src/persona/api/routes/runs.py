@@ -33,6 +33,11 @@ Overrides = Annotated[
     ),
 ]
 LOCATION_HEADER = {"Location": {"schema": {"type": "string"}, "description": "The run's URL."}}
+RUN_ID = {"experiment_id": "$response.body#/experiment_id", "run_id": "$response.body#/id"}
+RUN_LINKS = {
+    "GetRun": {"operationId": "getRun", "parameters": RUN_ID},
+    "CancelRun": {"operationId": "cancelRun", "parameters": RUN_ID},
+}
 
 
 def run_location(request: Request, run: Run) -> str:
@@ -45,13 +50,18 @@ def run_location(request: Request, run: Run) -> str:
     status_code=202,
     response_model=Run,
     responses={
-        202: {"description": "Queued; `Location` is the run's URL.", "headers": LOCATION_HEADER},
+        202: {
+            "description": "Queued; `Location` is the run's URL.",
+            "headers": LOCATION_HEADER,
+            "links": RUN_LINKS,
+        },
         200: {
             "model": Run,
             "description": "A replay: the run that an earlier request with this key started.",
             "headers": LOCATION_HEADER,
+            "links": RUN_LINKS,
         },
-        **problems(401, 404, 409, 413, 422),
+        **problems(400, 401, 404, 409, 413, 422),
     },
 )
 async def start_generation(
@@ -91,7 +101,18 @@ async def list_runs(
     "/runs/{run_id}",
     operation_id="getRun",
     response_model=RunDetail,
-    responses=problems(401, 404, 422),
+    responses={
+        200: {
+            "description": "The run, with its personas once it has succeeded.",
+            "links": {
+                "GetFirstPersona": {
+                    "operationId": "getPersona",
+                    "parameters": {"persona_id": "$response.body#/persona_ids/0"},
+                }
+            },
+        },
+        **problems(401, 404, 422),
+    },
 )
 async def get_run(experiment_id: str, run_id: str, service: ServiceDep) -> RunDetail:
     """One run; its personas are embedded once it has succeeded."""
