@@ -49,7 +49,7 @@ def prompt_and_schema(request: httpx.Request) -> tuple[str, dict[str, Any]]:
 async def generate(
     evidence: list[Evidence], tmp_path: Path, count: int = 1, context: int | None = None
 ) -> Any:
-    settings = Settings(data_dir=tmp_path, provider_context_tokens=context)
+    settings = Settings(_env_file=None, data_dir=tmp_path, provider_context_tokens=context)
     provider = OpenAIProvider(settings, api_key="k", retry=RetryPolicy(sleep=no_sleep))
     try:
         return await provider.generate(
@@ -57,6 +57,11 @@ async def generate(
         )
     finally:
         await provider.aclose()
+
+
+def budget_at(context: int) -> TokenBudget:
+    settings = Settings(_env_file=None, provider_context_tokens=context)
+    return OpenAIProvider(settings, api_key="k").budget("m", 1)
 
 
 def long_evidence(records: int, words: int = 60) -> list[Evidence]:
@@ -78,7 +83,9 @@ async def test_no_evidence_is_refused_before_any_request(tmp_path: Path) -> None
 
 @respx.mock
 async def test_a_repair_leaves_out_the_original_when_both_would_not_fit(tmp_path: Path) -> None:
-    budget = OpenAIProvider(Settings(provider_context_tokens=4096), api_key="k").budget("m", 1)
+    budget = OpenAIProvider(
+        Settings(_env_file=None, provider_context_tokens=4096), api_key="k"
+    ).budget("m", 1)
     records = 1
     while budget.fits(persona_prompt(long_evidence(records + 1), 1, 0).text):
         records += 1
@@ -228,7 +235,9 @@ async def test_a_runaway_reply_is_cut_to_fit_the_repair_request(tmp_path: Path) 
     result = await generate(long_evidence(3), tmp_path, context=4096)
 
     repair, schema = prompt_and_schema(route.calls[1].request)
-    budget = OpenAIProvider(Settings(provider_context_tokens=4096), api_key="k").budget("m", 1)
+    budget = OpenAIProvider(
+        Settings(_env_file=None, provider_context_tokens=4096), api_key="k"
+    ).budget("m", 1)
     assert "Let me think." in repair and "[cut]" in repair
     assert budget.fits(repair + json.dumps(schema))
     assert result.personas[0].name == "Ana P."

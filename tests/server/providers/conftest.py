@@ -43,7 +43,7 @@ def retry(sleep: RecordingSleep) -> RetryPolicy:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path, provider_max_retries=2, provider_timeout=5.0)
+    return Settings(_env_file=None, data_dir=tmp_path, provider_max_retries=2, provider_timeout=5.0)
 
 
 @pytest.fixture

@@ -51,7 +51,7 @@ async def test_a_mix_of_faults_is_retried_through_to_success(
 async def test_a_server_slower_than_the_timeout_ends_as_unavailable(
     server: FakeOpenAIServer, tmp_path: Path, sleep: RecordingSleep, evidence: list[Evidence]
 ) -> None:
-    settings = Settings(data_dir=tmp_path, provider_timeout=0.2)
+    settings = Settings(_env_file=None, data_dir=tmp_path, provider_timeout=0.2)
     server.script(Stall(2.0), Stall(2.0))
     provider = provider_for(server, settings, RetryPolicy(max_retries=1, sleep=sleep))
 

@@ -220,7 +220,7 @@ async def test_quote_not_in_the_data_is_flagged_unverified(
 async def test_evidence_beyond_the_context_is_condensed_then_synthesised(
     case: ApiCase, tmp_path: Any, retry: RetryPolicy, evidence: list[Evidence]
 ) -> None:
-    settings = Settings(data_dir=tmp_path, provider_context_tokens=2048)
+    settings = Settings(_env_file=None, data_dir=tmp_path, provider_context_tokens=2048)
     many = [
         e.model_copy(update={"id": f"{e.id}-{n}", "text": f"{e.text} " * 3})
         for n in range(6)

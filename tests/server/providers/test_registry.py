@@ -77,7 +77,7 @@ def test_an_unconfigured_provider_is_refused_naming_the_variable(tmp_path: objec
     assert caught.value.env_var == "GEMINI_API_KEY"
     assert "set the GEMINI_API_KEY environment variable" in str(caught.value)
     with pytest.raises(ProviderNotConfiguredError, match="OPENAI_API_KEY"):
-        build_provider("openai", Settings())
+        build_provider("openai", Settings(_env_file=None))
 
 
 def test_loopback_urls() -> None:
