@@ -12,7 +12,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -158,7 +169,7 @@ class Repository:
     def list_experiments(self, *, limit: int = 50, cursor: str | None = None) -> ExperimentPage:
         check_limit(limit)
         stmt = _after_cursor(
-            _experiments_query(), ExperimentRow.created_at, ExperimentRow.id, cursor, "experiments"
+            _EXPERIMENTS, ExperimentRow.created_at, ExperimentRow.id, cursor, "experiments"
         ).limit(limit + 1)
         with self.db.read() as session:
             rows = session.execute(stmt).all()
@@ -202,9 +213,7 @@ class Repository:
             )
 
     def _load_experiment(self, session: Session, experiment_id: str) -> Experiment:
-        row = session.execute(
-            _experiments_query().where(ExperimentRow.id == experiment_id)
-        ).one_or_none()
+        row = session.execute(_EXPERIMENT_BY_ID, {"experiment_id": experiment_id}).one_or_none()
         if row is None:
             raise NotFoundError("experiment", experiment_id)
         return _experiment(row[0], _ExperimentStats(*row[1:]))
@@ -509,6 +518,11 @@ def _experiments_query() -> Select[Any]:
         .scalar_subquery()
     )
     return select(ExperimentRow, run_count, persona_count, active, latest_outcome)
+
+
+# Built once: composing these statements costs more than running them.
+_EXPERIMENTS = _experiments_query()
+_EXPERIMENT_BY_ID = _EXPERIMENTS.where(ExperimentRow.id == bindparam("experiment_id"))
 
 
 def _experiment_row(
