@@ -3,7 +3,9 @@
 Both run as one uvicorn worker on 127.0.0.1, measured by the same load generator in the
 same run: wrk when it is installed (`apt-get install wrk`), else an httpx async generator.
 Prints requests/s, p50 and p99 for each, the throughput ratio (target >= 0.6) and Persona's
-p99/p50 (target <= 3). Measures only; asserts nothing.
+p99/p50 (target <= 3). A third line, GET /providers on the Persona server, goes through the
+same middleware, auth and serialisation without touching the database, which tells the
+API layer's cost from the storage layer's. Measures only; asserts nothing.
 
     python benchmarks/api_throughput.py [--duration 10] [--connections 64] [--generator wrk]
 """
@@ -196,6 +198,8 @@ def main() -> None:
             results = [
                 load("bare FastAPI", bare_url, args.duration, args.connections),
                 load("Persona", persona_url, args.duration, args.connections),
+                # Same middleware, auth and serialisation, no database: locates the cost.
+                load("(no-db route)", f"{base}/providers", args.duration, args.connections),
             ]
         finally:
             for process in (persona, bare):
@@ -207,7 +211,7 @@ def main() -> None:
     for r in results:
         print(f"{r.name:<14}{r.requests_per_second:>10.0f}{r.p50_ms:>10.2f}{r.p99_ms:>10.2f}"
               f"{r.errors:>8}")  # fmt: skip
-    bare_result, persona_result = results
+    bare_result, persona_result, _ = results
     ratio = persona_result.requests_per_second / bare_result.requests_per_second
     tail = persona_result.p99_ms / persona_result.p50_ms
     print(f"throughput ratio Persona/bare: {ratio:.2f} (target >= 0.6)")

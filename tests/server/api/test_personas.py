@@ -26,6 +26,7 @@ async def test_get_persona_as_json(client: httpx.AsyncClient, finished_run: dict
 
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
+    assert response.headers["vary"] == "Accept"
     assert response.json() == embedded
 
 
@@ -41,6 +42,7 @@ async def test_get_persona_as_markdown_by_accept_header_or_query(
     for response in (by_header, by_query):
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/markdown")
+        assert response.headers["vary"] == "Accept"
         assert persona["name"] in response.text
         assert persona["quotes"][0]["text"] in response.text
     assert by_header.text == by_query.text

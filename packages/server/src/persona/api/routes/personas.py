@@ -58,6 +58,7 @@ def prefers_markdown(accept: str | None) -> bool:
 async def get_persona(
     persona_id: str,
     service: ServiceDep,
+    response: Response,
     format: Annotated[
         Literal["json", "markdown"] | None,
         Query(description="`markdown` is the same as `Accept: text/markdown`."),
@@ -68,7 +69,12 @@ async def get_persona(
     persona = await service.get_persona(persona_id)
     wants_markdown = format == "markdown" or (format is None and prefers_markdown(accept))
     if wants_markdown:
-        return Response(persona_markdown(persona), media_type=f"{MARKDOWN}; charset=utf-8")
+        return Response(
+            persona_markdown(persona),
+            media_type=f"{MARKDOWN}; charset=utf-8",
+            headers={"Vary": "Accept"},
+        )
+    response.headers["Vary"] = "Accept"
     return persona
 
 
