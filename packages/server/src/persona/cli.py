@@ -139,7 +139,7 @@ def _generation_config(count: int, provider: str | None, model: str | None) -> G
     from persona.schemas import GenerationConfig
 
     try:
-        return GenerationConfig(provider=provider, model=model, persona_count=count)  # type: ignore[arg-type]
+        return GenerationConfig(provider=provider, model=model, persona_count=count)
     except ValidationError as err:
         problem = err.errors()[0]
         option = "--provider" if problem["loc"][0] == "provider" else "--model"

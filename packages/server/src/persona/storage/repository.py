@@ -602,7 +602,7 @@ def _run(row: RunRow, persona_ids: list[str]) -> Run:
     return Run(
         id=row.id,
         experiment_id=row.experiment_id,
-        status=row.status,  # type: ignore[arg-type]
+        status=row.status,
         config=GenerationConfig.model_validate(row.config),
         progress=row.progress,
         stage=row.stage,
