@@ -89,9 +89,14 @@ def serve_bare(port: int, body_file: Path) -> None:
 # ------------------------------------------------------------------------ load generators
 
 
+WRK_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
+
+
 def _wrk_ms(value: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", value).groups()  # type: ignore[union-attr]
-    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", value)
+    if match is None:
+        raise ValueError(f"unexpected wrk latency {value!r}")
+    return float(match.group(1)) * WRK_UNITS_MS[match.group(2)]
 
 
 def run_wrk(name: str, url: str, duration: int, connections: int) -> Result:
@@ -104,9 +109,12 @@ def run_wrk(name: str, url: str, duration: int, connections: int) -> Result:
         capture_output=True,
         text=True,
     ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = _wrk_ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    p99 = _wrk_ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    try:
+        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+        p50 = _wrk_ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+        p99 = _wrk_ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    except (AttributeError, ValueError) as exc:
+        raise SystemExit(f"could not read wrk's output ({exc}):\n{out}") from exc
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)", out)
     if socket_errors:
