@@ -84,11 +84,12 @@ class ScriptedProvider:
     ) -> GenerationResult:
         self.calls += 1
         self.seen_configs.append(config)
-        self.started.set()
         try:
             for fraction, stage in self.progress_steps:
                 if progress is not None:
                     await progress(fraction, stage)
+            # Set once the progress above is stored, so a test that waits for it reads it back.
+            self.started.set()
             if self.hold is not None:
                 await self.hold.wait()
             if self.error is not None:
