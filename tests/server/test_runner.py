@@ -14,7 +14,7 @@ from persona.errors import (
     ProviderError,
     SourceError,
 )
-from persona.schemas import ExperimentCreate, GenerationConfig
+from persona.schemas import ExperimentCreate, GenerationConfig, ResolvedConfig
 from persona.service import PersonaService
 from persona.settings import Settings
 from persona.storage import Database, Repository
@@ -96,7 +96,7 @@ async def test_the_provider_gets_the_effective_config(
 
     await service.wait_for_run(experiment_id, run_id, timeout=30)
 
-    assert scripted.seen_configs == [GenerationConfig(provider="local", persona_count=4, seed=11)]
+    assert scripted.seen_configs == [ResolvedConfig(provider="local", persona_count=4, seed=11)]
 
 
 async def test_progress_updates_are_throttled_within_a_stage(

@@ -25,6 +25,7 @@ from persona.schemas import (
     GenerationConfig,
     GenerationOverrides,
     InlineSource,
+    ResolvedConfig,
 )
 from persona.service import PersonaService, SyncPersonaService, UploadedFile
 from persona.settings import Settings
@@ -333,10 +334,10 @@ async def test_overrides_merge_into_the_experiment_config(
     other_provider = await service.start_run(experiment.id, GenerationOverrides(provider="openai"))
     await service.cancel_run(experiment.id, other_provider.run.id)
 
-    assert same_provider.run.config == GenerationConfig(
+    assert same_provider.run.config == ResolvedConfig(
         provider="local", model="tfidf", persona_count=4, temperature=0.3, seed=5
     )
-    assert other_provider.run.config == GenerationConfig(
+    assert other_provider.run.config == ResolvedConfig(
         provider="openai", model=None, persona_count=2, seed=5
     )
     assert (await service.get_experiment(experiment.id)).config.persona_count == 2

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from persona.errors import ConflictError, IdempotencyConflictError, InvalidInputError, NotFoundError
 from persona.ids import utcnow
-from persona.schemas import GenerationConfig, Insight, PersonaContent, Quote, RunError, Usage
+from persona.schemas import Insight, PersonaContent, Quote, ResolvedConfig, RunError, Usage
 from persona.storage import Cursor, Database, Repository
 from sqlalchemy import text
 
-LOCAL = GenerationConfig(provider="local", persona_count=2)
+LOCAL = ResolvedConfig(provider="local", persona_count=2)
 
 
 @pytest.fixture
@@ -86,7 +86,7 @@ def test_create_and_get_an_experiment(repo: Repository) -> None:
         name="Checkout",
         description=None,
         data_sources=["interviews.csv", "notes"],
-        config=GenerationConfig(provider="anthropic", model="claude", persona_count=4),
+        config=ResolvedConfig(provider="anthropic", model="claude", persona_count=4),
     )
 
     fetched = repo.get_experiment("exp-a")

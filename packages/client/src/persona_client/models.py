@@ -53,7 +53,7 @@ Temperature = TypeAliasType(
 
 
 Seed = TypeAliasType(
-    "Seed", Annotated[int, Field(..., ge=0, le=9223372036854776000, title="Seed")]
+    "Seed", Annotated[int, Field(..., ge=0, le=9007199254740991, title="Seed")]
 )
 
 
@@ -185,6 +185,28 @@ class Quote(BaseModel):
     )
 
 
+class ResolvedConfig(BaseModel):
+    """
+    A stored config: the provider is resolved, and fields a newer server adds are ignored.
+    """
+
+    provider: Literal["local", "anthropic", "openai", "gemini", "ollama"] = (
+        Field(..., description="LLM provider the runs use.", title="Provider")
+    )
+    model: str | None = Field(
+        None, description="Model name; null: the provider's default.", title="Model"
+    )
+    persona_count: int = Field(
+        3,
+        description="How many personas to generate.",
+        ge=1,
+        le=20,
+        title="Persona Count",
+    )
+    temperature: Temperature | None = Field(None, title="Temperature")
+    seed: Seed | None = Field(None, title="Seed")
+
+
 class RunError(BaseModel):
     code: str = Field(
         ...,
@@ -230,7 +252,7 @@ class Experiment(BaseModel):
         description="Stored source paths, relative to the data directory.",
         title="Data Sources",
     )
-    config: GenerationConfig
+    config: ResolvedConfig
     created_at: AwareDatetime = Field(..., title="Created At")
     updated_at: AwareDatetime = Field(..., title="Updated At")
     run_count: int = Field(0, title="Run Count")
@@ -293,7 +315,7 @@ class Run(BaseModel):
     status: Literal["queued", "running", "succeeded", "failed", "cancelled"] = (
         Field(..., title="Status")
     )
-    config: GenerationConfig = Field(
+    config: ResolvedConfig = Field(
         ..., description="The effective config: experiment config + overrides."
     )
     progress: float = Field(..., ge=0.0, le=1.0, title="Progress")
@@ -319,7 +341,7 @@ class RunDetail(BaseModel):
     status: Literal["queued", "running", "succeeded", "failed", "cancelled"] = (
         Field(..., title="Status")
     )
-    config: GenerationConfig = Field(
+    config: ResolvedConfig = Field(
         ..., description="The effective config: experiment config + overrides."
     )
     progress: float = Field(..., ge=0.0, le=1.0, title="Progress")

@@ -18,6 +18,8 @@ ACTIVE_RUN_STATUSES: frozenset[str] = frozenset({"queued", "running"})
 FINISHED_RUN_STATUSES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
 
 MAX_INLINE_SOURCE_CHARS = 1_000_000
+MAX_SEED = 2**53 - 1
+"""Largest seed: JSON numbers above 2**53 lose precision in many languages."""
 
 
 class InputModel(BaseModel):
@@ -45,9 +47,20 @@ class GenerationConfig(InputModel):
         max_length=200,
         description="Model name; null means the provider's default model.",
     )
-    persona_count: int = Field(default=3, ge=1, le=20, description="How many personas to generate.")
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    seed: int | None = Field(default=None, ge=0, le=2**63 - 1)
+    persona_count: int = Field(
+        default=3, ge=1, le=20, strict=True, description="How many personas to generate."
+    )
+    temperature: float | None = Field(default=None, ge=0, le=2, strict=True)
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED, strict=True)
+
+
+class ResolvedConfig(GenerationConfig):
+    """A stored config: the provider is resolved, and fields a newer server adds are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    provider: ProviderName = Field(description="LLM provider the runs use.")  # type: ignore[assignment]
+    model: str | None = Field(default=None, description="Model name; null: the provider's default.")
 
 
 class GenerationOverrides(InputModel):
@@ -55,9 +68,9 @@ class GenerationOverrides(InputModel):
 
     provider: ProviderName | None = None
     model: str | None = Field(default=None, min_length=1, max_length=200)
-    persona_count: int | None = Field(default=None, ge=1, le=20)
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    seed: int | None = Field(default=None, ge=0, le=2**63 - 1)
+    persona_count: int | None = Field(default=None, ge=1, le=20, strict=True)
+    temperature: float | None = Field(default=None, ge=0, le=2, strict=True)
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED, strict=True)
 
 
 # --------------------------------------------------------------------------- evidence
@@ -125,8 +138,10 @@ class Experiment(OutputModel):
     name: str
     description: str | None = None
     status: ExperimentStatus
-    data_sources: list[str] = Field(description="Stored source paths, relative to the data directory.")
-    config: GenerationConfig
+    data_sources: list[str] = Field(
+        description="Stored source paths, relative to the data directory."
+    )
+    config: ResolvedConfig
     created_at: AwareDatetime
     updated_at: AwareDatetime
     run_count: int = 0
@@ -193,7 +208,9 @@ class Usage(OutputModel):
 
 
 class RunError(OutputModel):
-    code: str = Field(description="Machine-readable: invalid_output, provider_auth, interrupted, ...")
+    code: str = Field(
+        description="Machine-readable: invalid_output, provider_auth, interrupted, ..."
+    )
     message: str
 
 
@@ -201,7 +218,9 @@ class Run(OutputModel):
     id: str = Field(description="'run-' followed by a random URL-safe id.")
     experiment_id: str
     status: RunStatus
-    config: GenerationConfig = Field(description="The effective config: experiment config + overrides.")
+    config: ResolvedConfig = Field(
+        description="The effective config: experiment config + overrides."
+    )
     progress: float = Field(ge=0, le=1)
     stage: str | None = None
     attempts: int = 0
@@ -231,7 +250,9 @@ class ProviderInfo(OutputModel):
     name: ProviderName
     configured: bool
     default_model: str | None = None
-    env_var: str | None = Field(default=None, description="Environment variable that configures it.")
+    env_var: str | None = Field(
+        default=None, description="Environment variable that configures it."
+    )
 
 
 class Health(OutputModel):
@@ -256,4 +277,3 @@ class Problem(OutputModel):
     code: str | None = Field(default=None, description="Machine-readable error code.")
     request_id: str | None = None
     errors: list[FieldError] | None = None
-

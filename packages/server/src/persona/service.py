@@ -51,6 +51,7 @@ from persona.schemas import (
     Persona,
     PersonaPage,
     ProviderInfo,
+    ResolvedConfig,
     Run,
     RunDetail,
     RunPage,
@@ -195,7 +196,9 @@ class PersonaService:
                 name=data.name,
                 description=data.description,
                 data_sources=sources,
-                config=data.config.model_copy(update={"provider": provider}),
+                config=ResolvedConfig.model_validate(
+                    data.config.model_dump() | {"provider": provider}
+                ),
                 text_column=text_column,
             )
         except BaseException:
@@ -528,7 +531,7 @@ def _require_known_provider(name: str, location: list[str | int]) -> None:
 
 def _effective_config(
     base: GenerationConfig, overrides: GenerationOverrides | None, default_provider: str
-) -> GenerationConfig:
+) -> ResolvedConfig:
     """The experiment's config with the overrides given; a new provider without a model
     uses that provider's default model."""
     changes: dict[str, Any] = overrides.model_dump(exclude_none=True) if overrides else {}
@@ -536,7 +539,7 @@ def _effective_config(
         changes["model"] = None
     merged = base.model_dump() | changes
     merged["provider"] = merged["provider"] or default_provider
-    return GenerationConfig.model_validate(merged)
+    return ResolvedConfig.model_validate(merged)
 
 
 def _request_hash(overrides: GenerationOverrides | None) -> str:

@@ -19,22 +19,31 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default=Path("."), description="Root that data-source paths resolve in.")
     database_url: str | None = Field(
-        default=None, description="Any SQLAlchemy URL; default sqlite:///<data_dir>/.persona/persona.db"
+        default=None,
+        description="Any SQLAlchemy URL; default sqlite:///<data_dir>/.persona/persona.db",
     )
     default_provider: ProviderName = "local"
 
     # Data sources
-    max_source_bytes: int = Field(default=50 * MB, gt=0, description="Total size of one run's sources.")
+    max_source_bytes: int = Field(
+        default=50 * MB, gt=0, description="Total size of one run's sources."
+    )
     max_inline_source_bytes: int = Field(default=1 * MB, gt=0)
     max_upload_bytes: int = Field(default=50 * MB, gt=0, description="One upload request.")
-    max_folder_files: int = Field(default=5_000, gt=0, description="Files one folder source may hold.")
+    max_folder_files: int = Field(
+        default=5_000, gt=0, description="Files one folder source may hold."
+    )
 
     # Runs
     max_concurrent_runs: int = Field(default=4, ge=1)
-    max_run_attempts: int = Field(default=3, ge=1, description="Starts of a run before 'interrupted'.")
+    max_run_attempts: int = Field(
+        default=3, ge=1, description="Starts of a run before 'interrupted'."
+    )
 
     # Providers
-    provider_timeout: float = Field(default=120.0, gt=0, description="Seconds per provider request.")
+    provider_timeout: float = Field(
+        default=120.0, gt=0, description="Seconds per provider request."
+    )
     provider_max_retries: int = Field(default=3, ge=0)
     provider_retry_base_delay: float = Field(
         default=1.0, ge=0, description="Seconds before the first retry; doubles on each retry."

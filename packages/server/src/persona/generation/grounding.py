@@ -64,7 +64,9 @@ def _verify_quote(quote: Quote, evidence: Mapping[str, Evidence]) -> tuple[Quote
     return Quote(text=quote.text, evidence_ids=ids, verified=verified), dropped
 
 
-def _clean_insights(items: list[Insight], evidence: Mapping[str, Evidence]) -> tuple[list[Insight], int]:
+def _clean_insights(
+    items: list[Insight], evidence: Mapping[str, Evidence]
+) -> tuple[list[Insight], int]:
     cleaned: list[Insight] = []
     dropped = 0
     for item in items:

@@ -34,10 +34,10 @@ from persona.schemas import (
     Experiment,
     ExperimentPage,
     ExperimentStatus,
-    GenerationConfig,
     Persona,
     PersonaContent,
     PersonaPage,
+    ResolvedConfig,
     Run,
     RunDetail,
     RunError,
@@ -75,7 +75,7 @@ class ClaimedRun:
     run_id: str
     experiment_id: str
     attempt: int
-    config: GenerationConfig
+    config: ResolvedConfig
     data_sources: list[str]
     text_column: str | None
 
@@ -144,7 +144,7 @@ class Repository:
         name: str,
         description: str | None,
         data_sources: list[str],
-        config: GenerationConfig,
+        config: ResolvedConfig,
         text_column: str | None = None,
     ) -> Experiment:
         now = utcnow()
@@ -231,7 +231,7 @@ class Repository:
     def create_run(
         self,
         experiment_id: str,
-        config: GenerationConfig,
+        config: ResolvedConfig,
         *,
         idempotency: tuple[str, str] | None = None,
     ) -> tuple[Run, bool]:
@@ -246,7 +246,7 @@ class Repository:
             return self._replay(experiment_id, *idempotency)
 
     def _insert_run(
-        self, experiment_id: str, config: GenerationConfig, idempotency: tuple[str, str] | None
+        self, experiment_id: str, config: ResolvedConfig, idempotency: tuple[str, str] | None
     ) -> tuple[Run, bool]:
         now = utcnow()
         with self.db.write() as session:
@@ -352,7 +352,7 @@ class Repository:
                 run_id=row.id,
                 experiment_id=row.experiment_id,
                 attempt=row.attempts,
-                config=GenerationConfig.model_validate(row.config),
+                config=ResolvedConfig.model_validate(row.config),
                 data_sources=list(experiment.data_sources),
                 text_column=experiment.text_column,
             )
@@ -587,7 +587,7 @@ def _experiment(row: ExperimentRow, stats: _ExperimentStats) -> Experiment:
         description=row.description,
         status=stats.status,
         data_sources=list(row.data_sources),
-        config=GenerationConfig.model_validate(row.config),
+        config=ResolvedConfig.model_validate(row.config),
         created_at=row.created_at,
         updated_at=row.updated_at,
         run_count=stats.run_count,
@@ -603,7 +603,7 @@ def _run(row: RunRow, persona_ids: list[str]) -> Run:
         id=row.id,
         experiment_id=row.experiment_id,
         status=row.status,
-        config=GenerationConfig.model_validate(row.config),
+        config=ResolvedConfig.model_validate(row.config),
         progress=row.progress,
         stage=row.stage,
         attempts=row.attempts,
