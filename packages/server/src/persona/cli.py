@@ -29,21 +29,6 @@ if TYPE_CHECKING:
 API_EXTRA_MISSING = "the server needs the api extra: pip install 'persona[api]'"
 PROGRESS_REFRESH = 0.2
 """Seconds between two progress bar updates."""
-CONTENT_FIELDS = (
-    "name",
-    "title",
-    "demographics",
-    "goals",
-    "pain_points",
-    "behaviours",
-    "quotes",
-    "evidence_ids",
-    "grounding",
-    "dropped_evidence_ids",
-)
-"""What ``generate`` prints of a persona: its content, without the ids and timestamps of the
-throwaway database, so the same input gives the same output."""
-
 app = typer.Typer(
     name="persona",
     help="Evidence-backed user personas from qualitative research data.",
@@ -197,10 +182,13 @@ async def _show_progress(
 
 
 def _render(persona: Persona, output_format: OutputFormat) -> str:
-    content = persona.model_dump(mode="json", include=set(CONTENT_FIELDS))
+    """A persona's content, without the ids and timestamps of the throwaway database, so the
+    same input gives the same output."""
+    from persona.schemas import PersonaContent
+
+    content = persona.model_dump(mode="json", include=set(PersonaContent.model_fields))
     if output_format is OutputFormat.markdown:
         from persona.generation.render import persona_markdown
-        from persona.schemas import PersonaContent
 
         return persona_markdown(PersonaContent.model_validate(content))
     return json.dumps(content, indent=2, ensure_ascii=False)
