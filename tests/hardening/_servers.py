@@ -1,0 +1,134 @@
+"""`persona serve` as a subprocess on a free loopback port, for the hardening tests.
+
+The server runs with a clean environment (no PERSONA_* or provider settings from the shell)
+plus what a test passes, writes its output to a log file next to its data directory, and can
+be stopped gracefully or killed outright (SIGKILL) to test what survives a crash.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+INTERVIEWS = REPO_ROOT / "examples" / "interviews.csv"
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 30.0
+PROVIDER_ENV = (
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_BASE_URL",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+    "OLLAMA_HOST",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without Persona or provider settings, plus ``extra``."""
+    kept = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in PROVIDER_ENV and not key.startswith("PERSONA_")
+    }
+    return kept | extra
+
+
+def make_data_dir(root: Path) -> Path:
+    """A data directory holding the example interviews as ``interviews.csv``."""
+    data_dir = root / "data"
+    data_dir.mkdir()
+    shutil.copy(INTERVIEWS, data_dir / "interviews.csv")
+    return data_dir
+
+
+@dataclass
+class ServerProcess:
+    process: subprocess.Popen[bytes]
+    base_url: str
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as in a power cut or an OOM kill."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+        self.process.wait(STOP_TIMEOUT)
+
+    def stop(self) -> int:
+        """SIGTERM and wait (SIGKILL if it hangs); the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def wait_healthy(server: ServerProcess) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            pytest.fail(f"server exited with {server.process.returncode}:\n{server.output()}")
+        try:
+            if httpx.get(f"{server.base_url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"server not healthy after {START_TIMEOUT}s:\n{server.output()}")
+
+
+def start_server(data_dir: Path, env: dict[str, str], *args: str) -> ServerProcess:
+    """`persona serve` on a free loopback port over ``data_dir``, once it answers /health."""
+    port = free_port()
+    log = data_dir.parent / f"server-{port}.log"
+    argv = [
+        sys.executable, "-m", "persona.cli", "serve",
+        "--host", "127.0.0.1", "--port", str(port),
+        "--data-dir", str(data_dir), "--log-level", "warning", *args,
+    ]  # fmt: skip
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=data_dir
+        )
+    server = ServerProcess(process, f"http://127.0.0.1:{port}", log)
+    try:
+        wait_healthy(server)
+    except BaseException:
+        server.kill()
+        raise
+    return server
+
+
+@contextmanager
+def running_server(data_dir: Path, env: dict[str, str], *args: str) -> Iterator[ServerProcess]:
+    """``start_server``, stopped (or killed if it hangs) on exit."""
+    server = start_server(data_dir, env, *args)
+    try:
+        yield server
+    finally:
+        server.stop()

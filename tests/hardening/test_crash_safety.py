@@ -1,0 +1,134 @@
+"""A server killed with SIGKILL mid-run loses nothing and duplicates nothing on restart.
+
+`persona serve` runs in a subprocess; its `openai` provider is a slow loopback fake. Runs are
+started, the server is killed while some are running and others queued, then restarted on the
+same database: the runs are re-queued and finish, each with exactly its personas.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import persona_client as pc
+import pytest
+
+from tests.fakes import FakeOpenAIServer
+from tests.hardening._servers import clean_env, make_data_dir, running_server, start_server
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+PROVIDER_LATENCY = 4.0
+"""Seconds the fake provider takes per request: long enough to kill the server mid-run."""
+WAIT_TIMEOUT = 90.0
+POLL = 0.05
+SLOW_RUNS = 4
+CONCURRENT_RUNS = 2
+"""Fewer slots than runs, so that the kill finds some runs running and others queued."""
+SLOW_PERSONAS = 2
+DONE_PERSONAS = 3
+
+
+@pytest.fixture
+def provider() -> Iterator[FakeOpenAIServer]:
+    with FakeOpenAIServer(latency=PROVIDER_LATENCY) as server:
+        yield server
+
+
+def wait_until(condition: object, what: str, timeout: float = WAIT_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        time.sleep(POLL)
+
+
+def all_personas(client: pc.PersonaClient, experiment_ids: list[str]) -> list[pc.models.Persona]:
+    return [p for e in experiment_ids for p in client.personas.iter(e, page_size=100)]
+
+
+def test_sigkill_mid_run_then_restart_loses_and_duplicates_nothing(
+    tmp_path: Path, provider: FakeOpenAIServer
+) -> None:
+    data_dir = make_data_dir(tmp_path)
+    env = clean_env(
+        OPENAI_BASE_URL=provider.base_url,
+        PERSONA_MAX_CONCURRENT_RUNS=str(CONCURRENT_RUNS),
+    )
+
+    first = start_server(data_dir, env)
+    try:
+        with pc.PersonaClient(base_url=first.base_url, max_retries=0, timeout=30) as client:
+            done_experiment = client.experiments.create(
+                name="finished before the crash",
+                data_sources=["interviews.csv"],
+                config={"provider": "local", "persona_count": DONE_PERSONAS, "seed": 7},
+            )
+            done_run = client.runs.wait(
+                client.experiments.generate(done_experiment.id), timeout=WAIT_TIMEOUT
+            )
+            assert done_run.status == "succeeded", done_run.error
+            slow_experiments = [
+                client.experiments.create(
+                    name=f"slow study {n}",
+                    data_sources=["interviews.csv"],
+                    config={"provider": "openai", "persona_count": SLOW_PERSONAS},
+                )
+                for n in range(SLOW_RUNS // 2)
+            ]
+            slow_runs = [
+                client.experiments.generate(experiment.id)
+                for experiment in slow_experiments
+                for _ in range(2)
+            ]
+            wait_until(
+                lambda: len(provider.chat_requests) >= CONCURRENT_RUNS,
+                "the running runs reach the provider",
+            )
+            before = {run.id: client.runs.get(run.experiment_id, run.id) for run in slow_runs}
+            experiments_before = {e.id: e for e in client.experiments.iter(page_size=100)}
+            first.kill()
+    finally:
+        first.kill()
+
+    statuses = Counter(run.status for run in before.values())
+    assert statuses == {"running": CONCURRENT_RUNS, "queued": SLOW_RUNS - CONCURRENT_RUNS}
+    requests_before_restart = len(provider.chat_requests)
+
+    with (
+        running_server(data_dir, env) as second,
+        pc.PersonaClient(base_url=second.base_url, max_retries=0, timeout=30) as client,
+    ):
+        after: dict[str, pc.models.RunDetail] = {}
+
+        def all_finished() -> bool:
+            for run in slow_runs:
+                after[run.id] = client.runs.get(run.experiment_id, run.id)
+            return all(r.status in ("succeeded", "failed", "cancelled") for r in after.values())
+
+        wait_until(all_finished, "the re-queued runs finish")
+        experiments_after = {e.id: e for e in client.experiments.iter(page_size=100)}
+        done_after = client.runs.get(done_experiment.id, done_run.id)
+        experiment_ids = [done_experiment.id, *(e.id for e in slow_experiments)]
+        personas = all_personas(client, experiment_ids)
+        server_log = second.output()
+
+    assert set(experiments_after) == set(experiments_before)
+    for run_id, run in after.items():
+        assert run.status == "succeeded", (run_id, run.error)
+        # A run that was running had one attempt killed; a queued one had not started.
+        expected_attempts = before[run_id].attempts + 1
+        assert run.attempts == expected_attempts, (run_id, before[run_id].status)
+        assert len(run.personas) == SLOW_PERSONAS
+        assert sorted(run.persona_ids) == sorted(p.id for p in run.personas)
+    assert sorted(r.attempts for r in after.values()) == [1, 1, 2, 2]
+    assert len(provider.chat_requests) - requests_before_restart >= SLOW_RUNS
+
+    assert done_after == done_run, "a run finished before the crash changed"
+    persona_ids = [p.id for p in personas]
+    assert len(persona_ids) == len(set(persona_ids)), "a persona is listed twice"
+    per_run = Counter(p.run_id for p in personas)
+    assert per_run == {done_run.id: DONE_PERSONAS} | {run_id: SLOW_PERSONAS for run_id in after}
+    assert {p.id for p in done_run.personas} <= set(persona_ids)
+    assert "Traceback" not in server_log
