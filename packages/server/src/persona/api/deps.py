@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hmac
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
 
 from persona.service import PersonaService
 
@@ -54,6 +57,23 @@ async def require_token(
         raise Unauthorized("Missing bearer token.", invalid_token=False)
     if not token_matches(credentials.credentials, accepted):
         raise Unauthorized("Invalid bearer token.", invalid_token=True)
+
+
+class TokenFirstRoute(APIRoute):
+    """A route that checks the bearer token before FastAPI reads and validates the body.
+
+    FastAPI parses the body before it runs dependencies, so without this a client with no
+    token would get a 422 describing its malformed body instead of a 401.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def checked(request: Request) -> Response:
+            await require_token(request, await bearer_scheme(request))
+            return await handle(request)
+
+        return checked
 
 
 ServiceDep = Annotated[PersonaService, Depends(get_service)]

@@ -5,12 +5,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Form, Request, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
-from persona.api.deps import AuthDep, Cursor, Limit, ServiceDep
+from persona.api.deps import AuthDep, Cursor, Limit, ServiceDep, TokenFirstRoute
 from persona.api.openapi import problems
 from persona.schemas import Experiment, ExperimentCreate, ExperimentPage
 from persona.service import UploadedFile
 
-router = APIRouter(prefix="/experiments", tags=["experiments"], dependencies=[AuthDep])
+router = APIRouter(
+    prefix="/experiments", tags=["experiments"], dependencies=[AuthDep], route_class=TokenFirstRoute
+)
 
 SEED_REQUEST: dict[str, Any] = {
     "name": "Checkout research Q3",

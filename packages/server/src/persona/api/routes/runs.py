@@ -4,11 +4,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
 
-from persona.api.deps import AuthDep, Cursor, Limit, ServiceDep
+from persona.api.deps import AuthDep, Cursor, Limit, ServiceDep, TokenFirstRoute
 from persona.api.openapi import problems
 from persona.schemas import GenerationOverrides, Run, RunDetail, RunPage, RunStatus
 
-router = APIRouter(prefix="/experiments/{experiment_id}", tags=["runs"], dependencies=[AuthDep])
+router = APIRouter(
+    prefix="/experiments/{experiment_id}",
+    tags=["runs"],
+    dependencies=[AuthDep],
+    route_class=TokenFirstRoute,
+)
 
 IdempotencyKey = Annotated[
     str | None,
