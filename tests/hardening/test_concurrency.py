@@ -1,0 +1,129 @@
+"""Many clients at once against one real server: every request succeeds, counts are exact.
+
+One `persona serve` subprocess on a SQLite file; the async client sends 500 experiment
+creations at once, then starts 100 generations (local provider, small data) at once. Client
+retries are off, so any 5xx, including SQLite's "database is locked", would reach the test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import persona_client as pc
+import pytest
+
+from tests.hardening._servers import ServerProcess, clean_env, running_server
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+EXPERIMENTS = 500
+GENERATIONS = 100
+PERSONAS_PER_RUN = 2
+CONNECTIONS = 32
+"""Client connection pool: enough to keep the server busy on two cores, not a flood."""
+RUN_TIMEOUT = 120.0
+POLL_INTERVAL = 0.5
+SMALL_DATA = """participant,response
+P1,I copy order numbers from the inbox into a tracker every morning and it wastes an hour.
+P2,Too many notifications: forty alerts by ten o'clock and only three of them matter.
+P3,I build spreadsheet macros nobody else can maintain when I am away on holiday.
+P4,Our warehouse and customer service forward the same email three times per delay.
+P5,I want one dashboard that shows which shipments are late before customers call us.
+P6,Onboarding a new teammate takes two weeks because every process lives in my head.
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    data_dir = tmp_path_factory.mktemp("concurrency") / "data"
+    data_dir.mkdir()
+    (data_dir / "small.csv").write_text(SMALL_DATA, encoding="utf-8")
+    with running_server(data_dir, clean_env()) as running:
+        yield running
+
+
+@pytest.fixture
+async def client(server: ServerProcess) -> AsyncIterator[pc.AsyncPersonaClient]:
+    limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
+    # The pool queues 500 requests on 32 connections: the wait for one is part of the timeout.
+    http = httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(120.0))
+    async with http, pc.AsyncPersonaClient(
+        base_url=server.base_url, http_client=http, max_retries=0
+    ) as persona:
+        yield persona
+
+
+def assert_no_lock_errors(server: ServerProcess) -> None:
+    log = server.output()
+    assert "database is locked" not in log, log[-5000:]
+    assert "Traceback" not in log, log[-5000:]
+
+
+async def test_500_concurrent_experiment_creations_all_stored_once(
+    client: pc.AsyncPersonaClient, server: ServerProcess
+) -> None:
+    names = [f"concurrent study {n:03d}" for n in range(EXPERIMENTS)]
+    before = {e.id async for e in client.experiments.iter(page_size=100)}
+
+    created = await asyncio.gather(
+        *(
+            client.experiments.create(
+                name=name, data_sources=["small.csv"], config={"provider": "local"}
+            )
+            for name in names
+        ),
+        return_exceptions=True,
+    )
+
+    errors = [result for result in created if isinstance(result, BaseException)]
+    assert errors == [], f"{len(errors)} creations failed, e.g. {errors[:3]!r}"
+    listed = [e async for e in client.experiments.iter(page_size=100) if e.id not in before]
+    assert len(listed) == EXPERIMENTS
+    assert {e.id for e in listed} == {e.id for e in created if not isinstance(e, BaseException)}
+    assert sorted(e.name for e in listed) == names
+    assert_no_lock_errors(server)
+
+
+async def test_100_concurrent_generations_all_succeed_with_exact_counts(
+    client: pc.AsyncPersonaClient, server: ServerProcess
+) -> None:
+    experiments = await asyncio.gather(
+        *(
+            client.experiments.create(
+                name=f"generation study {n // 2}",
+                data_sources=["small.csv"],
+                config={"provider": "local", "persona_count": PERSONAS_PER_RUN, "seed": n},
+            )
+            for n in range(0, GENERATIONS, 2)
+        )
+    )
+    targets = [experiment for experiment in experiments for _ in range(2)]
+
+    started = await asyncio.gather(
+        *(client.experiments.generate(e.id) for e in targets), return_exceptions=True
+    )
+    errors = [result for result in started if isinstance(result, BaseException)]
+    assert errors == [], f"{len(errors)} starts failed, e.g. {errors[:3]!r}"
+    runs = [run for run in started if not isinstance(run, BaseException)]
+    finished = await asyncio.gather(
+        *(client.runs.wait(run, timeout=RUN_TIMEOUT, poll_interval=POLL_INTERVAL) for run in runs),
+        return_exceptions=True,
+    )
+
+    errors = [result for result in finished if isinstance(result, BaseException)]
+    assert errors == [], f"{len(errors)} runs failed, e.g. {errors[:3]!r}"
+    details = [run for run in finished if not isinstance(run, BaseException)]
+    assert len({run.id for run in details}) == GENERATIONS
+    assert Counter(run.status for run in details) == {"succeeded": GENERATIONS}
+    assert all(len(run.personas) == PERSONAS_PER_RUN for run in details)
+    personas = [
+        persona for e in experiments async for persona in client.personas.iter(e.id, page_size=100)
+    ]
+    assert len(personas) == GENERATIONS * PERSONAS_PER_RUN
+    assert len({p.id for p in personas}) == len(personas)
+    assert Counter(p.run_id for p in personas) == {r.id: PERSONAS_PER_RUN for r in details}
+    assert_no_lock_errors(server)
