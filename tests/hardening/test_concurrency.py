@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import httpx
 import persona_client as pc
@@ -51,9 +50,10 @@ async def client(server: ServerProcess) -> AsyncIterator[pc.AsyncPersonaClient]:
     limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
     # The pool queues 500 requests on 32 connections: the wait for one is part of the timeout.
     http = httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(120.0))
-    async with http, pc.AsyncPersonaClient(
-        base_url=server.base_url, http_client=http, max_retries=0
-    ) as persona:
+    async with (
+        http,
+        pc.AsyncPersonaClient(base_url=server.base_url, http_client=http, max_retries=0) as persona,
+    ):
         yield persona
 
 
