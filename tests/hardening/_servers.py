@@ -7,6 +7,7 @@ be stopped gracefully or killed outright (SIGKILL) to test what survives a crash
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -26,6 +27,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 INTERVIEWS = REPO_ROOT / "examples" / "interviews.csv"
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
+HEALTH_POLL = 0.1
 PROVIDER_ENV = (
     "ANTHROPIC_API_KEY",
     "ANTHROPIC_BASE_URL",
@@ -132,3 +134,16 @@ def running_server(data_dir: Path, env: dict[str, str], *args: str) -> Iterator[
         yield server
     finally:
         server.stop()
+
+
+async def poll_health(base_url: str, stop: asyncio.Event) -> list[int | str]:
+    """GET /health until ``stop``; every answer's status, or the transport error's name."""
+    answers: list[int | str] = []
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as http:
+        while not stop.is_set():
+            try:
+                answers.append((await http.get("/health")).status_code)
+            except httpx.TransportError as exc:
+                answers.append(type(exc).__name__)
+            await asyncio.sleep(HEALTH_POLL)
+    return answers

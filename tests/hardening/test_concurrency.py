@@ -15,7 +15,7 @@ import httpx
 import persona_client as pc
 import pytest
 
-from tests.hardening._servers import ServerProcess, clean_env, running_server
+from tests.hardening._servers import ServerProcess, clean_env, poll_health, running_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -57,6 +57,10 @@ async def client(server: ServerProcess) -> AsyncIterator[pc.AsyncPersonaClient]:
         yield persona
 
 
+async def wait(client: pc.AsyncPersonaClient, run: pc.models.Run) -> pc.models.RunDetail:
+    return await client.runs.wait(run, timeout=RUN_TIMEOUT, poll_interval=POLL_INTERVAL)
+
+
 def assert_no_lock_errors(server: ServerProcess) -> None:
     log = server.output()
     assert "database is locked" not in log, log[-5000:]
@@ -69,15 +73,21 @@ async def test_500_concurrent_experiment_creations_all_stored_once(
     names = [f"concurrent study {n:03d}" for n in range(EXPERIMENTS)]
     before = {e.id async for e in client.experiments.iter(page_size=100)}
 
-    created = await asyncio.gather(
-        *(
-            client.experiments.create(
-                name=name, data_sources=["small.csv"], config={"provider": "local"}
-            )
-            for name in names
-        ),
-        return_exceptions=True,
-    )
+    stop = asyncio.Event()
+    health = asyncio.create_task(poll_health(server.base_url, stop))
+    try:
+        created = await asyncio.gather(
+            *(
+                client.experiments.create(
+                    name=name, data_sources=["small.csv"], config={"provider": "local"}
+                )
+                for name in names
+            ),
+            return_exceptions=True,
+        )
+    finally:
+        stop.set()
+        answers = await health
 
     errors = [result for result in created if isinstance(result, BaseException)]
     assert errors == [], f"{len(errors)} creations failed, e.g. {errors[:3]!r}"
@@ -85,6 +95,7 @@ async def test_500_concurrent_experiment_creations_all_stored_once(
     assert len(listed) == EXPERIMENTS
     assert {e.id for e in listed} == {e.id for e in created if not isinstance(e, BaseException)}
     assert sorted(e.name for e in listed) == names
+    assert set(answers) == {200}, Counter(answers)
     assert_no_lock_errors(server)
 
 
@@ -103,16 +114,21 @@ async def test_100_concurrent_generations_all_succeed_with_exact_counts(
     )
     targets = [experiment for experiment in experiments for _ in range(2)]
 
-    started = await asyncio.gather(
-        *(client.experiments.generate(e.id) for e in targets), return_exceptions=True
-    )
-    errors = [result for result in started if isinstance(result, BaseException)]
-    assert errors == [], f"{len(errors)} starts failed, e.g. {errors[:3]!r}"
-    runs = [run for run in started if not isinstance(run, BaseException)]
-    finished = await asyncio.gather(
-        *(client.runs.wait(run, timeout=RUN_TIMEOUT, poll_interval=POLL_INTERVAL) for run in runs),
-        return_exceptions=True,
-    )
+    stop = asyncio.Event()
+    health = asyncio.create_task(poll_health(server.base_url, stop))
+    try:
+        started = await asyncio.gather(
+            *(client.experiments.generate(e.id) for e in targets), return_exceptions=True
+        )
+        errors = [result for result in started if isinstance(result, BaseException)]
+        assert errors == [], f"{len(errors)} starts failed, e.g. {errors[:3]!r}"
+        runs = [run for run in started if not isinstance(run, BaseException)]
+        finished = await asyncio.gather(
+            *(wait(client, run) for run in runs), return_exceptions=True
+        )
+    finally:
+        stop.set()
+        answers = await health
 
     errors = [result for result in finished if isinstance(result, BaseException)]
     assert errors == [], f"{len(errors)} runs failed, e.g. {errors[:3]!r}"
@@ -126,4 +142,5 @@ async def test_100_concurrent_generations_all_succeed_with_exact_counts(
     assert len(personas) == GENERATIONS * PERSONAS_PER_RUN
     assert len({p.id for p in personas}) == len(personas)
     assert Counter(p.run_id for p in personas) == {r.id: PERSONAS_PER_RUN for r in details}
+    assert set(answers) == {200}, Counter(answers)
     assert_no_lock_errors(server)

@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import persona_client as pc
 import pytest
 
@@ -31,7 +30,7 @@ from tests.fakes import (
     Truncated,
     write_reply,
 )
-from tests.hardening._servers import ServerProcess, clean_env, running_server
+from tests.hardening._servers import ServerProcess, clean_env, poll_health, running_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -44,7 +43,6 @@ MAX_RETRY_DELAY = 0.5
 LONG_RETRY_AFTER = "60"
 """Longer than PERSONA_PROVIDER_RETRY_MAX_DELAY: the request fails without waiting."""
 RUN_TIMEOUT = 120.0
-HEALTH_POLL = 0.1
 UNUSABLE = "I am sorry, I cannot answer in JSON today."
 EMPTY_PERSONAS = '{"personas": []}'
 
@@ -187,19 +185,6 @@ def server(
 async def client(server: ServerProcess) -> AsyncIterator[pc.AsyncPersonaClient]:
     async with pc.AsyncPersonaClient(base_url=server.base_url, max_retries=0, timeout=30) as api:
         yield api
-
-
-async def poll_health(base_url: str, stop: asyncio.Event) -> list[int | str]:
-    """GET /health until ``stop``; every answer's status, or the transport error's name."""
-    answers: list[int | str] = []
-    async with httpx.AsyncClient(base_url=base_url, timeout=10) as http:
-        while not stop.is_set():
-            try:
-                answers.append((await http.get("/health")).status_code)
-            except httpx.TransportError as exc:
-                answers.append(type(exc).__name__)
-            await asyncio.sleep(HEALTH_POLL)
-    return answers
 
 
 async def run_plan(client: pc.AsyncPersonaClient, index: int) -> pc.models.RunDetail:
