@@ -1,6 +1,8 @@
 """The offline ``local`` provider: personas synthesised from the evidence itself, with no LLM.
 
-Participants are clustered into segments (TF-IDF + k-means with a fixed seed); each segment
+Participants are clustered into segments (k-means with a fixed seed) on their TF-IDF text
+vector joined with one-hot vectors of their categorical attributes (segment, company size...),
+each attribute weighted by how well it agrees with what the participants say; each segment
 becomes one persona whose goals, pain points, behaviours and quotes are sentences copied
 verbatim from the segment's evidence, chosen by cue phrases and by how central they are to
 the segment. Same evidence + config gives byte-identical output.
@@ -42,6 +44,20 @@ KMEANS_RESTARTS = (10, 3)
 """k-means runs (best kept): many where they are cheap, fewer beyond KMEANS_FEW_ABOVE rows."""
 KMEANS_FEW_ABOVE = 2_000
 TITLE_TERMS = 3
+ATTRIBUTE_WEIGHT = 1.0
+"""Weight of a categorical attribute that fully agrees with the text, against the whole
+(unit-length) text vector: a participant in another segment is then farther away than any
+difference in wording makes them."""
+FULL_AGREEMENT = 0.05
+"""Share of the text's variance between an attribute's groups (adjusted for chance) from which
+the attribute counts with its full weight; less agreement, less weight, none at or below 0."""
+FILLER_WORDS = frozenset({
+    "actually", "basically", "honestly", "just", "like", "really", "maybe", "okay", "ok",
+    "yeah", "yes", "guess", "think", "thing", "things", "lot", "lots", "stuff", "kind", "sort",
+    "way", "pretty", "bit", "little", "sure", "know", "mean", "right", "good", "want", "need",
+    "don", "doesn", "didn", "isn", "ll", "ve", "re", "time",
+})  # fmt: skip
+"""Conversational words that say nothing about a segment; never part of a title."""
 INSIGHT_CHARS = (20, 300)
 QUOTE_CHARS = (30, 300)
 MAX_ATTRIBUTE_CHARS = 80
@@ -236,25 +252,19 @@ class _Vectors:
     """One L2-normalised TF-IDF row per sentence."""
     participants: csr_matrix
     """One L2-normalised TF-IDF row per participant: the sum of their sentences."""
+    clustering: csr_matrix
+    """The participant rows joined with their weighted categorical attributes."""
 
 
 def _vectorise(corpus: _Corpus) -> _Vectors:
     import numpy as np
-    from scipy.sparse import csr_matrix
-    from sklearn.feature_extraction.text import (
-        ENGLISH_STOP_WORDS,
-        CountVectorizer,
-        TfidfTransformer,
-    )
+    from scipy.sparse import csr_matrix, hstack
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
     from sklearn.preprocessing import normalize
 
-    stop_words = frozenset(ENGLISH_STOP_WORDS)
-
-    def words(sentence: str) -> list[str]:
-        # One call per sentence instead of sklearn's four: tokenising is most of the work.
-        return [word for word in _WORD.findall(sentence.lower()) if word not in stop_words]
-
-    counter = CountVectorizer(analyzer=words, max_features=MAX_FEATURES, dtype=np.float32)
+    counter = CountVectorizer(
+        analyzer=_analyzer(), max_features=MAX_FEATURES, dtype=np.float32
+    )
     try:
         counts = counter.fit_transform(corpus.sentence_text)
     except ValueError as exc:  # sklearn's "empty vocabulary"
@@ -272,9 +282,104 @@ def _vectorise(corpus: _Corpus) -> _Vectors:
         shape=(len(corpus.participants), len(sentence_participant)),
     )
     tfidf = TfidfTransformer(sublinear_tf=True)
-    participants = tfidf.fit_transform(membership @ counts).astype(np.float32)
+    participants = tfidf.fit_transform(membership @ counts).astype(np.float32).tocsr()
     sentences = normalize(counts.multiply(tfidf.idf_.astype(np.float32)).tocsr())
-    return _Vectors(counter.get_feature_names_out(), sentences, participants.tocsr())
+    attributes = _attribute_vectors(_profiles(corpus), participants)
+    clustering = participants if attributes is None else hstack([participants, attributes])
+    return _Vectors(
+        counter.get_feature_names_out(), sentences, participants, csr_matrix(clustering)
+    )
+
+
+def _analyzer() -> Callable[[str], list[str]]:
+    """Words (no stop words) and bigrams of adjacent ones, in one pass per sentence."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    stop_words = frozenset(ENGLISH_STOP_WORDS)
+
+    def terms(sentence: str) -> list[str]:
+        words = [word if word not in stop_words else "" for word in _WORD.findall(sentence.lower())]
+        found = [word for word in words if word]
+        found += [f"{a} {b}" for a, b in zip(words, words[1:], strict=False) if a and b]
+        return found
+
+    return terms
+
+
+def _attribute_vectors(profiles: _Profiles, text: csr_matrix) -> csr_matrix | None:
+    """Weighted one-hot rows of the participants' categorical attributes, or None if none fit.
+
+    A segment column outweighs wording; another column counts as much as its groups agree
+    with what people say, so one unrelated to the text (or no column at all) leaves the text
+    to decide.
+    """
+    import numpy as np
+    from scipy.sparse import csr_matrix, hstack
+
+    blocks = []
+    for key in _categorical_keys(profiles):
+        groups = _group_indices([profile.get(key, "") for profile in profiles.values])
+        weight = _attribute_weight(key, groups, text)
+        if weight > 0:
+            data = np.full(len(groups), weight, dtype=np.float32)
+            blocks.append(
+                csr_matrix((data, (np.arange(len(groups)), groups)), shape=(len(groups), groups.max() + 1))
+            )
+    return csr_matrix(hstack(blocks)) if blocks else None
+
+
+def _attribute_weight(key: str, groups: np.ndarray, text: csr_matrix) -> float:
+    """Full weight for a segment- or role-like column (the researcher's own segmentation);
+    for any other, a weight that grows with how well its groups agree with the text."""
+    if _role_key(key) in ROLE_KEYS:
+        return ATTRIBUTE_WEIGHT
+    agreement = max(0.0, min(1.0, _agreement(groups, text) / FULL_AGREEMENT))
+    return ATTRIBUTE_WEIGHT * agreement**0.5
+
+
+def _categorical_keys(profiles: _Profiles) -> list[str]:
+    """Descriptive, non-numeric attributes whose values are shared: two participants or more
+    per value on average, so neither identifiers nor one-off answers."""
+    keys: list[str] = []
+    for key, numeric in _descriptive_attributes(profiles).items():
+        values = [profile[key] for profile in profiles.values if key in profile]
+        if not numeric and 1 < len(set(values)) <= len(values) / 2:
+            keys.append(key)
+    return keys
+
+
+def _group_indices(values: list[str]) -> np.ndarray:
+    """Each value's index among the sorted distinct values (a missing value is its own group)."""
+    import numpy as np
+
+    distinct = sorted(set(values))
+    index = {value: position for position, value in enumerate(distinct)}
+    return np.asarray([index[value] for value in values], dtype=np.int64)
+
+
+def _agreement(groups: np.ndarray, text: csr_matrix) -> float:
+    """Share of the text vectors' variance between the groups, adjusted for chance (like an
+    adjusted R²): about 0 for a grouping unrelated to the text, up to 1."""
+    import numpy as np
+    from scipy.sparse import csr_matrix
+
+    rows, group_count = len(groups), int(groups.max()) + 1
+    if group_count < 2 or rows <= group_count:
+        return 0.0
+    membership = csr_matrix(
+        (np.ones(rows, dtype=np.float64), (groups, np.arange(rows))), shape=(group_count, rows)
+    )
+    sums = membership @ text.astype(np.float64)
+    sizes = np.bincount(groups, minlength=group_count).astype(np.float64)
+    total = text.sum(axis=0, dtype=np.float64)
+    mean_square = float(np.square(total).sum()) / rows
+    spread = float(text.multiply(text).sum(dtype=np.float64)) - mean_square
+    between = float(np.asarray(sums.multiply(sums).sum(axis=1)).ravel() @ (1 / sizes))
+    between -= mean_square
+    if spread <= 0:
+        return 0.0
+    explained = between / spread
+    return 1 - (1 - explained) * (rows - 1) / (rows - group_count)
 
 
 # --------------------------------------------------------------------------- segments
@@ -293,7 +398,7 @@ def _segment(corpus: _Corpus, vectors: _Vectors, count: int, seed: int) -> list[
     """Cluster participants into ``count`` non-empty segments, largest first."""
     import numpy as np
 
-    labels = _repair_empty(_cluster_labels(vectors.participants, count, seed), count)
+    labels = _repair_empty(_cluster_labels(vectors.clustering, count, seed), count)
     sizes = np.bincount(labels, minlength=count)
     firsts = np.array([np.flatnonzero(labels == label)[0] for label in range(count)])
     order = np.lexsort((firsts, -sizes))
@@ -309,13 +414,14 @@ def _segment(corpus: _Corpus, vectors: _Vectors, count: int, seed: int) -> list[
         ]
     )
     distinctive = centroids - centroids.mean(axis=0) if count > 1 else centroids
+    shares = _term_shares(vectors.participants, labels, count)
     return [
         _Segment(
             participants=np.flatnonzero(labels == label),
             records=np.flatnonzero(record_label == label),
             sentences=np.flatnonzero(sentence_label == label),
             centroid=centroids[label],
-            terms=_top_terms(distinctive[label], vectors.terms),
+            terms=_top_terms(shares, label, distinctive[label], vectors.terms),
         )
         for label in range(count)
     ]
@@ -354,11 +460,47 @@ def _repair_empty(labels: np.ndarray, count: int) -> np.ndarray:
     return labels
 
 
-def _top_terms(weights: np.ndarray, terms: np.ndarray) -> list[str]:
+def _term_shares(participants: csr_matrix, labels: np.ndarray, count: int) -> np.ndarray:
+    """For each segment (row) and term (column), the share of its participants who use it."""
+    import numpy as np
+    from scipy.sparse import csr_matrix
+
+    used = participants.copy()
+    used.data = np.ones_like(used.data)
+    membership = csr_matrix(
+        (np.ones(len(labels), dtype=np.float32), (labels, np.arange(len(labels)))),
+        shape=(count, len(labels)),
+    )
+    sizes = np.bincount(labels, minlength=count).astype(np.float32)
+    return np.asarray((membership @ used).todense()) / sizes[:, None]
+
+
+def _top_terms(
+    shares: np.ndarray, label: int, weights: np.ndarray, terms: np.ndarray
+) -> list[str]:
+    """The terms most of the segment uses and few others do (ties: the most distinctive by
+    TF-IDF), no filler words, a two-word phrase taking the place of the words it contains."""
     import numpy as np
 
-    order = np.lexsort((np.arange(len(weights)), -weights))[:TITLE_TERMS]
-    return [str(terms[i]) for i in order if weights[i] > 0]
+    others = np.delete(shares, label, axis=0)
+    outside = others.max(axis=0) if len(others) else np.zeros_like(shares[label])
+    score = np.round(shares[label] - outside, 6)
+    order = np.lexsort((np.arange(len(weights)), -weights, -score))
+    chosen: list[str] = []
+    for index in order.tolist():
+        if len(chosen) >= TITLE_TERMS or weights[index] <= 0 or score[index] <= 0:
+            break
+        term = str(terms[index])
+        words = set(term.split())
+        if words & FILLER_WORDS:
+            continue
+        if any(words & set(other.split()) for other in chosen):
+            if " " in term:  # the phrase replaces the single words it contains
+                chosen = [other for other in chosen if not set(other.split()) <= words]
+                chosen.append(term)
+            continue
+        chosen.append(term)
+    return chosen[:TITLE_TERMS]
 
 
 # --------------------------------------------------------------------------- personas
