@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 ProviderName = Literal["local", "anthropic", "openai", "gemini", "ollama"]
 ExperimentStatus = Literal["created", "running", "completed", "failed"]
@@ -20,6 +20,15 @@ FINISHED_RUN_STATUSES: frozenset[str] = frozenset({"succeeded", "failed", "cance
 MAX_INLINE_SOURCE_CHARS = 1_000_000
 MAX_SEED = 2**53 - 1
 """Largest seed: JSON numbers above 2**53 lose precision in many languages."""
+
+
+def _integral_float_as_int(value: object) -> object:
+    """JSON does not tell 7 from 7.0, and JSON Schema calls both integers: take 7.0 as 7.
+
+    Strings and booleans stay refused by the fields' strict validation."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 class InputModel(BaseModel):
@@ -53,6 +62,10 @@ class GenerationConfig(InputModel):
     temperature: float | None = Field(default=None, ge=0, le=2, strict=True)
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED, strict=True)
 
+    _integral_counts = field_validator("persona_count", "seed", mode="before")(
+        _integral_float_as_int
+    )
+
 
 class ResolvedConfig(GenerationConfig):
     """A stored config: the provider is resolved, and fields a newer server adds are ignored."""
@@ -71,6 +84,10 @@ class GenerationOverrides(InputModel):
     persona_count: int | None = Field(default=None, ge=1, le=20, strict=True)
     temperature: float | None = Field(default=None, ge=0, le=2, strict=True)
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED, strict=True)
+
+    _integral_counts = field_validator("persona_count", "seed", mode="before")(
+        _integral_float_as_int
+    )
 
 
 # --------------------------------------------------------------------------- evidence
