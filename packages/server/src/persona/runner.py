@@ -26,6 +26,7 @@ from persona.schemas import Evidence, PersonaContent, RunError
 from persona.settings import Settings
 from persona.sources import load_evidence
 from persona.storage import ClaimedRun, Repository
+from persona.storage.repository import CLAIMED_STAGE
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -148,8 +149,7 @@ class Runner:
             await self._fail(claimed, self._describe_failure(claimed, err))
 
     async def _run(self, claimed: ClaimedRun) -> None:
-        report = _ProgressReporter(self, claimed)
-        await report(0.0, "loading sources")
+        report = _ProgressReporter(self, claimed)  # claiming stored the first stage
         evidence = await asyncio.to_thread(self._load_evidence, claimed)
         provider = build_provider(
             claimed.config.provider or self.settings.default_provider, self.settings
@@ -158,7 +158,8 @@ class Runner:
             result = await provider.generate(evidence, claimed.config, progress=report.provider)
         finally:
             await provider.aclose()
-        await report(1.0, "saving personas", force=True)
+        # No stage of its own: marking the run succeeded follows within milliseconds, and a
+        # progress write per run would cost more than the grounding check itself.
         personas = await asyncio.to_thread(_grounded, result.personas, evidence)
         stored = await self._db(
             self.repository.mark_succeeded, claimed.run_id, claimed.attempt, personas, result.usage
@@ -218,13 +219,13 @@ class _ProgressReporter:
         self.runner = runner
         self.claimed = claimed
         self.progress = 0.0
-        self.stage: str | None = None
-        self.written_at = float("-inf")
+        self.stage: str | None = CLAIMED_STAGE
+        self.written_at = time.monotonic()
 
-    async def __call__(self, fraction: float, stage: str, *, force: bool = False) -> None:
+    async def __call__(self, fraction: float, stage: str) -> None:
         fraction = max(self.progress, min(1.0, fraction))
         now = time.monotonic()
-        due = force or stage != self.stage or now - self.written_at >= PROGRESS_INTERVAL
+        due = stage != self.stage or now - self.written_at >= PROGRESS_INTERVAL
         self.progress = fraction
         if not due:
             return

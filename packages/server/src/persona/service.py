@@ -59,7 +59,7 @@ from persona.schemas import (
 )
 from persona.settings import Settings
 from persona.sources import SUPPORTED_EXTENSIONS, check_sources, resolve_source
-from persona.storage import Database, Repository
+from persona.storage import Database, ReadWouldWait, Repository
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -96,6 +96,9 @@ class _Parts:
     """What a started service owns."""
 
     executor: ThreadPoolExecutor
+    writer: ThreadPoolExecutor
+    """One thread for writes: SQLite takes one writer at a time, so more threads would only
+    wait on the write lock, holding back the reads queued behind them."""
     database: Database
     repository: Repository
     runner: Runner
@@ -116,18 +119,19 @@ class PersonaService:
         if self._closed:
             raise RuntimeError("this PersonaService was closed; create a new one")
         executor = ThreadPoolExecutor(DATABASE_THREADS, thread_name_prefix="persona-db")
+        writer = ThreadPoolExecutor(1, thread_name_prefix="persona-db-write")
         database: Database | None = None
         try:
             database = Database(self.settings.effective_database_url, pool_size=DATABASE_THREADS)
             await asyncio.get_running_loop().run_in_executor(executor, database.migrate)
             repository = Repository(database)
-            self._parts = _Parts(
-                executor, database, repository, Runner(self.settings, repository, self._call)
-            )
+            runner = Runner(self.settings, repository, self._write)
+            self._parts = _Parts(executor, writer, database, repository, runner)
             await self._parts.runner.recover()
         except BaseException:
             self._parts = None
             executor.shutdown(wait=False)
+            writer.shutdown(wait=False)
             if database is not None:
                 database.dispose()
             raise
@@ -142,6 +146,7 @@ class PersonaService:
         self._parts = None
         # Let database calls already handed to a thread finish before the engine goes.
         await asyncio.to_thread(parts.executor.shutdown, wait=True)
+        await asyncio.to_thread(parts.writer.shutdown, wait=True)
         parts.database.dispose()
 
     async def __aenter__(self) -> PersonaService:
@@ -167,6 +172,13 @@ class PersonaService:
             self._started.executor, functools.partial(fn, *args, **kwargs)
         )
 
+    async def _write(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a blocking database write on the service's writer thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._started.writer, functools.partial(fn, *args, **kwargs)
+        )
+
     @property
     def _repository(self) -> Repository:
         return self._started.repository
@@ -190,7 +202,7 @@ class PersonaService:
         experiment_id = new_id("exp")
         sources = await asyncio.to_thread(self._prepare_sources, experiment_id, data.data_sources)
         try:
-            return await self._call(
+            return await self._write(
                 repository.create_experiment,
                 experiment_id=experiment_id,
                 name=data.name,
@@ -211,13 +223,18 @@ class PersonaService:
         return await self._call(self._repository.list_experiments, limit=limit, cursor=cursor)
 
     async def get_experiment(self, experiment_id: str) -> Experiment:
-        return await self._call(self._repository.get_experiment, experiment_id)
+        repository = self._repository
+        try:
+            # One short statement that never waits for a lock: cheaper than a thread hop.
+            return repository.get_experiment_now(experiment_id)
+        except ReadWouldWait:
+            return await self._call(repository.get_experiment, experiment_id)
 
     async def delete_experiment(self, experiment_id: str) -> None:
         """Stop its active runs, delete it with its runs and personas, remove its files."""
         repository, runner = self._repository, self._runner
         await runner.stop(await self._call(repository.active_run_ids, experiment_id))
-        run_ids = await self._call(repository.delete_experiment, experiment_id)
+        run_ids = await self._write(repository.delete_experiment, experiment_id)
         for run_id in run_ids:
             runner.notify_finished(run_id)
         await asyncio.to_thread(self._remove_experiment_files, experiment_id, run_ids)
@@ -230,7 +247,7 @@ class PersonaService:
             raise InvalidInputError("no files were uploaded", location=["files"])
         written = await asyncio.to_thread(self._store_uploads, experiment_id, files)
         try:
-            return await self._call(
+            return await self._write(
                 repository.add_data_sources, experiment_id, [self._relative(p) for p in written]
             )
         except BaseException:
@@ -262,7 +279,7 @@ class PersonaService:
         provider = config.provider or self.settings.default_provider
         _require_known_provider(provider, ["provider"])
         require_configured(provider)
-        run, created = await self._call(
+        run, created = await self._write(
             repository.create_run, experiment_id, config, idempotency=idempotency
         )
         if created:
@@ -287,7 +304,7 @@ class PersonaService:
     async def cancel_run(self, experiment_id: str, run_id: str) -> Run:
         """Queued or running → cancelled (its task is stopped); finished → ConflictError."""
         repository, runner = self._repository, self._runner
-        run = await self._call(repository.cancel_run, experiment_id, run_id)
+        run = await self._write(repository.cancel_run, experiment_id, run_id)
         await runner.stop([run_id])
         runner.notify_finished(run_id)
         return run

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -75,6 +76,14 @@ def _create_sqlite_engine(url: URL, pool_size: int) -> Engine:
     return engine
 
 
+class ReadWouldWait(Exception):
+    """An instant read is not possible now (or not on this database): read in a thread."""
+
+
+class _InstantReaders(threading.local):
+    connection: sqlite3.Connection | None = None
+
+
 class Database:
     """One engine and its sessions. ``write()`` serialises writers on SQLite."""
 
@@ -94,6 +103,9 @@ class Database:
         self._read_lock: AbstractContextManager[Any] = (
             self._write_lock if self.is_sqlite and _is_memory(self.url) else nullcontext()
         )
+        self._instant_path = _instant_read_path(self.url) if self.is_sqlite else None
+        self._instant = _InstantReaders()
+        self._instant_connections: list[sqlite3.Connection] = []
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -131,5 +143,47 @@ class Database:
         with self._read_lock, self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
 
+    def instant_reader(self) -> sqlite3.Connection:
+        """This thread's own read-only connection that never waits for a lock.
+
+        In WAL mode a reader does not wait for writers, so a short read here costs tens of
+        microseconds, less than a hop to a worker thread: an event loop may read on its own
+        thread. Raises ReadWouldWait when the database is not a WAL-mode SQLite file; a
+        statement that meets a lock raises ``sqlite3.OperationalError`` at once (busy
+        timeout 0) instead of blocking the caller.
+        """
+        connection = self._instant.connection
+        if connection is not None:
+            return connection
+        if self._instant_path is None:
+            raise ReadWouldWait
+        connection = sqlite3.connect(
+            self._instant_path, timeout=0, isolation_level=None, check_same_thread=False
+        )
+        try:
+            journal_mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
+            connection.execute("PRAGMA query_only=ON")
+        except sqlite3.Error as exc:
+            connection.close()
+            raise ReadWouldWait from exc
+        if str(journal_mode).lower() != "wal":
+            connection.close()
+            self._instant_path = None  # a rollback journal makes readers wait for writers
+            raise ReadWouldWait
+        self._instant.connection = connection
+        self._instant_connections.append(connection)
+        return connection
+
     def dispose(self) -> None:
+        self._instant_path = None
+        for connection in self._instant_connections:
+            connection.close()
+        self._instant_connections.clear()
         self.engine.dispose()
+
+
+def _instant_read_path(url: URL) -> str | None:
+    """The file of a plain SQLite file URL; None for memory databases and URL options."""
+    if _is_memory(url) or url.query or not url.database:
+        return None
+    return str(Path(url.database).expanduser())

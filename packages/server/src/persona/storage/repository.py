@@ -7,9 +7,11 @@ them in a worker thread. Run state changes are guarded (``WHERE status = ... AND
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -46,10 +48,12 @@ from persona.schemas import (
     Usage,
 )
 from persona.storage.cursor import Cursor
-from persona.storage.database import Database
+from persona.storage.database import Database, ReadWouldWait
 from persona.storage.models import ExperimentRow, IdempotencyRow, PersonaRow, RunRow
 
 MAX_PAGE_SIZE = 200
+CLAIMED_STAGE = "loading sources"
+"""The stage a claimed run starts in: the runner loads its sources first."""
 ACTIVE = tuple(sorted(ACTIVE_RUN_STATUSES))
 # A cancelled run says nothing about the experiment's outcome: status follows the latest
 # run that succeeded or failed.
@@ -165,6 +169,19 @@ class Repository:
     def get_experiment(self, experiment_id: str) -> Experiment:
         with self.db.read() as session:
             return self._load_experiment(session, experiment_id)
+
+    def get_experiment_now(self, experiment_id: str) -> Experiment:
+        """``get_experiment`` on the calling thread, for an event loop: one plain SQLite
+        statement on the database's instant reader. Raises ReadWouldWait when that would
+        wait for a lock or the database has no instant reader."""
+        try:
+            cursor = self.db.instant_reader().execute(_INSTANT_EXPERIMENT_SQL, (experiment_id,))
+            row = cursor.fetchone()
+        except sqlite3.Error as exc:  # locked, busy, or closed by dispose()
+            raise ReadWouldWait from exc
+        if row is None:
+            raise NotFoundError("experiment", experiment_id)
+        return _instant_experiment(row)
 
     def list_experiments(self, *, limit: int = 50, cursor: str | None = None) -> ExperimentPage:
         check_limit(limit)
@@ -347,7 +364,7 @@ class Repository:
             row.attempts += 1
             row.started_at = now
             row.progress = 0.0
-            row.stage = "starting"
+            row.stage = CLAIMED_STAGE
             return ClaimedRun(
                 run_id=row.id,
                 experiment_id=row.experiment_id,
@@ -500,8 +517,9 @@ class Repository:
 # ---------------------------------------------------------------------- helpers
 
 
-def _experiments_query() -> Select[Any]:
-    """Experiments with their derived counts and status inputs, in one statement."""
+def _experiments_query(*columns: Any) -> Select[Any]:
+    """Experiments (``columns``, else the row) with their derived counts and status inputs,
+    in one statement."""
     of_experiment = RunRow.experiment_id == ExperimentRow.id
     run_count = select(func.count(RunRow.id)).where(of_experiment).scalar_subquery()
     persona_count = (
@@ -517,12 +535,63 @@ def _experiments_query() -> Select[Any]:
         .limit(1)
         .scalar_subquery()
     )
-    return select(ExperimentRow, run_count, persona_count, active, latest_outcome)
+    return select(*(columns or (ExperimentRow,)), run_count, persona_count, active, latest_outcome)
 
 
 # Built once: composing these statements costs more than running them.
 _EXPERIMENTS = _experiments_query()
 _EXPERIMENT_BY_ID = _EXPERIMENTS.where(ExperimentRow.id == bindparam("experiment_id"))
+_INSTANT_COLUMNS = (
+    ExperimentRow.id,
+    ExperimentRow.name,
+    ExperimentRow.description,
+    ExperimentRow.data_sources,
+    ExperimentRow.config,
+    ExperimentRow.created_at,
+    ExperimentRow.updated_at,
+)
+
+
+def _instant_experiment_sql() -> str:
+    """_EXPERIMENT_BY_ID as SQLite text, with one ``?`` for the experiment id.
+
+    The constant status lists are rendered inline; the id goes through a marker value that
+    is replaced by the placeholder, so the text stays derived from the same query.
+    """
+    from sqlalchemy.dialects import sqlite
+
+    marker = "experiment-id-placeholder"
+    stmt = _experiments_query(*_INSTANT_COLUMNS).where(ExperimentRow.id == marker)
+    text = str(stmt.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
+    quoted = f"'{marker}'"
+    if text.count(quoted) != 1:
+        raise RuntimeError("the experiment id must appear once in the instant statement")
+    return text.replace(quoted, "?")
+
+
+_INSTANT_EXPERIMENT_SQL = _instant_experiment_sql()
+
+
+def _sqlite_datetime(value: str) -> datetime:
+    """A UTCDateTime column as SQLite stores it (naive UTC text), made aware again."""
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _instant_experiment(row: tuple[Any, ...]) -> Experiment:
+    (id_, name, description, sources, config, created, updated, *stats) = row
+    run_count, persona_count, active, latest_outcome = stats
+    return Experiment(
+        id=id_,
+        name=name,
+        description=description,
+        status=_ExperimentStats(run_count, persona_count, bool(active), latest_outcome).status,
+        data_sources=json.loads(sources),
+        config=ResolvedConfig.model_validate(json.loads(config)),
+        created_at=_sqlite_datetime(created),
+        updated_at=_sqlite_datetime(updated),
+        run_count=run_count,
+        persona_count=persona_count,
+    )
 
 
 def _experiment_row(
