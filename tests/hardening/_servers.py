@@ -28,6 +28,15 @@ INTERVIEWS = REPO_ROOT / "examples" / "interviews.csv"
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
 HEALTH_POLL = 0.1
+SMALL_CSV = """participant,response
+P1,I copy order numbers from the inbox into a tracker every morning and it wastes an hour.
+P2,Too many notifications: forty alerts by ten o'clock and only three of them matter.
+P3,I build spreadsheet macros nobody else can maintain when I am away on holiday.
+P4,Our warehouse and customer service forward the same email three times per delay.
+P5,I want one dashboard that shows which shipments are late before customers call us.
+P6,Onboarding a new teammate takes two weeks because every process lives in my head.
+"""
+"""Six short answers: enough for the local provider, quick to generate from."""
 PROVIDER_ENV = (
     "ANTHROPIC_API_KEY",
     "ANTHROPIC_BASE_URL",
@@ -56,10 +65,11 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 def make_data_dir(root: Path) -> Path:
-    """A data directory holding the example interviews as ``interviews.csv``."""
+    """A data directory with the example interviews (``interviews.csv``) and ``small.csv``."""
     data_dir = root / "data"
     data_dir.mkdir()
     shutil.copy(INTERVIEWS, data_dir / "interviews.csv")
+    (data_dir / "small.csv").write_text(SMALL_CSV, encoding="utf-8")
     return data_dir
 
 

@@ -15,7 +15,13 @@ import httpx
 import persona_client as pc
 import pytest
 
-from tests.hardening._servers import ServerProcess, clean_env, poll_health, running_server
+from tests.hardening._servers import (
+    ServerProcess,
+    clean_env,
+    make_data_dir,
+    poll_health,
+    running_server,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -26,21 +32,11 @@ CONNECTIONS = 32
 """Client connection pool: enough to keep the server busy on two cores, not a flood."""
 RUN_TIMEOUT = 120.0
 POLL_INTERVAL = 0.5
-SMALL_DATA = """participant,response
-P1,I copy order numbers from the inbox into a tracker every morning and it wastes an hour.
-P2,Too many notifications: forty alerts by ten o'clock and only three of them matter.
-P3,I build spreadsheet macros nobody else can maintain when I am away on holiday.
-P4,Our warehouse and customer service forward the same email three times per delay.
-P5,I want one dashboard that shows which shipments are late before customers call us.
-P6,Onboarding a new teammate takes two weeks because every process lives in my head.
-"""
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    data_dir = tmp_path_factory.mktemp("concurrency") / "data"
-    data_dir.mkdir()
-    (data_dir / "small.csv").write_text(SMALL_DATA, encoding="utf-8")
+    data_dir = make_data_dir(tmp_path_factory.mktemp("concurrency"))
     with running_server(data_dir, clean_env()) as running:
         yield running
 

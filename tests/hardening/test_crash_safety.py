@@ -63,7 +63,7 @@ def test_sigkill_mid_run_then_restart_loses_and_duplicates_nothing(
             done_experiment = client.experiments.create(
                 name="finished before the crash",
                 data_sources=["interviews.csv"],
-                config={"provider": "local", "persona_count": DONE_PERSONAS, "seed": 7},
+                config={"provider": "openai", "persona_count": DONE_PERSONAS},
             )
             done_run = client.runs.wait(
                 client.experiments.generate(done_experiment.id), timeout=WAIT_TIMEOUT
@@ -132,3 +132,73 @@ def test_sigkill_mid_run_then_restart_loses_and_duplicates_nothing(
     assert per_run == {done_run.id: DONE_PERSONAS} | {run_id: SLOW_PERSONAS for run_id in after}
     assert {p.id for p in done_run.personas} <= set(persona_ids)
     assert "Traceback" not in server_log
+
+
+QUICK_LATENCY = 0.3
+QUICK_EXPERIMENTS = 3
+QUICK_RUNS_EACH = 4
+
+
+@pytest.fixture
+def quick_provider() -> Iterator[FakeOpenAIServer]:
+    with FakeOpenAIServer(latency=QUICK_LATENCY) as server:
+        yield server
+
+
+def test_sigkill_while_runs_finish_keeps_each_run_whole(
+    tmp_path: Path, quick_provider: FakeOpenAIServer
+) -> None:
+    """Killed while runs finish one after another: each run ends with exactly its personas."""
+    data_dir = make_data_dir(tmp_path)
+    env = clean_env(OPENAI_BASE_URL=quick_provider.base_url)
+
+    first = start_server(data_dir, env)
+    try:
+        with pc.PersonaClient(base_url=first.base_url, max_retries=0, timeout=30) as client:
+            experiments = [
+                client.experiments.create(
+                    name=f"quick study {n}",
+                    data_sources=["small.csv"],
+                    config={"provider": "openai", "persona_count": SLOW_PERSONAS},
+                )
+                for n in range(QUICK_EXPERIMENTS)
+            ]
+            runs = [
+                client.experiments.generate(e.id)
+                for e in experiments
+                for _ in range(QUICK_RUNS_EACH)
+            ]
+            before: dict[str, pc.models.RunDetail] = {}
+
+            def some_succeeded() -> bool:
+                for run in runs:
+                    before[run.id] = client.runs.get(run.experiment_id, run.id)
+                return any(r.status == "succeeded" for r in before.values())
+
+            wait_until(some_succeeded, "a first run succeeds")
+            first.kill()
+    finally:
+        first.kill()
+
+    unfinished = [r for r in before.values() if r.status in ("queued", "running")]
+    assert unfinished, "every run finished before the kill; nothing was interrupted"
+    succeeded_before = {i: r for i, r in before.items() if r.status == "succeeded"}
+
+    with (
+        running_server(data_dir, env) as second,
+        pc.PersonaClient(base_url=second.base_url, max_retries=0, timeout=30) as client,
+    ):
+        after = {
+            run.id: client.runs.wait(run, timeout=WAIT_TIMEOUT, poll_interval=0.2) for run in runs
+        }
+        personas = all_personas(client, [e.id for e in experiments])
+
+    assert Counter(r.status for r in after.values()) == {"succeeded": len(runs)}
+    for run_id, run in succeeded_before.items():
+        assert after[run_id] == run, "a run finished before the crash changed"
+    # Started at most twice: once before the kill (unless still queued), once after it.
+    assert {r.attempts for r in after.values()} <= {1, 2}
+    persona_ids = [p.id for p in personas]
+    assert len(persona_ids) == len(set(persona_ids)), "a persona is listed twice"
+    assert Counter(p.run_id for p in personas) == {run_id: SLOW_PERSONAS for run_id in after}
+    assert all(sorted(r.persona_ids) == sorted(p.id for p in r.personas) for r in after.values())
