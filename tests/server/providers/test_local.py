@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import random
 import re
 import subprocess
 import sys
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from persona.errors import InsufficientEvidenceError
@@ -15,6 +19,7 @@ from persona.providers import Provider, build_provider, local
 from persona.providers.local import LocalProvider
 from persona.schemas import Evidence, GenerationConfig, PersonaContent
 from persona.settings import Settings
+from persona.sources import load_evidence
 
 # Four participants per role; participant i says GOALS[role][i], PAINS[role][i], ...
 GOALS = {
@@ -218,6 +223,108 @@ async def test_identical_participants_still_give_the_count_asked_for() -> None:
     assert len(personas) == 3
     assert all(persona.evidence_ids for persona in personas)
     assert len({persona.name for persona in personas}) == 3
+
+
+def example_segments(examples_dir: Path) -> tuple[list[Evidence], dict[str, str]]:
+    """The shipped interviews and, for each evidence id, the segment its CSV record gives."""
+    evidence = load_evidence(["interviews.csv"], data_dir=examples_dir)
+    with (examples_dir / "interviews.csv").open(newline="", encoding="utf-8") as stream:
+        rows = list(csv.DictReader(stream))
+    segments: dict[str, str] = {}
+    for record in evidence:
+        row = rows[int(record.locator.removeprefix("row ")) - 2]  # row 1 is the header
+        assert row["response"].strip() == record.text.strip()  # the join is the right one
+        segments[record.id] = row["segment"]
+    return evidence, segments
+
+
+async def test_the_example_interviews_give_their_three_segments(examples_dir: Path) -> None:
+    evidence, segment_of = example_segments(examples_dir)
+    personas = await generate(evidence, persona_count=3)
+    dominant: list[str] = []
+    for persona in personas:
+        shares = Counter(segment_of[i] for i in persona.evidence_ids)
+        segment, count = shares.most_common(1)[0]
+        assert count >= 0.8 * len(persona.evidence_ids), (persona.title, shares)
+        dominant.append(segment)
+    assert sorted(dominant) == sorted(set(segment_of.values()))
+
+
+def themed_notes(extra: Callable[[int, int], dict[str, str]] | None = None) -> list[Evidence]:
+    """Fifteen participants without attributes (unless ``extra`` gives some), five per theme,
+    whose answers mix theme words with sentences everyone says."""
+    rng = random.Random(5)
+    records: list[Evidence] = []
+    for theme_index, theme in enumerate(THEMES):
+        for member in range(5):
+            participant = f"{theme}-{member}"
+            for turn in range(3):
+                words = rng.sample(THEMES[theme], 3)
+                text = (
+                    f"{rng.choice(SHARED)} I keep thinking about {words[0]} and {words[1]}, "
+                    f"and {words[2]} matters to me. {rng.choice(SHARED)}"
+                )
+                records.append(
+                    Evidence(
+                        id=f"{participant}-{turn}", source="notes.md", locator=f"line {turn}",
+                        participant=participant, text=text,
+                        attributes=extra(theme_index, member) if extra else {},
+                    )
+                )  # fmt: skip
+    return records
+
+
+THEMES = {
+    "billing": ["invoices", "refunds", "card payments", "receipts", "tax codes", "billing"],
+    "mobile": ["the phone app", "offline mode", "battery", "push alerts", "small screens", "sync"],
+    "reporting": ["dashboards", "charts", "exports", "weekly reports", "filters", "pivot tables"],
+}
+SHARED = [
+    "I use the tool at work every day.",
+    "Our team is small and busy.",
+    "Honestly, it is fine most of the time.",
+    "We started using it last year.",
+]
+
+
+def theme_of(evidence_id: str) -> str:
+    return evidence_id.split("-")[0]
+
+
+async def test_without_attributes_participants_cluster_by_theme() -> None:
+    personas = await generate(themed_notes(), persona_count=3)
+    themes = [{theme_of(i) for i in persona.evidence_ids} for persona in personas]
+    assert sorted(len(found) for found in themes) == [1, 1, 1]
+    assert set().union(*themes) == set(THEMES)
+
+
+async def test_a_column_unrelated_to_what_is_said_does_not_override_the_text() -> None:
+    # Each city holds participants of every theme: a clear grouping, but not a segment.
+    evidence = themed_notes(lambda theme, member: {"city": ["Lyon", "Nice", "Oslo"][member % 3]})
+    personas = await generate(evidence, persona_count=3)
+    assert sorted(len({theme_of(i) for i in p.evidence_ids}) for p in personas) == [1, 1, 1]
+
+
+async def test_a_segment_column_decides_where_the_text_does_not() -> None:
+    # The same themed answers, but a researcher-given segment that cuts across the themes.
+    evidence = themed_notes(lambda theme, member: {"segment": ["Gold", "Silver", "Bronze"][
+        (theme + member) % 3]})  # fmt: skip
+    personas = await generate(evidence, persona_count=3)
+    for persona in personas:
+        segments = {record.attributes["segment"] for record in evidence
+                    if record.id in set(persona.evidence_ids)}  # fmt: skip
+        assert segments == {persona.title}
+
+
+async def test_titles_from_text_name_shared_terms_without_filler_or_repeats() -> None:
+    personas = await generate(themed_notes(), persona_count=3)
+    for persona in personas:
+        terms = re.split(r", | and ", persona.title.removeprefix("Focused on "))
+        theme = theme_of(persona.evidence_ids[0])
+        assert all(any(term in phrase for phrase in THEMES[theme]) for term in terms), terms
+        words = [word for term in terms for word in term.split()]
+        assert len(words) == len(set(words))  # a phrase is never listed with its own words
+        assert not set(words) & local.FILLER_WORDS
 
 
 # --------------------------------------------------------------------------- grounding

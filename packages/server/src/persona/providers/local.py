@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import re
 import statistics
 import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from persona.errors import InsufficientEvidenceError
@@ -55,7 +57,8 @@ FILLER_WORDS = frozenset({
     "actually", "basically", "honestly", "just", "like", "really", "maybe", "okay", "ok",
     "yeah", "yes", "guess", "think", "thing", "things", "lot", "lots", "stuff", "kind", "sort",
     "way", "pretty", "bit", "little", "sure", "know", "mean", "right", "good", "want", "need",
-    "don", "doesn", "didn", "isn", "ll", "ve", "re", "time",
+    "don", "doesn", "didn", "isn", "ll", "ve", "re", "time", "got", "make", "use", "using",
+    "used", "says", "said", "let", "lets", "ones", "near", "inside", "outside", "matters",
 })  # fmt: skip
 """Conversational words that say nothing about a segment; never part of a title."""
 INSIGHT_CHARS = (20, 300)
@@ -262,9 +265,7 @@ def _vectorise(corpus: _Corpus) -> _Vectors:
     from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
     from sklearn.preprocessing import normalize
 
-    counter = CountVectorizer(
-        analyzer=_analyzer(), max_features=MAX_FEATURES, dtype=np.float32
-    )
+    counter = CountVectorizer(analyzer=_analyzer(), max_features=MAX_FEATURES, dtype=np.float32)
     try:
         counts = counter.fit_transform(corpus.sentence_text)
     except ValueError as exc:  # sklearn's "empty vocabulary"
@@ -298,9 +299,10 @@ def _analyzer() -> Callable[[str], list[str]]:
     stop_words = frozenset(ENGLISH_STOP_WORDS)
 
     def terms(sentence: str) -> list[str]:
+        # A stop word becomes "" so that no bigram spans it.
         words = [word if word not in stop_words else "" for word in _WORD.findall(sentence.lower())]
         found = [word for word in words if word]
-        found += [f"{a} {b}" for a, b in zip(words, words[1:], strict=False) if a and b]
+        found += [f"{a} {b}" for a, b in pairwise(words) if a and b]
         return found
 
     return terms
@@ -323,7 +325,9 @@ def _attribute_vectors(profiles: _Profiles, text: csr_matrix) -> csr_matrix | No
         if weight > 0:
             data = np.full(len(groups), weight, dtype=np.float32)
             blocks.append(
-                csr_matrix((data, (np.arange(len(groups)), groups)), shape=(len(groups), groups.max() + 1))
+                csr_matrix(
+                    (data, (np.arange(len(groups)), groups)), shape=(len(groups), groups.max() + 1)
+                )
             )
     return csr_matrix(hstack(blocks)) if blocks else None
 
@@ -334,7 +338,7 @@ def _attribute_weight(key: str, groups: np.ndarray, text: csr_matrix) -> float:
     if _role_key(key) in ROLE_KEYS:
         return ATTRIBUTE_WEIGHT
     agreement = max(0.0, min(1.0, _agreement(groups, text) / FULL_AGREEMENT))
-    return ATTRIBUTE_WEIGHT * agreement**0.5
+    return ATTRIBUTE_WEIGHT * math.sqrt(agreement)
 
 
 def _categorical_keys(profiles: _Profiles) -> list[str]:
@@ -475,17 +479,16 @@ def _term_shares(participants: csr_matrix, labels: np.ndarray, count: int) -> np
     return np.asarray((membership @ used).todense()) / sizes[:, None]
 
 
-def _top_terms(
-    shares: np.ndarray, label: int, weights: np.ndarray, terms: np.ndarray
-) -> list[str]:
-    """The terms most of the segment uses and few others do (ties: the most distinctive by
-    TF-IDF), no filler words, a two-word phrase taking the place of the words it contains."""
+def _top_terms(shares: np.ndarray, label: int, weights: np.ndarray, terms: np.ndarray) -> list[str]:
+    """The terms most of the segment uses and few others do (ties: two-word phrases, then the
+    most distinctive by TF-IDF), no filler words, a phrase replacing the words it contains."""
     import numpy as np
 
     others = np.delete(shares, label, axis=0)
     outside = others.max(axis=0) if len(others) else np.zeros_like(shares[label])
     score = np.round(shares[label] - outside, 6)
-    order = np.lexsort((np.arange(len(weights)), -weights, -score))
+    phrase = np.char.find(terms.astype(str), " ") >= 0
+    order = np.lexsort((np.arange(len(weights)), -weights, ~phrase, -score))
     chosen: list[str] = []
     for index in order.tolist():
         if len(chosen) >= TITLE_TERMS or weights[index] <= 0 or score[index] <= 0:
@@ -494,12 +497,12 @@ def _top_terms(
         words = set(term.split())
         if words & FILLER_WORDS:
             continue
-        if any(words & set(other.split()) for other in chosen):
-            if " " in term:  # the phrase replaces the single words it contains
-                chosen = [other for other in chosen if not set(other.split()) <= words]
-                chosen.append(term)
-            continue
-        chosen.append(term)
+        overlapping = [other for other in chosen if words & set(other.split())]
+        if any(" " in other for other in overlapping):
+            continue  # a phrase already says it
+        if overlapping and " " not in term:
+            continue  # a word of a phrase or of itself
+        chosen = [other for other in chosen if other not in overlapping] + [term]
     return chosen[:TITLE_TERMS]
 
 
