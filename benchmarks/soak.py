@@ -161,7 +161,7 @@ def rss_kib(pid: int) -> int:
 
 
 class Worker:
-    """One client connection looping over the mix; owns the experiments it creates."""
+    """One concurrent client looping over the mix; owns the experiments it creates."""
 
     def __init__(
         self, client: httpx.AsyncClient, tally: Tally, rng: random.Random, inline_csv: str
