@@ -77,7 +77,10 @@ class TokenFirstRoute(APIRoute):
 
 
 ServiceDep = Annotated[PersonaService, Depends(get_service)]
-AuthDep = Depends(require_token)
+AuthDep = Depends(bearer_scheme)
+"""Declares the bearer scheme on a router's operations, for the OpenAPI document only: the
+check itself is TokenFirstRoute's, which every router declaring AuthDep must use. Checking
+here again would cost a dependency resolution per request for nothing."""
 
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size.")]
 Cursor = Annotated[

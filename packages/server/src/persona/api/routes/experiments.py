@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from persona.api.deps import AuthDep, Cursor, Limit, ServiceDep, TokenFirstRoute
 from persona.api.openapi import problems
+from persona.api.responses import json_response
 from persona.schemas import Experiment, ExperimentCreate, ExperimentPage
 from persona.service import UploadedFile
 
@@ -130,9 +131,9 @@ async def create_experiment(
     response_model=Experiment,
     responses=problems(401, 404, 422),
 )
-async def get_experiment(experiment_id: str, service: ServiceDep) -> Experiment:
+async def get_experiment(experiment_id: str, service: ServiceDep) -> Response:
     """One experiment."""
-    return await service.get_experiment(experiment_id)
+    return json_response(await service.get_experiment(experiment_id))
 
 
 @router.delete(
