@@ -42,9 +42,8 @@ MAX_CANDIDATES = 2_000
 MAX_SUPPORT_IDS = 10
 """Evidence ids cited per item: the sentence's own record plus records saying the same."""
 MAX_FEATURES = 20_000
-KMEANS_RESTARTS = (10, 3)
-"""k-means runs (best kept): many where they are cheap, fewer beyond KMEANS_FEW_ABOVE rows."""
-KMEANS_FEW_ABOVE = 2_000
+KMEANS_RESTARTS = ((200, 30), (2_000, 10), (None, 3))
+"""k-means++ runs (best kept) by participant count: many where they are cheap, fewer beyond."""
 TITLE_TERMS = 3
 ATTRIBUTE_WEIGHT = 1.0
 """Weight of a categorical attribute that fully agrees with the text, against the whole
@@ -59,8 +58,11 @@ FILLER_WORDS = frozenset({
     "way", "pretty", "bit", "little", "sure", "know", "mean", "right", "good", "want", "need",
     "don", "doesn", "didn", "isn", "ll", "ve", "re", "time", "got", "make", "use", "using",
     "used", "says", "said", "let", "lets", "ones", "near", "inside", "outside", "matters",
+    "hand", "hour", "hours", "day", "days", "week", "weeks", "month", "months", "year", "years",
+    "minute", "minutes", "morning", "today", "tomorrow", "start", "end",
 })  # fmt: skip
-"""Conversational words that say nothing about a segment; never part of a title."""
+"""Conversational words and units of time ("by hand", "hours per week") that say nothing
+about a segment; never part of a title."""
 INSIGHT_CHARS = (20, 300)
 QUOTE_CHARS = (30, 300)
 MAX_ATTRIBUTE_CHARS = 80
@@ -444,7 +446,7 @@ def _cluster_labels(matrix: csr_matrix, count: int, seed: int) -> np.ndarray:
     with warnings.catch_warnings():
         # Fewer distinct participants than segments is repaired below, not warned about.
         warnings.simplefilter("ignore")
-        restarts = KMEANS_RESTARTS[rows > KMEANS_FEW_ABOVE]
+        restarts = next(runs for most, runs in KMEANS_RESTARTS if most is None or rows <= most)
         model = KMeans(n_clusters=count, n_init=restarts, random_state=seed)
         return np.asarray(model.fit_predict(matrix), dtype=np.int64)
 
