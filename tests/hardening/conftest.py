@@ -47,7 +47,7 @@ def make_settings(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[.
 
     def build(**overrides: Any) -> Settings:
         fields: dict[str, Any] = {"data_dir": data_dir, "api_token": TOKEN, **overrides}
-        return Settings(_env_file=None, **fields)  # type: ignore[call-arg]
+        return Settings(_env_file=None, **fields)
 
     return build
 
