@@ -8,6 +8,7 @@ directory descriptor of ``openat`` calls, which the audit event does not carry.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 import sysconfig
@@ -361,6 +362,41 @@ async def test_a_path_in_an_upload_name_is_cut_to_its_last_part(
     assert (data_dir / stored).read_text() == "id,text\nP1,hi\n"
     assert outside_opens(watch_opens, data_dir) == []
     assert names_in(outside) == ["secret.csv"]
+
+
+async def test_a_source_swapped_for_a_link_after_creation_is_not_followed(
+    api: httpx.AsyncClient, data_dir: Path, outside: Path, watch_opens: OpenWatch
+) -> None:
+    """The check at creation is not trusted at run time: the run refuses the link it finds."""
+    source = data_dir / "sub" / "notes.csv"
+    source.parent.mkdir()
+    source.write_text("id,text\nP1,I gave up at the pricing page.\nP2,Shipping costs surprised me.\n")
+    body = {"name": "Swap", "data_sources": ["sub/notes.csv"], "config": {"provider": "local"}}
+    created = await api.post("/experiments", json=body)
+    assert created.status_code == 201, created.text
+    experiment_id = created.json()["id"]
+    source.unlink()
+    source.symlink_to(outside / "secret.csv")
+
+    started = await api.post(f"/experiments/{experiment_id}/generate", json={})
+    assert started.status_code == 202, started.text
+    run = await finished_run(api, experiment_id, started.json()["id"])
+
+    assert run["status"] == "failed", run
+    assert "sub/notes.csv" in run["error"]["message"], run["error"]
+    assert outside_opens(watch_opens, data_dir) == []
+    personas = await api.get(f"/experiments/{experiment_id}/personas")
+    assert personas.json()["items"] == []
+
+
+async def finished_run(api: httpx.AsyncClient, experiment_id: str, run_id: str) -> dict[str, Any]:
+    for _ in range(500):
+        response = await api.get(f"/experiments/{experiment_id}/runs/{run_id}")
+        run: dict[str, Any] = response.json()
+        if run["status"] in ("succeeded", "failed", "cancelled"):
+            return run
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"run {run_id} did not finish: {run}")
 
 
 def test_the_watch_sees_an_open_outside_the_data_dir(
