@@ -370,7 +370,7 @@ async def test_a_source_swapped_for_a_link_after_creation_is_not_followed(
     """The check at creation is not trusted at run time: the run refuses the link it finds."""
     source = data_dir / "sub" / "notes.csv"
     source.parent.mkdir()
-    source.write_text("id,text\nP1,I gave up at the pricing page.\nP2,Shipping costs surprised me.\n")
+    source.write_text("id,text\nP1,I gave up at the pricing page.\nP2,Shipping surprised me.\n")
     body = {"name": "Swap", "data_sources": ["sub/notes.csv"], "config": {"provider": "local"}}
     created = await api.post("/experiments", json=body)
     assert created.status_code == 201, created.text
