@@ -369,9 +369,7 @@ def _agreement(groups: np.ndarray, text: csr_matrix) -> float:
     import numpy as np
     from scipy.sparse import csr_matrix
 
-    rows, group_count = len(groups), int(groups.max()) + 1
-    if group_count < 2 or rows <= group_count:
-        return 0.0
+    rows, group_count = len(groups), int(groups.max()) + 1  # 2 <= groups <= rows / 2
     membership = csr_matrix(
         (np.ones(rows, dtype=np.float64), (groups, np.arange(rows))), shape=(group_count, rows)
     )
@@ -502,8 +500,7 @@ def _top_terms(shares: np.ndarray, label: int, weights: np.ndarray, terms: np.nd
         overlapping = [other for other in chosen if words & set(other.split())]
         if any(" " in other for other in overlapping):
             continue  # a phrase already says it
-        if overlapping and " " not in term:
-            continue  # a word of a phrase or of itself
+        # Distinct terms that share a word: a phrase and the single words it contains.
         chosen = [other for other in chosen if other not in overlapping] + [term]
     return chosen[:TITLE_TERMS]
 
