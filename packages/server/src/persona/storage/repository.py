@@ -22,6 +22,7 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    insert,
     or_,
     select,
     update,
@@ -352,38 +353,30 @@ class Repository:
             _touch(session, experiment_id, now)
         return _run(row, [])
 
+    # The runner's writes below are Core statements built once, on a plain connection: an
+    # ORM session costs several times the statement for writes this small and this frequent.
+
     def claim_run(self, run_id: str) -> ClaimedRun | None:
         """Queued → running (attempts + 1); None when the run is gone or no longer queued."""
-        now = utcnow()
-        with self.db.write() as session:
-            row = session.get(RunRow, run_id, with_for_update=True)
-            if row is None or row.status != "queued":
+        with self.db.write_connection() as connection:
+            found = connection.execute(_CLAIMABLE, {"b_run": run_id}).one_or_none()
+            if found is None or found.status != "queued":
                 return None
-            experiment = _experiment_row(session, row.experiment_id)
-            row.status = "running"
-            row.attempts += 1
-            row.started_at = now
-            row.progress = 0.0
-            row.stage = CLAIMED_STAGE
+            connection.execute(_CLAIM, {"b_run": run_id, "b_now": utcnow()})
             return ClaimedRun(
-                run_id=row.id,
-                experiment_id=row.experiment_id,
-                attempt=row.attempts,
-                config=ResolvedConfig.model_validate(row.config),
-                data_sources=list(experiment.data_sources),
-                text_column=experiment.text_column,
+                run_id=run_id,
+                experiment_id=found.experiment_id,
+                attempt=found.attempts + 1,
+                config=ResolvedConfig.model_validate(found.config),
+                data_sources=list(found.data_sources),
+                text_column=found.text_column,
             )
 
     def update_progress(self, run_id: str, attempt: int, progress: float, stage: str) -> bool:
         """Record progress; False when the run is no longer this attempt's (cancelled, gone)."""
-        with self.db.write() as session:
-            result = session.execute(
-                update(RunRow)
-                .where(*_current_attempt(run_id, attempt))
-                .values(progress=progress, stage=stage)
-                .execution_options(synchronize_session=False)
-            )
-            return _rowcount(result) == 1
+        values = {"b_run": run_id, "b_attempt": attempt, "b_progress": progress, "b_stage": stage}
+        with self.db.write_connection() as connection:
+            return _rowcount(connection.execute(_PROGRESS, values)) == 1
 
     def mark_succeeded(
         self, run_id: str, attempt: int, personas: Sequence[PersonaContent], usage: Usage
@@ -391,51 +384,37 @@ class Repository:
         """In one transaction: the run becomes succeeded and its personas are stored.
         Returns the new persona ids, or None (nothing written) when the attempt is stale."""
         now = utcnow()
-        with self.db.write() as session:
-            result = session.execute(
-                update(RunRow)
-                .where(*_current_attempt(run_id, attempt))
-                .values(
-                    status="succeeded",
-                    progress=1.0,
-                    stage="done",
-                    finished_at=now,
-                    usage=usage.model_dump(mode="json"),
-                )
-                .execution_options(synchronize_session=False)
-            )
+        usage_json = usage.model_dump(mode="json")
+        values = {"b_run": run_id, "b_attempt": attempt, "b_now": now, "b_usage": usage_json}
+        with self.db.write_connection() as connection:
+            result = connection.execute(_SUCCEED, values)
             if _rowcount(result) != 1:
                 return None
-            experiment_id = session.scalars(
-                select(RunRow.experiment_id).where(RunRow.id == run_id)
-            ).one()
+            experiment_id = connection.execute(_RUN_EXPERIMENT, {"b_run": run_id}).scalar_one()
             rows = [
-                _persona_row(content, experiment_id, run_id, position, now)
+                _persona_values(content, experiment_id, run_id, position, now)
                 for position, content in enumerate(personas)
             ]
-            session.add_all(rows)
-            _touch(session, experiment_id, now)
-        return [row.id for row in rows]
+            if rows:
+                connection.execute(insert(PersonaRow), rows)
+            connection.execute(_TOUCH, {"b_experiment": experiment_id, "b_now": now})
+        return [row["id"] for row in rows]
 
     def mark_failed(self, run_id: str, attempt: int, error: RunError) -> bool:
         """Running → failed with ``error``; False when the attempt is stale."""
         now = utcnow()
-        with self.db.write() as session:
-            result = session.execute(
-                update(RunRow)
-                .where(*_current_attempt(run_id, attempt))
-                .values(
-                    status="failed",
-                    stage="failed",
-                    finished_at=now,
-                    error_code=error.code,
-                    error_message=error.message,
-                )
-                .execution_options(synchronize_session=False)
-            )
-            if _rowcount(result) != 1:
+        values = {
+            "b_run": run_id,
+            "b_attempt": attempt,
+            "b_now": now,
+            "b_code": error.code,
+            "b_message": error.message,
+        }
+        with self.db.write_connection() as connection:
+            if _rowcount(connection.execute(_FAIL, values)) != 1:
                 return False
-            _touch_run_experiment(session, run_id, now)
+            experiment_id = connection.execute(_RUN_EXPERIMENT, {"b_run": run_id}).scalar_one()
+            connection.execute(_TOUCH, {"b_experiment": experiment_id, "b_now": now})
         return True
 
     def recover_runs(self, max_attempts: int) -> list[str]:
@@ -594,6 +573,70 @@ def _instant_experiment(row: tuple[Any, ...]) -> Experiment:
     )
 
 
+_RUNS = RunRow.__table__.c
+_CURRENT_ATTEMPT = (
+    _RUNS.id == bindparam("b_run"),
+    _RUNS.status == "running",
+    _RUNS.attempts == bindparam("b_attempt"),
+)
+_CLAIMABLE = (
+    select(
+        _RUNS.status,
+        _RUNS.attempts,
+        _RUNS.config,
+        _RUNS.experiment_id,
+        ExperimentRow.__table__.c.data_sources,
+        ExperimentRow.__table__.c.text_column,
+    )
+    .join_from(RunRow.__table__, ExperimentRow.__table__)
+    .where(_RUNS.id == bindparam("b_run"))
+)
+_CLAIM = (
+    update(RunRow.__table__)
+    .where(_RUNS.id == bindparam("b_run"), _RUNS.status == "queued")
+    .values(
+        status="running",
+        attempts=_RUNS.attempts + 1,
+        started_at=bindparam("b_now"),
+        progress=0.0,
+        stage=CLAIMED_STAGE,
+    )
+)
+_PROGRESS = (
+    update(RunRow.__table__)
+    .where(*_CURRENT_ATTEMPT)
+    .values(progress=bindparam("b_progress"), stage=bindparam("b_stage"))
+)
+_SUCCEED = (
+    update(RunRow.__table__)
+    .where(*_CURRENT_ATTEMPT)
+    .values(
+        status="succeeded",
+        progress=1.0,
+        stage="done",
+        finished_at=bindparam("b_now"),
+        usage=bindparam("b_usage"),
+    )
+)
+_FAIL = (
+    update(RunRow.__table__)
+    .where(*_CURRENT_ATTEMPT)
+    .values(
+        status="failed",
+        stage="failed",
+        finished_at=bindparam("b_now"),
+        error_code=bindparam("b_code"),
+        error_message=bindparam("b_message"),
+    )
+)
+_RUN_EXPERIMENT = select(_RUNS.experiment_id).where(_RUNS.id == bindparam("b_run"))
+_TOUCH = (
+    update(ExperimentRow.__table__)
+    .where(ExperimentRow.__table__.c.id == bindparam("b_experiment"))
+    .values(updated_at=bindparam("b_now"))
+)
+
+
 def _experiment_row(
     session: Session, experiment_id: str, *, for_update: bool = False
 ) -> ExperimentRow:
@@ -683,6 +726,20 @@ def _run(row: RunRow, persona_ids: list[str]) -> Run:
         error=error,
         persona_ids=persona_ids,
     )
+
+
+def _persona_values(
+    content: PersonaContent, experiment_id: str, run_id: str, position: int, now: datetime
+) -> dict[str, Any]:
+    """A personas row, as the values of a Core insert."""
+    return {
+        "id": new_id("persona"),
+        "experiment_id": experiment_id,
+        "run_id": run_id,
+        "position": position,
+        "created_at": now,
+        **content.model_dump(mode="json", include=set(_PERSONA_FIELDS)),
+    }
 
 
 def _persona_row(
