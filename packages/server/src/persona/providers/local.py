@@ -46,9 +46,9 @@ KMEANS_RESTARTS = ((200, 30), (2_000, 10), (None, 3))
 """k-means++ runs (best kept) by participant count: many where they are cheap, fewer beyond."""
 TITLE_TERMS = 3
 ATTRIBUTE_WEIGHT = 1.0
-"""Weight of a categorical attribute that fully agrees with the text, against the whole
-(unit-length) text vector: a participant in another segment is then farther away than any
-difference in wording makes them."""
+"""Weight of a segment- or role-like attribute, or of another that fully agrees with the
+text, against the whole (unit-length) text vector: a participant in another segment is then
+farther away than any difference in wording makes them."""
 FULL_AGREEMENT = 0.05
 """Share of the text's variance between an attribute's groups (adjusted for chance) from which
 the attribute counts with its full weight; less agreement, less weight, none at or below 0."""
