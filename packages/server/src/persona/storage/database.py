@@ -121,6 +121,12 @@ class Database:
             yield session
 
     @contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        """Like ``read()``, a Core connection instead of an ORM session."""
+        with self._read_lock, self.engine.connect() as connection:
+            yield connection
+
+    @contextmanager
     def write_connection(self) -> Iterator[Connection]:
         """Like ``write()``, a Core connection instead of an ORM session.
 

@@ -12,11 +12,13 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Row,
     Select,
+    Table,
     and_,
     bindparam,
     delete,
@@ -266,6 +268,8 @@ class Repository:
     def _insert_run(
         self, experiment_id: str, config: ResolvedConfig, idempotency: tuple[str, str] | None
     ) -> tuple[Run, bool]:
+        if idempotency is None:
+            return self._insert_plain_run(experiment_id, config), True
         now = utcnow()
         with self.db.write() as session:
             experiment = _experiment_row(session, experiment_id, for_update=True)
@@ -301,6 +305,30 @@ class Repository:
             experiment.updated_at = now
         return _run(row, []), True
 
+    def _insert_plain_run(self, experiment_id: str, config: ResolvedConfig) -> Run:
+        """A run without an idempotency key: Core statements, as for the runner's writes."""
+        now = utcnow()
+        values: dict[str, Any] = {
+            "id": new_id("run"),
+            "experiment_id": experiment_id,
+            "status": "queued",
+            "config": config.model_dump(mode="json"),
+            "progress": 0.0,
+            "stage": "queued",
+            "attempts": 0,
+            "created_at": now,
+            "usage": Usage().model_dump(mode="json"),
+        }
+        with self.db.write_connection() as connection:
+            if (
+                connection.execute(_EXPERIMENT_EXISTS, {"b_experiment": experiment_id}).first()
+                is None
+            ):
+                raise NotFoundError("experiment", experiment_id)
+            connection.execute(insert(_RUN_TABLE), values)
+            connection.execute(_TOUCH, {"b_experiment": experiment_id, "b_now": now})
+        return _run(RunRow(**values), [])
+
     def _replay(self, experiment_id: str, key: str, request_hash: str) -> tuple[Run, bool]:
         found = self.find_idempotent_run(experiment_id, key)
         if found is None:  # pragma: no cover - the key's run was deleted in between
@@ -310,13 +338,17 @@ class Repository:
 
     def get_run(self, experiment_id: str, run_id: str) -> RunDetail:
         """The run with its personas (empty unless it succeeded)."""
-        with self.db.read() as session:
-            row = _run_row(session, run_id, experiment_id=experiment_id)
-            personas = _persona_rows(session, run_id) if row.status == "succeeded" else []
-            return RunDetail(
-                **_run(row, [p.id for p in personas]).model_dump(),
-                personas=[_persona(p) for p in personas],
-            )
+        with self.db.read_connection() as connection:
+            row = connection.execute(_RUN_BY_ID, {"b_run": run_id}).one_or_none()
+            if row is None or row.experiment_id != experiment_id:
+                raise NotFoundError("run", run_id)
+            personas = []
+            if row.status == "succeeded":
+                personas = list(connection.execute(_RUN_PERSONAS, {"b_run": run_id}))
+        return RunDetail(
+            **_run(row, [p.id for p in personas]).model_dump(),
+            personas=[_persona(p) for p in personas],
+        )
 
     def list_runs(
         self,
@@ -573,7 +605,9 @@ def _instant_experiment(row: tuple[Any, ...]) -> Experiment:
     )
 
 
-_RUNS = RunRow.__table__.c
+_RUN_TABLE = cast(Table, RunRow.__table__)
+_EXPERIMENT_TABLE = cast(Table, ExperimentRow.__table__)
+_RUNS = _RUN_TABLE.c
 _CURRENT_ATTEMPT = (
     _RUNS.id == bindparam("b_run"),
     _RUNS.status == "running",
@@ -585,14 +619,14 @@ _CLAIMABLE = (
         _RUNS.attempts,
         _RUNS.config,
         _RUNS.experiment_id,
-        ExperimentRow.__table__.c.data_sources,
-        ExperimentRow.__table__.c.text_column,
+        _EXPERIMENT_TABLE.c.data_sources,
+        _EXPERIMENT_TABLE.c.text_column,
     )
-    .join_from(RunRow.__table__, ExperimentRow.__table__)
+    .join_from(_RUN_TABLE, _EXPERIMENT_TABLE)
     .where(_RUNS.id == bindparam("b_run"))
 )
 _CLAIM = (
-    update(RunRow.__table__)
+    update(_RUN_TABLE)
     .where(_RUNS.id == bindparam("b_run"), _RUNS.status == "queued")
     .values(
         status="running",
@@ -603,12 +637,12 @@ _CLAIM = (
     )
 )
 _PROGRESS = (
-    update(RunRow.__table__)
+    update(_RUN_TABLE)
     .where(*_CURRENT_ATTEMPT)
     .values(progress=bindparam("b_progress"), stage=bindparam("b_stage"))
 )
 _SUCCEED = (
-    update(RunRow.__table__)
+    update(_RUN_TABLE)
     .where(*_CURRENT_ATTEMPT)
     .values(
         status="succeeded",
@@ -619,7 +653,7 @@ _SUCCEED = (
     )
 )
 _FAIL = (
-    update(RunRow.__table__)
+    update(_RUN_TABLE)
     .where(*_CURRENT_ATTEMPT)
     .values(
         status="failed",
@@ -629,10 +663,20 @@ _FAIL = (
         error_message=bindparam("b_message"),
     )
 )
+_RUN_BY_ID = select(_RUN_TABLE).where(_RUNS.id == bindparam("b_run"))
+_PERSONA_TABLE = cast(Table, PersonaRow.__table__)
+_RUN_PERSONAS = (
+    select(_PERSONA_TABLE)
+    .where(_PERSONA_TABLE.c.run_id == bindparam("b_run"))
+    .order_by(_PERSONA_TABLE.c.position)
+)
+_EXPERIMENT_EXISTS = select(_EXPERIMENT_TABLE.c.id).where(
+    _EXPERIMENT_TABLE.c.id == bindparam("b_experiment")
+)
 _RUN_EXPERIMENT = select(_RUNS.experiment_id).where(_RUNS.id == bindparam("b_run"))
 _TOUCH = (
-    update(ExperimentRow.__table__)
-    .where(ExperimentRow.__table__.c.id == bindparam("b_experiment"))
+    update(_EXPERIMENT_TABLE)
+    .where(_EXPERIMENT_TABLE.c.id == bindparam("b_experiment"))
     .values(updated_at=bindparam("b_now"))
 )
 
@@ -707,7 +751,7 @@ def _experiment(row: ExperimentRow, stats: _ExperimentStats) -> Experiment:
     )
 
 
-def _run(row: RunRow, persona_ids: list[str]) -> Run:
+def _run(row: RunRow | Row[Any], persona_ids: list[str]) -> Run:
     error = None
     if row.error_code is not None:
         error = RunError(code=row.error_code, message=row.error_message or "")
@@ -756,7 +800,7 @@ def _persona_row(
     )
 
 
-def _persona(row: PersonaRow) -> Persona:
+def _persona(row: PersonaRow | Row[Any]) -> Persona:
     return Persona(
         id=row.id,
         experiment_id=row.experiment_id,
