@@ -5,7 +5,10 @@
 
 One process: a PersonaService (max_concurrent_runs = runs) starts every run with provider
 "openai", pointed by OPENAI_BASE_URL at the loopback fake OpenAI-compatible server from
-tests/fakes, which holds each request for ``--latency`` seconds. The clock covers starting
+tests/fakes, which holds each request for ``--latency`` seconds. The fake server runs in a
+child process (``--fake-in-process`` puts it back in this one): sharing this process's GIL,
+the fake's own work of answering 200 requests would be counted as Persona's. The clock
+covers starting
 every run through to every run having succeeded, personas stored. Runs that overlap fully
 take about one latency; the ratio wall time / latency says how close they come (target
 <= 1.5). For comparison it also times the same number of generations through the provider
@@ -19,8 +22,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -46,7 +51,7 @@ CONFIG = GenerationConfig(provider="openai", persona_count=3)
 class Measured:
     wall: float
     cpu: float
-    """CPU seconds of the whole process (both event loops), less sensitive to other load."""
+    """CPU seconds of this process (and of the fake server too when it runs in-process)."""
     first_request: float
     last_request: float
     """Seconds from the start until the first and the last request reached the provider."""
@@ -88,34 +93,97 @@ async def through_provider(
     return start, elapsed, cpu, {"succeeded": len(results), "personas": personas}
 
 
+class FakeServerProcess:
+    """The fake server in a child process; arrival times come back through its stdout.
+
+    ``time.perf_counter`` is the system-wide monotonic clock on Linux and macOS, so the
+    child's arrival times compare with this process's start times.
+    """
+
+    def __init__(self, latency: float) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--serve-fake", str(latency)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self._stdin, self._stdout = self.process.stdin, self.process.stdout
+        self.base_url = self._stdout.readline().strip()
+        if not self.base_url:
+            raise SystemExit("the fake server did not start")
+
+    def arrivals(self) -> list[float]:
+        """When each request so far reached the server (``time.perf_counter()``)."""
+        self._stdin.write("arrivals\n")
+        self._stdin.flush()
+        return [float(t) for t in json.loads(self._stdout.readline())]
+
+    def close(self) -> None:
+        self._stdin.close()
+        self.process.wait(timeout=30)
+
+
+def serve_fake(latency: float) -> None:
+    """Child process: serve until stdin closes, answering each "arrivals" line."""
+    with FakeOpenAIServer(latency=latency) as server:
+        print(server.base_url, flush=True)
+        for _ in sys.stdin:
+            print(json.dumps([r.received_at for r in server.requests]), flush=True)
+
+
+class InProcessFake:
+    def __init__(self, latency: float) -> None:
+        self.server = FakeOpenAIServer(latency=latency).start()
+        self.base_url = self.server.base_url
+
+    def arrivals(self) -> list[float]:
+        return [r.received_at for r in self.server.requests]
+
+    def close(self) -> None:
+        self.server.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--latency", type=float, default=1.0)
+    parser.add_argument(
+        "--fake-in-process", action="store_true", help="Run the fake server in this process."
+    )
+    parser.add_argument("--serve-fake", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_fake is not None:
+        serve_fake(args.serve_fake)
+        return
 
     data_dir = Path(tempfile.mkdtemp(prefix="persona-bench-"))
     shutil.copy(EXAMPLE, data_dir / "interviews.csv")
     results: dict[str, Measured] = {}
+    server = InProcessFake(args.latency) if args.fake_in_process else FakeServerProcess(args.latency)
     try:
-        with FakeOpenAIServer(latency=args.latency) as server:
-            os.environ["OPENAI_BASE_URL"] = server.base_url
-            os.environ.pop("OPENAI_API_KEY", None)  # a loopback server needs no key
-            for label, job in (
-                ("through PersonaService", lambda: through_service(data_dir, args.runs)),
-                (
-                    "through the provider directly",
-                    lambda: through_provider(data_dir, args.runs, server.base_url),
-                ),
-            ):
-                seen = len(server.requests)
-                start, wall, cpu, outcome = asyncio.run(job())
-                arrivals = [r.received_at - start for r in server.requests[seen:]]
-                results[label] = Measured(wall, cpu, min(arrivals), max(arrivals), outcome)
+        os.environ["OPENAI_BASE_URL"] = server.base_url
+        os.environ.pop("OPENAI_API_KEY", None)  # a loopback server needs no key
+        for label, job in (
+            ("through PersonaService", lambda: through_service(data_dir, args.runs)),
+            (
+                "through the provider directly",
+                lambda: through_provider(data_dir, args.runs, server.base_url),
+            ),
+        ):
+            seen = len(server.arrivals())
+            start, wall, cpu, outcome = asyncio.run(job())
+            arrivals = [t - start for t in server.arrivals()[seen:]]
+            results[label] = Measured(wall, cpu, min(arrivals), max(arrivals), outcome)
     finally:
+        server.close()
         shutil.rmtree(data_dir, ignore_errors=True)
 
-    print(f"{args.runs} runs at once, provider latency {args.latency:.2f} s, one process")
+    where = "in this process" if args.fake_in_process else "in a child process"
+    print(
+        f"{args.runs} runs at once, provider latency {args.latency:.2f} s, one process "
+        f"(fake server {where}); load average {os.getloadavg()[0]:.2f}"
+    )
     for label, m in results.items():
         print(
             f"  {label}: wall {m.wall:.2f} s, ratio to latency {m.wall / args.latency:.2f} "
