@@ -160,7 +160,8 @@ def main() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="persona-bench-"))
     shutil.copy(EXAMPLE, data_dir / "interviews.csv")
     results: dict[str, Measured] = {}
-    server = InProcessFake(args.latency) if args.fake_in_process else FakeServerProcess(args.latency)
+    fake = InProcessFake if args.fake_in_process else FakeServerProcess
+    server = fake(args.latency)
     try:
         os.environ["OPENAI_BASE_URL"] = server.base_url
         os.environ.pop("OPENAI_API_KEY", None)  # a loopback server needs no key
