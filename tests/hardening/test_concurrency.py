@@ -8,6 +8,8 @@ retries are off, so any 5xx, including SQLite's "database is locked", would reac
 from __future__ import annotations
 
 import asyncio
+import http.client
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 
@@ -140,3 +142,51 @@ async def test_100_concurrent_generations_all_succeed_with_exact_counts(
     assert Counter(p.run_id for p in personas) == {r.id: PERSONAS_PER_RUN for r in details}
     assert set(answers) == {200}, Counter(answers)
     assert_no_lock_errors(server)
+
+
+SAME_KEY_REQUESTS = 30
+
+
+async def test_concurrent_starts_with_one_idempotency_key_make_one_run(
+    client: pc.AsyncPersonaClient, server: ServerProcess
+) -> None:
+    experiment = await client.experiments.create(
+        name="one key, many tries", data_sources=["small.csv"], config={"provider": "local"}
+    )
+
+    started = await asyncio.gather(
+        *(
+            client.experiments.generate(experiment.id, idempotency_key="retry-storm-1")
+            for _ in range(SAME_KEY_REQUESTS)
+        ),
+        return_exceptions=True,
+    )
+
+    errors = [result for result in started if isinstance(result, BaseException)]
+    assert errors == [], f"{len(errors)} starts failed, e.g. {errors[:3]!r}"
+    assert len({run.id for run in started if not isinstance(run, BaseException)}) == 1
+    listed = [run async for run in client.runs.iter(experiment.id)]
+    assert len(listed) == 1
+    finished = await wait(client, listed[0])
+    assert finished.status == "succeeded"
+    assert_no_lock_errors(server)
+
+
+HTTPX_KEEPALIVE_EXPIRY = 5.0
+"""httpx's default: how long the client (persona_client included) reuses an idle connection."""
+
+
+def test_idle_connection_outlives_the_clients_keepalive_expiry(server: ServerProcess) -> None:
+    """A client may reuse a connection idle for just under its expiry; the server must not
+    be closing it at that moment, or the request fails with a connection error."""
+    host, port = server.base_url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        connection.request("GET", "/health")
+        assert connection.getresponse().read()
+        time.sleep(HTTPX_KEEPALIVE_EXPIRY + 0.5)
+        connection.request("GET", "/health")
+        response = connection.getresponse()
+        assert response.status == 200
+    finally:
+        connection.close()

@@ -14,6 +14,9 @@ from persona.__about__ import __version__
 from persona.settings import Settings
 
 APP_FACTORY = "persona.api:create_app"
+KEEP_ALIVE_SECONDS = 75
+"""How long an idle connection stays open. Longer than clients keep idle connections
+(httpx: 5 s), so that a client never reuses a connection the server is just closing."""
 
 
 def is_loopback(host: str) -> bool:
@@ -106,5 +109,6 @@ def serve(
         workers=workers,
         log_level=log_level.lower(),
         timeout_graceful_shutdown=10,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         server_header=False,
     )
