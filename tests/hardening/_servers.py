@@ -77,6 +77,7 @@ def make_data_dir(root: Path) -> Path:
 class ServerProcess:
     process: subprocess.Popen[bytes]
     base_url: str
+    data_dir: Path
     log: Path
 
     def output(self) -> str:
@@ -127,7 +128,7 @@ def start_server(data_dir: Path, env: dict[str, str], *args: str) -> ServerProce
         process = subprocess.Popen(
             argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=data_dir
         )
-    server = ServerProcess(process, f"http://127.0.0.1:{port}", log)
+    server = ServerProcess(process, f"http://127.0.0.1:{port}", data_dir, log)
     try:
         wait_healthy(server)
     except BaseException:
