@@ -1,8 +1,9 @@
 """Many clients at once against one real server: every request succeeds, counts are exact.
 
-One `persona serve` subprocess on a SQLite file; the async client sends 500 experiment
-creations at once, then starts 100 generations (local provider, small data) at once. Client
-retries are off, so any 5xx, including SQLite's "database is locked", would reach the test.
+`persona serve` on a SQLite file, with one worker process and then with two; the async client
+sends 500 experiment creations at once, then starts 100 generations (local provider, small
+data) at once. Client retries are off, so any 5xx, including SQLite's "database is locked",
+would reach the test.
 """
 
 from __future__ import annotations
@@ -36,10 +37,13 @@ RUN_TIMEOUT = 120.0
 POLL_INTERVAL = 0.5
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+@pytest.fixture(scope="module", params=[1, 2], ids=["1-worker", "2-workers"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    """One server process, or two worker processes sharing one SQLite file."""
     data_dir = make_data_dir(tmp_path_factory.mktemp("concurrency"))
-    with running_server(data_dir, clean_env()) as running:
+    with running_server(data_dir, clean_env(), "--workers", str(request.param)) as running:
         yield running
 
 
