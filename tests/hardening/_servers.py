@@ -158,3 +158,20 @@ async def poll_health(base_url: str, stop: asyncio.Event) -> list[int | str]:
                 answers.append(type(exc).__name__)
             await asyncio.sleep(HEALTH_POLL)
     return answers
+
+
+def worker_pids(server: ServerProcess) -> list[int]:
+    """The uvicorn worker processes of a server started with ``--workers`` (Linux /proc)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:  # the process ended while we looked
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == server.process.pid and "spawn_main" in command:
+            pids.append(int(entry.name))
+    return sorted(pids)

@@ -7,6 +7,8 @@ same database: the runs are re-queued and finish, each with exactly its personas
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -16,7 +18,13 @@ import persona_client as pc
 import pytest
 
 from tests.fakes import FakeOpenAIServer
-from tests.hardening._servers import clean_env, make_data_dir, running_server, start_server
+from tests.hardening._servers import (
+    clean_env,
+    make_data_dir,
+    running_server,
+    start_server,
+    worker_pids,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -202,3 +210,37 @@ def test_sigkill_while_runs_finish_keeps_each_run_whole(
     assert len(persona_ids) == len(set(persona_ids)), "a persona is listed twice"
     assert Counter(p.run_id for p in personas) == {run_id: SLOW_PERSONAS for run_id in after}
     assert all(sorted(r.persona_ids) == sorted(p.id for p in r.personas) for r in after.values())
+
+
+WORKER_RUNS = 6
+
+
+def test_sigkill_of_one_worker_of_two_loses_and_duplicates_nothing(
+    tmp_path: Path, provider: FakeOpenAIServer
+) -> None:
+    """uvicorn starts a new worker in place of the killed one; that worker's recovery may take
+    over runs the other worker is executing, and each run still ends with exactly its personas."""
+    env = clean_env(OPENAI_BASE_URL=provider.base_url)
+    with (
+        running_server(make_data_dir(tmp_path), env, "--workers", "2") as server,
+        # Retries on: a request the killed worker was answering fails with it.
+        pc.PersonaClient(base_url=server.base_url, max_retries=3, timeout=30) as client,
+    ):
+        experiment = client.experiments.create(
+            name="two workers",
+            data_sources=["small.csv"],
+            config={"provider": "openai", "persona_count": SLOW_PERSONAS},
+        )
+        runs = [client.experiments.generate(experiment.id) for _ in range(WORKER_RUNS)]
+        wait_until(lambda: len(provider.chat_requests) >= 2, "runs reach the provider")
+        workers = worker_pids(server)
+        assert len(workers) == 2, workers
+        os.kill(workers[0], signal.SIGKILL)
+        wait_until(lambda: len(set(worker_pids(server)) - set(workers)) == 1, "a new worker starts")
+        after = [client.runs.wait(run, timeout=WAIT_TIMEOUT, poll_interval=0.2) for run in runs]
+        personas = list(client.personas.iter(experiment.id, page_size=100))
+
+    assert [run.status for run in after] == ["succeeded"] * WORKER_RUNS
+    assert all(len(run.personas) == SLOW_PERSONAS for run in after)
+    assert len({p.id for p in personas}) == len(personas)
+    assert Counter(p.run_id for p in personas) == {run.id: SLOW_PERSONAS for run in after}
