@@ -25,9 +25,13 @@ bearer_scheme = HTTPBearer(
 # in its thread pool, a thread hop per dependency per request.
 
 
-async def get_service(request: Request) -> PersonaService:
+def service_of(request: Request) -> PersonaService:
     service: PersonaService = request.app.state.service
     return service
+
+
+async def get_service(request: Request) -> PersonaService:
+    return service_of(request)
 
 
 class Unauthorized(HTTPException):
