@@ -11,7 +11,7 @@ import os
 import signal
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import persona_client as pc
@@ -45,9 +45,9 @@ def provider() -> Iterator[FakeOpenAIServer]:
         yield server
 
 
-def wait_until(condition: object, what: str, timeout: float = WAIT_TIMEOUT) -> None:
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = WAIT_TIMEOUT) -> None:
     deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
+    while not condition():
         assert time.monotonic() < deadline, f"timed out waiting until {what}"
         time.sleep(POLL)
 
