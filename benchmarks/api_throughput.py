@@ -202,7 +202,8 @@ def main() -> None:
             bare_url, persona_url = f"http://127.0.0.1:{bare_port}{path}", f"{base}{path}"
             assert json.loads(httpx.get(bare_url).content) == json.loads(body)
             print(f"GET {path}: {len(body)} bytes, {args.connections} connections, "
-                  f"{args.duration}s each, generator {generator}, 1 uvicorn worker")  # fmt: skip
+                  f"{args.duration}s each, generator {generator}, 1 uvicorn worker, "
+                  f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
             results = [
                 load("bare FastAPI", bare_url, args.duration, args.connections),
                 load("Persona", persona_url, args.duration, args.connections),
