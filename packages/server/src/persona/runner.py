@@ -6,8 +6,13 @@ personas in the same transaction that marks the run succeeded. Every transition 
 by the attempt number, so a run cancelled, deleted or re-claimed meanwhile is never
 overwritten and never yields personas twice.
 
-Shutdown cancels the tasks without touching the database: their runs stay queued or running
-and the next start re-queues them.
+Several processes may share one database (uvicorn ``--workers N``). Claiming a run leases
+it to this runner (``run_lease_seconds``); a timer renews the leases of the runs it executes,
+every third of that time, and takes over runs that no live process holds: queued ones, and
+running ones whose lease lapsed because their process died. So a run another process is
+executing is never started a second time, and a killed process's runs resume without a
+restart. Shutdown cancels the tasks and releases their leases: their runs stay queued or
+running, and the next start (or a sibling's timer) takes them over at once.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import ParamSpec, TypeVar
 
 from persona.errors import ConflictError, PersonaError, ProviderError
 from persona.generation.grounding import ground
+from persona.ids import new_id
 from persona.providers import build_provider
 from persona.schemas import Evidence, PersonaContent, RunError
 from persona.settings import Settings
@@ -59,20 +65,53 @@ class Runner:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._finished: dict[str, asyncio.Event] = {}
         self._closing = False
+        self.owner = new_id("runner")
+        """This runner's name on the leases of the runs it executes."""
+        self._lease_keeper: asyncio.Task[None] | None = None
 
     async def _db(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         return await self._call(fn, *args, **kwargs)  # type: ignore[return-value]
 
     # ------------------------------------------------------------------ lifecycle
 
+    async def start(self) -> None:
+        """Take over the runs no live process holds, then keep leases and watch for more."""
+        await self.recover()
+        if self._lease_keeper is None and not self._closing:
+            self._lease_keeper = asyncio.create_task(
+                self._keep_leases(), name=f"persona-leases-{self.owner}"
+            )
+
     async def recover(self) -> list[str]:
-        """Re-queue the runs a previous process left queued or running; return their ids."""
+        """Schedule the queued runs and the running ones whose lease is absent or expired
+        (those out of attempts fail as interrupted); return the ids scheduled here now."""
         run_ids = await self._db(self.repository.recover_runs, self.settings.max_run_attempts)
-        for run_id in run_ids:
+        scheduled = [run_id for run_id in run_ids if run_id not in self._tasks]
+        for run_id in scheduled:
             self.submit(run_id)
-        if run_ids:
-            logger.info("re-queued %d run(s) left by a previous process", len(run_ids))
-        return run_ids
+        if scheduled:
+            logger.info("took over %d run(s) no live process held", len(scheduled))
+        return scheduled
+
+    @property
+    def lease_renewal_interval(self) -> float:
+        """Seconds between two renewals: a lease survives two missed ones."""
+        return self.settings.run_lease_seconds / 3
+
+    async def _keep_leases(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease_renewal_interval)
+            try:
+                await self._db(
+                    self.repository.renew_leases,
+                    self.owner,
+                    list(self._tasks),
+                    self.settings.run_lease_seconds,
+                )
+                await self.recover()
+            except Exception:
+                # The next tick tries again; a lease outlives two missed renewals.
+                logger.exception("could not renew run leases or take over lapsed runs")
 
     def submit(self, run_id: str) -> None:
         """Schedule a queued run. A run already scheduled here is not scheduled twice."""
@@ -92,11 +131,21 @@ class Runner:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def shutdown(self) -> None:
-        """Cancel every task; their runs stay queued/running in the database for the next start."""
+        """Cancel every task and release their leases: their runs stay queued/running in the
+        database, and the next start or a sibling process takes them over at once."""
         self._closing = True
+        keeper, self._lease_keeper = self._lease_keeper, None
+        if keeper is not None:
+            keeper.cancel()
+            await asyncio.gather(keeper, return_exceptions=True)
         await self.stop(list(self._tasks))
         for event in self._finished.values():
             event.set()
+        try:
+            await self._db(self.repository.release_leases, self.owner)
+        except Exception:
+            # The leases then lapse after run_lease_seconds instead.
+            logger.exception("could not release the run leases of %s", self.owner)
 
     @property
     def active_run_ids(self) -> list[str]:
@@ -127,13 +176,18 @@ class Runner:
     async def _execute(self, run_id: str) -> None:
         try:
             async with self._slots:
-                claimed = await self._db(self.repository.claim_run, run_id)
+                claimed = await self._db(
+                    self.repository.claim_run,
+                    run_id,
+                    owner=self.owner,
+                    lease_seconds=self.settings.run_lease_seconds,
+                )
                 if claimed is not None:  # else cancelled, deleted or taken by another worker
                     await self._attempt(claimed)
         except asyncio.CancelledError:
             raise
         except Exception:
-            # Only the database can fail here; the run stays re-queueable for the next start.
+            # Only the database can fail here; the run's lease lapses and a runner takes it over.
             logger.exception("run %s could not be executed", run_id)
         finally:
             self.notify_finished(run_id)

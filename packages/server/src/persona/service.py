@@ -127,7 +127,7 @@ class PersonaService:
             repository = Repository(database)
             runner = Runner(self.settings, repository, self._write)
             self._parts = _Parts(executor, writer, database, repository, runner)
-            await self._parts.runner.recover()
+            await self._parts.runner.start()
         except BaseException:
             self._parts = None
             executor.shutdown(wait=False)

@@ -39,6 +39,14 @@ class Settings(BaseSettings):
     max_run_attempts: int = Field(
         default=3, ge=1, description="Starts of a run before 'interrupted'."
     )
+    run_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description=(
+            "How long a process's claim on a running run lasts unless renewed (every third of "
+            "it); another process sharing the database takes over a run whose claim lapsed."
+        ),
+    )
 
     # Providers
     provider_timeout: float = Field(

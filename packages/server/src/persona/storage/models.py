@@ -57,6 +57,10 @@ class RunRow(Base):
     usage: Mapped[dict[str, Any]] = mapped_column(JSON)
     error_code: Mapped[str | None] = mapped_column(String(100))
     error_message: Mapped[str | None] = mapped_column(Text)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    """The runner executing the run; None when no live process holds it."""
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """When the owner's claim lapses unless renewed: then another runner may take the run over."""
 
     __table_args__ = (
         Index("ix_runs_experiment_created", "experiment_id", "created_at", "id"),

@@ -11,7 +11,7 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -53,6 +53,7 @@ from persona.schemas import (
 from persona.storage.cursor import Cursor
 from persona.storage.database import Database, ReadWouldWait
 from persona.storage.models import ExperimentRow, IdempotencyRow, PersonaRow, RunRow
+from persona.storage.types import UTCDateTime
 
 MAX_PAGE_SIZE = 200
 CLAIMED_STAGE = "loading sources"
@@ -382,27 +383,56 @@ class Repository:
             row.status = "cancelled"
             row.stage = "cancelled"
             row.finished_at = now
+            row.lease_owner = row.lease_expires_at = None
             _touch(session, experiment_id, now)
         return _run(row, [])
 
     # The runner's writes below are Core statements built once, on a plain connection: an
     # ORM session costs several times the statement for writes this small and this frequent.
 
-    def claim_run(self, run_id: str) -> ClaimedRun | None:
-        """Queued → running (attempts + 1); None when the run is gone or no longer queued."""
+    def claim_run(
+        self, run_id: str, *, owner: str | None = None, lease_seconds: float = 0.0
+    ) -> ClaimedRun | None:
+        """Queued → running (attempts + 1), leased to ``owner`` for ``lease_seconds``; None
+        when the run is gone or no longer queued. One conditional UPDATE, so of several
+        processes claiming the same run exactly one succeeds. Without an owner the run holds
+        no lease, as if its process had died."""
+        now = utcnow()
+        values = {
+            "b_run": run_id,
+            "b_now": now,
+            "b_owner": owner,
+            "b_expires": now + timedelta(seconds=lease_seconds) if owner is not None else None,
+        }
         with self.db.write_connection() as connection:
-            found = connection.execute(_CLAIMABLE, {"b_run": run_id}).one_or_none()
-            if found is None or found.status != "queued":
+            if _rowcount(connection.execute(_CLAIM, values)) != 1:
                 return None
-            connection.execute(_CLAIM, {"b_run": run_id, "b_now": utcnow()})
+            found = connection.execute(_CLAIMED, {"b_run": run_id}).one()
             return ClaimedRun(
                 run_id=run_id,
                 experiment_id=found.experiment_id,
-                attempt=found.attempts + 1,
+                attempt=found.attempts,
                 config=ResolvedConfig.model_validate(found.config),
                 data_sources=list(found.data_sources),
                 text_column=found.text_column,
             )
+
+    def renew_leases(self, owner: str, run_ids: Sequence[str], lease_seconds: float) -> int:
+        """Extend ``owner``'s leases of these running runs; returns how many it still holds."""
+        if not run_ids:
+            return 0
+        values = {
+            "b_owner": owner,
+            "b_runs": list(run_ids),
+            "b_expires": utcnow() + timedelta(seconds=lease_seconds),
+        }
+        with self.db.write_connection() as connection:
+            return _rowcount(connection.execute(_RENEW, values))
+
+    def release_leases(self, owner: str) -> int:
+        """Drop every lease ``owner`` holds, so that any runner takes its runs over at once."""
+        with self.db.write_connection() as connection:
+            return _rowcount(connection.execute(_RELEASE, {"b_owner": owner}))
 
     def update_progress(self, run_id: str, attempt: int, progress: float, stage: str) -> bool:
         """Record progress; False when the run is no longer this attempt's (cancelled, gone)."""
@@ -450,18 +480,20 @@ class Repository:
         return True
 
     def recover_runs(self, max_attempts: int) -> list[str]:
-        """Runs a previous process left queued or running: those with attempts left go back
-        to queued and are returned (oldest first); the others fail with code 'interrupted'."""
+        """Runs no live process holds: queued runs, and running runs whose lease is absent or
+        expired (their process died or stopped). Those with attempts left are queued and
+        returned (oldest first); the others fail with code 'interrupted'."""
         now = utcnow()
         requeued: list[str] = []
         with self.db.write() as session:
             rows = session.scalars(
                 select(RunRow)
-                .where(RunRow.status.in_(ACTIVE))
+                .where(_unheld(now))
                 .order_by(RunRow.created_at, RunRow.id)
                 .with_for_update()
             ).all()
             for row in rows:
+                row.lease_owner = row.lease_expires_at = None
                 if row.attempts >= max_attempts:
                     row.status = "failed"
                     row.stage = "failed"
@@ -613,9 +645,8 @@ _CURRENT_ATTEMPT = (
     _RUNS.status == "running",
     _RUNS.attempts == bindparam("b_attempt"),
 )
-_CLAIMABLE = (
+_CLAIMED = (
     select(
-        _RUNS.status,
         _RUNS.attempts,
         _RUNS.config,
         _RUNS.experiment_id,
@@ -634,8 +665,25 @@ _CLAIM = (
         started_at=bindparam("b_now"),
         progress=0.0,
         stage=CLAIMED_STAGE,
+        lease_owner=bindparam("b_owner"),
+        lease_expires_at=bindparam("b_expires", type_=UTCDateTime()),
     )
 )
+_RENEW = (
+    update(_RUN_TABLE)
+    .where(
+        _RUNS.id.in_(bindparam("b_runs", expanding=True)),
+        _RUNS.status == "running",
+        _RUNS.lease_owner == bindparam("b_owner"),
+    )
+    .values(lease_expires_at=bindparam("b_expires", type_=UTCDateTime()))
+)
+_RELEASE = (
+    update(_RUN_TABLE)
+    .where(_RUNS.lease_owner == bindparam("b_owner"))
+    .values(lease_owner=None, lease_expires_at=None)
+)
+_NO_LEASE = {"lease_owner": None, "lease_expires_at": None}
 _PROGRESS = (
     update(_RUN_TABLE)
     .where(*_CURRENT_ATTEMPT)
@@ -650,6 +698,7 @@ _SUCCEED = (
         stage="done",
         finished_at=bindparam("b_now"),
         usage=bindparam("b_usage"),
+        **_NO_LEASE,
     )
 )
 _FAIL = (
@@ -661,6 +710,7 @@ _FAIL = (
         finished_at=bindparam("b_now"),
         error_code=bindparam("b_code"),
         error_message=bindparam("b_message"),
+        **_NO_LEASE,
     )
 )
 _RUN_BY_ID = select(_RUN_TABLE).where(_RUNS.id == bindparam("b_run"))
@@ -709,6 +759,17 @@ def _persona_rows(session: Session, run_id: str) -> list[PersonaRow]:
 
 def _current_attempt(run_id: str, attempt: int) -> tuple[ColumnElement[bool], ...]:
     return (RunRow.id == run_id, RunRow.status == "running", RunRow.attempts == attempt)
+
+
+def _unheld(now: datetime) -> ColumnElement[bool]:
+    """Active runs no live process holds: queued ones, and running ones without a valid lease."""
+    return or_(
+        RunRow.status == "queued",
+        and_(
+            RunRow.status == "running",
+            or_(RunRow.lease_expires_at.is_(None), RunRow.lease_expires_at <= now),
+        ),
+    )
 
 
 def _rowcount(result: Any) -> int:
