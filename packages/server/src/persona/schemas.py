@@ -72,7 +72,7 @@ class ResolvedConfig(GenerationConfig):
 
     model_config = ConfigDict(extra="ignore")
 
-    provider: ProviderName = Field(description="LLM provider the runs use.")  # type: ignore[assignment]
+    provider: ProviderName = Field(description="LLM provider the runs use.")
     model: str | None = Field(default=None, description="Model name; null: the provider's default.")
 
 
