@@ -2,15 +2,17 @@
 
 `persona serve` runs in a subprocess; its `openai` provider is a slow loopback fake. Runs are
 started, the server is killed while some are running and others queued, then restarted on the
-same database: the runs are re-queued and finish, each with exactly its personas.
+same database: the runs are re-queued once their lease lapses and finish, each with exactly
+its personas.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -37,6 +39,10 @@ CONCURRENT_RUNS = 2
 """Fewer slots than runs, so that the kill finds some runs running and others queued."""
 SLOW_PERSONAS = 2
 DONE_PERSONAS = 3
+RUN_LEASE_SECONDS = 9.0
+"""A killed process's runs are taken over once their lease lapses: at least two thirds of
+this after the kill (leases are renewed every third), later than a killed request's answer
+was due, so a run's next execution never overlaps the previous one."""
 
 
 @pytest.fixture
@@ -63,6 +69,7 @@ def test_sigkill_mid_run_then_restart_loses_and_duplicates_nothing(
     env = clean_env(
         OPENAI_BASE_URL=provider.base_url,
         PERSONA_MAX_CONCURRENT_RUNS=str(CONCURRENT_RUNS),
+        PERSONA_RUN_LEASE_SECONDS=str(RUN_LEASE_SECONDS),
     )
 
     first = start_server(data_dir, env)
@@ -158,7 +165,10 @@ def test_sigkill_while_runs_finish_keeps_each_run_whole(
 ) -> None:
     """Killed while runs finish one after another: each run ends with exactly its personas."""
     data_dir = make_data_dir(tmp_path)
-    env = clean_env(OPENAI_BASE_URL=quick_provider.base_url)
+    env = clean_env(
+        OPENAI_BASE_URL=quick_provider.base_url,
+        PERSONA_RUN_LEASE_SECONDS=str(RUN_LEASE_SECONDS),
+    )
 
     first = start_server(data_dir, env)
     try:
@@ -218,9 +228,13 @@ WORKER_RUNS = 6
 def test_sigkill_of_one_worker_of_two_loses_and_duplicates_nothing(
     tmp_path: Path, provider: FakeOpenAIServer
 ) -> None:
-    """uvicorn starts a new worker in place of the killed one; that worker's recovery may take
-    over runs the other worker is executing, and each run still ends with exactly its personas."""
-    env = clean_env(OPENAI_BASE_URL=provider.base_url)
+    """uvicorn starts a new worker in place of the killed one. Neither that worker nor the
+    surviving one executes a run the other is executing: only the killed worker's runs are
+    executed again, once their lease lapsed, and each run ends with exactly its personas."""
+    env = clean_env(
+        OPENAI_BASE_URL=provider.base_url,
+        PERSONA_RUN_LEASE_SECONDS=str(RUN_LEASE_SECONDS),
+    )
     with (
         running_server(make_data_dir(tmp_path), env, "--workers", "2") as server,
         # Retries on: a request the killed worker was answering fails with it.
@@ -231,7 +245,8 @@ def test_sigkill_of_one_worker_of_two_loses_and_duplicates_nothing(
             data_sources=["small.csv"],
             config={"provider": "openai", "persona_count": SLOW_PERSONAS},
         )
-        runs = [client.experiments.generate(experiment.id) for _ in range(WORKER_RUNS)]
+        # The seed reaches the provider's request body: it tells whose run a request is.
+        runs = [client.experiments.generate(experiment.id, seed=n) for n in range(WORKER_RUNS)]
         wait_until(lambda: len(provider.chat_requests) >= 2, "runs reach the provider")
         workers = worker_pids(server)
         assert len(workers) == 2, workers
@@ -244,3 +259,16 @@ def test_sigkill_of_one_worker_of_two_loses_and_duplicates_nothing(
     assert all(len(run.personas) == SLOW_PERSONAS for run in after)
     assert len({p.id for p in personas}) == len(personas)
     assert Counter(p.run_id for p in personas) == {run.id: SLOW_PERSONAS for run in after}
+
+    requests_by_seed: dict[int, list[float]] = defaultdict(list)
+    for request in provider.chat_requests:
+        requests_by_seed[request.body["seed"]].append(request.received_at)
+    assert set(requests_by_seed) == set(range(WORKER_RUNS)), "a run never reached the provider"
+    for seed, run in enumerate(after):
+        received = sorted(requests_by_seed[seed])
+        # One request per execution, and no execution without an attempt of its own.
+        assert len(received) <= run.attempts <= 2, (run.id, run.attempts, len(received))
+        # A run executed again (its first worker was killed) was so only after the killed
+        # request's answer was due: never two executions of one run at the same time.
+        for earlier, later in itertools.pairwise(received):
+            assert later - earlier >= PROVIDER_LATENCY, (run.id, received)
