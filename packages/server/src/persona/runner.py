@@ -2,9 +2,11 @@
 
 A run is one asyncio task. It waits for a free slot (``max_concurrent_runs``), claims the run
 (queued → running, attempts + 1), loads the evidence, calls the provider and stores the
-personas in the same transaction that marks the run succeeded. Every transition is guarded
-by the attempt number, so a run cancelled, deleted or re-claimed meanwhile is never
-overwritten and never yields personas twice.
+personas in the same transaction that marks the run succeeded. Stored personas are always
+grounded in the evidence: by the provider when it says so (``grounds_personas``, as every
+built-in one does), else by the runner. Every transition is guarded by the attempt number,
+so a run cancelled, deleted or re-claimed meanwhile is never overwritten and never yields
+personas twice.
 
 Several processes may share one database (uvicorn ``--workers N``). Claiming a run leases
 it to this runner (``run_lease_seconds``); a timer renews the leases of the runs it executes,
@@ -212,9 +214,11 @@ class Runner:
             result = await provider.generate(evidence, claimed.config, progress=report.provider)
         finally:
             await provider.aclose()
-        # No stage of its own: marking the run succeeded follows within milliseconds, and a
-        # progress write per run would cost more than the grounding check itself.
-        personas = await asyncio.to_thread(_grounded, result.personas, evidence)
+        personas = result.personas
+        if not getattr(provider, "grounds_personas", False):
+            # No stage of its own: marking the run succeeded follows within milliseconds, and
+            # a progress write per run would cost more than the grounding check itself.
+            personas = await asyncio.to_thread(_grounded, personas, evidence)
         stored = await self._db(
             self.repository.mark_succeeded, claimed.run_id, claimed.attempt, personas, result.usage
         )
@@ -304,8 +308,8 @@ class _ProgressReporter:
 def _grounded(
     personas: Sequence[PersonaContent], evidence: Sequence[Evidence]
 ) -> list[PersonaContent]:
-    """Check every provider's quotes and citations against the evidence, keeping earlier
-    counts of dropped ids (a provider may already have grounded its output)."""
+    """Check the quotes and citations of a provider that does not ground its own output
+    (no ``grounds_personas``) against the evidence, keeping any count of dropped ids it gave."""
     by_id = {item.id: item for item in evidence}
     checked = []
     for persona in personas:

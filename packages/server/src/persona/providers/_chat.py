@@ -31,6 +31,9 @@ class ChatProvider(ABC):
     default_context_tokens: ClassVar[int]
     """Used for a model missing from the table in ``pricing`` (and not set in settings)."""
     max_output_tokens: ClassVar[int] = 32_000
+    grounds_personas: ClassVar[bool] = True
+    """The pipeline checks every quote and citation against the evidence, so the runner
+    does not check them a second time."""
 
     def __init__(self, settings: Settings, api: JsonApi) -> None:
         self.settings = settings

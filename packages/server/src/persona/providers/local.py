@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from persona.errors import InsufficientEvidenceError
 from persona.generation.grounding import ground, quote_in_text
@@ -126,6 +126,8 @@ class LocalProvider:
     """Deterministic persona synthesis from the evidence alone: no key, no network, no tokens."""
 
     name = "local"
+    grounds_personas: ClassVar[bool] = True
+    """Its personas are checked against the evidence before they are returned."""
 
     async def generate(
         self,

@@ -22,17 +22,22 @@ respondent, interviewee, user, user_id, speaker, id or name (case-insensitive; s
 longest non-numeric values on average over the first 200 records. Every other non-empty value
 becomes an attribute. Records with empty text are skipped.
 
-Every file is read once even when several sources name it. All errors are ``SourceError``
+Every file is read once even when several sources name it. A file read before with the same
+bytes (and the same text column) is not parsed again: its Evidence comes from
+a bounded in-memory cache (:mod:`persona.sources.cache`). All errors are ``SourceError``
 whose message names the file and, where it applies, the place (line, row, item, byte).
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 from persona.errors import SourceError
 from persona.schemas import Evidence
+from persona.sources.cache import content_key, evidence_cache
 from persona.sources.decoding import ByteBudget, read_lines
 from persona.sources.paths import (
     SUPPORTED_EXTENSIONS,
@@ -102,6 +107,31 @@ def _read_file(
     return read_text(lines, file.name, markdown=suffix in (".md", ".markdown"))
 
 
+def _read_cached(
+    stream: BinaryIO, file: SourceFile, budget: ByteBudget, text_column: str | None
+) -> Iterator[Evidence]:
+    """The file's Evidence, from the cache when the same bytes were parsed before.
+
+    Files too large for the cache are read streaming and not kept."""
+    limit = evidence_cache.max_file_bytes
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        stream.seek(0)  # sources are regular files, checked when opened
+        yield from _read_file(read_lines(stream, file.name, budget), file, text_column)
+        return
+    key = content_key(data, file.name, file.path.suffix.lower(), text_column)
+    cached = evidence_cache.get(key)
+    if cached is not None:
+        budget.take(cached.size, file.name)
+        yield from cached.evidence
+        return
+    parsed: list[Evidence] = []
+    for item in _read_file(read_lines(io.BytesIO(data), file.name, budget), file, text_column):
+        parsed.append(item)
+        yield item
+    evidence_cache.put(key, len(data), parsed)
+
+
 def iter_evidence(
     sources: Sequence[str],
     *,
@@ -122,7 +152,7 @@ def iter_evidence(
     for file in planned:
         try:
             with open_inside(root, file.path, file.name) as stream:
-                yield from _read_file(read_lines(stream, file.name, budget), file, text_column)
+                yield from _read_cached(stream, file, budget, text_column)
         except SourceError as err:
             err.location = err.location or ["data_sources", file.index]
             raise

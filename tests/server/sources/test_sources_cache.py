@@ -1,0 +1,92 @@
+"""The cache of parsed source files: reused for the same bytes, never stale, bounded."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from persona.errors import SourceError
+from persona.sources import cache, load_evidence
+from persona.sources.cache import EvidenceCache
+
+CSV = "participant,text\nP1,I export every report by hand\nP2,The dashboard is too slow\n"
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache(monkeypatch: pytest.MonkeyPatch) -> Iterator[EvidenceCache]:
+    fresh = EvidenceCache(max_bytes=1024, max_file_bytes=512)
+    monkeypatch.setattr(cache, "evidence_cache", fresh)
+    monkeypatch.setattr("persona.sources.evidence_cache", fresh)
+    yield fresh
+
+
+def _texts(data_dir: Path, name: str = "notes.csv", **kwargs: object) -> list[str]:
+    return [e.text for e in load_evidence([name], data_dir=data_dir, **kwargs)]  # type: ignore[arg-type]
+
+
+def test_a_second_load_of_the_same_file_comes_from_the_cache(
+    tmp_path: Path, fresh_cache: EvidenceCache
+) -> None:
+    (tmp_path / "notes.csv").write_text(CSV)
+
+    first = load_evidence(["notes.csv"], data_dir=tmp_path)
+    second = load_evidence(["notes.csv"], data_dir=tmp_path)
+
+    assert second == first
+    assert len(fresh_cache) == 1
+    assert fresh_cache.total_bytes == len(CSV)
+
+
+def test_a_file_rewritten_with_the_same_size_and_mtime_is_parsed_again(tmp_path: Path) -> None:
+    path = tmp_path / "notes.csv"
+    path.write_text(CSV)
+    stat = path.stat()
+    assert _texts(tmp_path)[0] == "I export every report by hand"
+
+    path.write_text(CSV.replace("by hand", "manually"))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # same size, same mtime
+
+    assert _texts(tmp_path)[0] == "I export every report manually"
+
+
+def test_the_text_column_is_part_of_the_key(tmp_path: Path) -> None:
+    (tmp_path / "notes.csv").write_text("participant,text,role\nP1,I export reports,analyst\n")
+
+    assert _texts(tmp_path) == ["I export reports"]
+    assert _texts(tmp_path, text_column="role") == ["analyst"]
+
+
+def test_a_cached_file_still_counts_against_the_byte_budget(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text(CSV)
+    (tmp_path / "b.csv").write_text(CSV)
+    load_evidence(["a.csv", "b.csv"], data_dir=tmp_path)
+
+    with pytest.raises(SourceError, match=r"b\.csv"):
+        load_evidence(["a.csv", "b.csv"], data_dir=tmp_path, max_total_bytes=len(CSV) + 10)
+
+
+def test_files_above_the_entry_limit_are_read_but_not_kept(
+    tmp_path: Path, fresh_cache: EvidenceCache
+) -> None:
+    rows = "".join(f"P{i},answer number {i} about exports\n" for i in range(40))
+    (tmp_path / "big.csv").write_text("participant,text\n" + rows)
+
+    texts = _texts(tmp_path, "big.csv")
+
+    assert len(texts) == 40 and texts[-1] == "answer number 39 about exports"
+    assert len(fresh_cache) == 0
+
+
+def test_the_least_recently_used_files_leave_first_beyond_the_bound() -> None:
+    bounded = EvidenceCache(max_bytes=300, max_file_bytes=200)
+    bounded.put(("a",), 150, [])
+    bounded.put(("b",), 100, [])
+    assert bounded.get(("a",)) is not None  # "b" is now the least recently used
+
+    bounded.put(("c",), 100, [])
+
+    assert bounded.get(("b",)) is None
+    assert bounded.get(("a",)) is not None and bounded.get(("c",)) is not None
+    assert bounded.total_bytes == 250
