@@ -17,6 +17,10 @@ APP_FACTORY = "persona.api:create_app"
 KEEP_ALIVE_SECONDS = 75
 """How long an idle connection stays open. Longer than clients keep idle connections
 (httpx: 5 s), so that a client never reuses a connection the server is just closing."""
+EVENT_LOOP = "asyncio"
+"""The standard loop, not uvloop: under 64 keep-alive connections uvloop served this app with
+a p99 latency 10-20x its p50 (some connections waited hundreds of ms while the loop kept
+serving others); the standard loop keeps p99 near 2x p50 at about the same throughput."""
 
 
 def is_loopback(host: str) -> bool:
@@ -107,6 +111,7 @@ def serve(
         host=host,
         port=port,
         workers=workers,
+        loop=EVENT_LOOP,
         log_level=log_level.lower(),
         timeout_graceful_shutdown=10,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
