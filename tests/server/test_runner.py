@@ -71,6 +71,7 @@ async def test_a_run_goes_from_queued_to_succeeded_with_every_transition_stored(
     )
     assert [p.name for p in done.personas] == ["Persona 1", "Persona 2"]
     assert done.persona_ids == [p.id for p in done.personas]
+    await service.aclose()
     assert scripted.closed == 1
 
 
@@ -87,6 +88,21 @@ async def test_stored_personas_are_grounded_against_the_evidence(
     assert invented.evidence_ids == [real.evidence_ids[0]]
     assert persona.dropped_evidence_ids == 1
     assert persona.grounding == 0.5
+
+
+async def test_runs_share_one_provider_closed_when_the_service_stops(
+    service: PersonaService, scripted: ScriptedProvider
+) -> None:
+    experiment = await service.create_experiment(_create())
+    started = [await service.start_run(experiment.id) for _ in range(3)]
+    done = [await service.wait_for_run(experiment.id, s.run.id, timeout=30) for s in started]
+    closed_while_serving = scripted.closed
+
+    await service.aclose()
+
+    assert [run.status for run in done] == ["succeeded"] * 3
+    assert scripted.calls == 3
+    assert (closed_while_serving, scripted.closed) == (0, 1)
 
 
 async def test_the_provider_gets_the_effective_config(
@@ -126,6 +142,7 @@ async def test_a_provider_error_is_recorded_with_its_code(
     assert run.error is not None
     assert (run.error.code, run.error.message) == ("provider_auth", "the API key was rejected")
     assert run.personas == [] and run.persona_ids == []
+    await service.aclose()
     assert scripted.closed == 1
 
 
@@ -293,6 +310,7 @@ async def test_cancelling_a_running_run_stops_it_and_writes_no_personas(
     assert run.status == "cancelled"
     assert run.finished_at is not None
     assert run.personas == [] and run.persona_ids == []
+    await service.aclose()
     assert scripted.closed == 1
 
 

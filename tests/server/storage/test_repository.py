@@ -532,3 +532,54 @@ def test_json_columns_round_trip(repo: Repository, db: Database) -> None:
     assert json.loads(raw) == [
         {"text": "too many alerts", "evidence_ids": ["ev-1"], "verified": True}
     ]
+
+
+# ---------------------------------------------------------------------- group commit
+
+
+def test_writes_together_commit_at_once_and_a_failing_one_rolls_back_alone(
+    repo: Repository, db: Database
+) -> None:
+    experiment_id = _experiment(repo)
+    runs = [repo.create_run(experiment_id, LOCAL)[0] for _ in range(3)]
+    first, second, third = (repo.claim_run(run.id) for run in runs)
+    assert first is not None and second is not None and third is not None
+
+    def half_written_then_broken() -> None:
+        with db.write_connection() as connection:
+            connection.execute(
+                text("UPDATE runs SET stage = 'half' WHERE id = :id"), {"id": third.run_id}
+            )
+            raise ValueError("broke after writing")
+
+    outcomes = repo.write_together(
+        [
+            lambda: repo.mark_succeeded(first.run_id, first.attempt, [_content("Ada")], Usage()),
+            half_written_then_broken,
+            lambda: repo.mark_failed(
+                second.run_id, second.attempt, RunError(code="boom", message="it broke")
+            ),
+        ]
+    )
+
+    stored, broken, recorded = outcomes
+    assert isinstance(stored, list) and len(stored) == 1
+    assert isinstance(broken, ValueError)
+    assert recorded is True
+    succeeded = repo.get_run(experiment_id, first.run_id)
+    assert succeeded.status == "succeeded" and succeeded.persona_ids == stored
+    assert repo.get_run(experiment_id, second.run_id).status == "failed"
+    untouched = repo.get_run(experiment_id, third.run_id)
+    assert untouched.status == "running" and untouched.stage != "half"
+
+
+def test_an_orm_write_inside_a_batch_is_refused_rather_than_deadlocking(
+    repo: Repository, db: Database
+) -> None:
+    def orm_write() -> None:
+        with db.write():
+            pass
+
+    (outcome,) = repo.write_together([orm_write])
+
+    assert isinstance(outcome, RuntimeError)

@@ -14,12 +14,14 @@ every third of that time, and takes over runs that no live process holds: queued
 running ones whose lease lapsed because their process died. So a run another process is
 executing is never started a second time, and a killed process's runs resume without a
 restart. Shutdown cancels the tasks and releases their leases: their runs stay queued or
-running, and the next start (or a sibling's timer) takes them over at once.
+running, and the next start (or a sibling's timer) takes them over at once. Runs share one
+instance of each provider (one pool of connections), closed at shutdown.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -29,7 +31,7 @@ from typing import ParamSpec, TypeVar
 from persona.errors import ConflictError, PersonaError, ProviderError
 from persona.generation.grounding import ground
 from persona.ids import new_id
-from persona.providers import build_provider
+from persona.providers import Provider, build_provider
 from persona.schemas import Evidence, PersonaContent, RunError
 from persona.settings import Settings
 from persona.sources import load_evidence
@@ -70,9 +72,44 @@ class Runner:
         self.owner = new_id("runner")
         """This runner's name on the leases of the runs it executes."""
         self._lease_keeper: asyncio.Task[None] | None = None
+        self._providers: dict[str, Provider] = {}
+        self._pending_writes: list[tuple[Callable[[], object], asyncio.Future[object]]] = []
+        self._committer: asyncio.Task[None] | None = None
 
     async def _db(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         return await self._call(fn, *args, **kwargs)  # type: ignore[return-value]
+
+    async def _write(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """A run's transition, committed together with those requested meanwhile.
+
+        Many runs finishing (or starting) at once would otherwise queue one transaction
+        each on the single writer thread; here the writes that arrive while one batch
+        commits go together in the next (``Repository.write_together``)."""
+        future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        self._pending_writes.append((functools.partial(fn, *args, **kwargs), future))
+        if self._committer is None:
+            self._committer = asyncio.create_task(self._commit_pending())
+        return await future  # type: ignore[return-value]
+
+    async def _commit_pending(self) -> None:
+        try:
+            while self._pending_writes:
+                batch, self._pending_writes = self._pending_writes, []
+                try:
+                    outcomes = await self._db(
+                        self.repository.write_together, [write for write, _ in batch]
+                    )
+                except Exception as err:  # the commit failed: none of the batch is stored
+                    outcomes = [err] * len(batch)
+                for (_, future), outcome in zip(batch, outcomes, strict=True):
+                    if future.done():  # its run's task was cancelled meanwhile
+                        continue
+                    if isinstance(outcome, Exception):
+                        future.set_exception(outcome)
+                    else:
+                        future.set_result(outcome)
+        finally:
+            self._committer = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -141,13 +178,35 @@ class Runner:
             keeper.cancel()
             await asyncio.gather(keeper, return_exceptions=True)
         await self.stop(list(self._tasks))
+        if self._committer is not None:
+            await asyncio.gather(self._committer, return_exceptions=True)
         for event in self._finished.values():
             event.set()
+        await self._close_providers()
         try:
             await self._db(self.repository.release_leases, self.owner)
         except Exception:
             # The leases then lapse after run_lease_seconds instead.
             logger.exception("could not release the run leases of %s", self.owner)
+
+    def _provider(self, name: str) -> Provider:
+        """This runner's one instance of provider ``name``, built on first use.
+
+        Runs share it, and with it one pool of HTTP connections: building a client per run
+        (its proxy settings read from the environment, its connections opened anew) costs
+        more than the rest of the run's own work around the request."""
+        provider = self._providers.get(name)
+        if provider is None:
+            provider = self._providers[name] = build_provider(name, self.settings)
+        return provider
+
+    async def _close_providers(self) -> None:
+        providers, self._providers = list(self._providers.values()), {}
+        for provider in providers:
+            try:
+                await provider.aclose()
+            except Exception:
+                logger.exception("could not close provider %s", provider.name)
 
     @property
     def active_run_ids(self) -> list[str]:
@@ -178,7 +237,7 @@ class Runner:
     async def _execute(self, run_id: str) -> None:
         try:
             async with self._slots:
-                claimed = await self._db(
+                claimed = await self._write(
                     self.repository.claim_run,
                     run_id,
                     owner=self.owner,
@@ -207,19 +266,14 @@ class Runner:
     async def _run(self, claimed: ClaimedRun) -> None:
         report = _ProgressReporter(self, claimed)  # claiming stored the first stage
         evidence = await asyncio.to_thread(self._load_evidence, claimed)
-        provider = build_provider(
-            claimed.config.provider or self.settings.default_provider, self.settings
-        )
-        try:
-            result = await provider.generate(evidence, claimed.config, progress=report.provider)
-        finally:
-            await provider.aclose()
+        provider = self._provider(claimed.config.provider or self.settings.default_provider)
+        result = await provider.generate(evidence, claimed.config, progress=report.provider)
         personas = result.personas
         if not getattr(provider, "grounds_personas", False):
             # No stage of its own: marking the run succeeded follows within milliseconds, and
             # a progress write per run would cost more than the grounding check itself.
             personas = await asyncio.to_thread(_grounded, personas, evidence)
-        stored = await self._db(
+        stored = await self._write(
             self.repository.mark_succeeded, claimed.run_id, claimed.attempt, personas, result.usage
         )
         if stored is None:
@@ -263,7 +317,7 @@ class Runner:
         return self.settings.state_dir / "runs" / run_id / "raw_output.txt"
 
     async def _fail(self, claimed: ClaimedRun, error: RunError) -> None:
-        recorded = await self._db(
+        recorded = await self._write(
             self.repository.mark_failed, claimed.run_id, claimed.attempt, error
         )
         if recorded:
@@ -290,7 +344,7 @@ class _ProgressReporter:
         self.stage = stage
         self.written_at = now
         runner = self.runner
-        current = await runner._db(
+        current = await runner._write(
             runner.repository.update_progress,
             self.claimed.run_id,
             self.claimed.attempt,

@@ -84,6 +84,10 @@ class _InstantReaders(threading.local):
     connection: sqlite3.Connection | None = None
 
 
+class _OpenBatch(threading.local):
+    connection: Connection | None = None
+
+
 class Database:
     """One engine and its sessions. ``write()`` serialises writers on SQLite."""
 
@@ -105,6 +109,7 @@ class Database:
         )
         self._instant_path = _instant_read_path(self.url) if self.is_sqlite else None
         self._instant = _InstantReaders()
+        self._batch = _OpenBatch()
         self._instant_connections: list[sqlite3.Connection] = []
 
     @contextmanager
@@ -116,6 +121,8 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A session in one write transaction: committed on success, rolled back on error."""
+        if self._batch.connection is not None:
+            raise RuntimeError("write() inside write_batch(): use write_connection()")
         lock = self._write_lock if self.is_sqlite else nullcontext()
         with lock, self._write_sessions() as session, session.begin():
             yield session
@@ -131,11 +138,32 @@ class Database:
         """Like ``write()``, a Core connection instead of an ORM session.
 
         For the runner's frequent small writes: a session executing even a Core statement
-        costs several times what the statement does.
+        costs several times what the statement does. Inside ``write_batch()`` on the same
+        thread it is a savepoint of the batch's transaction.
         """
+        batch = self._batch.connection
+        if batch is not None:
+            with batch.begin_nested():
+                yield batch
+            return
         lock = self._write_lock if self.is_sqlite else nullcontext()
         with lock, self._write_engine.begin() as connection:
             yield connection
+
+    @contextmanager
+    def write_batch(self) -> Iterator[None]:
+        """One write transaction for every ``write_connection()`` opened inside it on this
+        thread, each in a savepoint of its own: a failing one rolls back alone, the others
+        commit together at the end. One commit for many small writes (group commit)."""
+        if self._batch.connection is not None:
+            raise RuntimeError("write_batch() does not nest")
+        lock = self._write_lock if self.is_sqlite else nullcontext()
+        with lock, self._write_engine.begin() as connection:
+            self._batch.connection = connection
+            try:
+                yield
+            finally:
+                self._batch.connection = None
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision (creates it in an empty database)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -433,6 +433,19 @@ class Repository:
         """Drop every lease ``owner`` holds, so that any runner takes its runs over at once."""
         with self.db.write_connection() as connection:
             return _rowcount(connection.execute(_RELEASE, {"b_owner": owner}))
+
+    def write_together(self, writes: Sequence[Callable[[], object]]) -> list[object]:
+        """Run these writes (methods built on ``write_connection``) in one transaction, each in
+        its own savepoint. Returns each one's result, or the exception it raised: one failing
+        leaves the others. A failing commit raises, and then none of them is stored."""
+        outcomes: list[object] = []
+        with self.db.write_batch():
+            for write in writes:
+                try:
+                    outcomes.append(write())
+                except Exception as err:
+                    outcomes.append(err)
+        return outcomes
 
     def update_progress(self, run_id: str, attempt: int, progress: float, stage: str) -> bool:
         """Record progress; False when the run is no longer this attempt's (cancelled, gone)."""
