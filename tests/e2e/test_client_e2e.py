@@ -7,10 +7,8 @@ stay `running` until cancelled; everything else is the real server on its defaul
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +22,9 @@ from typing import Any
 
 import persona_client as pc
 import pytest
+
+from tests.servers import clean_env as server_env
+from tests.servers import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -42,34 +43,9 @@ STALLED_BODY: dict[str, Any] = {
     "data_sources": ["interviews.csv"],
     "config": {"provider": "openai"},
 }
-PROVIDER_ENV = (
-    "ANTHROPIC_API_KEY",
-    "ANTHROPIC_BASE_URL",
-    "OPENAI_API_KEY",
-    "OPENAI_BASE_URL",
-    "GEMINI_API_KEY",
-    "GOOGLE_API_KEY",
-    "OLLAMA_HOST",
-)
 
 
 # --------------------------------------------------------------------------- the server
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def server_env(**extra: str) -> dict[str, str]:
-    """This process's environment minus Persona and provider settings, plus ``extra``."""
-    kept = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in PROVIDER_ENV and not key.startswith("PERSONA_")
-    }
-    return kept | extra
 
 
 @dataclass

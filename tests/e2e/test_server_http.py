@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -19,6 +17,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from tests.servers import clean_env, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -37,27 +37,6 @@ LOCAL_BODY: dict[str, Any] = {
     "data_sources": ["interviews.csv"],
     "config": {"provider": "local", "persona_count": 3, "seed": 1},
 }
-PROVIDER_ENV = (
-    "ANTHROPIC_API_KEY",
-    "ANTHROPIC_BASE_URL",
-    "OPENAI_API_KEY",
-    "OPENAI_BASE_URL",
-    "GEMINI_API_KEY",
-    "GOOGLE_API_KEY",
-    "OLLAMA_HOST",
-)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """The test process's environment without Persona or provider settings, plus ``extra``."""
-    kept = {k: v for k, v in os.environ.items() if k not in PROVIDER_ENV}
-    return {**{k: v for k, v in kept.items() if not k.startswith("PERSONA_")}, **extra}
 
 
 @dataclass

@@ -11,12 +11,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.servers import clean_env
+
 from .test_server_http import (
     LOCAL_BODY,
     RUN_TIMEOUT,
     TOKEN,
     StalledProvider,
-    clean_env,
     make_data_dir,
     running_server,
     stop,

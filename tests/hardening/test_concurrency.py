@@ -18,7 +18,7 @@ import httpx
 import persona_client as pc
 import pytest
 
-from tests.hardening._servers import (
+from tests.servers import (
     ServerProcess,
     clean_env,
     make_data_dir,

@@ -20,7 +20,7 @@ import persona_client as pc
 import pytest
 
 from tests.fakes import FakeOpenAIServer
-from tests.hardening._servers import (
+from tests.servers import (
     clean_env,
     make_data_dir,
     running_server,

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.hardening._servers import ServerProcess, clean_env, make_data_dir, running_server
+from tests.servers import ServerProcess, clean_env, make_data_dir, running_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -30,7 +30,7 @@ from tests.fakes import (
     Truncated,
     write_reply,
 )
-from tests.hardening._servers import ServerProcess, clean_env, poll_health, running_server
+from tests.servers import ServerProcess, clean_env, poll_health, running_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

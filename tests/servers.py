@@ -1,4 +1,4 @@
-"""`persona serve` as a subprocess on a free loopback port, for the hardening tests.
+"""`persona serve` as a subprocess on a free loopback port, for the end-to-end and hardening tests.
 
 The server runs with a clean environment (no PERSONA_* or provider settings from the shell)
 plus what a test passes, writes its output to a log file next to its data directory, and can
@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 INTERVIEWS = REPO_ROOT / "examples" / "interviews.csv"
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
