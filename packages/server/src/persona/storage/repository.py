@@ -62,18 +62,8 @@ ACTIVE = tuple(sorted(ACTIVE_RUN_STATUSES))
 # A cancelled run says nothing about the experiment's outcome: status follows the latest
 # run that succeeded or failed.
 OUTCOME = ("failed", "succeeded")
-_PERSONA_FIELDS = (
-    "name",
-    "title",
-    "demographics",
-    "goals",
-    "pain_points",
-    "behaviours",
-    "quotes",
-    "evidence_ids",
-    "grounding",
-    "dropped_evidence_ids",
-)
+_PERSONA_FIELDS = tuple(PersonaContent.model_fields)
+"""The content columns of a personas row: every PersonaContent field."""
 
 
 @dataclass(frozen=True)
@@ -858,20 +848,6 @@ def _persona_values(
         "created_at": now,
         **content.model_dump(mode="json", include=set(_PERSONA_FIELDS)),
     }
-
-
-def _persona_row(
-    content: PersonaContent, experiment_id: str, run_id: str, position: int, now: datetime
-) -> PersonaRow:
-    data = content.model_dump(mode="json", include=set(_PERSONA_FIELDS))
-    return PersonaRow(
-        id=new_id("persona"),
-        experiment_id=experiment_id,
-        run_id=run_id,
-        position=position,
-        created_at=now,
-        **data,
-    )
 
 
 def _persona(row: PersonaRow | Row[Any]) -> Persona:
