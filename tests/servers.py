@@ -19,12 +19,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 INTERVIEWS = REPO_ROOT / "examples" / "interviews.csv"
+SEED_BODY: dict[str, Any] = {
+    "name": "Checkout research Q3",
+    "data_sources": ["./interviews.csv"],
+    "config": {"provider": "anthropic", "model": "claude-sonnet-4-5-20250929", "persona_count": 3},
+}
+"""The create-experiment body of the API's seed example."""
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
 HEALTH_POLL = 0.1

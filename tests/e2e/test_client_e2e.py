@@ -23,8 +23,8 @@ from typing import Any
 import persona_client as pc
 import pytest
 
+from tests.servers import SEED_BODY, free_port
 from tests.servers import clean_env as server_env
-from tests.servers import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -33,11 +33,6 @@ TOKEN = "e2e-client-token-0123456789"
 START_TIMEOUT = 60.0
 RUN_TIMEOUT = 60.0
 POLL = 0.05
-SEED_BODY: dict[str, Any] = {
-    "name": "Checkout research Q3",
-    "data_sources": ["./interviews.csv"],
-    "config": {"provider": "anthropic", "model": "claude-sonnet-4-5-20250929", "persona_count": 3},
-}
 STALLED_BODY: dict[str, Any] = {
     "name": "Stalled study",
     "data_sources": ["interviews.csv"],

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.servers import clean_env, free_port
+from tests.servers import SEED_BODY, clean_env, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -27,11 +27,6 @@ TOKEN = "e2e-token-0123456789"
 START_TIMEOUT = 60.0
 RUN_TIMEOUT = 60.0
 UPLOAD_LIMIT = 1_000_000
-SEED_BODY: dict[str, Any] = {
-    "name": "Checkout research Q3",
-    "data_sources": ["./interviews.csv"],
-    "config": {"provider": "anthropic", "model": "claude-sonnet-4-5-20250929", "persona_count": 3},
-}
 LOCAL_BODY: dict[str, Any] = {
     "name": "Offline checkout research",
     "data_sources": ["interviews.csv"],

@@ -19,11 +19,6 @@ HERE = Path(__file__).parent
 INTERVIEWS = HERE / "interviews.csv"
 TOKEN = "s3cret-token-for-tests"
 
-SEED_BODY: dict[str, Any] = {
-    "name": "Checkout research Q3",
-    "data_sources": ["./interviews.csv"],
-    "config": {"provider": "anthropic", "model": "claude-sonnet-4-5-20250929", "persona_count": 3},
-}
 LOCAL_BODY: dict[str, Any] = {
     "name": "Checkout research, offline",
     "data_sources": ["interviews.csv"],

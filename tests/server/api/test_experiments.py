@@ -4,7 +4,9 @@ from pathlib import Path
 
 import httpx
 
-from .conftest import LOCAL_BODY, SEED_BODY, assert_problem, create_local
+from tests.servers import SEED_BODY
+
+from .conftest import LOCAL_BODY, assert_problem, create_local
 
 
 async def test_seed_request_creates_experiment_without_provider_key(

@@ -5,7 +5,9 @@ from typing import Any
 
 import httpx
 
-from .conftest import SEED_BODY, assert_problem, create_local
+from tests.servers import SEED_BODY
+
+from .conftest import assert_problem, create_local
 
 FINISHED = {"succeeded", "failed", "cancelled"}
 RUN_TIMEOUT = 60
