@@ -21,7 +21,7 @@ import logging
 import os
 import shutil
 import threading
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -229,6 +229,15 @@ class PersonaService:
             return repository.get_experiment_now(experiment_id)
         except ReadWouldWait:
             return await self._call(repository.get_experiment, experiment_id)
+
+    def data_version(self) -> Hashable | None:
+        """A value that changes whenever anything stored changes, by this process or another
+        sharing the database; None when it cannot be told without waiting. Cheap (one
+        statement on the calling thread), for caches of what the service returns."""
+        try:
+            return self._started.database.data_version_now()
+        except ReadWouldWait:
+            return None
 
     async def delete_experiment(self, experiment_id: str) -> None:
         """Stop its active runs, delete it with its runs and personas, remove its files."""

@@ -12,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from persona.api.cache import ResponseCache
 from persona.service import PersonaService
 
 bearer_scheme = HTTPBearer(
@@ -28,6 +29,11 @@ bearer_scheme = HTTPBearer(
 def service_of(request: Request) -> PersonaService:
     service: PersonaService = request.app.state.service
     return service
+
+
+def response_cache_of(request: Request) -> ResponseCache:
+    cache: ResponseCache = request.app.state.response_cache
+    return cache
 
 
 async def get_service(request: Request) -> PersonaService:

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from persona.__about__ import __version__
+from persona.api.cache import ResponseCache
 from persona.api.docs import install_docs
 from persona.api.errors import install_error_handlers
 from persona.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
@@ -34,6 +35,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     service = PersonaService(app.state.settings)
     await service.start()
     app.state.service = service
+    app.state.response_cache = ResponseCache(service.data_version)
     try:
         yield
     finally:

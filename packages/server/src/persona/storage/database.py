@@ -219,6 +219,17 @@ class Database:
         self._instant_connections.append(connection)
         return connection
 
+    def data_version_now(self) -> tuple[int, int]:
+        """A value that changes whenever any other connection commits, in this process or
+        another: the instant reader's ``PRAGMA data_version``, with the reader's identity
+        (each connection counts on its own). Raises ReadWouldWait when there is no reader."""
+        connection = self.instant_reader()
+        try:
+            (version,) = connection.execute("PRAGMA data_version").fetchone()
+        except sqlite3.Error as exc:  # closed by dispose()
+            raise ReadWouldWait from exc
+        return id(connection), int(version)
+
     def dispose(self) -> None:
         self._instant_path = None
         for connection in self._instant_connections:

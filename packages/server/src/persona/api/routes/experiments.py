@@ -5,9 +5,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Form, Request, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
-from persona.api.deps import AuthDep, Cursor, Limit, ServiceDep, TokenFirstRoute, service_of
+from persona.api.deps import (
+    AuthDep,
+    Cursor,
+    Limit,
+    ServiceDep,
+    TokenFirstRoute,
+    response_cache_of,
+    service_of,
+)
 from persona.api.openapi import problems
-from persona.api.responses import json_response
 from persona.schemas import Experiment, ExperimentCreate, ExperimentPage
 from persona.service import UploadedFile
 
@@ -134,8 +141,12 @@ async def create_experiment(
 async def get_experiment(experiment_id: str, request: Request) -> Response:
     """One experiment."""
     # The hottest route: the service straight from the app state, not through a dependency
-    # that FastAPI would resolve on every request.
-    return json_response(await service_of(request).get_experiment(experiment_id))
+    # that FastAPI would resolve on every request, and the body cached until the next commit.
+    service = service_of(request)
+    body = await response_cache_of(request).json(
+        ("experiment", experiment_id), lambda: service.get_experiment(experiment_id)
+    )
+    return Response(body, media_type="application/json")
 
 
 @router.delete(
