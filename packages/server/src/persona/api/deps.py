@@ -8,16 +8,18 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 from fastapi.routing import APIRoute
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from persona.api.cache import ResponseCache
 from persona.service import PersonaService
 
+BEARER_SCHEME_NAME = "bearerAuth"
+BEARER_SECURITY: list[dict[str, list[str]]] = [{BEARER_SCHEME_NAME: []}]
 bearer_scheme = HTTPBearer(
     auto_error=False,
-    scheme_name="bearerAuth",
+    scheme_name=BEARER_SCHEME_NAME,
     description="`Authorization: Bearer <token>`; the token is the server's PERSONA_API_TOKEN.",
 )
 
@@ -55,14 +57,12 @@ def token_matches(presented: str, accepted: tuple[bytes, ...]) -> bool:
     return any(results)
 
 
-async def require_token(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-) -> None:
+async def require_token(request: Request) -> None:
     """Check the bearer token when the server has tokens configured."""
     accepted: tuple[bytes, ...] = request.app.state.api_tokens
     if not accepted:
         return
+    credentials = await bearer_scheme(request)
     if credentials is None:
         raise Unauthorized("Missing bearer token.", invalid_token=False)
     if not token_matches(credentials.credentials, accepted):
@@ -70,27 +70,32 @@ async def require_token(
 
 
 class TokenFirstRoute(APIRoute):
-    """A route that checks the bearer token before FastAPI reads and validates the body.
+    """A route that needs the bearer token, checked before FastAPI reads the body.
 
-    FastAPI parses the body before it runs dependencies, so without this a client with no
-    token would get a 422 describing its malformed body instead of a 401.
+    FastAPI parses the body before it runs dependencies, so a token dependency would give a
+    client with no token a 422 describing its malformed body instead of a 401. The check is
+    the route's own rather than a dependency's (which FastAPI would resolve on every request
+    on top of it); the operation declares the bearer scheme in the OpenAPI document.
     """
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        kwargs["openapi_extra"] = {
+            "security": BEARER_SECURITY,
+            **(kwargs.get("openapi_extra") or {}),
+        }
+        super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
 
         async def checked(request: Request) -> Response:
-            await require_token(request, await bearer_scheme(request))
+            await require_token(request)
             return await handle(request)
 
         return checked
 
 
 ServiceDep = Annotated[PersonaService, Depends(get_service)]
-AuthDep = Depends(bearer_scheme)
-"""Declares the bearer scheme on a router's operations, for the OpenAPI document only: the
-check itself is TokenFirstRoute's, which every router declaring AuthDep must use. Checking
-here again would cost a dependency resolution per request for nothing."""
 
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size.")]
 Cursor = Annotated[

@@ -82,8 +82,13 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
+        declared = headers.get("content-length")
+        if declared is None and "transfer-encoding" not in headers and _is_http1(scope):
+            # HTTP/1 (RFC 9112, 6.3): without Content-Length or Transfer-Encoding, no body.
+            await self.app(scope, receive, send)
+            return
         limit = self.limit_for(scope, headers)
-        declared = headers.get("content-length", "")
+        declared = declared or ""
         if declared.isdigit() and int(declared) > limit:
             await problem_from(scope, BodyTooLarge(limit))(scope, receive, send)
             return
@@ -112,6 +117,10 @@ class BodyLimitMiddleware:
             if response_started:
                 raise
             await problem_from(scope, exc)(scope, receive, send)
+
+
+def _is_http1(scope: Scope) -> bool:
+    return scope.get("http_version") in ("1.0", "1.1")
 
 
 def problem_from(scope: Scope, exc: BodyTooLarge) -> ASGIApp:

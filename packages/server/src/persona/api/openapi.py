@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.encoders import jsonable_encoder
 from fastapi.openapi.utils import get_openapi
 
+from persona.api.deps import BEARER_SCHEME_NAME, bearer_scheme
 from persona.api.errors import PROBLEM_MEDIA_TYPE, REQUEST_ID_HEADER
 from persona.schemas import Problem
 
@@ -57,6 +59,10 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         tags=app.openapi_tags,
         separate_input_output_schemas=app.separate_input_output_schemas,
     )
+    # Declared by the protected routes themselves (TokenFirstRoute), not by a dependency.
+    spec["components"]["securitySchemes"] = {
+        BEARER_SCHEME_NAME: jsonable_encoder(bearer_scheme.model, by_alias=True, exclude_none=True)
+    }
     spec["components"]["headers"] = {
         "RequestId": {
             "description": "The request's id: echoed from the request or generated.",

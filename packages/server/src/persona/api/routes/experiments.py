@@ -6,7 +6,6 @@ from fastapi import APIRouter, Body, Form, Request, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
 from persona.api.deps import (
-    AuthDep,
     Cursor,
     Limit,
     ServiceDep,
@@ -18,9 +17,7 @@ from persona.api.openapi import problems
 from persona.schemas import Experiment, ExperimentCreate, ExperimentPage
 from persona.service import UploadedFile
 
-router = APIRouter(
-    prefix="/experiments", tags=["experiments"], dependencies=[AuthDep], route_class=TokenFirstRoute
-)
+router = APIRouter(prefix="/experiments", tags=["experiments"], route_class=TokenFirstRoute)
 
 SEED_REQUEST: dict[str, Any] = {
     "name": "Checkout research Q3",

@@ -4,12 +4,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Response
 
-from persona.api.deps import AuthDep, Cursor, Limit, ServiceDep, TokenFirstRoute
+from persona.api.deps import Cursor, Limit, ServiceDep, TokenFirstRoute
 from persona.api.openapi import problems
 from persona.generation.render import persona_markdown
 from persona.schemas import Persona, PersonaPage
 
-router = APIRouter(tags=["personas"], dependencies=[AuthDep], route_class=TokenFirstRoute)
+router = APIRouter(tags=["personas"], route_class=TokenFirstRoute)
 
 MARKDOWN = "text/markdown"
 JSON = "application/json"

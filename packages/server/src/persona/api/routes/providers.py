@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from persona.api.deps import AuthDep, ServiceDep, TokenFirstRoute
+from persona.api.deps import ServiceDep, TokenFirstRoute
 from persona.api.openapi import problems
 from persona.schemas import ProviderInfo
 
-router = APIRouter(tags=["providers"], dependencies=[AuthDep], route_class=TokenFirstRoute)
+router = APIRouter(tags=["providers"], route_class=TokenFirstRoute)
 
 
 @router.get(

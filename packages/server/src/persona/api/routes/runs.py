@@ -4,14 +4,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
 
-from persona.api.deps import AuthDep, Cursor, Limit, ServiceDep, TokenFirstRoute
+from persona.api.deps import Cursor, Limit, ServiceDep, TokenFirstRoute
 from persona.api.openapi import problems
 from persona.schemas import GenerationOverrides, Run, RunDetail, RunPage, RunStatus
 
 router = APIRouter(
     prefix="/experiments/{experiment_id}",
     tags=["runs"],
-    dependencies=[AuthDep],
     route_class=TokenFirstRoute,
 )
 
