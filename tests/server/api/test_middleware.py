@@ -115,3 +115,37 @@ async def test_oauth2_redirect_page_is_served(client: httpx.AsyncClient) -> None
 
     assert response.status_code == 200
     assert "oauth2" in response.text.lower()
+
+
+async def call_raw(app: Any, *, http_version: str, body: bytes) -> list[Message]:
+    """One request with no Content-Length or Transfer-Encoding header, straight through ASGI."""
+    scope = {
+        "type": "http", "http_version": http_version, "method": "POST", "path": "/",
+        "raw_path": b"/", "query_string": b"", "headers": [], "state": {},
+    }  # fmt: skip
+    messages = iter([{"type": "http.request", "body": body, "more_body": False}])
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return next(messages)
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await BodyLimitMiddleware(
+        app, json_limit=100, upload_limit=1000, upload_path=re.compile("/upload")
+    )(scope, receive, send)
+    return sent
+
+
+async def test_a_body_without_length_headers_is_still_counted_beyond_http1() -> None:
+    # Over HTTP/2 a body needs neither header; only HTTP/1 lets their absence mean "no body".
+    sent = await call_raw(body_reading_app, http_version="2", body=b"x" * 500)
+
+    assert sent[0]["status"] == 413
+
+
+async def test_an_http1_request_without_length_headers_reaches_the_app() -> None:
+    sent = await call_raw(body_reading_app, http_version="1.1", body=b"")
+
+    assert (sent[0]["status"], sent[1]["body"]) == (200, b"0")
