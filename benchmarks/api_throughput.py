@@ -3,9 +3,11 @@
 Both run as one uvicorn worker on 127.0.0.1, measured by the same load generator in the
 same run: wrk when it is installed (`apt-get install wrk`), else an httpx async generator.
 Prints requests/s, p50 and p99 for each, the throughput ratio (target >= 0.6) and Persona's
-p99/p50 (target <= 3). A third line, GET /providers on the Persona server, goes through the
-same middleware, auth and serialisation without touching the database, which tells the
-API layer's cost from the storage layer's. Measures only; asserts nothing.
+p99/p50 (target <= 3). Persona serves the experiment's body from its response cache while
+the database is unchanged (any commit, by any process, empties it), as it does for a client
+polling an experiment. A third line, GET /providers on the Persona server, goes through the
+same middleware and auth to a route that builds and serialises its body on every request.
+Measures only; asserts nothing.
 
     python benchmarks/api_throughput.py [--duration 10] [--connections 64] [--generator wrk]
 """
