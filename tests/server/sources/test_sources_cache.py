@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import os
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from persona.errors import SourceError
+from persona.schemas import Evidence
 from persona.sources import cache, load_evidence
-from persona.sources.cache import EvidenceCache
+from persona.sources.cache import EvidenceCache, footprint
+
+EXAMPLES = Path(__file__).parents[3] / "examples"
 
 CSV = "participant,text\nP1,I export every report by hand\nP2,The dashboard is too slow\n"
 
 
 @pytest.fixture(autouse=True)
 def fresh_cache(monkeypatch: pytest.MonkeyPatch) -> Iterator[EvidenceCache]:
-    fresh = EvidenceCache(max_bytes=1024, max_file_bytes=512)
+    fresh = EvidenceCache(max_bytes=16 * 1024, max_file_bytes=512)
     monkeypatch.setattr(cache, "evidence_cache", fresh)
     monkeypatch.setattr("persona.sources.evidence_cache", fresh)
     yield fresh
@@ -36,7 +40,7 @@ def test_a_second_load_of_the_same_file_comes_from_the_cache(
 
     assert second == first
     assert len(fresh_cache) == 1
-    assert fresh_cache.total_bytes == len(CSV)
+    assert fresh_cache.total_bytes == footprint(first)
 
 
 def test_a_file_rewritten_with_the_same_size_and_mtime_is_parsed_again(tmp_path: Path) -> None:
@@ -79,14 +83,46 @@ def test_files_above_the_entry_limit_are_read_but_not_kept(
     assert len(fresh_cache) == 0
 
 
+def evidence(count: int) -> list[Evidence]:
+    return [
+        Evidence(id=f"e{i}", source="a.csv", locator=f"row {i}", text="I export reports")
+        for i in range(count)
+    ]
+
+
 def test_the_least_recently_used_files_leave_first_beyond_the_bound() -> None:
-    bounded = EvidenceCache(max_bytes=300, max_file_bytes=200)
-    bounded.put(("a",), 150, [])
-    bounded.put(("b",), 100, [])
+    one = footprint(evidence(1))
+    bounded = EvidenceCache(max_bytes=5 * one, max_file_bytes=200)
+    bounded.put(("a",), 150, evidence(2))
+    bounded.put(("b",), 100, evidence(2))
     assert bounded.get(("a",)) is not None  # "b" is now the least recently used
 
-    bounded.put(("c",), 100, [])
+    bounded.put(("c",), 100, evidence(2))
 
     assert bounded.get(("b",)) is None
     assert bounded.get(("a",)) is not None and bounded.get(("c",)) is not None
-    assert bounded.total_bytes == 250
+    assert bounded.total_bytes == footprint(evidence(2)) * 2
+
+
+def test_evidence_larger_than_the_whole_bound_is_not_kept() -> None:
+    bounded = EvidenceCache(max_bytes=footprint(evidence(3)), max_file_bytes=200)
+
+    bounded.put(("many",), 100, evidence(4))
+
+    assert len(bounded) == 0 and bounded.total_bytes == 0
+
+
+@pytest.mark.parametrize(
+    "source", ["interviews.csv", "survey.json", "transcripts"], ids=lambda name: name
+)
+def test_the_memory_estimate_is_close_to_what_the_evidence_really_holds(source: str) -> None:
+    load_evidence([source], data_dir=EXAMPLES)  # imports and caches warmed outside the trace
+    cache.evidence_cache.clear()
+    tracemalloc.start()
+    try:
+        loaded = load_evidence([source], data_dir=EXAMPLES)
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert 0.6 * held <= footprint(loaded) <= 1.6 * held

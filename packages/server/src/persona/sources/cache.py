@@ -4,30 +4,53 @@ An entry is keyed by a digest of the file's bytes and by everything else its Evi
 on (its name, its type, the text column). Keying on the content rather than on the size and
 modification time means a file rewritten within the timestamp granularity of its file system
 is never served stale. Hashing a file costs a fraction of parsing it. Only files of at most
-``max_file_bytes`` are kept; entries leave least recently used first once the files they came
-from total more than ``max_bytes``.
+``max_file_bytes`` are kept; entries leave least recently used first once the memory their
+Evidence holds (estimated, about ten times the size of a CSV file) totals more than
+``max_bytes``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 from persona.schemas import Evidence
 
-DEFAULT_CACHE_BYTES = 32 * 1024 * 1024
-"""Total size of the source files whose Evidence is kept."""
+DEFAULT_CACHE_BYTES = 64 * 1024 * 1024
+"""Memory the kept Evidence may hold in total (estimated by ``footprint``)."""
 DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024
 """Larger files are read streaming, as always, and not kept."""
+
+
+EVIDENCE_OVERHEAD = 640
+"""Bytes an Evidence instance holds besides its strings: the object, its ``__dict__`` and
+pydantic's bookkeeping (measured with tracemalloc on the example sources)."""
+
+
+def footprint(evidence: Sequence[Evidence]) -> int:
+    """Estimated bytes of memory ``evidence`` holds: its strings and attribute dicts as
+    ``sys.getsizeof`` counts them, plus a fixed cost per instance."""
+    size = sys.getsizeof
+    total = 0
+    for item in evidence:
+        total += EVIDENCE_OVERHEAD + size(item.id) + size(item.source) + size(item.locator)
+        total += size(item.text) + (size(item.participant) if item.participant else 0)
+        total += size(item.attributes)
+        total += sum(size(key) + size(value) for key, value in item.attributes.items())
+    return total
 
 
 @dataclass(frozen=True)
 class CachedFile:
     size: int
+    """The source file's size in bytes (what it counts against a run's byte budget)."""
     evidence: tuple[Evidence, ...]
+    memory: int
+    """Estimated bytes the evidence holds (what it counts against the cache's bound)."""
 
 
 def content_key(data: bytes, *parts: Hashable) -> tuple[Hashable, ...]:
@@ -36,7 +59,7 @@ def content_key(data: bytes, *parts: Hashable) -> tuple[Hashable, ...]:
 
 
 class EvidenceCache:
-    """Least-recently-used, bounded by the total size of the files; safe across threads."""
+    """Least-recently-used, bounded by the memory its Evidence holds; safe across threads."""
 
     def __init__(
         self, max_bytes: int = DEFAULT_CACHE_BYTES, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
@@ -55,18 +78,21 @@ class EvidenceCache:
             return entry
 
     def put(self, key: tuple[Hashable, ...], size: int, evidence: list[Evidence]) -> None:
-        """Keep ``evidence`` unless its file is too large; evict to make room."""
+        """Keep ``evidence`` unless its file or its memory is too large; evict to make room."""
         if size > self.max_file_bytes:
+            return
+        entry = CachedFile(size, tuple(evidence), footprint(evidence))
+        if entry.memory > self.max_bytes:
             return
         with self._lock:
             old = self._entries.pop(key, None)
             if old is not None:
-                self._bytes -= old.size
-            self._entries[key] = CachedFile(size, tuple(evidence))
-            self._bytes += size
+                self._bytes -= old.memory
+            self._entries[key] = entry
+            self._bytes += entry.memory
             while self._bytes > self.max_bytes:
                 _, evicted = self._entries.popitem(last=False)
-                self._bytes -= evicted.size
+                self._bytes -= evicted.memory
 
     def clear(self) -> None:
         with self._lock:
@@ -78,6 +104,7 @@ class EvidenceCache:
 
     @property
     def total_bytes(self) -> int:
+        """Estimated memory held by the kept Evidence."""
         return self._bytes
 
 
