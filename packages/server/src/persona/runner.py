@@ -67,6 +67,8 @@ class Runner:
         self._call = call
         self._slots = asyncio.Semaphore(settings.max_concurrent_runs)
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._experiments: dict[str, str] = {}
+        """The experiment of each run executing here, when known (at submit or claim)."""
         self._finished: dict[str, asyncio.Event] = {}
         self._closing = False
         self.owner = new_id("runner")
@@ -152,12 +154,14 @@ class Runner:
                 # The next tick tries again; a lease outlives two missed renewals.
                 logger.exception("could not renew run leases or take over lapsed runs")
 
-    def submit(self, run_id: str) -> None:
+    def submit(self, run_id: str, experiment_id: str | None = None) -> None:
         """Schedule a queued run. A run already scheduled here is not scheduled twice."""
         if self._closing:
             raise ConflictError("the runner is shutting down")
         if run_id in self._tasks:
             return
+        if experiment_id is not None:
+            self._experiments[run_id] = experiment_id
         task = asyncio.create_task(self._execute(run_id), name=f"persona-run-{run_id}")
         self._tasks[run_id] = task
         task.add_done_callback(lambda _: self._tasks.pop(run_id, None))
@@ -227,6 +231,11 @@ class Runner:
                 event.set()
         return event
 
+    def executes(self, experiment_id: str, run_id: str) -> bool:
+        """True while this runner executes the run (of that experiment): its finished event
+        is then set when the run ends here, however it ends."""
+        return self._experiments.get(run_id) == experiment_id
+
     def notify_finished(self, run_id: str) -> None:
         event = self._finished.pop(run_id, None)
         if event is not None:
@@ -244,6 +253,7 @@ class Runner:
                     lease_seconds=self.settings.run_lease_seconds,
                 )
                 if claimed is not None:  # else cancelled, deleted or taken by another worker
+                    self._experiments[run_id] = claimed.experiment_id
                     await self._attempt(claimed)
         except asyncio.CancelledError:
             raise
@@ -251,6 +261,7 @@ class Runner:
             # Only the database can fail here; the run's lease lapses and a runner takes it over.
             logger.exception("run %s could not be executed", run_id)
         finally:
+            self._experiments.pop(run_id, None)
             self.notify_finished(run_id)
 
     async def _attempt(self, claimed: ClaimedRun) -> None:
