@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -64,7 +65,7 @@ class ChatPrompt:
     def schema_name(self) -> str:
         return "persona_notes" if self.kind == "notes" else "personas"
 
-    @property
+    @functools.cached_property
     def text(self) -> str:
         """Everything the model reads, for estimating its size."""
         return f"{self.system}\n{self.user}\n{json.dumps(self.schema)}"
@@ -73,8 +74,42 @@ class ChatPrompt:
 # --------------------------------------------------------------------------- rendering
 
 
+class _RenderedEvidence:
+    """Each Evidence object's JSON line, kept while the object lives.
+
+    Runs over the same sources share their Evidence objects (the source cache hands out the
+    same ones), so each record is rendered once rather than once per run. Entries are found
+    by identity and leave when their object is collected; Evidence is never changed after
+    it is read, so a line cannot go stale.
+    """
+
+    def __init__(self) -> None:
+        self._lines: dict[int, tuple[weakref.ref[Evidence], str]] = {}
+
+    def get(self, item: Evidence) -> str:
+        key = id(item)
+        found = self._lines.get(key)
+        if found is not None and found[0]() is item:
+            return found[1]
+        line = _render_record(item)
+        self._lines[key] = (weakref.ref(item, functools.partial(self._forget, key)), line)
+        return line
+
+    def _forget(self, key: int, ref: weakref.ref[Evidence]) -> None:
+        found = self._lines.get(key)
+        if found is not None and found[0] is ref:
+            del self._lines[key]
+
+
+_rendered_evidence = _RenderedEvidence()
+
+
 def render_evidence(item: Evidence) -> str:
     """One evidence record as a JSON line: id, participant, attributes, text."""
+    return _rendered_evidence.get(item)
+
+
+def _render_record(item: Evidence) -> str:
     record: dict[str, Any] = {"id": item.id}
     if item.participant:
         record["participant"] = item.participant
