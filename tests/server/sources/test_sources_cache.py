@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from persona.errors import SourceError
-from persona.sources import cache, load_evidence
+from persona.sources import cache, cached_evidence, load_evidence
 from persona.sources.cache import EvidenceCache
 
 CSV = "participant,text\nP1,I export every report by hand\nP2,The dashboard is too slow\n"
@@ -90,3 +90,34 @@ def test_the_least_recently_used_files_leave_first_beyond_the_bound() -> None:
     assert bounded.get(("b",)) is None
     assert bounded.get(("a",)) is not None and bounded.get(("c",)) is not None
     assert bounded.total_bytes == 250
+
+
+def _cached(data_dir: Path, *sources: str, max_read_bytes: int = 4096) -> list[str] | None:
+    found = cached_evidence(
+        list(sources or ["notes.csv"]),
+        data_dir=data_dir,
+        max_read_bytes=max_read_bytes,
+        max_files=4,
+    )
+    return None if found is None else [e.text for e in found]
+
+
+def test_cached_evidence_is_there_only_for_bytes_parsed_before(tmp_path: Path) -> None:
+    path = tmp_path / "notes.csv"
+    path.write_text(CSV)
+    assert _cached(tmp_path) is None  # never parsed: load_evidence reads it
+
+    loaded = _texts(tmp_path)
+    assert _cached(tmp_path) == loaded
+
+    path.write_text(CSV.replace("by hand", "manually"))
+    assert _cached(tmp_path) is None
+
+
+def test_cached_evidence_leaves_large_or_faulty_sources_to_load_evidence(tmp_path: Path) -> None:
+    (tmp_path / "notes.csv").write_text(CSV)
+    _texts(tmp_path)
+
+    assert _cached(tmp_path, max_read_bytes=len(CSV) - 1) is None
+    assert _cached(tmp_path, "missing.csv") is None
+    assert _cached(tmp_path, "notes.csv", "../outside.csv") is None
