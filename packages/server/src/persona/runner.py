@@ -34,7 +34,7 @@ from persona.ids import new_id
 from persona.providers import Provider, build_provider
 from persona.schemas import Evidence, PersonaContent, RunError
 from persona.settings import Settings
-from persona.sources import load_evidence
+from persona.sources import cached_evidence, load_evidence
 from persona.storage import ClaimedRun, Repository
 from persona.storage.repository import CLAIMED_STAGE
 
@@ -47,6 +47,10 @@ PROGRESS_INTERVAL = 0.5
 """Seconds between two persisted progress updates of the same stage."""
 LOADING_SHARE = 0.1
 """Share of the progress bar given to loading the sources; the provider fills the rest."""
+CACHED_SOURCES_BYTES = 256 * 1024
+CACHED_SOURCES_FILES = 16
+"""Sources up to this size are looked up in the source cache on the event loop (reading and
+hashing them takes well under a millisecond) instead of in a worker thread."""
 
 
 class _Superseded(Exception):
@@ -87,11 +91,18 @@ class Runner:
         Many runs finishing (or starting) at once would otherwise queue one transaction
         each on the single writer thread; here the writes that arrive while one batch
         commits go together in the next (``Repository.write_together``)."""
+        return await self._queue_write(fn, *args, **kwargs)
+
+    def _queue_write(
+        self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+    ) -> asyncio.Future[T]:
+        """Queue a write for the next group commit; the future has its result. Writes are
+        committed in the order they are queued."""
         future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
         self._pending_writes.append((functools.partial(fn, *args, **kwargs), future))
         if self._committer is None:
             self._committer = asyncio.create_task(self._commit_pending())
-        return await future  # type: ignore[return-value]
+        return future  # type: ignore[return-value]
 
     async def _commit_pending(self) -> None:
         try:
@@ -276,7 +287,9 @@ class Runner:
 
     async def _run(self, claimed: ClaimedRun) -> None:
         report = _ProgressReporter(self, claimed)  # claiming stored the first stage
-        evidence = await asyncio.to_thread(self._load_evidence, claimed)
+        evidence = self._cached_evidence(claimed)
+        if evidence is None:
+            evidence = await asyncio.to_thread(self._load_evidence, claimed)
         provider = self._provider(claimed.config.provider or self.settings.default_provider)
         result = await provider.generate(evidence, claimed.config, progress=report.provider)
         personas = result.personas
@@ -284,12 +297,22 @@ class Runner:
             # No stage of its own: marking the run succeeded follows within milliseconds, and
             # a progress write per run would cost more than the grounding check itself.
             personas = await asyncio.to_thread(_grounded, personas, evidence)
+        await report.settled()
         stored = await self._write(
             self.repository.mark_succeeded, claimed.run_id, claimed.attempt, personas, result.usage
         )
         if stored is None:
             raise _Superseded
         logger.info("run %s succeeded with %d persona(s)", claimed.run_id, len(stored))
+
+    def _cached_evidence(self, claimed: ClaimedRun) -> list[Evidence] | None:
+        return cached_evidence(
+            claimed.data_sources,
+            data_dir=self.settings.data_dir,
+            text_column=claimed.text_column,
+            max_read_bytes=min(CACHED_SOURCES_BYTES, self.settings.max_source_bytes),
+            max_files=min(CACHED_SOURCES_FILES, self.settings.max_folder_files),
+        )
 
     def _load_evidence(self, claimed: ClaimedRun) -> list[Evidence]:
         return load_evidence(
@@ -336,7 +359,13 @@ class Runner:
 
 
 class _ProgressReporter:
-    """Persists progress, at most every PROGRESS_INTERVAL seconds within one stage."""
+    """Persists progress, at most every PROGRESS_INTERVAL seconds within one stage.
+
+    The run does not wait for these writes: each is queued for the next group commit (before
+    any later transition of the run, so the order holds), and its outcome is checked at the
+    next report and before the run's last transition (``settled``). A request need not wait
+    for a commit to be sent; a cancelled or re-claimed attempt still stops at the next report.
+    """
 
     def __init__(self, runner: Runner, claimed: ClaimedRun) -> None:
         self.runner = runner
@@ -344,8 +373,10 @@ class _ProgressReporter:
         self.progress = 0.0
         self.stage: str | None = CLAIMED_STAGE
         self.written_at = time.monotonic()
+        self._written: asyncio.Future[bool] | None = None
 
     async def __call__(self, fraction: float, stage: str) -> None:
+        self._check()
         fraction = max(self.progress, min(1.0, fraction))
         now = time.monotonic()
         due = stage != self.stage or now - self.written_at >= PROGRESS_INTERVAL
@@ -355,19 +386,39 @@ class _ProgressReporter:
         self.stage = stage
         self.written_at = now
         runner = self.runner
-        current = await runner._write(
+        self._written = runner._queue_write(
             runner.repository.update_progress,
             self.claimed.run_id,
             self.claimed.attempt,
             round(fraction, 4),
             stage,
         )
-        if not current:
-            raise _Superseded
+        self._written.add_done_callback(_mark_retrieved)
 
     async def provider(self, fraction: float, stage: str) -> None:
         """The provider's own 0..1 progress, mapped after the loading share."""
         await self(LOADING_SHARE + (1 - LOADING_SHARE) * fraction, stage)
+
+    async def settled(self) -> None:
+        """Wait for the last progress write; raise what it found (superseded, or an error)."""
+        if self._written is not None:
+            await self._written
+        self._check()
+
+    def _check(self) -> None:
+        written = self._written
+        if written is None or not written.done():
+            return
+        self._written = None
+        if not written.result():
+            raise _Superseded
+
+
+def _mark_retrieved(future: asyncio.Future[bool]) -> None:
+    """An attempt that ends before checking its last progress write must not have the
+    write's error logged as never retrieved; ``_check`` still raises it."""
+    if not future.cancelled():
+        future.exception()
 
 
 def _grounded(
