@@ -16,6 +16,7 @@ from persona.errors import (
     InvalidInputError,
     NotFoundError,
     PayloadTooLargeError,
+    ProviderError,
     ProviderNotConfiguredError,
     SourceError,
 )
@@ -457,7 +458,7 @@ async def test_waiting_notices_a_run_finished_by_another_process(
     other.db.dispose()
 
 
-async def test_waiting_for_a_run_executing_here_reads_it_only_when_it_ends(
+async def test_waiting_for_a_run_that_succeeds_here_needs_no_read(
     service: PersonaService, scripted: ScriptedProvider, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     scripted.hold = asyncio.Event()
@@ -474,13 +475,27 @@ async def test_waiting_for_a_run_executing_here_reads_it_only_when_it_ends(
     waiter = asyncio.create_task(service.wait_for_run(experiment.id, started.run.id, timeout=30))
     await scripted.started.wait()
     await asyncio.sleep(0.05)
-    assert reads == []  # its end here sets an event: no reads meanwhile
+    assert reads == []  # its end here resolves a future: no reads meanwhile
 
     scripted.hold.set()
     run = await waiter
 
+    assert reads == []  # the run as its success was stored
     assert run.status == "succeeded" and run.persona_ids == [p.id for p in run.personas]
-    assert reads == [started.run.id]
+    assert run == await get_run(experiment.id, started.run.id)
+
+
+async def test_waiting_for_a_run_that_fails_here_reads_it_when_it_ends(
+    service: PersonaService, scripted: ScriptedProvider
+) -> None:
+    scripted.error = ProviderError("the model is down", code="provider_unavailable")
+    experiment = await service.create_experiment(_create())
+    started = await service.start_run(experiment.id)
+
+    run = await service.wait_for_run(experiment.id, started.run.id, timeout=30)
+
+    assert run.status == "failed" and run.error is not None
+    assert run.error.code == "provider_unavailable"
 
 
 async def test_waiting_notices_a_run_executing_here_cancelled_by_another_process(

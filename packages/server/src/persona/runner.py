@@ -32,7 +32,7 @@ from persona.errors import ConflictError, PersonaError, ProviderError
 from persona.generation.grounding import ground
 from persona.ids import new_id
 from persona.providers import Provider, build_provider
-from persona.schemas import Evidence, PersonaContent, RunError
+from persona.schemas import Evidence, PersonaContent, RunDetail, RunError
 from persona.settings import Settings
 from persona.sources import cached_evidence, load_evidence
 from persona.storage import ClaimedRun, Repository
@@ -43,6 +43,10 @@ T = TypeVar("T")
 
 logger = logging.getLogger("persona.runner")
 
+MAX_WRITES_PER_COMMIT = 32
+"""Writes one group commit takes at most. Smaller transactions hand their results back
+sooner: the runs waiting on them go on with their work (and their requests) in waves, rather
+than all after one long transaction, and the write lock is held for less time."""
 PROGRESS_INTERVAL = 0.5
 """Seconds between two persisted progress updates of the same stage."""
 LOADING_SHARE = 0.1
@@ -73,7 +77,7 @@ class Runner:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._experiments: dict[str, str] = {}
         """The experiment of each run executing here, when known (at submit or claim)."""
-        self._finished: dict[str, asyncio.Event] = {}
+        self._finished: dict[str, asyncio.Future[RunDetail | None]] = {}
         self._closing = False
         self.owner = new_id("runner")
         """This runner's name on the leases of the runs it executes."""
@@ -85,8 +89,9 @@ class Runner:
     async def _db(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         return await self._call(fn, *args, **kwargs)  # type: ignore[return-value]
 
-    async def _write(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """A run's transition, committed together with those requested meanwhile.
+    async def write(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """A run's write (made with ``write_connection``), committed together with those
+        requested meanwhile.
 
         Many runs finishing (or starting) at once would otherwise queue one transaction
         each on the single writer thread; here the writes that arrive while one batch
@@ -107,7 +112,11 @@ class Runner:
     async def _commit_pending(self) -> None:
         try:
             while self._pending_writes:
-                batch, self._pending_writes = self._pending_writes, []
+                size = MAX_WRITES_PER_COMMIT
+                batch, self._pending_writes = (
+                    self._pending_writes[:size],
+                    self._pending_writes[size:],
+                )
                 try:
                     outcomes = await self._db(
                         self.repository.write_together, [write for write, _ in batch]
@@ -195,8 +204,9 @@ class Runner:
         await self.stop(list(self._tasks))
         if self._committer is not None:
             await asyncio.gather(self._committer, return_exceptions=True)
-        for event in self._finished.values():
-            event.set()
+        for finished in self._finished.values():
+            if not finished.done():
+                finished.set_result(None)
         await self._close_providers()
         try:
             await self._db(self.repository.release_leases, self.owner)
@@ -233,31 +243,33 @@ class Runner:
 
     # ------------------------------------------------------------------ waiting
 
-    def finished_event(self, run_id: str) -> asyncio.Event:
-        """An event set when this process sees the run finish (or the runner shuts down)."""
-        event = self._finished.get(run_id)
-        if event is None:
-            event = self._finished[run_id] = asyncio.Event()
+    def finished(self, run_id: str) -> asyncio.Future[RunDetail | None]:
+        """Resolved when this process sees the run finish (or the runner shuts down): with
+        the run as stored when it succeeded here, else with None (read it to know)."""
+        finished = self._finished.get(run_id)
+        if finished is None:
+            finished = self._finished[run_id] = asyncio.get_running_loop().create_future()
             if self._closing:
-                event.set()
-        return event
+                finished.set_result(None)
+        return finished
 
     def executes(self, experiment_id: str, run_id: str) -> bool:
         """True while this runner executes the run (of that experiment): its finished event
         is then set when the run ends here, however it ends."""
         return self._experiments.get(run_id) == experiment_id
 
-    def notify_finished(self, run_id: str) -> None:
-        event = self._finished.pop(run_id, None)
-        if event is not None:
-            event.set()
+    def notify_finished(self, run_id: str, stored: RunDetail | None = None) -> None:
+        finished = self._finished.pop(run_id, None)
+        if finished is not None and not finished.done():
+            finished.set_result(stored)
 
     # ------------------------------------------------------------------ execution
 
     async def _execute(self, run_id: str) -> None:
+        stored = None
         try:
             async with self._slots:
-                claimed = await self._write(
+                claimed = await self.write(
                     self.repository.claim_run,
                     run_id,
                     owner=self.owner,
@@ -265,7 +277,7 @@ class Runner:
                 )
                 if claimed is not None:  # else cancelled, deleted or taken by another worker
                     self._experiments[run_id] = claimed.experiment_id
-                    await self._attempt(claimed)
+                    stored = await self._attempt(claimed)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -273,19 +285,21 @@ class Runner:
             logger.exception("run %s could not be executed", run_id)
         finally:
             self._experiments.pop(run_id, None)
-            self.notify_finished(run_id)
+            self.notify_finished(run_id, stored)
 
-    async def _attempt(self, claimed: ClaimedRun) -> None:
+    async def _attempt(self, claimed: ClaimedRun) -> RunDetail | None:
+        """The run as stored when it succeeded; None when it failed or changed elsewhere."""
         try:
-            await self._run(claimed)
+            return await self._run(claimed)
         except _Superseded:
             logger.info(
                 "run %s changed elsewhere; attempt %d stops", claimed.run_id, claimed.attempt
             )
         except Exception as err:  # every failure becomes the run's recorded error
             await self._fail(claimed, self._describe_failure(claimed, err))
+        return None
 
-    async def _run(self, claimed: ClaimedRun) -> None:
+    async def _run(self, claimed: ClaimedRun) -> RunDetail:
         report = _ProgressReporter(self, claimed)  # claiming stored the first stage
         evidence = self._cached_evidence(claimed)
         if evidence is None:
@@ -298,12 +312,13 @@ class Runner:
             # a progress write per run would cost more than the grounding check itself.
             personas = await asyncio.to_thread(_grounded, personas, evidence)
         await report.settled()
-        stored = await self._write(
+        stored = await self.write(
             self.repository.mark_succeeded, claimed.run_id, claimed.attempt, personas, result.usage
         )
         if stored is None:
             raise _Superseded
-        logger.info("run %s succeeded with %d persona(s)", claimed.run_id, len(stored))
+        logger.info("run %s succeeded with %d persona(s)", claimed.run_id, len(stored.personas))
+        return stored
 
     def _cached_evidence(self, claimed: ClaimedRun) -> list[Evidence] | None:
         return cached_evidence(
@@ -351,7 +366,7 @@ class Runner:
         return self.settings.state_dir / "runs" / run_id / "raw_output.txt"
 
     async def _fail(self, claimed: ClaimedRun, error: RunError) -> None:
-        recorded = await self._write(
+        recorded = await self.write(
             self.repository.mark_failed, claimed.run_id, claimed.attempt, error
         )
         if recorded:

@@ -282,9 +282,12 @@ class PersonaService:
         provider = config.provider or self.settings.default_provider
         _require_known_provider(provider, ["provider"])
         require_configured(provider)
-        run, created = await self._write(
-            repository.create_run, experiment_id, config, idempotency=idempotency
-        )
+        if idempotency is None:  # a plain insert: one of the runner's group-committed writes
+            run, created = await runner.write(repository.create_run, experiment_id, config)
+        else:
+            run, created = await self._write(
+                repository.create_run, experiment_id, config, idempotency=idempotency
+            )
         if created:
             runner.submit(run.id, experiment_id)
         return StartedRun(run=run, created=created)
@@ -326,8 +329,8 @@ class PersonaService:
         # A run executing here is not read until it ends (or LOCAL_WAIT_RECHECK passes).
         next_local_read = loop.time() + LOCAL_WAIT_RECHECK
         while True:
-            # Take the event before reading, so a finish in between is not missed.
-            finished = runner.finished_event(run_id)
+            # Take the future before reading, so a finish in between is not missed.
+            finished = runner.finished(run_id)
             local = runner.executes(experiment_id, run_id)
             if not local or loop.time() >= next_local_read:
                 run = await self.get_run(experiment_id, run_id)
@@ -344,7 +347,9 @@ class PersonaService:
                 wait = min(wait, remaining)
             # On timeout, re-read: another process may be executing (or have cancelled) it.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(finished.wait(), wait)
+                stored = await asyncio.wait_for(asyncio.shield(finished), wait)
+                if stored is not None and stored.experiment_id == experiment_id:
+                    return stored  # as its success was stored here: no need to read it back
 
     # ------------------------------------------------------------------ personas
 

@@ -336,10 +336,7 @@ class Repository:
             personas = []
             if row.status == "succeeded":
                 personas = list(connection.execute(_RUN_PERSONAS, {"b_run": run_id}))
-        return RunDetail(
-            **_run(row, [p.id for p in personas]).model_dump(),
-            personas=[_persona(p) for p in personas],
-        )
+        return _run_detail(row, [_persona(p) for p in personas])
 
     def list_runs(
         self,
@@ -445,9 +442,10 @@ class Repository:
 
     def mark_succeeded(
         self, run_id: str, attempt: int, personas: Sequence[PersonaContent], usage: Usage
-    ) -> list[str] | None:
+    ) -> RunDetail | None:
         """In one transaction: the run becomes succeeded and its personas are stored.
-        Returns the new persona ids, or None (nothing written) when the attempt is stale."""
+        Returns the run as stored, with its personas, or None (nothing written) when the
+        attempt is stale."""
         now = utcnow()
         usage_json = usage.model_dump(mode="json")
         values = {"b_run": run_id, "b_attempt": attempt, "b_now": now, "b_usage": usage_json}
@@ -455,15 +453,15 @@ class Repository:
             result = connection.execute(_SUCCEED, values)
             if _rowcount(result) != 1:
                 return None
-            experiment_id = connection.execute(_RUN_EXPERIMENT, {"b_run": run_id}).scalar_one()
+            run = connection.execute(_RUN_BY_ID, {"b_run": run_id}).one()
             rows = [
-                _persona_values(content, experiment_id, run_id, position, now)
+                _persona_values(content, run.experiment_id, run_id, position, now)
                 for position, content in enumerate(personas)
             ]
             if rows:
                 connection.execute(insert(PersonaRow), rows)
-            connection.execute(_TOUCH, {"b_experiment": experiment_id, "b_now": now})
-        return [row["id"] for row in rows]
+            connection.execute(_TOUCH, {"b_experiment": run.experiment_id, "b_now": now})
+        return _run_detail(run, [_stored_persona(row) for row in rows])
 
     def mark_failed(self, run_id: str, attempt: int, error: RunError) -> bool:
         """Running → failed with ``error``; False when the attempt is stale."""
@@ -816,24 +814,32 @@ def _experiment(row: ExperimentRow, stats: _ExperimentStats) -> Experiment:
 
 
 def _run(row: RunRow | Row[Any], persona_ids: list[str]) -> Run:
+    return Run(**_run_fields(row), persona_ids=persona_ids)
+
+
+def _run_detail(row: RunRow | Row[Any], personas: list[Persona]) -> RunDetail:
+    return RunDetail(**_run_fields(row), persona_ids=[p.id for p in personas], personas=personas)
+
+
+def _run_fields(row: RunRow | Row[Any]) -> dict[str, Any]:
+    """The fields every view of a run has, from its row."""
     error = None
     if row.error_code is not None:
         error = RunError(code=row.error_code, message=row.error_message or "")
-    return Run(
-        id=row.id,
-        experiment_id=row.experiment_id,
-        status=row.status,
-        config=ResolvedConfig.model_validate(row.config),
-        progress=row.progress,
-        stage=row.stage,
-        attempts=row.attempts,
-        created_at=row.created_at,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-        usage=Usage.model_validate(row.usage),
-        error=error,
-        persona_ids=persona_ids,
-    )
+    return {
+        "id": row.id,
+        "experiment_id": row.experiment_id,
+        "status": row.status,
+        "config": ResolvedConfig.model_validate(row.config),
+        "progress": row.progress,
+        "stage": row.stage,
+        "attempts": row.attempts,
+        "created_at": row.created_at,
+        "started_at": row.started_at,
+        "finished_at": row.finished_at,
+        "usage": Usage.model_validate(row.usage),
+        "error": error,
+    }
 
 
 def _persona_values(
@@ -848,6 +854,17 @@ def _persona_values(
         "created_at": now,
         **content.model_dump(mode="json", include=set(_PERSONA_FIELDS)),
     }
+
+
+def _stored_persona(values: dict[str, Any]) -> Persona:
+    """A persona as stored, from the values of its insert (its JSON columns as written)."""
+    return Persona(
+        id=values["id"],
+        experiment_id=values["experiment_id"],
+        run_id=values["run_id"],
+        created_at=values["created_at"],
+        **{field: values[field] for field in _PERSONA_FIELDS},
+    )
 
 
 def _persona(row: PersonaRow | Row[Any]) -> Persona:
