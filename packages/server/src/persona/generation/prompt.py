@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import functools
 import json
-import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from persona.generation.memo import IdentityMemo
 from persona.generation.parsing import Note, NoteDrafts, PersonaDrafts
 from persona.schemas import Evidence
 
@@ -74,39 +74,9 @@ class ChatPrompt:
 # --------------------------------------------------------------------------- rendering
 
 
-class _RenderedEvidence:
-    """Each Evidence object's JSON line, kept while the object lives.
-
-    Runs over the same sources share their Evidence objects (the source cache hands out the
-    same ones), so each record is rendered once rather than once per run. Entries are found
-    by identity and leave when their object is collected; Evidence is never changed after
-    it is read, so a line cannot go stale.
-    """
-
-    def __init__(self) -> None:
-        self._lines: dict[int, tuple[weakref.ref[Evidence], str]] = {}
-
-    def get(self, item: Evidence) -> str:
-        key = id(item)
-        found = self._lines.get(key)
-        if found is not None and found[0]() is item:
-            return found[1]
-        line = _render_record(item)
-        self._lines[key] = (weakref.ref(item, functools.partial(self._forget, key)), line)
-        return line
-
-    def _forget(self, key: int, ref: weakref.ref[Evidence]) -> None:
-        found = self._lines.get(key)
-        if found is not None and found[0] is ref:
-            del self._lines[key]
-
-
-_rendered_evidence = _RenderedEvidence()
-
-
 def render_evidence(item: Evidence) -> str:
     """One evidence record as a JSON line: id, participant, attributes, text."""
-    return _rendered_evidence.get(item)
+    return _rendered_evidence(item)
 
 
 def _render_record(item: Evidence) -> str:
@@ -117,6 +87,10 @@ def _render_record(item: Evidence) -> str:
         record["attributes"] = item.attributes
     record["text"] = item.text
     return json.dumps(record, ensure_ascii=False)
+
+
+_rendered_evidence: IdentityMemo[Evidence, str] = IdentityMemo(_render_record)
+"""Runs over the same sources render each (shared, cached) Evidence object once."""
 
 
 def render_note(note: Note) -> str:
