@@ -7,15 +7,18 @@ them in a worker thread. Run state changes are guarded (``WHERE status = ... AND
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Row,
     Select,
     Table,
@@ -129,9 +132,14 @@ def _next_cursor(rows: Sequence[Any], limit: int, kind: str) -> str | None:
     return Cursor(kind, last.created_at, last.id).encode()
 
 
+class _SharedConnection(threading.local):
+    connection: Connection | None = None
+
+
 class Repository:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._shared = _SharedConnection()
 
     # ------------------------------------------------------------------ experiments
 
@@ -310,7 +318,7 @@ class Repository:
             "created_at": now,
             "usage": Usage().model_dump(mode="json"),
         }
-        with self.db.write_connection() as connection:
+        with self._write_connection() as connection:
             if (
                 connection.execute(_EXPERIMENT_EXISTS, {"b_experiment": experiment_id}).first()
                 is None
@@ -391,7 +399,7 @@ class Repository:
             "b_owner": owner,
             "b_expires": now + timedelta(seconds=lease_seconds) if owner is not None else None,
         }
-        with self.db.write_connection() as connection:
+        with self._write_connection() as connection:
             if _rowcount(connection.execute(_CLAIM, values)) != 1:
                 return None
             found = connection.execute(_CLAIMED, {"b_run": run_id}).one()
@@ -413,18 +421,24 @@ class Repository:
             "b_runs": list(run_ids),
             "b_expires": utcnow() + timedelta(seconds=lease_seconds),
         }
-        with self.db.write_connection() as connection:
+        with self._write_connection() as connection:
             return _rowcount(connection.execute(_RENEW, values))
 
     def release_leases(self, owner: str) -> int:
         """Drop every lease ``owner`` holds, so that any runner takes its runs over at once."""
-        with self.db.write_connection() as connection:
+        with self._write_connection() as connection:
             return _rowcount(connection.execute(_RELEASE, {"b_owner": owner}))
 
     def write_together(self, writes: Sequence[Callable[[], object]]) -> list[object]:
-        """Run these writes (methods built on ``write_connection``) in one transaction, each in
-        its own savepoint. Returns each one's result, or the exception it raised: one failing
-        leaves the others. A failing commit raises, and then none of them is stored."""
+        """Run these writes (methods built on ``write_connection``) in one transaction. Returns
+        each one's result, or the exception it raised: one failing leaves the others. A
+        failing commit raises, and then none of them is stored.
+
+        They first run together as one unit, which costs no more than their statements; only
+        when one of them raises does the transaction roll back and the writes run again, each
+        in a savepoint of its own (which costs more than a small write itself)."""
+        with contextlib.suppress(Exception):  # one failed, nothing is stored: write them apart
+            return self._write_as_one(writes)
         outcomes: list[object] = []
         with self.db.write_batch():
             for write in writes:
@@ -434,10 +448,29 @@ class Repository:
                     outcomes.append(err)
         return outcomes
 
+    def _write_as_one(self, writes: Sequence[Callable[[], object]]) -> list[object]:
+        """Every write on one savepoint of one transaction; the first failure undoes all."""
+        with self.db.write_batch(), self.db.write_connection() as connection:
+            self._shared.connection = connection
+            try:
+                return [write() for write in writes]
+            finally:
+                self._shared.connection = None
+
+    @contextlib.contextmanager
+    def _write_connection(self) -> Iterator[Connection]:
+        """The connection of the writes run as one, else ``Database.write_connection()``."""
+        shared = self._shared.connection
+        if shared is not None:
+            yield shared
+            return
+        with self.db.write_connection() as connection:
+            yield connection
+
     def update_progress(self, run_id: str, attempt: int, progress: float, stage: str) -> bool:
         """Record progress; False when the run is no longer this attempt's (cancelled, gone)."""
         values = {"b_run": run_id, "b_attempt": attempt, "b_progress": progress, "b_stage": stage}
-        with self.db.write_connection() as connection:
+        with self._write_connection() as connection:
             return _rowcount(connection.execute(_PROGRESS, values)) == 1
 
     def mark_succeeded(
@@ -449,7 +482,7 @@ class Repository:
         now = utcnow()
         usage_json = usage.model_dump(mode="json")
         values = {"b_run": run_id, "b_attempt": attempt, "b_now": now, "b_usage": usage_json}
-        with self.db.write_connection() as connection:
+        with self._write_connection() as connection:
             result = connection.execute(_SUCCEED, values)
             if _rowcount(result) != 1:
                 return None
@@ -473,7 +506,7 @@ class Repository:
             "b_code": error.code,
             "b_message": error.message,
         }
-        with self.db.write_connection() as connection:
+        with self._write_connection() as connection:
             if _rowcount(connection.execute(_FAIL, values)) != 1:
                 return False
             experiment_id = connection.execute(_RUN_EXPERIMENT, {"b_run": run_id}).scalar_one()
