@@ -256,8 +256,8 @@ class Runner:
         return finished
 
     def executes(self, experiment_id: str, run_id: str) -> bool:
-        """True while this runner executes the run (of that experiment): its finished event
-        is then set when the run ends here, however it ends."""
+        """True while this runner executes the run (of that experiment): its ``finished``
+        future is then resolved when the run ends here, however it ends."""
         return self._experiments.get(run_id) == experiment_id
 
     def notify_finished(self, run_id: str, stored: RunDetail | None = None) -> None:
@@ -403,6 +403,8 @@ class _ProgressReporter:
         self.stage = stage
         self.written_at = now
         runner = self.runner
+        # Replacing a write not yet committed loses nothing: this one, of the same attempt,
+        # finds the run superseded just as that one would.
         self._written = runner._queue_write(
             runner.repository.update_progress,
             self.claimed.run_id,

@@ -72,8 +72,9 @@ HEALTH_TIMEOUT = 5.0
 WAIT_RECHECK = 2.0
 """Seconds between database re-reads while waiting for a run another process executes."""
 LOCAL_WAIT_RECHECK = 10.0
-"""Seconds between re-reads while waiting for a run this process executes: its end here sets
-an event, so a re-read only notices a change made by another process (a cancel there)."""
+"""Seconds between re-reads while waiting for a run this process executes: its end here is
+signalled (``Runner.finished``), so a re-read only notices a change made by another process
+(a cancel there)."""
 UPLOAD_CHUNK = 64 * 1024
 MAX_IDEMPOTENCY_KEY = 255
 IDEMPOTENCY_LOCATION: list[str | int] = ["header", "Idempotency-Key"]
