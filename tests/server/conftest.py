@@ -88,7 +88,7 @@ class ScriptedProvider:
             for fraction, stage in self.progress_steps:
                 if progress is not None:
                     await progress(fraction, stage)
-            # Set once the progress above is stored, so a test that waits for it reads it back.
+            # Set once the progress above is reported (its write is queued, maybe not committed).
             self.started.set()
             if self.hold is not None:
                 await self.hold.wait()

@@ -41,16 +41,22 @@ async def _status(service: PersonaService, experiment_id: str, run_id: str) -> s
     return (await service.get_run(experiment_id, run_id)).status
 
 
+async def _stage(service: PersonaService, experiment_id: str, run_id: str, stage: str) -> bool:
+    return (await service.get_run(experiment_id, run_id)).stage == stage
+
+
 # ---------------------------------------------------------------------- success
 
 
 async def test_a_run_goes_from_queued_to_succeeded_with_every_transition_stored(
-    service: PersonaService, scripted: ScriptedProvider
+    service: PersonaService, scripted: ScriptedProvider, wait_until: WaitUntil
 ) -> None:
     scripted.hold = asyncio.Event()
     experiment_id, run_id = await _started(service, persona_count=2)
 
     await scripted.started.wait()
+    # The run does not wait for its progress to be committed: wait for it here.
+    await wait_until(lambda: _stage(service, experiment_id, run_id, "thinking"))
     running = await service.get_run(experiment_id, run_id)
     scripted.hold.set()
     done = await service.wait_for_run(experiment_id, run_id, timeout=30)

@@ -16,6 +16,7 @@ from persona.errors import (
     InvalidInputError,
     NotFoundError,
     PayloadTooLargeError,
+    ProviderError,
     ProviderNotConfiguredError,
     SourceError,
 )
@@ -26,6 +27,7 @@ from persona.schemas import (
     GenerationOverrides,
     InlineSource,
     ResolvedConfig,
+    RunDetail,
 )
 from persona.service import PersonaService, SyncPersonaService, UploadedFile
 from persona.settings import Settings
@@ -453,6 +455,70 @@ async def test_waiting_notices_a_run_finished_by_another_process(
     other.cancel_run(experiment.id, run.id)
 
     assert (await waiter).status == "cancelled"
+    other.db.dispose()
+
+
+async def test_waiting_for_a_run_that_succeeds_here_needs_no_read(
+    service: PersonaService, scripted: ScriptedProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scripted.hold = asyncio.Event()
+    experiment = await service.create_experiment(_create())
+    started = await service.start_run(experiment.id)
+    reads: list[str] = []
+    get_run = service.get_run
+
+    async def counted_get_run(experiment_id: str, run_id: str) -> RunDetail:
+        reads.append(run_id)
+        return await get_run(experiment_id, run_id)
+
+    monkeypatch.setattr(service, "get_run", counted_get_run)
+    waiter = asyncio.create_task(service.wait_for_run(experiment.id, started.run.id, timeout=30))
+    await scripted.started.wait()
+    await asyncio.sleep(0.05)
+    assert reads == []  # its end here resolves a future: no reads meanwhile
+
+    scripted.hold.set()
+    run = await waiter
+
+    assert reads == []  # the run as its success was stored
+    assert run.status == "succeeded" and run.persona_ids == [p.id for p in run.personas]
+    assert run == await get_run(experiment.id, started.run.id)
+
+
+async def test_waiting_for_a_run_that_fails_here_reads_it_when_it_ends(
+    service: PersonaService, scripted: ScriptedProvider
+) -> None:
+    scripted.error = ProviderError("the model is down", code="provider_unavailable")
+    experiment = await service.create_experiment(_create())
+    started = await service.start_run(experiment.id)
+
+    run = await service.wait_for_run(experiment.id, started.run.id, timeout=30)
+
+    assert run.status == "failed" and run.error is not None
+    assert run.error.code == "provider_unavailable"
+
+
+async def test_waiting_notices_a_run_executing_here_cancelled_by_another_process(
+    service: PersonaService,
+    settings: Settings,
+    scripted: ScriptedProvider,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from persona import service as service_module
+    from persona.storage import Database, Repository
+
+    monkeypatch.setattr(service_module, "LOCAL_WAIT_RECHECK", 0.05)
+    scripted.hold = asyncio.Event()
+    experiment = await service.create_experiment(_create())
+    started = await service.start_run(experiment.id)
+    await scripted.started.wait()
+    other = Repository(Database(settings.effective_database_url))
+
+    waiter = asyncio.create_task(service.wait_for_run(experiment.id, started.run.id, timeout=30))
+    other.cancel_run(experiment.id, started.run.id)  # the provider call here goes on
+
+    assert (await waiter).status == "cancelled"
+    scripted.hold.set()
     other.db.dispose()
 
 

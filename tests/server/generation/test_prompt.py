@@ -60,6 +60,18 @@ def test_evidence_is_one_json_line_with_id_participant_and_attributes() -> None:
     assert render_evidence(bare) == '{"id": "ev-8", "text": "Ünïcode stays"}'
 
 
+def test_evidence_is_rendered_as_it_is_by_records_that_look_alike() -> None:
+    first = Evidence(id="ev-1", source="a.csv", locator="row 2", text="first words")
+    again = render_evidence(first)
+    twin = Evidence(id="ev-1", source="a.csv", locator="row 2", text="other words")
+
+    assert render_evidence(first) == again
+    assert json.loads(render_evidence(twin))["text"] == "other words"
+    del first
+    renewed = Evidence(id="ev-1", source="a.csv", locator="row 2", text="new words")
+    assert json.loads(render_evidence(renewed))["text"] == "new words"
+
+
 def test_persona_prompt_carries_count_evidence_and_shape(evidence: list[Evidence]) -> None:
     prompt = persona_prompt(evidence, 4, max_output_tokens=5000)
 

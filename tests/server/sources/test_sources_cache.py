@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from persona.errors import SourceError
 from persona.schemas import Evidence
-from persona.sources import cache, load_evidence
+from persona.sources import cache, cached_evidence, load_evidence
 from persona.sources.cache import EvidenceCache, footprint
 
 EXAMPLES = Path(__file__).parents[3] / "examples"
@@ -126,3 +126,34 @@ def test_the_memory_estimate_is_close_to_what_the_evidence_really_holds(source: 
         tracemalloc.stop()
 
     assert 0.6 * held <= footprint(loaded) <= 1.6 * held
+
+
+def _cached(data_dir: Path, *sources: str, max_read_bytes: int = 4096) -> list[str] | None:
+    found = cached_evidence(
+        list(sources or ["notes.csv"]),
+        data_dir=data_dir,
+        max_read_bytes=max_read_bytes,
+        max_files=4,
+    )
+    return None if found is None else [e.text for e in found]
+
+
+def test_cached_evidence_is_there_only_for_bytes_parsed_before(tmp_path: Path) -> None:
+    path = tmp_path / "notes.csv"
+    path.write_text(CSV)
+    assert _cached(tmp_path) is None  # never parsed: load_evidence reads it
+
+    loaded = _texts(tmp_path)
+    assert _cached(tmp_path) == loaded
+
+    path.write_text(CSV.replace("by hand", "manually"))
+    assert _cached(tmp_path) is None
+
+
+def test_cached_evidence_leaves_large_or_faulty_sources_to_load_evidence(tmp_path: Path) -> None:
+    (tmp_path / "notes.csv").write_text(CSV)
+    _texts(tmp_path)
+
+    assert _cached(tmp_path, max_read_bytes=len(CSV) - 1) is None
+    assert _cached(tmp_path, "missing.csv") is None
+    assert _cached(tmp_path, "notes.csv", "../outside.csv") is None

@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 from persona.errors import ConflictError, IdempotencyConflictError, InvalidInputError, NotFoundError
 from persona.ids import utcnow
-from persona.schemas import Insight, PersonaContent, Quote, ResolvedConfig, RunError, Usage
+from persona.schemas import (
+    Insight,
+    PersonaContent,
+    Quote,
+    ResolvedConfig,
+    RunDetail,
+    RunError,
+    Usage,
+)
 from persona.storage import Cursor, Database, Repository
 from sqlalchemy import text
 
@@ -242,6 +250,22 @@ def test_listed_experiments_carry_their_own_counts(repo: Repository) -> None:
 
 
 # ---------------------------------------------------------------------- runs
+
+
+def test_marking_a_run_succeeded_returns_it_as_a_read_gives_it_back(repo: Repository) -> None:
+    experiment_id = _experiment(repo)
+    run, _ = repo.create_run(experiment_id, LOCAL)
+    claimed = repo.claim_run(run.id)
+    assert claimed is not None
+
+    stored = repo.mark_succeeded(
+        run.id, claimed.attempt, [_content("Ada"), _content("Ben")], Usage(input_tokens=7)
+    )
+
+    assert stored is not None
+    assert stored == repo.get_run(experiment_id, run.id)
+    assert [p.name for p in stored.personas] == ["Ada", "Ben"]
+    assert (stored.status, stored.usage.input_tokens) == ("succeeded", 7)
 
 
 def test_a_new_run_is_queued_with_its_config(repo: Repository) -> None:
@@ -563,11 +587,11 @@ def test_writes_together_commit_at_once_and_a_failing_one_rolls_back_alone(
     )
 
     stored, broken, recorded = outcomes
-    assert isinstance(stored, list) and len(stored) == 1
+    assert isinstance(stored, RunDetail) and len(stored.personas) == 1
     assert isinstance(broken, ValueError)
     assert recorded is True
     succeeded = repo.get_run(experiment_id, first.run_id)
-    assert succeeded.status == "succeeded" and succeeded.persona_ids == stored
+    assert succeeded.status == "succeeded" and succeeded == stored
     assert repo.get_run(experiment_id, second.run_id).status == "failed"
     untouched = repo.get_run(experiment_id, third.run_id)
     assert untouched.status == "running" and untouched.stage != "half"

@@ -172,7 +172,8 @@ def test_finishing_a_run_releases_its_lease(db: Database, repo: Repository, outc
     assert claimed is not None
 
     if outcome == "succeeded":
-        assert repo.mark_succeeded(run_id, claimed.attempt, [], Usage()) == []
+        stored = repo.mark_succeeded(run_id, claimed.attempt, [], Usage())
+        assert stored is not None and stored.personas == []
     elif outcome == "failed":
         assert repo.mark_failed(run_id, claimed.attempt, RunError(code="x", message="broke"))
     else:

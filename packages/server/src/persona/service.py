@@ -71,6 +71,10 @@ HEALTH_TIMEOUT = 5.0
 """Seconds ``health`` waits for ``SELECT 1`` before calling the database unreachable."""
 WAIT_RECHECK = 2.0
 """Seconds between database re-reads while waiting for a run another process executes."""
+LOCAL_WAIT_RECHECK = 10.0
+"""Seconds between re-reads while waiting for a run this process executes: its end here is
+signalled (``Runner.finished``), so a re-read only notices a change made by another process
+(a cancel there)."""
 UPLOAD_CHUNK = 64 * 1024
 MAX_IDEMPOTENCY_KEY = 255
 IDEMPOTENCY_LOCATION: list[str | int] = ["header", "Idempotency-Key"]
@@ -288,11 +292,14 @@ class PersonaService:
         provider = config.provider or self.settings.default_provider
         _require_known_provider(provider, ["provider"])
         require_configured(provider)
-        run, created = await self._write(
-            repository.create_run, experiment_id, config, idempotency=idempotency
-        )
+        if idempotency is None:  # a plain insert: one of the runner's group-committed writes
+            run, created = await runner.write(repository.create_run, experiment_id, config)
+        else:
+            run, created = await self._write(
+                repository.create_run, experiment_id, config, idempotency=idempotency
+            )
         if created:
-            runner.submit(run.id)
+            runner.submit(run.id, experiment_id)
         return StartedRun(run=run, created=created)
 
     async def list_runs(
@@ -329,23 +336,30 @@ class PersonaService:
         runner = self._runner
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
+        # A run executing here is not read until it ends (or LOCAL_WAIT_RECHECK passes).
+        next_local_read = loop.time() + LOCAL_WAIT_RECHECK
         while True:
-            # Take the event before reading, so a finish in between is not missed.
-            finished = runner.finished_event(run_id)
-            run = await self.get_run(experiment_id, run_id)
-            if run.status in FINISHED_RUN_STATUSES:
-                return run
+            # Take the future before reading, so a finish in between is not missed.
+            finished = runner.finished(run_id)
+            local = runner.executes(experiment_id, run_id)
+            if not local or loop.time() >= next_local_read:
+                run = await self.get_run(experiment_id, run_id)
+                if run.status in FINISHED_RUN_STATUSES:
+                    return run
+                next_local_read = loop.time() + LOCAL_WAIT_RECHECK
             if runner.closing:
                 raise ConflictError("the service is shutting down")
-            wait = WAIT_RECHECK
+            wait = next_local_read - loop.time() if local else WAIT_RECHECK
             if deadline is not None:
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     raise TimeoutError(f"run {run_id!r} did not finish within {timeout} s")
                 wait = min(wait, remaining)
-            # On timeout, re-read: another process may be executing this run.
+            # On timeout, re-read: another process may be executing (or have cancelled) it.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(finished.wait(), wait)
+                stored = await asyncio.wait_for(asyncio.shield(finished), wait)
+                if stored is not None and stored.experiment_id == experiment_id:
+                    return stored  # as its success was stored here: no need to read it back
 
     # ------------------------------------------------------------------ personas
 

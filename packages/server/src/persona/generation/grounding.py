@@ -6,6 +6,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 
+from persona.generation.memo import IdentityMemo
 from persona.schemas import Evidence, Insight, PersonaContent, Quote
 
 _QUOTE_MARKS = str.maketrans(
@@ -39,8 +40,16 @@ def normalize(text: str) -> str:
 
 def quote_in_text(quote: str, text: str) -> bool:
     """True when ``quote`` appears in ``text`` up to normalisation (edge punctuation ignored)."""
-    needle = normalize(quote).strip(_EDGE_PUNCT)
+    needle = _needle(quote)
     return bool(needle) and needle in normalize(text)
+
+
+def _needle(quote: str) -> str:
+    return normalize(quote).strip(_EDGE_PUNCT)
+
+
+_normalized_text: IdentityMemo[Evidence, str] = IdentityMemo(lambda item: normalize(item.text))
+"""Each (shared, cached) Evidence object's text is normalised once, not once per quote."""
 
 
 def _known(ids: Iterable[str], evidence: Mapping[str, Evidence]) -> tuple[list[str], int]:
@@ -59,8 +68,8 @@ def _known(ids: Iterable[str], evidence: Mapping[str, Evidence]) -> tuple[list[s
 
 def _verify_quote(quote: Quote, evidence: Mapping[str, Evidence]) -> tuple[Quote, int]:
     ids, dropped = _known(quote.evidence_ids, evidence)
-    cited = [evidence[i].text for i in ids]
-    verified = any(quote_in_text(quote.text, text) for text in cited)
+    needle = _needle(quote.text)
+    verified = bool(needle) and any(needle in _normalized_text(evidence[i]) for i in ids)
     return Quote(text=quote.text, evidence_ids=ids, verified=verified), dropped
 
 

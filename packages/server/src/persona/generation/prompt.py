@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from persona.generation.memo import IdentityMemo
 from persona.generation.parsing import Note, NoteDrafts, PersonaDrafts
 from persona.schemas import Evidence
 
@@ -64,7 +65,7 @@ class ChatPrompt:
     def schema_name(self) -> str:
         return "persona_notes" if self.kind == "notes" else "personas"
 
-    @property
+    @functools.cached_property
     def text(self) -> str:
         """Everything the model reads, for estimating its size."""
         return f"{self.system}\n{self.user}\n{json.dumps(self.schema)}"
@@ -75,6 +76,10 @@ class ChatPrompt:
 
 def render_evidence(item: Evidence) -> str:
     """One evidence record as a JSON line: id, participant, attributes, text."""
+    return _rendered_evidence(item)
+
+
+def _render_record(item: Evidence) -> str:
     record: dict[str, Any] = {"id": item.id}
     if item.participant:
         record["participant"] = item.participant
@@ -82,6 +87,10 @@ def render_evidence(item: Evidence) -> str:
         record["attributes"] = item.attributes
     record["text"] = item.text
     return json.dumps(record, ensure_ascii=False)
+
+
+_rendered_evidence: IdentityMemo[Evidence, str] = IdentityMemo(_render_record)
+"""Runs over the same sources render each (shared, cached) Evidence object once."""
 
 
 def render_note(note: Note) -> str:

@@ -24,10 +24,14 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+import httpcore  # noqa: F401 - see below
 import httpx
 
 from persona.errors import ProviderError
 from persona.settings import Settings
+
+# httpx imports httpcore when it builds its first client, that is in the first run that calls
+# a provider; importing it with this module moves that cost to startup.
 
 Sleep = Callable[[float], Awaitable[None]]
 

@@ -31,7 +31,7 @@ whose message names the file and, where it applies, the place (line, row, item, 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -57,6 +57,7 @@ __all__ = [
     "PARTICIPANT_COLUMNS",
     "SUPPORTED_EXTENSIONS",
     "Evidence",
+    "cached_evidence",
     "check_sources",
     "evidence_id",
     "iter_evidence",
@@ -107,6 +108,10 @@ def _read_file(
     return read_text(lines, file.name, markdown=suffix in (".md", ".markdown"))
 
 
+def _cache_key(data: bytes, file: SourceFile, text_column: str | None) -> tuple[Hashable, ...]:
+    return content_key(data, file.name, file.path.suffix.lower(), text_column)
+
+
 def _read_cached(
     stream: BinaryIO, file: SourceFile, budget: ByteBudget, text_column: str | None
 ) -> Iterator[Evidence]:
@@ -119,7 +124,7 @@ def _read_cached(
         stream.seek(0)  # sources are regular files, checked when opened
         yield from _read_file(read_lines(stream, file.name, budget), file, text_column)
         return
-    key = content_key(data, file.name, file.path.suffix.lower(), text_column)
+    key = _cache_key(data, file, text_column)
     cached = evidence_cache.get(key)
     if cached is not None:
         budget.take(cached.size, file.name)
@@ -176,3 +181,45 @@ def load_evidence(
             max_folder_files=max_folder_files,
         )
     )
+
+
+def cached_evidence(
+    sources: Sequence[str],
+    *,
+    data_dir: Path,
+    text_column: str | None = None,
+    max_read_bytes: int,
+    max_files: int,
+) -> list[Evidence] | None:
+    """The Evidence of the sources when every file's bytes were parsed before, else None.
+
+    Parses nothing and reads at most ``max_read_bytes`` from at most ``max_files`` files (to
+    check their bytes against the cache), so an event loop may call it when the sources are
+    small; on None, or to have any problem reported, call :func:`load_evidence`.
+    """
+    try:
+        planned = plan_sources(
+            _as_list(sources),
+            data_dir=data_dir,
+            max_total_bytes=max_read_bytes,
+            max_folder_files=max_files,
+        )
+    except SourceError:
+        return None
+    if len(planned) > max_files:
+        return None
+    root = data_root(data_dir)
+    budget = max_read_bytes
+    evidence: list[Evidence] = []
+    for file in planned:
+        try:
+            with open_inside(root, file.path, file.name) as stream:
+                data = stream.read(budget + 1)
+        except (SourceError, OSError):
+            return None
+        budget -= len(data)
+        cached = evidence_cache.get(_cache_key(data, file, text_column)) if budget >= 0 else None
+        if cached is None:
+            return None
+        evidence.extend(cached.evidence)
+    return evidence

@@ -7,15 +7,18 @@ them in a worker thread. Run state changes are guarded (``WHERE status = ... AND
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Row,
     Select,
     Table,
@@ -129,9 +132,14 @@ def _next_cursor(rows: Sequence[Any], limit: int, kind: str) -> str | None:
     return Cursor(kind, last.created_at, last.id).encode()
 
 
+class _SharedConnection(threading.local):
+    connection: Connection | None = None
+
+
 class Repository:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._shared = _SharedConnection()
 
     # ------------------------------------------------------------------ experiments
 
@@ -310,7 +318,7 @@ class Repository:
             "created_at": now,
             "usage": Usage().model_dump(mode="json"),
         }
-        with self.db.write_connection() as connection:
+        with self._write_connection() as connection:
             if (
                 connection.execute(_EXPERIMENT_EXISTS, {"b_experiment": experiment_id}).first()
                 is None
@@ -336,10 +344,7 @@ class Repository:
             personas = []
             if row.status == "succeeded":
                 personas = list(connection.execute(_RUN_PERSONAS, {"b_run": run_id}))
-        return RunDetail(
-            **_run(row, [p.id for p in personas]).model_dump(),
-            personas=[_persona(p) for p in personas],
-        )
+        return _run_detail(row, [_persona(p) for p in personas])
 
     def list_runs(
         self,
@@ -394,7 +399,7 @@ class Repository:
             "b_owner": owner,
             "b_expires": now + timedelta(seconds=lease_seconds) if owner is not None else None,
         }
-        with self.db.write_connection() as connection:
+        with self._write_connection() as connection:
             if _rowcount(connection.execute(_CLAIM, values)) != 1:
                 return None
             found = connection.execute(_CLAIMED, {"b_run": run_id}).one()
@@ -416,18 +421,24 @@ class Repository:
             "b_runs": list(run_ids),
             "b_expires": utcnow() + timedelta(seconds=lease_seconds),
         }
-        with self.db.write_connection() as connection:
+        with self._write_connection() as connection:
             return _rowcount(connection.execute(_RENEW, values))
 
     def release_leases(self, owner: str) -> int:
         """Drop every lease ``owner`` holds, so that any runner takes its runs over at once."""
-        with self.db.write_connection() as connection:
+        with self._write_connection() as connection:
             return _rowcount(connection.execute(_RELEASE, {"b_owner": owner}))
 
     def write_together(self, writes: Sequence[Callable[[], object]]) -> list[object]:
-        """Run these writes (methods built on ``write_connection``) in one transaction, each in
-        its own savepoint. Returns each one's result, or the exception it raised: one failing
-        leaves the others. A failing commit raises, and then none of them is stored."""
+        """Run these writes (methods built on ``write_connection``) in one transaction. Returns
+        each one's result, or the exception it raised: one failing leaves the others. A
+        failing commit raises, and then none of them is stored.
+
+        They first run together as one unit, which costs no more than their statements; only
+        when one of them raises does the transaction roll back and the writes run again, each
+        in a savepoint of its own (which costs more than a small write itself)."""
+        with contextlib.suppress(Exception):  # one failed, nothing is stored: write them apart
+            return self._write_as_one(writes)
         outcomes: list[object] = []
         with self.db.write_batch():
             for write in writes:
@@ -437,33 +448,53 @@ class Repository:
                     outcomes.append(err)
         return outcomes
 
+    def _write_as_one(self, writes: Sequence[Callable[[], object]]) -> list[object]:
+        """Every write on one savepoint of one transaction; the first failure undoes all."""
+        with self.db.write_batch(), self.db.write_connection() as connection:
+            self._shared.connection = connection
+            try:
+                return [write() for write in writes]
+            finally:
+                self._shared.connection = None
+
+    @contextlib.contextmanager
+    def _write_connection(self) -> Iterator[Connection]:
+        """The connection of the writes run as one, else ``Database.write_connection()``."""
+        shared = self._shared.connection
+        if shared is not None:
+            yield shared
+            return
+        with self.db.write_connection() as connection:
+            yield connection
+
     def update_progress(self, run_id: str, attempt: int, progress: float, stage: str) -> bool:
         """Record progress; False when the run is no longer this attempt's (cancelled, gone)."""
         values = {"b_run": run_id, "b_attempt": attempt, "b_progress": progress, "b_stage": stage}
-        with self.db.write_connection() as connection:
+        with self._write_connection() as connection:
             return _rowcount(connection.execute(_PROGRESS, values)) == 1
 
     def mark_succeeded(
         self, run_id: str, attempt: int, personas: Sequence[PersonaContent], usage: Usage
-    ) -> list[str] | None:
+    ) -> RunDetail | None:
         """In one transaction: the run becomes succeeded and its personas are stored.
-        Returns the new persona ids, or None (nothing written) when the attempt is stale."""
+        Returns the run as stored, with its personas, or None (nothing written) when the
+        attempt is stale."""
         now = utcnow()
         usage_json = usage.model_dump(mode="json")
         values = {"b_run": run_id, "b_attempt": attempt, "b_now": now, "b_usage": usage_json}
-        with self.db.write_connection() as connection:
+        with self._write_connection() as connection:
             result = connection.execute(_SUCCEED, values)
             if _rowcount(result) != 1:
                 return None
-            experiment_id = connection.execute(_RUN_EXPERIMENT, {"b_run": run_id}).scalar_one()
+            run = connection.execute(_RUN_BY_ID, {"b_run": run_id}).one()
             rows = [
-                _persona_values(content, experiment_id, run_id, position, now)
+                _persona_values(content, run.experiment_id, run_id, position, now)
                 for position, content in enumerate(personas)
             ]
             if rows:
                 connection.execute(insert(PersonaRow), rows)
-            connection.execute(_TOUCH, {"b_experiment": experiment_id, "b_now": now})
-        return [row["id"] for row in rows]
+            connection.execute(_TOUCH, {"b_experiment": run.experiment_id, "b_now": now})
+        return _run_detail(run, [_stored_persona(row) for row in rows])
 
     def mark_failed(self, run_id: str, attempt: int, error: RunError) -> bool:
         """Running → failed with ``error``; False when the attempt is stale."""
@@ -475,7 +506,7 @@ class Repository:
             "b_code": error.code,
             "b_message": error.message,
         }
-        with self.db.write_connection() as connection:
+        with self._write_connection() as connection:
             if _rowcount(connection.execute(_FAIL, values)) != 1:
                 return False
             experiment_id = connection.execute(_RUN_EXPERIMENT, {"b_run": run_id}).scalar_one()
@@ -816,24 +847,32 @@ def _experiment(row: ExperimentRow, stats: _ExperimentStats) -> Experiment:
 
 
 def _run(row: RunRow | Row[Any], persona_ids: list[str]) -> Run:
+    return Run(**_run_fields(row), persona_ids=persona_ids)
+
+
+def _run_detail(row: RunRow | Row[Any], personas: list[Persona]) -> RunDetail:
+    return RunDetail(**_run_fields(row), persona_ids=[p.id for p in personas], personas=personas)
+
+
+def _run_fields(row: RunRow | Row[Any]) -> dict[str, Any]:
+    """The fields every view of a run has, from its row."""
     error = None
     if row.error_code is not None:
         error = RunError(code=row.error_code, message=row.error_message or "")
-    return Run(
-        id=row.id,
-        experiment_id=row.experiment_id,
-        status=row.status,
-        config=ResolvedConfig.model_validate(row.config),
-        progress=row.progress,
-        stage=row.stage,
-        attempts=row.attempts,
-        created_at=row.created_at,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-        usage=Usage.model_validate(row.usage),
-        error=error,
-        persona_ids=persona_ids,
-    )
+    return {
+        "id": row.id,
+        "experiment_id": row.experiment_id,
+        "status": row.status,
+        "config": ResolvedConfig.model_validate(row.config),
+        "progress": row.progress,
+        "stage": row.stage,
+        "attempts": row.attempts,
+        "created_at": row.created_at,
+        "started_at": row.started_at,
+        "finished_at": row.finished_at,
+        "usage": Usage.model_validate(row.usage),
+        "error": error,
+    }
 
 
 def _persona_values(
@@ -848,6 +887,17 @@ def _persona_values(
         "created_at": now,
         **content.model_dump(mode="json", include=set(_PERSONA_FIELDS)),
     }
+
+
+def _stored_persona(values: dict[str, Any]) -> Persona:
+    """A persona as stored, from the values of its insert (its JSON columns as written)."""
+    return Persona(
+        id=values["id"],
+        experiment_id=values["experiment_id"],
+        run_id=values["run_id"],
+        created_at=values["created_at"],
+        **{field: values[field] for field in _PERSONA_FIELDS},
+    )
 
 
 def _persona(row: PersonaRow | Row[Any]) -> Persona:
