@@ -2,6 +2,9 @@
 
 Both run as one uvicorn worker on 127.0.0.1, measured by the same load generator in the
 same run: wrk when it is installed (`apt-get install wrk`), else an httpx async generator.
+The two are measured in turns (``--rounds``, the order swapped every round) and the ratio of
+each round is printed, then their median: on a shared machine one long measurement of each
+would compare two different moments.
 Prints requests/s, p50 and p99 for each, the throughput ratio (target >= 0.6) and Persona's
 p99/p50 (target <= 3). Persona serves the experiment's body from its response cache while
 the database is unchanged (any commit, by any process, empties it), as it does for a client
@@ -9,7 +12,7 @@ polling an experiment. A third line, GET /providers on the Persona server, goes 
 same middleware and auth to a route that builds and serialises its body on every request.
 Measures only; asserts nothing.
 
-    python benchmarks/api_throughput.py [--duration 10] [--connections 64] [--generator wrk]
+    python benchmarks/api_throughput.py [--duration 5] [--rounds 3] [--connections 64]
 """
 
 from __future__ import annotations
@@ -158,7 +161,10 @@ def run_httpx(name: str, url: str, duration: int, connections: int) -> Result:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=int, default=10, help="Seconds measured per server.")
+    parser.add_argument(
+        "--duration", type=int, default=5, help="Seconds measured per server and round."
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="Turns of both servers.")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--generator", choices=["auto", "wrk", "httpx"], default="auto")
     parser.add_argument(
@@ -204,29 +210,46 @@ def main() -> None:
             bare_url, persona_url = f"http://127.0.0.1:{bare_port}{path}", f"{base}{path}"
             assert json.loads(httpx.get(bare_url).content) == json.loads(body)
             print(f"GET {path}: {len(body)} bytes, {args.connections} connections, "
-                  f"{args.duration}s each, generator {generator}, 1 uvicorn worker, "
-                  f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
-            results = [
-                load("bare FastAPI", bare_url, args.duration, args.connections),
-                load("Persona", persona_url, args.duration, args.connections),
-                # Same middleware, auth and serialisation, no database: locates the cost.
-                load("(no-db route)", f"{base}/providers", args.duration, args.connections),
-            ]
+                  f"{args.rounds} rounds of {args.duration}s each, generator {generator}, "
+                  f"1 uvicorn worker, load average {os.getloadavg()[0]:.2f}")  # fmt: skip
+            rounds = []
+            for turn in range(args.rounds):
+                pair = [("bare FastAPI", bare_url), ("Persona", persona_url)]
+                measured = {
+                    name: load(name, url, args.duration, args.connections)
+                    for name, url in (pair if turn % 2 == 0 else reversed(pair))
+                }
+                rounds.append((measured["bare FastAPI"], measured["Persona"]))
+            # Same middleware and auth, a body built and serialised on every request.
+            uncached = load("(/providers)", f"{base}/providers", args.duration, args.connections)
         finally:
             for process in (persona, bare):
                 if process is not None:
                     process.terminate()
                     process.wait(timeout=30)
+    report(rounds, uncached)
 
-    print(f"{'server':<14}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
-    for r in results:
-        print(f"{r.name:<14}{r.requests_per_second:>10.0f}{r.p50_ms:>10.2f}{r.p99_ms:>10.2f}"
-              f"{r.errors:>8}")  # fmt: skip
-    bare_result, persona_result, _ = results
-    ratio = persona_result.requests_per_second / bare_result.requests_per_second
-    tail = persona_result.p99_ms / persona_result.p50_ms
-    print(f"throughput ratio Persona/bare: {ratio:.2f} (target >= 0.6)")
-    print(f"Persona p99/p50: {tail:.2f} (target <= 3)")
+
+def report(rounds: list[tuple[Result, Result]], uncached: Result) -> None:
+    print(f"{'round':<7}{'server':<14}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}"
+          f"{'ratio':>8}")  # fmt: skip
+    ratios, tails = [], []
+    for turn, (bare, persona) in enumerate(rounds, start=1):
+        ratio = persona.requests_per_second / bare.requests_per_second
+        ratios.append(ratio)
+        tails.append(persona.p99_ms / persona.p50_ms)
+        for r, shown in ((bare, ""), (persona, f"{ratio:.2f}")):
+            print(f"{turn:<7}{r.name:<14}{r.requests_per_second:>10.0f}{r.p50_ms:>10.2f}"
+                  f"{r.p99_ms:>10.2f}{r.errors:>8}{shown:>8}")  # fmt: skip
+    r = uncached
+    print(f"{'':<7}{r.name:<14}{r.requests_per_second:>10.0f}{r.p50_ms:>10.2f}"
+          f"{r.p99_ms:>10.2f}{r.errors:>8}")  # fmt: skip
+    print(f"throughput ratio Persona/bare, median of {len(ratios)} rounds: "
+          f"{statistics.median(ratios):.2f} (target >= 0.6)")  # fmt: skip
+    print(
+        f"Persona p99/p50, median of {len(tails)} rounds: {statistics.median(tails):.2f} "
+        "(target <= 3)"
+    )
 
 
 if __name__ == "__main__":

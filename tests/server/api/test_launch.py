@@ -115,7 +115,7 @@ def test_serve_passes_options_to_uvicorn_and_workers_via_environment(
     )
 
     (call,) = uvicorn_calls
-    assert call["app"] == "persona.api:create_app"
+    assert call["app"] == "persona.api.main:server_app"
     assert call["factory"] is True
     assert (call["host"], call["port"], call["workers"], call["log_level"]) == (
         "0.0.0.0",

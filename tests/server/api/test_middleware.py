@@ -1,8 +1,11 @@
-"""The ASGI plumbing on its own: lifespan pass-through, body limits outside a route, lazy app."""
+"""The ASGI plumbing on its own: lifespan pass-through, body limits outside a route, lazy app,
+the frozen start-up heap of a server app."""
 
 from __future__ import annotations
 
+import gc
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +14,7 @@ import persona.api
 import pytest
 from fastapi import FastAPI
 from persona.api import create_app
+from persona.api.main import server_app
 from persona.api.middleware import BodyLimitMiddleware
 from persona.settings import Settings
 from starlette.types import Message, Receive, Scope, Send
@@ -149,3 +153,29 @@ async def test_an_http1_request_without_length_headers_reaches_the_app() -> None
     sent = await call_raw(body_reading_app, http_version="1.1", body=b"")
 
     assert (sent[0]["status"], sent[1]["body"]) == (200, b"0")
+
+
+@pytest.fixture
+def unfrozen() -> Iterator[None]:
+    """Whatever a test freezes is given back to the collector afterwards."""
+    assert gc.get_freeze_count() == 0
+    yield
+    gc.unfreeze()
+
+
+async def test_a_server_app_freezes_its_start_up_heap(tmp_path: Path, unfrozen: None) -> None:
+    settings = Settings(data_dir=tmp_path, _env_file=None)  # type: ignore[call-arg]
+
+    await drive_lifespan(create_app(settings))
+    assert gc.get_freeze_count() == 0  # apps that come and go (tests) leave the collector be
+
+    await drive_lifespan(create_app(settings, long_running=True))
+    assert gc.get_freeze_count() > 0
+
+
+def test_the_served_apps_are_server_apps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PERSONA_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(persona.api, "_app", None)
+
+    assert persona.api.app.state.long_running is True
+    assert server_app().state.long_running is True

@@ -30,5 +30,7 @@ def __getattr__(name: str) -> Any:
     if name == "create_app":
         return create_app
     if _app is None:
-        _app = create_app()
+        from persona.api.main import server_app
+
+        _app = server_app()
     return _app

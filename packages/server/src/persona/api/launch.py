@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 from persona.__about__ import __version__
 from persona.settings import Settings
 
-APP_FACTORY = "persona.api:create_app"
+APP_FACTORY = "persona.api.main:server_app"
 KEEP_ALIVE_SECONDS = 75
 """How long an idle connection stays open. Longer than clients keep idle connections
 (httpx: 5 s), so that a client never reuses a connection the server is just closing."""
