@@ -122,6 +122,12 @@ async def test_provider_failures_fail_the_run_with_their_code(
     if code == "invalid_output":
         raw = (data_dir / ".persona" / "runs" / run.id / "raw_output.txt").read_text()
         assert "no idea" in raw and "still no idea" in raw
+        # Both answers were billed: the failed run says what it cost.
+        assert run.usage.input_tokens > 0 and run.usage.output_tokens > 0
+        assert run.usage.cost_usd is not None and run.usage.cost_usd > 0
+    else:
+        # No answer came back: nothing was billed.
+        assert (run.usage.input_tokens, run.usage.output_tokens, run.usage.cost_usd) == (0, 0, 0)
 
 
 async def test_evidence_beyond_the_context_is_map_reduced_inside_the_run(

@@ -390,6 +390,19 @@ def test_failure_records_the_error(repo: Repository) -> None:
     assert run.finished_at is not None
 
 
+def test_a_failure_keeps_the_usage_the_attempt_was_billed(repo: Repository) -> None:
+    experiment_id = _experiment(repo)
+    run, _ = repo.create_run(experiment_id, LOCAL)
+    claimed = repo.claim_run(run.id)
+    assert claimed is not None
+    spent = Usage(input_tokens=1200, output_tokens=300, cost_usd=0.0036)
+
+    assert repo.mark_failed(run.id, claimed.attempt, RunError(code="x", message="y"), spent)
+
+    assert repo.get_run(experiment_id, run.id).usage == spent
+    assert repo.get_run(experiment_id, _fail(repo, experiment_id)).usage == Usage()
+
+
 def test_cancel_a_queued_or_running_run_but_not_a_finished_one(repo: Repository) -> None:
     experiment_id = _experiment(repo)
     queued, _ = repo.create_run(experiment_id, LOCAL)

@@ -14,6 +14,11 @@ PersonaError
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from persona.schemas import Usage
+
 
 class PersonaError(Exception):
     """Base class of every error the SDK raises on purpose."""
@@ -109,3 +114,6 @@ class ProviderError(PersonaError):
         super().__init__(message, code=code)
         self.status = status
         self.raw_output = raw_output
+        self.usage: Usage | None = None
+        """Tokens (and their cost) the run spent before failing, when the provider counted
+        them: a failed run is billed too."""

@@ -32,7 +32,7 @@ from persona.errors import ConflictError, PersonaError, ProviderError
 from persona.generation.grounding import ground
 from persona.ids import new_id
 from persona.providers import Provider, build_provider
-from persona.schemas import Evidence, PersonaContent, RunDetail, RunError
+from persona.schemas import Evidence, PersonaContent, RunDetail, RunError, Usage
 from persona.settings import Settings
 from persona.sources import cached_evidence, load_evidence
 from persona.storage import ClaimedRun, Repository
@@ -298,7 +298,8 @@ class Runner:
                 "run %s changed elsewhere; attempt %d stops", claimed.run_id, claimed.attempt
             )
         except Exception as err:  # every failure becomes the run's recorded error
-            await self._fail(claimed, self._describe_failure(claimed, err))
+            usage = err.usage if isinstance(err, ProviderError) else None
+            await self._fail(claimed, self._describe_failure(claimed, err), usage)
         return None
 
     async def _run(self, claimed: ClaimedRun) -> RunDetail:
@@ -367,9 +368,9 @@ class Runner:
     def raw_output_path(self, run_id: str) -> Path:
         return self.settings.state_dir / "runs" / run_id / "raw_output.txt"
 
-    async def _fail(self, claimed: ClaimedRun, error: RunError) -> None:
+    async def _fail(self, claimed: ClaimedRun, error: RunError, usage: Usage | None) -> None:
         recorded = await self.write(
-            self.repository.mark_failed, claimed.run_id, claimed.attempt, error
+            self.repository.mark_failed, claimed.run_id, claimed.attempt, error, usage
         )
         if recorded:
             logger.info("run %s failed: %s: %s", claimed.run_id, error.code, error.message)

@@ -67,16 +67,12 @@ class ChatProvider(ABC):
         generation = LLMGeneration(
             complete, label=f"{self.name} model {model}", budget=budget, progress=progress
         )
-        personas = await generation.personas(evidence, config.persona_count)
-        usage = generation.usage
-        return GenerationResult(
-            personas=personas,
-            usage=Usage(
-                input_tokens=usage.input_tokens,
-                output_tokens=usage.output_tokens,
-                cost_usd=cost_usd(model, usage.input_tokens, usage.output_tokens),
-            ),
-        )
+        try:
+            personas = await generation.personas(evidence, config.persona_count)
+        except ProviderError as err:
+            err.usage = _priced(model, generation.usage)
+            raise
+        return GenerationResult(personas=personas, usage=_priced(model, generation.usage))
 
     @abstractmethod
     async def _complete(
@@ -94,6 +90,14 @@ class ChatProvider(ABC):
             code="invalid_output",
             raw_output=str(response)[:10_000],
         )
+
+
+def _priced(model: str, usage: Usage) -> Usage:
+    return Usage(
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cost_usd=cost_usd(model, usage.input_tokens, usage.output_tokens),
+    )
 
 
 def count(value: Any) -> int:

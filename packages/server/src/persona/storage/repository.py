@@ -496,8 +496,11 @@ class Repository:
             connection.execute(_TOUCH, {"b_experiment": run.experiment_id, "b_now": now})
         return _run_detail(run, [_stored_persona(row) for row in rows])
 
-    def mark_failed(self, run_id: str, attempt: int, error: RunError) -> bool:
-        """Running → failed with ``error``; False when the attempt is stale."""
+    def mark_failed(
+        self, run_id: str, attempt: int, error: RunError, usage: Usage | None = None
+    ) -> bool:
+        """Running → failed with ``error`` and the ``usage`` the attempt had (none when not
+        given); False when the attempt is stale."""
         now = utcnow()
         values = {
             "b_run": run_id,
@@ -505,6 +508,7 @@ class Repository:
             "b_now": now,
             "b_code": error.code,
             "b_message": error.message,
+            "b_usage": (usage or Usage()).model_dump(mode="json"),
         }
         with self._write_connection() as connection:
             if _rowcount(connection.execute(_FAIL, values)) != 1:
@@ -744,6 +748,7 @@ _FAIL = (
         finished_at=bindparam("b_now"),
         error_code=bindparam("b_code"),
         error_message=bindparam("b_message"),
+        usage=bindparam("b_usage"),
         **_NO_LEASE,
     )
 )
