@@ -6,11 +6,13 @@ The two are measured in turns (``--rounds``, the order swapped every round) and 
 each round is printed, then their median: on a shared machine one long measurement of each
 would compare two different moments.
 Prints requests/s, p50 and p99 for each, the throughput ratio (target >= 0.6) and Persona's
-p99/p50 (target <= 3). Persona serves the experiment's body from its response cache while
-the database is unchanged (any commit, by any process, empties it), as it does for a client
-polling an experiment. A third line, GET /providers on the Persona server, goes through the
-same middleware and auth to a route that builds and serialises its body on every request.
-Measures only; asserts nothing.
+p99/p50 (target <= 3). The database does not change while it runs, so Persona answers the
+experiment from its response cache, before routing (CachedReadMiddleware), as it does for
+clients polling an experiment between commits; after any commit (by any process) the next
+read goes through the route again. A third line, GET /providers on the Persona server,
+goes through the same middleware, routing and auth to a route that builds and serialises
+its body on every request: about what an uncached read costs. Measures only; asserts
+nothing.
 
     python benchmarks/api_throughput.py [--duration 5] [--rounds 3] [--connections 64]
 """

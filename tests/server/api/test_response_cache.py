@@ -10,7 +10,7 @@ import httpx
 from persona.api.cache import ResponseCache
 from persona.schemas import Health
 
-from .conftest import ClientFactory, create_local
+from .conftest import TOKEN, ClientFactory, create_local
 
 
 def cache_of(client: httpx.AsyncClient) -> ResponseCache:
@@ -140,3 +140,40 @@ async def test_the_oldest_entry_makes_room() -> None:
         await cache.json(key, read)
 
     assert len(cache) == 2
+
+
+# ----------------------------------------------------------------------- before routing
+
+
+async def test_a_cached_body_is_served_only_to_an_authorised_request(
+    make_client: ClientFactory,
+) -> None:
+    client = await make_client(token=TOKEN, api_token=TOKEN)
+    created = await create_local(client)
+    path = f"/experiments/{created['id']}"
+    routed = await client.get(path)  # through the route: now cached
+    assert len(cache_of(client)) == 1
+
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {TOKEN}"}):
+        refused = await client.get(path, headers={"Authorization": "", **headers})
+        assert refused.status_code == 401, headers
+        assert refused.headers["www-authenticate"].startswith("Bearer")
+
+    cached = await client.get(path)
+    assert cached.status_code == 200
+    assert cached.content == routed.content
+    for header in ("content-type", "content-length"):
+        assert cached.headers[header] == routed.headers[header]
+    assert cached.headers["x-request-id"] != routed.headers["x-request-id"]
+
+
+async def test_only_a_get_of_the_experiment_itself_is_answered_from_the_cache(
+    client: httpx.AsyncClient,
+) -> None:
+    created = await create_local(client)
+    path = f"/experiments/{created['id']}"
+    await client.get(path)
+
+    assert (await client.head(path)).status_code == 405
+    assert (await client.get(f"{path}/runs")).json()["items"] == []
+    assert (await client.get(f"{path}/")).status_code in (307, 404)

@@ -45,6 +45,13 @@ class ResponseCache:
                 self._store(key, body)
         return body
 
+    def current(self, key: Hashable) -> bytes | None:
+        """The cached body for ``key`` when the database has not changed since; else None."""
+        version = self._version()
+        if version is None or version != self._valid_for:
+            return None
+        return self._bodies.get(key)
+
     def _store(self, key: Hashable, body: bytes) -> None:
         if len(self._bodies) >= self._max_entries:
             del self._bodies[next(iter(self._bodies))]  # the oldest entry

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Request
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
@@ -57,16 +58,31 @@ def token_matches(presented: str, accepted: tuple[bytes, ...]) -> bool:
     return any(results)
 
 
+def presented_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, parsed as HTTPBearer does."""
+    scheme, credentials = get_authorization_scheme_param(authorization)
+    if not (scheme and credentials) or scheme.lower() != "bearer":
+        return None
+    return credentials
+
+
+def is_authorized(authorization: str | None, accepted: tuple[bytes, ...]) -> bool:
+    """Whether a request with this Authorization header may use a protected route."""
+    if not accepted:
+        return True
+    token = presented_token(authorization)
+    return token is not None and token_matches(token, accepted)
+
+
 async def require_token(request: Request) -> None:
     """Check the bearer token when the server has tokens configured."""
     accepted: tuple[bytes, ...] = request.app.state.api_tokens
-    if not accepted:
+    authorization = request.headers.get("authorization")
+    if is_authorized(authorization, accepted):
         return
-    credentials = await bearer_scheme(request)
-    if credentials is None:
+    if presented_token(authorization) is None:
         raise Unauthorized("Missing bearer token.", invalid_token=False)
-    if not token_matches(credentials.credentials, accepted):
-        raise Unauthorized("Invalid bearer token.", invalid_token=True)
+    raise Unauthorized("Invalid bearer token.", invalid_token=True)
 
 
 class TokenFirstRoute(APIRoute):

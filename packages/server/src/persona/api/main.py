@@ -13,7 +13,11 @@ from persona.__about__ import __version__
 from persona.api.cache import ResponseCache
 from persona.api.docs import install_docs
 from persona.api.errors import install_error_handlers
-from persona.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from persona.api.middleware import (
+    BodyLimitMiddleware,
+    CachedReadMiddleware,
+    RequestIdMiddleware,
+)
 from persona.api.openapi import TAGS, install_openapi
 from persona.api.routes import experiments, health, personas, providers, runs
 from persona.service import PersonaService
@@ -28,6 +32,8 @@ that the `X-Request-ID` header of every response also carries.
 """
 
 UPLOAD_PATH = re.compile(r"/experiments/[^/]+/sources")
+EXPERIMENT_PATH = re.compile(r"/experiments/([^/]+)")
+"""GET /experiments/{experiment_id}: the route whose cached bodies CachedReadMiddleware serves."""
 
 
 @asynccontextmanager
@@ -102,5 +108,6 @@ def create_app(settings: Settings | None = None, *, long_running: bool = False) 
         upload_limit=settings.max_upload_bytes,
         upload_path=UPLOAD_PATH,
     )
+    app.add_middleware(CachedReadMiddleware, path=EXPERIMENT_PATH)
     app.add_middleware(RequestIdMiddleware)
     return app

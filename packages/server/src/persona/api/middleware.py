@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: a request id on every response, and request body size limits."""
+"""Pure ASGI middleware: a request id on every response, request body size limits, and cached
+reads answered before routing."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from persona.api.cache import ResponseCache
+from persona.api.deps import is_authorized
 from persona.api.errors import REQUEST_ID_HEADER, problem_response
 
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
@@ -126,3 +129,41 @@ def _is_http1(scope: Scope) -> bool:
 def problem_from(scope: Scope, exc: BodyTooLarge) -> ASGIApp:
     request = Request(scope)
     return problem_response(request, exc.status_code, detail=str(exc.detail), code=exc.code)
+
+
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+class CachedReadMiddleware:
+    """Answer ``GET /experiments/{id}`` from the response cache, before any routing.
+
+    Only a body the route itself cached, still current (no commit since, by any process),
+    for a request the route would authorise; every other request, and every miss, goes on
+    to the app, which answers it (a 401 included) and fills the cache. The body and headers
+    are those the route sends.
+    """
+
+    def __init__(self, app: ASGIApp, *, path: re.Pattern[str]) -> None:
+        self.app = app
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = self._cached_body(scope) if scope["type"] == "http" else None
+        if body is None:
+            await self.app(scope, receive, send)
+            return
+        headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    def _cached_body(self, scope: Scope) -> bytes | None:
+        if scope["method"] != "GET":
+            return None
+        match = self.path.fullmatch(scope["path"])
+        state = scope["app"].state
+        cache: ResponseCache | None = getattr(state, "response_cache", None)
+        if match is None or cache is None:
+            return None
+        if not is_authorized(Headers(scope=scope).get("authorization"), state.api_tokens):
+            return None
+        return cache.current(("experiment", match.group(1)))
