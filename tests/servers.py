@@ -122,15 +122,19 @@ def wait_healthy(server: ServerProcess) -> None:
     pytest.fail(f"server not healthy after {START_TIMEOUT}s:\n{server.output()}")
 
 
-def start_server(data_dir: Path, env: dict[str, str], *args: str) -> ServerProcess:
-    """`persona serve` on a free loopback port over ``data_dir``, once it answers /health."""
+def start_server(
+    data_dir: Path, env: dict[str, str], *args: str, command: list[str] | None = None
+) -> ServerProcess:
+    """`persona serve` (or ``command``, where "{port}" stands for the port) on a free
+    loopback port over ``data_dir``, once it answers /health."""
     port = free_port()
     log = data_dir.parent / f"server-{port}.log"
-    argv = [
+    argv = command or [
         sys.executable, "-m", "persona.cli", "serve",
-        "--host", "127.0.0.1", "--port", str(port),
+        "--host", "127.0.0.1", "--port", "{port}",
         "--data-dir", str(data_dir), "--log-level", "warning", *args,
     ]  # fmt: skip
+    argv = [arg.replace("{port}", str(port)) for arg in argv]
     with log.open("wb") as out:
         process = subprocess.Popen(
             argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=data_dir
@@ -145,9 +149,11 @@ def start_server(data_dir: Path, env: dict[str, str], *args: str) -> ServerProce
 
 
 @contextmanager
-def running_server(data_dir: Path, env: dict[str, str], *args: str) -> Iterator[ServerProcess]:
+def running_server(
+    data_dir: Path, env: dict[str, str], *args: str, command: list[str] | None = None
+) -> Iterator[ServerProcess]:
     """``start_server``, stopped (or killed if it hangs) on exit."""
-    server = start_server(data_dir, env, *args)
+    server = start_server(data_dir, env, *args, command=command)
     try:
         yield server
     finally:

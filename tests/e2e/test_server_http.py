@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import shutil
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -18,13 +13,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.servers import SEED_BODY, clean_env, free_port
+from tests.servers import SEED_BODY, ServerProcess, clean_env, running_server
 
 pytestmark = pytest.mark.e2e
 
 INTERVIEWS = Path(__file__).resolve().parents[1] / "server" / "api" / "interviews.csv"
 TOKEN = "e2e-token-0123456789"
-START_TIMEOUT = 60.0
 RUN_TIMEOUT = 60.0
 UPLOAD_LIMIT = 1_000_000
 LOCAL_BODY: dict[str, Any] = {
@@ -32,76 +26,6 @@ LOCAL_BODY: dict[str, Any] = {
     "data_sources": ["interviews.csv"],
     "config": {"provider": "local", "persona_count": 3, "seed": 1},
 }
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    base_url: str
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-def wait_healthy(server: Server) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            pytest.fail(f"server exited with {server.process.returncode}:\n{server.output()}")
-        try:
-            if httpx.get(f"{server.base_url}/health", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"server not healthy after {START_TIMEOUT}s:\n{server.output()}")
-
-
-def stop(server: Server, sig: int = signal.SIGTERM) -> int:
-    if server.process.poll() is None:
-        server.process.send_signal(sig)
-        try:
-            server.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait()
-    return server.process.returncode
-
-
-@contextmanager
-def running_server(
-    data_dir: Path, *args: str, env: dict[str, str] | None = None, command: list[str] | None = None
-) -> Iterator[Server]:
-    """`persona serve` (or ``command``) on a free loopback port, stopped at the end."""
-    port = free_port()
-    log = data_dir.parent / f"server-{port}.log"
-    argv = command or [
-        sys.executable,
-        "-m",
-        "persona.cli",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--data-dir",
-        str(data_dir),
-        "--log-level",
-        "warning",
-        *args,
-    ]
-    argv = [a.replace("{port}", str(port)) for a in argv]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            argv, stdout=out, stderr=subprocess.STDOUT, env=env or clean_env(), cwd=data_dir
-        )
-    server = Server(process, f"http://127.0.0.1:{port}", log)
-    try:
-        wait_healthy(server)
-        yield server
-    finally:
-        stop(server)
 
 
 def make_data_dir(root: Path) -> Path:
@@ -154,17 +78,17 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(data_dir: Path, stalled_provider: StalledProvider) -> Iterator[Server]:
+def server(data_dir: Path, stalled_provider: StalledProvider) -> Iterator[ServerProcess]:
     """Token on; no Anthropic key; 'openai' points at the stalled loopback provider."""
     env = clean_env(
         OPENAI_BASE_URL=stalled_provider.url, PERSONA_MAX_UPLOAD_BYTES=str(UPLOAD_LIMIT)
     )
-    with running_server(data_dir, "--auth-token", TOKEN, env=env) as running:
+    with running_server(data_dir, env, "--auth-token", TOKEN) as running:
         yield running
 
 
 @pytest.fixture
-def api(server: Server) -> Iterator[httpx.Client]:
+def api(server: ServerProcess) -> Iterator[httpx.Client]:
     headers = {"Authorization": f"Bearer {TOKEN}"}
     with httpx.Client(base_url=server.base_url, headers=headers, timeout=30) as client:
         yield client
@@ -227,7 +151,7 @@ def test_local_generation_succeeds_end_to_end(api: httpx.Client) -> None:
     assert [r["id"] for r in runs.json()["items"]] == [run["id"]]
 
 
-def test_auth_is_required_except_for_health_and_docs(server: Server) -> None:
+def test_auth_is_required_except_for_health_and_docs(server: ServerProcess) -> None:
     with httpx.Client(base_url=server.base_url, timeout=30) as anonymous:
         for path in ("/health", "/docs", "/redoc", "/openapi.json"):
             assert anonymous.get(path).status_code == 200, path
@@ -273,7 +197,7 @@ def test_traversal_attempts_are_rejected_naming_the_source(
     assert "secret words" not in response.text
 
 
-def test_traversal_in_the_url_path_finds_nothing(server: Server, api: httpx.Client) -> None:
+def test_traversal_in_the_url_path_finds_nothing(server: ServerProcess, api: httpx.Client) -> None:
     for path in ("/experiments/..%2F..%2Fetc%2Fpasswd", "/personas/..%2F.persona%2Fpersona.db"):
         response = api.get(path)
         assert response.status_code == 404, path

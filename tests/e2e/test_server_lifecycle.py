@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.servers import clean_env
+from tests.servers import clean_env, running_server
 
 from .test_server_http import (
     LOCAL_BODY,
@@ -19,8 +19,6 @@ from .test_server_http import (
     TOKEN,
     StalledProvider,
     make_data_dir,
-    running_server,
-    stop,
     wait_for,
 )
 
@@ -33,7 +31,7 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 def test_auth_off_on_loopback_and_the_banner_says_so(data_dir: Path) -> None:
-    with running_server(data_dir) as server:
+    with running_server(data_dir, clean_env()) as server:
         response = httpx.get(f"{server.base_url}/experiments", timeout=30)
         banner = server.output()
 
@@ -67,7 +65,7 @@ def test_uvicorn_import_string_with_settings_from_the_environment(data_dir: Path
     ]  # fmt: skip
     env = clean_env(PERSONA_DATA_DIR=str(data_dir), PERSONA_API_TOKEN=f"other,{TOKEN}")
 
-    with running_server(data_dir, command=command, env=env) as server:
+    with running_server(data_dir, env, command=command) as server:
         anonymous = httpx.get(f"{server.base_url}/experiments", timeout=30)
         created = httpx.post(
             f"{server.base_url}/experiments",
@@ -86,9 +84,7 @@ def test_graceful_shutdown_leaves_the_run_requeued_for_the_next_start(data_dir: 
     env = clean_env(OPENAI_BASE_URL=provider.url)
     headers = {"Authorization": f"Bearer {TOKEN}"}
     try:
-        with running_server(
-            data_dir, "--auth-token", TOKEN, "--log-level", "info", env=env
-        ) as server:
+        with running_server(data_dir, env, "--auth-token", TOKEN, "--log-level", "info") as server:
             api = httpx.Client(base_url=server.base_url, headers=headers, timeout=30)
             experiment = api.post(
                 "/experiments", json={**LOCAL_BODY, "config": {"provider": "openai"}}
@@ -96,14 +92,14 @@ def test_graceful_shutdown_leaves_the_run_requeued_for_the_next_start(data_dir: 
             location = api.post(f"/experiments/{experiment['id']}/generate").headers["location"]
             assert provider.called.wait(RUN_TIMEOUT)
             api.close()
-            exit_code = stop(server, signal.SIGTERM)
+            exit_code = server.stop()
         # uvicorn re-raises the signal once it has shut down gracefully.
         assert exit_code in (0, -signal.SIGTERM), server.output()
         assert "Application shutdown complete" in server.output()
         assert "Traceback" not in server.output()
 
         provider.called.clear()
-        with running_server(data_dir, "--auth-token", TOKEN, env=env) as restarted:
+        with running_server(data_dir, env, "--auth-token", TOKEN) as restarted:
             api = httpx.Client(base_url=restarted.base_url, headers=headers, timeout=30)
             assert provider.called.wait(RUN_TIMEOUT), "the interrupted run was not re-queued"
             run = wait_for(api, location, {"running"})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,14 +12,6 @@ from persona.schemas import Insight, PersonaContent, Quote, ResolvedConfig, Usag
 from persona.storage import Database, ReadWouldWait, Repository
 
 LOCAL = ResolvedConfig(provider="local", persona_count=2, temperature=0.3, seed=7)
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'persona.db'}")
-    database.migrate()
-    yield database
-    database.dispose()
 
 
 def _content(name: str) -> PersonaContent:

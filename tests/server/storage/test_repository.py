@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from persona.errors import ConflictError, IdempotencyConflictError, InvalidInputError, NotFoundError
@@ -23,19 +21,6 @@ from persona.storage import Cursor, Database, Repository
 from sqlalchemy import text
 
 LOCAL = ResolvedConfig(provider="local", persona_count=2)
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'persona.db'}")
-    database.migrate()
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
-def repo(db: Database) -> Repository:
-    return Repository(db)
 
 
 def _experiment(repo: Repository, experiment_id: str = "exp-1", name: str = "study") -> str:

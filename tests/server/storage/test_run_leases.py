@@ -4,9 +4,7 @@ and the 0001 → 0002 migration that adds them."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 from alembic import command
@@ -18,24 +16,6 @@ from sqlalchemy import select, text
 
 LOCAL = ResolvedConfig(provider="local", persona_count=2)
 CLAIMERS = 8
-
-
-@pytest.fixture
-def url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'persona.db'}"
-
-
-@pytest.fixture
-def db(url: str) -> Iterator[Database]:
-    database = Database(url)
-    database.migrate()
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
-def repo(db: Database) -> Repository:
-    return Repository(db)
 
 
 def _queued_run(repo: Repository) -> str:
