@@ -9,6 +9,12 @@ from pydantic import BaseModel
 DEFAULT_MAX_ENTRIES = 1024
 
 
+def experiment_key(experiment_id: str) -> tuple[str, str]:
+    """The cache key of GET /experiments/{experiment_id}: the route fills it, and
+    CachedReadMiddleware answers from it."""
+    return ("experiment", experiment_id)
+
+
 class ResponseCache:
     """Serialised reads, valid while the database's data version stays the same.
 

@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from persona.api.cache import ResponseCache
+from persona.api.cache import ResponseCache, experiment_key
 from persona.api.deps import is_authorized
 from persona.api.errors import REQUEST_ID_HEADER, problem_response
 
@@ -166,4 +166,4 @@ class CachedReadMiddleware:
             return None
         if not is_authorized(Headers(scope=scope).get("authorization"), state.api_tokens):
             return None
-        return cache.current(("experiment", match.group(1)))
+        return cache.current(experiment_key(match.group(1)))

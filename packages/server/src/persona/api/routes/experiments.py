@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Form, Request, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
+from persona.api.cache import experiment_key
 from persona.api.deps import (
     Cursor,
     Limit,
@@ -141,7 +142,7 @@ async def get_experiment(experiment_id: str, request: Request) -> Response:
     # that FastAPI would resolve on every request, and the body cached until the next commit.
     service = service_of(request)
     body = await response_cache_of(request).json(
-        ("experiment", experiment_id), lambda: service.get_experiment(experiment_id)
+        experiment_key(experiment_id), lambda: service.get_experiment(experiment_id)
     )
     return Response(body, media_type="application/json")
 
