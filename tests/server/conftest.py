@@ -74,6 +74,7 @@ class ScriptedProvider:
     started: asyncio.Event = field(default_factory=asyncio.Event)
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     seen_configs: list[GenerationConfig] = field(default_factory=list)
+    seen_evidence: list[Sequence[Evidence]] = field(default_factory=list)
 
     async def generate(
         self,
@@ -84,6 +85,7 @@ class ScriptedProvider:
     ) -> GenerationResult:
         self.calls += 1
         self.seen_configs.append(config)
+        self.seen_evidence.append(evidence)
         try:
             for fraction, stage in self.progress_steps:
                 if progress is not None:

@@ -278,6 +278,52 @@ async def test_no_more_runs_than_the_limit_execute_at_once(
     assert [r.status for r in finished] == ["succeeded"] * 4
 
 
+async def test_runs_started_together_share_one_read_of_their_sources(
+    service: PersonaService, scripted: ScriptedProvider
+) -> None:
+    runs = service.settings.max_concurrent_runs  # each gets a slot at once
+    experiment = await service.create_experiment(_create())
+    started = await asyncio.gather(*(service.start_run(experiment.id) for _ in range(runs)))
+
+    done = [await service.wait_for_run(experiment.id, s.run.id, timeout=30) for s in started]
+
+    assert [run.status for run in done] == ["succeeded"] * runs
+    assert len(scripted.seen_evidence) == runs > 1
+    assert len({id(evidence) for evidence in scripted.seen_evidence}) == 1
+
+
+async def test_a_run_started_after_its_source_changed_reads_it_again(
+    service: PersonaService, scripted: ScriptedProvider
+) -> None:
+    experiment = await service.create_experiment(_create())
+    first = await service.start_run(experiment.id)
+    await service.wait_for_run(experiment.id, first.run.id, timeout=30)
+    source = service.settings.data_dir / "interviews.csv"
+    source.write_text("participant,response\nP9,A rewritten answer about invoices\n")
+
+    second = await service.start_run(experiment.id)
+    await service.wait_for_run(experiment.id, second.run.id, timeout=30)
+
+    before, after = scripted.seen_evidence
+    assert len(before) > 1
+    assert [item.text for item in after] == ["A rewritten answer about invoices"]
+
+
+async def test_runs_sharing_a_read_that_fails_all_fail_with_its_error(
+    service: PersonaService, scripted: ScriptedProvider
+) -> None:
+    experiment = await service.create_experiment(_create())
+    (service.settings.data_dir / "interviews.csv").unlink()
+
+    started = await asyncio.gather(*(service.start_run(experiment.id) for _ in range(3)))
+    done = [await service.wait_for_run(experiment.id, s.run.id, timeout=30) for s in started]
+
+    assert {(run.status, run.error.code if run.error else None) for run in done} == {
+        ("failed", "invalid_source")
+    }
+    assert scripted.calls == 0
+
+
 # ---------------------------------------------------------------------- cancel
 
 

@@ -2,7 +2,9 @@
 
 A run is one asyncio task. It waits for a free slot (``max_concurrent_runs``), claims the run
 (queued → running, attempts + 1), loads the evidence, calls the provider and stores the
-personas in the same transaction that marks the run succeeded. Stored personas are always
+personas in the same transaction that marks the run succeeded. A run reads its sources after
+it got its slot; runs over the same sources share a read that began after they got theirs, so
+two hundred runs started at once read their file once. Stored personas are always
 grounded in the evidence: by the provider when it says so (``grounds_personas``, as every
 built-in one does), else by the runner. Every transition is guarded by the attempt number,
 so a run cancelled, deleted or re-claimed meanwhile is never overwritten and never yields
@@ -21,10 +23,12 @@ instance of each provider (one pool of connections), closed at shutdown.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
@@ -57,10 +61,21 @@ CACHED_SOURCES_BYTES = 256 * 1024
 CACHED_SOURCES_FILES = 16
 """Sources up to this size are looked up in the source cache on the event loop (reading and
 hashing them takes well under a millisecond) instead of in a worker thread."""
+MAX_SHARED_READS = 64
+"""Sets of sources whose last read is kept for runs to share (the oldest goes first)."""
 
 
 class _Superseded(Exception):
     """The run is no longer this attempt's: cancelled, deleted or claimed by another worker."""
+
+
+@dataclass(frozen=True)
+class _SharedRead:
+    """One read of a set of sources, for every run that got its slot before it began."""
+
+    began: float
+    """``time.monotonic()`` when the read began."""
+    evidence: asyncio.Future[list[Evidence]]
 
 
 class Runner:
@@ -87,6 +102,8 @@ class Runner:
         self._providers: dict[str, Provider] = {}
         self._pending_writes: list[tuple[Callable[[], object], asyncio.Future[object]]] = []
         self._committer: asyncio.Task[None] | None = None
+        self._reads: dict[tuple[object, ...], _SharedRead] = {}
+        self._holding_slots = 0
 
     async def _db(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         return await self._call(fn, *args, **kwargs)  # type: ignore[return-value]
@@ -271,15 +288,16 @@ class Runner:
         stored = None
         try:
             async with self._slots:
-                claimed = await self.write(
-                    self.repository.claim_run,
-                    run_id,
-                    owner=self.owner,
-                    lease_seconds=self.settings.run_lease_seconds,
-                )
-                if claimed is not None:  # else cancelled, deleted or taken by another worker
-                    self._experiments[run_id] = claimed.experiment_id
-                    stored = await self._attempt(claimed)
+                with self._holding_slot() as slot_taken_at:
+                    claimed = await self.write(
+                        self.repository.claim_run,
+                        run_id,
+                        owner=self.owner,
+                        lease_seconds=self.settings.run_lease_seconds,
+                    )
+                    if claimed is not None:  # else cancelled, deleted or taken elsewhere
+                        self._experiments[run_id] = claimed.experiment_id
+                        stored = await self._attempt(claimed, slot_taken_at)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -289,10 +307,22 @@ class Runner:
             self._experiments.pop(run_id, None)
             self.notify_finished(run_id, stored)
 
-    async def _attempt(self, claimed: ClaimedRun) -> RunDetail | None:
+    @contextlib.contextmanager
+    def _holding_slot(self) -> Iterator[float]:
+        """Count the runs holding a slot; the shared reads go when none does. Yields when
+        the slot was taken."""
+        self._holding_slots += 1
+        try:
+            yield time.monotonic()
+        finally:
+            self._holding_slots -= 1
+            if not self._holding_slots:
+                self._reads.clear()
+
+    async def _attempt(self, claimed: ClaimedRun, slot_taken_at: float) -> RunDetail | None:
         """The run as stored when it succeeded; None when it failed or changed elsewhere."""
         try:
-            return await self._run(claimed)
+            return await self._run(claimed, slot_taken_at)
         except _Superseded:
             logger.info(
                 "run %s changed elsewhere; attempt %d stops", claimed.run_id, claimed.attempt
@@ -302,11 +332,9 @@ class Runner:
             await self._fail(claimed, self._describe_failure(claimed, err), usage)
         return None
 
-    async def _run(self, claimed: ClaimedRun) -> RunDetail:
+    async def _run(self, claimed: ClaimedRun, slot_taken_at: float) -> RunDetail:
         report = _ProgressReporter(self, claimed)  # claiming stored the first stage
-        evidence = self._cached_evidence(claimed)
-        if evidence is None:
-            evidence = await asyncio.to_thread(self._load_evidence, claimed)
+        evidence = await self._evidence(claimed, read_since=slot_taken_at)
         provider = self._provider(claimed.config.provider or self.settings.default_provider)
         result = await provider.generate(evidence, claimed.config, progress=report.provider)
         personas = result.personas
@@ -322,6 +350,30 @@ class Runner:
             raise _Superseded
         logger.info("run %s succeeded with %d persona(s)", claimed.run_id, len(stored.personas))
         return stored
+
+    async def _evidence(self, claimed: ClaimedRun, *, read_since: float) -> list[Evidence]:
+        """The run's evidence from a read of its sources that began at ``read_since`` or
+        later: one another run began, else a new one. A failed read fails every run sharing
+        it, as each would have failed reading alone."""
+        key = (tuple(claimed.data_sources), claimed.text_column)
+        shared = self._reads.get(key)
+        if shared is None or shared.began < read_since:
+            shared = _SharedRead(time.monotonic(), self._read_evidence(claimed))
+            self._reads.pop(key, None)
+            self._reads[key] = shared
+            if len(self._reads) > MAX_SHARED_READS:
+                del self._reads[next(iter(self._reads))]
+        # Shielded: a run cancelled while waiting leaves the read to the others.
+        return await asyncio.shield(shared.evidence)
+
+    def _read_evidence(self, claimed: ClaimedRun) -> asyncio.Future[list[Evidence]]:
+        """Cached small sources at once on the loop; anything else in a worker thread."""
+        evidence = self._cached_evidence(claimed)
+        if evidence is None:
+            return asyncio.ensure_future(asyncio.to_thread(self._load_evidence, claimed))
+        found: asyncio.Future[list[Evidence]] = asyncio.get_running_loop().create_future()
+        found.set_result(evidence)
+        return found
 
     def _cached_evidence(self, claimed: ClaimedRun) -> list[Evidence] | None:
         return cached_evidence(

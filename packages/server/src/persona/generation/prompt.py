@@ -137,13 +137,18 @@ def json_schema(model: type[BaseModel]) -> dict[str, Any]:
     return dict(json.loads(_cached_schema(model)))
 
 
+@functools.lru_cache(maxsize=64)
 def persona_schema(count: int) -> dict[str, Any]:
+    """The schema of a reply of ``count`` personas. Shared by every prompt asking for that many
+    (a copy per request cost a quarter of a run's own work around it): never modify it."""
     schema = json_schema(PersonaDrafts)
     schema["properties"]["personas"].update(minItems=count, maxItems=count)
     return schema
 
 
+@functools.cache
 def notes_schema() -> dict[str, Any]:
+    """The schema of a reply of notes; shared, like ``persona_schema``: never modify it."""
     return json_schema(NoteDrafts)
 
 
