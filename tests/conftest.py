@@ -1,11 +1,42 @@
-"""Fixtures for every test: a clean environment, and where the shipped example data lives."""
+"""Fixtures for every test: a clean environment, and where the shipped example data lives.
+
+respx stands in for the LLM providers' APIs at the transport their clients send through
+(aiohttp's pool under httpx), so ``respx.mock`` catches provider requests as it would at
+httpcore's.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+import respx.mocks
+
+
+class AiohttpTransportMocker(respx.mocks.AbstractRequestMocker):
+    """respx patching ``httpx_aiohttp.AiohttpTransport``, which takes and gives httpx's own
+    request and response."""
+
+    name = "httpx-aiohttp"
+    targets = ["httpx_aiohttp.transport.AiohttpTransport"]
+    target_methods = ["handle_async_request"]
+
+    @classmethod
+    def to_httpx_request(cls, **kwargs: Any) -> httpx.Request:
+        request: httpx.Request = kwargs["request"]
+        return request
+
+    @classmethod
+    async def from_async_httpx_response(
+        cls, httpx_response: httpx.Response, target: Any, **kwargs: Any
+    ) -> httpx.Response:
+        return httpx_response
+
+
+respx.mocks.DEFAULT_MOCKER = AiohttpTransportMocker.name
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES_DIR = REPO_ROOT / "examples"

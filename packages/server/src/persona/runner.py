@@ -44,6 +44,7 @@ from persona.storage.repository import CLAIMED_STAGE
 
 P = ParamSpec("P")
 T = TypeVar("T")
+_QueuedWrite = tuple[Callable[[], object], asyncio.Future[object]]
 
 logger = logging.getLogger("persona.runner")
 
@@ -100,7 +101,8 @@ class Runner:
         """This runner's name on the leases of the runs it executes."""
         self._lease_keeper: asyncio.Task[None] | None = None
         self._providers: dict[str, Provider] = {}
-        self._pending_writes: list[tuple[Callable[[], object], asyncio.Future[object]]] = []
+        self._pending_writes: list[_QueuedWrite] = []
+        self._pending_new_runs: list[_QueuedWrite] = []
         self._committer: asyncio.Task[None] | None = None
         self._reads: dict[tuple[object, ...], _SharedRead] = {}
         self._holding_slots = 0
@@ -117,25 +119,37 @@ class Runner:
         commits go together in the next (``Repository.write_together``)."""
         return await self._queue_write(fn, *args, **kwargs)
 
+    async def write_new_run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Like ``write``, for the write that stores a new run: it goes after the writes of
+        the runs already executing. Runs started together then reach their requests a batch
+        at a time while the rest are stored, instead of all after the last one is."""
+        return await self._enqueue(self._pending_new_runs, functools.partial(fn, *args, **kwargs))
+
     def _queue_write(
         self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs
     ) -> asyncio.Future[T]:
-        """Queue a write for the next group commit; the future has its result. Writes are
-        committed in the order they are queued."""
-        future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
-        self._pending_writes.append((functools.partial(fn, *args, **kwargs), future))
+        """Queue a run's write for the next group commit; the future has its result. Writes
+        are committed in the order they are queued, those storing new runs after the others."""
+        return self._enqueue(self._pending_writes, functools.partial(fn, *args, **kwargs))
+
+    def _enqueue(self, queue: list[_QueuedWrite], write: Callable[[], T]) -> asyncio.Future[T]:
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        queue.append((write, future))  # type: ignore[arg-type]
         if self._committer is None:
             self._committer = asyncio.create_task(self._commit_pending())
-        return future  # type: ignore[return-value]
+        return future
+
+    def _next_batch(self) -> list[_QueuedWrite]:
+        batch = self._pending_writes[:MAX_WRITES_PER_COMMIT]
+        del self._pending_writes[: len(batch)]
+        room = MAX_WRITES_PER_COMMIT - len(batch)
+        batch += self._pending_new_runs[:room]
+        del self._pending_new_runs[:room]
+        return batch
 
     async def _commit_pending(self) -> None:
         try:
-            while self._pending_writes:
-                size = MAX_WRITES_PER_COMMIT
-                batch, self._pending_writes = (
-                    self._pending_writes[:size],
-                    self._pending_writes[size:],
-                )
+            while batch := self._next_batch():
                 try:
                     outcomes = await self._db(
                         self.repository.write_together, [write for write, _ in batch]

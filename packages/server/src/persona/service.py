@@ -293,7 +293,7 @@ class PersonaService:
         _require_known_provider(provider, ["provider"])
         require_configured(provider)
         if idempotency is None:  # a plain insert: one of the runner's group-committed writes
-            run, created = await runner.write(repository.create_run, experiment_id, config)
+            run, created = await runner.write_new_run(repository.create_run, experiment_id, config)
         else:
             run, created = await self._write(
                 repository.create_run, experiment_id, config, idempotency=idempotency
