@@ -13,15 +13,17 @@ overlap fully take about one latency; the ratio wall time / latency says how clo
 (target <= 1.5). For comparison it also times the same number of generations through the
 provider directly, without the service.
 
-The process is warmed up first, as a server is by the time a burst of runs arrives: a few
-runs through each path fill SQLAlchemy's statement cache and the source cache, build the TLS
-context and open the database. Then the two paths are measured in turns (``--rounds``, the
-order swapped every round) and the median of each is printed: on a shared machine one
-measurement of each would compare two different moments. Beside the wall time each round
-prints the process CPU time and when the requests reached the provider, which splits the
-wall time into the work before the requests (starting runs, loading sources, writing
-prompts), the latency, and the work after (parsing, grounding, storing). Figures are
-printed, never asserted.
+One service and one provider live through the whole measurement, as in a server. They are
+warmed up first, as a server is by the time a burst of runs arrives: a few runs through each
+path fill SQLAlchemy's statement cache and the source cache, build the TLS context and open
+the database. Then the heap is collected and frozen, as ``persona serve`` does once started
+(``freeze_startup_heap``): otherwise every full collection during a burst rescans every
+module's objects. Then the two paths are measured in turns (``--rounds``, the order swapped
+every round) and the median of each is printed: on a shared machine one measurement of each
+would compare two different moments. Beside the wall time each round prints the process CPU
+time and when the requests reached the provider, which splits the wall time into the work
+before the requests (starting runs, loading sources, writing prompts), the latency, and the
+work after (parsing, grounding, storing). Figures are printed, never asserted.
 """
 
 from __future__ import annotations
@@ -36,14 +38,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # for tests.fakes
 
+from persona.api.main import freeze_startup_heap  # noqa: E402
 from persona.providers.openai import OpenAIProvider  # noqa: E402
 from persona.schemas import ExperimentCreate, GenerationConfig  # noqa: E402
 from persona.service import PersonaService  # noqa: E402
@@ -70,39 +72,69 @@ class Measured:
     outcome: dict[str, int]
 
 
-async def through_service(data_dir: Path, runs: int) -> tuple[float, float, float, dict[str, int]]:
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, data_dir=data_dir, max_concurrent_runs=runs, provider_max_retries=0
+Outcome = tuple[float, float, float, dict[str, int]]
+"""When the clock started, the wall and CPU seconds, and what the runs gave."""
+
+
+async def through_service(service: PersonaService, runs: int) -> Outcome:
+    experiment = await service.create_experiment(
+        ExperimentCreate(name="bench", data_sources=["interviews.csv"], config=CONFIG)
     )
-    async with PersonaService(settings) as service:
-        experiment = await service.create_experiment(
-            ExperimentCreate(name="bench", data_sources=["interviews.csv"], config=CONFIG)
-        )
-        cpu, start = time.process_time(), time.perf_counter()
-        started = await asyncio.gather(*(service.start_run(experiment.id) for _ in range(runs)))
-        finished = await asyncio.gather(
-            *(service.wait_for_run(experiment.id, s.run.id, timeout=600) for s in started)
-        )
-        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
-        personas = (await service.get_experiment(experiment.id)).persona_count
+    cpu, start = time.process_time(), time.perf_counter()
+    started = await asyncio.gather(*(service.start_run(experiment.id) for _ in range(runs)))
+    finished = await asyncio.gather(
+        *(service.wait_for_run(experiment.id, s.run.id, timeout=600) for s in started)
+    )
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     outcome: dict[str, int] = {}
     for run in finished:
         outcome[run.status] = outcome.get(run.status, 0) + 1
-    outcome["personas stored"] = personas
+    outcome["personas stored"] = (await service.get_experiment(experiment.id)).persona_count
     return start, elapsed, cpu, outcome
 
 
-async def through_provider(
-    data_dir: Path, runs: int, base_url: str
-) -> tuple[float, float, float, dict[str, int]]:
+async def through_provider(provider: OpenAIProvider, data_dir: Path, runs: int) -> Outcome:
     evidence = load_evidence(["interviews.csv"], data_dir=data_dir)
-    provider = OpenAIProvider(Settings(_env_file=None), api_key=None, base_url=base_url)  # type: ignore[call-arg]
     cpu, start = time.process_time(), time.perf_counter()
     results = await asyncio.gather(*(provider.generate(evidence, CONFIG) for _ in range(runs)))
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
-    await provider.aclose()
     personas = sum(len(r.personas) for r in results)
     return start, elapsed, cpu, {"succeeded": len(results), "personas": personas}
+
+
+async def measure_all(
+    args: argparse.Namespace, server: FakeServerProcess | InProcessFake, data_dir: Path
+) -> dict[str, list[Measured]]:
+    """Both paths in turns, in one process that lives through them all, as a server does."""
+    settings = Settings(
+        _env_file=None, data_dir=data_dir, max_concurrent_runs=args.runs, provider_max_retries=0
+    )
+    provider = OpenAIProvider(settings, api_key=None, base_url=server.base_url)
+    async with PersonaService(settings) as service:
+        jobs: dict[str, Callable[[int], Awaitable[Outcome]]] = {
+            SERVICE: lambda runs: through_service(service, runs),
+            DIRECT: lambda runs: through_provider(provider, data_dir, runs),
+        }
+        for job in jobs.values():
+            await job(WARM_UP_RUNS)
+        freeze_startup_heap()
+        results: dict[str, list[Measured]] = {label: [] for label in jobs}
+        for turn in range(args.rounds):
+            for label in sorted(jobs, reverse=bool(turn % 2)):
+                results[label].append(await measure(server, jobs[label], args.runs))
+    await provider.aclose()
+    return results
+
+
+async def measure(
+    server: FakeServerProcess | InProcessFake,
+    job: Callable[[int], Awaitable[Outcome]],
+    runs: int,
+) -> Measured:
+    seen = len(server.arrivals())
+    start, wall, cpu, outcome = await job(runs)
+    arrivals = [t - start for t in server.arrivals()[seen:]]
+    return Measured(wall, cpu, min(arrivals), max(arrivals), outcome)
 
 
 class FakeServerProcess:
@@ -174,34 +206,14 @@ def main() -> None:
     shutil.copy(EXAMPLE, data_dir / "interviews.csv")
     fake = InProcessFake if args.fake_in_process else FakeServerProcess
     server = fake(args.latency)
-    jobs = {
-        SERVICE: lambda runs: through_service(data_dir, runs),
-        DIRECT: lambda runs: through_provider(data_dir, runs, server.base_url),
-    }
-    results: dict[str, list[Measured]] = {label: [] for label in jobs}
     try:
         os.environ["OPENAI_BASE_URL"] = server.base_url
         os.environ.pop("OPENAI_API_KEY", None)  # a loopback server needs no key
-        for job in jobs.values():
-            asyncio.run(job(WARM_UP_RUNS))
-        for turn in range(args.rounds):
-            for label in sorted(jobs, reverse=bool(turn % 2)):
-                results[label].append(measure(server, jobs[label], args.runs))
+        results = asyncio.run(measure_all(args, server, data_dir))
     finally:
         server.close()
         shutil.rmtree(data_dir, ignore_errors=True)
     report(args, results)
-
-
-def measure(
-    server: FakeServerProcess | InProcessFake,
-    job: Callable[[int], Coroutine[Any, Any, tuple[float, float, float, dict[str, int]]]],
-    runs: int,
-) -> Measured:
-    seen = len(server.arrivals())
-    start, wall, cpu, outcome = asyncio.run(job(runs))
-    arrivals = [t - start for t in server.arrivals()[seen:]]
-    return Measured(wall, cpu, min(arrivals), max(arrivals), outcome)
 
 
 def report(args: argparse.Namespace, results: dict[str, list[Measured]]) -> None:

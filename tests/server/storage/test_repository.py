@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 
 import pytest
@@ -593,6 +594,38 @@ def test_writes_together_commit_at_once_and_a_failing_one_rolls_back_alone(
     assert repo.get_run(experiment_id, second.run_id).status == "failed"
     untouched = repo.get_run(experiment_id, third.run_id)
     assert untouched.status == "running" and untouched.stage != "half"
+
+
+def test_writes_together_store_every_persona_and_the_experiment_changes_last_at_the_last(
+    repo: Repository,
+) -> None:
+    experiment_id = _experiment(repo)
+    runs = [repo.create_run(experiment_id, LOCAL)[0] for _ in range(3)]
+    claimed = [repo.claim_run(run.id) for run in runs]
+    assert all(claim is not None for claim in claimed)
+
+    outcomes = repo.write_together(
+        [
+            functools.partial(
+                repo.mark_succeeded, claim.run_id, claim.attempt, [_content(f"P{i}")] * 2, Usage()
+            )
+            for i, claim in enumerate(claimed)
+            if claim is not None
+        ]
+    )
+
+    details = [outcome for outcome in outcomes if isinstance(outcome, RunDetail)]
+    assert len(details) == 3
+    for detail in details:
+        assert repo.get_run(experiment_id, detail.id) == detail
+        assert [
+            p.id for p in repo.list_personas(experiment_id, limit=50).items if p.run_id == detail.id
+        ]
+    experiment = repo.get_experiment(experiment_id)
+    assert experiment.persona_count == 6
+    assert experiment.updated_at == max(
+        detail.finished_at for detail in details if detail.finished_at
+    )
 
 
 def test_an_orm_write_inside_a_batch_is_refused_rather_than_deadlocking(

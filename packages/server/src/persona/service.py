@@ -36,7 +36,7 @@ from persona.errors import (
     SourceError,
 )
 from persona.ids import new_id
-from persona.providers import list_providers, require_configured
+from persona.providers import list_providers, provider_names, require_configured
 from persona.runner import Runner
 from persona.schemas import (
     FINISHED_RUN_STATUSES,
@@ -561,7 +561,7 @@ def _remove_files(paths: Sequence[Path]) -> None:
 
 
 def _require_known_provider(name: str, location: list[str | int]) -> None:
-    known = {info.name for info in list_providers()}
+    known = provider_names()
     if name not in known:
         raise InvalidInputError(
             f"provider {name!r} is not available; available: {', '.join(sorted(known))}",

@@ -22,6 +22,7 @@ __all__ = [
     "ProviderSpec",
     "build_provider",
     "list_providers",
+    "provider_names",
     "require_configured",
 ]
 
@@ -94,6 +95,11 @@ _SPECS: dict[str, ProviderSpec] = {
     ),
     "ollama": ProviderSpec("ollama", "llama3.1", (), _ollama),
 }
+
+
+def provider_names() -> tuple[str, ...]:
+    """Every provider's name, in the order ``list_providers`` gives them."""
+    return tuple(_SPECS)
 
 
 def list_providers() -> list[ProviderInfo]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import http.cookiejar
 import json
 import random
 import ssl
@@ -27,11 +28,15 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import httpx
 from httpx_aiohttp import HttpxAiohttpClient
+
+if TYPE_CHECKING:
+    import http.client
+    import urllib.request
 
 from persona.errors import ProviderError
 from persona.settings import Settings
@@ -131,6 +136,22 @@ def error_detail(response: httpx.Response) -> str:
     return str(message)[:MAX_ERROR_DETAIL]
 
 
+class _NoCookies(http.cookiejar.CookieJar):
+    """Keeps no cookie: provider APIs authenticate each request with its key, and reading a
+    response's cookies costs httpx more than the rest of handling the response."""
+
+    def extract_cookies(
+        self, response: http.client.HTTPResponse, request: urllib.request.Request
+    ) -> None:
+        return None
+
+
+@functools.lru_cache(maxsize=256)
+def _absolute_url(base_url: str, path: str) -> httpx.URL:
+    """``path`` under ``base_url``, parsed once: httpx parses a relative URL on every request."""
+    return httpx.URL(base_url + path)
+
+
 class JsonApi:
     """POSTs JSON to one provider's API through one lazily created ``httpx.AsyncClient``."""
 
@@ -162,6 +183,7 @@ class JsonApi:
                 # reads a limit of 0 as none.
                 limits=httpx.Limits(max_connections=0),
                 verify=shared_ssl_context(),
+                cookies=_NoCookies(),
                 transport=self._transport,
             )
         return self._client
@@ -207,7 +229,7 @@ class JsonApi:
         try:
             # httpx times each read separately; this bounds the whole request.
             async with asyncio.timeout(self.timeout):
-                response = await self._http().post(path, json=body)
+                response = await self._http().post(_absolute_url(self.base_url, path), json=body)
         except (TimeoutError, httpx.TransportError) as exc:
             return self._transport_failure(exc)
         return self._outcome(response)

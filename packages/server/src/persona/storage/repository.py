@@ -12,7 +12,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -22,6 +22,7 @@ from sqlalchemy import (
     Row,
     Select,
     Table,
+    Update,
     and_,
     bindparam,
     delete,
@@ -132,8 +133,24 @@ def _next_cursor(rows: Sequence[Any], limit: int, kind: str) -> str | None:
     return Cursor(kind, last.created_at, last.id).encode()
 
 
+@dataclass
+class _Deferred:
+    """What the writes of one group commit leave to its end, to run once for all of them:
+    the personas rows to insert, and when each experiment touched last changed."""
+
+    personas: list[dict[str, Any]] = field(default_factory=list)
+    touched: dict[str, datetime] = field(default_factory=dict)
+
+    def flush(self, connection: Connection) -> None:
+        if self.personas:
+            connection.execute(_INSERT_PERSONAS, self.personas)
+        for experiment_id, now in self.touched.items():
+            connection.execute(_TOUCH, {"b_experiment": experiment_id, "b_now": now})
+
+
 class _SharedConnection(threading.local):
     connection: Connection | None = None
+    deferred: _Deferred | None = None
 
 
 class Repository:
@@ -324,8 +341,8 @@ class Repository:
                 is None
             ):
                 raise NotFoundError("experiment", experiment_id)
-            connection.execute(insert(_RUN_TABLE), values)
-            connection.execute(_TOUCH, {"b_experiment": experiment_id, "b_now": now})
+            connection.execute(_INSERT_RUN, values)
+            self._touch_experiment(connection, experiment_id, now)
         return _run(RunRow(**values), [])
 
     def _replay(self, experiment_id: str, key: str, request_hash: str) -> tuple[Run, bool]:
@@ -432,7 +449,9 @@ class Repository:
     def write_together(self, writes: Sequence[Callable[[], object]]) -> list[object]:
         """Run these writes (methods built on ``write_connection``) in one transaction. Returns
         each one's result, or the exception it raised: one failing leaves the others. A
-        failing commit raises, and then none of them is stored.
+        failing commit raises, and then none of them is stored. The runner's writes insert
+        personas and touch experiments only at the end (``_Deferred``): a write does not see
+        may not see those of the writes before it in the same call.
 
         They first run together as one unit, which costs no more than their statements; only
         when one of them raises does the transaction roll back and the writes run again, each
@@ -449,13 +468,17 @@ class Repository:
         return outcomes
 
     def _write_as_one(self, writes: Sequence[Callable[[], object]]) -> list[object]:
-        """Every write on one savepoint of one transaction; the first failure undoes all."""
+        """Every write on one savepoint of one transaction; the first failure undoes all.
+        Their persona inserts and experiment touches run once, at the end (``_Deferred``)."""
         with self.db.write_batch(), self.db.write_connection() as connection:
-            self._shared.connection = connection
+            shared = self._shared
+            shared.connection, shared.deferred = connection, _Deferred()
             try:
-                return [write() for write in writes]
+                outcomes = [write() for write in writes]
+                shared.deferred.flush(connection)
+                return outcomes
             finally:
-                self._shared.connection = None
+                shared.connection = shared.deferred = None
 
     @contextlib.contextmanager
     def _write_connection(self) -> Iterator[Connection]:
@@ -466,6 +489,21 @@ class Repository:
             return
         with self.db.write_connection() as connection:
             yield connection
+
+    def _insert_personas(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
+        deferred = self._shared.deferred
+        if deferred is not None:
+            deferred.personas.extend(rows)
+        elif rows:
+            connection.execute(_INSERT_PERSONAS, rows)
+
+    def _touch_experiment(self, connection: Connection, experiment_id: str, now: datetime) -> None:
+        """The experiment changed at ``now`` (its ``updated_at``)."""
+        deferred = self._shared.deferred
+        if deferred is None:
+            connection.execute(_TOUCH, {"b_experiment": experiment_id, "b_now": now})
+        else:
+            deferred.touched[experiment_id] = max(now, deferred.touched.get(experiment_id, now))
 
     def update_progress(self, run_id: str, attempt: int, progress: float, stage: str) -> bool:
         """Record progress; False when the run is no longer this attempt's (cancelled, gone)."""
@@ -483,18 +521,19 @@ class Repository:
         usage_json = usage.model_dump(mode="json")
         values = {"b_run": run_id, "b_attempt": attempt, "b_now": now, "b_usage": usage_json}
         with self._write_connection() as connection:
-            result = connection.execute(_SUCCEED, values)
-            if _rowcount(result) != 1:
+            run = _update_returning_run(connection, _SUCCEED, values)
+            if run is None:
                 return None
-            run = connection.execute(_RUN_BY_ID, {"b_run": run_id}).one()
             rows = [
                 _persona_values(content, run.experiment_id, run_id, position, now)
                 for position, content in enumerate(personas)
             ]
-            if rows:
-                connection.execute(insert(PersonaRow), rows)
-            connection.execute(_TOUCH, {"b_experiment": run.experiment_id, "b_now": now})
-        return _run_detail(run, [_stored_persona(row) for row in rows])
+            self._insert_personas(connection, rows)
+            self._touch_experiment(connection, run.experiment_id, now)
+        stored = [
+            _stored_persona(row, content) for row, content in zip(rows, personas, strict=True)
+        ]
+        return _run_detail(run, stored)
 
     def mark_failed(
         self, run_id: str, attempt: int, error: RunError, usage: Usage | None = None
@@ -514,7 +553,7 @@ class Repository:
             if _rowcount(connection.execute(_FAIL, values)) != 1:
                 return False
             experiment_id = connection.execute(_RUN_EXPERIMENT, {"b_run": run_id}).scalar_one()
-            connection.execute(_TOUCH, {"b_experiment": experiment_id, "b_now": now})
+            self._touch_experiment(connection, experiment_id, now)
         return True
 
     def recover_runs(self, max_attempts: int) -> list[str]:
@@ -753,7 +792,9 @@ _FAIL = (
     )
 )
 _RUN_BY_ID = select(_RUN_TABLE).where(_RUNS.id == bindparam("b_run"))
+_INSERT_RUN = insert(_RUN_TABLE)
 _PERSONA_TABLE = cast(Table, PersonaRow.__table__)
+_INSERT_PERSONAS = insert(_PERSONA_TABLE)
 _RUN_PERSONAS = (
     select(_PERSONA_TABLE)
     .where(_PERSONA_TABLE.c.run_id == bindparam("b_run"))
@@ -768,6 +809,17 @@ _TOUCH = (
     .where(_EXPERIMENT_TABLE.c.id == bindparam("b_experiment"))
     .values(updated_at=bindparam("b_now"))
 )
+
+
+def _update_returning_run(
+    connection: Connection, statement: Update, values: dict[str, Any]
+) -> Row[Any] | None:
+    """Run an UPDATE of one run; the run's row as updated, or None when it matched none."""
+    if connection.dialect.update_returning:
+        return connection.execute(statement.returning(*_RUN_TABLE.c), values).one_or_none()
+    if _rowcount(connection.execute(statement, values)) != 1:  # pragma: no cover - no RETURNING
+        return None
+    return connection.execute(_RUN_BY_ID, {"b_run": values["b_run"]}).one()  # pragma: no cover
 
 
 def _experiment_row(
@@ -894,14 +946,15 @@ def _persona_values(
     }
 
 
-def _stored_persona(values: dict[str, Any]) -> Persona:
-    """A persona as stored, from the values of its insert (its JSON columns as written)."""
-    return Persona(
+def _stored_persona(values: dict[str, Any], content: PersonaContent) -> Persona:
+    """A persona as stored, from the values of its insert and the content they were made of.
+    The content is validated already: built as is, not validated again from its JSON."""
+    return Persona.model_construct(
         id=values["id"],
         experiment_id=values["experiment_id"],
         run_id=values["run_id"],
         created_at=values["created_at"],
-        **{field: values[field] for field in _PERSONA_FIELDS},
+        **{name: getattr(content, name) for name in _PERSONA_FIELDS},
     )
 
 
