@@ -134,7 +134,7 @@ def _cite(item: _Item) -> dict[str, Any]:
 
 
 def _notes(items: list[_Item]) -> dict[str, Any]:
-    notes = []
+    notes: list[dict[str, Any]] = []
     for start in range(0, len(items), NOTES_PER_GROUP):
         group = items[start : start + NOTES_PER_GROUP]
         notes.append(
