@@ -2,6 +2,7 @@
 
     python benchmarks/concurrent_runs.py                  # 200 runs, 1.0 s latency, 3 rounds
     python benchmarks/concurrent_runs.py --runs 500 --latency 0.5 --rounds 5
+    python benchmarks/concurrent_runs.py --no-freeze      # as a script using the SDK runs
 
 One process: a PersonaService (max_concurrent_runs = runs) starts every run with provider
 "openai", pointed by OPENAI_BASE_URL at the loopback fake OpenAI-compatible server from
@@ -17,13 +18,14 @@ One service and one provider live through the whole measurement, as in a server.
 warmed up first, as a server is by the time a burst of runs arrives: a few runs through each
 path fill SQLAlchemy's statement cache and the source cache, build the TLS context and open
 the database. Then the heap is collected and frozen, as ``persona serve`` does once started
-(``freeze_startup_heap``): otherwise every full collection during a burst rescans every
-module's objects. Then the two paths are measured in turns (``--rounds``, the order swapped
-every round) and the median of each is printed: on a shared machine one measurement of each
-would compare two different moments. Beside the wall time each round prints the process CPU
-time and when the requests reached the provider, which splits the wall time into the work
-before the requests (starting runs, loading sources, writing prompts), the latency, and the
-work after (parsing, grounding, storing). Figures are printed, never asserted.
+(``freeze_startup_heap``), so that full collections during a burst do not rescan every
+module's objects; ``--no-freeze`` measures a process that does not, such as a script. Then
+the two paths are measured in turns (``--rounds``, the order swapped every round) and the
+median of each is printed: on a shared machine one measurement of each would compare two
+different moments. Beside the wall time each round prints the process CPU time and when the
+requests reached the provider, which splits the wall time into the work before the requests
+(starting runs, loading sources, writing prompts), the latency, and the work after (parsing,
+grounding, storing). Figures are printed, never asserted.
 """
 
 from __future__ import annotations
@@ -117,7 +119,8 @@ async def measure_all(
         }
         for job in jobs.values():
             await job(WARM_UP_RUNS)
-        freeze_startup_heap()
+        if not args.no_freeze:
+            freeze_startup_heap()
         results: dict[str, list[Measured]] = {label: [] for label in jobs}
         for turn in range(args.rounds):
             for label in sorted(jobs, reverse=bool(turn % 2)):
@@ -196,6 +199,11 @@ def main() -> None:
     parser.add_argument(
         "--fake-in-process", action="store_true", help="Run the fake server in this process."
     )
+    parser.add_argument(
+        "--no-freeze",
+        action="store_true",
+        help="Leave the heap unfrozen, as a script using the SDK does.",
+    )
     parser.add_argument("--serve-fake", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_fake is not None:
@@ -220,7 +228,8 @@ def report(args: argparse.Namespace, results: dict[str, list[Measured]]) -> None
     where = "in this process" if args.fake_in_process else "in a child process"
     print(
         f"{args.runs} runs at once, provider latency {args.latency:.2f} s, one process "
-        f"(fake server {where}), {args.rounds} rounds after {WARM_UP_RUNS} warm-up runs; "
+        f"(fake server {where}), {args.rounds} rounds after {WARM_UP_RUNS} warm-up runs, "
+        f"heap {'not frozen' if args.no_freeze else 'frozen'}; "
         f"load average {os.getloadavg()[0]:.2f}"
     )
     for label, rounds in results.items():
