@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gc
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -171,6 +173,42 @@ async def test_a_server_app_freezes_its_start_up_heap(tmp_path: Path, unfrozen: 
 
     await drive_lifespan(create_app(settings, long_running=True))
     assert gc.get_freeze_count() > 0
+
+
+LIFESPAN_THEN_REPORT_IMPORTS = """
+import asyncio, sys
+from persona.api.main import create_app
+from persona.settings import Settings
+
+app = create_app(Settings(data_dir=sys.argv[1], _env_file=None), long_running=sys.argv[2] == "1")
+
+
+async def start_and_stop():
+    async with app.router.lifespan_context(app):
+        pass
+
+
+asyncio.run(start_and_stop())
+print("persona.providers.openai" in sys.modules, "aiohttp" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize(
+    ("long_running", "imported"), [(True, "True True"), (False, "False False")]
+)
+def test_a_server_app_imports_the_providers_at_start_up(
+    tmp_path: Path, long_running: bool, imported: str
+) -> None:
+    # A fresh interpreter: this one has imported every provider in other tests.
+    done = subprocess.run(
+        [sys.executable, "-c", LIFESPAN_THEN_REPORT_IMPORTS, str(tmp_path), str(int(long_running))],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+
+    assert done.stdout.strip() == imported
 
 
 def test_the_served_apps_are_server_apps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

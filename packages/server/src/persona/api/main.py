@@ -20,6 +20,7 @@ from persona.api.middleware import (
 )
 from persona.api.openapi import TAGS, install_openapi
 from persona.api.routes import experiments, health, personas, providers, runs
+from persona.providers import import_providers
 from persona.service import PersonaService
 from persona.settings import Settings
 
@@ -44,6 +45,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.service = service
     app.state.response_cache = ResponseCache(service.data_version)
     if app.state.long_running:
+        import_providers()
         freeze_startup_heap()
     try:
         yield

@@ -6,6 +6,7 @@ environment variables and are refused, naming the variable, when it is unset.
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ __all__ = [
     "Provider",
     "ProviderSpec",
     "build_provider",
+    "import_providers",
     "list_providers",
     "provider_names",
     "require_configured",
@@ -95,6 +97,15 @@ _SPECS: dict[str, ProviderSpec] = {
     ),
     "ollama": ProviderSpec("ollama", "llama3.1", (), _ollama),
 }
+
+
+def import_providers() -> None:
+    """Import every provider's module, and with them the HTTP stack, now.
+
+    A server does this at start-up: otherwise the first run on each provider imports it on the
+    event loop, stalling every request for a few hundred milliseconds."""
+    for name in _SPECS:
+        importlib.import_module(f"{__name__}.{name}")
 
 
 def provider_names() -> tuple[str, ...]:
