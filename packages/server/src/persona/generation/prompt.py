@@ -139,8 +139,8 @@ def json_schema(model: type[BaseModel]) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=64)
 def persona_schema(count: int) -> dict[str, Any]:
-    """The schema of a reply of ``count`` personas. Shared by every prompt asking for that many
-    (a copy per request cost a quarter of a run's own work around it): never modify it."""
+    """The schema of a reply of ``count`` personas, built once and shared by every prompt
+    asking for that many: never modify it."""
     schema = json_schema(PersonaDrafts)
     schema["properties"]["personas"].update(minItems=count, maxItems=count)
     return schema

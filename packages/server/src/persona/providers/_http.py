@@ -34,12 +34,12 @@ import aiohttp
 import httpx
 from httpx_aiohttp import HttpxAiohttpClient
 
+from persona.errors import ProviderError
+from persona.settings import Settings
+
 if TYPE_CHECKING:
     import http.client
     import urllib.request
-
-from persona.errors import ProviderError
-from persona.settings import Settings
 
 Sleep = Callable[[float], Awaitable[None]]
 

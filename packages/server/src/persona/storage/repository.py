@@ -134,29 +134,30 @@ def _next_cursor(rows: Sequence[Any], limit: int, kind: str) -> str | None:
 
 
 @dataclass
-class _Deferred:
-    """What the writes of one group commit leave to its end, to run once for all of them:
-    the personas rows to insert, and when each experiment touched last changed."""
+class _Batch:
+    """Writes run as one (``write_together``): their connection, and what they leave to the
+    end to run once for all of them, the personas rows to insert and when each experiment
+    touched last changed."""
 
+    connection: Connection
     personas: list[dict[str, Any]] = field(default_factory=list)
     touched: dict[str, datetime] = field(default_factory=dict)
 
-    def flush(self, connection: Connection) -> None:
+    def flush(self) -> None:
         if self.personas:
-            connection.execute(_INSERT_PERSONAS, self.personas)
+            self.connection.execute(_INSERT_PERSONAS, self.personas)
         for experiment_id, now in self.touched.items():
-            connection.execute(_TOUCH, {"b_experiment": experiment_id, "b_now": now})
+            self.connection.execute(_TOUCH, {"b_experiment": experiment_id, "b_now": now})
 
 
-class _SharedConnection(threading.local):
-    connection: Connection | None = None
-    deferred: _Deferred | None = None
+class _OpenBatch(threading.local):
+    batch: _Batch | None = None
 
 
 class Repository:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._shared = _SharedConnection()
+        self._open = _OpenBatch()
 
     # ------------------------------------------------------------------ experiments
 
@@ -450,8 +451,8 @@ class Repository:
         """Run these writes (methods built on ``write_connection``) in one transaction. Returns
         each one's result, or the exception it raised: one failing leaves the others. A
         failing commit raises, and then none of them is stored. The runner's writes insert
-        personas and touch experiments only at the end (``_Deferred``): a write does not see
-        may not see those of the writes before it in the same call.
+        personas and touch experiments only at the end (``_Batch``): a write may not see
+        those of the writes before it in the same call.
 
         They first run together as one unit, which costs no more than their statements; only
         when one of them raises does the transaction roll back and the writes run again, each
@@ -469,41 +470,40 @@ class Repository:
 
     def _write_as_one(self, writes: Sequence[Callable[[], object]]) -> list[object]:
         """Every write on one savepoint of one transaction; the first failure undoes all.
-        Their persona inserts and experiment touches run once, at the end (``_Deferred``)."""
+        Their persona inserts and experiment touches run once, at the end (``_Batch``)."""
         with self.db.write_batch(), self.db.write_connection() as connection:
-            shared = self._shared
-            shared.connection, shared.deferred = connection, _Deferred()
+            self._open.batch = batch = _Batch(connection)
             try:
                 outcomes = [write() for write in writes]
-                shared.deferred.flush(connection)
+                batch.flush()
                 return outcomes
             finally:
-                shared.connection = shared.deferred = None
+                self._open.batch = None
 
     @contextlib.contextmanager
     def _write_connection(self) -> Iterator[Connection]:
         """The connection of the writes run as one, else ``Database.write_connection()``."""
-        shared = self._shared.connection
-        if shared is not None:
-            yield shared
+        batch = self._open.batch
+        if batch is not None:
+            yield batch.connection
             return
         with self.db.write_connection() as connection:
             yield connection
 
     def _insert_personas(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
-        deferred = self._shared.deferred
-        if deferred is not None:
-            deferred.personas.extend(rows)
+        batch = self._open.batch
+        if batch is not None:
+            batch.personas.extend(rows)
         elif rows:
             connection.execute(_INSERT_PERSONAS, rows)
 
     def _touch_experiment(self, connection: Connection, experiment_id: str, now: datetime) -> None:
         """The experiment changed at ``now`` (its ``updated_at``)."""
-        deferred = self._shared.deferred
-        if deferred is None:
+        batch = self._open.batch
+        if batch is None:
             connection.execute(_TOUCH, {"b_experiment": experiment_id, "b_now": now})
         else:
-            deferred.touched[experiment_id] = max(now, deferred.touched.get(experiment_id, now))
+            batch.touched[experiment_id] = max(now, batch.touched.get(experiment_id, now))
 
     def update_progress(self, run_id: str, attempt: int, progress: float, stage: str) -> bool:
         """Record progress; False when the run is no longer this attempt's (cancelled, gone)."""
@@ -550,10 +550,10 @@ class Repository:
             "b_usage": (usage or Usage()).model_dump(mode="json"),
         }
         with self._write_connection() as connection:
-            if _rowcount(connection.execute(_FAIL, values)) != 1:
+            run = _update_returning_run(connection, _FAIL, values)
+            if run is None:
                 return False
-            experiment_id = connection.execute(_RUN_EXPERIMENT, {"b_run": run_id}).scalar_one()
-            self._touch_experiment(connection, experiment_id, now)
+            self._touch_experiment(connection, run.experiment_id, now)
         return True
 
     def recover_runs(self, max_attempts: int) -> list[str]:
@@ -803,7 +803,6 @@ _RUN_PERSONAS = (
 _EXPERIMENT_EXISTS = select(_EXPERIMENT_TABLE.c.id).where(
     _EXPERIMENT_TABLE.c.id == bindparam("b_experiment")
 )
-_RUN_EXPERIMENT = select(_RUNS.experiment_id).where(_RUNS.id == bindparam("b_run"))
 _TOUCH = (
     update(_EXPERIMENT_TABLE)
     .where(_EXPERIMENT_TABLE.c.id == bindparam("b_experiment"))
