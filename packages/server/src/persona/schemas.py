@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 ProviderName = Literal["local", "anthropic", "openai", "gemini", "ollama"]
+QuoteMatch = Literal["exact", "approximate", "none"]
+CitationOrigin = Literal["given", "corrected"]
+PersonaSection = Literal["goals", "pain_points", "behaviours", "quotes"]
 ExperimentStatus = Literal["created", "running", "completed", "failed"]
 RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 
@@ -101,7 +104,49 @@ class Evidence(OutputModel):
     locator: str = Field(description="Where in the source: 'row 12', 'line 4-9'.")
     participant: str | None = None
     text: str
-    attributes: dict[str, str] = {}
+    attributes: dict[str, str] = Field(
+        default={},
+        description="The record's other columns; a transcript turn's interviewer question is "
+        "under 'question'.",
+    )
+
+
+class EvidencePage(OutputModel):
+    """A page of a run's evidence, in source order."""
+
+    items: list[Evidence]
+    next_cursor: str | None = None
+
+
+class TextSpan(OutputModel):
+    """Characters ``start`` (inclusive) to ``end`` (exclusive) of an evidence record's text."""
+
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+
+class EvidenceCitation(OutputModel):
+    """One statement of a persona that cites an evidence record."""
+
+    section: PersonaSection
+    index: int = Field(ge=0, description="Position of the statement in its section, from 0.")
+    text: str = Field(description="The statement (goal, pain point, behaviour or quote).")
+    spans: list[TextSpan] = Field(
+        default=[],
+        description="For a quote: where its words (or, for an approximate match, the source "
+        "text it most likely meant) stand in the record's text.",
+    )
+
+
+class CitedEvidence(Evidence):
+    """An evidence record a persona cites, with the statements that cite it."""
+
+    cited_by: list[EvidenceCitation] = []
+
+
+class CitedEvidencePage(OutputModel):
+    items: list[CitedEvidence]
+    next_cursor: str | None = None
 
 
 # --------------------------------------------------------------------------- experiments
@@ -178,12 +223,77 @@ class Insight(OutputModel):
 
     text: str
     evidence_ids: list[str] = []
+    supported: bool = Field(
+        default=True,
+        description="False when it cites no evidence record of the run (none, or only ids "
+        "that do not exist).",
+    )
 
 
 class Quote(OutputModel):
     text: str
-    evidence_ids: list[str] = []
-    verified: bool = Field(description="True when the quote appears in the cited evidence text.")
+    evidence_ids: list[str] = Field(
+        default=[], description="The record(s) the quote is in; corrected when it was miscited."
+    )
+    verified: bool = Field(
+        description="True when the quote appears word for word (up to case, white space and "
+        "quote marks) in the evidence it now cites."
+    )
+    citation: CitationOrigin = Field(
+        default="given",
+        description="'corrected' when the quote was found in other evidence than the model "
+        "cited (or it cited none) and its evidence_ids now point there.",
+    )
+    match: QuoteMatch = Field(
+        default="exact",
+        description="'exact': found word for word; 'approximate': a record holds words close to "
+        "it (see source_text); 'none': found nowhere in the run's evidence.",
+    )
+    source_text: str | None = Field(
+        default=None,
+        description="For an approximate match: the exact words of the evidence it most likely "
+        "meant.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _match_follows_verified(cls, data: object) -> object:
+        """A quote stored or built without ``match`` is exact when verified, else unmatched."""
+        if isinstance(data, dict) and "match" not in data and data.get("verified") is False:
+            return {**data, "match": "none"}
+        return data
+
+
+class GroundingCounts(OutputModel):
+    """How well statements are backed by the evidence. Every quote is counted once as
+    verified, approximate or unverified; corrected counts the verified ones re-attributed."""
+
+    quotes_verified: int = Field(default=0, ge=0, description="Found word for word.")
+    quotes_corrected: int = Field(
+        default=0, ge=0, description="Verified in other evidence than the model cited."
+    )
+    quotes_approximate: int = Field(default=0, ge=0, description="Close to a record's words.")
+    quotes_unverified: int = Field(default=0, ge=0, description="Found nowhere.")
+    insights_supported: int = Field(
+        default=0, ge=0, description="Goals, pain points and behaviours citing existing evidence."
+    )
+    insights_unsupported: int = Field(
+        default=0, ge=0, description="Goals, pain points and behaviours citing none."
+    )
+
+
+class Grounding(GroundingCounts):
+    score: float = Field(
+        default=1.0, ge=0, le=1, description="Verified quotes / quotes; 1.0 when there are none."
+    )
+
+    @classmethod
+    def total(cls, parts: list[Grounding]) -> Grounding:
+        """The counts of ``parts`` added up, and the score over all their quotes."""
+        counts = {name: sum(getattr(p, name) for p in parts) for name in GroundingCounts.model_fields}
+        quotes = counts["quotes_verified"] + counts["quotes_approximate"]
+        quotes += counts["quotes_unverified"]
+        return cls(**counts, score=counts["quotes_verified"] / quotes if quotes else 1.0)
 
 
 class PersonaContent(OutputModel):
@@ -197,7 +307,9 @@ class PersonaContent(OutputModel):
     behaviours: list[Insight] = []
     quotes: list[Quote] = []
     evidence_ids: list[str] = []
-    grounding: float = Field(default=1.0, ge=0, le=1, description="Verified quotes / quotes.")
+    grounding: Grounding = Field(
+        default=Grounding(), description="How well its statements are backed by the evidence."
+    )
     dropped_evidence_ids: int = Field(
         default=0, ge=0, description="Cited evidence ids that did not exist and were removed."
     )
@@ -247,6 +359,9 @@ class Run(OutputModel):
     usage: Usage = Usage()
     error: RunError | None = None
     persona_ids: list[str] = []
+    grounding: Grounding | None = Field(
+        default=None, description="Totals over the run's personas, once it has succeeded."
+    )
 
 
 class RunDetail(Run):
