@@ -65,7 +65,7 @@ async def test_files_on_disk_become_stored_grounded_personas(settings: Settings)
             assert any(quote.text in evidence[i].text for i in quote.evidence_ids)
         for item in persona.goals + persona.pain_points + persona.behaviours:
             assert set(item.evidence_ids) <= set(evidence)
-        assert persona.grounding == 1.0
+        assert persona.grounding.score == 1.0
 
 
 async def test_the_same_input_gives_the_same_personas_in_a_fresh_database(

@@ -20,8 +20,10 @@ OPERATION_IDS = {
     "listRuns",
     "getRun",
     "cancelRun",
+    "listRunEvidence",
     "getPersona",
     "listExperimentPersonas",
+    "listPersonaEvidence",
     "uploadSources",
     "listProviders",
 }

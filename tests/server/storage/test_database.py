@@ -36,7 +36,15 @@ def test_migrate_creates_the_schema_in_an_empty_database_and_its_parent_folder(
     db.migrate()
 
     assert path.exists()
-    assert _tables(db) == {"alembic_version", "experiments", "runs", "personas", "run_idempotency"}
+    assert _tables(db) == {
+        "alembic_version",
+        "experiments",
+        "runs",
+        "personas",
+        "run_idempotency",
+        "evidence_sets",
+        "evidence_records",
+    }
     with db.engine.connect() as connection:
         version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
     assert version == ScriptDirectory.from_config(alembic_config()).get_current_head()

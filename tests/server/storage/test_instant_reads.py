@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from persona.errors import NotFoundError
-from persona.schemas import Insight, PersonaContent, Quote, ResolvedConfig, Usage
+from persona.schemas import Grounding, Insight, PersonaContent, Quote, ResolvedConfig, Usage
 from persona.storage import Database, ReadWouldWait, Repository
 
 LOCAL = ResolvedConfig(provider="local", persona_count=2, temperature=0.3, seed=7)
@@ -21,7 +21,7 @@ def _content(name: str) -> PersonaContent:
         goals=[Insight(text="fewer alerts", evidence_ids=["ev-1"])],
         quotes=[Quote(text="too many alerts", evidence_ids=["ev-1"], verified=True)],
         evidence_ids=["ev-1"],
-        grounding=1.0,
+        grounding=Grounding(quotes_verified=1, insights_supported=1),
     )
 
 

@@ -10,6 +10,7 @@ import pytest
 from persona.errors import ConflictError, IdempotencyConflictError, InvalidInputError, NotFoundError
 from persona.ids import utcnow
 from persona.schemas import (
+    Grounding,
     Insight,
     PersonaContent,
     Quote,
@@ -43,7 +44,7 @@ def _content(name: str) -> PersonaContent:
         goals=[Insight(text="fewer alerts", evidence_ids=["ev-1"])],
         quotes=[Quote(text="too many alerts", evidence_ids=["ev-1"], verified=True)],
         evidence_ids=["ev-1"],
-        grounding=1.0,
+        grounding=Grounding(quotes_verified=1, insights_supported=1),
     )
 
 
@@ -553,7 +554,14 @@ def test_json_columns_round_trip(repo: Repository, db: Database) -> None:
     with db.engine.connect() as connection:
         raw = connection.execute(text("SELECT quotes FROM personas LIMIT 1")).scalar_one()
     assert json.loads(raw) == [
-        {"text": "too many alerts", "evidence_ids": ["ev-1"], "verified": True}
+        {
+            "text": "too many alerts",
+            "evidence_ids": ["ev-1"],
+            "verified": True,
+            "citation": "given",
+            "match": "exact",
+            "source_text": None,
+        }
     ]
 
 

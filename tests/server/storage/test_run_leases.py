@@ -11,6 +11,7 @@ from alembic import command
 from persona.ids import utcnow
 from persona.schemas import ResolvedConfig, RunError, Usage
 from persona.storage import Database, Repository, alembic_config
+from persona.storage.database import SCHEMA_REVISION
 from persona.storage.models import RunRow
 from sqlalchemy import select, text
 
@@ -214,7 +215,7 @@ def test_upgrading_a_database_at_0001_keeps_its_rows_and_leaves_runs_unleased(ur
     newer.migrate()  # foreign keys on, as every Persona connection has them
     repo = Repository(newer)
 
-    assert newer.revision() == "0002"
+    assert newer.revision() == SCHEMA_REVISION
     assert repo.get_experiment("exp-old").name == "kept"
     done = repo.get_run("exp-old", "run-done")
     assert (done.status, done.persona_ids) == ("succeeded", ["per-old"])

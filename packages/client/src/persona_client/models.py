@@ -7,6 +7,39 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from typing_extensions import TypeAliasType
 
+
+class Evidence(BaseModel):
+    """
+    One unit of research data: a CSV row, a JSON object, a transcript turn, a paragraph.
+    """
+
+    id: str = Field(
+        ..., description="Stable id derived from source and locator.", title="Id"
+    )
+    source: str = Field(
+        ..., description="Source name relative to the data directory.", title="Source"
+    )
+    locator: str = Field(
+        ..., description="Where in the source: 'row 12', 'line 4-9'.", title="Locator"
+    )
+    participant: str | None = Field(None, title="Participant")
+    text: str = Field(..., title="Text")
+    attributes: dict[str, str] = Field(
+        {},
+        description="The record's other columns; a transcript turn's interviewer question is under 'question'.",
+        title="Attributes",
+    )
+
+
+class EvidencePage(BaseModel):
+    """
+    A page of a run's evidence, in source order.
+    """
+
+    items: list[Evidence] = Field(..., title="Items")
+    next_cursor: str | None = Field(None, title="Next Cursor")
+
+
 Description = TypeAliasType(
     "Description", Annotated[str, Field(..., max_length=2000, title="Description")]
 )
@@ -115,6 +148,43 @@ class GenerationOverrides(BaseModel):
     seed: Seed | None = Field(None, title="Seed")
 
 
+class Grounding(BaseModel):
+    quotes_verified: int = Field(
+        0, description="Found word for word.", ge=0, title="Quotes Verified"
+    )
+    quotes_corrected: int = Field(
+        0,
+        description="Verified in other evidence than the model cited.",
+        ge=0,
+        title="Quotes Corrected",
+    )
+    quotes_approximate: int = Field(
+        0, description="Close to a record's words.", ge=0, title="Quotes Approximate"
+    )
+    quotes_unverified: int = Field(
+        0, description="Found nowhere.", ge=0, title="Quotes Unverified"
+    )
+    insights_supported: int = Field(
+        0,
+        description="Goals, pain points and behaviours citing existing evidence.",
+        ge=0,
+        title="Insights Supported",
+    )
+    insights_unsupported: int = Field(
+        0,
+        description="Goals, pain points and behaviours citing none.",
+        ge=0,
+        title="Insights Unsupported",
+    )
+    score: float = Field(
+        1.0,
+        description="Verified quotes / quotes; 1.0 when there are none.",
+        ge=0.0,
+        le=1.0,
+        title="Score",
+    )
+
+
 class Health(BaseModel):
     status: Literal["ok", "unavailable"] = Field(..., title="Status")
     version: str = Field(..., title="Version")
@@ -146,6 +216,11 @@ class Insight(BaseModel):
 
     text: str = Field(..., title="Text")
     evidence_ids: list[str] = Field([], title="Evidence Ids")
+    supported: bool = Field(
+        True,
+        description="False when it cites no evidence record of the run (none, or only ids that do not exist).",
+        title="Supported",
+    )
 
 
 class Problem(BaseModel):
@@ -177,11 +252,30 @@ class ProviderInfo(BaseModel):
 
 class Quote(BaseModel):
     text: str = Field(..., title="Text")
-    evidence_ids: list[str] = Field([], title="Evidence Ids")
+    evidence_ids: list[str] = Field(
+        [],
+        description="The record(s) the quote is in; corrected when it was miscited.",
+        title="Evidence Ids",
+    )
     verified: bool = Field(
         ...,
-        description="True when the quote appears in the cited evidence text.",
+        description="True when the quote appears word for word (up to case, white space and quote marks) in the evidence it now cites.",
         title="Verified",
+    )
+    citation: Literal["given", "corrected"] = Field(
+        "given",
+        description="'corrected' when the quote was found in other evidence than the model cited (or it cited none) and its evidence_ids now point there.",
+        title="Citation",
+    )
+    match: Literal["exact", "approximate", "none"] = Field(
+        "exact",
+        description="'exact': found word for word; 'approximate': a record holds words close to it (see source_text); 'none': found nowhere in the run's evidence.",
+        title="Match",
+    )
+    source_text: str | None = Field(
+        None,
+        description="For an approximate match: the exact words of the evidence it most likely meant.",
+        title="Source Text",
     )
 
 
@@ -232,10 +326,46 @@ class SourceUpload(BaseModel):
     )
 
 
+class TextSpan(BaseModel):
+    """
+    Characters ``start`` (inclusive) to ``end`` (exclusive) of an evidence record's text.
+    """
+
+    start: int = Field(..., ge=0, title="Start")
+    end: int = Field(..., ge=0, title="End")
+
+
 class Usage(BaseModel):
     input_tokens: int = Field(0, title="Input Tokens")
     output_tokens: int = Field(0, title="Output Tokens")
     cost_usd: float | None = Field(None, title="Cost Usd")
+
+
+class EvidenceCitation(BaseModel):
+    """
+    One statement of a persona that cites an evidence record.
+    """
+
+    section: Literal["goals", "pain_points", "behaviours", "quotes"] = Field(
+        ..., title="Section"
+    )
+    index: int = Field(
+        ...,
+        description="Position of the statement in its section, from 0.",
+        ge=0,
+        title="Index",
+    )
+    text: str = Field(
+        ...,
+        description="The statement (goal, pain point, behaviour or quote).",
+        title="Text",
+    )
+    spans: list[TextSpan] = Field(
+        [],
+        description="For a quote: where its words (or, for an approximate match, the source text it most likely meant) stand in the record's text.",
+        title="Spans",
+        validate_default=True,
+    )
 
 
 class Experiment(BaseModel):
@@ -285,8 +415,10 @@ class Persona(BaseModel):
     behaviours: list[Insight] = Field([], title="Behaviours", validate_default=True)
     quotes: list[Quote] = Field([], title="Quotes", validate_default=True)
     evidence_ids: list[str] = Field([], title="Evidence Ids")
-    grounding: float = Field(
-        1.0, description="Verified quotes / quotes.", ge=0.0, le=1.0, title="Grounding"
+    grounding: Grounding = Field(
+        {"quotes_verified": 0, "quotes_corrected": 0, "quotes_approximate": 0, "quotes_unverified": 0, "insights_supported": 0, "insights_unsupported": 0, "score": 1.0},
+        description="How well its statements are backed by the evidence.",
+        validate_default=True,
     )
     dropped_evidence_ids: int = Field(
         0,
@@ -327,6 +459,9 @@ class Run(BaseModel):
     usage: Usage = Field({"input_tokens": 0, "output_tokens": 0}, validate_default=True)
     error: RunError | None = None
     persona_ids: list[str] = Field([], title="Persona Ids")
+    grounding: Grounding | None = Field(
+        None, description="Totals over the run's personas, once it has succeeded."
+    )
 
 
 class RunDetail(BaseModel):
@@ -353,9 +488,43 @@ class RunDetail(BaseModel):
     usage: Usage = Field({"input_tokens": 0, "output_tokens": 0}, validate_default=True)
     error: RunError | None = None
     persona_ids: list[str] = Field([], title="Persona Ids")
+    grounding: Grounding | None = Field(
+        None, description="Totals over the run's personas, once it has succeeded."
+    )
     personas: list[Persona] = Field([], title="Personas", validate_default=True)
 
 
 class RunPage(BaseModel):
     items: list[Run] = Field(..., title="Items")
+    next_cursor: str | None = Field(None, title="Next Cursor")
+
+
+class CitedEvidence(BaseModel):
+    """
+    An evidence record a persona cites, with the statements that cite it.
+    """
+
+    id: str = Field(
+        ..., description="Stable id derived from source and locator.", title="Id"
+    )
+    source: str = Field(
+        ..., description="Source name relative to the data directory.", title="Source"
+    )
+    locator: str = Field(
+        ..., description="Where in the source: 'row 12', 'line 4-9'.", title="Locator"
+    )
+    participant: str | None = Field(None, title="Participant")
+    text: str = Field(..., title="Text")
+    attributes: dict[str, str] = Field(
+        {},
+        description="The record's other columns; a transcript turn's interviewer question is under 'question'.",
+        title="Attributes",
+    )
+    cited_by: list[EvidenceCitation] = Field(
+        [], title="Cited By", validate_default=True
+    )
+
+
+class CitedEvidencePage(BaseModel):
+    items: list[CitedEvidence] = Field(..., title="Items")
     next_cursor: str | None = Field(None, title="Next Cursor")

@@ -1,8 +1,9 @@
 """Background execution of runs: bounded concurrency, persisted transitions, restart recovery.
 
 A run is one asyncio task. It waits for a free slot (``max_concurrent_runs``), claims the run
-(queued → running, attempts + 1), loads the evidence, calls the provider and stores the
-personas in the same transaction that marks the run succeeded. A run reads its sources after
+(queued → running, attempts + 1), loads the evidence, stores it as the run's evidence
+snapshot (once per distinct content: runs over the same bytes share one), calls the provider
+and stores the personas in the same transaction that marks the run succeeded. A run reads its sources after
 it got its slot; runs over the same sources share a read that began after they got theirs, so
 two hundred runs started at once read their file once. Stored personas are always
 grounded in the evidence: by the provider when it says so (``grounds_personas``, as every
@@ -40,6 +41,7 @@ from persona.schemas import Evidence, PersonaContent, RunDetail, RunError, Usage
 from persona.settings import Settings
 from persona.sources import cached_evidence, load_evidence
 from persona.storage import ClaimedRun, Repository
+from persona.storage.evidence import evidence_digest
 from persona.storage.repository import CLAIMED_STAGE
 
 P = ParamSpec("P")
@@ -71,12 +73,20 @@ class _Superseded(Exception):
 
 
 @dataclass(frozen=True)
+class _Snapshot:
+    """The evidence of one read of a run's sources, stored under ``set_id``."""
+
+    evidence: list[Evidence]
+    set_id: str
+
+
+@dataclass(frozen=True)
 class _SharedRead:
     """One read of a set of sources, for every run that got its slot before it began."""
 
     began: float
     """``time.monotonic()`` when the read began."""
-    evidence: asyncio.Future[list[Evidence]]
+    snapshot: asyncio.Future[_Snapshot]
 
 
 class Runner:
@@ -348,7 +358,18 @@ class Runner:
 
     async def _run(self, claimed: ClaimedRun, slot_taken_at: float) -> RunDetail:
         report = _ProgressReporter(self, claimed)  # claiming stored the first stage
-        evidence = await self._evidence(claimed, read_since=slot_taken_at)
+        snapshot = await self._evidence(claimed, read_since=slot_taken_at)
+        evidence = snapshot.evidence
+        # Not awaited here: the link is committed with the next group commit while the
+        # provider works, and checked before the run's last transition.
+        attached = self._queue_write(
+            self.repository.attach_evidence,
+            claimed.run_id,
+            claimed.attempt,
+            snapshot.set_id,
+            evidence,
+        )
+        attached.add_done_callback(_mark_retrieved)
         provider = self._provider(claimed.config.provider or self.settings.default_provider)
         result = await provider.generate(evidence, claimed.config, progress=report.provider)
         personas = result.personas
@@ -357,6 +378,8 @@ class Runner:
             # a progress write per run would cost more than the grounding check itself.
             personas = await asyncio.to_thread(_grounded, personas, evidence)
         await report.settled()
+        if not await attached:
+            raise _Superseded
         stored = await self.write(
             self.repository.mark_succeeded, claimed.run_id, claimed.attempt, personas, result.usage
         )
@@ -365,29 +388,32 @@ class Runner:
         logger.info("run %s succeeded with %d persona(s)", claimed.run_id, len(stored.personas))
         return stored
 
-    async def _evidence(self, claimed: ClaimedRun, *, read_since: float) -> list[Evidence]:
+    async def _evidence(self, claimed: ClaimedRun, *, read_since: float) -> _Snapshot:
         """The run's evidence from a read of its sources that began at ``read_since`` or
         later: one another run began, else a new one. A failed read fails every run sharing
         it, as each would have failed reading alone."""
         key = (tuple(claimed.data_sources), claimed.text_column)
         shared = self._reads.get(key)
         if shared is None or shared.began < read_since:
-            shared = _SharedRead(time.monotonic(), self._read_evidence(claimed))
+            read = asyncio.ensure_future(self._read_snapshot(claimed))
+            shared = _SharedRead(time.monotonic(), read)
             self._reads.pop(key, None)
             self._reads[key] = shared
             if len(self._reads) > MAX_SHARED_READS:
                 del self._reads[next(iter(self._reads))]
         # Shielded: a run cancelled while waiting leaves the read to the others.
-        return await asyncio.shield(shared.evidence)
+        return await asyncio.shield(shared.snapshot)
 
-    def _read_evidence(self, claimed: ClaimedRun) -> asyncio.Future[list[Evidence]]:
-        """Cached small sources at once on the loop; anything else in a worker thread."""
+    async def _read_snapshot(self, claimed: ClaimedRun) -> _Snapshot:
+        """Cached small sources at once on the loop; anything else in a worker thread. The
+        snapshot is stored here, once per read, so that each run only links to it."""
         evidence = self._cached_evidence(claimed)
         if evidence is None:
-            return asyncio.ensure_future(asyncio.to_thread(self._load_evidence, claimed))
-        found: asyncio.Future[list[Evidence]] = asyncio.get_running_loop().create_future()
-        found.set_result(evidence)
-        return found
+            evidence, set_id = await asyncio.to_thread(self._load_evidence, claimed)
+        else:
+            set_id = evidence_digest(evidence)
+        await self._db(self.repository.store_evidence, set_id, evidence)
+        return _Snapshot(evidence, set_id)
 
     def _cached_evidence(self, claimed: ClaimedRun) -> list[Evidence] | None:
         return cached_evidence(
@@ -398,14 +424,15 @@ class Runner:
             max_files=min(CACHED_SOURCES_FILES, self.settings.max_folder_files),
         )
 
-    def _load_evidence(self, claimed: ClaimedRun) -> list[Evidence]:
-        return load_evidence(
+    def _load_evidence(self, claimed: ClaimedRun) -> tuple[list[Evidence], str]:
+        evidence = load_evidence(
             claimed.data_sources,
             data_dir=self.settings.data_dir,
             text_column=claimed.text_column,
             max_total_bytes=self.settings.max_source_bytes,
             max_folder_files=self.settings.max_folder_files,
         )
+        return evidence, evidence_digest(evidence)
 
     def _describe_failure(self, claimed: ClaimedRun, err: Exception) -> RunError:
         if isinstance(err, ProviderError):

@@ -35,12 +35,16 @@ from persona.errors import (
     PayloadTooLargeError,
     SourceError,
 )
+from persona.generation.citations import cited_evidence
+from persona.generation.render import MAX_LISTED_SOURCES, persona_markdown
 from persona.ids import new_id
 from persona.providers import list_providers, provider_names, require_configured
 from persona.runner import Runner
 from persona.schemas import (
     FINISHED_RUN_STATUSES,
+    CitedEvidencePage,
     DataSource,
+    EvidencePage,
     Experiment,
     ExperimentCreate,
     ExperimentPage,
@@ -60,6 +64,7 @@ from persona.schemas import (
 from persona.settings import Settings
 from persona.sources import SUPPORTED_EXTENSIONS, check_sources, resolve_source
 from persona.storage import Database, ReadWouldWait, Repository
+from persona.storage.evidence import EvidenceFilter
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -366,11 +371,66 @@ class PersonaService:
     async def get_persona(self, persona_id: str) -> Persona:
         return await self._call(self._repository.get_persona, persona_id)
 
+    async def persona_markdown(self, persona_id: str) -> str:
+        """The persona as Markdown, ending with the sources of the records it cites."""
+        persona, records, _ = await self._call(
+            self._repository.persona_evidence, persona_id, limit=MAX_LISTED_SOURCES
+        )
+        return persona_markdown(persona, cited_evidence(persona, records))
+
     async def list_personas(
-        self, experiment_id: str, *, limit: int = 50, cursor: str | None = None
+        self,
+        experiment_id: str,
+        *,
+        run_id: str | None = None,
+        latest: bool = False,
+        limit: int = 50,
+        cursor: str | None = None,
     ) -> PersonaPage:
+        """The experiment's personas, newest first: of one run, or of its newest succeeded
+        run (``latest``), or all."""
+        if latest and run_id is not None:
+            raise InvalidInputError(
+                "give run_id or latest=true, not both", location=["query", "latest"]
+            )
+        if latest:
+            run_id = await self._call(self._repository.latest_succeeded_run, experiment_id)
+            if run_id is None:
+                return PersonaPage(items=[])
         return await self._call(
-            self._repository.list_personas, experiment_id, limit=limit, cursor=cursor
+            self._repository.list_personas, experiment_id, run_id=run_id, limit=limit, cursor=cursor
+        )
+
+    # ------------------------------------------------------------------ evidence
+
+    async def list_run_evidence(
+        self,
+        experiment_id: str,
+        run_id: str,
+        where: EvidenceFilter = EvidenceFilter(),  # noqa: B008 - frozen, never modified
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> EvidencePage:
+        """The evidence records the run read, in source order, filtered by ``where``."""
+        return await self._call(
+            self._repository.list_run_evidence,
+            experiment_id,
+            run_id,
+            where,
+            limit=limit,
+            cursor=cursor,
+        )
+
+    async def persona_evidence(
+        self, persona_id: str, *, limit: int = 50, cursor: str | None = None
+    ) -> CitedEvidencePage:
+        """The records the persona cites, each with the statements citing it."""
+        persona, records, next_cursor = await self._call(
+            self._repository.persona_evidence, persona_id, limit=limit, cursor=cursor
+        )
+        return CitedEvidencePage(
+            items=cited_evidence(persona, records), next_cursor=next_cursor
         )
 
     # ------------------------------------------------------------------ misc
@@ -720,10 +780,43 @@ class SyncPersonaService:
     def get_persona(self, persona_id: str) -> Persona:
         return self._run(self._service.get_persona(persona_id))
 
+    def persona_markdown(self, persona_id: str) -> str:
+        return self._run(self._service.persona_markdown(persona_id))
+
     def list_personas(
-        self, experiment_id: str, *, limit: int = 50, cursor: str | None = None
+        self,
+        experiment_id: str,
+        *,
+        run_id: str | None = None,
+        latest: bool = False,
+        limit: int = 50,
+        cursor: str | None = None,
     ) -> PersonaPage:
-        return self._run(self._service.list_personas(experiment_id, limit=limit, cursor=cursor))
+        return self._run(
+            self._service.list_personas(
+                experiment_id, run_id=run_id, latest=latest, limit=limit, cursor=cursor
+            )
+        )
+
+    def list_run_evidence(
+        self,
+        experiment_id: str,
+        run_id: str,
+        where: EvidenceFilter = EvidenceFilter(),  # noqa: B008 - frozen, never modified
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> EvidencePage:
+        return self._run(
+            self._service.list_run_evidence(
+                experiment_id, run_id, where, limit=limit, cursor=cursor
+            )
+        )
+
+    def persona_evidence(
+        self, persona_id: str, *, limit: int = 50, cursor: str | None = None
+    ) -> CitedEvidencePage:
+        return self._run(self._service.persona_evidence(persona_id, limit=limit, cursor=cursor))
 
     def list_providers(self) -> list[ProviderInfo]:
         return self._service.list_providers()
@@ -737,5 +830,6 @@ __all__ = [
     "StartedRun",
     "SyncPersonaService",
     "UploadedFile",
+    "EvidenceFilter",
     "safe_file_name",
 ]

@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 
 from persona.generation.memo import IdentityMemo
-from persona.schemas import Evidence, Insight, PersonaContent, Quote
+from persona.schemas import Evidence, Grounding, Insight, PersonaContent, Quote, TextSpan
 
 _QUOTE_MARKS = str.maketrans(
     {
@@ -112,7 +112,17 @@ def ground(persona: PersonaContent, evidence: Mapping[str, Evidence]) -> Persona
             "quotes": quotes,
             **sections,
             "evidence_ids": evidence_ids,
-            "grounding": verified / len(quotes) if quotes else 1.0,
+            "grounding": Grounding(
+                quotes_verified=verified,
+                quotes_unverified=len(quotes) - verified,
+                score=verified / len(quotes) if quotes else 1.0,
+            ),
             "dropped_evidence_ids": dropped,
         }
     )
+
+
+def quote_spans(quote: Quote, text: str) -> list[TextSpan]:
+    """Where the quote stands in ``text`` (a case-insensitive exact search)."""
+    start = text.casefold().find(quote.text.strip().casefold())
+    return [] if start < 0 else [TextSpan(start=start, end=start + len(quote.text.strip()))]

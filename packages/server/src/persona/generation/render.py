@@ -4,20 +4,36 @@ from __future__ import annotations
 
 import re
 
-from persona.schemas import Insight, Persona, PersonaContent, Quote
+from collections.abc import Sequence
+
+from persona.schemas import CitedEvidence, Insight, Persona, PersonaContent, Quote
 
 MAX_LISTED_EVIDENCE = 100
 """Evidence ids listed in the Evidence section; the JSON form always has them all."""
+MAX_LISTED_SOURCES = 100
+"""Records shown in the Sources section; the evidence endpoint pages through them all."""
+MAX_SOURCE_CHARS = 400
+"""A longer record text is shortened to this many characters around the first quote."""
+_SECTION_NAMES = {
+    "goals": "goal",
+    "pain_points": "pain point",
+    "behaviours": "behaviour",
+    "quotes": "quote",
+}
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
 _LINE_START = re.compile(r"^(\s*)([#+\-=]|\d+[.)])", re.MULTILINE)
 _BACKTICKS = re.compile(r"`+")
 _SPACE = re.compile(r"\s+")
 _DOT = " \u00b7 "
+_ELLIPSIS = "\u2026"
 
 
-def persona_markdown(persona: Persona | PersonaContent) -> str:
-    """Name, title, demographics table, insight lists, quotes and evidence; ends in a newline."""
+def persona_markdown(
+    persona: Persona | PersonaContent, sources: Sequence[CitedEvidence] | None = None
+) -> str:
+    """Name, title, demographics table, insight lists, quotes and evidence, then the cited
+    records when ``sources`` are given; ends in a newline."""
     blocks = [
         f"# {_inline(persona.name)}",
         f"*{_inline(persona.title)}*",
@@ -28,6 +44,8 @@ def persona_markdown(persona: Persona | PersonaContent) -> str:
         _quotes(persona.quotes),
         _evidence(persona),
     ]
+    if sources is not None:
+        blocks.append(_sources(sources, len(persona.evidence_ids)))
     if isinstance(persona, Persona):
         blocks.append(_footer(persona))
     return "\n\n".join(blocks) + "\n"
@@ -55,22 +73,43 @@ def _quotes(quotes: list[Quote]) -> str:
 
 def _quote(quote: Quote) -> str:
     lines = [f"> {_escape(line)}".rstrip() for line in quote.text.strip().splitlines()]
-    mark = "\u2713 verified" if quote.verified else "\u2717 **not verified** in the cited evidence"
-    return "\n".join([*lines, ">", f"> \u2014 {mark}{_cited(quote.evidence_ids, _DOT)}"])
+    return "\n".join([*lines, ">", f"> \u2014 {_quote_mark(quote)}{_cited(quote.evidence_ids, _DOT)}"])
+
+
+def _quote_mark(quote: Quote) -> str:
+    if quote.verified:
+        corrected = " (citation corrected)" if quote.citation == "corrected" else ""
+        return f"\u2713 verified{corrected}"
+    if quote.match == "approximate" and quote.source_text:
+        return f"\u2248 **approximate**: the source says \u201c{_inline(quote.source_text)}\u201d"
+    return "\u2717 **not found** in the evidence"
 
 
 def _evidence(persona: PersonaContent) -> str:
-    notes = [*_grounding_note(persona.quotes), *_dropped_note(persona.dropped_evidence_ids)]
+    notes = [*_grounding_note(persona), *_dropped_note(persona.dropped_evidence_ids)]
     paragraphs = ["## Evidence", " ".join(notes), _evidence_list(persona.evidence_ids)]
     return "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
 
 
-def _grounding_note(quotes: list[Quote]) -> list[str]:
-    if not quotes:
-        return []
-    verified = sum(quote.verified for quote in quotes)
-    share = round(100 * verified / len(quotes))
-    return [f"Grounding: {verified} of {len(quotes)} quotes verified ({share}%)."]
+def _grounding_note(persona: PersonaContent) -> list[str]:
+    counts = persona.grounding
+    notes = []
+    quotes = counts.quotes_verified + counts.quotes_approximate + counts.quotes_unverified
+    if quotes:
+        share = round(100 * counts.quotes_verified / quotes)
+        note = f"Grounding: {counts.quotes_verified} of {quotes} quotes verified ({share}%)"
+        extra = [
+            f"{counts.quotes_corrected} with a corrected citation" * bool(counts.quotes_corrected),
+            f"{counts.quotes_approximate} approximate" * bool(counts.quotes_approximate),
+        ]
+        notes.append(note + "".join(f"; {part}" for part in extra if part) + ".")
+    if counts.insights_unsupported:
+        insights = counts.insights_supported + counts.insights_unsupported
+        notes.append(
+            f"{counts.insights_unsupported} of {insights} goals, pain points and behaviours "
+            "cite no evidence."
+        )
+    return notes
 
 
 def _dropped_note(count: int) -> list[str]:
@@ -89,6 +128,43 @@ def _evidence_list(ids: list[str]) -> str:
     more = len(ids) - MAX_LISTED_EVIDENCE
     suffix = f", and {more} more (all are in the JSON form)" if more > 0 else ""
     return f"{len(ids)} {noun}: {listed}{suffix}."
+
+
+def _sources(records: Sequence[CitedEvidence], cited: int) -> str:
+    if not records:
+        return "## Sources\n\n_The cited records are not stored with this run._"
+    blocks = ["## Sources", *(_source(record) for record in records)]
+    if cited > len(records):
+        blocks.append(f"_{cited - len(records)} more cited records are not shown here._")
+    return "\n\n".join(blocks)
+
+
+def _source(record: CitedEvidence) -> str:
+    where = [_code(record.source), _inline(record.locator)]
+    if record.participant:
+        where.append(f"participant {_inline(record.participant)}")
+    cited_by = ", ".join(
+        f"{_SECTION_NAMES[citation.section]} {citation.index + 1}" for citation in record.cited_by
+    )
+    lines = [f"- {_DOT.join(where)} ({_code(record.id)})"]
+    if cited_by:
+        lines.append(f"  cited by {cited_by}")
+    lines.append(f"  > {_inline(_shortened(record))}")
+    return "\n".join(lines)
+
+
+def _shortened(record: CitedEvidence) -> str:
+    """The record's text, or MAX_SOURCE_CHARS of it centred on its first quote."""
+    text = record.text
+    if len(text) <= MAX_SOURCE_CHARS:
+        return text
+    spans = [span for citation in record.cited_by for span in citation.spans]
+    middle = (spans[0].start + spans[0].end) // 2 if spans else 0
+    start = max(0, min(middle - MAX_SOURCE_CHARS // 2, len(text) - MAX_SOURCE_CHARS))
+    end = start + MAX_SOURCE_CHARS
+    before = _ELLIPSIS if start else ""
+    after = _ELLIPSIS if end < len(text) else ""
+    return f"{before}{text[start:end]}{after}"
 
 
 def _footer(persona: Persona) -> str:

@@ -50,3 +50,28 @@ def _invalid() -> InvalidInputError:
         "invalid cursor: pass the next_cursor of a previous page unchanged",
         location=CURSOR_LOCATION,
     )
+
+
+@dataclass(frozen=True)
+class PositionCursor:
+    """A cursor through an ordered list: the position of the last item of a page."""
+
+    kind: str
+    """What the cursor pages through ('evidence', 'persona-evidence')."""
+    position: int
+
+    def encode(self) -> str:
+        payload = json.dumps([self.kind, self.position], separators=(",", ":"))
+        return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str, *, kind: str) -> PositionCursor:
+        """Parse ``token`` or raise InvalidInputError located at the ``cursor`` query parameter."""
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            token_kind, position = json.loads(raw)
+        except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+            raise _invalid() from None
+        if token_kind != kind or type(position) is not int or position < 0:
+            raise _invalid()
+        return cls(kind, position)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _WRITE_OPTION = "persona_write"
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"
 """The newest migration. A database already there is opened without loading Alembic."""
 # Alembic keeps its migration context in module globals: one migration at a time per process.
 _MIGRATION_LOCK = threading.Lock()

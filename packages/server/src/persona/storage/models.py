@@ -1,4 +1,4 @@
-"""The tables: experiments, runs, personas and run idempotency keys."""
+"""The tables: experiments, runs, personas, run idempotency keys and evidence snapshots."""
 
 from __future__ import annotations
 
@@ -61,10 +61,17 @@ class RunRow(Base):
     """The runner executing the run; None when no live process holds it."""
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     """When the owner's claim lapses unless renewed: then another runner may take the run over."""
+    evidence_set_id: Mapped[str | None] = mapped_column(String(64))
+    """The snapshot of the evidence the run read; None until it has read its sources. No
+    foreign key: SQLite cannot add one to an existing table in place. A snapshot is deleted
+    only when no run points at it (``persona.storage.evidence.delete_unused``)."""
+    grounding: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """Grounding totals over the run's personas, once it has succeeded."""
 
     __table_args__ = (
         Index("ix_runs_experiment_created", "experiment_id", "created_at", "id"),
         Index("ix_runs_status", "status"),
+        Index("ix_runs_evidence_set_id", "evidence_set_id"),
     )
 
 
@@ -85,7 +92,7 @@ class PersonaRow(Base):
     behaviours: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     quotes: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     evidence_ids: Mapped[list[str]] = mapped_column(JSON)
-    grounding: Mapped[float] = mapped_column(Float)
+    grounding: Mapped[dict[str, Any]] = mapped_column(JSON)
     dropped_evidence_ids: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -109,3 +116,35 @@ class IdempotencyRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index("ix_run_idempotency_run_id", "run_id"),)
+
+
+class EvidenceSetRow(Base):
+    """The evidence one or more runs read, stored once per distinct content.
+
+    Its id is a digest of every record's content, so runs reading the same bytes share one
+    snapshot, and a source edited later makes a new one: a run's evidence never changes."""
+
+    __tablename__ = "evidence_sets"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    records: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class EvidenceRecordRow(Base):
+    """One evidence record of a snapshot, at its position in source order."""
+
+    __tablename__ = "evidence_records"
+
+    set_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("evidence_sets.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    evidence_id: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(Text)
+    locator: Mapped[str] = mapped_column(String(200))
+    participant: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    attributes: Mapped[dict[str, str]] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_evidence_records_set_evidence", "set_id", "evidence_id"),)

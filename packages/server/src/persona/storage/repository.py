@@ -1,4 +1,4 @@
-"""All SQL of Persona: experiments, runs, personas and idempotency keys, as pydantic schemas.
+"""All SQL of Persona: experiments, runs, personas, idempotency keys and evidence, as schemas.
 
 Every method is synchronous and opens its own transaction; callers on an event loop run
 them in a worker thread. Run state changes are guarded (``WHERE status = ... AND attempts =
@@ -40,9 +40,12 @@ from persona.errors import ConflictError, IdempotencyConflictError, InvalidInput
 from persona.ids import new_id, utcnow
 from persona.schemas import (
     ACTIVE_RUN_STATUSES,
+    Evidence,
+    EvidencePage,
     Experiment,
     ExperimentPage,
     ExperimentStatus,
+    Grounding,
     Persona,
     PersonaContent,
     PersonaPage,
@@ -54,8 +57,10 @@ from persona.schemas import (
     RunStatus,
     Usage,
 )
-from persona.storage.cursor import Cursor
+from persona.storage import evidence as snapshots
+from persona.storage.cursor import Cursor, PositionCursor
 from persona.storage.database import Database, ReadWouldWait
+from persona.storage.evidence import EvidenceFilter
 from persona.storage.models import ExperimentRow, IdempotencyRow, PersonaRow, RunRow
 from persona.storage.types import UTCDateTime
 
@@ -226,18 +231,22 @@ class Repository:
         return self.get_experiment(experiment_id)
 
     def delete_experiment(self, experiment_id: str) -> list[str]:
-        """Delete the experiment with its runs, personas and idempotency keys; return run ids."""
+        """Delete the experiment with its runs, personas and idempotency keys, and the
+        evidence snapshots no other experiment's run uses; return the run ids."""
         with self.db.write() as session:
             _experiment_row(session, experiment_id, for_update=True)
-            run_ids = list(
-                session.scalars(select(RunRow.id).where(RunRow.experiment_id == experiment_id))
-            )
+            runs = session.execute(
+                select(RunRow.id, RunRow.evidence_set_id).where(
+                    RunRow.experiment_id == experiment_id
+                )
+            ).all()
             # Explicit deletes, child tables first: the cascade does not depend on the
             # database honouring ON DELETE CASCADE.
             for table in (IdempotencyRow, PersonaRow, RunRow):
                 session.execute(delete(table).where(table.experiment_id == experiment_id))
             session.execute(delete(ExperimentRow).where(ExperimentRow.id == experiment_id))
-        return run_ids
+            snapshots.delete_unused(session.connection(), (s for _, s in runs if s is not None))
+        return [run_id for run_id, _ in runs]
 
     def active_run_ids(self, experiment_id: str) -> list[str]:
         with self.db.read() as session:
@@ -518,8 +527,13 @@ class Repository:
         Returns the run as stored, with its personas, or None (nothing written) when the
         attempt is stale."""
         now = utcnow()
-        usage_json = usage.model_dump(mode="json")
-        values = {"b_run": run_id, "b_attempt": attempt, "b_now": now, "b_usage": usage_json}
+        values = {
+            "b_run": run_id,
+            "b_attempt": attempt,
+            "b_now": now,
+            "b_usage": usage.model_dump(mode="json"),
+            "b_grounding": Grounding.total([p.grounding for p in personas]).model_dump(),
+        }
         with self._write_connection() as connection:
             run = _update_returning_run(connection, _SUCCEED, values)
             if run is None:
@@ -605,6 +619,89 @@ class Repository:
                 persona_ids.setdefault(run_id, []).append(persona_id)
         return [_run(row, persona_ids.get(row.id, [])) for row in rows]
 
+    # ------------------------------------------------------------------ evidence
+
+    def store_evidence(self, set_id: str, evidence: Sequence[Evidence]) -> None:
+        """Store a run's evidence snapshot ahead of linking runs to it, in a transaction of
+        its own (a large one takes a while); nothing is written when it exists."""
+        with self.db.read_connection() as connection:
+            if snapshots.snapshot_exists(connection, set_id):
+                return
+        with self.db.write_connection() as connection:
+            snapshots.store_snapshot(connection, set_id, evidence, utcnow())
+
+    def attach_evidence(
+        self, run_id: str, attempt: int, set_id: str, evidence: Sequence[Evidence]
+    ) -> bool:
+        """Point the run's attempt at its snapshot, storing the snapshot if it is missing
+        (deleted with another experiment since ``store_evidence``); False when stale."""
+        with self._write_connection() as connection:
+            snapshots.store_snapshot(connection, set_id, evidence, utcnow())
+            return snapshots.link_run(connection, run_id, attempt, set_id)
+
+    def list_run_evidence(
+        self,
+        experiment_id: str,
+        run_id: str,
+        where: EvidenceFilter = EvidenceFilter(),  # noqa: B008 - frozen, never modified
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> EvidencePage:
+        """The evidence the run read, in source order; empty until it has read its sources."""
+        check_limit(limit)
+        after = None if cursor is None else PositionCursor.decode(cursor, kind="evidence").position
+        with self.db.read() as session:
+            set_id = _run_row(session, run_id, experiment_id=experiment_id).evidence_set_id
+            if set_id is None:
+                return EvidencePage(items=[])
+            found = snapshots.list_records(
+                session.connection(), set_id, where, after=after, limit=limit + 1
+            )
+        next_cursor = None
+        if len(found) > limit:
+            next_cursor = PositionCursor("evidence", found[limit - 1][0]).encode()
+        return EvidencePage(items=[item for _, item in found[:limit]], next_cursor=next_cursor)
+
+    def persona_evidence(
+        self, persona_id: str, *, limit: int = 50, cursor: str | None = None
+    ) -> tuple[Persona, list[Evidence], str | None]:
+        """The persona, a page of the records it cites (in the order of its ``evidence_ids``)
+        and the next page's cursor. Records its run's snapshot lacks are left out: runs from
+        before snapshots existed have none."""
+        check_limit(limit)
+        start = 0
+        if cursor is not None:
+            start = PositionCursor.decode(cursor, kind="persona-evidence").position
+        with self.db.read() as session:
+            row = session.get(PersonaRow, persona_id)
+            if row is None:
+                raise NotFoundError("persona", persona_id)
+            persona = _persona(row)
+            ids = persona.evidence_ids[start : start + limit]
+            set_id = session.scalars(
+                select(RunRow.evidence_set_id).where(RunRow.id == persona.run_id)
+            ).first()
+            found = {}
+            if set_id is not None and ids:
+                found = snapshots.records_by_id(session.connection(), set_id, ids)
+        end = start + limit
+        next_cursor = None
+        if end < len(persona.evidence_ids):
+            next_cursor = PositionCursor("persona-evidence", end).encode()
+        return persona, [found[i] for i in ids if i in found], next_cursor
+
+    def latest_succeeded_run(self, experiment_id: str) -> str | None:
+        """The id of the experiment's newest succeeded run, if any."""
+        with self.db.read() as session:
+            _experiment_row(session, experiment_id)
+            return session.scalars(
+                select(RunRow.id)
+                .where(RunRow.experiment_id == experiment_id, RunRow.status == "succeeded")
+                .order_by(RunRow.created_at.desc(), RunRow.id.desc())
+                .limit(1)
+            ).first()
+
     # ------------------------------------------------------------------ personas
 
     def get_persona(self, persona_id: str) -> Persona:
@@ -615,18 +712,25 @@ class Repository:
             return _persona(row)
 
     def list_personas(
-        self, experiment_id: str, *, limit: int = 50, cursor: str | None = None
+        self,
+        experiment_id: str,
+        *,
+        run_id: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
     ) -> PersonaPage:
+        """The experiment's personas, newest first; only those of ``run_id`` when given."""
         check_limit(limit)
+        query = select(PersonaRow).where(PersonaRow.experiment_id == experiment_id)
+        if run_id is not None:
+            query = query.where(PersonaRow.run_id == run_id)
         stmt = _after_cursor(
-            select(PersonaRow).where(PersonaRow.experiment_id == experiment_id),
-            PersonaRow.created_at,
-            PersonaRow.id,
-            cursor,
-            "personas",
+            query, PersonaRow.created_at, PersonaRow.id, cursor, "personas"
         ).limit(limit + 1)
         with self.db.read() as session:
             _experiment_row(session, experiment_id)
+            if run_id is not None:
+                _run_row(session, run_id, experiment_id=experiment_id)
             rows = list(session.scalars(stmt))
         return PersonaPage(
             items=[_persona(row) for row in rows[:limit]],
@@ -775,6 +879,7 @@ _SUCCEED = (
         stage="done",
         finished_at=bindparam("b_now"),
         usage=bindparam("b_usage"),
+        grounding=bindparam("b_grounding"),
         **_NO_LEASE,
     )
 )
@@ -928,6 +1033,7 @@ def _run_fields(row: RunRow | Row[Any]) -> dict[str, Any]:
         "finished_at": row.finished_at,
         "usage": Usage.model_validate(row.usage),
         "error": error,
+        "grounding": None if row.grounding is None else Grounding.model_validate(row.grounding),
     }
 
 

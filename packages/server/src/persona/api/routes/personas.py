@@ -6,8 +6,7 @@ from fastapi import APIRouter, Header, Query, Response
 
 from persona.api.deps import Cursor, Limit, ServiceDep, TokenFirstRoute
 from persona.api.openapi import problems
-from persona.generation.render import persona_markdown
-from persona.schemas import Persona, PersonaPage
+from persona.schemas import CitedEvidencePage, Persona, PersonaPage
 
 router = APIRouter(tags=["personas"], route_class=TokenFirstRoute)
 
@@ -65,17 +64,31 @@ async def get_persona(
     ] = None,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Persona | Response:
-    """One persona with its evidence links; Markdown with `Accept: text/markdown`."""
-    persona = await service.get_persona(persona_id)
+    """One persona with its evidence links; Markdown with `Accept: text/markdown`, ending with
+    the sources of the records it cites."""
     wants_markdown = format == "markdown" or (format is None and prefers_markdown(accept))
     if wants_markdown:
         return Response(
-            persona_markdown(persona),
+            await service.persona_markdown(persona_id),
             media_type=f"{MARKDOWN}; charset=utf-8",
             headers={"Vary": "Accept"},
         )
     response.headers["Vary"] = "Accept"
-    return persona
+    return await service.get_persona(persona_id)
+
+
+@router.get(
+    "/personas/{persona_id}/evidence",
+    operation_id="listPersonaEvidence",
+    response_model=CitedEvidencePage,
+    responses=problems(401, 404, 422),
+)
+async def list_persona_evidence(
+    persona_id: str, service: ServiceDep, limit: Limit = 50, cursor: Cursor = None
+) -> CitedEvidencePage:
+    """The evidence records the persona cites, in the order of its `evidence_ids`, each with
+    the statements citing it and, for quotes, where the quote stands in the record's text."""
+    return await service.persona_evidence(persona_id, limit=limit, cursor=cursor)
 
 
 @router.get(
@@ -85,7 +98,18 @@ async def get_persona(
     responses=problems(401, 404, 422),
 )
 async def list_experiment_personas(
-    experiment_id: str, service: ServiceDep, limit: Limit = 50, cursor: Cursor = None
+    experiment_id: str,
+    service: ServiceDep,
+    run_id: Annotated[
+        str | None, Query(min_length=1, max_length=64, description="Only this run's personas.")
+    ] = None,
+    latest: Annotated[
+        bool, Query(description="Only the personas of the newest succeeded run.")
+    ] = False,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> PersonaPage:
     """The experiment's personas, newest first."""
-    return await service.list_personas(experiment_id, limit=limit, cursor=cursor)
+    return await service.list_personas(
+        experiment_id, run_id=run_id, latest=latest, limit=limit, cursor=cursor
+    )

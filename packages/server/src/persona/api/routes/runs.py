@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Header, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 
 from persona.api.deps import Cursor, Limit, ServiceDep, TokenFirstRoute
 from persona.api.openapi import problems
-from persona.schemas import GenerationOverrides, Run, RunDetail, RunPage, RunStatus
+from persona.errors import InvalidInputError
+from persona.schemas import EvidencePage, GenerationOverrides, Run, RunDetail, RunPage, RunStatus
+from persona.storage.evidence import EvidenceFilter
 
 router = APIRouter(
     prefix="/experiments/{experiment_id}",
@@ -36,6 +38,8 @@ Overrides = Annotated[
         },
     ),
 ]
+MAX_EVIDENCE_IDS = 200
+"""Evidence ids one request may filter by."""
 LOCATION_HEADER = {"Location": {"schema": {"type": "string"}, "description": "The run's URL."}}
 RUN_ID = {"experiment_id": "$response.body#/experiment_id", "run_id": "$response.body#/id"}
 RUN_LINKS = {
@@ -133,3 +137,53 @@ async def get_run(experiment_id: str, run_id: str, service: ServiceDep) -> RunDe
 async def cancel_run(experiment_id: str, run_id: str, service: ServiceDep) -> Run:
     """Cancel a queued or running run; 409 when it has already finished."""
     return await service.cancel_run(experiment_id, run_id)
+
+
+def evidence_filter(
+    ids: Annotated[
+        list[str] | None,
+        Query(
+            max_length=MAX_EVIDENCE_IDS,
+            description="Only these evidence ids: repeat the parameter or separate by commas.",
+        ),
+    ] = None,
+    participant: Annotated[
+        str | None, Query(min_length=1, max_length=500, description="Only this participant.")
+    ] = None,
+    source: Annotated[
+        str | None,
+        Query(min_length=1, max_length=4096, description="Only this source, as the run names it."),
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(min_length=1, max_length=500, description="Text contains this (case-insensitive)."),
+    ] = None,
+) -> EvidenceFilter:
+    wanted = [part.strip() for value in ids or [] for part in value.split(",") if part.strip()]
+    if len(wanted) > MAX_EVIDENCE_IDS:
+        raise InvalidInputError(
+            f"at most {MAX_EVIDENCE_IDS} evidence ids per request, got {len(wanted)}",
+            location=["query", "ids"],
+        )
+    return EvidenceFilter(ids=wanted, participant=participant, source=source, text=q)
+
+
+@router.get(
+    "/runs/{run_id}/evidence",
+    operation_id="listRunEvidence",
+    response_model=EvidencePage,
+    responses=problems(401, 404, 422),
+)
+async def list_run_evidence(
+    experiment_id: str,
+    run_id: str,
+    service: ServiceDep,
+    where: Annotated[EvidenceFilter, Depends(evidence_filter)],
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> EvidencePage:
+    """The evidence records the run read, as they were then, in source order (empty until it
+    has read its sources)."""
+    return await service.list_run_evidence(
+        experiment_id, run_id, where, limit=limit, cursor=cursor
+    )

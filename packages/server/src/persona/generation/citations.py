@@ -1,0 +1,34 @@
+"""Which statements of a persona cite an evidence record, and where its quotes stand in it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from persona.generation.grounding import quote_spans
+from persona.schemas import CitedEvidence, Evidence, EvidenceCitation, PersonaContent
+
+_INSIGHT_SECTIONS = ("goals", "pain_points", "behaviours")
+
+
+def cited_evidence(persona: PersonaContent, records: Sequence[Evidence]) -> list[CitedEvidence]:
+    """``records`` (those the persona cites) with the statements citing each, in their order;
+    a quote's citation carries the span(s) of its words in the record's text."""
+    citations: dict[str, list[EvidenceCitation]] = {record.id: [] for record in records}
+    texts = {record.id: record.text for record in records}
+    for section in _INSIGHT_SECTIONS:
+        for index, insight in enumerate(getattr(persona, section)):
+            for evidence_id in dict.fromkeys(insight.evidence_ids):
+                if evidence_id in citations:
+                    citations[evidence_id].append(
+                        EvidenceCitation(section=section, index=index, text=insight.text)
+                    )
+    for index, quote in enumerate(persona.quotes):
+        for evidence_id in dict.fromkeys(quote.evidence_ids):
+            if evidence_id in citations:
+                spans = quote_spans(quote, texts[evidence_id])
+                citations[evidence_id].append(
+                    EvidenceCitation(section="quotes", index=index, text=quote.text, spans=spans)
+                )
+    return [
+        CitedEvidence(**record.model_dump(), cited_by=citations[record.id]) for record in records
+    ]
