@@ -215,10 +215,16 @@ async def test_markdown_ends_with_the_sources_of_the_cited_records(
     markdown = (await client.get(f"/personas/{persona['id']}", params={"format": "markdown"})).text
 
     sources = markdown[markdown.index("## Sources") :]
+    stated = [record for record in cited if record["cited_by"]]
+    assert stated
     for record in cited:
-        assert f"`{record['source']}` \u00b7 {record['locator']}" in sources
-        assert f"participant {record['participant']}" in sources
-        assert f"(`{record['id']}`)" in sources
+        where = (
+            f"- `{record['source']}` \u00b7 {record['locator']} \u00b7 "
+            f"participant {record['participant']} (`{record['id']}`)"
+        )
+        assert (where in sources) == bool(record["cited_by"])
+    unstated = len(cited) - len(stated)
+    assert (f"_{unstated} more of the records" in sources) == (unstated > 0)
 
 
 async def test_deleting_an_experiment_deletes_its_snapshot_but_not_one_shared_with_another(

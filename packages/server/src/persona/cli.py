@@ -23,8 +23,10 @@ from persona.errors import PersonaError
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
-    from persona.schemas import GenerationConfig, Persona
+    from persona.schemas import CitedEvidence, GenerationConfig, Persona
     from persona.service import PersonaService
+
+    Cited = list[tuple[Persona, list[CitedEvidence]]]
 
 API_EXTRA_MISSING = "the server needs the api extra: pip install 'persona[api]'"
 PROGRESS_REFRESH = 0.2
@@ -104,18 +106,26 @@ def generate(
         str | None,
         typer.Option(help="Column holding the participants' words (default: inferred)."),
     ] = None,
+    with_evidence: Annotated[
+        bool,
+        typer.Option(
+            "--with-evidence",
+            help="JSON: add each persona's cited records (source, locator, participant, text, "
+            "which statements cite them). Markdown always ends with its sources.",
+        ),
+    ] = False,
 ) -> None:
     """Generate personas from data files: progress on stderr, personas on stdout."""
     config = _generation_config(count, provider, model)
     try:
-        personas = asyncio.run(_generate(paths, config, text_column))
+        cited = asyncio.run(_generate(paths, config, text_column))
     except PersonaError as err:
         _fail(str(err))
-    rendered = [_render(persona, output_format) for persona in personas]
+    rendered = [_render(p, records, output_format, with_evidence) for p, records in cited]
     if out is None:
         _print_personas(rendered, output_format)
     else:
-        _write_personas(out, personas, rendered, output_format)
+        _write_personas(out, [persona for persona, _ in cited], rendered, output_format)
 
 
 def _generation_config(count: int, provider: str | None, model: str | None) -> GenerationConfig:
@@ -131,10 +141,9 @@ def _generation_config(count: int, provider: str | None, model: str | None) -> G
         raise typer.BadParameter(problem["msg"], param_hint=option) from None
 
 
-async def _generate(
-    paths: list[str], config: GenerationConfig, text_column: str | None
-) -> list[Persona]:
-    """One experiment in a throwaway database; the current directory is the data directory."""
+async def _generate(paths: list[str], config: GenerationConfig, text_column: str | None) -> Cited:
+    """One experiment in a throwaway database; the current directory is the data directory.
+    Each persona comes with the records it cites, read before the database goes."""
     from persona.schemas import ExperimentCreate
     from persona.service import PersonaService
     from persona.settings import Settings
@@ -149,7 +158,18 @@ async def _generate(
                 text_column=text_column,
             )
             started = await service.start_run(experiment.id)
-            return await _follow(service, experiment.id, started.run.id)
+            personas = await _follow(service, experiment.id, started.run.id)
+            return [(persona, await _cited(service, persona.id)) for persona in personas]
+
+
+async def _cited(service: PersonaService, persona_id: str) -> list[CitedEvidence]:
+    records: list[CitedEvidence] = []
+    cursor = None
+    while True:
+        page = await service.persona_evidence(persona_id, limit=200, cursor=cursor)
+        records += page.items
+        if (cursor := page.next_cursor) is None:
+            return records
 
 
 async def _follow(service: PersonaService, experiment_id: str, run_id: str) -> list[Persona]:
@@ -181,16 +201,24 @@ async def _show_progress(
     progress.update(task, completed=run.progress, description=run.stage or run.status)
 
 
-def _render(persona: Persona, output_format: OutputFormat) -> str:
+def _render(
+    persona: Persona,
+    records: list[CitedEvidence],
+    output_format: OutputFormat,
+    with_evidence: bool,
+) -> str:
     """A persona's content, without the ids and timestamps of the throwaway database, so the
     same input gives the same output."""
     from persona.schemas import PersonaContent
 
     content = persona.model_dump(mode="json", include=set(PersonaContent.model_fields))
     if output_format is OutputFormat.markdown:
-        from persona.generation.render import persona_markdown
+        from persona.generation.render import MAX_LISTED_SOURCES, persona_markdown
 
-        return persona_markdown(PersonaContent.model_validate(content))
+        sources = records[:MAX_LISTED_SOURCES]
+        return persona_markdown(PersonaContent.model_validate(content), sources)
+    if with_evidence:
+        content["evidence"] = [record.model_dump(mode="json") for record in records]
     return json.dumps(content, indent=2, ensure_ascii=False)
 
 

@@ -35,7 +35,7 @@ from persona.errors import (
     PayloadTooLargeError,
     SourceError,
 )
-from persona.generation.citations import cited_evidence
+from persona.generation.citations import cited_evidence, statement_evidence_ids
 from persona.generation.render import MAX_LISTED_SOURCES, persona_markdown
 from persona.ids import new_id
 from persona.providers import list_providers, provider_names, require_configured
@@ -373,9 +373,9 @@ class PersonaService:
 
     async def persona_markdown(self, persona_id: str) -> str:
         """The persona as Markdown, ending with the sources of the records it cites."""
-        persona, records, _ = await self._call(
-            self._repository.persona_evidence, persona_id, limit=MAX_LISTED_SOURCES
-        )
+        persona = await self._call(self._repository.get_persona, persona_id)
+        ids = statement_evidence_ids(persona)[:MAX_LISTED_SOURCES]
+        records = await self._call(self._repository.run_records, persona.run_id, ids)
         return persona_markdown(persona, cited_evidence(persona, records))
 
     async def list_personas(

@@ -32,3 +32,15 @@ def cited_evidence(persona: PersonaContent, records: Sequence[Evidence]) -> list
     return [
         CitedEvidence(**record.model_dump(), cited_by=citations[record.id]) for record in records
     ]
+
+
+def statement_evidence_ids(persona: PersonaContent) -> list[str]:
+    """The ids cited by its goals, pain points, behaviours and quotes, once each, in order
+    (a persona's ``evidence_ids`` may also hold records backing it only as a whole)."""
+    statements = [
+        *persona.quotes,
+        *persona.goals,
+        *persona.pain_points,
+        *persona.behaviours,
+    ]
+    return list(dict.fromkeys(i for statement in statements for i in statement.evidence_ids))

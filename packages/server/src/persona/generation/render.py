@@ -11,7 +11,7 @@ from persona.schemas import CitedEvidence, Insight, Persona, PersonaContent, Quo
 MAX_LISTED_EVIDENCE = 100
 """Evidence ids listed in the Evidence section; the JSON form always has them all."""
 MAX_LISTED_SOURCES = 100
-"""Records shown in the Sources section; the evidence endpoint pages through them all."""
+"""Records shown in the Sources section; the JSON form and the evidence endpoint have all."""
 MAX_SOURCE_CHARS = 400
 """A longer record text is shortened to this many characters around the first quote."""
 _SECTION_NAMES = {
@@ -131,11 +131,16 @@ def _evidence_list(ids: list[str]) -> str:
 
 
 def _sources(records: Sequence[CitedEvidence], cited: int) -> str:
-    if not records:
-        return "## Sources\n\n_The cited records are not stored with this run._"
-    blocks = ["## Sources", *(_source(record) for record in records)]
-    if cited > len(records):
-        blocks.append(f"_{cited - len(records)} more cited records are not shown here._")
+    """The records its statements cite; the count of those backing it only as a whole."""
+    shown = [record for record in records if record.cited_by][:MAX_LISTED_SOURCES]
+    if not shown:
+        return "## Sources\n\n_No stored record is cited by a statement of this persona._"
+    blocks = ["## Sources", *(_source(record) for record in shown)]
+    if cited > len(shown):
+        blocks.append(
+            f"_{cited - len(shown)} more of the records listed under Evidence back the persona "
+            "as a whole._"
+        )
     return "\n\n".join(blocks)
 
 

@@ -678,18 +678,23 @@ class Repository:
             if row is None:
                 raise NotFoundError("persona", persona_id)
             persona = _persona(row)
-            ids = persona.evidence_ids[start : start + limit]
-            set_id = session.scalars(
-                select(RunRow.evidence_set_id).where(RunRow.id == persona.run_id)
-            ).first()
-            found = {}
-            if set_id is not None and ids:
-                found = snapshots.records_by_id(session.connection(), set_id, ids)
+        records = self.run_records(persona.run_id, persona.evidence_ids[start : start + limit])
         end = start + limit
         next_cursor = None
         if end < len(persona.evidence_ids):
             next_cursor = PositionCursor("persona-evidence", end).encode()
-        return persona, [found[i] for i in ids if i in found], next_cursor
+        return persona, records, next_cursor
+
+    def run_records(self, run_id: str, ids: Sequence[str]) -> list[Evidence]:
+        """The records with these ids in the run's snapshot, in the order of ``ids``."""
+        with self.db.read() as session:
+            set_id = session.scalars(
+                select(RunRow.evidence_set_id).where(RunRow.id == run_id)
+            ).first()
+            if set_id is None:
+                return []
+            found = snapshots.records_by_id(session.connection(), set_id, ids)
+        return [found[i] for i in ids if i in found]
 
     def latest_succeeded_run(self, experiment_id: str) -> str | None:
         """The id of the experiment's newest succeeded run, if any."""
