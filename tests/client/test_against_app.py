@@ -114,6 +114,39 @@ def test_sync_create_generate_wait_and_read(make_app: AppFactory) -> None:
         assert sorted(paged) == sorted(finished.persona_ids)
 
 
+def test_sync_follows_a_persona_to_its_sources(make_app: AppFactory) -> None:
+    with sync_client(make_app()) as client:
+        experiment = client.experiments.create(**SEED)
+        first = client.runs.wait(
+            client.experiments.generate(experiment.id), timeout=RUN_TIMEOUT, poll_interval=POLL
+        )
+        second = client.runs.wait(
+            client.experiments.generate(experiment.id), timeout=RUN_TIMEOUT, poll_interval=POLL
+        )
+        persona = second.personas[0]
+
+        cited = list(client.personas.evidence(persona.id, page_size=3))
+        everything = list(client.runs.evidence(experiment.id, second.id, page_size=7))
+        some = list(client.runs.evidence(experiment.id, second.id, ids=persona.evidence_ids[:2]))
+        one = list(client.runs.evidence(experiment.id, second.id, ids=persona.evidence_ids[0]))
+        of_p01 = client.runs.evidence_page(experiment.id, second.id, participant="P01")
+        latest = client.personas.list(experiment.id, latest=True).items
+        of_first = list(client.personas.iter(experiment.id, run_id=first.id, page_size=1))
+
+    assert [record.id for record in cited] == persona.evidence_ids
+    quote = persona.quotes[0]
+    record = next(r for r in cited if r.id == quote.evidence_ids[0])
+    span = next(c for c in record.cited_by if c.section == "quotes" and c.index == 0).spans[0]
+    assert record.text[span.start : span.end] == quote.text
+    assert record.source == "interviews.csv" and record.locator.startswith("row ")
+    assert len(everything) == len({e.id for e in everything}) > len(cited) > 0
+    assert [e.id for e in some] == [e.id for e in everything if e.id in persona.evidence_ids[:2]]
+    assert [e.id for e in one] == [persona.evidence_ids[0]]
+    assert of_p01.items and {e.participant for e in of_p01.items} == {"P01"}
+    assert {p.id for p in latest} == set(second.persona_ids)
+    assert {p.id for p in of_first} == set(first.persona_ids)
+
+
 def test_sync_generate_overrides_and_idempotency(make_app: AppFactory) -> None:
     with sync_client(make_app()) as client:
         experiment = client.experiments.create(**SEED)
@@ -228,6 +261,26 @@ async def test_async_create_generate_wait_and_read(make_app: AppFactory) -> None
         assert [r.id async for r in client.runs.iter(experiment.id)] == [run.id]
         providers = await client.providers.list()
         assert "local" in {p.name for p in providers if p.configured}
+
+
+async def test_async_follows_a_persona_to_its_sources(make_app: AppFactory) -> None:
+    async with async_client(make_app()) as client:
+        experiment = await client.experiments.create(**SEED)
+        run = await client.experiments.generate(experiment.id)
+        finished = await client.runs.wait(run, timeout=RUN_TIMEOUT, poll_interval=POLL)
+        persona = finished.personas[0]
+
+        cited = [r async for r in client.personas.evidence(persona.id, page_size=2)]
+        matching = [
+            r async for r in client.runs.evidence(experiment.id, run.id, q="SUBSCRIPTION", page_size=2)
+        ]
+        page = await client.runs.evidence_page(experiment.id, run.id, limit=1)
+        latest = await client.personas.list(experiment.id, latest=True)
+
+    assert [record.id for record in cited] == persona.evidence_ids
+    assert matching and all("subscription" in r.text.lower() for r in matching)
+    assert len(page.items) == 1 and page.next_cursor is not None
+    assert {p.id for p in latest.items} == set(finished.persona_ids)
 
 
 async def test_async_pages_errors_and_delete(make_app: AppFactory) -> None:

@@ -91,6 +91,37 @@ def test_generate_prints_markdown_to_stdout_and_writes_json_files(
     assert all(f"# {name}" in markdown.stdout for name in names)
 
 
+def test_generate_with_evidence_adds_each_persona_s_cited_records(in_research_dir: Path) -> None:
+    plain = runner.invoke(app, ["generate", "interviews.csv", "--count", "2"])
+    result = runner.invoke(app, ["generate", "interviews.csv", "--count", "2", "--with-evidence"])
+
+    assert result.exit_code == 0, result.output
+    personas = json.loads(result.stdout)
+    assert [{k: v for k, v in p.items() if k != "evidence"} for p in personas] == json.loads(
+        plain.stdout
+    )
+    rows = list(csv.DictReader((in_research_dir / "interviews.csv").open(encoding="utf-8")))
+    for persona_data in personas:
+        records = {record["id"]: record for record in persona_data["evidence"]}
+        assert list(records) == persona_data["evidence_ids"]
+        for index, quote in enumerate(persona_data["quotes"]):
+            record = records[quote["evidence_ids"][0]]
+            row = rows[int(record["locator"].removeprefix("row ")) - 2]
+            assert (record["source"], record["text"]) == ("interviews.csv", row["response"])
+            assert {"section": "quotes", "index": index} .items() <= next(
+                c for c in record["cited_by"] if c["section"] == "quotes" and c["index"] == index
+            ).items()
+
+
+def test_generate_markdown_ends_with_the_sources(in_research_dir: Path) -> None:
+    result = runner.invoke(app, ["generate", "interviews.csv", "--count", "1", "-f", "markdown"])
+
+    assert result.exit_code == 0, result.output
+    sources = result.stdout[result.stdout.index("## Sources") :]
+    assert "- `interviews.csv` \u00b7 row " in sources
+    assert "cited by quote 1" in sources
+
+
 def test_generate_uses_the_text_column_given(in_research_dir: Path) -> None:
     result = runner.invoke(
         app, ["generate", "interviews.csv", "-n", "1", "--text-column", "no_such_column"]

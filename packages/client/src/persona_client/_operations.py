@@ -19,6 +19,8 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from persona_client._exceptions import APIResponseValidationError
 from persona_client.models import (
+    CitedEvidencePage,
+    EvidencePage,
     Experiment,
     ExperimentPage,
     GenerationConfig,
@@ -104,6 +106,8 @@ _run_detail = _json_parser(TypeAdapter(RunDetail), "a RunDetail")
 _run_page = _json_parser(TypeAdapter(RunPage), "a RunPage")
 _persona = _json_parser(TypeAdapter(Persona), "a Persona")
 _persona_page = _json_parser(TypeAdapter(PersonaPage), "a PersonaPage")
+_evidence_page = _json_parser(TypeAdapter(EvidencePage), "an EvidencePage")
+_cited_evidence_page = _json_parser(TypeAdapter(CitedEvidencePage), "a CitedEvidencePage")
 _providers = _json_parser(TypeAdapter(list[ProviderInfo]), "a list of ProviderInfo")
 
 
@@ -224,6 +228,25 @@ def cancel_run(experiment_id: str, run_id: str) -> Operation[Run]:
     return Operation("POST", path, _run, replayable=False)
 
 
+def list_run_evidence(
+    experiment_id: str,
+    run_id: str,
+    *,
+    ids: Sequence[str] | None,
+    participant: str | None,
+    source: str | None,
+    q: str | None,
+    limit: int | None,
+    cursor: str | None,
+) -> Operation[EvidencePage]:
+    path = _run_path(experiment_id, run_id) + "/evidence"
+    if isinstance(ids, str):  # one id, not a sequence of one-character ids
+        ids = [ids]
+    joined = ",".join(ids) if ids else None
+    params = _page_params(limit, cursor, ids=joined, participant=participant, source=source, q=q)
+    return Operation("GET", path, _evidence_page, replayable=True, params=params)
+
+
 # --------------------------------------------------------------------------- personas
 
 
@@ -239,8 +262,21 @@ def get_persona_markdown(persona_id: str) -> Operation[str]:
 
 
 def list_personas(
-    experiment_id: str, *, limit: int | None, cursor: str | None
+    experiment_id: str,
+    *,
+    run_id: str | None = None,
+    latest: bool = False,
+    limit: int | None,
+    cursor: str | None,
 ) -> Operation[PersonaPage]:
     path = f"/experiments/{_segment(experiment_id, 'experiment_id')}/personas"
-    params = _page_params(limit, cursor)
+    params = _page_params(limit, cursor, run_id=run_id, latest="true" if latest else None)
     return Operation("GET", path, _persona_page, replayable=True, params=params)
+
+
+def list_persona_evidence(
+    persona_id: str, *, limit: int | None, cursor: str | None
+) -> Operation[CitedEvidencePage]:
+    path = f"/personas/{_segment(persona_id, 'persona_id')}/evidence"
+    params = _page_params(limit, cursor)
+    return Operation("GET", path, _cited_evidence_page, replayable=True, params=params)

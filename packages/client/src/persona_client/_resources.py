@@ -22,6 +22,9 @@ from persona_client import _operations as ops
 from persona_client._base import DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT, Page, PollSchedule
 from persona_client._base import finished_run as _finished_run
 from persona_client.models import (
+    CitedEvidence,
+    Evidence,
+    EvidencePage,
     Experiment,
     ExperimentPage,
     GenerationConfig,
@@ -211,6 +214,57 @@ class Runs(_Resource):
         """The run, with its personas embedded once it has succeeded."""
         return self._client._send(ops.get_run(experiment_id, run_id))
 
+    def evidence_page(
+        self,
+        experiment_id: str,
+        run_id: str,
+        *,
+        ids: Sequence[str] | None = None,
+        participant: str | None = None,
+        source: str | None = None,
+        q: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> EvidencePage:
+        """One page of the evidence the run read, in source order; see ``evidence``."""
+        operation = ops.list_run_evidence(
+            experiment_id,
+            run_id,
+            ids=ids,
+            participant=participant,
+            source=source,
+            q=q,
+            limit=limit,
+            cursor=cursor,
+        )
+        return self._client._send(operation)
+
+    def evidence(
+        self,
+        experiment_id: str,
+        run_id: str,
+        *,
+        ids: Sequence[str] | None = None,
+        participant: str | None = None,
+        source: str | None = None,
+        q: str | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[Evidence]:
+        """Every evidence record the run read (as it was then), in source order, page after
+        page: only ``ids``, one ``participant``, one ``source``, text containing ``q``."""
+        return _paginate(
+            lambda cursor: self.evidence_page(
+                experiment_id,
+                run_id,
+                ids=ids,
+                participant=participant,
+                source=source,
+                q=q,
+                limit=page_size,
+                cursor=cursor,
+            )
+        )
+
     def cancel(self, experiment_id: str, run_id: str) -> Run:
         """Cancel a queued or running run; ConflictError if it has already finished."""
         return self._client._send(ops.cancel_run(experiment_id, run_id))
@@ -260,6 +314,56 @@ class AsyncRuns(_AsyncResource):
         """The run, with its personas embedded once it has succeeded."""
         return await self._client._send(ops.get_run(experiment_id, run_id))
 
+    async def evidence_page(
+        self,
+        experiment_id: str,
+        run_id: str,
+        *,
+        ids: Sequence[str] | None = None,
+        participant: str | None = None,
+        source: str | None = None,
+        q: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> EvidencePage:
+        """One page of the evidence the run read; see ``Runs.evidence``."""
+        operation = ops.list_run_evidence(
+            experiment_id,
+            run_id,
+            ids=ids,
+            participant=participant,
+            source=source,
+            q=q,
+            limit=limit,
+            cursor=cursor,
+        )
+        return await self._client._send(operation)
+
+    def evidence(
+        self,
+        experiment_id: str,
+        run_id: str,
+        *,
+        ids: Sequence[str] | None = None,
+        participant: str | None = None,
+        source: str | None = None,
+        q: str | None = None,
+        page_size: int | None = None,
+    ) -> AsyncIterator[Evidence]:
+        """Every evidence record the run read; see ``Runs.evidence``."""
+        return _apaginate(
+            lambda cursor: self.evidence_page(
+                experiment_id,
+                run_id,
+                ids=ids,
+                participant=participant,
+                source=source,
+                q=q,
+                limit=page_size,
+                cursor=cursor,
+            )
+        )
+
     async def cancel(self, experiment_id: str, run_id: str) -> Run:
         """Cancel a queued or running run; ConflictError if it has already finished."""
         return await self._client._send(ops.cancel_run(experiment_id, run_id))
@@ -288,17 +392,47 @@ class Personas(_Resource):
         return self._client._send(ops.get_persona(persona_id))
 
     def markdown(self, persona_id: str) -> str:
-        """The persona rendered as a Markdown document by the server."""
+        """The persona rendered as a Markdown document by the server, ending with its sources."""
         return self._client._send(ops.get_persona_markdown(persona_id))
 
     def list(
-        self, experiment_id: str, *, limit: int | None = None, cursor: str | None = None
+        self,
+        experiment_id: str,
+        *,
+        run_id: str | None = None,
+        latest: bool = False,
+        limit: int | None = None,
+        cursor: str | None = None,
     ) -> PersonaPage:
-        """One page of the experiment's personas."""
-        return self._client._send(ops.list_personas(experiment_id, limit=limit, cursor=cursor))
+        """One page of the experiment's personas: of one run, of the newest succeeded run
+        (``latest``), or all."""
+        operation = ops.list_personas(
+            experiment_id, run_id=run_id, latest=latest, limit=limit, cursor=cursor
+        )
+        return self._client._send(operation)
 
-    def iter(self, experiment_id: str, *, page_size: int | None = None) -> Iterator[Persona]:
-        return _paginate(lambda cursor: self.list(experiment_id, limit=page_size, cursor=cursor))
+    def iter(
+        self,
+        experiment_id: str,
+        *,
+        run_id: str | None = None,
+        latest: bool = False,
+        page_size: int | None = None,
+    ) -> Iterator[Persona]:
+        return _paginate(
+            lambda cursor: self.list(
+                experiment_id, run_id=run_id, latest=latest, limit=page_size, cursor=cursor
+            )
+        )
+
+    def evidence(self, persona_id: str, *, page_size: int | None = None) -> Iterator[CitedEvidence]:
+        """Every record the persona cites (source, locator, participant, text), each with the
+        statements citing it and where its quotes stand in its text, page after page."""
+        return _paginate(
+            lambda cursor: self._client._send(
+                ops.list_persona_evidence(persona_id, limit=page_size, cursor=cursor)
+            )
+        )
 
 
 class AsyncPersonas(_AsyncResource):
@@ -306,18 +440,47 @@ class AsyncPersonas(_AsyncResource):
         return await self._client._send(ops.get_persona(persona_id))
 
     async def markdown(self, persona_id: str) -> str:
-        """The persona rendered as a Markdown document by the server."""
+        """The persona rendered as a Markdown document by the server, ending with its sources."""
         return await self._client._send(ops.get_persona_markdown(persona_id))
 
     async def list(
-        self, experiment_id: str, *, limit: int | None = None, cursor: str | None = None
+        self,
+        experiment_id: str,
+        *,
+        run_id: str | None = None,
+        latest: bool = False,
+        limit: int | None = None,
+        cursor: str | None = None,
     ) -> PersonaPage:
-        """One page of the experiment's personas."""
-        operation = ops.list_personas(experiment_id, limit=limit, cursor=cursor)
+        """One page of the experiment's personas; see ``Personas.list``."""
+        operation = ops.list_personas(
+            experiment_id, run_id=run_id, latest=latest, limit=limit, cursor=cursor
+        )
         return await self._client._send(operation)
 
-    def iter(self, experiment_id: str, *, page_size: int | None = None) -> AsyncIterator[Persona]:
-        return _apaginate(lambda cursor: self.list(experiment_id, limit=page_size, cursor=cursor))
+    def iter(
+        self,
+        experiment_id: str,
+        *,
+        run_id: str | None = None,
+        latest: bool = False,
+        page_size: int | None = None,
+    ) -> AsyncIterator[Persona]:
+        return _apaginate(
+            lambda cursor: self.list(
+                experiment_id, run_id=run_id, latest=latest, limit=page_size, cursor=cursor
+            )
+        )
+
+    def evidence(
+        self, persona_id: str, *, page_size: int | None = None
+    ) -> AsyncIterator[CitedEvidence]:
+        """Every record the persona cites; see ``Personas.evidence``."""
+        return _apaginate(
+            lambda cursor: self._client._send(
+                ops.list_persona_evidence(persona_id, limit=page_size, cursor=cursor)
+            )
+        )
 
 
 # --------------------------------------------------------------------------- sources, providers
