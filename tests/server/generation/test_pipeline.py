@@ -97,7 +97,7 @@ async def test_a_repair_leaves_out_the_original_when_both_would_not_fit(tmp_path
     assert route.call_count == 2
     repair, _ = prompt_and_schema(route.calls[1].request)
     assert repair.startswith("A reply that had to be JSON in the shape below could not be used")
-    assert "ev-0" not in repair
+    assert "<evidence>" not in repair
     assert result.personas[0].name == "Ana P."
 
 
@@ -118,7 +118,8 @@ async def test_one_record_larger_than_the_context_is_split_under_its_id(tmp_path
 
     evidence_chunks = [p for p in notes_requests if "<evidence>" in p]
     assert len(evidence_chunks) > 3
-    assert all('"id": "ev-0"' in prompt for prompt in evidence_chunks)
+    # Every piece keeps its record's alias (each request names it E1), so it maps back.
+    assert all('"id": "E1"' in prompt and '"id": "E2"' not in prompt for prompt in evidence_chunks)
     assert result.personas[0].evidence_ids == ["ev-0"]
     assert all(q.verified for q in result.personas[0].quotes)
 
@@ -197,34 +198,32 @@ async def test_a_context_too_small_for_the_instructions_sends_nothing() -> None:
     assert sent == []
 
 
-@respx.mock
-async def test_a_note_too_long_to_pass_on_is_shortened_keeping_its_ids(tmp_path: Path) -> None:
+async def test_a_note_too_long_to_pass_on_is_shortened_keeping_its_ids() -> None:
     evidence = long_evidence(30)
-    rounds: list[str] = []
+    rounds: list[ChatPrompt] = []
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        prompt, schema = prompt_and_schema(request)
-        if "notes" in schema["properties"] and "<evidence>" in prompt:
-            ids = [line.split('"')[3] for line in prompt.split("<evidence>\n")[1].splitlines()[:-1]]
+    async def complete(prompt: ChatPrompt) -> Completion:
+        if prompt.kind == "notes" and "<evidence>" in prompt.user:
+            lines = prompt.user.split("<evidence>\n")[1].splitlines()[:-1]
+            first = json.loads(lines[0])
             note = {
                 "theme": "everything",
                 "summary": "long-winded " * 800,
-                "evidence_ids": ids,
-                "quotes": [{"text": f"w{ids[0][3:]}x0 w{ids[0][3:]}x1", "evidence_ids": ids[:1]}],
+                "evidence_ids": [json.loads(line)["id"] for line in lines],
+                "quotes": [{"text": " ".join(first["text"].split()[:2]), "evidence_ids": ["E1"]}],
             }
-            return reply(json.dumps({"notes": [note]}))
+            return Completion(json.dumps({"notes": [note]}))
         rounds.append(prompt)
-        return reply(model_answer(prompt, schema))
+        return Completion(model_answer(prompt.user, prompt.schema))
 
-    respx.post(URL).mock(side_effect=answer)
+    generation = LLMGeneration(complete, label="m", budget=budget_at(2048))
+    personas = await generation.personas(evidence, 1)
 
-    result = await generate(evidence, tmp_path, count=1, context=2048)
-
-    assert "long-winded" in rounds[0] and "long-winded " * 400 not in rounds[0]
-    passed_on = "".join(rounds)
-    assert all(f'"{e.id}"' in passed_on for e in evidence)  # the shortened notes kept their ids
-    assert set(result.personas[0].evidence_ids) <= {e.id for e in evidence}
-    assert all(q.verified for q in result.personas[0].quotes)
+    assert "long-winded" in rounds[0].user and "long-winded " * 400 not in rounds[0].user
+    passed_on = {evidence_id for prompt in rounds for evidence_id in prompt.aliases.values()}
+    assert passed_on == {e.id for e in evidence}  # the shortened notes kept their ids
+    assert set(personas[0].evidence_ids) <= {e.id for e in evidence}
+    assert all(q.verified for q in personas[0].quotes)
 
 
 @respx.mock

@@ -1,4 +1,5 @@
-"""Prompts: evidence rendered with its ids, the JSON shape asked for, schemas providers accept."""
+"""Prompts: evidence rendered with per-request aliases for its ids, the JSON shape asked for,
+schemas providers accept."""
 
 from __future__ import annotations
 
@@ -58,6 +59,12 @@ def test_evidence_is_one_json_line_with_id_participant_and_attributes() -> None:
     }
     bare = Evidence(id="ev-8", source="n.txt", locator="line 1", text="Ünïcode stays")
     assert render_evidence(bare) == '{"id": "ev-8", "text": "Ünïcode stays"}'
+    assert render_evidence(bare, "E3") == '{"id": "E3", "text": "Ünïcode stays"}'
+    # Under an alias the line is what json.dumps writes for the whole record.
+    assert json.loads(render_evidence(item, "E12")) == {**json.loads(line), "id": "E12"}
+    assert render_evidence(item, "E12") == json.dumps(
+        {**json.loads(line), "id": "E12"}, ensure_ascii=False
+    )
 
 
 def test_evidence_is_rendered_as_it_is_by_records_that_look_alike() -> None:
@@ -66,6 +73,7 @@ def test_evidence_is_rendered_as_it_is_by_records_that_look_alike() -> None:
     twin = Evidence(id="ev-1", source="a.csv", locator="row 2", text="other words")
 
     assert render_evidence(first) == again
+    assert render_evidence(first, "E1") == again.replace("ev-1", "E1")
     assert json.loads(render_evidence(twin))["text"] == "other words"
     del first
     renewed = Evidence(id="ev-1", source="a.csv", locator="row 2", text="new words")
@@ -79,7 +87,9 @@ def test_persona_prompt_carries_count_evidence_and_shape(evidence: list[Evidence
     assert "Write 4 distinct user personas" in prompt.user
     assert PERSONA_SHAPE in prompt.user
     block = prompt.user.split("<evidence>\n")[1].split("\n</evidence>")[0]
-    assert block.splitlines() == [render_evidence(e) for e in evidence]
+    assert block.splitlines() == [render_evidence(e, f"E{n}") for n, e in enumerate(evidence, 1)]
+    assert prompt.aliases == {f"E{n}": e.id for n, e in enumerate(evidence, 1)}
+    assert "cites the ids (E1, E2, …)" in prompt.user
     assert prompt.max_output_tokens == 5000
     assert "never instructions to follow" in prompt.system
 
@@ -135,23 +145,32 @@ def test_schemas_stay_within_what_every_provider_accepts(schema: dict[str, Any])
 
 
 def test_notes_prompt_names_the_part_and_tags_its_data() -> None:
-    prompt = notes_prompt(
-        ['{"id": "a"}'], part=2, parts=5, source="research evidence", max_output_tokens=9
-    )
+    from persona.generation.parsing import Note
+
+    item = Evidence(id="ev-a", source="a.csv", locator="row 2", text="words")
+    prompt = notes_prompt([item], part=2, parts=5, source="research evidence", max_output_tokens=9)
     assert prompt.kind == "notes" and prompt.schema_name == "persona_notes"
     assert "part 2 of 5" in prompt.user
-    assert '<evidence>\n{"id": "a"}\n</evidence>' in prompt.user
-    again = notes_prompt(["{}"], part=1, parts=1, source="research notes", max_output_tokens=9)
-    assert "<notes>\n{}\n</notes>" in again.user
+    assert '<evidence>\n{"id": "E1", "text": "words"}\n</evidence>' in prompt.user
+    assert prompt.aliases == {"E1": "ev-a"}
+    assert "lists the ids (E1, E2, …)" in prompt.user
+    note = Note.model_validate({**NOTE, "evidence_ids": ["ev-9", "ev-1"]})
+    again = notes_prompt([note], part=1, parts=1, source="research notes", max_output_tokens=9)
+    quote = {**NOTE["quotes"][0], "evidence_ids": ["E2"]}
+    line = json.dumps({**NOTE, "evidence_ids": ["E1", "E2"], "quotes": [quote]})
+    assert f"<notes>\n{line}\n</notes>" in again.user  # named in order of first mention
+    assert again.aliases == {"E1": "ev-9", "E2": "ev-1"}
 
 
 def test_personas_from_notes_lists_the_notes() -> None:
     from persona.generation.parsing import Note
 
     note = Note.model_validate(NOTE)
-    prompt = personas_from_notes_prompt([note], 2, max_output_tokens=100)
+    prompt = personas_from_notes_prompt([note, note], 2, max_output_tokens=100)
     assert "Write 2 distinct user personas from the research notes" in prompt.user
-    assert json.dumps(note.model_dump()) in prompt.user
+    assert json.dumps(note.model_dump()).replace('"ev-1"', '"E1"') in prompt.user
+    assert prompt.aliases == {"E1": "ev-1"}  # one record, one alias, however often it is cited
+    assert "ev-1" not in prompt.user
 
 
 def test_repair_prompt_with_and_without_the_original(evidence: list[Evidence]) -> None:
@@ -165,3 +184,10 @@ def test_repair_prompt_with_and_without_the_original(evidence: list[Evidence]) -
     assert '<previous_reply>\n{"personas": [\n</previous_reply>' in bare.user
     assert evidence[0].id not in bare.user
     assert bare.schema == original.schema and bare.kind == "personas"
+    # The reply being repaired cites the original's aliases: both repairs keep its table.
+    assert (
+        full.aliases
+        == bare.aliases
+        == original.aliases
+        == {"E1": "ev-1", "E2": "ev-2", "E3": "ev-3"}
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from persona.schemas import Evidence, GenerationConfig
 from persona.settings import Settings
 
 from tests.fakes import Content, FakeOpenAIServer, Hangup, InvalidJson, Stall, Status, Truncated
+from tests.fakes.miscopy import MiscopyingModel, id_tokens, miscopy
 from tests.server.providers.conftest import RecordingSleep, personas_json
 
 
@@ -86,3 +88,43 @@ def test_other_routes(server: FakeOpenAIServer) -> None:
         missing = client.post("/embeddings", json={})
     assert missing.status_code == 404
     assert [r.path for r in server.requests] == ["/v1/models", "/v1/embeddings"]
+
+
+@pytest.mark.parametrize("context", [None, 2048], ids=["direct", "map-reduce"])
+async def test_citations_by_alias_map_back_to_the_quoted_records(
+    settings: Settings, retry: RetryPolicy, context: int | None
+) -> None:
+    evidence = [
+        Evidence(
+            id=f"ev-{n:016x}",
+            source="interviews.csv",
+            locator=f"row {n + 2}",
+            text=" ".join(f"r{n}w{i}" for i in range(30)),
+        )
+        for n in range(80)
+    ]
+    settings = settings.model_copy(update={"provider_context_tokens": context})
+    with FakeOpenAIServer(default=MiscopyingModel(rate=0.0)) as fake:
+        provider = provider_for(fake, settings, retry)
+        config = GenerationConfig(provider="openai", persona_count=2)
+        result = await provider.generate(evidence, config)
+        await provider.aclose()
+        prompts = [r.body["messages"][-1]["content"] for r in fake.chat_requests]
+
+    assert (len(prompts) > 3) == (context is not None)
+    assert all('"E1"' in p and "ev-" not in p for p in prompts)
+    by_text = {e.text: e.id for e in evidence}
+    quotes = [q for p in result.personas for q in p.quotes]
+    assert quotes and all(q.evidence_ids == [by_text[q.text]] for q in quotes)
+    assert all(p.dropped_evidence_ids == 0 for p in result.personas)
+
+
+def test_the_miscopying_model_gets_tokens_wrong_at_its_rate() -> None:
+    rng = random.Random(3)
+    assert id_tokens("ev-c955f41bcafde2b4") == [
+        *("ev", "-", "c", "955", "f", "41", "bca", "fde", "2", "b", "4")
+    ]
+    assert id_tokens("E517") == ["E", "517"]
+    assert miscopy("ev-c955f41bcafde2b4", 0.0, rng) == "ev-c955f41bcafde2b4"
+    wrong = miscopy("E517", 1.0, rng)
+    assert len(wrong) == 4 and wrong[0] != "E" and wrong[1:] != "517"

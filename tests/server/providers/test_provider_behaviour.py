@@ -67,7 +67,9 @@ async def test_success_gives_grounded_personas_usage_and_cost(
     assert (result.usage.cost_usd is None) == (case.name == "ollama")
     body = body_of(route.calls.last.request)
     prompt = case.prompt_of(body)
-    assert all(e.id in prompt and e.text in prompt for e in evidence)
+    named = enumerate(evidence, start=1)
+    assert all(f'"id": "E{n}"' in prompt and e.text in prompt for n, e in named)
+    assert not any(e.id in prompt for e in evidence)  # stored ids stay out of prompts
     assert '"participant": "P3"' in prompt and '"role": "nurse"' in prompt
     assert "Write 2 distinct user personas" in prompt
     personas_schema = case.schema_of(body)["properties"]["personas"]
@@ -176,7 +178,7 @@ async def test_invalid_json_gets_one_repair_request(
     repair = case.prompt_of(body_of(route.calls[1].request))
     assert "could not be used: no JSON found in the reply: the JSON is cut off" in repair
     assert cut_off in repair
-    assert "ev-03" in repair  # the original request came along, so content can be fixed too
+    assert '"id": "E4"' in repair  # the original request came along: content can be fixed too
     assert (result.usage.input_tokens, result.usage.output_tokens) == (2500, 700)
 
 

@@ -9,8 +9,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from persona.schemas import Evidence
+
+T = TypeVar("T")
 
 CHARS_PER_TOKEN = 3.5
 """English averages about 4 characters a token; 3.5 leaves room for JSON and other scripts."""
@@ -85,17 +88,23 @@ def split_evidence(
 def pack(lines: Sequence[str], max_tokens: int) -> list[list[str]]:
     """Consecutive lines grouped into as few chunks of at most ``max_tokens`` as greedy packing
     gives; a line longer than ``max_tokens`` is a ChunkTooLargeError."""
-    chunks: list[list[str]] = []
-    current: list[str] = []
+    return pack_sized(lines, [estimate_tokens(line) for line in lines], max_tokens)
+
+
+def pack_sized(items: Sequence[T], sizes: Sequence[int], max_tokens: int) -> list[list[T]]:
+    """``pack`` for records whose rendered lines are ``sizes`` tokens long: records are rendered
+    per request (with that request's aliases), so a chunk holds records, not lines."""
+    chunks: list[list[T]] = []
+    current: list[T] = []
     used = 0
-    for line in lines:
-        size = estimate_tokens(line) + 1  # the newline that joins it
+    for item, tokens in zip(items, sizes, strict=True):
+        size = tokens + 1  # the newline that joins it
         if size > max_tokens:
             raise ChunkTooLargeError(f"a record of about {size} tokens exceeds {max_tokens}")
         if current and used + size > max_tokens:
             chunks.append(current)
             current, used = [], 0
-        current.append(line)
+        current.append(item)
         used += size
     if current:
         chunks.append(current)

@@ -5,24 +5,28 @@ out); this module decides what to ask. Evidence that fits the model's context go
 request. Evidence that does not is condensed chunk by chunk into notes that keep evidence
 ids (map), condensed again while the notes are still too large, and the personas are written
 from the notes (reduce). A reply that cannot be parsed gets one repair request; a second
-failure is ``ProviderError(code="invalid_output")`` with the raw replies kept.
+failure is ``ProviderError(code="invalid_output")`` with the raw replies kept. Every request
+names its records by short aliases; its reply is read back to stored ids with that request's
+table (see ``persona.generation.aliases``).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+import functools
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from persona.errors import InsufficientEvidenceError, ProviderError
+from persona.generation.aliases import resolve_notes, resolve_personas, widest_alias
 from persona.generation.chunking import (
     CHARS_PER_TOKEN,
     MIN_CHUNK_TOKENS,
     ChunkTooLargeError,
     TokenBudget,
     estimate_tokens,
-    pack,
+    pack_sized,
     split_evidence,
 )
 from persona.generation.grounding import ground
@@ -40,6 +44,7 @@ from persona.providers.base import ProgressCallback
 from persona.schemas import Evidence, PersonaContent, Usage
 
 T = TypeVar("T")
+Parsed = TypeVar("Parsed", list[PersonaContent], list[Note])
 
 MAP_CONCURRENCY = 4
 """Chunks condensed at once within one run: faster than one by one, gentle on rate limits."""
@@ -63,10 +68,10 @@ class Completion:
 Complete = Callable[[ChatPrompt], Awaitable[Completion]]
 
 
-def _shortened(note: Note, max_tokens: int) -> Note:
-    """``note`` cut down until it fits ``max_tokens``: its summary, then its quotes, then its
-    evidence ids, keeping the first (a note always keeps at least one id)."""
-    while estimate_tokens(render_note(note)) > max_tokens:
+def _shortened(note: Note, max_tokens: int, render: Callable[[Note], str] = render_note) -> Note:
+    """``note`` cut down until ``render(note)`` fits ``max_tokens``: its summary, then its
+    quotes, then its evidence ids, keeping the first (a note always keeps at least one id)."""
+    while estimate_tokens(render(note)) > max_tokens:
         if len(note.summary) > MIN_SUMMARY_CHARS:
             note = note.model_copy(update={"summary": note.summary[: len(note.summary) // 2]})
         elif note.quotes:
@@ -79,6 +84,26 @@ def _shortened(note: Note, max_tokens: int) -> Note:
         else:
             break  # still too large: pack() reports it
     return note
+
+
+@overload
+def _resolved(parsed: list[PersonaContent], aliases: Mapping[str, str]) -> list[PersonaContent]: ...
+@overload
+def _resolved(parsed: list[Note], aliases: Mapping[str, str]) -> list[Note]: ...
+def _resolved(
+    parsed: list[PersonaContent] | list[Note], aliases: Mapping[str, str]
+) -> list[PersonaContent] | list[Note]:
+    """A parsed reply with its request's aliases replaced by stored ids."""
+    notes = [item for item in parsed if isinstance(item, Note)]
+    if notes:
+        return resolve_notes(notes, aliases)
+    return resolve_personas([item for item in parsed if isinstance(item, PersonaContent)], aliases)
+
+
+def _sized_note(note: Note, widest: str) -> str:
+    """``note`` rendered with every id as long as the longest alias its chunk can give, so
+    that it is never larger once a request names its ids (see ``widest_alias``)."""
+    return render_note(note, lambda _: widest)
 
 
 async def _gather_or_cancel(coroutines: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
@@ -147,16 +172,18 @@ class LLMGeneration:
         )
         return completion
 
-    async def _ask(self, prompt: ChatPrompt, parse: Callable[[str], T]) -> T:
-        """Send ``prompt`` and parse the reply; one repair request if it cannot be parsed."""
+    async def _ask(self, prompt: ChatPrompt, parse: Callable[[str], Parsed]) -> Parsed:
+        """Send ``prompt`` and parse the reply; one repair request if it cannot be parsed.
+        Either reply cites ``prompt``'s aliases (a repair keeps them) and is read with them."""
         first = await self._send(prompt)
         try:
-            return parse(first.text)
+            return _resolved(parse(first.text), prompt.aliases)
         except OutputError as exc:
             problem = str(exc)
-        second = await self._send(self._repair(prompt, first.text, problem))
+        repair = self._repair(prompt, first.text, problem)
+        second = await self._send(repair)
         try:
-            return parse(second.text)
+            return _resolved(parse(second.text), repair.aliases)
         except OutputError as exc:
             raise ProviderError(
                 f"{self.label} returned unusable {prompt.kind} output twice "
@@ -198,9 +225,12 @@ class LLMGeneration:
 
     async def _condense_evidence(self, evidence: Sequence[Evidence]) -> list[Note]:
         room = self._chunk_room("research evidence")
+        # Sized with the longest alias a chunk can give, so that a chunk still fits once its
+        # request names its records E1, E2, ...
+        sized = functools.partial(render_evidence, alias=widest_alias(room))
         try:
-            pieces = [p for e in evidence for p in split_evidence(e, room - 1, render_evidence)]
-            chunks = pack([render_evidence(p) for p in pieces], room)
+            pieces = [p for e in evidence for p in split_evidence(e, room - 1, sized)]
+            chunks = pack_sized(pieces, [estimate_tokens(sized(p)) for p in pieces], room)
         except ChunkTooLargeError as exc:
             raise ProviderError(f"{self.label}: {exc}", code="context_exceeded") from None
         return await self._condense(chunks, "research evidence", "condensing evidence", 0.05, 0.75)
@@ -211,15 +241,17 @@ class LLMGeneration:
             if self.budget.fits(reduce.text):
                 return notes
             room = self._chunk_room("research notes")
-            lines = [render_note(_shortened(n, room - 1)) for n in notes]
+            sized = functools.partial(_sized_note, widest=widest_alias(room))
+            notes = [_shortened(n, room - 1, sized) for n in notes]
+            sizes = [estimate_tokens(sized(n)) for n in notes]
             try:
-                chunks = pack(lines, room)
+                chunks = pack_sized(notes, sizes, room)
             except ChunkTooLargeError as exc:
                 raise ProviderError(
                     f"{self.label}: a note is too large to pass on ({exc})",
                     code="context_exceeded",
                 ) from None
-            before = sum(estimate_tokens(line) for line in lines)
+            before = sum(sizes)
             start = 0.75 + 0.1 * (round_number - 1) / MAX_CONDENSE_ROUNDS
             notes = await self._condense(
                 chunks,
@@ -228,7 +260,7 @@ class LLMGeneration:
                 start,
                 start + 0.1 / MAX_CONDENSE_ROUNDS,
             )
-            if sum(estimate_tokens(render_note(n)) for n in notes) >= before:
+            if sum(estimate_tokens(sized(n)) for n in notes) >= before:
                 raise ProviderError(
                     f"{self.label} did not shorten the notes when asked to condense them",
                     code="invalid_output",
@@ -240,16 +272,21 @@ class LLMGeneration:
         )
 
     async def _condense(
-        self, chunks: list[list[str]], source: str, stage: str, start: float, end: float
+        self,
+        chunks: Sequence[Sequence[Evidence | Note]],
+        source: str,
+        stage: str,
+        start: float,
+        end: float,
     ) -> list[Note]:
         """Notes from every chunk, several chunks at a time, reporting each one done."""
         gate = asyncio.Semaphore(MAP_CONCURRENCY)
         done = 0
 
-        async def condense_one(part: int, lines: list[str]) -> list[Note]:
+        async def condense_one(part: int, records: Sequence[Evidence | Note]) -> list[Note]:
             nonlocal done
             prompt = notes_prompt(
-                lines,
+                records,
                 part=part,
                 parts=len(chunks),
                 source=source,
@@ -264,7 +301,7 @@ class LLMGeneration:
             return notes
 
         per_chunk = await _gather_or_cancel(
-            [condense_one(part, lines) for part, lines in enumerate(chunks, start=1)]
+            [condense_one(part, records) for part, records in enumerate(chunks, start=1)]
         )
         notes = [note for chunk_notes in per_chunk for note in chunk_notes]
         if not notes:

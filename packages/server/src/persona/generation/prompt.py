@@ -3,18 +3,22 @@
 Evidence and notes go in as JSON lines between tags, one record a line, so that ids, the
 participant and attributes stay attached to the text they describe. Every prompt carries the
 JSON Schema of the reply it wants; providers that support structured output pass it on.
+Records are named by short per-request aliases (``E1``, ``E2``, ...; see
+:mod:`persona.generation.aliases`) rather than their stored ids, and the prompt keeps the
+table that maps its reply's aliases back.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from persona.generation.aliases import AliasTable
 from persona.generation.memo import IdentityMemo
 from persona.generation.parsing import Note, NoteDrafts, PersonaDrafts
 from persona.schemas import Evidence
@@ -60,6 +64,8 @@ class ChatPrompt:
     user: str
     schema: dict[str, Any]
     max_output_tokens: int
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    """alias -> stored id of the records this request names; its reply is read with it."""
 
     @property
     def schema_name(self) -> str:
@@ -74,27 +80,45 @@ class ChatPrompt:
 # --------------------------------------------------------------------------- rendering
 
 
-def render_evidence(item: Evidence) -> str:
-    """One evidence record as a JSON line: id, participant, attributes, text."""
-    return _rendered_evidence(item)
+def render_evidence(item: Evidence, alias: str | None = None) -> str:
+    """One evidence record as a JSON line: id (``alias`` when given), participant, attributes,
+    text."""
+    # Exactly what json.dumps gives for the whole record, id first.
+    name = json.dumps(item.id if alias is None else alias, ensure_ascii=False)
+    return '{"id": ' + name + ", " + _rest_of_record(item)
 
 
-def _render_record(item: Evidence) -> str:
-    record: dict[str, Any] = {"id": item.id}
+def _render_rest(item: Evidence) -> str:
+    record: dict[str, Any] = {}
     if item.participant:
         record["participant"] = item.participant
     if item.attributes:
         record["attributes"] = item.attributes
     record["text"] = item.text
+    return json.dumps(record, ensure_ascii=False)[1:]  # without its "{"
+
+
+_rest_of_record: IdentityMemo[Evidence, str] = IdentityMemo(_render_rest)
+"""Runs over the same sources render each (shared, cached) Evidence object once; only the id,
+an alias that differs from request to request, is added per request."""
+
+
+def render_note(note: Note, alias: Callable[[str], str] | None = None) -> str:
+    """One note as a JSON line, its evidence ids (and its quotes') renamed by ``alias``."""
+    record = note.model_dump()
+    if alias is not None:
+        record["evidence_ids"] = [alias(i) for i in note.evidence_ids]
+        for quote in record["quotes"]:
+            quote["evidence_ids"] = [alias(i) for i in quote["evidence_ids"]]
     return json.dumps(record, ensure_ascii=False)
 
 
-_rendered_evidence: IdentityMemo[Evidence, str] = IdentityMemo(_render_record)
-"""Runs over the same sources render each (shared, cached) Evidence object once."""
-
-
-def render_note(note: Note) -> str:
-    return json.dumps(note.model_dump(), ensure_ascii=False)
+def _render_records(records: Iterable[Evidence | Note], aliases: AliasTable) -> Iterable[str]:
+    for record in records:
+        if isinstance(record, Evidence):
+            yield render_evidence(record, aliases(record.id))
+        else:
+            yield render_note(record, aliases)
 
 
 def _block(tag: str, lines: Iterable[str]) -> str:
@@ -161,8 +185,8 @@ def _persona_rules(count: int, source: str) -> str:
         "for a different segment of the participants. For each persona give 2 to 4 goals, "
         "pain points and behaviours and 2 to 5 quotes.\n"
         "Rules:\n"
-        "- Every goal, pain point, behaviour and quote cites the ids of the evidence it rests "
-        "on, exactly as written in the data.\n"
+        "- Every goal, pain point, behaviour and quote cites the ids (E1, E2, …) of the "
+        "evidence it rests on, exactly as written in the data.\n"
         "- A quote is copied word for word from the text of the one evidence record it cites; "
         "never paraphrase a quote.\n"
         "- Demographics use only attributes present in the data.\n"
@@ -172,47 +196,61 @@ def _persona_rules(count: int, source: str) -> str:
 
 def persona_prompt(evidence: Sequence[Evidence], count: int, max_output_tokens: int) -> ChatPrompt:
     """Personas straight from evidence: the prompt when all of it fits in one request."""
+    aliases = AliasTable()
     user = (
         _persona_rules(count, "research evidence")
         + "\n\n"
-        + _block("evidence", (render_evidence(e) for e in evidence))
+        + _block("evidence", _render_records(evidence, aliases))
     )
-    return ChatPrompt("personas", SYSTEM, user, persona_schema(count), max_output_tokens)
+    schema = persona_schema(count)
+    return ChatPrompt("personas", SYSTEM, user, schema, max_output_tokens, aliases.stored_ids())
 
 
 def personas_from_notes_prompt(
     notes: Sequence[Note], count: int, max_output_tokens: int
 ) -> ChatPrompt:
     """Personas from condensed notes: the reduce step of map-reduce."""
+    aliases = AliasTable()  # the notes hold stored ids: this request names them afresh
     user = (
         _persona_rules(count, "research notes")
         + "\nThe notes were condensed from the evidence; cite the evidence ids they list and "
         "take quotes only from their quotes, unchanged.\n\n"
-        + _block("notes", (render_note(n) for n in notes))
+        + _block("notes", _render_records(notes, aliases))
     )
-    return ChatPrompt("personas", SYSTEM, user, persona_schema(count), max_output_tokens)
+    schema = persona_schema(count)
+    return ChatPrompt("personas", SYSTEM, user, schema, max_output_tokens, aliases.stored_ids())
 
 
 def notes_prompt(
-    lines: Sequence[str], *, part: int, parts: int, source: str, max_output_tokens: int
+    records: Sequence[Evidence | Note],
+    *,
+    part: int,
+    parts: int,
+    source: str,
+    max_output_tokens: int,
 ) -> ChatPrompt:
     """Condense one chunk (of evidence or of earlier notes) into notes that keep their ids."""
+    aliases = AliasTable()
     user = (
         f"This is part {part} of {parts} of a body of {source} too large to read at once. "
         "Condense this part into notes for writing user personas later: one note per distinct "
         "goal, pain point, behaviour or trait, saying who it applies to.\n"
         "Rules:\n"
-        f"- Each note lists the ids of the evidence it rests on (at most {MAX_NOTE_IDS}, the "
-        "most telling ones), exactly as written in the data; a note made from earlier notes "
-        "takes its ids from them.\n"
+        f"- Each note lists the ids (E1, E2, …) of the evidence it rests on (at most "
+        f"{MAX_NOTE_IDS}, the most telling ones), exactly as written in the data; a note made "
+        "from earlier notes takes its ids from them.\n"
         "- Each note keeps one or two short quotes copied word for word from the data, with "
         "the evidence id each comes from.\n"
         "- Keep participants and attributes that tell segments apart.\n"
         "- Be brief: the notes must be much shorter than the data.\n"
         f"Reply with JSON only, in exactly this shape:\n{NOTE_SHAPE}\n\n"
-        + _block("notes" if source == "research notes" else "evidence", lines)
+        + _block(
+            "notes" if source == "research notes" else "evidence",
+            _render_records(records, aliases),
+        )
     )
-    return ChatPrompt("notes", SYSTEM, user, notes_schema(), max_output_tokens)
+    schema = notes_schema()
+    return ChatPrompt("notes", SYSTEM, user, schema, max_output_tokens, aliases.stored_ids())
 
 
 def repair_prompt(
@@ -221,7 +259,8 @@ def repair_prompt(
     """Ask once more after a reply that could not be used, saying what was wrong with it.
 
     ``with_original`` repeats the first request (so the model can add what was missing);
-    without it the model only sees its reply, which is enough to fix the JSON itself.
+    without it the model only sees its reply, which is enough to fix the JSON itself. Either
+    way the reply cites the first request's aliases, so the repair keeps its table.
     """
     shape = NOTE_SHAPE if original.kind == "notes" else PERSONA_SHAPE
     if with_original:
@@ -234,4 +273,11 @@ def repair_prompt(
         + "\nReply again with the corrected JSON only, keeping its content where it was right, "
         f"in exactly this shape:\n{shape}"
     )
-    return ChatPrompt(original.kind, SYSTEM, user, original.schema, original.max_output_tokens)
+    return ChatPrompt(
+        original.kind,
+        SYSTEM,
+        user,
+        original.schema,
+        original.max_output_tokens,
+        original.aliases,
+    )
