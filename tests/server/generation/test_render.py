@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from persona.generation.render import MAX_LISTED_EVIDENCE, persona_markdown
-from persona.schemas import Insight, Persona, PersonaContent, Quote
+from persona.schemas import Grounding, Insight, Persona, PersonaContent, Quote
 
 PARSER = MarkdownIt("commonmark").enable("table")
 
@@ -28,7 +28,7 @@ def content(**fields: object) -> PersonaContent:
             Quote(text="Nobody said this.", evidence_ids=["ev-2"], verified=False),
         ],
         "evidence_ids": ["ev-1", "ev-2", "ev-3"],
-        "grounding": 0.5,
+        "grounding": Grounding(quotes_verified=1, quotes_unverified=1, score=0.5),
     }
     values.update(fields)
     return PersonaContent(**values)  # type: ignore[arg-type]
