@@ -93,8 +93,10 @@ async def test_stored_personas_are_grounded_against_the_evidence(
     assert real.verified is True
     assert invented.verified is False  # the provider claimed it; the evidence does not say it
     assert invented.evidence_ids == [real.evidence_ids[0]]
+    assert invented.match == "none"
     assert persona.dropped_evidence_ids == 1
     assert persona.grounding.score == 0.5
+    assert (persona.grounding.quotes_verified, persona.grounding.quotes_unverified) == (1, 1)
 
 
 async def test_runs_share_one_provider_closed_when_the_service_stops(

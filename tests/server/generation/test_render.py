@@ -6,8 +6,17 @@ from datetime import UTC, datetime
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
-from persona.generation.render import MAX_LISTED_EVIDENCE, persona_markdown
-from persona.schemas import Insight, Persona, PersonaContent, Quote
+from persona.generation.render import MAX_LISTED_EVIDENCE, MAX_SOURCE_CHARS, persona_markdown
+from persona.schemas import (
+    CitedEvidence,
+    EvidenceCitation,
+    Grounding,
+    Insight,
+    Persona,
+    PersonaContent,
+    Quote,
+    TextSpan,
+)
 
 PARSER = MarkdownIt("commonmark").enable("table")
 
@@ -28,7 +37,7 @@ def content(**fields: object) -> PersonaContent:
             Quote(text="Nobody said this.", evidence_ids=["ev-2"], verified=False),
         ],
         "evidence_ids": ["ev-1", "ev-2", "ev-3"],
-        "grounding": 0.5,
+        "grounding": Grounding(quotes_verified=1, quotes_unverified=1, score=0.5),
     }
     values.update(fields)
     return PersonaContent(**values)  # type: ignore[arg-type]
@@ -123,7 +132,7 @@ def test_quotes_are_blockquotes_marked_verified_or_not() -> None:
         "I always plan my week on Sunday.",
         "\u2014 \u2713 verified \u00b7 evidence: ev-1",
         "Nobody said this.",
-        "\u2014 \u2717 not verified in the cited evidence \u00b7 evidence: ev-2",
+        "\u2014 \u2717 not found in the evidence \u00b7 evidence: ev-2",
     ]
 
 
@@ -137,13 +146,15 @@ def test_evidence_section_lists_ids_and_grounding() -> None:
 
 
 def test_one_dropped_id_is_reported_in_the_singular() -> None:
-    evidence = sections(persona_markdown(content(dropped_evidence_ids=1, quotes=[])))["Evidence"]
+    persona = content(dropped_evidence_ids=1, quotes=[], grounding=Grounding())
+    evidence = sections(persona_markdown(persona))["Evidence"]
     assert evidence[0] == "1 cited evidence id did not exist and was removed."
 
 
 def test_long_evidence_lists_are_cut_with_a_count() -> None:
     ids = [f"ev-{n}" for n in range(MAX_LISTED_EVIDENCE + 7)]
-    (listing,) = sections(persona_markdown(content(evidence_ids=ids, quotes=[])))["Evidence"]
+    persona = content(evidence_ids=ids, quotes=[], grounding=Grounding())
+    (listing,) = sections(persona_markdown(persona))["Evidence"]
     assert listing.startswith(f"{len(ids)} records: ev-0, ev-1,")
     assert f"ev-{MAX_LISTED_EVIDENCE - 1}, and 7 more" in listing
     assert f"ev-{MAX_LISTED_EVIDENCE}," not in listing
@@ -152,7 +163,13 @@ def test_long_evidence_lists_are_cut_with_a_count() -> None:
 def test_empty_sections_say_so() -> None:
     markdown = persona_markdown(
         content(
-            demographics={}, goals=[], pain_points=[], behaviours=[], quotes=[], evidence_ids=[]
+            demographics={},
+            goals=[],
+            pain_points=[],
+            behaviours=[],
+            quotes=[],
+            evidence_ids=[],
+            grounding=Grounding(),
         )
     )
     found = sections(markdown)
@@ -203,3 +220,93 @@ def test_rendering_is_deterministic_and_shared_by_stored_and_unstored_forms() ->
     persona = content()
     assert persona_markdown(persona) == persona_markdown(content())
     assert persona_markdown(stored(persona)).startswith(persona_markdown(persona))
+
+
+def test_corrected_and_approximate_quotes_say_so_and_the_note_counts_them() -> None:
+    persona = content(
+        quotes=[
+            Quote(text="I plan on Sunday.", evidence_ids=["ev-3"], verified=True, citation="corrected"),
+            Quote(
+                text="I plan my weeks on Sundays.",
+                evidence_ids=["ev-1"],
+                verified=False,
+                match="approximate",
+                source_text="I plan my week on Sunday.",
+            ),
+        ],
+        goals=[Insight(text="Plan ahead.", evidence_ids=[], supported=False)],
+        pain_points=[],
+        behaviours=[],
+        grounding=Grounding(
+            quotes_verified=1,
+            quotes_corrected=1,
+            quotes_approximate=1,
+            insights_unsupported=1,
+            score=0.5,
+        ),
+    )
+
+    markdown = persona_markdown(persona)
+
+    found = sections(markdown)
+    assert "\u2014 \u2713 verified (citation corrected) \u00b7 evidence: ev-3" in found["Quotes"]
+    assert (
+        "\u2014 \u2248 approximate: the source says \u201cI plan my week on Sunday.\u201d "
+        "\u00b7 evidence: ev-1"
+    ) in found["Quotes"]
+    assert found["Evidence"][0] == (
+        "Grounding: 1 of 2 quotes verified (50%); 1 with a corrected citation; 1 approximate. "
+        "1 of 1 goals, pain points and behaviours cite no evidence."
+    )
+
+
+def _record(evidence_id: str, text: str, *cited_by: EvidenceCitation) -> CitedEvidence:
+    return CitedEvidence(
+        id=evidence_id,
+        source="interviews.csv",
+        locator=f"row {evidence_id[-1]}",
+        participant="P1",
+        text=text,
+        cited_by=list(cited_by),
+    )
+
+
+def test_sources_list_each_record_a_statement_cites_with_where_it_is() -> None:
+    quote = EvidenceCitation(
+        section="quotes", index=0, text="plan", spans=[TextSpan(start=2, end=6)]
+    )
+    goal = EvidenceCitation(section="goals", index=1, text="a goal")
+    records = [
+        _record("ev-1", "I plan my week on Sunday.", quote, goal),
+        _record("ev-2", "Background only."),
+    ]
+
+    found = sections(persona_markdown(content(), records))["Sources"]
+
+    assert found[:2] == [
+        "interviews.csv \u00b7 row 1 \u00b7 participant P1 (ev-1)\ncited by quote 1, goal 2",
+        "I plan my week on Sunday.",
+    ]
+    assert found[-1] == "2 more of the records listed under Evidence back the persona as a whole."
+    assert "Background only." not in persona_markdown(content(), records)
+
+
+def test_a_long_source_text_is_shortened_around_its_quote() -> None:
+    text = "a" * 1000 + " the words that matter " + "b" * 1000
+    start = text.index("the words")
+    quote = EvidenceCitation(
+        section="quotes", index=0, text="the words", spans=[TextSpan(start=start, end=start + 9)]
+    )
+
+    found = sections(persona_markdown(content(), [_record("ev-1", text, quote)]))["Sources"]
+
+    excerpt = found[1]
+    assert "the words that matter" in excerpt
+    assert excerpt.startswith("\u2026") and excerpt.endswith("\u2026")
+    assert len(excerpt) <= MAX_SOURCE_CHARS + 2
+
+
+def test_sources_say_so_when_the_run_stored_no_records() -> None:
+    found = sections(persona_markdown(content(), []))["Sources"]
+
+    assert found == ["No stored record is cited by a statement of this persona."]

@@ -76,7 +76,7 @@ async def test_a_run_with_openai_stores_grounded_personas(
     assert len(stored) == 3
     assert {p.id for p in stored} == set(run.persona_ids)
     assert all(p.quotes and all(q.verified for q in p.quotes) for p in stored)
-    assert all(p.grounding == 1.0 and p.evidence_ids for p in stored)
+    assert all(p.grounding.score == 1.0 and p.evidence_ids for p in stored)
     (request,) = server.chat_requests
     assert request.body["model"] == "gpt-4o-mini"
     assert "authorization" not in request.headers

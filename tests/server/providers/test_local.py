@@ -335,7 +335,9 @@ async def test_quotes_are_verbatim_verified_and_cite_their_records() -> None:
     texts = {record.id: record.text for record in evidence}
     for persona in await generate(evidence, persona_count=3):
         assert 2 <= len(persona.quotes) <= 5
-        assert persona.grounding == 1.0
+        assert persona.grounding.score == 1.0
+        assert persona.grounding.quotes_verified == len(persona.quotes)
+        assert persona.grounding.quotes_corrected == 0  # each quote cites its own record
         assert persona.dropped_evidence_ids == 0
         for quote in persona.quotes:
             assert quote.verified

@@ -58,7 +58,7 @@ async def test_success_gives_grounded_personas_usage_and_cost(
 
     assert [p.name for p in result.personas] == ["Dana K.", "Sam R."]
     assert all(q.verified for p in result.personas for q in p.quotes)
-    assert [p.grounding for p in result.personas] == [1.0, 1.0]
+    assert [p.grounding.score for p in result.personas] == [1.0, 1.0]
     assert result.personas[1].evidence_ids == ["ev-04", "ev-05"]
     model = case.build(settings, retry).default_model
     assert result.usage.input_tokens == 1200
@@ -214,7 +214,9 @@ async def test_quote_not_in_the_data_is_flagged_unverified(
     (persona,) = result.personas
     assert [q.verified for q in persona.quotes] == [True, False]
     assert persona.quotes[1].evidence_ids == ["ev-00"]
-    assert persona.grounding == 0.5
+    assert persona.quotes[1].match == "none"
+    assert persona.grounding.score == 0.5
+    assert (persona.grounding.quotes_verified, persona.grounding.quotes_unverified) == (1, 1)
     assert persona.dropped_evidence_ids == 1
 
 

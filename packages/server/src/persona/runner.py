@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 from persona.errors import ConflictError, PersonaError, ProviderError
-from persona.generation.grounding import ground
+from persona.generation.grounding import EvidenceIndex, ground
 from persona.ids import new_id
 from persona.providers import Provider, build_provider
 from persona.schemas import Evidence, PersonaContent, RunDetail, RunError, Usage
@@ -539,10 +539,10 @@ def _grounded(
 ) -> list[PersonaContent]:
     """Check the quotes and citations of a provider that does not ground its own output
     (no ``grounds_personas``) against the evidence, keeping any count of dropped ids it gave."""
-    by_id = {item.id: item for item in evidence}
+    index = EvidenceIndex.of(evidence)
     checked = []
     for persona in personas:
-        grounded = ground(persona, by_id)
+        grounded = ground(persona, index)
         dropped = persona.dropped_evidence_ids + grounded.dropped_evidence_ids
         checked.append(grounded.model_copy(update={"dropped_evidence_ids": dropped}))
     return checked

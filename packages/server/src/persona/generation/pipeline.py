@@ -29,7 +29,7 @@ from persona.generation.chunking import (
     pack_sized,
     split_evidence,
 )
-from persona.generation.grounding import ground
+from persona.generation.grounding import EvidenceIndex, ground
 from persona.generation.parsing import Note, OutputError, parse_notes, parse_personas
 from persona.generation.prompt import (
     ChatPrompt,
@@ -106,6 +106,11 @@ def _sized_note(note: Note, widest: str) -> str:
     return render_note(note, lambda _: widest)
 
 
+def _ground_all(drafts: list[PersonaContent], evidence: Sequence[Evidence]) -> list[PersonaContent]:
+    index = EvidenceIndex.of(evidence)
+    return [ground(draft, index) for draft in drafts]
+
+
 async def _gather_or_cancel(coroutines: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
     """Run all at once; on the first failure cancel the rest and raise that failure."""
     tasks = [asyncio.ensure_future(c) for c in coroutines]
@@ -151,9 +156,9 @@ class LLMGeneration:
             await self._report(0.85, "writing personas from notes")
             reduce = personas_from_notes_prompt(notes, count, self.budget.output_tokens)
             drafts = await self._ask(reduce, lambda text: parse_personas(text, count))
-        # Grounding takes milliseconds: no stage of its own, which would cost a database write.
-        index = {e.id: e for e in evidence}
-        return [ground(draft, index) for draft in drafts]
+        # No stage of its own, which would cost a database write; in a thread, as a miscited
+        # quote has the run's evidence indexed, which takes long on large runs.
+        return await asyncio.to_thread(_ground_all, drafts, evidence)
 
     # ----------------------------------------------------------------------- requests
 

@@ -25,7 +25,7 @@ from itertools import pairwise
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from persona.errors import InsufficientEvidenceError
-from persona.generation.grounding import ground, quote_in_text
+from persona.generation.grounding import EvidenceIndex, ground, quote_in_text
 from persona.providers.base import GenerationResult, ProgressCallback
 from persona.schemas import Evidence, GenerationConfig, Insight, PersonaContent, Quote, Usage
 
@@ -846,5 +846,5 @@ def _name(corpus: _Corpus, segment: _Segment, used_first_names: set[str]) -> str
 
 
 def _ground_all(corpus: _Corpus, personas: list[PersonaContent]) -> list[PersonaContent]:
-    by_id = {record.id: record for record in corpus.records}
-    return [ground(persona, by_id) for persona in personas]
+    index = EvidenceIndex.of(corpus.records)
+    return [ground(persona, index) for persona in personas]
