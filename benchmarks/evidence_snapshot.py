@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from local_provider import synthetic_evidence  # noqa: E402
+from local_provider import synthetic_evidence
 
 
 def _peak_mib() -> float:

@@ -272,7 +272,10 @@ async def test_async_follows_a_persona_to_its_sources(make_app: AppFactory) -> N
 
         cited = [r async for r in client.personas.evidence(persona.id, page_size=2)]
         matching = [
-            r async for r in client.runs.evidence(experiment.id, run.id, q="SUBSCRIPTION", page_size=2)
+            r
+            async for r in client.runs.evidence(
+                experiment.id, run.id, q="SUBSCRIPTION", page_size=2
+            )
         ]
         page = await client.runs.evidence_page(experiment.id, run.id, limit=1)
         latest = await client.personas.list(experiment.id, latest=True)

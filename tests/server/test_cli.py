@@ -108,7 +108,7 @@ def test_generate_with_evidence_adds_each_persona_s_cited_records(in_research_di
             record = records[quote["evidence_ids"][0]]
             row = rows[int(record["locator"].removeprefix("row ")) - 2]
             assert (record["source"], record["text"]) == ("interviews.csv", row["response"])
-            assert {"section": "quotes", "index": index} .items() <= next(
+            assert {"section": "quotes", "index": index}.items() <= next(
                 c for c in record["cited_by"] if c["section"] == "quotes" and c["index"] == index
             ).items()
 

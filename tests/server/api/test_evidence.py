@@ -146,9 +146,12 @@ async def test_a_persona_lists_the_records_it_cites_with_the_statements_and_quot
     for section in ("goals", "pain_points", "behaviours"):
         for index, insight in enumerate(persona[section]):
             for evidence_id in insight["evidence_ids"]:
-                assert {"section": section, "index": index, "text": insight["text"], "spans": []} in (
-                    by_id[evidence_id]["cited_by"]
-                )
+                assert {
+                    "section": section,
+                    "index": index,
+                    "text": insight["text"],
+                    "spans": [],
+                } in (by_id[evidence_id]["cited_by"])
 
 
 async def test_evidence_is_the_snapshot_a_source_edited_or_deleted_later_changes_nothing(

@@ -225,7 +225,9 @@ def test_rendering_is_deterministic_and_shared_by_stored_and_unstored_forms() ->
 def test_corrected_and_approximate_quotes_say_so_and_the_note_counts_them() -> None:
     persona = content(
         quotes=[
-            Quote(text="I plan on Sunday.", evidence_ids=["ev-3"], verified=True, citation="corrected"),
+            Quote(
+                text="I plan on Sunday.", evidence_ids=["ev-3"], verified=True, citation="corrected"
+            ),
             Quote(
                 text="I plan my weeks on Sundays.",
                 evidence_ids=["ev-1"],

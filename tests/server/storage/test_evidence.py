@@ -163,9 +163,7 @@ def test_a_run_stores_its_grounding_totals(repo: Repository) -> None:
         goals=[Insight(text="g", evidence_ids=[], supported=False)],
         quotes=[Quote(text="q", evidence_ids=["ev-1"], verified=True)],
     )
-    counts = content.grounding.model_copy(
-        update={"quotes_verified": 1, "insights_unsupported": 1}
-    )
+    counts = content.grounding.model_copy(update={"quotes_verified": 1, "insights_unsupported": 1})
     content = content.model_copy(update={"grounding": counts})
 
     repo.mark_succeeded(run_id, attempt, [content, content], Usage())
@@ -183,10 +181,10 @@ def test_a_run_stores_its_grounding_totals(repo: Repository) -> None:
 
 _PERSONA_AT_0002 = (
     "INSERT INTO personas VALUES ('per-old', 'exp-old', 'run-done', 0, 'Ada', 'Ops lead', '{}',"
-    " '[{\"text\": \"fewer alerts\", \"evidence_ids\": [\"ev-1\"]}]',"
-    " '[{\"text\": \"noise\", \"evidence_ids\": []}]', '[]',"
-    " '[{\"text\": \"too many\", \"evidence_ids\": [\"ev-1\"], \"verified\": true},"
-    " {\"text\": \"made up\", \"evidence_ids\": [], \"verified\": false}]',"
+    ' \'[{"text": "fewer alerts", "evidence_ids": ["ev-1"]}]\','
+    ' \'[{"text": "noise", "evidence_ids": []}]\', \'[]\','
+    ' \'[{"text": "too many", "evidence_ids": ["ev-1"], "verified": true},'
+    ' {"text": "made up", "evidence_ids": [], "verified": false}]\','
     " '[\"ev-1\"]', 0.5, 0, '2026-01-01 10:00:03.000000')"
 )
 _ROWS_AT_0002 = [
@@ -228,7 +226,10 @@ def test_upgrading_from_0002_turns_scores_into_counts_and_keeps_every_row(url: s
     assert (persona.grounding.insights_supported, persona.grounding.insights_unsupported) == (1, 1)
     assert [g.supported for g in persona.goals] == [True]
     assert [p.supported for p in persona.pain_points] == [False]
-    assert [(q.match, q.citation) for q in persona.quotes] == [("exact", "given"), ("none", "given")]
+    assert [(q.match, q.citation) for q in persona.quotes] == [
+        ("exact", "given"),
+        ("none", "given"),
+    ]
     assert run.persona_ids == ["per-old"] and run.grounding is None
     assert evidence.items == [] and cited == []  # runs from before snapshots have none
 

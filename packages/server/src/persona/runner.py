@@ -3,11 +3,11 @@
 A run is one asyncio task. It waits for a free slot (``max_concurrent_runs``), claims the run
 (queued → running, attempts + 1), loads the evidence, stores it as the run's evidence
 snapshot (once per distinct content: runs over the same bytes share one), calls the provider
-and stores the personas in the same transaction that marks the run succeeded. A run reads its sources after
-it got its slot; runs over the same sources share a read that began after they got theirs, so
-two hundred runs started at once read their file once. Stored personas are always
-grounded in the evidence: by the provider when it says so (``grounds_personas``, as every
-built-in one does), else by the runner. Every transition is guarded by the attempt number,
+and stores the personas in the same transaction that marks the run succeeded. A run reads
+its sources after it got its slot; runs over the same sources share a read that began after
+they got theirs, so two hundred runs started at once read their file once. Stored personas
+are always grounded in the evidence: by the provider when it says so (``grounds_personas``,
+as every built-in one does), else by the runner. Every transition is guarded by the attempt number,
 so a run cancelled, deleted or re-claimed meanwhile is never overwritten and never yields
 personas twice.
 
@@ -407,11 +407,11 @@ class Runner:
     async def _read_snapshot(self, claimed: ClaimedRun) -> _Snapshot:
         """Cached small sources at once on the loop; anything else in a worker thread. The
         snapshot is stored here, once per read, so that each run only links to it."""
-        evidence = self._cached_evidence(claimed)
-        if evidence is None:
+        cached = self._cached_evidence(claimed)
+        if cached is None:
             evidence, set_id = await asyncio.to_thread(self._load_evidence, claimed)
         else:
-            set_id = evidence_digest(evidence)
+            evidence, set_id = cached, evidence_digest(cached)
         await self._db(self.repository.store_evidence, set_id, evidence)
         return _Snapshot(evidence, set_id)
 

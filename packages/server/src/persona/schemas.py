@@ -290,7 +290,9 @@ class Grounding(GroundingCounts):
     @classmethod
     def total(cls, parts: list[Grounding]) -> Grounding:
         """The counts of ``parts`` added up, and the score over all their quotes."""
-        counts = {name: sum(getattr(p, name) for p in parts) for name in GroundingCounts.model_fields}
+        counts = {
+            name: sum(getattr(p, name) for p in parts) for name in GroundingCounts.model_fields
+        }
         quotes = counts["quotes_verified"] + counts["quotes_approximate"]
         quotes += counts["quotes_unverified"]
         return cls(**counts, score=counts["quotes_verified"] / quotes if quotes else 1.0)

@@ -429,9 +429,7 @@ class PersonaService:
         persona, records, next_cursor = await self._call(
             self._repository.persona_evidence, persona_id, limit=limit, cursor=cursor
         )
-        return CitedEvidencePage(
-            items=cited_evidence(persona, records), next_cursor=next_cursor
-        )
+        return CitedEvidencePage(items=cited_evidence(persona, records), next_cursor=next_cursor)
 
     # ------------------------------------------------------------------ misc
 
@@ -826,10 +824,10 @@ class SyncPersonaService:
 
 
 __all__ = [
+    "EvidenceFilter",
     "PersonaService",
     "StartedRun",
     "SyncPersonaService",
     "UploadedFile",
-    "EvidenceFilter",
     "safe_file_name",
 ]

@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from persona.generation.grounding import quote_spans
-from persona.schemas import CitedEvidence, Evidence, EvidenceCitation, PersonaContent
+from persona.schemas import (
+    CitedEvidence,
+    Evidence,
+    EvidenceCitation,
+    Insight,
+    PersonaContent,
+    Quote,
+)
 
 _INSIGHT_SECTIONS = ("goals", "pain_points", "behaviours")
 
@@ -37,7 +44,7 @@ def cited_evidence(persona: PersonaContent, records: Sequence[Evidence]) -> list
 def statement_evidence_ids(persona: PersonaContent) -> list[str]:
     """The ids cited by its goals, pain points, behaviours and quotes, once each, in order
     (a persona's ``evidence_ids`` may also hold records backing it only as a whole)."""
-    statements = [
+    statements: list[Quote | Insight] = [
         *persona.quotes,
         *persona.goals,
         *persona.pain_points,

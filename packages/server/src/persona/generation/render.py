@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-
 from collections.abc import Sequence
 
 from persona.schemas import CitedEvidence, Insight, Persona, PersonaContent, Quote
@@ -73,7 +72,9 @@ def _quotes(quotes: list[Quote]) -> str:
 
 def _quote(quote: Quote) -> str:
     lines = [f"> {_escape(line)}".rstrip() for line in quote.text.strip().splitlines()]
-    return "\n".join([*lines, ">", f"> \u2014 {_quote_mark(quote)}{_cited(quote.evidence_ids, _DOT)}"])
+    return "\n".join(
+        [*lines, ">", f"> \u2014 {_quote_mark(quote)}{_cited(quote.evidence_ids, _DOT)}"]
+    )
 
 
 def _quote_mark(quote: Quote) -> str:

@@ -729,9 +729,9 @@ class Repository:
         query = select(PersonaRow).where(PersonaRow.experiment_id == experiment_id)
         if run_id is not None:
             query = query.where(PersonaRow.run_id == run_id)
-        stmt = _after_cursor(
-            query, PersonaRow.created_at, PersonaRow.id, cursor, "personas"
-        ).limit(limit + 1)
+        stmt = _after_cursor(query, PersonaRow.created_at, PersonaRow.id, cursor, "personas").limit(
+            limit + 1
+        )
         with self.db.read() as session:
             _experiment_row(session, experiment_id)
             if run_id is not None:

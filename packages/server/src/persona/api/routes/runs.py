@@ -184,6 +184,4 @@ async def list_run_evidence(
 ) -> EvidencePage:
     """The evidence records the run read, as they were then, in source order (empty until it
     has read its sources)."""
-    return await service.list_run_evidence(
-        experiment_id, run_id, where, limit=limit, cursor=cursor
-    )
+    return await service.list_run_evidence(experiment_id, run_id, where, limit=limit, cursor=cursor)

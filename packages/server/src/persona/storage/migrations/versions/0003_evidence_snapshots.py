@@ -84,9 +84,7 @@ def _personas_grounding_to_counts() -> None:
     with op.batch_alter_table("personas", recreate="never") as batch:
         batch.drop_column("grounding")
     with op.batch_alter_table("personas", recreate="never") as batch:
-        batch.alter_column(
-            "grounding_counts", new_column_name="grounding", existing_type=sa.JSON()
-        )
+        batch.alter_column("grounding_counts", new_column_name="grounding", existing_type=sa.JSON())
 
 
 def _loaded(value: Any) -> Any:
