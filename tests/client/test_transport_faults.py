@@ -229,7 +229,7 @@ def test_injected_client_keeps_its_timeout_unless_one_is_given(experiment_payloa
 
 
 def test_health_reports_an_unreachable_database_instead_of_raising(sleeps: list[float]) -> None:
-    down = {"status": "unavailable", "version": "0.1.0", "database": "unreachable"}
+    down = {"status": "unavailable", "version": "0.2.0", "database": "unreachable"}
     script = Script(ok(down, 503))
     health = script.sync_client().health()
     assert (health.status, health.database) == ("unavailable", "unreachable")
