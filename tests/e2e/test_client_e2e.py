@@ -193,7 +193,7 @@ def test_seed_body_then_local_generation_to_personas(client: pc.PersonaClient) -
     assert client.personas.markdown(persona.id).startswith(f"# {persona.name}")
     listed = client.personas.list(experiment.id)
     assert sorted(p.id for p in listed.items) == sorted(finished.persona_ids)
-    assert client.experiments.get(experiment.id).persona_count == 3
+    assert client.experiments.get(experiment.id).personas_stored == 3
 
 
 def test_pages_through_more_than_one_page(client: pc.PersonaClient) -> None:

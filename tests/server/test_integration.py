@@ -46,7 +46,7 @@ async def test_files_on_disk_become_stored_grounded_personas(settings: Settings)
     assert run.status == "succeeded", run.error
     assert len(run.personas) == 3
     assert len({p.name for p in run.personas}) == 3
-    assert (stored.status, stored.run_count, stored.persona_count) == ("completed", 1, 3)
+    assert (stored.status, stored.run_count, stored.personas_stored) == ("succeeded", 1, 3)
     assert {p.id for p in listed.items} == set(run.persona_ids)
 
     evidence = {

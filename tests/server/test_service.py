@@ -99,7 +99,7 @@ async def test_a_service_remembers_everything_after_a_restart(
         persona = await second.get_persona(run.persona_ids[0])
 
     assert experiment_again == final
-    assert final.status == "completed"
+    assert final.status == "succeeded"
     assert run_again == run
     assert persona == run.personas[0]
 
@@ -541,8 +541,8 @@ async def test_personas_are_listed_and_fetched(
     with pytest.raises(NotFoundError):
         await service.get_persona("persona-nope")
     experiment = await service.get_experiment(experiment.id)
-    assert (experiment.status, experiment.run_count, experiment.persona_count) == (
-        "completed",
+    assert (experiment.status, experiment.run_count, experiment.personas_stored) == (
+        "succeeded",
         1,
         3,
     )
@@ -659,8 +659,8 @@ def test_the_sync_wrapper_runs_a_generation_end_to_end(settings: Settings) -> No
         assert service.get_persona(run.persona_ids[0]) == run.personas[0]
         assert [p.id for p in service.list_personas(experiment.id).items] != []
         assert service.list_runs(experiment.id).items[0].id == run.id
-        assert service.list_experiments().items[0].status == "completed"
-        assert service.get_experiment(experiment.id).persona_count == 2
+        assert service.list_experiments().items[0].status == "succeeded"
+        assert service.get_experiment(experiment.id).personas_stored == 2
         assert service.health().status == "ok"
         assert service.list_providers() == list_providers()
         assert service.settings is settings

@@ -58,8 +58,8 @@ async def test_starting_a_run_and_deleting_show_at_once(client: httpx.AsyncClien
             break
         await asyncio.sleep(0.05)
     after = (await client.get(path)).json()
-    assert after["status"] == "completed"
-    assert after["persona_count"] == 3
+    assert after["status"] == "succeeded"
+    assert after["personas_stored"] == 3
 
     assert (await client.delete(path)).status_code == 204
     assert (await client.get(path)).status_code == 404

@@ -49,7 +49,7 @@ def test_instant_read_equals_the_session_read_through_every_status(db: Database)
 
     repo.mark_succeeded(run.id, claimed.attempt, [_content("Ada"), _content("Ben")], Usage())
     done = repo.get_experiment_now("exp-1")
-    assert (done.status, done.run_count, done.persona_count) == ("completed", 1, 2)
+    assert (done.status, done.run_count, done.personas_stored) == ("succeeded", 1, 2)
     assert done == repo.get_experiment("exp-1")
     assert done.updated_at.tzinfo is not None
 

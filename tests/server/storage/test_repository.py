@@ -90,7 +90,7 @@ def test_create_and_get_an_experiment(repo: Repository) -> None:
     assert fetched.status == "created"
     assert fetched.data_sources == ["interviews.csv", "notes"]
     assert fetched.config.model == "claude"
-    assert (fetched.run_count, fetched.persona_count) == (0, 0)
+    assert (fetched.run_count, fetched.personas_stored) == (0, 0)
 
 
 def test_an_unknown_experiment_is_not_found(repo: Repository) -> None:
@@ -189,15 +189,15 @@ def test_status_follows_the_runs(repo: Repository) -> None:
     assert claimed is not None
     assert repo.get_experiment(experiment_id).status == "running"
     repo.mark_succeeded(run.id, claimed.attempt, [_content("Ada")], Usage())
-    assert repo.get_experiment(experiment_id).status == "completed"
+    assert repo.get_experiment(experiment_id).status == "succeeded"
 
     _fail(repo, experiment_id)
     assert repo.get_experiment(experiment_id).status == "failed"
 
     _succeed(repo, experiment_id)
     experiment = repo.get_experiment(experiment_id)
-    assert experiment.status == "completed"
-    assert (experiment.run_count, experiment.persona_count) == (3, 3)
+    assert experiment.status == "succeeded"
+    assert (experiment.run_count, experiment.personas_stored) == (3, 3)
 
 
 def test_a_cancelled_run_does_not_change_the_outcome(repo: Repository) -> None:
@@ -207,7 +207,7 @@ def test_a_cancelled_run_does_not_change_the_outcome(repo: Repository) -> None:
     repo.cancel_run(experiment_id, run.id)
 
     experiment = repo.get_experiment(experiment_id)
-    assert experiment.status == "completed"
+    assert experiment.status == "succeeded"
     assert experiment.run_count == 2
 
     only_cancelled = _experiment(repo, "exp-2")
@@ -224,12 +224,12 @@ def test_listed_experiments_carry_their_own_counts(repo: Repository) -> None:
 
     items = {item.id: item for item in repo.list_experiments().items}
 
-    assert (items[first].status, items[first].run_count, items[first].persona_count) == (
-        "completed",
+    assert (items[first].status, items[first].run_count, items[first].personas_stored) == (
+        "succeeded",
         1,
         3,
     )
-    assert (items[second].status, items[second].run_count, items[second].persona_count) == (
+    assert (items[second].status, items[second].run_count, items[second].personas_stored) == (
         "running",
         1,
         0,
@@ -630,7 +630,7 @@ def test_writes_together_store_every_persona_and_the_experiment_changes_last_at_
             p.id for p in repo.list_personas(experiment_id, limit=50).items if p.run_id == detail.id
         ]
     experiment = repo.get_experiment(experiment_id)
-    assert experiment.persona_count == 6
+    assert experiment.personas_stored == 6
     assert experiment.updated_at == max(
         detail.finished_at for detail in details if detail.finished_at
     )

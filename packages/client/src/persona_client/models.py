@@ -374,8 +374,10 @@ class Experiment(BaseModel):
     )
     name: str = Field(..., title="Name")
     description: str | None = Field(None, title="Description")
-    status: Literal["created", "running", "completed", "failed"] = Field(
-        ..., title="Status"
+    status: Literal["created", "running", "succeeded", "failed"] = Field(
+        ...,
+        description="'running' while a run is queued or running; else the outcome of its latest run that succeeded or failed ('created' before any).",
+        title="Status",
     )
     data_sources: list[str] = Field(
         ...,
@@ -386,7 +388,11 @@ class Experiment(BaseModel):
     created_at: AwareDatetime = Field(..., title="Created At")
     updated_at: AwareDatetime = Field(..., title="Updated At")
     run_count: int = Field(0, title="Run Count")
-    persona_count: int = Field(0, title="Persona Count")
+    personas_stored: int = Field(
+        0,
+        description="Personas stored by all its runs (each run's own count is config).",
+        title="Personas Stored",
+    )
 
 
 class ExperimentCreate(BaseModel):

@@ -14,7 +14,7 @@ ProviderName = Literal["local", "anthropic", "openai", "gemini", "ollama"]
 QuoteMatch = Literal["exact", "approximate", "none"]
 CitationOrigin = Literal["given", "corrected"]
 PersonaSection = Literal["goals", "pain_points", "behaviours", "quotes"]
-ExperimentStatus = Literal["created", "running", "completed", "failed"]
+ExperimentStatus = Literal["created", "running", "succeeded", "failed"]
 RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 
 ACTIVE_RUN_STATUSES: frozenset[str] = frozenset({"queued", "running"})
@@ -199,7 +199,10 @@ class Experiment(OutputModel):
     id: str = Field(description="'exp-' followed by a random URL-safe id.")
     name: str
     description: str | None = None
-    status: ExperimentStatus
+    status: ExperimentStatus = Field(
+        description="'running' while a run is queued or running; else the outcome of its latest "
+        "run that succeeded or failed ('created' before any)."
+    )
     data_sources: list[str] = Field(
         description="Stored source paths, relative to the data directory."
     )
@@ -207,7 +210,9 @@ class Experiment(OutputModel):
     created_at: AwareDatetime
     updated_at: AwareDatetime
     run_count: int = 0
-    persona_count: int = 0
+    personas_stored: int = Field(
+        default=0, description="Personas stored by all its runs (each run's own count is config)."
+    )
 
 
 class ExperimentPage(OutputModel):

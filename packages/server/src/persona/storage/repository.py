@@ -90,7 +90,7 @@ class ClaimedRun:
 @dataclass(frozen=True)
 class _ExperimentStats:
     run_count: int
-    persona_count: int
+    personas_stored: int
     active: bool
     latest_outcome: str | None
 
@@ -99,7 +99,7 @@ class _ExperimentStats:
         if self.active:
             return "running"
         if self.latest_outcome == "succeeded":
-            return "completed"
+            return "succeeded"
         if self.latest_outcome == "failed":
             return "failed"
         return "created"
@@ -751,7 +751,7 @@ def _experiments_query(*columns: Any) -> Select[Any]:
     in one statement."""
     of_experiment = RunRow.experiment_id == ExperimentRow.id
     run_count = select(func.count(RunRow.id)).where(of_experiment).scalar_subquery()
-    persona_count = (
+    personas_stored = (
         select(func.count(PersonaRow.id))
         .where(PersonaRow.experiment_id == ExperimentRow.id)
         .scalar_subquery()
@@ -764,7 +764,9 @@ def _experiments_query(*columns: Any) -> Select[Any]:
         .limit(1)
         .scalar_subquery()
     )
-    return select(*(columns or (ExperimentRow,)), run_count, persona_count, active, latest_outcome)
+    return select(
+        *(columns or (ExperimentRow,)), run_count, personas_stored, active, latest_outcome
+    )
 
 
 # Built once: composing these statements costs more than running them.
@@ -808,18 +810,18 @@ def _sqlite_datetime(value: str) -> datetime:
 
 def _instant_experiment(row: tuple[Any, ...]) -> Experiment:
     (id_, name, description, sources, config, created, updated, *stats) = row
-    run_count, persona_count, active, latest_outcome = stats
+    run_count, personas_stored, active, latest_outcome = stats
     return Experiment(
         id=id_,
         name=name,
         description=description,
-        status=_ExperimentStats(run_count, persona_count, bool(active), latest_outcome).status,
+        status=_ExperimentStats(run_count, personas_stored, bool(active), latest_outcome).status,
         data_sources=json.loads(sources),
         config=ResolvedConfig.model_validate(json.loads(config)),
         created_at=_sqlite_datetime(created),
         updated_at=_sqlite_datetime(updated),
         run_count=run_count,
-        persona_count=persona_count,
+        personas_stored=personas_stored,
     )
 
 
@@ -1008,7 +1010,7 @@ def _experiment(row: ExperimentRow, stats: _ExperimentStats) -> Experiment:
         created_at=row.created_at,
         updated_at=row.updated_at,
         run_count=stats.run_count,
-        persona_count=stats.persona_count,
+        personas_stored=stats.personas_stored,
     )
 
 
