@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
-from persona.storage import Database, Repository
+from alembic import command
+from persona.storage import Database, Repository, alembic_config
+from sqlalchemy import text
 
 
 @pytest.fixture
@@ -25,3 +27,14 @@ def db(url: str) -> Iterator[Database]:
 @pytest.fixture
 def repo(db: Database) -> Repository:
     return Repository(db)
+
+
+def database_at(url: str, revision: str, statements: Sequence[str]) -> None:
+    """A database migrated only up to ``revision``, holding the rows ``statements`` insert:
+    what an older release left behind."""
+    command.upgrade(alembic_config(url), revision)
+    older = Database(url)
+    with older.write_connection() as connection:
+        for statement in statements:
+            connection.execute(text(statement))
+    older.dispose()

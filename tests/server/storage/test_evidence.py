@@ -13,6 +13,8 @@ from persona.storage.cursor import PositionCursor
 from persona.storage.evidence import EvidenceFilter, evidence_digest
 from sqlalchemy import text
 
+from .conftest import database_at
+
 LOCAL = ResolvedConfig(provider="local", persona_count=1)
 
 
@@ -200,17 +202,8 @@ _ROWS_AT_0002 = [
 ]
 
 
-def _database_at_0002(url: str) -> None:
-    command.upgrade(alembic_config(url), "0002")
-    older = Database(url)
-    with older.write_connection() as connection:
-        for statement in _ROWS_AT_0002:
-            connection.execute(text(statement))
-    older.dispose()
-
-
 def test_upgrading_from_0002_turns_scores_into_counts_and_keeps_every_row(url: str) -> None:
-    _database_at_0002(url)
+    database_at(url, "0002", _ROWS_AT_0002)
 
     newer = Database(url)
     newer.migrate()
@@ -235,7 +228,7 @@ def test_upgrading_from_0002_turns_scores_into_counts_and_keeps_every_row(url: s
 
 
 def test_downgrading_0003_gives_the_scores_back(url: str) -> None:
-    _database_at_0002(url)
+    database_at(url, "0002", _ROWS_AT_0002)
     config = alembic_config(url)
     command.upgrade(config, "head")
 

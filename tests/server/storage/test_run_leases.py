@@ -15,6 +15,8 @@ from persona.storage.database import SCHEMA_REVISION
 from persona.storage.models import RunRow
 from sqlalchemy import select, text
 
+from .conftest import database_at
+
 LOCAL = ResolvedConfig(provider="local", persona_count=2)
 CLAIMERS = 8
 
@@ -199,17 +201,8 @@ _ROWS_AT_0001 = [
 ]
 
 
-def _database_at_0001(url: str) -> None:
-    command.upgrade(alembic_config(url), "0001")
-    older = Database(url)
-    with older.write_connection() as connection:
-        for statement in _ROWS_AT_0001:
-            connection.execute(text(statement))
-    older.dispose()
-
-
 def test_upgrading_a_database_at_0001_keeps_its_rows_and_leaves_runs_unleased(url: str) -> None:
-    _database_at_0001(url)
+    database_at(url, "0001", _ROWS_AT_0001)
 
     newer = Database(url)
     newer.migrate()  # foreign keys on, as every Persona connection has them
@@ -227,7 +220,7 @@ def test_upgrading_a_database_at_0001_keeps_its_rows_and_leaves_runs_unleased(ur
 
 
 def test_downgrading_to_0001_keeps_the_rows(url: str) -> None:
-    _database_at_0001(url)
+    database_at(url, "0001", _ROWS_AT_0001)
     config = alembic_config(url)
     command.upgrade(config, "head")
 
