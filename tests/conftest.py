@@ -1,4 +1,10 @@
-"""Fixtures for every test: a clean environment, and where the shipped example data lives.
+"""Fixtures for every test: a clean environment, where the shipped example data lives, and
+the database a test runs on.
+
+A test that takes ``database_url`` (or a fixture built on it) runs twice: on a SQLite file
+and on a PostgreSQL database (see ``tests/databases.py``), unless it is marked
+``sqlite_only``. Without PostgreSQL the second run is skipped, saying how to enable it;
+where PERSONA_REQUIRE_POSTGRES is set (CI sets it), it fails instead.
 
 respx stands in for the LLM providers' APIs at the transport their clients send through
 (aiohttp's pool under httpx), so ``respx.mock`` catches provider requests as it would at
@@ -7,13 +13,18 @@ httpcore's.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import respx.mocks
+
+from tests.databases import REQUIRE_VARIABLE, PostgresCluster
 
 
 class AiohttpTransportMocker(respx.mocks.AbstractRequestMocker):
@@ -56,3 +67,37 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def examples_dir() -> Path:
     return EXAMPLES_DIR
+
+
+DATABASE_BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "database_backend" in metafunc.fixturenames:
+        sqlite_only = metafunc.definition.get_closest_marker("sqlite_only") is not None
+        metafunc.parametrize("database_backend", ["sqlite"] if sqlite_only else DATABASE_BACKENDS)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster]:
+    """The session's PostgreSQL server (see tests/databases.py)."""
+    with contextlib.ExitStack() as stack:
+        try:
+            cluster = stack.enter_context(PostgresCluster.started())
+        except (RuntimeError, subprocess.CalledProcessError) as exc:
+            detail = getattr(exc, "stderr", None) or exc
+            if os.environ.get(REQUIRE_VARIABLE):
+                pytest.fail(f"PostgreSQL is required ({REQUIRE_VARIABLE} is set): {detail}")
+            pytest.skip(f"PostgreSQL tests skipped: {detail}")
+        yield cluster
+
+
+@pytest.fixture
+def database_url(database_backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A database at the newest schema (a SQLite file migrated on first open)."""
+    if database_backend == "sqlite":
+        folder = tmp_path / "db"
+        folder.mkdir(exist_ok=True)
+        return f"sqlite:///{folder / 'persona.db'}"
+    cluster: PostgresCluster = request.getfixturevalue("postgres")
+    return cluster.migrated_database()

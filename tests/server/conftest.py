@@ -37,12 +37,9 @@ def research_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def make_settings(research_dir: Path, tmp_path: Path) -> Callable[..., Settings]:
+def make_settings(research_dir: Path, database_url: str) -> Callable[..., Settings]:
     def build(**overrides: Any) -> Settings:
-        values: dict[str, Any] = {
-            "data_dir": research_dir,
-            "database_url": f"sqlite:///{tmp_path / 'db' / 'persona.db'}",
-        }
+        values: dict[str, Any] = {"data_dir": research_dir, "database_url": database_url}
         values.update(overrides)
         return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 

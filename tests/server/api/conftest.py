@@ -37,9 +37,10 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def settings_for(data_dir: Path) -> Callable[..., Settings]:
+def settings_for(data_dir: Path, database_url: str) -> Callable[..., Settings]:
     def build(**overrides: Any) -> Settings:
-        return Settings(data_dir=data_dir, _env_file=None, **overrides)  # type: ignore[call-arg]
+        values = {"data_dir": data_dir, "database_url": database_url, **overrides}
+        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
     return build
 

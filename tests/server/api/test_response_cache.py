@@ -7,8 +7,10 @@ import sqlite3
 from collections.abc import Hashable
 
 import httpx
+import pytest
 from persona.api.cache import ResponseCache
 from persona.schemas import Health
+from sqlalchemy import text
 
 from .conftest import TOKEN, ClientFactory, create_local
 
@@ -23,6 +25,7 @@ def database_file(client: httpx.AsyncClient) -> str:
     return str(url).removeprefix("sqlite:///")
 
 
+@pytest.mark.sqlite_only  # the cache follows SQLite's data_version
 async def test_a_repeated_read_is_served_from_the_cache(client: httpx.AsyncClient) -> None:
     created = await create_local(client)
 
@@ -35,6 +38,7 @@ async def test_a_repeated_read_is_served_from_the_cache(client: httpx.AsyncClien
     assert len(cache_of(client)) == 1
 
 
+@pytest.mark.sqlite_only  # the cache follows SQLite's data_version
 async def test_a_commit_by_another_process_is_seen_at_once(client: httpx.AsyncClient) -> None:
     created = await create_local(client)
     await client.get(f"/experiments/{created['id']}")  # cached
@@ -145,6 +149,7 @@ async def test_the_oldest_entry_makes_room() -> None:
 # ----------------------------------------------------------------------- before routing
 
 
+@pytest.mark.sqlite_only  # the cache follows SQLite's data_version
 async def test_a_cached_body_is_served_only_to_an_authorised_request(
     make_client: ClientFactory,
 ) -> None:
@@ -177,3 +182,22 @@ async def test_only_a_get_of_the_experiment_itself_is_answered_from_the_cache(
     assert (await client.head(path)).status_code == 405
     assert (await client.get(f"{path}/runs")).json()["items"] == []
     assert (await client.get(f"{path}/")).status_code in (307, 404)
+
+
+async def test_a_write_by_another_connection_is_seen_and_postgresql_caches_nothing(
+    client: httpx.AsyncClient, database_backend: str
+) -> None:
+    created = await create_local(client)
+    await client.get(f"/experiments/{created['id']}")
+    renamed = "renamed behind the server's back"
+    service = client.app.state.service  # type: ignore[attr-defined]
+    with service._repository.db.engine.begin() as connection:  # another writer
+        connection.execute(
+            text("UPDATE experiments SET name = :name WHERE id = :id"),
+            {"name": renamed, "id": created["id"]},
+        )
+
+    after = (await client.get(f"/experiments/{created['id']}")).json()
+
+    assert after["name"] == renamed
+    assert len(cache_of(client)) == (1 if database_backend == "sqlite" else 0)

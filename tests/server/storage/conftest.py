@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
 import pytest
 from alembic import command
@@ -12,8 +11,9 @@ from sqlalchemy import text
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'persona.db'}"
+def url(database_url: str) -> str:
+    """The test's database: an empty SQLite file, or a migrated PostgreSQL database."""
+    return database_url
 
 
 @pytest.fixture

@@ -19,6 +19,8 @@ from persona.storage.database import MIGRATIONS_DIR, SCHEMA_REVISION
 from persona.storage.models import Base
 from sqlalchemy import inspect, text
 
+pytestmark = pytest.mark.sqlite_only  # SQLite's own engine settings and readers
+
 
 def _url(path: Path) -> str:
     return f"sqlite:///{path}"

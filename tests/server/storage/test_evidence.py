@@ -202,6 +202,7 @@ _ROWS_AT_0002 = [
 ]
 
 
+@pytest.mark.sqlite_only  # the migration scripts on SQLite; PostgreSQL's in test_postgres.py
 def test_upgrading_from_0002_turns_scores_into_counts_and_keeps_every_row(url: str) -> None:
     database_at(url, "0002", _ROWS_AT_0002)
 
@@ -227,6 +228,7 @@ def test_upgrading_from_0002_turns_scores_into_counts_and_keeps_every_row(url: s
     assert evidence.items == [] and cited == []  # runs from before snapshots have none
 
 
+@pytest.mark.sqlite_only  # the migration scripts on SQLite; PostgreSQL's in test_postgres.py
 def test_downgrading_0003_gives_the_scores_back(url: str) -> None:
     database_at(url, "0002", _ROWS_AT_0002)
     config = alembic_config(url)

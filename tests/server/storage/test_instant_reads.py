@@ -11,6 +11,8 @@ from persona.errors import NotFoundError
 from persona.schemas import Grounding, Insight, PersonaContent, Quote, ResolvedConfig, Usage
 from persona.storage import Database, ReadWouldWait, Repository
 
+pytestmark = pytest.mark.sqlite_only  # SQLite's own engine settings and readers
+
 LOCAL = ResolvedConfig(provider="local", persona_count=2, temperature=0.3, seed=7)
 
 
@@ -64,7 +66,7 @@ def test_instant_read_sees_another_connections_commit_at_once(db: Database, tmp_
     repo = Repository(db)
     _create(repo)
     repo.get_experiment_now("exp-1")
-    other = Database(f"sqlite:///{tmp_path / 'persona.db'}")
+    other = Database(f"sqlite:///{tmp_path / 'db' / 'persona.db'}")
     try:
         Repository(other).create_run("exp-1", LOCAL)
     finally:
@@ -76,7 +78,7 @@ def test_a_locked_database_raises_at_once_instead_of_waiting(db: Database, tmp_p
     repo = Repository(db)
     _create(repo)
     db.engine.dispose()  # an exclusive WAL lock needs the other connections closed
-    locker = sqlite3.connect(tmp_path / "persona.db", isolation_level=None)
+    locker = sqlite3.connect(tmp_path / "db" / "persona.db", isolation_level=None)
     try:
         # An exclusive lock blocks even WAL readers; a loop must not wait for it.
         locker.execute("PRAGMA locking_mode=EXCLUSIVE")

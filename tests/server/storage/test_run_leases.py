@@ -201,6 +201,7 @@ _ROWS_AT_0001 = [
 ]
 
 
+@pytest.mark.sqlite_only  # the migration scripts on SQLite; PostgreSQL's in test_postgres.py
 def test_upgrading_a_database_at_0001_keeps_its_rows_and_leaves_runs_unleased(url: str) -> None:
     database_at(url, "0001", _ROWS_AT_0001)
 
@@ -219,6 +220,7 @@ def test_upgrading_a_database_at_0001_keeps_its_rows_and_leaves_runs_unleased(ur
     newer.dispose()
 
 
+@pytest.mark.sqlite_only  # the migration scripts on SQLite; PostgreSQL's in test_postgres.py
 def test_downgrading_to_0001_keeps_the_rows(url: str) -> None:
     database_at(url, "0001", _ROWS_AT_0001)
     config = alembic_config(url)

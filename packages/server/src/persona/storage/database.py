@@ -22,6 +22,8 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 _WRITE_OPTION = "persona_write"
 SCHEMA_REVISION = "0003"
 """The newest migration. A database already there is opened without loading Alembic."""
+MIGRATION_LOCK_KEY = 0x5045_5253_4F4E_41
+"""The PostgreSQL advisory lock held while migrating ("PERSONA" in hex)."""
 # Alembic keeps its migration context in module globals: one migration at a time per process.
 _MIGRATION_LOCK = threading.Lock()
 
@@ -98,6 +100,8 @@ class Database:
             self.engine = _create_sqlite_engine(self.url, pool_size)
         else:
             self.engine = create_engine(self.url, pool_pre_ping=True)
+            if self.engine.dialect.name == "postgresql":
+                event.listen(self.engine, "before_cursor_execute", _without_nul, retval=True)
         self._write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(self._write_engine, expire_on_commit=False)
@@ -166,12 +170,22 @@ class Database:
                 self._batch.connection = None
 
     def migrate(self) -> None:
-        """Bring the schema to the newest revision (creates it in an empty database)."""
+        """Bring the schema to the newest revision (creates it in an empty database).
+
+        Any number of processes may start at once on one database. On SQLite the write lock
+        serialises them; on PostgreSQL a transaction-scoped advisory lock does, and a
+        process that waited finds the schema migrated by the one before it."""
         if self.revision() == SCHEMA_REVISION:
             return
         from alembic import command
 
         with _MIGRATION_LOCK, self._write_lock, self._write_engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+                )
+                if _revision(connection) == SCHEMA_REVISION:
+                    return
             config = alembic_config()
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
@@ -179,9 +193,7 @@ class Database:
     def revision(self) -> str | None:
         """The schema revision the database is at; None when it has none yet."""
         with self._read_lock, self.engine.connect() as connection:
-            if not inspect(connection).has_table("alembic_version"):
-                return None
-            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            return _revision(connection)
 
     def ping(self) -> None:
         """Run ``SELECT 1``; raises when the database cannot be reached."""
@@ -236,6 +248,47 @@ class Database:
             connection.close()
         self._instant_connections.clear()
         self.engine.dispose()
+
+
+def _revision(connection: Connection) -> str | None:
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return None if revision is None else str(revision)
+
+
+NUL_REPLACEMENT = "\ufffd"
+
+
+def _without_nul(
+    _connection: Connection,
+    _cursor: Any,
+    statement: str,
+    parameters: Any,
+    _context: Any,
+    executemany: bool,
+) -> tuple[str, Any]:
+    """PostgreSQL's text cannot hold NUL characters (SQLite's can): a NUL in a value, such as
+    an id in a hostile URL or a byte of junk in a research file, would fail the statement.
+    It becomes U+FFFD, the replacement character: such an id matches nothing, and such text
+    is stored with a visible mark where the NUL was."""
+    if executemany and isinstance(parameters, list):
+        return statement, [_clean(row) for row in parameters]
+    return statement, _clean(parameters)
+
+
+def _clean(parameters: Any) -> Any:
+    if isinstance(parameters, dict):
+        if any(isinstance(v, str) and "\x00" in v for v in parameters.values()):
+            return {k: _clean_value(v) for k, v in parameters.items()}
+        return parameters
+    if isinstance(parameters, tuple | list):
+        return type(parameters)(_clean_value(v) for v in parameters)
+    return parameters
+
+
+def _clean_value(value: Any) -> Any:
+    return value.replace("\x00", NUL_REPLACEMENT) if isinstance(value, str) else value
 
 
 def _instant_read_path(url: URL) -> str | None:
