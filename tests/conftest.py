@@ -75,7 +75,9 @@ DATABASE_BACKENDS = ("sqlite", "postgresql")
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "database_backend" in metafunc.fixturenames:
         sqlite_only = metafunc.definition.get_closest_marker("sqlite_only") is not None
-        metafunc.parametrize("database_backend", ["sqlite"] if sqlite_only else DATABASE_BACKENDS)
+        backends = ["sqlite"] if sqlite_only else DATABASE_BACKENDS
+        # Module scope: a module's long-lived fixtures (a server) run once per database.
+        metafunc.parametrize("database_backend", backends, scope="module")
 
 
 @pytest.fixture(scope="session")
@@ -101,3 +103,13 @@ def database_url(database_backend: str, tmp_path: Path, request: pytest.FixtureR
         return f"sqlite:///{folder / 'persona.db'}"
     cluster: PostgresCluster = request.getfixturevalue("postgres")
     return cluster.migrated_database()
+
+
+@pytest.fixture(scope="module")
+def server_database(database_backend: str, request: pytest.FixtureRequest) -> dict[str, str]:
+    """The environment that points a server of a module's tests at its database: nothing for
+    SQLite (a file in the server's data directory), a PostgreSQL URL otherwise."""
+    if database_backend == "sqlite":
+        return {}
+    cluster: PostgresCluster = request.getfixturevalue("postgres")
+    return {"PERSONA_DATABASE_URL": cluster.migrated_database()}

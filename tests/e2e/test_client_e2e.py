@@ -141,9 +141,11 @@ class StalledProvider:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory, server_database: dict[str, str]
+) -> Iterator[Server]:
     stalled = StalledProvider()
-    env = server_env(OPENAI_BASE_URL=stalled.url, OPENAI_API_KEY="sk-test")
+    env = server_env(OPENAI_BASE_URL=stalled.url, OPENAI_API_KEY="sk-test", **server_database)
     try:
         with persona_serve(make_data_dir(tmp_path_factory.mktemp("client-e2e")), env) as running:
             yield running

@@ -78,10 +78,14 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(data_dir: Path, stalled_provider: StalledProvider) -> Iterator[ServerProcess]:
+def server(
+    data_dir: Path, stalled_provider: StalledProvider, server_database: dict[str, str]
+) -> Iterator[ServerProcess]:
     """Token on; no Anthropic key; 'openai' points at the stalled loopback provider."""
     env = clean_env(
-        OPENAI_BASE_URL=stalled_provider.url, PERSONA_MAX_UPLOAD_BYTES=str(UPLOAD_LIMIT)
+        OPENAI_BASE_URL=stalled_provider.url,
+        PERSONA_MAX_UPLOAD_BYTES=str(UPLOAD_LIMIT),
+        **server_database,
     )
     with running_server(data_dir, env, "--auth-token", TOKEN) as running:
         yield running
