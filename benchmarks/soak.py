@@ -100,7 +100,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(data_dir: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    data_dir: Path, log: Path, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
     """`persona serve` on a free loopback port, once /health answers 200."""
     port = free_port()
     env = {
@@ -108,6 +110,7 @@ def start_server(data_dir: Path, log: Path) -> tuple[subprocess.Popen[bytes], st
         for key, value in os.environ.items()
         if not key.startswith("PERSONA_") and not key.endswith(("_API_KEY", "_BASE_URL"))
     }
+    env.update(extra_env or {})
     argv = [
         sys.executable, "-m", "persona.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
         "--data-dir", str(data_dir), "--auth-token", TOKEN, "--log-level", "warning",
@@ -431,13 +434,27 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="measured duration")
     parser.add_argument("--warmup", type=float, default=20.0, help="seconds before measuring")
     parser.add_argument("--workers", type=int, default=16, help="concurrent clients")
+    parser.add_argument(
+        "--tracemalloc",
+        metavar="DIR",
+        type=Path,
+        help="have the server dump tracemalloc snapshots into DIR every --trace-seconds "
+        "(slows it down: for finding what holds memory, not for its figures)",
+    )
+    parser.add_argument("--trace-seconds", type=float, default=60.0)
     args = parser.parse_args()
+    extra_env = {}
+    if args.tracemalloc is not None:
+        extra_env = {
+            "PERSONA_DEBUG_TRACEMALLOC_DIR": str(args.tracemalloc.resolve()),
+            "PERSONA_DEBUG_TRACEMALLOC_SECONDS": str(args.trace_seconds),
+        }
 
     root = Path(tempfile.mkdtemp(prefix="persona-soak-"))
     data_dir = root / "data"
     data_dir.mkdir()
     shutil.copy(INTERVIEWS, data_dir / "interviews.csv")
-    process, base_url = start_server(data_dir, root / "server.log")
+    process, base_url = start_server(data_dir, root / "server.log", extra_env)
     try:
         asyncio.run(soak(base_url, process.pid, args))
     finally:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 import re
 import unicodedata
+import weakref
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from persona.generation import textnorm
+from persona.generation import evidence_index, textnorm
 from persona.generation.grounding import (
     MAX_FOUND_IDS,
     EvidenceIndex,
@@ -444,3 +446,21 @@ def test_a_quote_cut_from_a_record_is_verified_and_spans_itself(
     assert found
     for span in found:
         assert normalize(text[span.start : span.end]) == wanted
+
+
+def test_an_index_over_large_evidence_does_not_keep_it_alive(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(evidence_index, "CACHED_RECORDS", 2)
+    evidence = [
+        Evidence(id=f"ev-{n}", source="s.csv", locator=f"row {n}", text=f"Answer {n}.")
+        for n in range(3)
+    ]
+    index = EvidenceIndex.of(evidence)
+    assert index.by_id["ev-1"] is evidence[1]
+    held = weakref.ref(evidence[0])
+
+    del evidence, index
+    gc.collect()
+
+    assert held() is None

@@ -136,3 +136,21 @@ def test_text_column_applies_to_tabular_files_only(data_dir: Path, make_file) ->
     make_file("b.txt", "Paragraph text.")
     evidence = load_evidence(["a.csv", "b.txt"], data_dir=data_dir, text_column="quote")
     assert [e.text for e in evidence] == ["Short quote.", "Paragraph text."]
+
+
+def test_read_records_are_the_same_as_validated_ones_and_copy_apart(tmp_path: Path) -> None:
+    (tmp_path / "rows.csv").write_text(
+        "participant,role,answer\nP1,Designer,I want faster exports.\n"
+        "P1,Designer,Exports are slow.\nP2,Designer,I usually print them.\n"
+    )
+    first, second, third = load_evidence(["rows.csv"], data_dir=tmp_path)
+
+    for item in (first, second, third):
+        assert item == Evidence.model_validate(item.model_dump())
+        assert item.model_dump(exclude_unset=True) == item.model_dump()
+    changed = first.model_copy(update={"text": "Changed."})
+    assert changed.text == "Changed." and first.text == "I want faster exports."
+    assert second.model_dump(exclude_unset=True) == second.model_dump()
+    # Values a file repeats are held once.
+    assert first.participant is second.participant
+    assert first.attributes["role"] is third.attributes["role"]

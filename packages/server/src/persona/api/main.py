@@ -13,6 +13,7 @@ from persona.__about__ import __version__
 from persona.api.cache import ResponseCache
 from persona.api.docs import install_docs
 from persona.api.errors import install_error_handlers
+from persona.api.memtrace import start_from_environment
 from persona.api.middleware import (
     BodyLimitMiddleware,
     CachedReadMiddleware,
@@ -47,6 +48,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if app.state.long_running:
         import_providers()
         freeze_startup_heap()
+        start_from_environment()
     try:
         yield
     finally:

@@ -42,6 +42,12 @@ WINDOW_SLACK = 3
 CACHED_INDEXES = 2
 """Indexes kept for later runs over the same evidence objects (each holds its records)."""
 
+CACHED_RECORDS = 20_000
+"""Evidence larger than this gets an index of its own, not kept: a kept index holds its
+records, its normalised texts and its word index until two later runs replace it, which for a
+large source is hundreds of MB held after its run has ended. Many runs over the same large
+evidence at once are rare; each then builds its word index only if a quote needs it."""
+
 _NON_SPACE = re.compile(r"\S+")
 _SEPARATORS = str.maketrans(dict.fromkeys(string.punctuation.replace("_", ""), " "))
 """A word is a run of characters that are neither white space nor ASCII punctuation (a
@@ -239,6 +245,8 @@ class _IndexCache:
         self._lock = threading.Lock()
 
     def get(self, evidence: Sequence[Evidence]) -> EvidenceIndex:
+        if len(evidence) > CACHED_RECORDS:
+            return EvidenceIndex(evidence)
         key = tuple(map(id, evidence))
         with self._lock:
             entry = self._entries.get(key)

@@ -7,7 +7,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from persona.errors import SourceError
@@ -33,6 +33,44 @@ PARTICIPANT_COLUMNS = (
 )
 _MAX_NESTING = 8
 _SEPARATORS = re.compile(r"[\s\-]+")
+SHARED_VALUE_CHARS = 64
+"""Participants, attribute names and values up to this length are shared between the records
+of one file that repeat them (a role, a plan, a participant's id on each of their rows)."""
+SHARED_VALUES = 100_000
+"""Distinct values one file shares at most; later new ones are kept as read."""
+
+_EVERY_FIELD: set[str] = set(Evidence.model_fields)
+"""The fields-set of every Evidence made by :func:`make_evidence` (one object for all)."""
+
+
+def make_evidence(
+    *,
+    id: str,
+    source: str,
+    locator: str,
+    participant: str | None,
+    text: str,
+    attributes: dict[str, str],
+) -> Evidence:
+    """Evidence from a reader's strings, built without validation around one shared set of
+    field names.
+
+    A validated model keeps a set of the fields it was given: about 700 bytes, over 40% of a
+    CSV row's record, and a second object per record for every full garbage collection to
+    scan (a large source is hundreds of thousands of records, each pass then stalls the
+    event loop for longer). The readers give every field, and only strings, so validation
+    finds nothing to check. Sharing the set is safe: it names every field, so an assignment
+    adds nothing to it, and ``model_copy`` copies it before changing it.
+    """
+    return Evidence.model_construct(
+        _EVERY_FIELD,
+        id=id,
+        source=source,
+        locator=locator,
+        participant=participant,
+        text=text,
+        attributes=attributes,
+    )
 
 
 def evidence_id(source: str, locator: str) -> str:
@@ -98,6 +136,8 @@ class ColumnPlan:
 
     text: str
     participant: str | None
+    _shared: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    """Short strings already seen in this file's records, each kept once."""
 
     def evidence(self, record: Mapping[str, str], source: str, locator: str) -> Evidence | None:
         """The record as Evidence, or None when its text is empty."""
@@ -105,20 +145,34 @@ class ColumnPlan:
         if not text:
             return None
         participant = record.get(self.participant, "").strip() if self.participant else ""
+        share = self._share
         stripped = ((key, value.strip()) for key, value in record.items())
         attributes = {
-            key: value
+            share(key): share(value)
             for key, value in stripped
             if value and key not in (self.text, self.participant)
         }
-        return Evidence(
+        return make_evidence(
             id=evidence_id(source, locator),
             source=source,
             locator=locator,
-            participant=participant or None,
+            participant=share(participant) or None,
             text=text,
             attributes=attributes,
         )
+
+    def _share(self, value: str) -> str:
+        """The string equal to ``value`` seen before in this file, if short: a file repeats
+        its categories on every row, and each row read is a new copy of them."""
+        if len(value) > SHARED_VALUE_CHARS:
+            return value
+        shared = self._shared
+        found = shared.get(value)
+        if found is None:
+            found = value
+            if len(shared) < SHARED_VALUES:
+                shared[value] = value
+        return found
 
 
 def plan_columns(

@@ -22,7 +22,7 @@ from pathlib import PurePosixPath
 
 from persona.errors import SourceError
 from persona.schemas import Evidence
-from persona.sources.records import evidence_id
+from persona.sources.records import evidence_id, make_evidence
 
 _NAME = r"[^\W\d_][\w'\u2019.()\- ]{0,39}?"
 _LABELS = (
@@ -159,7 +159,7 @@ class _FileContext:
     attributes: dict[str, str]
 
     def evidence(self, block: _Block, participant: str, extra: dict[str, str]) -> Evidence:
-        return Evidence(
+        return make_evidence(
             id=evidence_id(self.source, block.locator),
             source=self.source,
             locator=block.locator,
