@@ -189,7 +189,8 @@ class CorsMiddleware(CORSMiddleware):
     async def simple_response(
         self, scope: Scope, receive: Receive, send: Send, request_headers: Headers
     ) -> None:
-        if self.is_allowed_origin(origin=request_headers["origin"]):
+        origin = request_headers.get("origin")
+        if origin is None or self.is_allowed_origin(origin=origin):
             await super().simple_response(scope, receive, send, request_headers)
             return
 
