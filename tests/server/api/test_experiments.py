@@ -92,16 +92,6 @@ async def test_unknown_config_field_and_bad_count_are_both_reported(
     assert locations == {("body", "config", "persona_count"), ("body", "config", "colour")}
 
 
-async def test_malformed_json_is_422_with_body_location(client: httpx.AsyncClient) -> None:
-    response = await client.post(
-        "/experiments", content=b'{"name": "x", ', headers={"content-type": "application/json"}
-    )
-
-    body = assert_problem(response, 422)
-    assert body["errors"][0]["loc"][0] == "body"
-    assert body["errors"][0]["type"] == "json_invalid"
-
-
 async def test_missing_source_file_is_422_at_create_time(client: httpx.AsyncClient) -> None:
     response = await client.post("/experiments", json={**LOCAL_BODY, "data_sources": ["nope.csv"]})
 

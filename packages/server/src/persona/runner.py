@@ -320,6 +320,7 @@ class Runner:
                         lease_seconds=self.settings.run_lease_seconds,
                     )
                     if claimed is not None:  # else cancelled, deleted or taken elsewhere
+                        logger.info("run %s claimed (attempt %d)", run_id, claimed.attempt)
                         self._experiments[run_id] = claimed.experiment_id
                         stored = await self._attempt(claimed, slot_taken_at)
         except asyncio.CancelledError:

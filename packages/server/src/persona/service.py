@@ -326,6 +326,7 @@ class PersonaService:
         """Queued or running → cancelled (its task is stopped); finished → ConflictError."""
         repository, runner = self._repository, self._runner
         run = await self._write(repository.cancel_run, experiment_id, run_id)
+        logger.info("run %s cancelled", run_id)
         await runner.stop([run_id])
         runner.notify_finished(run_id)
         return run

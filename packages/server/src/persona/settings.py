@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from persona.schemas import ProviderName
 
-MB = 1024 * 1024
+KB = 1024
+MB = 1024 * KB
 
 
 class Settings(BaseSettings):
@@ -72,6 +74,35 @@ class Settings(BaseSettings):
         default=None, description="Bearer token(s), comma-separated for rotation."
     )
     max_body_bytes: int = Field(default=2 * MB, gt=0, description="JSON request bodies.")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Origins browsers may call the API from, comma-separated; none by default.",
+    )
+
+    # HTTP connections (persona.api.protocol, in the server process)
+    max_header_bytes: int = Field(
+        default=64 * KB,
+        ge=1 * KB,
+        description="Request line and headers of one request; more gets 431 (414 for a URL).",
+    )
+    header_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description=(
+            "Seconds for a request's line and headers to arrive, from a new connection's "
+            "start or a request's first byte."
+        ),
+    )
+    body_timeout: float = Field(
+        default=30.0, gt=0, description="Longest pause, in seconds, inside a request body."
+    )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
 
     @field_validator("data_dir")
     @classmethod

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import email.message
 import hmac
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Query, Request, params
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
@@ -74,15 +75,59 @@ def is_authorized(authorization: str | None, accepted: tuple[bytes, ...]) -> boo
     return token is not None and token_matches(token, accepted)
 
 
+QUERY_TOKEN_NAMES = ("token", "access_token", "api_key")
+"""Query parameters clients try for a token. Never accepted: URLs end up in logs, proxies
+and browser histories."""
+
+
 async def require_token(request: Request) -> None:
     """Check the bearer token when the server has tokens configured."""
     accepted: tuple[bytes, ...] = request.app.state.api_tokens
     authorization = request.headers.get("authorization")
     if is_authorized(authorization, accepted):
         return
-    if presented_token(authorization) is None:
-        raise Unauthorized("Missing bearer token.", invalid_token=False)
-    raise Unauthorized("Invalid bearer token.", invalid_token=True)
+    if presented_token(authorization) is not None:
+        raise Unauthorized("Invalid bearer token.", invalid_token=True)
+    in_query = next((name for name in QUERY_TOKEN_NAMES if name in request.query_params), None)
+    if in_query is not None:
+        raise Unauthorized(
+            f"Missing bearer token. A token in the query string (?{in_query}=) is not "
+            "accepted: send it as 'Authorization: Bearer <token>'.",
+            invalid_token=False,
+        )
+    raise Unauthorized("Missing bearer token.", invalid_token=False)
+
+
+class UnsupportedMediaType(HTTPException):
+    code = "unsupported_media_type"
+
+    def __init__(self, content_type: str | None) -> None:
+        given = f"'{content_type}'" if content_type else "no Content-Type"
+        super().__init__(415, detail=f"Send the body as application/json, not {given}.")
+
+
+def is_json_media_type(content_type: str | None) -> bool:
+    """application/json or application/*+json, parameters (charset) aside."""
+    if not content_type:
+        return False
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
+
+
+def has_body(request: Request) -> bool:
+    length = request.headers.get("content-length")
+    return "transfer-encoding" in request.headers or (length is not None and length != "0")
+
+
+def check_json_body(request: Request) -> None:
+    """415 for a body a JSON route would otherwise read as a string and answer with 422."""
+    content_type = request.headers.get("content-type")
+    if has_body(request) and not is_json_media_type(content_type):
+        raise UnsupportedMediaType(content_type)
 
 
 class TokenFirstRoute(APIRoute):
@@ -103,9 +148,13 @@ class TokenFirstRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
+        body_field = self.body_field
+        takes_json = body_field is not None and not isinstance(body_field.field_info, params.Form)
 
         async def checked(request: Request) -> Response:
             await require_token(request)
+            if takes_json:
+                check_json_body(request)
             return await handle(request)
 
         return checked

@@ -6,6 +6,7 @@ Domain errors (persona.errors) carry no HTTP; ``STATUS_BY_ERROR`` decides their 
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException
 from starlette.routing import compile_path
 
@@ -36,6 +38,16 @@ STATUS_BY_ERROR: tuple[tuple[type[errors.PersonaError], int], ...] = (
 )
 
 _LOCATION_KINDS = frozenset({"body", "query", "path", "header"})
+
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError,  # cannot connect, connection lost, locked past the busy timeout
+    sa_exc.InterfaceError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,  # no pooled connection came free in time
+    sqlite3.OperationalError,  # the instant reader's own connection
+)
+"""Errors that say the database cannot be used now, rather than that a request is wrong."""
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 
 class ProblemResponse(JSONResponse):
@@ -109,8 +121,33 @@ def _field_error(error: Mapping[str, Any]) -> FieldError:
     return FieldError(loc=loc, msg=str(error.get("msg", "")), type=str(error.get("type", "")))
 
 
+def _line_and_column(document: object, position: int) -> tuple[int, int]:
+    """1-based line and column of a character offset, as json.JSONDecodeError counts them."""
+    text = document if isinstance(document, str) else ""
+    line = text.count("\n", 0, position) + 1
+    column = position - text.rfind("\n", 0, position)
+    return line, column
+
+
+def malformed_json_problem(request: Request, exc: RequestValidationError) -> ProblemResponse:
+    error = next(e for e in exc.errors() if e.get("type") == "json_invalid")
+    location = error.get("loc", ())
+    position = location[-1] if location and isinstance(location[-1], int) else 0
+    line, column = _line_and_column(exc.body, position)
+    reason = str(error.get("ctx", {}).get("error", "invalid JSON"))
+    return problem_response(
+        request,
+        400,
+        detail=f"The body is not valid JSON: {reason} at line {line}, column {column}.",
+        code="malformed_json",
+    )
+
+
 async def validation_error_handler(request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, RequestValidationError)
+    if any(error.get("type") == "json_invalid" for error in exc.errors()):
+        # Not a field of the body that is wrong: there is no body to validate.
+        return malformed_json_problem(request, exc)
     field_errors = [_field_error(error) for error in exc.errors()]
     count = len(field_errors)
     detail = f"{count} invalid field{'s' if count != 1 else ''}: " + "; ".join(
@@ -142,6 +179,27 @@ async def http_error_handler(request: Request, exc: Exception) -> ProblemRespons
     return problem_response(request, exc.status_code, detail=detail, code=code, headers=headers)
 
 
+async def database_error_handler(request: Request, exc: Exception) -> ProblemResponse:
+    """503 with Retry-After: the request may well succeed once the database is back.
+
+    Answered here, where the error is handled for good: an error left to the 500 handler
+    would be raised again to the server, which logs it a second time."""
+    logger.warning(
+        "database unavailable in %s %s (request id %s): %s",
+        request.method,
+        request.url.path,
+        request_id_of(request),
+        exc,
+    )
+    return problem_response(
+        request,
+        503,
+        detail="The database cannot be reached; try again shortly.",
+        code="database_unavailable",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
+
+
 async def unhandled_error_handler(request: Request, exc: Exception) -> ProblemResponse:
     """500 with no internals in the body; the log line carries the request id to find it."""
     request_id = request_id_of(request)
@@ -164,4 +222,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(errors.PersonaError, persona_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(HTTPException, http_error_handler)
+    for error_class in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(error_class, database_error_handler)
     app.add_exception_handler(Exception, unhandled_error_handler)

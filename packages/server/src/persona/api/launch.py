@@ -14,6 +14,8 @@ from persona.__about__ import __version__
 from persona.settings import Settings
 
 APP_FACTORY = "persona.api.main:server_app"
+HTTP_PROTOCOL = "persona.api.protocol:PersonaHttpProtocol"
+"""uvicorn's httptools protocol with header size and timeout limits (persona.api.protocol)."""
 KEEP_ALIVE_SECONDS = 75
 """How long an idle connection stays open. Longer than clients keep idle connections
 (httpx: 5 s), so that a client never reuses a connection the server is just closing."""
@@ -112,6 +114,7 @@ def serve(
         port=port,
         workers=workers,
         loop=EVENT_LOOP,
+        http=HTTP_PROTOCOL,
         log_level=log_level.lower(),
         timeout_graceful_shutdown=10,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,

@@ -13,10 +13,12 @@ from persona.__about__ import __version__
 from persona.api.cache import ResponseCache
 from persona.api.docs import install_docs
 from persona.api.errors import install_error_handlers
+from persona.api.logs import configure_server_logging
 from persona.api.memtrace import start_from_environment
 from persona.api.middleware import (
     BodyLimitMiddleware,
     CachedReadMiddleware,
+    CorsMiddleware,
     RequestIdMiddleware,
 )
 from persona.api.openapi import TAGS, install_openapi
@@ -69,6 +71,7 @@ def freeze_startup_heap() -> None:
 
 def server_app() -> FastAPI:
     """The app of a server process: ``persona serve`` and ``uvicorn persona.api:app``."""
+    configure_server_logging()
     return create_app(long_running=True)
 
 
@@ -113,5 +116,8 @@ def create_app(settings: Settings | None = None, *, long_running: bool = False) 
         upload_path=UPLOAD_PATH,
     )
     app.add_middleware(CachedReadMiddleware, path=EXPERIMENT_PATH)
+    if settings.cors_origins:
+        # Outside the cache, so that cached answers carry the CORS headers too.
+        app.add_middleware(CorsMiddleware, allow_origins=settings.cors_origins)
     app.add_middleware(RequestIdMiddleware)
     return app
