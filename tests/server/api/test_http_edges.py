@@ -4,12 +4,15 @@ CORS, request logs and tokens in the wrong place."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from persona.api import create_app
 from persona.settings import Settings
+from sqlalchemy.engine import URL, make_url
 
 from .conftest import LOCAL_BODY, TOKEN, ClientFactory, assert_problem, create_local
 
@@ -71,14 +74,48 @@ async def test_generate_without_a_body_needs_no_content_type(client: httpx.Async
 
 
 def break_the_database(app: object, data_dir: Path) -> None:
-    """Make the SQLite file impossible to open, as a lost volume would: its pooled
-    connections closed, the file replaced by a directory."""
+    """Make the database impossible to reach, as a lost volume or a downed server would: the
+    app's pooled connections closed, then the SQLite file replaced by a directory, or the
+    PostgreSQL database refusing connections (allowed again by ``database_restored``)."""
     database = app.state.service._started.database  # type: ignore[attr-defined]
     database.dispose()
-    state = data_dir / ".persona"
-    for path in state.glob("persona.db*"):
-        path.unlink()
-    (state / "persona.db").mkdir()
+    url = make_url(app.state.settings.effective_database_url)  # type: ignore[attr-defined]
+    if url.get_backend_name() == "sqlite":
+        path = Path(str(url.database))
+        for stale in path.parent.glob(f"{path.name}*"):
+            stale.unlink()
+        path.mkdir()
+        return
+    _allow_connections(url, allowed=False)
+
+
+def _allow_connections(url: URL, *, allowed: bool) -> None:
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    name = url.database
+    try:
+        with admin.connect() as connection:
+            connection.execute(
+                sa.text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS {str(allowed).lower()}')
+            )
+            if not allowed:
+                connection.execute(
+                    sa.text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = :name AND pid <> pg_backend_pid()"
+                    ),
+                    {"name": name},
+                )
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture(autouse=True)
+def database_restored(database_url: str) -> Iterator[None]:
+    """A PostgreSQL database a test made unreachable accepts connections again after it."""
+    yield
+    url = make_url(database_url)
+    if url.get_backend_name() == "postgresql":
+        _allow_connections(url, allowed=True)
 
 
 @pytest.mark.parametrize(
@@ -119,6 +156,7 @@ async def test_an_unreachable_database_is_503_on_every_route_and_logged_once(
             problem = assert_problem(response, 503, "database_unavailable")
             assert response.headers["retry-after"].isdigit()
             assert "sqlite" not in problem["detail"].lower()
+            assert "psycopg" not in problem["detail"].lower()
             logged = [r for r in caplog.records if "database unavailable" in r.getMessage()]
             assert len(logged) == 1
             assert problem["request_id"] in logged[0].getMessage()
