@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import importlib.resources
 import json
+import os
 import subprocess
 import sys
 import time
@@ -59,6 +60,8 @@ def openapi_python_client(output: Path) -> None:
             "--output-path", output, "--meta", "none", "--fail-on-warning",
         ],
         output.parent,
+        # Its post-generation hooks run `ruff` from PATH: the one installed beside it.
+        PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     )  # fmt: skip
 
 
