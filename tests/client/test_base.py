@@ -216,8 +216,11 @@ def test_upload_takes_one_path_or_many() -> None:
         ops.upload_sources("e", [])
 
 
-def test_markdown_is_asked_for_by_accept_header() -> None:
-    assert ops.get_persona_markdown("p").headers == {"Accept": "text/markdown"}
+def test_markdown_is_its_own_operation_and_asked_for_by_accept_header() -> None:
+    operation = ops.get_persona_markdown("p")
+
+    assert operation.path == "/personas/p/markdown"
+    assert operation.headers == {"Accept": "text/markdown"}
 
 
 # --------------------------------------------------------------------------- waiting

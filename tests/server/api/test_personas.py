@@ -50,10 +50,26 @@ async def test_get_persona_as_markdown_by_accept_header_or_query(
     assert as_json.json()["id"] == persona["id"]
 
 
+async def test_markdown_operation_returns_what_accept_negotiation_returns(
+    client: httpx.AsyncClient, finished_run: dict[str, Any]
+) -> None:
+    url = f"/personas/{finished_run['personas'][0]['id']}"
+
+    markdown = await client.get(f"{url}/markdown", headers={"Accept": "application/json"})
+    negotiated = await client.get(url, headers={"Accept": "text/markdown"})
+
+    assert markdown.status_code == 200
+    assert markdown.headers["content-type"] == "text/markdown; charset=utf-8"
+    assert "vary" not in markdown.headers
+    assert markdown.text == negotiated.text
+
+
 async def test_unknown_persona_is_404_even_as_markdown(client: httpx.AsyncClient) -> None:
     response = await client.get("/personas/persona-nope", headers={"Accept": "text/markdown"})
+    operation = await client.get("/personas/persona-nope/markdown")
 
     assert_problem(response, 404)
+    assert_problem(operation, 404)
 
 
 async def test_bad_format_is_422(client: httpx.AsyncClient) -> None:

@@ -256,7 +256,7 @@ def get_persona(persona_id: str) -> Operation[Persona]:
 
 
 def get_persona_markdown(persona_id: str) -> Operation[str]:
-    path = f"/personas/{_segment(persona_id, 'persona_id')}"
+    path = f"/personas/{_segment(persona_id, 'persona_id')}/markdown"
     headers = {"Accept": MARKDOWN}
     return Operation("GET", path, _markdown, replayable=True, headers=headers)
 

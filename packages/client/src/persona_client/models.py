@@ -318,7 +318,7 @@ class SourceUpload(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    files: list[str] = Field(
+    files: list[bytes] = Field(
         ...,
         description="Data files, stored in the experiment's own folder.",
         min_length=1,

@@ -1,4 +1,5 @@
-"""The OpenAPI document: problem responses, the request-id header, tags."""
+"""The OpenAPI document: problem responses, the request-id header, tags, and the shapes that
+code generators (openapi-python-client, openapi-generator, @hey-api/openapi-ts) need."""
 
 from __future__ import annotations
 
@@ -13,6 +14,12 @@ from persona.api.errors import PROBLEM_MEDIA_TYPE, REQUEST_ID_HEADER
 from persona.schemas import Problem
 
 PROBLEM_REF = "#/components/schemas/Problem"
+LICENSE: dict[str, str] = {"name": "MIT", "identifier": "MIT"}
+# Relative: the API is wherever the document is served from (what OpenAPI assumes without
+# `servers`, stated so that linters and generators need not guess).
+SERVERS: list[dict[str, str]] = [
+    {"url": "/", "description": "The server this document was fetched from."}
+]
 
 PROBLEM_DESCRIPTIONS: dict[int, str] = {
     400: "Malformed request body: not UTF-8, or a broken multipart message.",
@@ -42,10 +49,46 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 def _problem_content(response: dict[str, Any]) -> None:
+    # FastAPI gives a Problem the route's media type: JSON, or text/markdown on the Markdown one.
     content = response.get("content", {})
-    schema = content.get("application/json", {}).get("schema", {})
-    if schema.get("$ref") == PROBLEM_REF:
-        content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+    for media_type, media in list(content.items()):
+        if media.get("schema", {}).get("$ref") == PROBLEM_REF:
+            content[PROBLEM_MEDIA_TYPE] = content.pop(media_type)
+
+
+def _binary_strings(schema: Any) -> None:
+    """Add ``format: binary`` to the file strings (``contentMediaType``) of ``schema``.
+
+    OpenAPI 3.1 marks a file with ``contentMediaType``; openapi-python-client and
+    openapi-generator only recognise the 3.0 ``format: binary`` and would send a file as text.
+    """
+    if isinstance(schema, dict):
+        if schema.get("type") == "string" and "contentMediaType" in schema:
+            schema.setdefault("format", "binary")
+        for value in schema.values():
+            _binary_strings(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            _binary_strings(value)
+
+
+def _optional_body(operation: dict[str, Any]) -> None:
+    """An optional JSON body documented as its schema alone, without the ``null`` alternative.
+
+    ``required: false`` already says the body may be left out; with ``anyOf: [..., null]``
+    openapi-python-client sends its "unset" placeholder as the JSON body when none is given.
+    """
+    body = operation.get("requestBody")
+    if body is None or body.get("required"):
+        return
+    media = body.get("content", {}).get("application/json", {})
+    schema = media.get("schema", {})
+    alternatives = schema.get("anyOf", [])
+    if len(alternatives) == 2 and {"type": "null"} in alternatives:
+        (only,) = (alt for alt in alternatives if alt != {"type": "null"})
+        if "description" in schema:
+            body.setdefault("description", schema["description"])
+        media["schema"] = only
 
 
 def build_openapi(app: FastAPI) -> dict[str, Any]:
@@ -57,8 +100,11 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         description=app.description,
         routes=app.routes,
         tags=app.openapi_tags,
+        servers=SERVERS,
+        license_info=LICENSE,
         separate_input_output_schemas=app.separate_input_output_schemas,
     )
+    _binary_strings(spec["components"]["schemas"])
     # Declared by the protected routes themselves (TokenFirstRoute), not by a dependency.
     spec["components"]["securitySchemes"] = {
         BEARER_SCHEME_NAME: jsonable_encoder(bearer_scheme.model, by_alias=True, exclude_none=True)
@@ -71,6 +117,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     }
     for path_item in spec["paths"].values():
         for operation in path_item.values():
+            _optional_body(operation)
             for response in operation["responses"].values():
                 _problem_content(response)
                 headers = response.setdefault("headers", {})

@@ -42,14 +42,18 @@ def prefers_markdown(accept: str | None) -> bool:
     return best[MARKDOWN] > best[JSON]
 
 
+class MarkdownResponse(Response):
+    media_type = MARKDOWN
+    charset = "utf-8"
+
+
 @router.get(
     "/personas/{persona_id}",
     operation_id="getPersona",
     response_model=Persona,
     responses={
         200: {
-            "description": "The persona as JSON, or as Markdown when asked for.",
-            "content": {MARKDOWN: {"schema": {"type": "string"}}},
+            "description": "The persona as JSON (for Markdown, see getPersonaMarkdown).",
         },
         **problems(401, 404, 422),
     },
@@ -58,23 +62,40 @@ async def get_persona(
     persona_id: str,
     service: ServiceDep,
     response: Response,
-    format: Annotated[
-        Literal["json", "markdown"] | None,
-        Query(description="`markdown` is the same as `Accept: text/markdown`."),
-    ] = None,
+    # Left out of the document, like Accept: one media type per response is what generated
+    # clients can parse; getPersonaMarkdown is the documented way to Markdown.
+    format: Annotated[Literal["json", "markdown"] | None, Query(include_in_schema=False)] = None,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Persona | Response:
-    """One persona with its evidence links; Markdown with `Accept: text/markdown`, ending with
-    the sources of the records it cites."""
+    """One persona with its evidence links.
+
+    `Accept: text/markdown` (or `?format=markdown`) returns the persona's Markdown instead,
+    as `GET /personas/{persona_id}/markdown` does."""
     wants_markdown = format == "markdown" or (format is None and prefers_markdown(accept))
     if wants_markdown:
-        return Response(
-            await service.persona_markdown(persona_id),
-            media_type=f"{MARKDOWN}; charset=utf-8",
-            headers={"Vary": "Accept"},
-        )
+        markdown = await service.persona_markdown(persona_id)
+        return MarkdownResponse(markdown, headers={"Vary": "Accept"})
     response.headers["Vary"] = "Accept"
     return await service.get_persona(persona_id)
+
+
+@router.get(
+    "/personas/{persona_id}/markdown",
+    operation_id="getPersonaMarkdown",
+    response_class=MarkdownResponse,
+    responses={
+        200: {
+            "description": "The persona as Markdown.",
+            "content": {MARKDOWN: {"schema": {"type": "string"}}},
+        },
+        **problems(401, 404, 422),
+    },
+)
+async def get_persona_markdown(persona_id: str, service: ServiceDep) -> MarkdownResponse:
+    """One persona as Markdown: its goals, pain points, behaviours and quotes, each quote marked
+    verified, corrected, approximate or not found, ending with the sources of the records it
+    cites."""
+    return MarkdownResponse(await service.persona_markdown(persona_id))
 
 
 @router.get(
