@@ -41,7 +41,7 @@ SEED_RESPONSE: dict[str, Any] = {
     "created_at": "2025-10-01T09:30:00Z",
     "updated_at": "2025-10-01T09:30:00Z",
     "run_count": 0,
-    "persona_count": 0,
+    "personas_stored": 0,
 }
 
 EXPERIMENT_LINKS = {
