@@ -4,6 +4,7 @@ graceful shutdown with a run in flight."""
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.servers import clean_env, running_server
+from tests.servers import clean_env, free_port, running_server
 
 from .test_server_http import (
     LOCAL_BODY,
@@ -56,6 +57,58 @@ def test_non_loopback_without_token_refuses_to_start(data_dir: Path) -> None:
     assert result.returncode == 1
     assert "--auth-token" in result.stderr
     assert "--no-auth" in result.stderr
+
+
+def serve_once(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`persona serve` expected to fail at start: its exit code and output."""
+    return subprocess.run(
+        [sys.executable, "-m", "persona.cli", "serve", "--host", "127.0.0.1", *args],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        cwd=data_dir,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_port_in_use_is_one_line_before_any_banner(data_dir: Path, workers: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+
+        result = serve_once(data_dir, "--port", port, "--workers", workers)
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert "--port" in result.stderr
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_server_that_fails_to_start_exits_non_zero(data_dir: Path, workers: str) -> None:
+    blocker = data_dir / "not-a-folder"
+    blocker.write_text("a file where the database's folder should be")
+    url = f"sqlite:///{blocker}/persona.db"
+
+    result = serve_once(
+        data_dir, "--port", str(free_port()), "--workers", workers, "--database-url", url
+    )
+
+    assert result.returncode != 0, result.stdout + result.stderr
+    assert "persona serve: the server failed to start" in result.stderr
+
+
+def test_a_missing_data_dir_is_refused_and_not_created(data_dir: Path) -> None:
+    result = serve_once(data_dir, "--port", str(free_port()), "--data-dir", "reserch")
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "reserch does not exist" in result.stderr
+    assert "--create-data-dir" in result.stderr
+    assert not (data_dir / "reserch").exists()
 
 
 def test_uvicorn_import_string_with_settings_from_the_environment(data_dir: Path) -> None:

@@ -5,6 +5,10 @@ server's own spec, and the pages ask for nothing outside the server.
 Chromium is started by the test with no route off the machine: every host name fails to
 resolve (``--host-resolver-rules``) and every non-loopback address goes to a dead proxy.
 The operations are rendered by the pages' JavaScript: the HTML the server sends names none.
+
+Chromium is installed on first use only where the test may do so (root, with apt-get).
+Elsewhere a missing browser skips these tests, saying how to run them, unless
+PERSONA_REQUIRE_BROWSER=1 (set by CI in .ci/run) makes it a failure.
 """
 
 from __future__ import annotations
@@ -28,6 +32,10 @@ from tests.servers import ServerProcess, clean_env, make_data_dir, running_serve
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 CHROMIUM = Path("/usr/bin/chromium")
+REQUIRE_BROWSER = "PERSONA_REQUIRE_BROWSER"
+# Read at import: the autouse fixture of tests/conftest.py removes PERSONA_* variables
+# from the environment before each test runs.
+BROWSER_REQUIRED = os.environ.get(REQUIRE_BROWSER) == "1"
 RENDER_TIMEOUT = 120.0
 """Wall-clock seconds one headless page load may take before Chromium is killed."""
 VIRTUAL_TIME_BUDGET_MS = 10_000
@@ -67,19 +75,27 @@ def install_chromium() -> str:
     return ""
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Path:
-    """Debian's Chromium, installed on first use where possible; its absence fails the test
-    (never a skip)."""
-    if not os.access(CHROMIUM, os.X_OK):
+def find_chromium(binary: Path, *, required: bool) -> Path:
+    """``binary``, installed first where possible; when it is still missing, a skip saying
+    how to run these tests, or a failure when ``required``."""
+    if not os.access(binary, os.X_OK):
         problem = install_chromium()
-        if not os.access(CHROMIUM, os.X_OK):
-            pytest.fail(
-                f"{CHROMIUM} is missing and could not be installed ({problem or 'no binary'}): "
-                "install Debian's chromium package (apt-get install -y chromium) "
+        if not os.access(binary, os.X_OK):
+            message = (
+                f"{binary} is missing and could not be installed ({problem or 'no binary'}): "
+                "install Debian's chromium package (sudo apt-get install -y chromium) "
                 "to test the docs offline"
             )
-    return CHROMIUM
+            if required:
+                pytest.fail(f"{message}; {REQUIRE_BROWSER}=1 makes this a failure")
+            pytest.skip(f"{message}, or set {REQUIRE_BROWSER}=1 to make this a failure")
+    return binary
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    """Debian's Chromium; see the module's docstring for when it is missing."""
+    return find_chromium(CHROMIUM, required=BROWSER_REQUIRED)
 
 
 @pytest.fixture(scope="module")
@@ -263,3 +279,46 @@ def test_the_browser_reaches_nothing_by_name(
 
     assert "swagger-ui" not in rendered.dom
     assert "ERR_NAME_NOT_RESOLVED" in rendered.stderr
+
+
+# ---------------------------------------------------------------------- without a browser
+
+
+@pytest.fixture
+def no_install_allowed(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """A contributor's machine: not root. What the test would run is recorded, not run."""
+    ran: list[list[str]] = []
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(subprocess, "run", lambda argv, **_: ran.append(argv))
+    return ran
+
+
+def test_a_missing_browser_is_a_skip_that_says_how_to_run_the_tests(
+    tmp_path: Path, no_install_allowed: list[list[str]]
+) -> None:
+    with pytest.raises(pytest.skip.Exception) as skipped:
+        find_chromium(tmp_path / "chromium", required=False)
+
+    assert "apt-get install -y chromium" in str(skipped.value)
+    assert f"{REQUIRE_BROWSER}=1" in str(skipped.value)
+    assert no_install_allowed == []
+
+
+def test_a_missing_browser_fails_when_it_is_required(
+    tmp_path: Path, no_install_allowed: list[list[str]]
+) -> None:
+    with pytest.raises(pytest.fail.Exception) as failed:
+        find_chromium(tmp_path / "chromium", required=True)
+
+    assert "not root" in str(failed.value)
+    assert no_install_allowed == []
+
+
+def test_ci_requires_the_browser_and_runs_the_readme_test_command() -> None:
+    """So that CI never skips the browser tests silently."""
+    script = (Path(__file__).parents[2] / ".ci" / "run").read_text()
+    lines = [line.strip() for line in script.splitlines()]
+
+    assert "set -euo pipefail" in lines
+    assert f"export {REQUIRE_BROWSER}=1" in lines
+    assert lines.index(f"export {REQUIRE_BROWSER}=1") < lines.index("hatch test --cover")

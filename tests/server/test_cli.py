@@ -140,16 +140,90 @@ def test_a_missing_file_is_one_line_on_stderr_and_exit_1(in_research_dir: Path) 
     assert result.stdout == ""
 
 
-def test_a_path_outside_the_current_directory_is_refused(
+def test_a_path_outside_the_data_directory_names_it_and_the_option(
     in_research_dir: Path, tmp_path: Path
 ) -> None:
     outside = tmp_path / "elsewhere.csv"
     shutil.copy(in_research_dir / "interviews.csv", outside)
 
-    result = runner.invoke(app, ["generate", str(outside)])
+    for arguments in (["generate", str(outside)], ["generate", "../elsewhere.csv"]):
+        result = runner.invoke(app, arguments)
+
+        assert result.exit_code == 1
+        assert result.stderr == (
+            f"error: {arguments[1]}: is outside the data directory {in_research_dir} "
+            "(choose it with --data-dir)\n"
+        )
+
+
+def test_a_symbolic_link_out_of_the_data_directory_names_it_and_the_option(
+    in_research_dir: Path, tmp_path: Path
+) -> None:
+    shutil.copy(in_research_dir / "interviews.csv", tmp_path / "interviews.csv")
+    (in_research_dir / "linked.csv").symlink_to(tmp_path / "interviews.csv")
+
+    result = runner.invoke(app, ["generate", "linked.csv"])
 
     assert result.exit_code == 1
     assert "outside the data directory" in result.stderr
+    assert result.stderr.rstrip().endswith(f"{in_research_dir} (choose it with --data-dir)")
+
+
+def test_data_dir_lets_paths_from_the_current_directory_reach_another_folder(
+    research_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+
+    result = runner.invoke(
+        app,
+        [
+            "generate",
+            "--data-dir",
+            "..",
+            "../research/interviews.csv",
+            "-n",
+            "1",
+            "--with-evidence",
+        ],
+    )
+
+    assert result.exit_code == 0, result.output
+    (persona_data,) = json.loads(result.stdout)
+    assert {r["source"] for r in persona_data["evidence"]} == {"research/interviews.csv"}
+    assert not (elsewhere / ".persona").exists()
+    assert not (tmp_path / ".persona").exists()
+
+
+def test_a_missing_data_dir_is_one_line_naming_it(in_research_dir: Path) -> None:
+    result = runner.invoke(app, ["generate", "--data-dir", "nope", "interviews.csv"])
+
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: the data directory {in_research_dir / 'nope'} does not exist "
+        "or is not a directory (--data-dir)\n"
+    )
+    assert not (in_research_dir / "nope").exists()
+
+
+@pytest.mark.parametrize(
+    ("command", "flags"),
+    [
+        ("serve", ["--no-auth", "--create-data-dir", "--help"]),
+        ("generate", ["--with-evidence", "--help"]),
+    ],
+)
+def test_help_shows_flags_as_flags(command: str, flags: list[str]) -> None:
+    result = runner.invoke(app, [command, "--help"])
+
+    assert result.exit_code == 0, result.output
+    assert "<bool>" not in result.output
+    lines = result.output.splitlines()
+    for flag in flags:
+        (line,) = [line for line in lines if line.strip().startswith(flag + " ")]
+        # The flag is followed by its help text, not by the type of a value.
+        assert line.split(flag, 1)[1].strip()[0].isupper(), line
 
 
 def test_a_failed_run_reports_its_error(in_research_dir: Path) -> None:
@@ -216,7 +290,7 @@ def test_serve_passes_every_option_to_the_launcher(monkeypatch: pytest.MonkeyPat
         [
             *("serve", "--host", "0.0.0.0", "--port", "9001", "--auth-token", "t1,t2"),
             *("--no-auth", "--data-dir", "research", "--database-url", "sqlite:///x.db"),
-            *("--workers", "2", "--log-level", "debug"),
+            *("--workers", "2", "--log-level", "debug", "--create-data-dir"),
         ],
     )
 
@@ -228,6 +302,7 @@ def test_serve_passes_every_option_to_the_launcher(monkeypatch: pytest.MonkeyPat
             "auth_token": "t1,t2",
             "no_auth": True,
             "data_dir": Path("research"),
+            "create_data_dir": True,
             "database_url": "sqlite:///x.db",
             "workers": 2,
             "log_level": "debug",
@@ -249,6 +324,7 @@ def test_serve_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
             "auth_token": None,
             "no_auth": False,
             "data_dir": None,
+            "create_data_dir": False,
             "database_url": None,
             "workers": 1,
             "log_level": "info",

@@ -16,6 +16,7 @@ from persona.errors import (
     InvalidInputError,
     NotFoundError,
     PayloadTooLargeError,
+    PersonaError,
     ProviderError,
     ProviderNotConfiguredError,
     SourceError,
@@ -55,6 +56,15 @@ async def test_calls_before_start_say_how_to_start(settings: Settings) -> None:
     service = PersonaService(settings)
     with pytest.raises(RuntimeError, match="async with PersonaService"):
         await service.get_experiment("exp-x")
+
+
+async def test_a_missing_data_dir_fails_the_start_and_is_not_created(tmp_path: Path) -> None:
+    missing = tmp_path / "examples"
+
+    with pytest.raises(PersonaError, match=f"the data directory {missing} does not exist"):
+        await PersonaService(Settings(data_dir=missing, _env_file=None)).start()  # type: ignore[call-arg]
+
+    assert not missing.exists()
 
 
 async def test_a_closed_service_cannot_start_again(settings: Settings) -> None:

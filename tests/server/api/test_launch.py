@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -22,19 +23,21 @@ def environ(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 @pytest.fixture
 def uvicorn_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """What serve() would hand to uvicorn: the config and the address of the bound socket."""
     calls: list[dict[str, Any]] = []
 
-    def record(app: str, **kwargs: Any) -> None:
-        calls.append({"app": app, **kwargs})
+    def record(config: uvicorn.Config, sock: socket.socket) -> None:
+        calls.append({"config": config, "address": sock.getsockname()[:2]})
+        sock.close()
 
-    monkeypatch.setattr(uvicorn, "run", record)
+    monkeypatch.setattr(launch, "run_uvicorn", record)
     return calls
 
 
 def serve_args(**overrides: Any) -> dict[str, Any]:
     return {
         "host": "127.0.0.1",
-        "port": 8123,
+        "port": 0,  # any free port: serve() binds it for real
         "auth_token": None,
         "no_auth": False,
         "data_dir": None,
@@ -101,11 +104,12 @@ def test_serve_passes_options_to_uvicorn_and_workers_via_environment(
     tmp_path: Path,
 ) -> None:
     url = f"sqlite:///{tmp_path}/other.db"
+    port = free_port()
 
     launch.serve(
         **serve_args(
             host="0.0.0.0",
-            port=9001,
+            port=port,
             auth_token="tok-a,tok-b",
             data_dir=tmp_path,
             database_url=url,
@@ -115,20 +119,22 @@ def test_serve_passes_options_to_uvicorn_and_workers_via_environment(
     )
 
     (call,) = uvicorn_calls
-    assert call["app"] == "persona.api.main:server_app"
-    assert call["factory"] is True
-    assert (call["host"], call["port"], call["workers"], call["log_level"]) == (
+    config: uvicorn.Config = call["config"]
+    assert config.app == "persona.api.main:server_app"
+    assert config.factory is True
+    assert (config.host, config.port, config.workers, config.log_level) == (
         "0.0.0.0",
-        9001,
+        port,
         2,
         "warning",
     )
+    assert call["address"] == ("0.0.0.0", port)
     settings = Settings()
     assert settings.data_dir == tmp_path.resolve()
     assert settings.database_url == url
     assert settings.api_tokens == ["tok-a", "tok-b"]
     out = capsys.readouterr().out
-    assert "http://0.0.0.0:9001/docs" in out
+    assert f"http://0.0.0.0:{port}/docs" in out
     assert "on (2 tokens)" in out
     assert "tok-a" not in out
     assert "Default provider: local" in out
@@ -173,3 +179,93 @@ def test_importing_the_sdk_does_not_import_fastapi() -> None:
     )
 
     assert result.stdout.strip() == ""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_port_in_use_is_one_error_before_the_banner(
+    workers: int,
+    environ: dict[str, str],
+    uvicorn_calls: list[dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        with pytest.raises(SystemExit) as exit_info:
+            launch.serve(**serve_args(port=port, workers=workers, data_dir=tmp_path))
+
+    assert exit_info.value.code == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        f"persona serve: port {port} on 127.0.0.1 is already in use (is another server "
+        "running?): stop it, or choose another port with --port.\n"
+    )
+    assert uvicorn_calls == []
+
+
+def test_an_address_that_cannot_be_listened_on_names_host_and_port(
+    environ: dict[str, str], uvicorn_calls: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 192.0.2.1 (TEST-NET-1) is on no interface of this machine.
+    with pytest.raises(SystemExit) as exit_info:
+        launch.serve(**serve_args(host="192.0.2.1", no_auth=True))
+
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("persona serve: cannot listen on 192.0.2.1:0: ")
+    assert "--host" in err and "--port" in err
+    assert uvicorn_calls == []
+
+
+def test_a_missing_data_dir_is_an_error_that_says_how_to_create_it(
+    environ: dict[str, str],
+    uvicorn_calls: list[dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    missing = tmp_path / "research"
+
+    with pytest.raises(SystemExit) as exit_info:
+        launch.serve(**serve_args(data_dir=missing))
+
+    assert exit_info.value.code == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert str(missing) in captured.err
+    assert "--create-data-dir" in captured.err
+    assert not missing.exists()
+    assert uvicorn_calls == []
+
+
+def test_create_data_dir_creates_it(
+    environ: dict[str, str], uvicorn_calls: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    wanted = tmp_path / "new" / "research"
+
+    launch.serve(**serve_args(data_dir=wanted, create_data_dir=True))
+
+    assert wanted.is_dir()
+    assert len(uvicorn_calls) == 1
+
+
+def test_a_data_dir_that_is_a_file_is_an_error(
+    environ: dict[str, str], uvicorn_calls: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a folder")
+
+    with pytest.raises(SystemExit) as exit_info:
+        launch.serve(**serve_args(data_dir=a_file, create_data_dir=True))
+
+    assert exit_info.value.code == 1
+    assert uvicorn_calls == []

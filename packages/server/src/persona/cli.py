@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import sys
 import tempfile
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     Cited = list[tuple[Persona, list[CitedEvidence]]]
 
 API_EXTRA_MISSING = "the server needs the api extra: pip install 'persona[api]'"
+OUTSIDE = "outside the data directory"
 PROGRESS_REFRESH = 0.2
 """Seconds between two progress bar updates."""
 app = typer.Typer(
@@ -37,6 +39,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Typer's rich help labels every flag "<bool>" as if it took a value; the plain help
+    # shows flags as flags.
+    rich_markup_mode=None,
 )
 
 
@@ -78,7 +83,7 @@ def generate(
         list[str],
         typer.Argument(
             metavar="PATH...",
-            help="Data files or folders, inside the current directory (csv, json, jsonl, md, txt).",
+            help="Data files or folders inside the data directory (csv, json, jsonl, md, txt).",
             show_default=False,
         ),
     ],
@@ -114,18 +119,45 @@ def generate(
             "which statements cite them). Markdown always ends with its sources.",
         ),
     ] = False,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            file_okay=False,
+            help="The folder the PATHs must be inside; default: the current directory.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Generate personas from data files: progress on stderr, personas on stdout."""
+    """Generate personas from data files: progress on stderr, personas on stdout.
+
+    PATHs are taken from the current directory, like any command's, and must lie inside the
+    data directory."""
     config = _generation_config(count, provider, model)
+    root = Path(os.path.abspath(data_dir or Path.cwd()))
+    if not root.is_dir():
+        _fail(f"the data directory {root} does not exist or is not a directory (--data-dir)")
+    sources = [_inside_data_dir(path, root) for path in paths]
     try:
-        cited = asyncio.run(_generate(paths, config, text_column))
+        cited = asyncio.run(_generate(sources, root, config, text_column))
     except PersonaError as err:
-        _fail(str(err))
+        message = str(err)
+        if OUTSIDE in message:  # e.g. a symbolic link out of it
+            message += f" {root} (choose it with --data-dir)"
+        _fail(message)
     rendered = [_render(p, records, output_format, with_evidence) for p, records in cited]
     if out is None:
         _print_personas(rendered, output_format)
     else:
         _write_personas(out, [persona for persona, _ in cited], rendered, output_format)
+
+
+def _inside_data_dir(path: str, root: Path) -> str:
+    """``path`` (from the current directory) relative to the data directory. Symbolic links
+    are left for the service to resolve: it refuses those that lead out."""
+    absolute = os.path.abspath(path)
+    if not Path(absolute).is_relative_to(root):
+        _fail(f"{path}: is {OUTSIDE} {root} (choose it with --data-dir)")
+    return os.path.relpath(absolute, root)
 
 
 def _generation_config(count: int, provider: str | None, model: str | None) -> GenerationConfig:
@@ -141,16 +173,18 @@ def _generation_config(count: int, provider: str | None, model: str | None) -> G
         raise typer.BadParameter(problem["msg"], param_hint=option) from None
 
 
-async def _generate(paths: list[str], config: GenerationConfig, text_column: str | None) -> Cited:
-    """One experiment in a throwaway database; the current directory is the data directory.
-    Each persona comes with the records it cites, read before the database goes."""
+async def _generate(
+    paths: list[str], data_dir: Path, config: GenerationConfig, text_column: str | None
+) -> Cited:
+    """One experiment in a throwaway database. Each persona comes with the records it cites,
+    read before the database goes."""
     from persona.schemas import ExperimentCreate
     from persona.service import PersonaService
     from persona.settings import Settings
 
     with tempfile.TemporaryDirectory(prefix="persona-") as scratch:
         settings = Settings(
-            data_dir=Path.cwd(), database_url=f"sqlite:///{Path(scratch) / 'persona.db'}"
+            data_dir=data_dir, database_url=f"sqlite:///{Path(scratch) / 'persona.db'}"
         )
         async with PersonaService(settings) as service:
             experiment = await service.create_experiment(
@@ -281,6 +315,10 @@ def serve(
         str | None,
         typer.Option(help="SQLAlchemy URL; default: sqlite:///<data dir>/.persona/persona.db."),
     ] = None,
+    create_data_dir: Annotated[
+        bool,
+        typer.Option("--create-data-dir", help="Create the data directory if it is missing."),
+    ] = False,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
@@ -294,6 +332,7 @@ def serve(
         auth_token=auth_token,
         no_auth=no_auth,
         data_dir=data_dir,
+        create_data_dir=create_data_dir,
         database_url=database_url,
         workers=workers,
         log_level=log_level,

@@ -33,6 +33,7 @@ from persona.errors import (
     IdempotencyConflictError,
     InvalidInputError,
     PayloadTooLargeError,
+    PersonaError,
     SourceError,
 )
 from persona.generation.citations import cited_evidence, statement_evidence_ids
@@ -127,6 +128,15 @@ class PersonaService:
             return
         if self._closed:
             raise RuntimeError("this PersonaService was closed; create a new one")
+        if not self.settings.data_dir.is_dir():
+            # Otherwise the SQLite file's folder would be created in it: a mistyped data_dir
+            # would become a new, empty directory holding a fresh database.
+            raise PersonaError(
+                f"the data directory {self.settings.data_dir} does not exist or is not a "
+                "directory (Settings.data_dir, PERSONA_DATA_DIR); relative paths are taken "
+                "from the current directory",
+                code="data_dir_missing",
+            )
         executor = ThreadPoolExecutor(DATABASE_THREADS, thread_name_prefix="persona-db")
         writer = ThreadPoolExecutor(1, thread_name_prefix="persona-db-write")
         database: Database | None = None

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import os
+import socket
 import sys
 from pathlib import Path
 
 import uvicorn
 from sqlalchemy.engine import make_url
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors import Multiprocess
 
 from persona.__about__ import __version__
 from persona.settings import Settings
@@ -78,6 +82,70 @@ def banner(settings: Settings, *, host: str, port: int) -> str:
     )
 
 
+def check_data_dir(data_dir: Path, *, create: bool) -> None:
+    """The data directory exists (or is created when asked): a mistyped path must not become
+    an empty new directory that silently holds a fresh database."""
+    if data_dir.is_dir():
+        return
+    if data_dir.exists():
+        raise _fail(f"the data directory {data_dir} is not a directory (--data-dir).")
+    if not create:
+        raise _fail(
+            f"the data directory {data_dir} does not exist (--data-dir): create it, "
+            "or pass --create-data-dir to have it created."
+        )
+    try:
+        data_dir.mkdir(parents=True)
+    except OSError as err:
+        raise _fail(f"cannot create the data directory {data_dir}: {err.strerror}.") from None
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before the banner so that a port in use is one clear error
+    and not a banner followed by a log line; uvicorn then serves on it (no race in between)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    # As uvicorn does: a restart can reuse the port while old connections are in TIME_WAIT.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError as err:
+        sock.close()
+        if err.errno == errno.EADDRINUSE:
+            raise _fail(
+                f"port {port} on {host} is already in use (is another server running?): "
+                "stop it, or choose another port with --port."
+            ) from None
+        reason = err.strerror or str(err)
+        raise _fail(
+            f"cannot listen on {host}:{port}: {reason} (check --host and --port)."
+        ) from None
+    sock.set_inheritable(True)  # the worker processes serve on it too
+    return sock
+
+
+def run_uvicorn(config: uvicorn.Config, sock: socket.socket) -> None:
+    """Serve on ``sock`` until interrupted; exit non-zero when the server never started.
+    uvicorn.run() would return normally when a worker of several fails to start."""
+    try:
+        if config.workers > 1:
+            supervisor = Multiprocess(config, sockets=[sock])
+            supervisor.run()
+            failed = any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes)
+        else:
+            server = uvicorn.Server(config)
+            server.run(sockets=[sock])
+            failed = not server.started
+    except SystemExit as exit_:  # uvicorn's own exit when the app's start-up fails
+        failed = exit_.code not in (0, None)
+    except KeyboardInterrupt:  # a Ctrl-C during start-up: nothing to report
+        failed = False
+    finally:
+        sock.close()
+    if failed:
+        raise _fail("the server failed to start (the log above says why).")
+
+
 def serve(
     *,
     host: str,
@@ -88,8 +156,10 @@ def serve(
     database_url: str | None,
     workers: int,
     log_level: str,
+    create_data_dir: bool = False,
 ) -> None:
-    """Run the server until interrupted. Exits 1 when it would expose data without a token."""
+    """Run the server until interrupted. Exits 1 when it would expose data without a token,
+    when the data directory is missing, when it cannot listen, or when it fails to start."""
     if auth_token is not None and not any(t.strip() for t in auth_token.split(",")):
         raise _fail("--auth-token is empty.")
     if auth_token is not None and no_auth:
@@ -106,8 +176,10 @@ def serve(
             "and delete your research data. Set --auth-token (or PERSONA_API_TOKEN), "
             "or pass --no-auth to accept that."
         )
+    check_data_dir(settings.data_dir, create=create_data_dir)
+    sock = bind(host, port)
     print(banner(settings, host=host, port=port), flush=True)
-    uvicorn.run(
+    config = uvicorn.Config(
         APP_FACTORY,
         factory=True,
         host=host,
@@ -120,3 +192,4 @@ def serve(
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         server_header=False,
     )
+    run_uvicorn(config, sock)
