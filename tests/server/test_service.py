@@ -163,7 +163,7 @@ async def test_inline_sources_are_stored_in_the_experiments_folder(
         _create("interviews.csv", InlineSource(name="notes.md", content="**P1:** I need speed."))
     )
 
-    stored = f".persona/experiments/{experiment.id}/notes.md"
+    stored = f".persona/experiments/{experiment.id}/inline/notes.md"
     assert experiment.data_sources == ["interviews.csv", stored]
     assert (service.settings.data_dir / stored).read_text() == "**P1:** I need speed."
 
@@ -247,7 +247,7 @@ async def test_uploads_are_streamed_into_the_experiment_and_appended(
         ],
     )
 
-    folder = f".persona/experiments/{experiment.id}"
+    folder = f".persona/experiments/{experiment.id}/uploads"
     assert updated.data_sources == ["interviews.csv", f"{folder}/survey.csv", f"{folder}/notes.md"]
     root = service.settings.data_dir
     assert (root / folder / "survey.csv").read_bytes() == b"who,answer\nP1,I want it fast\n"
@@ -262,7 +262,7 @@ async def test_an_upload_never_overwrites_an_earlier_one(service: PersonaService
         experiment.id, [_upload("a.csv", b"x,y\n1,second\n"), _upload("a.csv", b"x,y\n1,third\n")]
     )
 
-    folder = service.experiment_dir(experiment.id)
+    folder = service.experiment_dir(experiment.id) / "uploads"
     assert [Path(s).name for s in updated.data_sources[1:]] == ["a.csv", "a-2.csv", "a-3.csv"]
     assert (folder / "a.csv").read_bytes() == b"x,y\n1,first\n"
     assert (folder / "a-3.csv").read_bytes() == b"x,y\n1,third\n"
@@ -282,7 +282,7 @@ async def test_uploads_over_the_limit_are_refused_and_leave_nothing(
 
         assert (await service.get_experiment(experiment.id)).data_sources == ["interviews.csv"]
         folder = service.experiment_dir(experiment.id)
-        assert not folder.exists() or list(folder.iterdir()) == []
+        assert [p for p in folder.rglob("*") if p.is_file()] == []
 
 
 async def test_bad_uploads_name_the_file_and_its_position(service: PersonaService) -> None:

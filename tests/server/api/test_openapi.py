@@ -23,6 +23,8 @@ OPERATION_IDS = {
     "getPersona",
     "listExperimentPersonas",
     "uploadSources",
+    "listSources",
+    "deleteSource",
     "listProviders",
 }
 

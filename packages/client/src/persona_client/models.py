@@ -26,6 +26,69 @@ DataSources = TypeAliasType(
 )
 
 
+SizeBytes = TypeAliasType(
+    "SizeBytes",
+    Annotated[
+        int,
+        Field(
+            ...,
+            description="Bytes of the file (of a folder: of its data files); null when it is missing or unreadable now.",
+            ge=0,
+            title="Size Bytes",
+        ),
+    ],
+)
+
+
+Records = TypeAliasType(
+    "Records",
+    Annotated[
+        int,
+        Field(
+            ...,
+            description="Evidence records it holds, when known (its current bytes were read before); null otherwise.",
+            ge=0,
+            title="Records",
+        ),
+    ],
+)
+
+
+class ExperimentSource(BaseModel):
+    """
+    One of an experiment's data sources, as stored, with what is known of its content.
+    """
+
+    name: str = Field(
+        ...,
+        description="The stored source, relative to the data directory, as in the experiment's data_sources; the name to delete it by.",
+        title="Name",
+    )
+    kind: Literal["path", "inline", "upload"] = Field(
+        ...,
+        description="'path': a file or folder of the data directory, named at creation; 'inline': stored from an inline source; 'upload': stored from an upload.",
+        title="Kind",
+    )
+    size_bytes: SizeBytes | None = Field(
+        None,
+        description="Bytes of the file (of a folder: of its data files); null when it is missing or unreadable now.",
+        title="Size Bytes",
+    )
+    records: Records | None = Field(
+        None,
+        description="Evidence records it holds, when known (its current bytes were read before); null otherwise.",
+        title="Records",
+    )
+
+
+class ExperimentSourceList(BaseModel):
+    """
+    An experiment's data sources, in the order of its data_sources.
+    """
+
+    items: list[ExperimentSource] = Field(..., title="Items")
+
+
 class FieldError(BaseModel):
     loc: list[str | int] = Field(..., title="Loc")
     msg: str = Field(..., title="Msg")
@@ -115,6 +178,43 @@ class GenerationOverrides(BaseModel):
     seed: Seed | None = Field(None, title="Seed")
 
 
+class Grounding(BaseModel):
+    quotes_verified: int = Field(
+        0, description="Found word for word.", ge=0, title="Quotes Verified"
+    )
+    quotes_corrected: int = Field(
+        0,
+        description="Verified in other evidence than the model cited.",
+        ge=0,
+        title="Quotes Corrected",
+    )
+    quotes_approximate: int = Field(
+        0, description="Close to a record's words.", ge=0, title="Quotes Approximate"
+    )
+    quotes_unverified: int = Field(
+        0, description="Found nowhere.", ge=0, title="Quotes Unverified"
+    )
+    insights_supported: int = Field(
+        0,
+        description="Goals, pain points and behaviours citing existing evidence.",
+        ge=0,
+        title="Insights Supported",
+    )
+    insights_unsupported: int = Field(
+        0,
+        description="Goals, pain points and behaviours citing none.",
+        ge=0,
+        title="Insights Unsupported",
+    )
+    score: float = Field(
+        1.0,
+        description="Verified quotes / quotes; 1.0 when there are none.",
+        ge=0.0,
+        le=1.0,
+        title="Score",
+    )
+
+
 class Health(BaseModel):
     status: Literal["ok", "unavailable"] = Field(..., title="Status")
     version: str = Field(..., title="Version")
@@ -146,6 +246,11 @@ class Insight(BaseModel):
 
     text: str = Field(..., title="Text")
     evidence_ids: list[str] = Field([], title="Evidence Ids")
+    supported: bool = Field(
+        True,
+        description="False when it cites no evidence record of the run (none, or only ids that do not exist).",
+        title="Supported",
+    )
 
 
 class Problem(BaseModel):
@@ -177,11 +282,30 @@ class ProviderInfo(BaseModel):
 
 class Quote(BaseModel):
     text: str = Field(..., title="Text")
-    evidence_ids: list[str] = Field([], title="Evidence Ids")
+    evidence_ids: list[str] = Field(
+        [],
+        description="The record(s) the quote is in; corrected when it was miscited.",
+        title="Evidence Ids",
+    )
     verified: bool = Field(
         ...,
-        description="True when the quote appears in the cited evidence text.",
+        description="True when the quote appears word for word (up to case, white space and quote marks) in the evidence it now cites.",
         title="Verified",
+    )
+    citation: Literal["given", "corrected"] = Field(
+        "given",
+        description="'corrected' when the quote was found in other evidence than the model cited (or it cited none) and its evidence_ids now point there.",
+        title="Citation",
+    )
+    match: Literal["exact", "approximate", "none"] = Field(
+        "exact",
+        description="'exact': found word for word; 'approximate': a record holds words close to it (see source_text); 'none': found nowhere in the run's evidence.",
+        title="Match",
+    )
+    source_text: str | None = Field(
+        None,
+        description="For an approximate match: the exact words of the evidence it most likely meant.",
+        title="Source Text",
     )
 
 
@@ -285,8 +409,10 @@ class Persona(BaseModel):
     behaviours: list[Insight] = Field([], title="Behaviours", validate_default=True)
     quotes: list[Quote] = Field([], title="Quotes", validate_default=True)
     evidence_ids: list[str] = Field([], title="Evidence Ids")
-    grounding: float = Field(
-        1.0, description="Verified quotes / quotes.", ge=0.0, le=1.0, title="Grounding"
+    grounding: Grounding = Field(
+        {"quotes_verified": 0, "quotes_corrected": 0, "quotes_approximate": 0, "quotes_unverified": 0, "insights_supported": 0, "insights_unsupported": 0, "score": 1.0},
+        description="How well its statements are backed by the evidence.",
+        validate_default=True,
     )
     dropped_evidence_ids: int = Field(
         0,
@@ -327,6 +453,9 @@ class Run(BaseModel):
     usage: Usage = Field({"input_tokens": 0, "output_tokens": 0}, validate_default=True)
     error: RunError | None = None
     persona_ids: list[str] = Field([], title="Persona Ids")
+    grounding: Grounding | None = Field(
+        None, description="Totals over the run's personas, once it has succeeded."
+    )
 
 
 class RunDetail(BaseModel):
@@ -353,6 +482,9 @@ class RunDetail(BaseModel):
     usage: Usage = Field({"input_tokens": 0, "output_tokens": 0}, validate_default=True)
     error: RunError | None = None
     persona_ids: list[str] = Field([], title="Persona Ids")
+    grounding: Grounding | None = Field(
+        None, description="Totals over the run's personas, once it has succeeded."
+    )
     personas: list[Persona] = Field([], title="Personas", validate_default=True)
 
 
