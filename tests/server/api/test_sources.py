@@ -167,7 +167,7 @@ async def test_a_climbing_source_name_is_422(
     response = await client.delete(f"{sources_url(experiment['id'])}/{name}")
 
     body = assert_problem(response, 422)
-    assert body["errors"][0]["loc"] == ["path", "name"]
+    assert body["errors"][0]["loc"] == ["path", "source"]
     assert (data_dir / "interviews.csv").is_file()
 
 

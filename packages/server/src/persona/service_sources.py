@@ -25,7 +25,7 @@ from persona.sources.paths import plan_sources
 
 INLINE_FOLDER = "inline"
 UPLOAD_FOLDER = "uploads"
-NAME_LOCATION: list[str | int] = ["path", "name"]
+NAME_LOCATION: list[str | int] = ["path", "source"]
 
 
 def experiment_dir(settings: Settings, experiment_id: str) -> Path:

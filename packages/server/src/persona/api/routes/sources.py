@@ -15,6 +15,7 @@ router = APIRouter(
     route_class=TokenFirstRoute,
 )
 
+# Not "name": fuzzers that link parameters by name would fill it with an experiment's name.
 SourceName = Annotated[
     str,
     Path(
@@ -37,18 +38,18 @@ async def list_sources(experiment_id: str, service: ServiceDep) -> ExperimentSou
 
 
 @router.delete(
-    "/{name:path}",
+    "/{source:path}",
     operation_id="deleteSource",
     status_code=204,
     response_class=Response,
     responses=problems(401, 404, 409, 422),
 )
-async def delete_source(experiment_id: str, name: SourceName, service: ServiceDep) -> Response:
+async def delete_source(experiment_id: str, source: SourceName, service: ServiceDep) -> Response:
     """Remove an inline or uploaded source from the experiment and delete its stored file.
 
     409 `path_source` for a path of the data directory (the server does not own the file),
     `last_source` for the experiment's only source (upload another first), and `run_active`
     while a run of the experiment is queued or running; 404 when it has no such source.
     """
-    await service.delete_source(experiment_id, name)
+    await service.delete_source(experiment_id, source)
     return Response(status_code=204)
