@@ -243,7 +243,47 @@ def test_sync_cancel_wait_and_delete(make_app: AppFactory, stalled_anthropic: No
             client.experiments.delete(experiment.id)
 
 
+def test_sync_sources_are_listed_and_deleted(make_app: AppFactory, tmp_path: Path) -> None:
+    notes = tmp_path / "notes.md"
+    notes.write_text("P9 abandons the checkout when it asks for an account.\n")
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    with sync_client(make_app()) as client:
+        experiment = client.experiments.create(**SEED)
+        with pytest.raises(pc.UnprocessableEntityError, match=r"empty\.csv: the file is empty"):
+            client.sources.upload(experiment.id, [notes, empty])
+        uploaded = client.sources.upload(experiment.id, notes).data_sources[1]
+
+        listed = client.sources.list(experiment.id).items
+        assert [(s.name, s.kind, s.records) for s in listed][1] == (uploaded, "upload", 1)
+        assert listed[0].kind == "path" and listed[0].size_bytes
+        with pytest.raises(pc.ConflictError) as refused:
+            client.sources.delete(experiment.id, listed[0].name)
+        assert refused.value.code == "path_source"
+        client.sources.delete(experiment.id, uploaded)
+        assert [s.name for s in client.sources.list(experiment.id).items] == [listed[0].name]
+        with pytest.raises(pc.NotFoundError):
+            client.sources.delete(experiment.id, uploaded)
+
+
 # --------------------------------------------------------------------------- async
+
+
+async def test_async_sources_are_listed_and_deleted(make_app: AppFactory) -> None:
+    inline = {"name": "notes.md", "content": "P9 wants to pay by invoice.\n"}
+    async with async_client(make_app()) as client:
+        experiment = await client.experiments.create(
+            **{**SEED, "data_sources": ["./interviews.csv", inline]}
+        )
+        listed = (await client.sources.list(experiment.id)).items
+        assert [s.kind for s in listed] == ["path", "inline"]
+        assert listed[1].records == 1
+
+        await client.sources.delete(experiment.id, listed[1].name)
+        assert (await client.experiments.get(experiment.id)).data_sources == [listed[0].name]
+        with pytest.raises(pc.ConflictError) as refused:
+            await client.sources.delete(experiment.id, listed[0].name)
+        assert refused.value.code in {"path_source", "last_source"}
 
 
 async def test_async_create_generate_wait_and_read(make_app: AppFactory) -> None:

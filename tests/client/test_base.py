@@ -135,6 +135,8 @@ def test_only_reads_and_generate_are_replayable() -> None:
         "delete": ops.delete_experiment("e").replayable,
         "cancel": ops.cancel_run("e", "r").replayable,
         "upload": ops.upload_sources("e", "a.csv").replayable,
+        "list_sources": ops.list_sources("e").replayable,
+        "delete_source": ops.delete_source("e", "a.csv").replayable,
     }
     assert replayable == {
         "get_experiment": True,
@@ -145,6 +147,8 @@ def test_only_reads_and_generate_are_replayable() -> None:
         "delete": False,
         "cancel": False,
         "upload": False,
+        "list_sources": True,
+        "delete_source": False,
     }
 
 
@@ -221,6 +225,21 @@ def test_markdown_is_its_own_operation_and_asked_for_by_accept_header() -> None:
 
     assert operation.path == "/personas/p/markdown"
     assert operation.headers == {"Accept": "text/markdown"}
+
+
+def test_a_source_name_keeps_its_slashes_and_quotes_the_rest() -> None:
+    operation = ops.delete_source("e 1", ".persona/experiments/e 1/uploads/a b#?.csv")
+    assert operation.method == "DELETE"
+    assert operation.path == (
+        "/experiments/e%201/sources/.persona/experiments/e%201/uploads/a%20b%23%3F.csv"
+    )
+    assert ops.list_sources("e").path == "/experiments/e/sources"
+
+
+@pytest.mark.parametrize("bad", ["", "a/../b.csv", "../b.csv", "a/./b.csv"])
+def test_a_source_name_that_would_be_normalised_is_refused(bad: str) -> None:
+    with pytest.raises(ValueError, match="name"):
+        ops.delete_source("e", bad)
 
 
 # --------------------------------------------------------------------------- waiting

@@ -268,7 +268,8 @@ async def test_percent_encoding_in_an_inline_name_stays_a_plain_name(
     assert response.status_code == 201, response.text
     [stored] = response.json()["data_sources"]
     path = data_dir / stored
-    assert path.parent.parent == data_dir / ".persona" / "experiments"
+    assert path.parent.parent.parent == data_dir / ".persona" / "experiments"
+    assert path.parent.name == "inline"
     assert path.name == "%2e%2e%2fevil.md"
     assert outside_opens(watch_opens, data_dir) == []
 
@@ -358,7 +359,7 @@ async def test_a_path_in_an_upload_name_is_cut_to_its_last_part(
 
     assert response.status_code == 200, response.text
     stored = response.json()["data_sources"][-1]
-    assert stored == f".persona/experiments/{experiment_id}/evil.csv"
+    assert stored == f".persona/experiments/{experiment_id}/uploads/evil.csv"
     assert (data_dir / stored).read_text() == "id,text\nP1,hi\n"
     assert outside_opens(watch_opens, data_dir) == []
     assert names_in(outside) == ["secret.csv"]

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import persona
 import pytest
 from persona.errors import (
+    ConflictError,
     IdempotencyConflictError,
     InvalidInputError,
     NotFoundError,
@@ -173,7 +174,7 @@ async def test_inline_sources_are_stored_in_the_experiments_folder(
         _create("interviews.csv", InlineSource(name="notes.md", content="**P1:** I need speed."))
     )
 
-    stored = f".persona/experiments/{experiment.id}/notes.md"
+    stored = f".persona/experiments/{experiment.id}/inline/notes.md"
     assert experiment.data_sources == ["interviews.csv", stored]
     assert (service.settings.data_dir / stored).read_text() == "**P1:** I need speed."
 
@@ -257,7 +258,7 @@ async def test_uploads_are_streamed_into_the_experiment_and_appended(
         ],
     )
 
-    folder = f".persona/experiments/{experiment.id}"
+    folder = f".persona/experiments/{experiment.id}/uploads"
     assert updated.data_sources == ["interviews.csv", f"{folder}/survey.csv", f"{folder}/notes.md"]
     root = service.settings.data_dir
     assert (root / folder / "survey.csv").read_bytes() == b"who,answer\nP1,I want it fast\n"
@@ -272,7 +273,7 @@ async def test_an_upload_never_overwrites_an_earlier_one(service: PersonaService
         experiment.id, [_upload("a.csv", b"x,y\n1,second\n"), _upload("a.csv", b"x,y\n1,third\n")]
     )
 
-    folder = service.experiment_dir(experiment.id)
+    folder = service.experiment_dir(experiment.id) / "uploads"
     assert [Path(s).name for s in updated.data_sources[1:]] == ["a.csv", "a-2.csv", "a-3.csv"]
     assert (folder / "a.csv").read_bytes() == b"x,y\n1,first\n"
     assert (folder / "a-3.csv").read_bytes() == b"x,y\n1,third\n"
@@ -292,7 +293,7 @@ async def test_uploads_over_the_limit_are_refused_and_leave_nothing(
 
         assert (await service.get_experiment(experiment.id)).data_sources == ["interviews.csv"]
         folder = service.experiment_dir(experiment.id)
-        assert not folder.exists() or list(folder.iterdir()) == []
+        assert [p for p in folder.rglob("*") if p.is_file()] == []
 
 
 async def test_bad_uploads_name_the_file_and_its_position(service: PersonaService) -> None:
@@ -652,6 +653,49 @@ async def test_hundreds_of_concurrent_calls_all_succeed(
 
     assert [r for r in results if isinstance(r, BaseException)] == []
     assert len(results) == 200
+
+
+# ---------------------------------------------------------------------- sources
+
+
+async def test_sources_are_listed_and_stored_ones_deleted(service: PersonaService) -> None:
+    experiment = await service.create_experiment(
+        _create("interviews.csv", InlineSource(name="notes.md", content="**P1:** words"))
+    )
+    await service.add_sources(experiment.id, [_upload("more.md", b"P2 wants calm.\n")])
+
+    listed = (await service.list_sources(experiment.id)).items
+    assert [(s.kind, s.records) for s in listed[1:]] == [("inline", 1), ("upload", 1)]
+    with pytest.raises(ConflictError, match=r"interviews\.csv") as refused:
+        await service.delete_source(experiment.id, "interviews.csv")
+    assert refused.value.code == "path_source"
+    updated = await service.delete_source(experiment.id, listed[1].name)
+    assert updated.data_sources == [listed[0].name, listed[2].name]
+    assert not (service.settings.data_dir / listed[1].name).exists()
+    with pytest.raises(NotFoundError, match="source"):
+        await service.delete_source(experiment.id, listed[1].name)
+
+
+async def test_a_bad_upload_keeps_none_of_its_files(service: PersonaService) -> None:
+    experiment = await service.create_experiment(_create())
+
+    with pytest.raises(SourceError, match=r"^b\.csv: row 1: the file has a header") as caught:
+        await service.add_sources(
+            experiment.id, [_upload("a.md", b"P1 said hi.\n"), _upload("b.csv", b"x,y\n")]
+        )
+
+    assert caught.value.location == ["files", 1]
+    assert (await service.get_experiment(experiment.id)).data_sources == ["interviews.csv"]
+    folder = service.experiment_dir(experiment.id)
+    assert [p for p in folder.rglob("*") if p.is_file()] == []
+
+
+def test_the_sync_wrapper_lists_and_deletes_sources(settings: Settings) -> None:
+    with SyncPersonaService(settings) as service:
+        experiment = service.create_experiment(_create())
+        stored = service.add_sources(experiment.id, [_upload("m.md", b"P9: hi\n")]).data_sources
+        assert [s.kind for s in service.list_sources(experiment.id).items] == ["path", "upload"]
+        assert service.delete_source(experiment.id, stored[1]).data_sources == stored[:1]
 
 
 # ---------------------------------------------------------------------- sync wrapper

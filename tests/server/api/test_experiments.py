@@ -195,7 +195,7 @@ async def test_upload_keeps_only_the_base_name_of_a_traversal_filename(
 
     assert response.status_code == 200, response.text
     stored = response.json()["data_sources"][-1]
-    assert stored == f".persona/experiments/{experiment['id']}/escaped.csv"
+    assert stored == f".persona/experiments/{experiment['id']}/uploads/escaped.csv"
     assert not (data_dir.parent / "escaped.csv").exists()
     assert not (data_dir.parent.parent / "escaped.csv").exists()
 

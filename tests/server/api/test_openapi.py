@@ -26,6 +26,8 @@ OPERATION_IDS = {
     "listExperimentPersonas",
     "listPersonaEvidence",
     "uploadSources",
+    "listSources",
+    "deleteSource",
     "listProviders",
 }
 

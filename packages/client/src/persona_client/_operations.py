@@ -23,6 +23,7 @@ from persona_client.models import (
     EvidencePage,
     Experiment,
     ExperimentPage,
+    ExperimentSourceList,
     GenerationConfig,
     Health,
     InlineSource,
@@ -101,6 +102,7 @@ def _markdown(response: httpx.Response) -> str:
 _health = _json_parser(TypeAdapter(Health), "a Health")
 _experiment = _json_parser(TypeAdapter(Experiment), "an Experiment")
 _experiment_page = _json_parser(TypeAdapter(ExperimentPage), "an ExperimentPage")
+_source_list = _json_parser(TypeAdapter(ExperimentSourceList), "an ExperimentSourceList")
 _run = _json_parser(TypeAdapter(Run), "a Run")
 _run_detail = _json_parser(TypeAdapter(RunDetail), "a RunDetail")
 _run_page = _json_parser(TypeAdapter(RunPage), "a RunPage")
@@ -116,6 +118,16 @@ def _segment(value: str, what: str) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError(f"{what} must be a non-empty string, got {value!r}")
     return quote(value, safe="")
+
+
+def _source_name(name: str) -> str:
+    """A stored source name as the rest of the path: its slashes kept, everything else quoted;
+    refused when it holds a '.' or '..' segment, which URL normalisation would remove."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name must be a non-empty string, got {name!r}")
+    if any(part in (".", "..") for part in name.split("/")):
+        raise ValueError(f"name must not hold '.' or '..' segments, got {name!r}")
+    return quote(name, safe="/")
 
 
 def _page_params(limit: int | None, cursor: str | None, **filters: str | None) -> Params | None:
@@ -201,6 +213,17 @@ def upload_sources(experiment_id: str, paths: StrPath | Iterable[StrPath]) -> Op
     if not files:
         raise ValueError("sources.upload needs at least one file path")
     return Operation("POST", path, _experiment, replayable=False, files=files)
+
+
+def list_sources(experiment_id: str) -> Operation[ExperimentSourceList]:
+    path = f"/experiments/{_segment(experiment_id, 'experiment_id')}/sources"
+    return Operation("GET", path, _source_list, replayable=True)
+
+
+def delete_source(experiment_id: str, name: str) -> Operation[None]:
+    experiment = _segment(experiment_id, "experiment_id")
+    path = f"/experiments/{experiment}/sources/{_source_name(name)}"
+    return Operation("DELETE", path, _no_content, replayable=False)
 
 
 # --------------------------------------------------------------------------- runs

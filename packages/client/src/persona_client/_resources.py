@@ -27,6 +27,7 @@ from persona_client.models import (
     EvidencePage,
     Experiment,
     ExperimentPage,
+    ExperimentSourceList,
     GenerationConfig,
     Persona,
     PersonaPage,
@@ -491,6 +492,17 @@ class Sources(_Resource):
         """Upload local files into the experiment's folder on the server (multipart)."""
         return self._client._send(ops.upload_sources(experiment_id, paths))
 
+    def list(self, experiment_id: str) -> ExperimentSourceList:
+        """The experiment's sources: name, kind (path, inline, upload), size and, when the
+        server knows it, record count."""
+        return self._client._send(ops.list_sources(experiment_id))
+
+    def delete(self, experiment_id: str, name: str) -> None:
+        """Remove an inline or uploaded source (``name`` as listed) and its stored file.
+
+        ConflictError for a path source, the last source, or while a run is active."""
+        self._client._send(ops.delete_source(experiment_id, name))
+
 
 class AsyncSources(_AsyncResource):
     async def upload(
@@ -498,6 +510,14 @@ class AsyncSources(_AsyncResource):
     ) -> Experiment:
         """Upload local files into the experiment's folder on the server (multipart)."""
         return await self._client._send(ops.upload_sources(experiment_id, paths))
+
+    async def list(self, experiment_id: str) -> ExperimentSourceList:
+        """The experiment's sources; see ``Sources.list``."""
+        return await self._client._send(ops.list_sources(experiment_id))
+
+    async def delete(self, experiment_id: str, name: str) -> None:
+        """Remove an inline or uploaded source and its stored file; see ``Sources.delete``."""
+        await self._client._send(ops.delete_source(experiment_id, name))
 
 
 class Providers(_Resource):

@@ -59,6 +59,69 @@ DataSources = TypeAliasType(
 )
 
 
+SizeBytes = TypeAliasType(
+    "SizeBytes",
+    Annotated[
+        int,
+        Field(
+            ...,
+            description="Bytes of the file (of a folder: of its data files); null when it is missing or unreadable now.",
+            ge=0,
+            title="Size Bytes",
+        ),
+    ],
+)
+
+
+Records = TypeAliasType(
+    "Records",
+    Annotated[
+        int,
+        Field(
+            ...,
+            description="Evidence records it holds, when known (its current bytes were read before); null otherwise.",
+            ge=0,
+            title="Records",
+        ),
+    ],
+)
+
+
+class ExperimentSource(BaseModel):
+    """
+    One of an experiment's data sources, as stored, with what is known of its content.
+    """
+
+    name: str = Field(
+        ...,
+        description="The stored source, relative to the data directory, as in the experiment's data_sources; the name to delete it by.",
+        title="Name",
+    )
+    kind: Literal["path", "inline", "upload"] = Field(
+        ...,
+        description="'path': a file or folder of the data directory, named at creation; 'inline': stored from an inline source; 'upload': stored from an upload.",
+        title="Kind",
+    )
+    size_bytes: SizeBytes | None = Field(
+        None,
+        description="Bytes of the file (of a folder: of its data files); null when it is missing or unreadable now.",
+        title="Size Bytes",
+    )
+    records: Records | None = Field(
+        None,
+        description="Evidence records it holds, when known (its current bytes were read before); null otherwise.",
+        title="Records",
+    )
+
+
+class ExperimentSourceList(BaseModel):
+    """
+    An experiment's data sources, in the order of its data_sources.
+    """
+
+    items: list[ExperimentSource] = Field(..., title="Items")
+
+
 class FieldError(BaseModel):
     loc: list[str | int] = Field(..., title="Loc")
     msg: str = Field(..., title="Msg")

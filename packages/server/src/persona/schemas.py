@@ -220,6 +220,42 @@ class ExperimentPage(OutputModel):
     next_cursor: str | None = None
 
 
+# --------------------------------------------------------------------------- sources
+
+SourceKind = Literal["path", "inline", "upload"]
+
+
+class ExperimentSource(OutputModel):
+    """One of an experiment's data sources, as stored, with what is known of its content."""
+
+    name: str = Field(
+        description="The stored source, relative to the data directory, as in the "
+        "experiment's data_sources; the name to delete it by."
+    )
+    kind: SourceKind = Field(
+        description="'path': a file or folder of the data directory, named at creation; "
+        "'inline': stored from an inline source; 'upload': stored from an upload."
+    )
+    size_bytes: int | None = Field(
+        default=None,
+        ge=0,
+        description="Bytes of the file (of a folder: of its data files); null when it is "
+        "missing or unreadable now.",
+    )
+    records: int | None = Field(
+        default=None,
+        ge=0,
+        description="Evidence records it holds, when known (its current bytes were read "
+        "before); null otherwise.",
+    )
+
+
+class ExperimentSourceList(OutputModel):
+    """An experiment's data sources, in the order of its data_sources."""
+
+    items: list[ExperimentSource]
+
+
 # --------------------------------------------------------------------------- personas
 
 

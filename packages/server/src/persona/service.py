@@ -49,6 +49,7 @@ from persona.schemas import (
     Experiment,
     ExperimentCreate,
     ExperimentPage,
+    ExperimentSourceList,
     GenerationConfig,
     GenerationOverrides,
     Health,
@@ -62,10 +63,21 @@ from persona.schemas import (
     RunPage,
     RunStatus,
 )
+from persona.service_sources import (
+    INLINE_FOLDER,
+    UPLOAD_FOLDER,
+    check_new_sources,
+    check_uploads,
+    describe_sources,
+    removable_source,
+    remove_stored_file,
+)
+from persona.service_sources import experiment_dir as _experiment_dir
 from persona.settings import Settings
-from persona.sources import SUPPORTED_EXTENSIONS, check_sources, resolve_source
+from persona.sources import SUPPORTED_EXTENSIONS, resolve_source
 from persona.storage import Database, ReadWouldWait, Repository
 from persona.storage.evidence import EvidenceFilter
+from persona.storage.sources import experiment_text_column, remove_data_source
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -219,7 +231,9 @@ class PersonaService:
         provider = data.config.provider or self.settings.default_provider
         _require_known_provider(provider, ["config", "provider"])
         experiment_id = new_id("exp")
-        sources = await asyncio.to_thread(self._prepare_sources, experiment_id, data.data_sources)
+        sources = await asyncio.to_thread(
+            self._prepare_sources, experiment_id, data.data_sources, text_column
+        )
         try:
             return await self._write(
                 repository.create_experiment,
@@ -268,19 +282,41 @@ class PersonaService:
         await asyncio.to_thread(self._remove_experiment_files, experiment_id, run_ids)
 
     async def add_sources(self, experiment_id: str, files: Sequence[UploadedFile]) -> Experiment:
-        """Store uploaded files in the experiment's folder and append them to its sources."""
+        """Store uploaded files in the experiment's folder and append them to its sources.
+
+        A file a run could not read (empty, header only, binary, undecodable, ...) is refused
+        with a SourceError naming it, and then none of the files is kept."""
         repository = self._repository
         await self.get_experiment(experiment_id)
         if not files:
             raise InvalidInputError("no files were uploaded", location=["files"])
         written = await asyncio.to_thread(self._store_uploads, experiment_id, files)
+        stored = [self._relative(p) for p in written]
         try:
-            return await self._write(
-                repository.add_data_sources, experiment_id, [self._relative(p) for p in written]
-            )
+            text_column = await self._call(experiment_text_column, repository, experiment_id)
+            names = [_base_name(upload.filename) for upload in files]
+            await asyncio.to_thread(check_uploads, self.settings, stored, names, text_column)
+            return await self._write(repository.add_data_sources, experiment_id, stored)
         except BaseException:
             await asyncio.to_thread(_remove_files, written)
             raise
+
+    async def list_sources(self, experiment_id: str) -> ExperimentSourceList:
+        """The experiment's sources: kind, size, and record count when known."""
+        experiment = await self.get_experiment(experiment_id)
+        text_column = await self._call(experiment_text_column, self._repository, experiment_id)
+        return await asyncio.to_thread(describe_sources, self.settings, experiment, text_column)
+
+    async def delete_source(self, experiment_id: str, name: str) -> Experiment:
+        """Remove an inline or uploaded source from the experiment and delete its file.
+
+        A path source is a ConflictError (the file is the user's), and so is removing the
+        last source, or any source while a run of the experiment is queued or running."""
+        experiment = await self.get_experiment(experiment_id)
+        removable_source(self.settings, experiment, name)
+        updated = await self._write(remove_data_source, self._repository, experiment_id, name)
+        await asyncio.to_thread(remove_stored_file, self.settings, experiment_id, name)
+        return updated
 
     # ------------------------------------------------------------------ runs
 
@@ -461,31 +497,31 @@ class PersonaService:
 
     def experiment_dir(self, experiment_id: str) -> Path:
         """The folder holding an experiment's inline and uploaded sources."""
-        return self.settings.state_dir / "experiments" / experiment_id
+        return _experiment_dir(self.settings, experiment_id)
 
     def _relative(self, path: Path) -> str:
         return path.relative_to(self.settings.data_dir).as_posix()
 
-    def _prepare_sources(self, experiment_id: str, sources: Sequence[DataSource]) -> list[str]:
-        """Check path sources, write inline ones; stored names relative to the data dir."""
+    def _prepare_sources(
+        self, experiment_id: str, sources: Sequence[DataSource], text_column: str | None
+    ) -> list[str]:
+        """Check path sources, write inline ones, check what they hold; stored names relative
+        to the data dir."""
         root = Path(os.path.realpath(self.settings.data_dir))
         stored: list[str] = []
-        inline_names: set[str] = set()
+        inline_names: dict[int, str] = {}
         try:
             for index, source in enumerate(sources):
                 location: list[str | int] = ["data_sources", index]
                 if isinstance(source, InlineSource):
-                    path = self._write_inline(experiment_id, source, location, inline_names)
+                    seen = set(inline_names.values())
+                    path = self._write_inline(experiment_id, source, location, seen)
+                    inline_names[index] = path.name
                     stored.append(self._relative(path))
                 else:
                     path = resolve_source(source, self.settings.data_dir, location=location)
                     stored.append(path.relative_to(root).as_posix())
-            check_sources(
-                stored,
-                data_dir=self.settings.data_dir,
-                max_total_bytes=self.settings.max_source_bytes,
-                max_folder_files=self.settings.max_folder_files,
-            )
+            check_new_sources(self.settings, stored, inline_names, text_column)
         except BaseException:
             self._remove_experiment_files(experiment_id, [])
             raise
@@ -512,7 +548,7 @@ class PersonaService:
                 f"inline source {name!r} is {len(content)} bytes; the limit is {limit} bytes "
                 "(PERSONA_MAX_INLINE_SOURCE_BYTES)"
             )
-        folder = self.experiment_dir(experiment_id)
+        folder = self.experiment_dir(experiment_id) / INLINE_FOLDER
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / name
         path.write_bytes(content)
@@ -525,7 +561,7 @@ class PersonaService:
             name = safe_file_name(_base_name(upload.filename), location=["files", index])
             _require_supported(name, ["files", index])
             names.append(name)
-        folder = self.experiment_dir(experiment_id)
+        folder = self.experiment_dir(experiment_id) / UPLOAD_FOLDER
         folder.mkdir(parents=True, exist_ok=True)
         budget = _UploadBudget(self.settings.max_upload_bytes)
         written: list[Path] = []
@@ -751,6 +787,12 @@ class SyncPersonaService:
 
     def add_sources(self, experiment_id: str, files: Sequence[UploadedFile]) -> Experiment:
         return self._run(self._service.add_sources(experiment_id, files))
+
+    def list_sources(self, experiment_id: str) -> ExperimentSourceList:
+        return self._run(self._service.list_sources(experiment_id))
+
+    def delete_source(self, experiment_id: str, name: str) -> Experiment:
+        return self._run(self._service.delete_source(experiment_id, name))
 
     def start_run(
         self,

@@ -22,7 +22,7 @@ from persona.api.middleware import (
     RequestIdMiddleware,
 )
 from persona.api.openapi import TAGS, install_openapi
-from persona.api.routes import experiments, health, personas, providers, runs
+from persona.api.routes import experiments, health, personas, providers, runs, sources
 from persona.providers import import_providers
 from persona.service import PersonaService
 from persona.settings import Settings
@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None, *, long_running: bool = False) 
     for router in (
         health.router,
         experiments.router,
+        sources.router,
         runs.router,
         personas.router,
         providers.router,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -81,3 +82,21 @@ def read_lines(stream: BinaryIO, name: str, budget: ByteBudget) -> Iterator[str]
                 place=f"line {line_number}, byte {start + err.start}",
             ) from None
         yield text
+
+
+def check_decodable(data: bytes, name: str, *, final: bool) -> None:
+    """Refuse ``data`` (the start of a file, or all of it when ``final``) when
+    :func:`read_lines` would refuse it, with the same message and place."""
+    start = len(UTF8_BOM) if data.startswith(UTF8_BOM) else 0
+    try:
+        # Incremental: a character cut at the end of a prefix is not an error.
+        codecs.getincrementaldecoder("utf-8")().decode(data[start:], final=final)
+    except UnicodeDecodeError as err:
+        offset = start + err.start
+        line_start = data.rfind(b"\n", 0, offset) + 1
+        line_number = data.count(b"\n", 0, offset) + 1
+        raise SourceError(
+            name,
+            _decode_problem(data[line_start:], line_number, err),
+            place=f"line {line_number}, byte {offset}",
+        ) from None

@@ -53,6 +53,7 @@ EXPERIMENT_LINKS = {
         ("ListRuns", "listRuns"),
         ("ListPersonas", "listExperimentPersonas"),
         ("UploadSources", "uploadSources"),
+        ("ListSources", "listSources"),
     ]
 }
 
