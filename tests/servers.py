@@ -68,7 +68,16 @@ def clean_env(**extra: str) -> dict[str, str]:
         for key, value in os.environ.items()
         if key not in PROVIDER_ENV and not key.startswith("PERSONA_")
     }
-    return kept | extra
+    return kept | _coverage_env() | extra
+
+
+def _coverage_env() -> dict[str, str]:
+    """Under ``hatch test --cover`` a server subprocess measures its coverage too: it writes
+    its data beside the test run's, where the run combines it, not in the server's own
+    working directory (a temporary data directory)."""
+    if "COVERAGE_PROCESS_START" in os.environ and "COVERAGE_FILE" not in os.environ:
+        return {"COVERAGE_FILE": str(REPO_ROOT / ".coverage")}
+    return {}
 
 
 def make_data_dir(root: Path) -> Path:
