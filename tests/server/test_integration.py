@@ -55,8 +55,8 @@ async def test_files_on_disk_become_stored_grounded_personas(settings: Settings)
     sources = {item.source for item in evidence.values()}
     assert {"interviews.csv", "survey.json"} <= sources
     assert any(s.startswith("transcripts/") for s in sources)
-    assert f".persona/experiments/{experiment.id}/jo.md" in sources
-    assert f".persona/experiments/{experiment.id}/notes.md" in sources
+    assert f".persona/experiments/{experiment.id}/inline/jo.md" in sources
+    assert f".persona/experiments/{experiment.id}/uploads/notes.md" in sources
     for persona in run.personas:
         assert persona.evidence_ids and set(persona.evidence_ids) <= set(evidence)
         assert 2 <= len(persona.quotes) <= 5
