@@ -9,7 +9,8 @@ another process is executing is never started a second time, and a killed proces
 resume without a restart. Shutdown cancels the tasks and releases their leases: their runs
 stay queued or running, and the next start (or a sibling's timer) takes them over at once.
 
-``persona.queue.ProcrastinateDispatcher`` (PostgreSQL) defers a job per run instead.
+``persona.queue.ProcrastinateDispatcher`` (PostgreSQL) defers a job per run instead, and
+its workers keep leases the same way.
 """
 
 from __future__ import annotations
@@ -73,9 +74,8 @@ class LocalDispatcher:
         (those out of attempts fail as interrupted); return the ids scheduled here now."""
         run_ids = await self._db(self.repository.recover_runs, self.settings.max_run_attempts)
         assert isinstance(run_ids, list)
-        scheduled = [run_id for run_id in run_ids if run_id not in self._tasks]
-        for run_id in scheduled:
-            self._schedule(run_id)
+        scheduled = [run_id for run_id in run_ids if run_id not in self.active_run_ids]
+        await self._take_over(scheduled)
         if scheduled:
             logger.info("took over %d run(s) no live process held", len(scheduled))
         return scheduled
@@ -92,13 +92,17 @@ class LocalDispatcher:
                 await self._db(
                     self.repository.renew_leases,
                     self.runner.owner,
-                    list(self._tasks),
+                    self.active_run_ids,
                     self.settings.run_lease_seconds,
                 )
                 await self.recover()
             except Exception:
                 # The next tick tries again; a lease outlives two missed renewals.
                 logger.exception("could not renew run leases or take over lapsed runs")
+
+    async def _take_over(self, run_ids: list[str]) -> None:
+        for run_id in run_ids:
+            self._schedule(run_id)
 
     async def submit(self, run_id: str, experiment_id: str) -> None:
         self._schedule(run_id, experiment_id)
@@ -126,12 +130,18 @@ class LocalDispatcher:
         """Cancel every task and release their leases: their runs stay queued/running in the
         database, and the next start or a sibling process takes them over at once."""
         self.runner.begin_closing()
+        await self._stop_keeping_leases()
+        await self.cancel(list(self._tasks))
+        await self.runner.close()
+        await self._release_leases()
+
+    async def _stop_keeping_leases(self) -> None:
         keeper, self._lease_keeper = self._lease_keeper, None
         if keeper is not None:
             keeper.cancel()
             await asyncio.gather(keeper, return_exceptions=True)
-        await self.cancel(list(self._tasks))
-        await self.runner.close()
+
+    async def _release_leases(self) -> None:
         try:
             await self._db(self.repository.release_leases, self.runner.owner)
         except Exception:

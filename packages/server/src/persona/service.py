@@ -147,7 +147,7 @@ class PersonaService:
             await asyncio.get_running_loop().run_in_executor(executor, database.migrate)
             repository = Repository(database)
             runner = Runner(self.settings, repository, self._write)
-            dispatcher = LocalDispatcher(runner, self._write)
+            dispatcher = self._dispatcher_for(runner)
             self._parts = _Parts(executor, writer, database, repository, runner, dispatcher)
             await dispatcher.start()
         except BaseException:
@@ -157,6 +157,26 @@ class PersonaService:
             if database is not None:
                 database.dispose()
             raise
+
+    def _dispatcher_for(self, runner: Runner) -> Dispatcher:
+        if self.settings.run_dispatch == "local":
+            return LocalDispatcher(runner, self._write)
+        url = self.settings.effective_database_url
+        if not url.startswith("postgresql"):
+            raise PersonaError(
+                "run_dispatch='queue' (PERSONA_RUN_DISPATCH) needs PostgreSQL "
+                "(PERSONA_DATABASE_URL=postgresql+psycopg://…)",
+                code="queue_needs_postgresql",
+            )
+        from persona.queue import ProcrastinateDispatcher  # needs the postgres extra
+
+        return ProcrastinateDispatcher(
+            runner,
+            self._write,
+            url,
+            execute=self.settings.execute_runs,
+            concurrency=self.settings.max_concurrent_runs,
+        )
 
     async def aclose(self) -> None:
         """Stop the runner (active runs stay re-queueable) and dispose of the engine."""
