@@ -13,7 +13,7 @@ import pytest
 
 from tests.servers import STOP_TIMEOUT, clean_env, make_data_dir, running_server
 
-from .test_server_http import LOCAL_BODY, TOKEN, wait_for
+from .test_server_http import LOCAL_BODY, RUN_TIMEOUT, TOKEN, StalledProvider, wait_for
 
 
 @pytest.fixture
@@ -74,3 +74,39 @@ def test_a_worker_needs_postgresql(data_dir: Path) -> None:
 
     assert result.returncode == 1
     assert "persona worker needs PostgreSQL" in result.stderr
+
+
+def test_a_run_whose_worker_is_killed_is_executed_again_by_a_live_worker(
+    data_dir: Path, env: dict[str, str]
+) -> None:
+    provider = StalledProvider()
+    # Leases far longer than the test: only the killed worker's missing heartbeats tell.
+    env = {**env, "OPENAI_BASE_URL": provider.url, "PERSONA_RUN_LEASE_SECONDS": "600"}
+    try:
+        with running_server(data_dir, env, "--auth-token", TOKEN) as server:
+            headers = {"Authorization": f"Bearer {TOKEN}"}
+            api = httpx.Client(base_url=server.base_url, headers=headers, timeout=30)
+            body = {**LOCAL_BODY, "config": {"provider": "openai"}}
+            experiment = api.post("/experiments", json=body).json()
+            location = api.post(f"/experiments/{experiment['id']}/generate").headers["location"]
+            doomed = _worker(data_dir, env)
+            assert provider.called.wait(RUN_TIMEOUT), "no worker executed the run"
+            doomed.kill()
+            doomed.wait(STOP_TIMEOUT)
+            provider.called.clear()
+            killed_at = time.monotonic()
+
+            survivor = _worker(data_dir, env)
+            try:
+                assert provider.called.wait(RUN_TIMEOUT), "the run was not executed again"
+                recovered_after = time.monotonic() - killed_at
+                run = api.get(location).json()
+            finally:
+                survivor.terminate()
+                survivor.communicate(timeout=STOP_TIMEOUT)
+            api.close()
+    finally:
+        provider.close()
+
+    assert (run["status"], run["attempts"]) == ("running", 2)
+    assert recovered_after < 30

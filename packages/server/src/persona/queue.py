@@ -7,8 +7,9 @@ an API process with ``execute_runs``) picks it up through LISTEN/NOTIFY and call
 twice (a retry after a false stall, a re-submit) from storing personas twice.
 
 A worker keeps the leases of the runs it executes as ``LocalDispatcher`` does, and its timer
-re-defers the runs no live process holds: queued ones whose job was lost (the process died
-between storing the run and deferring it) and running ones whose worker died, until
+re-defers the runs of jobs whose worker stopped sending heartbeats (SIGKILL, a lost machine),
+and the runs no live process holds: queued ones whose job was lost (the process died between
+storing the run and deferring it) and running ones whose lease lapsed, until
 ``max_run_attempts``, after which they fail as interrupted.
 """
 
@@ -21,6 +22,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from procrastinate import App, PsycopgConnector
 from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.jobs import Status
 from sqlalchemy.engine import make_url
 
 from persona.dispatch import LocalDispatcher
@@ -34,6 +36,9 @@ TASK = "persona.run"
 CANCEL_WAIT = 5.0
 """Seconds ``cancel`` waits for a run this process executes to stop after its abort."""
 HEARTBEAT_SECONDS = 2.0
+STALLED_AFTER = 5 * HEARTBEAT_SECONDS
+"""A job whose worker has not sent a heartbeat for this long is taken for dead. A live worker
+taken for dead (a long pause) costs a wasted attempt, never a second set of personas."""
 
 
 def psycopg_conninfo(database_url: str) -> str:
@@ -93,6 +98,35 @@ class ProcrastinateDispatcher(LocalDispatcher):
             name=f"persona-worker-{self.runner.owner}",
         )
         await super().start()  # takes over orphaned runs, then keeps leases
+
+    @property
+    def lease_renewal_interval(self) -> float:
+        """The timer also looks for stalled jobs: as often as a worker sends heartbeats."""
+        return min(super().lease_renewal_interval, HEARTBEAT_SECONDS)
+
+    async def recover(self) -> list[str]:
+        """Re-defer the runs of jobs whose worker died (seen by its heartbeat, well before
+        its leases lapse), then the runs no live process holds."""
+        await self._retry_stalled_jobs()
+        return await super().recover()
+
+    async def _retry_stalled_jobs(self) -> None:
+        manager = self.app.job_manager
+        stalled = await manager.get_stalled_jobs(
+            queue=QUEUE, task_name=TASK, seconds_since_heartbeat=STALLED_AFTER
+        )
+        for job in stalled:
+            run_id = str(job.task_kwargs["run_id"])
+            requeued = await self._db(
+                self.repository.requeue_interrupted, run_id, self.settings.max_run_attempts
+            )
+            # The dead worker's job ends here; a new job (not this one, whose run may also
+            # have been re-deferred by the lease timer already) executes the next attempt.
+            assert job.id is not None
+            await manager.finish_job_by_id_async(job.id, status=Status.FAILED, delete_job=False)
+            if requeued:
+                logger.info("run %s: its worker stopped heartbeating; re-deferred", run_id)
+                await self._defer(run_id)
 
     async def _take_over(self, run_ids: list[str]) -> None:
         for run_id in run_ids:
