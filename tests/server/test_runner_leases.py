@@ -27,7 +27,8 @@ SHORT_LEASE = 0.6
 
 @asynccontextmanager
 async def _service(settings: Settings) -> AsyncIterator[PersonaService]:
-    service = PersonaService(settings)
+    # The in-process dispatcher's leases (a killed queue worker: tests/e2e/test_scale_out.py).
+    service = PersonaService(settings.model_copy(update={"run_dispatch": "local"}))
     await service.start()
     try:
         yield service
