@@ -28,6 +28,15 @@ def env(server_database: dict[str, str], database_backend: str) -> dict[str, str
     return clean_env(**server_database)
 
 
+def _serve_only(data_dir: Path) -> list[str]:
+    """`persona serve` without --with-worker: on PostgreSQL it only queues runs."""
+    return [
+        sys.executable, "-m", "persona.cli", "serve",
+        "--host", "127.0.0.1", "--port", "{port}", "--data-dir", str(data_dir),
+        "--log-level", "warning", "--auth-token", TOKEN,
+    ]  # fmt: skip
+
+
 def _worker(data_dir: Path, env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
     argv = [sys.executable, "-m", "persona.cli", "worker", "--data-dir", str(data_dir), *args]
     return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -35,7 +44,7 @@ def _worker(data_dir: Path, env: dict[str, str], *args: str) -> subprocess.Popen
 
 @pytest.fixture
 def api(data_dir: Path, env: dict[str, str]) -> Iterator[httpx.Client]:
-    with running_server(data_dir, env, "--auth-token", TOKEN) as server:
+    with running_server(data_dir, env, command=_serve_only(data_dir)) as server:
         headers = {"Authorization": f"Bearer {TOKEN}"}
         with httpx.Client(base_url=server.base_url, headers=headers, timeout=30) as client:
             yield client
@@ -83,7 +92,7 @@ def test_a_run_whose_worker_is_killed_is_executed_again_by_a_live_worker(
     # Leases far longer than the test: only the killed worker's missing heartbeats tell.
     env = {**env, "OPENAI_BASE_URL": provider.url, "PERSONA_RUN_LEASE_SECONDS": "600"}
     try:
-        with running_server(data_dir, env, "--auth-token", TOKEN) as server:
+        with running_server(data_dir, env, command=_serve_only(data_dir)) as server:
             headers = {"Authorization": f"Bearer {TOKEN}"}
             api = httpx.Client(base_url=server.base_url, headers=headers, timeout=30)
             body = {**LOCAL_BODY, "config": {"provider": "openai"}}
