@@ -91,7 +91,7 @@ async def through_service(service: PersonaService, runs: int) -> Outcome:
     outcome: dict[str, int] = {}
     for run in finished:
         outcome[run.status] = outcome.get(run.status, 0) + 1
-    outcome["personas stored"] = (await service.get_experiment(experiment.id)).persona_count
+    outcome["personas stored"] = (await service.get_experiment(experiment.id)).personas_stored
     return start, elapsed, cpu, outcome
 
 

@@ -141,7 +141,9 @@ def start_server(
     argv = command or [
         sys.executable, "-m", "persona.cli", "serve",
         "--host", "127.0.0.1", "--port", "{port}",
-        "--data-dir", str(data_dir), "--log-level", "warning", *args,
+        "--data-dir", str(data_dir), "--log-level", "warning",
+        # On PostgreSQL the server then executes the runs it queues; a no-op on SQLite.
+        "--with-worker", *args,
     ]  # fmt: skip
     argv = [arg.replace("{port}", str(port)) for arg in argv]
     with log.open("wb") as out:

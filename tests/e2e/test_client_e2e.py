@@ -93,6 +93,8 @@ def persona_serve(data_dir: Path, env: dict[str, str]) -> Iterator[Server]:
         TOKEN,
         "--log-level",
         "warning",
+        # On PostgreSQL the server then executes the runs it queues; a no-op on SQLite.
+        "--with-worker",
     ]
     with log.open("wb") as out:
         process = subprocess.Popen(

@@ -38,9 +38,14 @@ def research_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def make_settings(research_dir: Path, database_url: str) -> Callable[..., Settings]:
+    """On PostgreSQL runs go through the procrastinate queue (and a worker in the service),
+    so the same tests hold both dispatchers to the same behaviour."""
+
     def build(**overrides: Any) -> Settings:
         values: dict[str, Any] = {"data_dir": research_dir, "database_url": database_url}
         values.update(overrides)
+        if str(values["database_url"]).startswith("postgresql"):
+            values.setdefault("run_dispatch", "queue")
         return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
     return build

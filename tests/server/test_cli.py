@@ -290,7 +290,7 @@ def test_serve_passes_every_option_to_the_launcher(monkeypatch: pytest.MonkeyPat
         [
             *("serve", "--host", "0.0.0.0", "--port", "9001", "--auth-token", "t1,t2"),
             *("--no-auth", "--data-dir", "research", "--database-url", "sqlite:///x.db"),
-            *("--workers", "2", "--log-level", "debug", "--create-data-dir"),
+            *("--workers", "2", "--log-level", "debug", "--create-data-dir", "--with-worker"),
         ],
     )
 
@@ -306,6 +306,7 @@ def test_serve_passes_every_option_to_the_launcher(monkeypatch: pytest.MonkeyPat
             "database_url": "sqlite:///x.db",
             "workers": 2,
             "log_level": "debug",
+            "with_worker": True,
         }
     ]
 
@@ -328,6 +329,7 @@ def test_serve_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
             "database_url": None,
             "workers": 1,
             "log_level": "info",
+            "with_worker": False,
         }
     ]
 

@@ -491,13 +491,13 @@ async def test_waiting_when_the_service_shuts_down_is_a_conflict(
     waiter = asyncio.create_task(service.wait_for_run(experiment_id, run_id))
     await asyncio.sleep(0)
 
-    runner = service._runner
-    await runner.shutdown()
+    dispatcher = service._dispatcher
+    await dispatcher.shutdown()
 
     with pytest.raises(ConflictError, match="shutting down"):
         await waiter
     with pytest.raises(ConflictError):
-        runner.submit("run-late")
+        await dispatcher.submit("run-late", experiment_id)
     await service.aclose()
 
 
@@ -514,7 +514,7 @@ async def test_a_run_deleted_before_it_starts_is_skipped(
 
         await service.delete_experiment(doomed.id)
         scripted.hold.set()
-        await wait_until(lambda: not service._runner.active_run_ids)
+        await wait_until(lambda: not service._dispatcher.active_run_ids)
 
     assert scripted.calls == 1
 

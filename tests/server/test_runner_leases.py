@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from persona.dispatch import LocalDispatcher
 from persona.ids import utcnow
 from persona.schemas import ExperimentCreate, GenerationConfig
 from persona.service import PersonaService
@@ -26,7 +27,8 @@ SHORT_LEASE = 0.6
 
 @asynccontextmanager
 async def _service(settings: Settings) -> AsyncIterator[PersonaService]:
-    service = PersonaService(settings)
+    # The in-process dispatcher's leases (a killed queue worker: tests/e2e/test_scale_out.py).
+    service = PersonaService(settings.model_copy(update={"run_dispatch": "local"}))
     await service.start()
     try:
         yield service
@@ -60,12 +62,13 @@ def _lease(settings: Settings, run_id: str) -> tuple[str | None, datetime | None
 
 async def _die(service: PersonaService) -> None:
     """What SIGKILL leaves: the tasks and the lease timer stop, the database is not touched."""
-    runner = service._runner
-    keeper = runner._lease_keeper
+    dispatcher = service._dispatcher
+    assert isinstance(dispatcher, LocalDispatcher)
+    keeper = dispatcher._lease_keeper
     assert keeper is not None
     keeper.cancel()
     await asyncio.gather(keeper, return_exceptions=True)
-    await runner.stop(runner.active_run_ids)
+    await dispatcher.cancel(dispatcher.active_run_ids)
 
 
 async def test_a_run_another_process_executes_is_neither_requeued_nor_executed_again(
@@ -86,7 +89,7 @@ async def test_a_run_another_process_executes_is_neither_requeued_nor_executed_a
             await wait_until(lambda: utcnow() > later)
             meanwhile = await second.get_run(experiment_id, run_id)
             renewed_owner, renewed_expiry = _lease(settings, run_id)
-            taken_over = second._runner.active_run_ids
+            taken_over = second._dispatcher.active_run_ids
 
             scripted.hold.set()
             done = await second.wait_for_run(experiment_id, run_id, timeout=30)
@@ -129,7 +132,7 @@ async def test_a_process_started_after_a_death_waits_for_the_lease_to_lapse(
 
         async with _service(long_lease) as restarted:
             left_alone = await restarted.get_run(experiment_id, run_id)
-            scheduled = restarted._runner.active_run_ids
+            scheduled = restarted._dispatcher.active_run_ids
 
     assert (left_alone.status, left_alone.attempts) == ("running", 1)
     assert scheduled == []
@@ -153,7 +156,7 @@ async def test_graceful_shutdown_lets_the_next_start_take_the_run_over_at_once(
 
     scripted.hold.set()
     async with _service(settings) as restarted:
-        scheduled = restarted._runner.active_run_ids
+        scheduled = restarted._dispatcher.active_run_ids
         done = await restarted.wait_for_run(experiment_id, run_id, timeout=30)
 
     assert released == (None, None)

@@ -483,8 +483,9 @@ async def test_waiting_for_a_run_that_succeeds_here_needs_no_read(
         return await get_run(experiment_id, run_id)
 
     monkeypatch.setattr(service, "get_run", counted_get_run)
-    waiter = asyncio.create_task(service.wait_for_run(experiment.id, started.run.id, timeout=30))
+    # Once claimed here: a queued run may yet go to a worker in another process.
     await scripted.started.wait()
+    waiter = asyncio.create_task(service.wait_for_run(experiment.id, started.run.id, timeout=30))
     await asyncio.sleep(0.05)
     assert reads == []  # its end here resolves a future: no reads meanwhile
 

@@ -118,6 +118,35 @@ def test_an_expired_run_out_of_attempts_fails_as_interrupted(repo: Repository) -
     assert run.error is not None and run.error.code == "interrupted"
 
 
+def test_a_run_whose_worker_died_is_requeued_despite_its_live_lease(
+    db: Database, repo: Repository
+) -> None:
+    run_id = _queued_run(repo)
+    first = repo.claim_run(run_id, owner="worker-a", lease_seconds=600)
+
+    assert repo.requeue_interrupted(run_id, max_attempts=3) is True
+
+    assert _lease(db, run_id) == (None, None)
+    second = repo.claim_run(run_id, owner="worker-b", lease_seconds=60)
+    assert first is not None and second is not None and second.attempt == 2
+    assert not repo.update_progress(run_id, first.attempt, 0.5, "thinking")
+
+
+def test_a_dead_worker_run_out_of_attempts_or_finished_is_not_requeued(
+    repo: Repository,
+) -> None:
+    run_id = _queued_run(repo)
+    repo.claim_run(run_id, owner="worker-a", lease_seconds=600)
+
+    assert repo.requeue_interrupted(run_id, max_attempts=1) is False
+    failed = repo.get_run("exp-1", run_id)
+    assert repo.requeue_interrupted(run_id, max_attempts=3) is False
+
+    assert failed.status == "failed"
+    assert failed.error is not None and failed.error.code == "interrupted"
+    assert repo.get_run("exp-1", run_id).status == "failed"
+
+
 def test_renewal_extends_only_the_owners_listed_running_runs(
     db: Database, repo: Repository
 ) -> None:

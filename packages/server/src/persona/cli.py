@@ -321,6 +321,13 @@ def serve(
     ] = False,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    with_worker: Annotated[
+        bool,
+        typer.Option(
+            "--with-worker",
+            help="On PostgreSQL, also execute queued runs here (else `persona worker` does).",
+        ),
+    ] = False,
 ) -> None:
     """Run the REST API (needs the api extra)."""
     _require_api_extra()
@@ -336,7 +343,48 @@ def serve(
         database_url=database_url,
         workers=workers,
         log_level=log_level,
+        with_worker=with_worker,
     )
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(min=1, help="Runs executed at a time.")] = 4,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(file_okay=False, help="Where data sources live; default: current directory."),
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="PostgreSQL URL; default: PERSONA_DATABASE_URL."),
+    ] = None,
+) -> None:
+    """Execute the runs queued in PostgreSQL until interrupted (needs the postgres extra)."""
+    import logging
+
+    from persona.settings import Settings
+    from persona.worker import is_postgresql, run_worker
+
+    values: dict[str, object] = {
+        "run_dispatch": "queue",
+        "execute_runs": True,
+        "max_concurrent_runs": concurrency,
+    }
+    if data_dir is not None:
+        values["data_dir"] = data_dir
+    if database_url is not None:
+        values["database_url"] = database_url
+    settings = Settings(**values)  # type: ignore[arg-type]
+    if not is_postgresql(settings):
+        _fail(
+            "persona worker needs PostgreSQL (--database-url or PERSONA_DATABASE_URL="
+            "postgresql+psycopg://…); on SQLite `persona serve` executes runs itself"
+        )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        asyncio.run(run_worker(settings))
+    except PersonaError as err:
+        _fail(err.message)
 
 
 @app.command()

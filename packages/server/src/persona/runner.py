@@ -1,6 +1,8 @@
-"""Background execution of runs: bounded concurrency, persisted transitions, restart recovery.
+"""Execution of runs: bounded concurrency, persisted transitions, group-committed writes.
 
-A run is one asyncio task. It waits for a free slot (``max_concurrent_runs``), claims the run
+A run's execution is one call of ``Runner.execute``, whatever dispatched it (an asyncio task
+of ``persona.dispatch.LocalDispatcher``, or a job of the procrastinate queue on PostgreSQL).
+It waits for a free slot (``max_concurrent_runs``), claims the run
 (queued → running, attempts + 1), loads the evidence, stores it as the run's evidence
 snapshot (once per distinct content: runs over the same bytes share one), calls the provider
 and stores the personas in the same transaction that marks the run succeeded. A run reads
@@ -11,14 +13,9 @@ as every built-in one does), else by the runner. Every transition is guarded by 
 so a run cancelled, deleted or re-claimed meanwhile is never overwritten and never yields
 personas twice.
 
-Several processes may share one database (uvicorn ``--workers N``). Claiming a run leases
-it to this runner (``run_lease_seconds``); a timer renews the leases of the runs it executes,
-every third of that time, and takes over runs that no live process holds: queued ones, and
-running ones whose lease lapsed because their process died. So a run another process is
-executing is never started a second time, and a killed process's runs resume without a
-restart. Shutdown cancels the tasks and releases their leases: their runs stay queued or
-running, and the next start (or a sibling's timer) takes them over at once. Runs share one
-instance of each provider (one pool of connections), closed at shutdown.
+Claiming a run leases it to this runner's ``owner`` (``run_lease_seconds``); the local
+dispatcher renews those leases and takes over lapsed ones. Runs share one instance of each
+provider (one pool of connections), closed by ``close``.
 """
 
 from __future__ import annotations
@@ -28,12 +25,12 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
-from persona.errors import ConflictError, PersonaError, ProviderError
+from persona.errors import PersonaError, ProviderError
 from persona.generation.grounding import EvidenceIndex, ground
 from persona.ids import new_id
 from persona.providers import Provider, build_provider
@@ -102,14 +99,12 @@ class Runner:
         self.repository = repository
         self._call = call
         self._slots = asyncio.Semaphore(settings.max_concurrent_runs)
-        self._tasks: dict[str, asyncio.Task[None]] = {}
         self._experiments: dict[str, str] = {}
         """The experiment of each run executing here, when known (at submit or claim)."""
         self._finished: dict[str, asyncio.Future[RunDetail | None]] = {}
         self._closing = False
         self.owner = new_id("runner")
         """This runner's name on the leases of the runs it executes."""
-        self._lease_keeper: asyncio.Task[None] | None = None
         self._providers: dict[str, Provider] = {}
         self._pending_writes: list[_QueuedWrite] = []
         self._pending_new_runs: list[_QueuedWrite] = []
@@ -178,84 +173,16 @@ class Runner:
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def start(self) -> None:
-        """Take over the runs no live process holds, then keep leases and watch for more."""
-        await self.recover()
-        if self._lease_keeper is None and not self._closing:
-            self._lease_keeper = asyncio.create_task(
-                self._keep_leases(), name=f"persona-leases-{self.owner}"
-            )
-
-    async def recover(self) -> list[str]:
-        """Schedule the queued runs and the running ones whose lease is absent or expired
-        (those out of attempts fail as interrupted); return the ids scheduled here now."""
-        run_ids = await self._db(self.repository.recover_runs, self.settings.max_run_attempts)
-        scheduled = [run_id for run_id in run_ids if run_id not in self._tasks]
-        for run_id in scheduled:
-            self.submit(run_id)
-        if scheduled:
-            logger.info("took over %d run(s) no live process held", len(scheduled))
-        return scheduled
-
-    @property
-    def lease_renewal_interval(self) -> float:
-        """Seconds between two renewals: a lease survives two missed ones."""
-        return self.settings.run_lease_seconds / 3
-
-    async def _keep_leases(self) -> None:
-        while True:
-            await asyncio.sleep(self.lease_renewal_interval)
-            try:
-                await self._db(
-                    self.repository.renew_leases,
-                    self.owner,
-                    list(self._tasks),
-                    self.settings.run_lease_seconds,
-                )
-                await self.recover()
-            except Exception:
-                # The next tick tries again; a lease outlives two missed renewals.
-                logger.exception("could not renew run leases or take over lapsed runs")
-
-    def submit(self, run_id: str, experiment_id: str | None = None) -> None:
-        """Schedule a queued run. A run already scheduled here is not scheduled twice."""
-        if self._closing:
-            raise ConflictError("the runner is shutting down")
-        if run_id in self._tasks:
-            return
-        if experiment_id is not None:
-            self._experiments[run_id] = experiment_id
-        task = asyncio.create_task(self._execute(run_id), name=f"persona-run-{run_id}")
-        self._tasks[run_id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(run_id, None))
-
-    async def stop(self, run_ids: Iterable[str]) -> None:
-        """Cancel the tasks of these runs and wait for them; the database is not touched."""
-        tasks = [self._tasks[r] for r in run_ids if r in self._tasks]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-    async def shutdown(self) -> None:
-        """Cancel every task and release their leases: their runs stay queued/running in the
-        database, and the next start or a sibling process takes them over at once."""
+    async def close(self) -> None:
+        """Wait for the pending writes, resolve the waiters and close the providers. The
+        dispatcher has stopped the runs executing here before."""
         self._closing = True
-        keeper, self._lease_keeper = self._lease_keeper, None
-        if keeper is not None:
-            keeper.cancel()
-            await asyncio.gather(keeper, return_exceptions=True)
-        await self.stop(list(self._tasks))
         if self._committer is not None:
             await asyncio.gather(self._committer, return_exceptions=True)
         for finished in self._finished.values():
             if not finished.done():
                 finished.set_result(None)
         await self._close_providers()
-        try:
-            await self._db(self.repository.release_leases, self.owner)
-        except Exception:
-            # The leases then lapse after run_lease_seconds instead.
-            logger.exception("could not release the run leases of %s", self.owner)
 
     def _provider(self, name: str) -> Provider:
         """This runner's one instance of provider ``name``, built on first use.
@@ -277,12 +204,12 @@ class Runner:
                 logger.exception("could not close provider %s", provider.name)
 
     @property
-    def active_run_ids(self) -> list[str]:
-        return list(self._tasks)
-
-    @property
     def closing(self) -> bool:
         return self._closing
+
+    def begin_closing(self) -> None:
+        """From now on no run is dispatched here and waiters are told the service is closing."""
+        self._closing = True
 
     # ------------------------------------------------------------------ waiting
 
@@ -296,6 +223,10 @@ class Runner:
                 finished.set_result(None)
         return finished
 
+    def expect(self, run_id: str, experiment_id: str) -> None:
+        """The run (of that experiment) is about to execute here: ``executes`` says so."""
+        self._experiments[run_id] = experiment_id
+
     def executes(self, experiment_id: str, run_id: str) -> bool:
         """True while this runner executes the run (of that experiment): its ``finished``
         future is then resolved when the run ends here, however it ends."""
@@ -308,7 +239,10 @@ class Runner:
 
     # ------------------------------------------------------------------ execution
 
-    async def _execute(self, run_id: str) -> None:
+    async def execute(self, run_id: str) -> None:
+        """Claim the run and execute this attempt; a run not queued any more is left alone.
+        Whatever dispatched it, a run's personas are stored at most once: every write of the
+        attempt checks its number."""
         stored = None
         try:
             async with self._slots:

@@ -28,6 +28,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO, ParamSpec, TypeVar
 
 from persona.__about__ import __version__
+from persona.dispatch import Dispatcher, LocalDispatcher
 from persona.errors import (
     ConflictError,
     IdempotencyConflictError,
@@ -124,6 +125,7 @@ class _Parts:
     database: Database
     repository: Repository
     runner: Runner
+    dispatcher: Dispatcher
 
 
 class PersonaService:
@@ -157,8 +159,9 @@ class PersonaService:
             await asyncio.get_running_loop().run_in_executor(executor, database.migrate)
             repository = Repository(database)
             runner = Runner(self.settings, repository, self._write)
-            self._parts = _Parts(executor, writer, database, repository, runner)
-            await self._parts.runner.start()
+            dispatcher = self._dispatcher_for(runner)
+            self._parts = _Parts(executor, writer, database, repository, runner, dispatcher)
+            await dispatcher.start()
         except BaseException:
             self._parts = None
             executor.shutdown(wait=False)
@@ -167,13 +170,33 @@ class PersonaService:
                 database.dispose()
             raise
 
+    def _dispatcher_for(self, runner: Runner) -> Dispatcher:
+        if self.settings.run_dispatch == "local":
+            return LocalDispatcher(runner, self._write)
+        url = self.settings.effective_database_url
+        if not url.startswith("postgresql"):
+            raise PersonaError(
+                "run_dispatch='queue' (PERSONA_RUN_DISPATCH) needs PostgreSQL "
+                "(PERSONA_DATABASE_URL=postgresql+psycopg://…)",
+                code="queue_needs_postgresql",
+            )
+        from persona.queue import ProcrastinateDispatcher  # needs the postgres extra
+
+        return ProcrastinateDispatcher(
+            runner,
+            self._write,
+            url,
+            execute=self.settings.execute_runs,
+            concurrency=self.settings.max_concurrent_runs,
+        )
+
     async def aclose(self) -> None:
         """Stop the runner (active runs stay re-queueable) and dispose of the engine."""
         parts = self._parts
         self._closed = True
         if parts is None:
             return
-        await parts.runner.shutdown()
+        await parts.dispatcher.shutdown()
         self._parts = None
         # Let database calls already handed to a thread finish before the engine goes.
         await asyncio.to_thread(parts.executor.shutdown, wait=True)
@@ -217,6 +240,10 @@ class PersonaService:
     @property
     def _runner(self) -> Runner:
         return self._started.runner
+
+    @property
+    def _dispatcher(self) -> Dispatcher:
+        return self._started.dispatcher
 
     # ------------------------------------------------------------------ experiments
 
@@ -275,7 +302,7 @@ class PersonaService:
     async def delete_experiment(self, experiment_id: str) -> None:
         """Stop its active runs, delete it with its runs and personas, remove its files."""
         repository, runner = self._repository, self._runner
-        await runner.stop(await self._call(repository.active_run_ids, experiment_id))
+        await self._dispatcher.cancel(await self._call(repository.active_run_ids, experiment_id))
         run_ids = await self._write(repository.delete_experiment, experiment_id)
         for run_id in run_ids:
             runner.notify_finished(run_id)
@@ -350,7 +377,7 @@ class PersonaService:
                 repository.create_run, experiment_id, config, idempotency=idempotency
             )
         if created:
-            runner.submit(run.id, experiment_id)
+            await self._dispatcher.submit(run.id, experiment_id)
         return StartedRun(run=run, created=created)
 
     async def list_runs(
@@ -373,7 +400,7 @@ class PersonaService:
         repository, runner = self._repository, self._runner
         run = await self._write(repository.cancel_run, experiment_id, run_id)
         logger.info("run %s cancelled", run_id)
-        await runner.stop([run_id])
+        await self._dispatcher.cancel([run_id])
         runner.notify_finished(run_id)
         return run
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -48,6 +48,18 @@ class Settings(BaseSettings):
             "How long a process's claim on a running run lasts unless renewed (every third of "
             "it); another process sharing the database takes over a run whose claim lapsed."
         ),
+    )
+    run_dispatch: Literal["local", "queue"] = Field(
+        default="local",
+        description=(
+            "'local': runs execute as tasks of the process that starts them. 'queue' "
+            "(PostgreSQL only): each run is a job of the procrastinate queue, executed by "
+            "`persona worker` processes (or this one, with execute_runs)."
+        ),
+    )
+    execute_runs: bool = Field(
+        default=True,
+        description="With run_dispatch='queue': this process also executes queued runs.",
     )
 
     # Providers

@@ -77,9 +77,18 @@ def banner(settings: Settings, *, host: str, port: int) -> str:
             f"  Auth:             {auth}",
             f"  Data directory:   {settings.data_dir}",
             f"  Database:         {database}",
+            f"  Runs:             {_runs_executed(settings)}",
             f"  Default provider: {settings.default_provider}",
         ]
     )
+
+
+def _runs_executed(settings: Settings) -> str:
+    if settings.run_dispatch == "local":
+        return "executed by this server"
+    if settings.execute_runs:
+        return "queued; executed by this server and any `persona worker`"
+    return "queued; executed by `persona worker` processes"
 
 
 def check_data_dir(data_dir: Path, *, create: bool) -> None:
@@ -157,6 +166,7 @@ def serve(
     workers: int,
     log_level: str,
     create_data_dir: bool = False,
+    with_worker: bool = False,
 ) -> None:
     """Run the server until interrupted. Exits 1 when it would expose data without a token,
     when the data directory is missing, when it cannot listen, or when it fails to start."""
@@ -170,6 +180,11 @@ def serve(
         )
     )
     settings = Settings()
+    if settings.effective_database_url.startswith("postgresql"):
+        # Runs are queued; `persona worker` executes them, or this server with --with-worker.
+        os.environ.setdefault("PERSONA_RUN_DISPATCH", "queue")
+        os.environ["PERSONA_EXECUTE_RUNS"] = "true" if with_worker else "false"
+        settings = Settings()
     if not settings.api_tokens and not no_auth and not is_loopback(host):
         raise _fail(
             f"refusing to listen on {host} without a token: anyone who can reach it could read "

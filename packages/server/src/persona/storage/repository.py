@@ -584,22 +584,22 @@ class Repository:
                 .with_for_update()
             ).all()
             for row in rows:
-                row.lease_owner = row.lease_expires_at = None
-                if row.attempts >= max_attempts:
-                    row.status = "failed"
-                    row.stage = "failed"
-                    row.finished_at = now
-                    row.error_code = "interrupted"
-                    row.error_message = (
-                        f"the run was interrupted {row.attempts} times by a server stop; "
-                        f"it is not restarted after {max_attempts} attempts"
-                    )
-                    _touch(session, row.experiment_id, now)
-                else:
-                    row.status = "queued"
-                    row.stage = "queued"
+                if _requeue_or_fail(session, row, max_attempts, now):
                     requeued.append(row.id)
         return requeued
+
+    def requeue_interrupted(self, run_id: str, max_attempts: int) -> bool:
+        """The run's executor is gone (a queue worker stopped heartbeating): queue it again and
+        return True, unless it has finished (False) or is out of attempts (it fails with code
+        'interrupted'; False). An executor still alive meanwhile finds its attempt superseded."""
+        now = utcnow()
+        with self.db.write() as session:
+            row = session.scalars(
+                select(RunRow)
+                .where(RunRow.id == run_id, RunRow.status.in_(("queued", "running")))
+                .with_for_update()
+            ).first()
+            return row is not None and _requeue_or_fail(session, row, max_attempts, now)
 
     def run_status(self, run_id: str) -> RunStatus | None:
         with self.db.read() as session:
@@ -961,6 +961,25 @@ def _persona_rows(session: Session, run_id: str) -> list[PersonaRow]:
 
 def _current_attempt(run_id: str, attempt: int) -> tuple[ColumnElement[bool], ...]:
     return (RunRow.id == run_id, RunRow.status == "running", RunRow.attempts == attempt)
+
+
+def _requeue_or_fail(session: Session, row: RunRow, max_attempts: int, now: datetime) -> bool:
+    """Queue an interrupted run again (True), or fail it as interrupted when out of attempts."""
+    row.lease_owner = row.lease_expires_at = None
+    if row.attempts >= max_attempts:
+        row.status = "failed"
+        row.stage = "failed"
+        row.finished_at = now
+        row.error_code = "interrupted"
+        row.error_message = (
+            f"the run was interrupted {row.attempts} times by a server stop; "
+            f"it is not restarted after {max_attempts} attempts"
+        )
+        _touch(session, row.experiment_id, now)
+        return False
+    row.status = "queued"
+    row.stage = "queued"
+    return True
 
 
 def _unheld(now: datetime) -> ColumnElement[bool]:

@@ -1,0 +1,97 @@
+"""Runs dispatched through the procrastinate queue (PostgreSQL): an API process defers them,
+a worker process executes them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import pytest
+from persona.errors import PersonaError
+from persona.schemas import ExperimentCreate, GenerationConfig
+from persona.service import PersonaService
+from persona.settings import Settings
+
+if TYPE_CHECKING:
+    from tests.server.conftest import ScriptedProvider, WaitUntil
+
+
+def _create() -> ExperimentCreate:
+    return ExperimentCreate(
+        name="study", data_sources=["interviews.csv"], config=GenerationConfig(provider="local")
+    )
+
+
+@pytest.fixture
+def queued(
+    make_settings: Callable[..., Settings], database_backend: str
+) -> Callable[..., Settings]:
+    if database_backend != "postgresql":
+        pytest.skip("the run queue is PostgreSQL's")
+
+    def build(**overrides: object) -> Settings:
+        return make_settings(run_dispatch="queue", **overrides)
+
+    return build
+
+
+async def test_the_queue_needs_postgresql(
+    make_settings: Callable[..., Settings], database_backend: str
+) -> None:
+    if database_backend != "sqlite":
+        pytest.skip("about SQLite")
+    with pytest.raises(PersonaError, match="needs PostgreSQL"):
+        async with PersonaService(make_settings(run_dispatch="queue")):
+            pass
+
+
+async def test_a_run_started_by_an_api_process_is_executed_by_a_worker_once(
+    queued: Callable[..., Settings], scripted: ScriptedProvider
+) -> None:
+    async with (
+        PersonaService(queued(execute_runs=False)) as api,
+        PersonaService(queued()) as worker,
+    ):
+        experiment = await api.create_experiment(_create())
+        started = await api.start_run(experiment.id)
+        done = await api.wait_for_run(experiment.id, started.run.id, timeout=30)
+        assert worker._dispatcher.active_run_ids == []
+
+    assert (done.status, done.attempts, len(done.personas)) == ("succeeded", 1, 3)
+    assert scripted.calls == 1
+
+
+async def test_a_queued_run_cancelled_before_a_worker_starts_never_executes(
+    queued: Callable[..., Settings], scripted: ScriptedProvider
+) -> None:
+    async with PersonaService(queued(execute_runs=False)) as api:
+        experiment = await api.create_experiment(_create())
+        started = await api.start_run(experiment.id)
+        await api.cancel_run(experiment.id, started.run.id)
+        async with PersonaService(queued()):
+            await asyncio.sleep(0.5)
+        run = await api.get_run(experiment.id, started.run.id)
+
+    assert (run.status, run.attempts) == ("cancelled", 0)
+    assert scripted.calls == 0
+
+
+async def test_cancelling_a_run_a_worker_executes_stops_it_there(
+    queued: Callable[..., Settings], scripted: ScriptedProvider, wait_until: WaitUntil
+) -> None:
+    scripted.hold = asyncio.Event()
+    async with (
+        PersonaService(queued(execute_runs=False)) as api,
+        PersonaService(queued()) as worker,
+    ):
+        experiment = await api.create_experiment(_create())
+        started = await api.start_run(experiment.id)
+        await scripted.started.wait()
+        await api.cancel_run(experiment.id, started.run.id)
+        await wait_until(lambda: scripted.finished.is_set())
+        await wait_until(lambda: not worker._dispatcher.active_run_ids)
+        run = await api.get_run(experiment.id, started.run.id)
+
+    assert (run.status, run.personas) == ("cancelled", [])
+    assert not scripted.hold.is_set()
