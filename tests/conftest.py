@@ -3,8 +3,8 @@ the database a test runs on.
 
 A test that takes ``database_url`` (or a fixture built on it) runs twice: on a SQLite file
 and on a PostgreSQL database (see ``tests/databases.py``), unless it is marked
-``sqlite_only``. Without PostgreSQL the second run is skipped, saying how to enable it;
-where PERSONA_REQUIRE_POSTGRES is set (CI sets it), it fails instead.
+``sqlite_only`` or ``postgresql_only``. Without PostgreSQL the PostgreSQL run is skipped,
+saying how to enable it; where PERSONA_REQUIRE_POSTGRES is set (CI sets it), it fails.
 
 respx stands in for the LLM providers' APIs at the transport their clients send through
 (aiohttp's pool under httpx), so ``respx.mock`` catches provider requests as it would at
@@ -74,8 +74,12 @@ DATABASE_BACKENDS = ("sqlite", "postgresql")
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "database_backend" in metafunc.fixturenames:
-        sqlite_only = metafunc.definition.get_closest_marker("sqlite_only") is not None
-        backends = ["sqlite"] if sqlite_only else DATABASE_BACKENDS
+        marked = metafunc.definition.get_closest_marker
+        backends = list(DATABASE_BACKENDS)
+        if marked("sqlite_only"):
+            backends = ["sqlite"]
+        elif marked("postgresql_only"):
+            backends = ["postgresql"]
         # Module scope: a module's long-lived fixtures (a server) run once per database.
         metafunc.parametrize("database_backend", backends, scope="module")
 

@@ -15,6 +15,8 @@ from tests.servers import STOP_TIMEOUT, clean_env, make_data_dir, running_server
 
 from .test_server_http import LOCAL_BODY, RUN_TIMEOUT, TOKEN, StalledProvider, wait_for
 
+pytestmark = pytest.mark.postgresql_only  # the run queue is PostgreSQL's
+
 
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
@@ -22,9 +24,7 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def env(server_database: dict[str, str], database_backend: str) -> dict[str, str]:
-    if database_backend != "postgresql":
-        pytest.skip("the run queue is PostgreSQL's")
+def env(server_database: dict[str, str]) -> dict[str, str]:
     return clean_env(**server_database)
 
 

@@ -25,27 +25,22 @@ def _create() -> ExperimentCreate:
 
 @pytest.fixture
 def queued(
-    make_settings: Callable[..., Settings], database_backend: str
+    make_settings: Callable[..., Settings],
 ) -> Callable[..., Settings]:
-    if database_backend != "postgresql":
-        pytest.skip("the run queue is PostgreSQL's")
-
     def build(**overrides: object) -> Settings:
         return make_settings(run_dispatch="queue", **overrides)
 
     return build
 
 
-async def test_the_queue_needs_postgresql(
-    make_settings: Callable[..., Settings], database_backend: str
-) -> None:
-    if database_backend != "sqlite":
-        pytest.skip("about SQLite")
+@pytest.mark.sqlite_only
+async def test_the_queue_needs_postgresql(make_settings: Callable[..., Settings]) -> None:
     with pytest.raises(PersonaError, match="needs PostgreSQL"):
         async with PersonaService(make_settings(run_dispatch="queue")):
             pass
 
 
+@pytest.mark.postgresql_only
 async def test_a_run_started_by_an_api_process_is_executed_by_a_worker_once(
     queued: Callable[..., Settings], scripted: ScriptedProvider
 ) -> None:
@@ -62,6 +57,7 @@ async def test_a_run_started_by_an_api_process_is_executed_by_a_worker_once(
     assert scripted.calls == 1
 
 
+@pytest.mark.postgresql_only
 async def test_a_queued_run_cancelled_before_a_worker_starts_never_executes(
     queued: Callable[..., Settings], scripted: ScriptedProvider
 ) -> None:
@@ -77,6 +73,7 @@ async def test_a_queued_run_cancelled_before_a_worker_starts_never_executes(
     assert scripted.calls == 0
 
 
+@pytest.mark.postgresql_only
 async def test_cancelling_a_run_a_worker_executes_stops_it_there(
     queued: Callable[..., Settings], scripted: ScriptedProvider, wait_until: WaitUntil
 ) -> None:
