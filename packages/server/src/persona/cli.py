@@ -45,6 +45,13 @@ app = typer.Typer(
 )
 
 
+ServerDataDir = Annotated[
+    Path | None,
+    typer.Option(file_okay=False, help="Where data sources live; default: current directory."),
+]
+"""The data directory of a server or worker process."""
+
+
 class OutputFormat(StrEnum):
     json = "json"
     markdown = "markdown"
@@ -307,10 +314,7 @@ def serve(
     no_auth: Annotated[
         bool, typer.Option("--no-auth", help="Allow a non-loopback host without a token.")
     ] = False,
-    data_dir: Annotated[
-        Path | None,
-        typer.Option(file_okay=False, help="Where data sources live; default: current directory."),
-    ] = None,
+    data_dir: ServerDataDir = None,
     database_url: Annotated[
         str | None,
         typer.Option(help="SQLAlchemy URL; default: sqlite:///<data dir>/.persona/persona.db."),
@@ -350,10 +354,7 @@ def serve(
 @app.command()
 def worker(
     concurrency: Annotated[int, typer.Option(min=1, help="Runs executed at a time.")] = 4,
-    data_dir: Annotated[
-        Path | None,
-        typer.Option(file_okay=False, help="Where data sources live; default: current directory."),
-    ] = None,
+    data_dir: ServerDataDir = None,
     database_url: Annotated[
         str | None,
         typer.Option(help="PostgreSQL URL; default: PERSONA_DATABASE_URL."),
