@@ -77,7 +77,7 @@ from persona.service_sources import experiment_dir as _experiment_dir
 from persona.settings import Settings
 from persona.sources import SUPPORTED_EXTENSIONS, resolve_source
 from persona.storage import Database, ReadWouldWait, Repository
-from persona.storage.evidence import EvidenceFilter
+from persona.storage.evidence import NO_FILTER, EvidenceFilter
 from persona.storage.sources import experiment_text_column, remove_data_source
 
 P = ParamSpec("P")
@@ -481,7 +481,7 @@ class PersonaService:
         self,
         experiment_id: str,
         run_id: str,
-        where: EvidenceFilter = EvidenceFilter(),  # noqa: B008 - frozen, never modified
+        where: EvidenceFilter = NO_FILTER,
         *,
         limit: int = 50,
         cursor: str | None = None,
@@ -880,7 +880,7 @@ class SyncPersonaService:
         self,
         experiment_id: str,
         run_id: str,
-        where: EvidenceFilter = EvidenceFilter(),  # noqa: B008 - frozen, never modified
+        where: EvidenceFilter = NO_FILTER,
         *,
         limit: int = 50,
         cursor: str | None = None,

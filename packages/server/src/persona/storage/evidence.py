@@ -45,6 +45,10 @@ class EvidenceFilter:
     """A case-insensitive substring of the record's text."""
 
 
+NO_FILTER = EvidenceFilter()
+"""Every record of the snapshot."""
+
+
 def evidence_digest(evidence: Iterable[Evidence]) -> str:
     """The snapshot id of these records: a SHA-256 over their content, in order."""
     digest = hashlib.sha256()

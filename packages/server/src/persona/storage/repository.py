@@ -60,7 +60,7 @@ from persona.schemas import (
 from persona.storage import evidence as snapshots
 from persona.storage.cursor import Cursor, PositionCursor
 from persona.storage.database import Database, ReadWouldWait
-from persona.storage.evidence import EvidenceFilter
+from persona.storage.evidence import NO_FILTER, EvidenceFilter
 from persona.storage.models import ExperimentRow, IdempotencyRow, PersonaRow, RunRow
 from persona.storage.types import UTCDateTime
 
@@ -643,7 +643,7 @@ class Repository:
         self,
         experiment_id: str,
         run_id: str,
-        where: EvidenceFilter = EvidenceFilter(),  # noqa: B008 - frozen, never modified
+        where: EvidenceFilter = NO_FILTER,
         *,
         limit: int = 50,
         cursor: str | None = None,
