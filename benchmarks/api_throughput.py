@@ -14,6 +14,12 @@ goes through the same middleware, routing and auth to a route that builds and se
 its body on every request: about what an uncached read costs. Measures only; asserts
 nothing.
 
+Figures behind the server's settings, at 64 connections on one uvicorn worker: freezing the
+start-up heap (``persona.api.main.freeze_startup_heap``) halved Persona's p99; under uvloop
+the p99 was 10-20x the p50 (some connections waited hundreds of ms while the loop kept serving
+others), under the standard asyncio loop near 2x at about the same throughput, hence
+``persona.api.launch.EVENT_LOOP = "asyncio"``.
+
     python benchmarks/api_throughput.py [--duration 5] [--rounds 3] [--connections 64]
 """
 
