@@ -9,7 +9,7 @@ an experiment between commits (benchmarks/api_throughput.py).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine, Hashable
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
@@ -20,6 +20,7 @@ from persona.api.deps import TokenFirstRoute
 DEFAULT_MAX_ENTRIES = 1024
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
 
 class ResponseCache:
@@ -100,10 +101,10 @@ class CachedReadRoute(TokenFirstRoute):
         return cached
 
 
-def cached_get(router: APIRouter, path: str, **options: Any) -> Callable[[Handler], Handler]:
+def cached_get(router: APIRouter, path: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
     """``@router.get(path, **options)`` for an endpoint whose answers are cached."""
 
-    def register(endpoint: Handler) -> Handler:
+    def register(endpoint: Endpoint) -> Endpoint:
         router.add_api_route(
             path, endpoint, methods=["GET"], route_class_override=CachedReadRoute, **options
         )
