@@ -113,32 +113,6 @@ class Experiments(_Resource):
         """Delete the experiment with its runs and personas, cancelling active runs."""
         self._request(ops.delete_experiment(experiment_id))
 
-    def generate(
-        self,
-        experiment_id: str,
-        *,
-        provider: str | None = None,
-        model: str | None = None,
-        persona_count: int | None = None,
-        temperature: float | None = None,
-        seed: int | None = None,
-        idempotency_key: str | None = None,
-    ) -> Run:
-        """Start a generation run (queued); overrides apply to this run only.
-
-        Retries reuse one Idempotency-Key, so they never start a second run. Pass your own
-        ``idempotency_key`` to make a repeated call of yours just as safe.
-        """
-        overrides = {
-            "provider": provider,
-            "model": model,
-            "persona_count": persona_count,
-            "temperature": temperature,
-            "seed": seed,
-        }
-        operation = ops.start_generation(experiment_id, overrides, idempotency_key=idempotency_key)
-        return self._request(operation)
-
 
 class AsyncExperiments(_AsyncResource):
     async def list(self, *, limit: int | None = None, cursor: str | None = None) -> ExperimentPage:
@@ -170,7 +144,12 @@ class AsyncExperiments(_AsyncResource):
         """Delete the experiment with its runs and personas, cancelling active runs."""
         await self._request(ops.delete_experiment(experiment_id))
 
-    async def generate(
+
+# --------------------------------------------------------------------------- runs
+
+
+class Runs(_Resource):
+    def start(
         self,
         experiment_id: str,
         *,
@@ -181,7 +160,11 @@ class AsyncExperiments(_AsyncResource):
         seed: int | None = None,
         idempotency_key: str | None = None,
     ) -> Run:
-        """Start a generation run (queued); see ``Experiments.generate``."""
+        """Start a run of the experiment (queued); overrides apply to this run only.
+
+        Retries reuse one Idempotency-Key, so they never start a second run. Pass your own
+        ``idempotency_key`` to make a repeated call of yours just as safe.
+        """
         overrides = {
             "provider": provider,
             "model": model,
@@ -189,14 +172,9 @@ class AsyncExperiments(_AsyncResource):
             "temperature": temperature,
             "seed": seed,
         }
-        operation = ops.start_generation(experiment_id, overrides, idempotency_key=idempotency_key)
-        return await self._request(operation)
+        operation = ops.start_run(experiment_id, overrides, idempotency_key=idempotency_key)
+        return self._request(operation)
 
-
-# --------------------------------------------------------------------------- runs
-
-
-class Runs(_Resource):
     def list(
         self,
         experiment_id: str,
@@ -297,6 +275,28 @@ class Runs(_Resource):
 
 
 class AsyncRuns(_AsyncResource):
+    async def start(
+        self,
+        experiment_id: str,
+        *,
+        provider: str | None = None,
+        model: str | None = None,
+        persona_count: int | None = None,
+        temperature: float | None = None,
+        seed: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> Run:
+        """Start a run of the experiment (queued); see ``Runs.start``."""
+        overrides = {
+            "provider": provider,
+            "model": model,
+            "persona_count": persona_count,
+            "temperature": temperature,
+            "seed": seed,
+        }
+        operation = ops.start_run(experiment_id, overrides, idempotency_key=idempotency_key)
+        return await self._request(operation)
+
     async def list(
         self,
         experiment_id: str,

@@ -42,9 +42,9 @@ EXPERIMENT_LINKS = {
     for name, operation in [
         ("GetExperiment", "getExperiment"),
         ("DeleteExperiment", "deleteExperiment"),
-        ("StartGeneration", "startGeneration"),
+        ("StartRun", "startRun"),
         ("ListRuns", "listRuns"),
-        ("ListPersonas", "listExperimentPersonas"),
+        ("ListPersonas", "listPersonas"),
         ("UploadSources", "uploadSources"),
         ("ListSources", "listSources"),
     ]
@@ -163,4 +163,4 @@ async def upload_sources(
 ) -> Experiment:
     """Upload data files into the experiment; returns the experiment with its new sources."""
     uploaded = [UploadedFile(filename=f.filename or "", stream=f.file) for f in upload.files]
-    return await service.add_sources(experiment_id, uploaded)
+    return await service.upload_sources(experiment_id, uploaded)
