@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from persona.errors import InsufficientEvidenceError
 from persona.generation.grounding import quote_in_text
-from persona.providers import Provider, build_provider, local
+from persona.generation.local import naming, picking
+from persona.providers import Provider, build_provider
 from persona.providers.local import LocalProvider
 from persona.schemas import Evidence, GenerationConfig, PersonaContent
 from persona.settings import Settings
@@ -324,7 +325,7 @@ async def test_titles_from_text_name_shared_terms_without_filler_or_repeats() ->
         assert all(any(term in phrase for phrase in THEMES[theme]) for term in terms), terms
         words = [word for term in terms for word in term.split()]
         assert len(words) == len(set(words))  # a phrase is never listed with its own words
-        assert not set(words) & local.FILLER_WORDS
+        assert not set(words) & naming.FILLER_WORDS
 
 
 # --------------------------------------------------------------------------- grounding
@@ -403,7 +404,7 @@ async def test_only_the_most_central_sentences_are_candidates(
     )  # fmt: skip
     (persona,) = await generate(evidence, persona_count=1)
     assert [item.text for item in persona.goals] == [evidence[-1].text]
-    monkeypatch.setattr(local, "MAX_CANDIDATES", 6)
+    monkeypatch.setattr(picking, "MAX_CANDIDATES", 6)
     (persona,) = await generate(evidence, persona_count=1)
     assert persona.goals == []  # the one goal is the least central sentence
 

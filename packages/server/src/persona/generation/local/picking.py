@@ -1,0 +1,158 @@
+"""A segment's sentences chosen as insights and quotes: most central first, no repeats,
+each cited with the records that say it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from persona.generation.grounding import quote_in_text
+from persona.generation.local.corpus import Corpus
+from persona.generation.local.segments import Segment
+from persona.schemas import Insight, Quote
+
+if TYPE_CHECKING:
+    import numpy as np
+
+MAX_INSIGHTS = 5
+MAX_QUOTES = 5
+MIN_QUOTES = 2
+MAX_CANDIDATES = 2_000
+MAX_SUPPORT_IDS = 10
+"""Evidence ids cited per item: the sentence's own record plus records saying the same."""
+INSIGHT_CHARS = (20, 300)
+QUOTE_CHARS = (30, 300)
+
+
+def quote_target(participant_count: int) -> int:
+    return min(MAX_QUOTES, max(MIN_QUOTES, participant_count))
+
+
+class SentencePicker:
+    """Chooses a segment's sentences: most central first, no repeats, cited with their records.
+
+    Only the ``MAX_CANDIDATES`` most central distinct sentences are considered, which bounds
+    the work per segment however much evidence it holds.
+    """
+
+    def __init__(self, corpus: Corpus, segment: Segment, scores: np.ndarray) -> None:
+        import numpy as np
+
+        self.corpus = corpus
+        self.segment = segment
+        self.scores = scores
+        self.candidates = _distinct(
+            corpus, segment.sentences[np.lexsort((segment.sentences, -scores))]
+        )
+        self.used: set[str] = set()
+
+    def insights(self, section: int) -> list[Insight]:
+        matching = [(s, key) for s, key in self.candidates if self.corpus.section(key) == section]
+        chosen = self._take(matching, MAX_INSIGHTS, INSIGHT_CHARS, avoid=self.used)
+        return [
+            Insight(text=self.corpus.sentence_text[s], evidence_ids=self._cite(s)) for s in chosen
+        ]
+
+    def quotes(self, target: int) -> list[Quote]:
+        """Verbatim quotes: sentences with cue phrases first, then other central sentences,
+        from as many participants as possible. Sentences already used as insights are
+        quoted only when nothing else gives ``MIN_QUOTES``."""
+        cued = [(s, key) for s, key in self.candidates if self.corpus.section(key) >= 0]
+        plain = [(s, key) for s, key in self.candidates if self.corpus.section(key) < 0]
+        chosen: list[int] = []
+        avoid = set(self.used)
+        for candidates in (cued, plain):
+            self._fill(chosen, candidates, target, QUOTE_CHARS, avoid)
+        if len(chosen) < MIN_QUOTES:  # short answers only, or every sentence is an insight
+            quoted = {sentence_key(self.corpus.sentence_text[s]) for s in chosen}
+            self._fill(chosen, self.candidates, MIN_QUOTES, (1, 10**6), quoted)
+        return [
+            Quote(text=self.corpus.sentence_text[s], evidence_ids=self._cite(s), verified=True)
+            for s in chosen
+        ]
+
+    def _fill(
+        self,
+        chosen: list[int],
+        candidates: list[tuple[int, str]],
+        target: int,
+        chars: tuple[int, int],
+        avoid: set[str],
+    ) -> None:
+        """Add candidates to ``chosen`` up to ``target``: participants not yet quoted first."""
+        speakers = {self._speaker(sentence) for sentence in chosen}
+        chosen += self._take(
+            candidates, target - len(chosen), chars, avoid=avoid, speakers=speakers
+        )
+        chosen += self._take(candidates, target - len(chosen), chars, avoid=avoid)
+
+    def _take(
+        self,
+        candidates: list[tuple[int, str]],
+        limit: int,
+        chars: tuple[int, int],
+        *,
+        avoid: set[str],
+        speakers: set[int] | None = None,
+    ) -> list[int]:
+        """Up to ``limit`` candidates of a fitting length whose text is not in ``avoid`` (which
+        grows with every pick) and, when ``speakers`` is given, whose participants differ from
+        those and from each other."""
+        chosen: list[int] = []
+        taken = set(speakers) if speakers is not None else None
+        for sentence, key in candidates:
+            if len(chosen) >= limit:
+                break
+            text = self.corpus.sentence_text[sentence]
+            record = self.corpus.sentence_record[sentence]
+            if not chars[0] <= len(text) <= chars[1] or key in avoid:
+                continue
+            if taken is not None and self._speaker(sentence) in taken:
+                continue
+            if not quote_in_text(text, self.corpus.records[record].text):
+                continue  # never cite a sentence its own record would not verify
+            chosen.append(sentence)
+            avoid.add(key)
+            if taken is not None:
+                taken.add(self._speaker(sentence))
+        return chosen
+
+    def _speaker(self, sentence: int) -> int:
+        return self.corpus.record_participant[self.corpus.sentence_record[sentence]]
+
+    def _cite(self, sentence: int) -> list[str]:
+        """The sentence's record, then other records of the segment saying the same."""
+        import numpy as np
+
+        # Identical sentences have identical vectors, hence bit-identical scores.
+        score = self.scores[np.searchsorted(self.segment.sentences, sentence)]
+        key = sentence_key(self.corpus.sentence_text[sentence])
+        same: set[int] = {self.corpus.sentence_record[sentence]}
+        for other in self.segment.sentences[np.flatnonzero(self.scores == score)]:
+            if len(same) >= MAX_SUPPORT_IDS:
+                break
+            if sentence_key(self.corpus.sentence_text[other]) == key:
+                same.add(self.corpus.sentence_record[other])
+        return [self.corpus.records[i].id for i in sorted(same)]
+
+
+def _distinct(corpus: Corpus, ranked: np.ndarray) -> list[tuple[int, str]]:
+    """The first ``MAX_CANDIDATES`` sentences of ``ranked`` with distinct text, with their keys."""
+    seen: set[str] = set()
+    distinct: list[tuple[int, str]] = []
+    seen_text: set[str] = set()  # a cheap first filter: the same text is often repeated
+    for sentence in ranked.tolist():
+        text = corpus.sentence_text[sentence]
+        if text in seen_text:
+            continue
+        seen_text.add(text)
+        key = sentence_key(text)
+        if key not in seen:
+            seen.add(key)
+            distinct.append((sentence, key))
+            if len(distinct) >= MAX_CANDIDATES:
+                break
+    return distinct
+
+
+def sentence_key(text: str) -> str:
+    return " ".join(text.casefold().split())
