@@ -15,7 +15,7 @@ import random
 import shutil
 from pathlib import Path
 
-from pools import BEHAVIOUR, CONTEXT_PAIRS, GOAL, NEAR_DUPLICATES, NONE, PAIN, SEGMENTS
+from pools import BEHAVIOUR, CONTEXT_PAIRS, GOAL, NEAR_DUPLICATES, NONE, PAIN, SEGMENTS, SHARED
 
 HERE = Path(__file__).parent
 SECTIONS = (GOAL, PAIN, BEHAVIOUR, NONE)
@@ -53,6 +53,10 @@ class Draw:
                 if extra not in sentences:
                     sentences.append(extra)
             records.append(" ".join(sentences))
+        section = self.rng.choice(SECTIONS)
+        shared = self.rng.choice(SHARED[section])
+        self.sections[shared] = section
+        records.insert(self.rng.randrange(len(records) + 1), shared)
         if index == 1:  # a line that only makes sense after the one before it
             first, second, section = CONTEXT_PAIRS[segment]
             self.sections[first] = NONE

@@ -181,3 +181,26 @@ NEAR_DUPLICATES = {
         "Every morning I check the day's bookings against the rota first.",
     ),
 }
+
+SHARED = {
+    # Said in every segment: the product, not the job, so no help in telling segments apart.
+    GOAL: [
+        "I want the app to remember where I left off.",
+        "I'd like to get notifications only for things that need me.",
+        "Ideally it would work on my phone as well as on the laptop.",
+    ],
+    PAIN: [
+        "The app logs me out every few days and I have to find the password again.",
+        "Notifications pile up until I just ignore all of them.",
+        "Search never finds anything unless you type the exact name.",
+    ],
+    BEHAVIOUR: [
+        "I usually keep the app open in a tab all day.",
+        "Every week I clear out the notifications on a Monday.",
+        "I always check my messages on the bus on the way in.",
+    ],
+    NONE: [
+        "We started using the app about a year ago.",
+        "My team got a training session when we switched over.",
+    ],
+}
