@@ -3,10 +3,14 @@ each cited with the records that say it."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
+
+from rapidfuzz.distance import Indel
 
 from persona.generation.grounding import quote_in_text
 from persona.generation.local.corpus import Corpus
+from persona.generation.local.sections import SECTIONS
 from persona.generation.local.segments import Segment
 from persona.schemas import Insight, Quote
 
@@ -21,6 +25,9 @@ MAX_SUPPORT_IDS = 10
 """Evidence ids cited per item: the sentence's own record plus records saying the same."""
 INSIGHT_CHARS = (20, 300)
 QUOTE_CHARS = (30, 300)
+NEAR_DUPLICATE = 0.9
+"""Token similarity (Indel, over words) from which two lines say the same: only one is shown."""
+_TOKEN = re.compile(r"\w+")
 
 
 def quote_target(participant_count: int) -> int:
@@ -28,7 +35,8 @@ def quote_target(participant_count: int) -> int:
 
 
 class SentencePicker:
-    """Chooses a segment's sentences: most central first, no repeats, cited with their records.
+    """Chooses a segment's sentences: most central first, no line shown twice (nor one nearly
+    the same as another), cited with their records.
 
     Only the ``MAX_CANDIDATES`` most central distinct sentences are considered, which bounds
     the work per segment however much evidence it holds.
@@ -44,18 +52,30 @@ class SentencePicker:
             corpus, segment.sentences[np.lexsort((segment.sentences, -scores))]
         )
         self.used: set[str] = set()
+        self.shown: list[list[str]] = []
+        """The words of every line shown so far, insights and quotes."""
+        self.chosen: dict[int, list[int]] = {}
+        """Each section's insights, as sentence numbers."""
+
+    def choose_insights(self) -> None:
+        """Pick each section's lines, most central first."""
+        for section in range(len(SECTIONS)):
+            matching = [(s, k) for s, k in self.candidates if self.corpus.section(k) == section]
+            self.chosen[section] = self._take(
+                matching, MAX_INSIGHTS, INSIGHT_CHARS, avoid=self.used
+            )
 
     def insights(self, section: int) -> list[Insight]:
-        matching = [(s, key) for s, key in self.candidates if self.corpus.section(key) == section]
-        chosen = self._take(matching, MAX_INSIGHTS, INSIGHT_CHARS, avoid=self.used)
         return [
-            Insight(text=self.corpus.sentence_text[s], evidence_ids=self._cite(s)) for s in chosen
+            Insight(text=self.corpus.line(s), evidence_ids=self._cite(s))
+            for s in self.chosen[section]
         ]
 
     def quotes(self, target: int) -> list[Quote]:
         """Verbatim quotes: sentences with cue phrases first, then other central sentences,
-        from as many participants as possible. Sentences already used as insights are
-        quoted only when nothing else gives ``MIN_QUOTES``."""
+        from as many participants as possible. When that gives fewer than ``MIN_QUOTES``, an
+        insight of a section that has others becomes a quote, then short sentences are
+        taken; a line is never shown both as an insight and as a quote."""
         cued = [(s, key) for s, key in self.candidates if self.corpus.section(key) >= 0]
         plain = [(s, key) for s, key in self.candidates if self.corpus.section(key) < 0]
         chosen: list[int] = []
@@ -63,12 +83,28 @@ class SentencePicker:
         for candidates in (cued, plain):
             self._fill(chosen, candidates, target, QUOTE_CHARS, avoid)
         if len(chosen) < MIN_QUOTES:  # short answers only, or every sentence is an insight
-            quoted = {sentence_key(self.corpus.sentence_text[s]) for s in chosen}
-            self._fill(chosen, self.candidates, MIN_QUOTES, (1, 10**6), quoted)
+            self._promote_insights(chosen)
+        if len(chosen) < MIN_QUOTES:
+            self._fill(chosen, self.candidates, MIN_QUOTES, (1, 10**6), avoid)
         return [
-            Quote(text=self.corpus.sentence_text[s], evidence_ids=self._cite(s), verified=True)
+            Quote(text=self.corpus.line(s), evidence_ids=self._cite(s), verified=True)
             for s in chosen
         ]
+
+    def _promote_insights(self, chosen: list[int]) -> None:
+        """Move insights to the quotes, least central first, from participants not yet
+        quoted, keeping at least one insight in each section."""
+        speakers = {self._speaker(sentence) for sentence in chosen}
+        for section in sorted(self.chosen, key=lambda s: (-len(self.chosen[s]), s)):
+            lines = self.chosen[section]
+            for sentence in reversed(list(lines)):
+                if len(chosen) >= MIN_QUOTES or len(lines) <= 1:
+                    return
+                speaker = self._speaker(sentence)
+                if speaker not in speakers and len(self.corpus.line(sentence)) >= QUOTE_CHARS[0]:
+                    lines.remove(sentence)
+                    chosen.append(sentence)
+                    speakers.add(speaker)
 
     def _fill(
         self,
@@ -102,15 +138,21 @@ class SentencePicker:
         for sentence, key in candidates:
             if len(chosen) >= limit:
                 break
-            text = self.corpus.sentence_text[sentence]
+            text = self.corpus.line(sentence)
             record = self.corpus.sentence_record[sentence]
             if not chars[0] <= len(text) <= chars[1] or key in avoid:
                 continue
+            if sentence in self.corpus.unresolved:
+                continue  # "It covers a fifth of them." says nothing on its own
             if taken is not None and self._speaker(sentence) in taken:
+                continue
+            words = _TOKEN.findall(text.casefold())
+            if any(_near_duplicate(words, other) for other in self.shown):
                 continue
             if not quote_in_text(text, self.corpus.records[record].text):
                 continue  # never cite a sentence its own record would not verify
             chosen.append(sentence)
+            self.shown.append(words)
             avoid.add(key)
             if taken is not None:
                 taken.add(self._speaker(sentence))
@@ -152,6 +194,10 @@ def _distinct(corpus: Corpus, ranked: np.ndarray) -> list[tuple[int, str]]:
             if len(distinct) >= MAX_CANDIDATES:
                 break
     return distinct
+
+
+def _near_duplicate(words: list[str], other: list[str]) -> bool:
+    return Indel.normalized_similarity(words, other) >= NEAR_DUPLICATE
 
 
 def sentence_key(text: str) -> str:

@@ -28,8 +28,6 @@ _CUES = {
 _CUE = re.compile(
     "|".join(f"(?P<c{section}>{pattern})" for section, pattern in _CUES.items()), re.IGNORECASE
 )
-# A sentence ends at . ! ? or … (with closing quotes/brackets) before white space, or at a
-# line end; lines are never joined, so every sentence is a verbatim slice of one record.
 
 
 def section_of(sentence: str) -> int:

@@ -78,6 +78,8 @@ def describe(corpus: Corpus, vectors: Vectors, segments: list[Segment]) -> list[
         scores = vectors.sentences[segment.sentences] @ segment.centroid
         picker = SentencePicker(corpus, segment, scores)
         attributes = segment_attributes(profiles, segment, keys)
+        picker.choose_insights()
+        quotes = picker.quotes(quote_target(len(segment.participants)))
         insights = {name: picker.insights(section) for section, name in enumerate(SECTIONS)}
         title = title_for(attributes, segment.terms, titles)
         titles.append(title)
@@ -87,7 +89,7 @@ def describe(corpus: Corpus, vectors: Vectors, segments: list[Segment]) -> list[
                 title=title,
                 demographics=describe_demographics(attributes, keys, len(segment.participants)),
                 **insights,
-                quotes=picker.quotes(quote_target(len(segment.participants))),
+                quotes=quotes,
                 evidence_ids=[corpus.records[i].id for i in segment.records],
             )
         )
