@@ -27,6 +27,11 @@ ATTRIBUTE_WEIGHT = 1.0
 """Weight of a segment- or role-like attribute, or of another that fully agrees with the
 text, against the whole (unit-length) text vector: a participant in another segment is then
 farther away than any difference in wording makes them."""
+NUMERIC_BUCKETS = 3
+"""Numeric attributes (age, tenure, spend) group participants by tertile."""
+NUMERIC_WEIGHT = 1.0
+"""Weight of a bucketed number whose buckets fully agree with the text; it grows with the
+square root of the agreement, with no early saturation as for categories."""
 FULL_AGREEMENT = 0.05
 """Share of the text's variance between an attribute's groups (adjusted for chance) from which
 the attribute counts with its full weight; less agreement, less weight, none at or below 0."""
@@ -101,9 +106,10 @@ def _attribute_vectors(profiles: Profiles, text: csr_matrix) -> csr_matrix | Non
     from scipy.sparse import csr_matrix, hstack
 
     blocks = []
-    for key in _categorical_keys(profiles):
-        groups = _group_indices([profile.get(key, "") for profile in profiles.values])
-        weight = _attribute_weight(key, groups, text)
+    numeric_keys = {key for key, numeric in descriptive_attributes(profiles).items() if numeric}
+    for key, values in _grouping_attributes(profiles):
+        groups = _group_indices(values)
+        weight = _attribute_weight(key, groups, text, numeric=key in numeric_keys)
         if weight > 0:
             data = np.full(len(groups), weight, dtype=np.float32)
             blocks.append(
@@ -114,24 +120,46 @@ def _attribute_vectors(profiles: Profiles, text: csr_matrix) -> csr_matrix | Non
     return csr_matrix(hstack(blocks)) if blocks else None
 
 
-def _attribute_weight(key: str, groups: np.ndarray, text: csr_matrix) -> float:
+def _attribute_weight(key: str, groups: np.ndarray, text: csr_matrix, *, numeric: bool) -> float:
     """Full weight for a segment- or role-like column (the researcher's own segmentation);
     for any other, a weight that grows with how well its groups agree with the text."""
-    if role_key(key) in ROLE_KEYS:
+    if role_key(key) in ROLE_KEYS and not numeric:
         return ATTRIBUTE_WEIGHT
-    agreement = max(0.0, min(1.0, _agreement(groups, text) / FULL_AGREEMENT))
-    return ATTRIBUTE_WEIGHT * math.sqrt(agreement)
+    agreement = _agreement(groups, text)
+    if numeric:  # quantile buckets are not the researcher's groups: no full weight early
+        return NUMERIC_WEIGHT * math.sqrt(max(0.0, min(1.0, agreement)))
+    return ATTRIBUTE_WEIGHT * math.sqrt(max(0.0, min(1.0, agreement / FULL_AGREEMENT)))
 
 
-def _categorical_keys(profiles: Profiles) -> list[str]:
-    """Descriptive, non-numeric attributes whose values are shared: two participants or more
-    per value on average, so neither identifiers nor one-off answers."""
-    keys: list[str] = []
+def _grouping_attributes(profiles: Profiles) -> list[tuple[str, list[str]]]:
+    """Each attribute that can group participants, with each participant's group ("" when
+    they have no value): descriptive, non-numeric attributes whose values are shared (two
+    participants or more per value on average, so neither identifiers nor one-off answers),
+    and numeric ones (age, tenure, spend) bucketed by their quantiles."""
+    grouping: list[tuple[str, list[str]]] = []
     for key, numeric in descriptive_attributes(profiles).items():
         values = [profile[key] for profile in profiles.values if key in profile]
-        if not numeric and 1 < len(set(values)) <= len(values) / 2:
-            keys.append(key)
-    return keys
+        if numeric:
+            buckets = _numeric_buckets([profile.get(key) for profile in profiles.values])
+            if buckets is not None:
+                grouping.append((key, buckets))
+        elif 1 < len(set(values)) <= len(values) / 2:
+            grouping.append((key, [profile.get(key, "") for profile in profiles.values]))
+    return grouping
+
+
+def _numeric_buckets(values: list[str | None]) -> list[str] | None:
+    """Each value's quantile bucket ("" when missing), or None when too few values differ."""
+    import numpy as np
+
+    numbers = np.asarray([float(v) for v in values if v is not None], dtype=np.float64)
+    if len(np.unique(numbers)) < NUMERIC_BUCKETS * 2:
+        return None
+    edges = np.quantile(numbers, np.linspace(0, 1, NUMERIC_BUCKETS + 1)[1:-1])
+    return [
+        "" if value is None else str(int(np.searchsorted(edges, float(value), side="right")))
+        for value in values
+    ]
 
 
 def _group_indices(values: list[str]) -> np.ndarray:
