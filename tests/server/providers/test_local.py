@@ -136,6 +136,12 @@ def dumped(personas: list[PersonaContent]) -> list[str]:
     return [persona.model_dump_json() for persona in personas]
 
 
+def title_terms(title: str) -> list[str]:
+    """The terms of a title built from the text: 'Working with a and b, troubled by c'."""
+    focus, _, trouble = title.removeprefix("Working with ").partition(", troubled by ")
+    return re.split(r", | and ", focus) + ([trouble] if trouble else [])
+
+
 def by_title(personas: list[PersonaContent]) -> dict[str, PersonaContent]:
     return {persona.title: persona for persona in personas}
 
@@ -320,7 +326,7 @@ async def test_a_segment_column_decides_where_the_text_does_not() -> None:
 async def test_titles_from_text_name_shared_terms_without_filler_or_repeats() -> None:
     personas = await generate(themed_notes(), persona_count=3)
     for persona in personas:
-        terms = re.split(r", | and ", persona.title.removeprefix("Focused on "))
+        terms = title_terms(persona.title)
         theme = theme_of(persona.evidence_ids[0])
         assert all(any(term in phrase for phrase in THEMES[theme]) for term in terms), terms
         words = [word for term in terms for word in term.split()]
@@ -516,10 +522,10 @@ async def test_without_role_attributes_the_title_names_the_distinctive_terms() -
     titles = {persona.title for persona in personas}
     assert len(titles) == 3
     for persona in personas:
-        assert persona.title.startswith("Focused on ")
+        assert persona.title.startswith("Working with ")
         role = role_of(persona.evidence_ids[0])
         role_words = " ".join(GOALS[role] + PAINS[role] + BEHAVIOURS[role] + [NEUTRAL[role]])
-        terms = re.split(r", | and ", persona.title.removeprefix("Focused on "))
+        terms = title_terms(persona.title)
         assert all(term in role_words.lower() for term in terms)
 
 

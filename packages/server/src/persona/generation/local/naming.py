@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
 from typing import TYPE_CHECKING
 
@@ -38,16 +39,37 @@ LAST_NAMES = (
 )  # fmt: skip
 
 
-def title_for(attributes: dict[str, list[str]], terms: list[str], taken: list[str]) -> str:
-    """The dominant role-like attribute, else the segment's distinctive terms."""
+def title_for(
+    attributes: dict[str, list[str]], terms: list[str], pain: str | None, taken: list[str]
+) -> str:
+    """The dominant role-like attribute; else a phrase built from the segment's most
+    distinctive term and the one its main pain point (``pain``) is about: "Working with
+    pick lists, troubled by scanners". Distinct from the titles ``taken`` before it."""
     role = _dominant_role(attributes)
-    focus = _join_terms(terms)
-    if role is None:
-        return f"Focused on {focus}" if focus else "General participant"
-    role = role[:1].upper() + role[1:]
-    if role in taken and focus:
-        return f"{role}, focused on {focus}"
-    return role
+    if role is not None:
+        role = role[:1].upper() + role[1:]
+        if role not in taken or not terms:
+            return role
+        return f"{role}, working with {_join_terms(terms)}"
+    if not terms:
+        return "General participant"
+    trouble = _term_in(terms[1:], pain)
+    focus = [term for term in terms if term != trouble]
+    for count in range(1, len(focus) + 1):
+        title = f"Working with {_join_terms(focus[:count])}"
+        if trouble is not None:
+            title += f", troubled by {trouble}"
+        if title not in taken:
+            return title
+    return title
+
+
+def _term_in(terms: list[str], text: str | None) -> str | None:
+    """The first of ``terms`` that ``text`` says, word for word."""
+    if not text:
+        return None
+    lowered = text.casefold()
+    return next((t for t in terms if re.search(rf"\b{re.escape(t)}\b", lowered)), None)
 
 
 def _dominant_role(attributes: dict[str, list[str]]) -> str | None:

@@ -81,7 +81,8 @@ def describe(corpus: Corpus, vectors: Vectors, segments: list[Segment]) -> list[
         picker.choose_insights()
         quotes = picker.quotes(quote_target(len(segment.participants)))
         insights = {name: picker.insights(section) for section, name in enumerate(SECTIONS)}
-        title = title_for(attributes, segment.terms, titles)
+        main_pain = insights["pain_points"][0].text if insights["pain_points"] else None
+        title = title_for(attributes, segment.terms, main_pain, titles)
         titles.append(title)
         personas.append(
             PersonaContent(

@@ -110,12 +110,13 @@ def _attribute_vectors(profiles: Profiles, text: csr_matrix) -> csr_matrix | Non
     for key, values in _grouping_attributes(profiles):
         groups = _group_indices(values)
         weight = _attribute_weight(key, groups, text, numeric=key in numeric_keys)
-        if weight > 0:
-            data = np.full(len(groups), weight, dtype=np.float32)
+        # A participant without a value is placed by their words alone: a survey that
+        # has no segment column is not a segment of its own.
+        rows = np.flatnonzero(np.asarray([value != "" for value in values]))
+        if weight > 0 and len(rows):
+            data = np.full(len(rows), weight, dtype=np.float32)
             blocks.append(
-                csr_matrix(
-                    (data, (np.arange(len(groups)), groups)), shape=(len(groups), groups.max() + 1)
-                )
+                csr_matrix((data, (rows, groups[rows])), shape=(len(groups), groups.max() + 1))
             )
     return csr_matrix(hstack(blocks)) if blocks else None
 
@@ -163,7 +164,7 @@ def _numeric_buckets(values: list[str | None]) -> list[str] | None:
 
 
 def _group_indices(values: list[str]) -> np.ndarray:
-    """Each value's index among the sorted distinct values (a missing value is its own group)."""
+    """Each value's index among the sorted distinct values (missing, "", is a group too)."""
     import numpy as np
 
     distinct = sorted(set(values))
