@@ -32,6 +32,8 @@ CUE_WEIGHT = 2
 ROUTINE_WEIGHT = 3
 TIME_MARKER_WEIGHT = 1
 TONE_WEIGHT = 1
+LEAD_WEIGHT = 2
+"""Added when the sentence opens with its goal cue: the want is what it is about."""
 
 _INTENT = r"(?:want|need|wish|hope|plan\s+to)"
 _GOAL = re.compile(
@@ -82,6 +84,8 @@ def section_of(sentence: str) -> int:
 def section_scores(sentence: str) -> tuple[int, int, int]:
     """The score of ``sentence`` for goals, pain points and behaviours."""
     goal = CUE_WEIGHT * len(_GOAL.findall(sentence))
+    if goal and _GOAL.match(sentence):  # "I need one place that..." is about the want
+        goal += LEAD_WEIGHT
     pain = CUE_WEIGHT * len(_PAIN.findall(sentence))
     if _sentiment().polarity_scores(sentence)["compound"] <= NEGATIVE_TONE:
         pain += TONE_WEIGHT
