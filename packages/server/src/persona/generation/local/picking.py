@@ -54,6 +54,8 @@ class SentencePicker:
         self.used: set[str] = set()
         self.shown: list[list[str]] = []
         """The words of every line shown so far, insights and quotes."""
+        self.shown_sentences: set[str] = set()
+        """The keys of every sentence shown so far, contexts included."""
         self.chosen: dict[int, list[int]] = {}
         """Each section's insights, as sentence numbers."""
 
@@ -149,14 +151,26 @@ class SentencePicker:
             words = _TOKEN.findall(text.casefold())
             if any(_near_duplicate(words, other) for other in self.shown):
                 continue
+            parts = self._parts(sentence)
+            if parts & self.shown_sentences:
+                continue  # its context is shown already, or it is another line's context
             if not quote_in_text(text, self.corpus.records[record].text):
                 continue  # never cite a sentence its own record would not verify
             chosen.append(sentence)
             self.shown.append(words)
+            self.shown_sentences |= parts
             avoid.add(key)
             if taken is not None:
                 taken.add(self._speaker(sentence))
         return chosen
+
+    def _parts(self, sentence: int) -> set[str]:
+        """The keys of the sentences a line shows: its own and, if it has one, its context
+        (the sentence before it in the same record)."""
+        keys = {sentence_key(self.corpus.sentence_text[sentence])}
+        if sentence in self.corpus.context_lines:
+            keys.add(sentence_key(self.corpus.sentence_text[sentence - 1]))
+        return keys
 
     def _speaker(self, sentence: int) -> int:
         return self.corpus.record_participant[self.corpus.sentence_record[sentence]]
