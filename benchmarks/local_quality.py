@@ -50,7 +50,7 @@ from collections import Counter
 from pathlib import Path
 
 LABELLED = Path(__file__).resolve().parent.parent / "tests" / "data" / "labelled"
-SETS = ("segment_column", "no_segment_column", "mixed", "survey")
+SETS = ("segment_column", "no_segment_column", "mixed", "survey", "partly_segmented")
 SECTION_FIELDS = {"goals": "goal", "pain_points": "pain_point", "behaviours": "behaviour"}
 SCORER_NAMES = ("goal", "pain_point", "behaviour")
 DUPLICATE_SIMILARITY = 0.9

@@ -149,6 +149,27 @@ def survey_set() -> None:
     _write_key(HERE / "survey", key, draw.sections)
 
 
+def partly_segmented_set() -> None:
+    """Interviews with a segment column beside a survey of other people that has none:
+    the survey's respondents must join the segments their words belong to."""
+    folder = HERE / "partly_segmented"
+    draw = Draw(18)
+    rows, answers, key = [], [], {}
+    for pid, segment, index in participants(6, "I", draw):
+        key[pid] = segment
+        for text in draw.records(segment, index)[:3]:
+            rows.append({"participant": pid, "segment": segment, "text": text})
+    for pid, segment, _ in participants(4, "R", draw):
+        key[pid] = segment
+        plan = draw.rng.choice(PLANS)
+        for section in (GOAL, PAIN, BEHAVIOUR):
+            answers.append({"respondent": pid, "plan": plan,
+                            "answer": draw.sentence(segment, section)})  # fmt: skip
+    _write_csv(folder / "interviews.csv", rows)
+    _write_csv(folder / "survey.csv", answers)
+    _write_key(folder, key, draw.sections)
+
+
 def _write_transcript(path: Path, pid: str, turns: list[str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = ["# Follow-up interview", ""]
@@ -171,8 +192,9 @@ def _write_key(folder: Path, segments: dict[str, str], sections: dict[str, str])
 
 
 if __name__ == "__main__":
-    for name in ("segment_column", "no_segment_column", "mixed", "survey"):
+    for name in ("segment_column", "no_segment_column", "mixed", "survey", "partly_segmented"):
         shutil.rmtree(HERE / name, ignore_errors=True)
     interview_sets()
     mixed_set()
     survey_set()
+    partly_segmented_set()

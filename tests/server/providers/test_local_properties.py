@@ -150,3 +150,14 @@ async def test_the_labelled_mixed_set_gives_each_participant_one_persona() -> No
     assert sorted(listed) == sorted(p for p in key if p != "observations.csv")
     first = await generate(evidence, count=3)
     assert [p.model_dump_json() for p in first] == [p.model_dump_json() for p in personas]
+
+
+async def test_people_from_a_source_without_the_segment_column_join_by_their_words() -> None:
+    folder = LABELLED / "partly_segmented"
+    evidence = load_evidence(["interviews.csv", "survey.csv"], data_dir=folder)
+    key = json.loads((folder / "key.json").read_text())["segments"]
+    for persona in await generate(evidence, count=3):
+        respondents = [p for p in persona.participants if p.startswith("R")]
+        interviewed = [p for p in persona.participants if p.startswith("I")]
+        assert interviewed  # the survey alone is no segment
+        assert {key[p] for p in respondents} <= {key[p] for p in interviewed}

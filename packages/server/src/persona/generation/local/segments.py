@@ -33,7 +33,7 @@ def segment_participants(corpus: Corpus, vectors: Vectors, count: int, seed: int
     """Cluster participants into ``count`` non-empty segments, largest first."""
     import numpy as np
 
-    labels = _repair_empty(_cluster_labels(vectors.clustering, count, seed), count)
+    labels = _labels(vectors, count, seed)
     sizes = np.bincount(labels, minlength=count)
     firsts = np.array([np.flatnonzero(labels == label)[0] for label in range(count)])
     order = np.lexsort((firsts, -sizes))
@@ -60,6 +60,30 @@ def segment_participants(corpus: Corpus, vectors: Vectors, count: int, seed: int
         )
         for label in range(count)
     ]
+
+
+def _labels(vectors: Vectors, count: int, seed: int) -> np.ndarray:
+    """Each participant's segment. Participants lacking a full-weight attribute that others
+    have are placed afterwards, by their words, in the segment whose words are closest:
+    clustered with the others, the missing value alone would make them a segment."""
+    import numpy as np
+    from sklearn.preprocessing import normalize
+
+    described = ~vectors.undescribed
+    if described.all() or described.sum() < count:
+        return _repair_empty(_cluster_labels(vectors.clustering, count, seed), count)
+    labels = np.empty(len(described), dtype=np.int64)
+    labels[described] = _repair_empty(
+        _cluster_labels(vectors.clustering[described], count, seed), count
+    )
+    text = vectors.participants
+    centroids = normalize(
+        np.vstack(
+            [np.asarray(text[described][labels[described] == s].mean(axis=0)) for s in range(count)]
+        )
+    )
+    labels[~described] = np.asarray(text[~described] @ centroids.T).argmax(axis=1)
+    return labels
 
 
 def _cluster_labels(matrix: csr_matrix, count: int, seed: int) -> np.ndarray:

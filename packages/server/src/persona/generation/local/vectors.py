@@ -46,6 +46,9 @@ class Vectors:
     """One L2-normalised TF-IDF row per participant: the sum of their sentences."""
     clustering: csr_matrix
     """The participant rows joined with their weighted categorical attributes."""
+    undescribed: np.ndarray
+    """Participants without a value for an attribute of full weight (a segment column that
+    one of the sources lacks): placed by their words once the others are clustered."""
 
 
 def vectorise(corpus: Corpus) -> Vectors:
@@ -74,9 +77,15 @@ def vectorise(corpus: Corpus) -> Vectors:
     tfidf = TfidfTransformer(sublinear_tf=True)
     participants = tfidf.fit_transform(membership @ counts).astype(np.float32).tocsr()
     sentences = normalize(counts.multiply(tfidf.idf_.astype(np.float32)).tocsr())
-    attributes = _attribute_vectors(read_profiles(corpus), participants)
+    attributes, undescribed = _attribute_vectors(read_profiles(corpus), participants)
     clustering = participants if attributes is None else hstack([participants, attributes])
-    return Vectors(counter.get_feature_names_out(), sentences, participants, csr_matrix(clustering))
+    return Vectors(
+        counter.get_feature_names_out(),
+        sentences,
+        participants,
+        csr_matrix(clustering),
+        undescribed,
+    )
 
 
 def _analyzer() -> Callable[[str], list[str]]:
@@ -95,8 +104,11 @@ def _analyzer() -> Callable[[str], list[str]]:
     return terms
 
 
-def _attribute_vectors(profiles: Profiles, text: csr_matrix) -> csr_matrix | None:
-    """Weighted one-hot rows of the participants' categorical attributes, or None if none fit.
+def _attribute_vectors(
+    profiles: Profiles, text: csr_matrix
+) -> tuple[csr_matrix | None, np.ndarray]:
+    """Weighted one-hot rows of the participants' categorical attributes (None if none fit),
+    and which participants lack a value for an attribute of full weight.
 
     A segment column outweighs wording; another column counts as much as its groups agree
     with what people say, so one unrelated to the text (or no column at all) leaves the text
@@ -106,19 +118,23 @@ def _attribute_vectors(profiles: Profiles, text: csr_matrix) -> csr_matrix | Non
     from scipy.sparse import csr_matrix, hstack
 
     blocks = []
+    undescribed = np.zeros(text.shape[0], dtype=bool)
     numeric_keys = {key for key, numeric in descriptive_attributes(profiles).items() if numeric}
     for key, values in _grouping_attributes(profiles):
         groups = _group_indices(values)
         weight = _attribute_weight(key, groups, text, numeric=key in numeric_keys)
         # A participant without a value is placed by their words alone: a survey that
         # has no segment column is not a segment of its own.
-        rows = np.flatnonzero(np.asarray([value != "" for value in values]))
+        present = np.asarray([value != "" for value in values], dtype=bool)
+        rows = np.flatnonzero(present)
+        if weight >= ATTRIBUTE_WEIGHT:
+            undescribed |= ~present
         if weight > 0 and len(rows):
             data = np.full(len(rows), weight, dtype=np.float32)
             blocks.append(
                 csr_matrix((data, (rows, groups[rows])), shape=(len(groups), groups.max() + 1))
             )
-    return csr_matrix(hstack(blocks)) if blocks else None
+    return (csr_matrix(hstack(blocks)) if blocks else None), undescribed
 
 
 def _attribute_weight(key: str, groups: np.ndarray, text: csr_matrix, *, numeric: bool) -> float:
