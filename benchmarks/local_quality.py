@@ -20,8 +20,9 @@ section) it generates as many personas as the key has segments and prints:
 Targets: purity >= 0.9 and ARI >= 0.7 on every set, line precision >= 0.8, 0 duplicates,
 100% of personas complete. Figures are printed, never asserted.
 
-Figures of 2026-12-04 (2-core machine, load 5.6), before (cue phrases only, one participant
-per record without one, no near-duplicate check) and after the reworked synthesizer:
+Figures of 2026-12-04 (2-core machine), before (cue phrases only, one participant per
+record without one, no near-duplicate check, a missing attribute value a group of its own)
+and after the reworked synthesizer:
 
     set                purity   ARI split lines line P scorer P scorer R dup/pers complete
     before
@@ -29,11 +30,13 @@ per record without one, no near-duplicate check) and after the reworked synthesi
     no_segment_column    1.00  1.00     0    40   0.93     0.95     0.67     0.67     100%
     mixed                1.00  1.00     1    39   0.97     0.98     0.68     0.67     100%
     survey               0.95  0.85     0    40   0.93     0.94     0.62     0.00     100%
+    partly_segmented     0.53  0.18     0    39   0.95     0.96     0.64     0.00     100%
     after
     segment_column       1.00  1.00     0    45   1.00     1.00     0.96     0.00     100%
     no_segment_column    1.00  1.00     0    45   1.00     1.00     0.96     0.00     100%
     mixed                1.00  1.00     0    45   1.00     1.00     0.96     0.00     100%
     survey               0.98  0.95     0    45   1.00     1.00     0.96     0.00     100%
+    partly_segmented     1.00  1.00     0    45   1.00     1.00     0.96     0.00     100%
 
 The cue phrases and the sets' sentences were written side by side, so the scorer's figures
 here are an upper bound on what it does with other people's words.
