@@ -8,6 +8,7 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from persona.generation.local.profiles import ROLE_KEYS, most_common, role_key
+from persona.generation.local.sections import feeling_words
 
 if TYPE_CHECKING:
     from persona.generation.local.corpus import Corpus
@@ -39,6 +40,11 @@ LAST_NAMES = (
 )  # fmt: skip
 
 
+FOCUS_TERMS = 3
+"""Distinctive terms a title may name as what the segment works with; the pain point's
+term may be any of the segment's terms."""
+
+
 def title_for(
     attributes: dict[str, list[str]], terms: list[str], pain: str | None, taken: list[str]
 ) -> str:
@@ -54,7 +60,7 @@ def title_for(
     if not terms:
         return "General participant"
     trouble = _term_in(terms[1:], pain)
-    focus = [term for term in terms if term != trouble]
+    focus = [term for term in terms[:FOCUS_TERMS] if term != trouble]
     for count in range(1, len(focus) + 1):
         title = f"Working with {_join_terms(focus[:count])}"
         if trouble is not None:
@@ -65,11 +71,17 @@ def title_for(
 
 
 def _term_in(terms: list[str], text: str | None) -> str | None:
-    """The first of ``terms`` that ``text`` says, word for word."""
+    """The first of ``terms`` that ``text`` says, word for word, and that names a thing
+    rather than a feeling ("scanners", not "hate writing")."""
     if not text:
         return None
     lowered = text.casefold()
-    return next((t for t in terms if re.search(rf"\b{re.escape(t)}\b", lowered)), None)
+    for term in terms:
+        if set(term.split()) & feeling_words():
+            continue
+        if re.search(rf"\b{re.escape(term)}\b", lowered):
+            return term
+    return None
 
 
 def _dominant_role(attributes: dict[str, list[str]]) -> str | None:

@@ -95,6 +95,12 @@ def section_scores(sentence: str) -> tuple[int, int, int]:
 
 
 @cache
+def feeling_words() -> frozenset[str]:
+    """The words the sentiment lexicon gives a tone to ("hate", "love", "freeze")."""
+    return frozenset(_sentiment().lexicon)
+
+
+@cache
 def _sentiment() -> SentimentIntensityAnalyzer:
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 KMEANS_RESTARTS = ((200, 30), (2_000, 10), (None, 3))
 """k-means++ runs (best kept) by participant count: many where they are cheap, fewer beyond."""
-TITLE_TERMS = 3
+TITLE_TERMS = 8
 
 
 @dataclass
