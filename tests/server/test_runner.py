@@ -14,7 +14,7 @@ from persona.errors import (
     ProviderError,
     SourceError,
 )
-from persona.runner import Runner
+from persona.runs.executor import Runner
 from persona.schemas import ExperimentCreate, GenerationConfig, ResolvedConfig
 from persona.service import PersonaService
 from persona.settings import Settings
@@ -211,7 +211,7 @@ async def test_an_unexpected_exception_is_an_internal_error_without_a_stack_trac
     scripted.error = ZeroDivisionError("division by zero in /secret/path.py")
     experiment_id, run_id = await _started(service)
 
-    with caplog.at_level(logging.ERROR, logger="persona.runner"):
+    with caplog.at_level(logging.ERROR, logger="persona.runs.executor"):
         run = await service.wait_for_run(experiment_id, run_id, timeout=30)
 
     assert run.error is not None

@@ -15,8 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import hashlib
-import json
 import logging
 import os
 import shutil
@@ -28,10 +26,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO, ParamSpec, TypeVar
 
 from persona.__about__ import __version__
-from persona.dispatch import Dispatcher, LocalDispatcher
 from persona.errors import (
     ConflictError,
-    IdempotencyConflictError,
     InvalidInputError,
     PayloadTooLargeError,
     PersonaError,
@@ -41,7 +37,9 @@ from persona.generation.citations import cited_evidence, statement_evidence_ids
 from persona.generation.render import MAX_LISTED_SOURCES, persona_markdown
 from persona.ids import new_id
 from persona.providers import list_providers, provider_names, require_configured
-from persona.runner import Runner
+from persona.runs.dispatch import Dispatcher, LocalDispatcher
+from persona.runs.executor import Runner
+from persona.runs.idempotency import checked_key, replayed, request_hash
 from persona.schemas import (
     FINISHED_RUN_STATUSES,
     CitedEvidencePage,
@@ -95,8 +93,6 @@ LOCAL_WAIT_RECHECK = 10.0
 signalled (``Runner.finished``), so a re-read only notices a change made by another process
 (a cancel there)."""
 UPLOAD_CHUNK = 64 * 1024
-MAX_IDEMPOTENCY_KEY = 255
-IDEMPOTENCY_LOCATION: list[str | int] = ["header", "Idempotency-Key"]
 
 
 @dataclass
@@ -180,7 +176,7 @@ class PersonaService:
                 "(PERSONA_DATABASE_URL=postgresql+psycopg://…)",
                 code="queue_needs_postgresql",
             )
-        from persona.queue import ProcrastinateDispatcher  # needs the postgres extra
+        from persona.runs.queue import ProcrastinateDispatcher  # needs the postgres extra
 
         return ProcrastinateDispatcher(
             runner,
@@ -363,10 +359,10 @@ class PersonaService:
         config = _effective_config(experiment.config, overrides, self.settings.default_provider)
         idempotency = None
         if idempotency_key is not None:
-            idempotency = (_checked_key(idempotency_key), _request_hash(overrides))
+            idempotency = (checked_key(idempotency_key), request_hash(overrides))
             found = await self._call(repository.find_idempotent_run, experiment_id, idempotency[0])
             if found is not None:
-                return StartedRun(_replayed(idempotency, *found), created=False)
+                return StartedRun(replayed(idempotency, *found), created=False)
         provider = config.provider or self.settings.default_provider
         _require_known_provider(provider, ["provider"])
         require_configured(provider)
@@ -712,30 +708,6 @@ def _effective_config(
     merged = base.model_dump() | changes
     merged["provider"] = merged["provider"] or default_provider
     return ResolvedConfig.model_validate(merged)
-
-
-def _request_hash(overrides: GenerationOverrides | None) -> str:
-    body = overrides.model_dump(mode="json", exclude_none=True) if overrides else {}
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _checked_key(key: str) -> str:
-    if not key or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
-        raise InvalidInputError(
-            f"an idempotency key is 1 to {MAX_IDEMPOTENCY_KEY} printable characters",
-            location=IDEMPOTENCY_LOCATION,
-        )
-    return key
-
-
-def _replayed(idempotency: tuple[str, str], stored_hash: str, run: Run) -> Run:
-    key, request_hash = idempotency
-    if stored_hash != request_hash:
-        raise IdempotencyConflictError(
-            f"idempotency key {key!r} was already used with a different request body"
-        )
-    return run
 
 
 # ---------------------------------------------------------------------- sync wrapper
