@@ -77,6 +77,7 @@ from persona.sources import SUPPORTED_EXTENSIONS, resolve_source
 from persona.storage import Database, ReadWouldWait, Repository
 from persona.storage.evidence import NO_FILTER, EvidenceFilter
 from persona.storage.sources import experiment_text_column, remove_data_source
+from persona.storage.write_queue import WriteQueue
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -115,7 +116,7 @@ class _Parts:
     """What a started service owns."""
 
     executor: ThreadPoolExecutor
-    writer: ThreadPoolExecutor
+    writes: WriteQueue
     """One thread for writes: SQLite takes one writer at a time, so more threads would only
     wait on the write lock, holding back the reads queued behind them."""
     database: Database
@@ -148,27 +149,29 @@ class PersonaService:
                 code="data_dir_missing",
             )
         executor = ThreadPoolExecutor(DATABASE_THREADS, thread_name_prefix="persona-db")
-        writer = ThreadPoolExecutor(1, thread_name_prefix="persona-db-write")
         database: Database | None = None
+        writes: WriteQueue | None = None
         try:
             database = Database(self.settings.effective_database_url, pool_size=DATABASE_THREADS)
+            writes = WriteQueue(database)
             await asyncio.get_running_loop().run_in_executor(executor, database.migrate)
             repository = Repository(database)
-            runner = Runner(self.settings, repository, self._write)
+            runner = Runner(self.settings, repository, writes)
             dispatcher = self._dispatcher_for(runner)
-            self._parts = _Parts(executor, writer, database, repository, runner, dispatcher)
+            self._parts = _Parts(executor, writes, database, repository, runner, dispatcher)
             await dispatcher.start()
         except BaseException:
             self._parts = None
             executor.shutdown(wait=False)
-            writer.shutdown(wait=False)
+            if writes is not None:
+                writes.shutdown_now()
             if database is not None:
                 database.dispose()
             raise
 
     def _dispatcher_for(self, runner: Runner) -> Dispatcher:
         if self.settings.run_dispatch == "local":
-            return LocalDispatcher(runner, self._write)
+            return LocalDispatcher(runner, runner.writes.run)
         url = self.settings.effective_database_url
         if not url.startswith("postgresql"):
             raise PersonaError(
@@ -180,7 +183,7 @@ class PersonaService:
 
         return ProcrastinateDispatcher(
             runner,
-            self._write,
+            runner.writes.run,
             url,
             execute=self.settings.execute_runs,
             concurrency=self.settings.max_concurrent_runs,
@@ -196,7 +199,7 @@ class PersonaService:
         self._parts = None
         # Let database calls already handed to a thread finish before the engine goes.
         await asyncio.to_thread(parts.executor.shutdown, wait=True)
-        await asyncio.to_thread(parts.writer.shutdown, wait=True)
+        await parts.writes.close()
         parts.database.dispose()
 
     async def __aenter__(self) -> PersonaService:
@@ -223,11 +226,8 @@ class PersonaService:
         )
 
     async def _write(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run a blocking database write on the service's writer thread."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._started.writer, functools.partial(fn, *args, **kwargs)
-        )
+        """Run a blocking database write (a transaction of its own) on the writer thread."""
+        return await self._started.writes.run(fn, *args, **kwargs)
 
     @property
     def _repository(self) -> Repository:
@@ -354,7 +354,7 @@ class PersonaService:
 
         The same ``idempotency_key`` with the same overrides returns the run it made first;
         with other overrides it is an IdempotencyConflictError."""
-        repository, runner = self._repository, self._runner
+        repository = self._repository
         experiment = await self.get_experiment(experiment_id)
         config = _effective_config(experiment.config, overrides, self.settings.default_provider)
         idempotency = None
@@ -366,12 +366,9 @@ class PersonaService:
         provider = config.provider or self.settings.default_provider
         _require_known_provider(provider, ["provider"])
         require_configured(provider)
-        if idempotency is None:  # a plain insert: one of the runner's group-committed writes
-            run, created = await runner.write_new_run(repository.create_run, experiment_id, config)
-        else:
-            run, created = await self._write(
-                repository.create_run, experiment_id, config, idempotency=idempotency
-            )
+        run, created = await self._started.writes.write_new_run(
+            repository.create_run, experiment_id, config, idempotency=idempotency
+        )
         if created:
             await self._dispatcher.submit(run.id, experiment_id)
         return StartedRun(run=run, created=created)

@@ -7,12 +7,10 @@ them in a worker thread. Run state changes are guarded (``WHERE status = ... AND
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sqlite3
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -138,31 +136,9 @@ def _next_cursor(rows: Sequence[Any], limit: int, kind: str) -> str | None:
     return Cursor(kind, last.created_at, last.id).encode()
 
 
-@dataclass
-class _Batch:
-    """Writes run as one (``write_together``): their connection, and what they leave to the
-    end to run once for all of them, the personas rows to insert and when each experiment
-    touched last changed."""
-
-    connection: Connection
-    personas: list[dict[str, Any]] = field(default_factory=list)
-    touched: dict[str, datetime] = field(default_factory=dict)
-
-    def flush(self) -> None:
-        if self.personas:
-            self.connection.execute(_INSERT_PERSONAS, self.personas)
-        for experiment_id, now in self.touched.items():
-            self.connection.execute(_TOUCH, {"b_experiment": experiment_id, "b_now": now})
-
-
-class _OpenBatch(threading.local):
-    batch: _Batch | None = None
-
-
 class Repository:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._open = _OpenBatch()
 
     # ------------------------------------------------------------------ experiments
 
@@ -286,53 +262,16 @@ class Repository:
         try:
             return self._insert_run(experiment_id, config, idempotency)
         except IntegrityError:
-            # Another process recorded the same key between our check and our insert.
-            if idempotency is None:
+            batch = self.db.open_batch
+            if idempotency is None or (batch is not None and batch.as_one):
+                # A batch run as one writes again, each write in a savepoint of its own.
                 raise
+            # Another process recorded the same key between our check and our insert.
             return self._replay(experiment_id, *idempotency)
 
     def _insert_run(
         self, experiment_id: str, config: ResolvedConfig, idempotency: tuple[str, str] | None
     ) -> tuple[Run, bool]:
-        if idempotency is None:
-            return self._insert_plain_run(experiment_id, config), True
-        now = utcnow()
-        with self.db.write() as session:
-            experiment = _experiment_row(session, experiment_id, for_update=True)
-            if idempotency is not None:
-                key, request_hash = idempotency
-                found = session.get(IdempotencyRow, (experiment_id, key))
-                if found is not None:
-                    _check_hash(key, found.request_hash, request_hash)
-                    return self._runs(session, [_run_row(session, found.run_id)])[0], False
-            row = RunRow(
-                id=new_id("run"),
-                experiment_id=experiment_id,
-                status="queued",
-                config=config.model_dump(mode="json"),
-                progress=0.0,
-                stage="queued",
-                attempts=0,
-                created_at=now,
-                usage=Usage().model_dump(mode="json"),
-            )
-            session.add(row)
-            if idempotency is not None:
-                session.flush()
-                session.add(
-                    IdempotencyRow(
-                        experiment_id=experiment_id,
-                        key=idempotency[0],
-                        request_hash=idempotency[1],
-                        run_id=row.id,
-                        created_at=now,
-                    )
-                )
-            experiment.updated_at = now
-        return _run(row, []), True
-
-    def _insert_plain_run(self, experiment_id: str, config: ResolvedConfig) -> Run:
-        """A run without an idempotency key: Core statements, as for the runner's writes."""
         now = utcnow()
         values: dict[str, Any] = {
             "id": new_id("run"),
@@ -345,15 +284,34 @@ class Repository:
             "created_at": now,
             "usage": Usage().model_dump(mode="json"),
         }
-        with self._write_connection() as connection:
+        with self.db.write_connection() as connection:
             if (
                 connection.execute(_EXPERIMENT_EXISTS, {"b_experiment": experiment_id}).first()
                 is None
             ):
                 raise NotFoundError("experiment", experiment_id)
+            if idempotency is not None:
+                key, request_hash = idempotency
+                found = connection.execute(
+                    _IDEMPOTENCY_KEY, {"b_experiment": experiment_id, "b_key": key}
+                ).first()
+                if found is not None:
+                    _check_hash(key, found.request_hash, request_hash)
+                    return _stored_run(connection, found.run_id), False
             connection.execute(_INSERT_RUN, values)
+            if idempotency is not None:
+                connection.execute(
+                    _INSERT_IDEMPOTENCY_KEY,
+                    {
+                        "experiment_id": experiment_id,
+                        "key": idempotency[0],
+                        "request_hash": idempotency[1],
+                        "run_id": values["id"],
+                        "created_at": now,
+                    },
+                )
             self._touch_experiment(connection, experiment_id, now)
-        return _run(RunRow(**values), [])
+        return _run(RunRow(**values), []), True
 
     def _replay(self, experiment_id: str, key: str, request_hash: str) -> tuple[Run, bool]:
         found = self.find_idempotent_run(experiment_id, key)
@@ -426,7 +384,7 @@ class Repository:
             "b_owner": owner,
             "b_expires": now + timedelta(seconds=lease_seconds) if owner is not None else None,
         }
-        with self._write_connection() as connection:
+        with self.db.write_connection() as connection:
             if _rowcount(connection.execute(_CLAIM, values)) != 1:
                 return None
             found = connection.execute(_CLAIMED, {"b_run": run_id}).one()
@@ -448,76 +406,37 @@ class Repository:
             "b_runs": list(run_ids),
             "b_expires": utcnow() + timedelta(seconds=lease_seconds),
         }
-        with self._write_connection() as connection:
+        with self.db.write_connection() as connection:
             return _rowcount(connection.execute(_RENEW, values))
 
     def release_leases(self, owner: str) -> int:
         """Drop every lease ``owner`` holds, so that any runner takes its runs over at once."""
-        with self._write_connection() as connection:
+        with self.db.write_connection() as connection:
             return _rowcount(connection.execute(_RELEASE, {"b_owner": owner}))
 
-    def write_together(self, writes: Sequence[Callable[[], object]]) -> list[object]:
-        """Run these writes (methods built on ``write_connection``) in one transaction. Returns
-        each one's result, or the exception it raised: one failing leaves the others. A
-        failing commit raises, and then none of them is stored. The runner's writes insert
-        personas and touch experiments only at the end (``_Batch``): a write may not see
-        those of the writes before it in the same call.
-
-        They first run together as one unit, which costs no more than their statements; only
-        when one of them raises does the transaction roll back and the writes run again, each
-        in a savepoint of its own (which costs more than a small write itself)."""
-        with contextlib.suppress(Exception):  # one failed, nothing is stored: write them apart
-            return self._write_as_one(writes)
-        outcomes: list[object] = []
-        with self.db.write_batch():
-            for write in writes:
-                try:
-                    outcomes.append(write())
-                except Exception as err:
-                    outcomes.append(err)
-        return outcomes
-
-    def _write_as_one(self, writes: Sequence[Callable[[], object]]) -> list[object]:
-        """Every write on one savepoint of one transaction; the first failure undoes all.
-        Their persona inserts and experiment touches run once, at the end (``_Batch``)."""
-        with self.db.write_batch(), self.db.write_connection() as connection:
-            self._open.batch = batch = _Batch(connection)
-            try:
-                outcomes = [write() for write in writes]
-                batch.flush()
-                return outcomes
-            finally:
-                self._open.batch = None
-
-    @contextlib.contextmanager
-    def _write_connection(self) -> Iterator[Connection]:
-        """The connection of the writes run as one, else ``Database.write_connection()``."""
-        batch = self._open.batch
-        if batch is not None:
-            yield batch.connection
-            return
-        with self.db.write_connection() as connection:
-            yield connection
-
     def _insert_personas(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
-        batch = self._open.batch
-        if batch is not None:
-            batch.personas.extend(rows)
+        """Inserted at once, or once for the whole batch when its writes run as one."""
+        batch = self.db.open_batch
+        if batch is not None and batch.as_one:
+            batch.insert_at_end(_INSERT_PERSONAS, rows)
         elif rows:
             connection.execute(_INSERT_PERSONAS, rows)
 
     def _touch_experiment(self, connection: Connection, experiment_id: str, now: datetime) -> None:
-        """The experiment changed at ``now`` (its ``updated_at``)."""
-        batch = self._open.batch
-        if batch is None:
+        """The experiment changed at ``now`` (its ``updated_at``); once for the whole batch
+        when its writes run as one."""
+        batch = self.db.open_batch
+        if batch is None or not batch.as_one:
             connection.execute(_TOUCH, {"b_experiment": experiment_id, "b_now": now})
-        else:
-            batch.touched[experiment_id] = max(now, batch.touched.get(experiment_id, now))
+            return
+        earlier = batch.pending_update(_TOUCH, experiment_id)
+        latest = now if earlier is None else max(now, earlier["b_now"])
+        batch.update_at_end(_TOUCH, experiment_id, {"b_experiment": experiment_id, "b_now": latest})
 
     def update_progress(self, run_id: str, attempt: int, progress: float, stage: str) -> bool:
         """Record progress; False when the run is no longer this attempt's (cancelled, gone)."""
         values = {"b_run": run_id, "b_attempt": attempt, "b_progress": progress, "b_stage": stage}
-        with self._write_connection() as connection:
+        with self.db.write_connection() as connection:
             return _rowcount(connection.execute(_PROGRESS, values)) == 1
 
     def mark_succeeded(
@@ -534,7 +453,7 @@ class Repository:
             "b_usage": usage.model_dump(mode="json"),
             "b_grounding": Grounding.total([p.grounding for p in personas]).model_dump(),
         }
-        with self._write_connection() as connection:
+        with self.db.write_connection() as connection:
             run = _update_returning_run(connection, _SUCCEED, values)
             if run is None:
                 return None
@@ -563,7 +482,7 @@ class Repository:
             "b_message": error.message,
             "b_usage": (usage or Usage()).model_dump(mode="json"),
         }
-        with self._write_connection() as connection:
+        with self.db.write_connection() as connection:
             run = _update_returning_run(connection, _FAIL, values)
             if run is None:
                 return False
@@ -635,7 +554,7 @@ class Repository:
     ) -> bool:
         """Point the run's attempt at its snapshot, storing the snapshot if it is missing
         (deleted with another experiment since ``store_evidence``); False when stale."""
-        with self._write_connection() as connection:
+        with self.db.write_connection() as connection:
             snapshots.store_snapshot(connection, set_id, evidence, utcnow())
             return snapshots.link_run(connection, run_id, attempt, set_id)
 
@@ -912,6 +831,12 @@ _RUN_PERSONAS = (
     .where(_PERSONA_TABLE.c.run_id == bindparam("b_run"))
     .order_by(_PERSONA_TABLE.c.position)
 )
+_IDEMPOTENCY_TABLE = cast(Table, IdempotencyRow.__table__)
+_IDEMPOTENCY_KEY = select(_IDEMPOTENCY_TABLE).where(
+    _IDEMPOTENCY_TABLE.c.experiment_id == bindparam("b_experiment"),
+    _IDEMPOTENCY_TABLE.c.key == bindparam("b_key"),
+)
+_INSERT_IDEMPOTENCY_KEY = insert(_IDEMPOTENCY_TABLE)
 _EXPERIMENT_EXISTS = select(_EXPERIMENT_TABLE.c.id).where(
     _EXPERIMENT_TABLE.c.id == bindparam("b_experiment")
 )
@@ -1031,6 +956,13 @@ def _experiment(row: ExperimentRow, stats: _ExperimentStats) -> Experiment:
         run_count=stats.run_count,
         personas_stored=stats.personas_stored,
     )
+
+
+def _stored_run(connection: Connection, run_id: str) -> Run:
+    """A run as stored, with the ids of its personas."""
+    row = connection.execute(_RUN_BY_ID, {"b_run": run_id}).one()
+    personas = connection.execute(_RUN_PERSONAS, {"b_run": run_id})
+    return _run(row, [persona.id for persona in personas])
 
 
 def _run(row: RunRow | Row[Any], persona_ids: list[str]) -> Run:
