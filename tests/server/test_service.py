@@ -31,8 +31,9 @@ from persona.schemas import (
     ResolvedConfig,
     RunDetail,
 )
-from persona.service import PersonaService, SyncPersonaService, UploadedFile
+from persona.service import PersonaService, UploadedFile
 from persona.settings import Settings
+from persona.sync_service import SyncPersonaService
 
 if TYPE_CHECKING:
     from tests.server.conftest import ScriptedProvider
