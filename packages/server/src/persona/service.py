@@ -13,37 +13,35 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 from persona.__about__ import __version__
 from persona.errors import (
-    ConflictError,
     InvalidInputError,
     PersonaError,
 )
 from persona.generation.citations import cited_evidence, statement_evidence_ids
 from persona.generation.render import MAX_LISTED_SOURCES, persona_markdown
 from persona.ids import new_id
-from persona.providers import list_providers, provider_names, require_configured
+from persona.providers import list_providers, require_configured
+from persona.runs.config import effective_config, require_known_provider
 from persona.runs.dispatch import Dispatcher, LocalDispatcher
 from persona.runs.executor import Runner
 from persona.runs.idempotency import checked_key, replayed, request_hash
+from persona.runs.waiting import wait_for_run
 from persona.schemas import (
-    FINISHED_RUN_STATUSES,
     CitedEvidencePage,
     EvidencePage,
     Experiment,
     ExperimentCreate,
     ExperimentPage,
     ExperimentSourceList,
-    GenerationConfig,
     GenerationOverrides,
     Health,
     Persona,
@@ -86,12 +84,6 @@ logger = logging.getLogger("persona.service")
 DATABASE_THREADS = 8
 HEALTH_TIMEOUT = 5.0
 """Seconds ``health`` waits for ``SELECT 1`` before calling the database unreachable."""
-WAIT_RECHECK = 2.0
-"""Seconds between database re-reads while waiting for a run another process executes."""
-LOCAL_WAIT_RECHECK = 10.0
-"""Seconds between re-reads while waiting for a run this process executes: its end here is
-signalled (``Runner.finished``), so a re-read only notices a change made by another process
-(a cancel there)."""
 
 
 @dataclass
@@ -242,7 +234,7 @@ class PersonaService:
         sources (inferred when None)."""
         repository = self._repository
         provider = data.config.provider or self.settings.default_provider
-        _require_known_provider(provider, ["config", "provider"])
+        require_known_provider(provider, ["config", "provider"])
         experiment_id = new_id("exp")
         sources = await asyncio.to_thread(
             prepare_sources, self.settings, experiment_id, data.data_sources, text_column
@@ -346,7 +338,7 @@ class PersonaService:
         with other overrides it is an IdempotencyConflictError."""
         repository = self._repository
         experiment = await self.get_experiment(experiment_id)
-        config = _effective_config(experiment.config, overrides, self.settings.default_provider)
+        config = effective_config(experiment.config, overrides, self.settings.default_provider)
         idempotency = None
         if idempotency_key is not None:
             idempotency = (checked_key(idempotency_key), request_hash(overrides))
@@ -354,7 +346,7 @@ class PersonaService:
             if found is not None:
                 return StartedRun(replayed(idempotency, *found), created=False)
         provider = config.provider or self.settings.default_provider
-        _require_known_provider(provider, ["provider"])
+        require_known_provider(provider, ["provider"])
         require_configured(provider)
         run, created = await self._started.writes.write_new_run(
             repository.create_run, experiment_id, config, idempotency=idempotency
@@ -395,33 +387,13 @@ class PersonaService:
         timeout: float | None = None,  # noqa: ASYNC109 - part of the SDK interface
     ) -> RunDetail:
         """Wait until the run has finished; TimeoutError after ``timeout`` seconds."""
-        runner = self._runner
-        loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + timeout
-        # A run executing here is not read until it ends (or LOCAL_WAIT_RECHECK passes).
-        next_local_read = loop.time() + LOCAL_WAIT_RECHECK
-        while True:
-            # Take the future before reading, so a finish in between is not missed.
-            finished = runner.finished(run_id)
-            local = runner.executes(experiment_id, run_id)
-            if not local or loop.time() >= next_local_read:
-                run = await self.get_run(experiment_id, run_id)
-                if run.status in FINISHED_RUN_STATUSES:
-                    return run
-                next_local_read = loop.time() + LOCAL_WAIT_RECHECK
-            if runner.closing:
-                raise ConflictError("the service is shutting down")
-            wait = next_local_read - loop.time() if local else WAIT_RECHECK
-            if deadline is not None:
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    raise TimeoutError(f"run {run_id!r} did not finish within {timeout} s")
-                wait = min(wait, remaining)
-            # On timeout, re-read: another process may be executing (or have cancelled) it.
-            with contextlib.suppress(TimeoutError):
-                stored = await asyncio.wait_for(asyncio.shield(finished), wait)
-                if stored is not None and stored.experiment_id == experiment_id:
-                    return stored  # as its success was stored here: no need to read it back
+        return await wait_for_run(
+            self._runner,
+            functools.partial(self.get_run, experiment_id),
+            experiment_id,
+            run_id,
+            timeout=timeout,
+        )
 
     # ------------------------------------------------------------------ personas
 
@@ -508,31 +480,6 @@ class PersonaService:
     def experiment_dir(self, experiment_id: str) -> Path:
         """The folder holding an experiment's inline and uploaded sources."""
         return _experiment_dir(self.settings, experiment_id)
-
-
-# ---------------------------------------------------------------------- helpers
-
-
-def _require_known_provider(name: str, location: list[str | int]) -> None:
-    known = provider_names()
-    if name not in known:
-        raise InvalidInputError(
-            f"provider {name!r} is not available; available: {', '.join(sorted(known))}",
-            location=location,
-        )
-
-
-def _effective_config(
-    base: GenerationConfig, overrides: GenerationOverrides | None, default_provider: str
-) -> ResolvedConfig:
-    """The experiment's config with the overrides given; a new provider without a model
-    uses that provider's default model."""
-    changes: dict[str, Any] = overrides.model_dump(exclude_none=True) if overrides else {}
-    if "provider" in changes and changes["provider"] != base.provider and "model" not in changes:
-        changes["model"] = None
-    merged = base.model_dump() | changes
-    merged["provider"] = merged["provider"] or default_provider
-    return ResolvedConfig.model_validate(merged)
 
 
 __all__ = [
