@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import ParamSpec, Protocol, TypeVar
 
 from persona.storage import ClaimedRun, Repository
-from persona.storage.repository import CLAIMED_STAGE
+from persona.storage.queries import CLAIMED_STAGE
 
 P = ParamSpec("P")
 T = TypeVar("T")
