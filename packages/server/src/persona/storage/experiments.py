@@ -5,10 +5,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from sqlalchemy import (
-    delete,
-    select,
-)
 from sqlalchemy.orm import Session
 
 from persona.errors import NotFoundError
@@ -22,7 +18,7 @@ from persona.storage import evidence as snapshots
 from persona.storage import queries
 from persona.storage.database import ReadWouldWait
 from persona.storage.instant import INSTANT_EXPERIMENT_SQL, instant_experiment
-from persona.storage.models import ExperimentRow, IdempotencyRow, PersonaRow, RunRow
+from persona.storage.models import ExperimentRow
 from persona.storage.rows import (
     StoreBase,
     _after_cursor,
@@ -106,28 +102,16 @@ class ExperimentStore(StoreBase):
         evidence snapshots no other experiment's run uses; return the run ids."""
         with self.db.write() as session:
             _experiment_row(session, experiment_id, for_update=True)
-            runs = session.execute(
-                select(RunRow.id, RunRow.evidence_set_id).where(
-                    RunRow.experiment_id == experiment_id
-                )
-            ).all()
-            # Explicit deletes, child tables first: the cascade does not depend on the
-            # database honouring ON DELETE CASCADE.
-            for table in (IdempotencyRow, PersonaRow, RunRow):
-                session.execute(delete(table).where(table.experiment_id == experiment_id))
-            session.execute(delete(ExperimentRow).where(ExperimentRow.id == experiment_id))
+            of_experiment = {"b_experiment": experiment_id}
+            runs = session.execute(queries.EXPERIMENT_RUN_SNAPSHOTS, of_experiment).all()
+            for statement in (*queries.DELETE_EXPERIMENT_CHILDREN, queries.DELETE_EXPERIMENT):
+                session.execute(statement, of_experiment)
             snapshots.delete_unused(session.connection(), (s for _, s in runs if s is not None))
         return [run_id for run_id, _ in runs]
 
     def active_run_ids(self, experiment_id: str) -> list[str]:
         with self.db.read() as session:
-            return list(
-                session.scalars(
-                    select(RunRow.id).where(
-                        RunRow.experiment_id == experiment_id, RunRow.status.in_(queries.ACTIVE)
-                    )
-                )
-            )
+            return list(session.scalars(queries.ACTIVE_RUN_IDS, {"b_experiment": experiment_id}))
 
     def _load_experiment(self, session: Session, experiment_id: str) -> Experiment:
         row = session.execute(

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    select,
-)
-
 from persona.errors import NotFoundError
 from persona.schemas import (
     Persona,
     PersonaPage,
 )
+from persona.storage import queries
 from persona.storage.models import PersonaRow
 from persona.storage.rows import (
     StoreBase,
@@ -43,7 +40,7 @@ class PersonaStore(StoreBase):
     ) -> PersonaPage:
         """The experiment's personas, newest first; only those of ``run_id`` when given."""
         check_limit(limit)
-        query = select(PersonaRow).where(PersonaRow.experiment_id == experiment_id)
+        query = queries.EXPERIMENT_PERSONAS
         if run_id is not None:
             query = query.where(PersonaRow.run_id == run_id)
         stmt = _after_cursor(query, PersonaRow.created_at, PersonaRow.id, cursor, "personas").limit(
@@ -53,7 +50,7 @@ class PersonaStore(StoreBase):
             _experiment_row(session, experiment_id)
             if run_id is not None:
                 _run_row(session, run_id, experiment_id=experiment_id)
-            rows = list(session.scalars(stmt))
+            rows = list(session.scalars(stmt, {"b_experiment": experiment_id}))
         return PersonaPage(
             items=[_persona(row) for row in rows[:limit]],
             next_cursor=_next_cursor(rows, limit, "personas"),

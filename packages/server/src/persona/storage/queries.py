@@ -10,7 +10,19 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, exists, func, insert, select, update
+from sqlalchemy import (
+    Select,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from persona.schemas import ACTIVE_RUN_STATUSES
 from persona.storage.models import ExperimentRow, IdempotencyRow, PersonaRow, RunRow
@@ -192,3 +204,93 @@ TOUCH = (
     .values(updated_at=bindparam("b_now"))
 )
 """The experiment ``b_experiment`` changed at ``b_now`` (its ``updated_at``)."""
+
+# Experiments
+
+EXPERIMENT_RUN_SNAPSHOTS = select(RunRow.id, RunRow.evidence_set_id).where(
+    RunRow.experiment_id == bindparam("b_experiment")
+)
+"""The ids of an experiment's runs with the evidence snapshot each read."""
+
+DELETE_EXPERIMENT_CHILDREN = tuple(
+    delete(table).where(table.experiment_id == bindparam("b_experiment"))
+    for table in (IdempotencyRow, PersonaRow, RunRow)
+)
+"""Delete an experiment's idempotency keys, personas and runs, child tables first: the
+cascade does not depend on the database honouring ON DELETE CASCADE."""
+
+DELETE_EXPERIMENT = delete(ExperimentRow).where(ExperimentRow.id == bindparam("b_experiment"))
+"""Delete the experiments row itself (after its children)."""
+
+ACTIVE_RUN_IDS = select(RunRow.id).where(
+    RunRow.experiment_id == bindparam("b_experiment"), RunRow.status.in_(ACTIVE)
+)
+"""The ids of an experiment's queued and running runs."""
+
+TOUCH_ORM = (
+    update(ExperimentRow)
+    .where(ExperimentRow.id == bindparam("b_experiment"))
+    .values(updated_at=bindparam("b_now"))
+    .execution_options(synchronize_session=False)
+)
+"""``TOUCH`` for an ORM session (which leaves its loaded experiments as they are)."""
+
+# Runs
+
+EXPERIMENT_RUNS = select(RunRow).where(RunRow.experiment_id == bindparam("b_experiment"))
+"""An experiment's runs (the listing adds its status filter, cursor and order)."""
+
+UNHELD_RUNS = (
+    select(RunRow)
+    .where(
+        or_(
+            RunRow.status == "queued",
+            and_(
+                RunRow.status == "running",
+                or_(
+                    RunRow.lease_expires_at.is_(None),
+                    RunRow.lease_expires_at <= bindparam("b_now", type_=UTCDateTime()),
+                ),
+            ),
+        )
+    )
+    .order_by(RunRow.created_at, RunRow.id)
+    .with_for_update()
+)
+"""Active runs no live process holds at ``b_now``, oldest first, locked: queued ones, and
+running ones whose lease is absent or expired."""
+
+UNFINISHED_RUN = (
+    select(RunRow)
+    .where(RunRow.id == bindparam("b_run"), RunRow.status.in_(("queued", "running")))
+    .with_for_update()
+)
+"""The run ``b_run`` if it is queued or running, locked."""
+
+RUN_STATUS = select(RunRow.status).where(RunRow.id == bindparam("b_run"))
+"""The status of the run ``b_run``."""
+
+PERSONA_IDS_OF_RUNS = (
+    select(PersonaRow.run_id, PersonaRow.id)
+    .where(PersonaRow.run_id.in_(bindparam("b_runs", expanding=True)))
+    .order_by(PersonaRow.run_id, PersonaRow.position)
+)
+"""The persona ids of the runs ``b_runs``, each run's in their order."""
+
+# Evidence and personas
+
+RUN_SNAPSHOT = select(RunRow.evidence_set_id).where(RunRow.id == bindparam("b_run"))
+"""The evidence snapshot the run ``b_run`` read."""
+
+LATEST_SUCCEEDED_RUN = (
+    select(RunRow.id)
+    .where(RunRow.experiment_id == bindparam("b_experiment"), RunRow.status == "succeeded")
+    .order_by(RunRow.created_at.desc(), RunRow.id.desc())
+    .limit(1)
+)
+"""The id of the experiment's newest succeeded run."""
+
+EXPERIMENT_PERSONAS = select(PersonaRow).where(
+    PersonaRow.experiment_id == bindparam("b_experiment")
+)
+"""An experiment's personas (the listing adds its run filter, cursor and order)."""

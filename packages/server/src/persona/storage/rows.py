@@ -11,14 +11,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Connection,
     Row,
     Select,
     Update,
     and_,
     or_,
-    update,
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -166,28 +164,12 @@ def _requeue_or_fail(session: Session, row: RunRow, max_attempts: int, now: date
     return True
 
 
-def _unheld(now: datetime) -> ColumnElement[bool]:
-    """Active runs no live process holds: queued ones, and running ones without a valid lease."""
-    return or_(
-        RunRow.status == "queued",
-        and_(
-            RunRow.status == "running",
-            or_(RunRow.lease_expires_at.is_(None), RunRow.lease_expires_at <= now),
-        ),
-    )
-
-
 def _rowcount(result: Any) -> int:
     return int(result.rowcount)
 
 
 def _touch(session: Session, experiment_id: str, now: datetime) -> None:
-    session.execute(
-        update(ExperimentRow)
-        .where(ExperimentRow.id == experiment_id)
-        .values(updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    session.execute(queries.TOUCH_ORM, {"b_experiment": experiment_id, "b_now": now})
 
 
 def _check_hash(key: str, stored: str, given: str) -> None:

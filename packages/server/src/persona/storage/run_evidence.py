@@ -4,10 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import (
-    select,
-)
-
 from persona.errors import NotFoundError
 from persona.ids import utcnow
 from persona.schemas import (
@@ -16,9 +12,10 @@ from persona.schemas import (
     Persona,
 )
 from persona.storage import evidence as snapshots
+from persona.storage import queries
 from persona.storage.cursor import PositionCursor
 from persona.storage.evidence import NO_FILTER, EvidenceFilter
-from persona.storage.models import PersonaRow, RunRow
+from persona.storage.models import PersonaRow
 from persona.storage.rows import (
     StoreBase,
     _experiment_row,
@@ -98,9 +95,7 @@ class EvidenceStore(StoreBase):
     def run_records(self, run_id: str, ids: Sequence[str]) -> list[Evidence]:
         """The records with these ids in the run's snapshot, in the order of ``ids``."""
         with self.db.read() as session:
-            set_id = session.scalars(
-                select(RunRow.evidence_set_id).where(RunRow.id == run_id)
-            ).first()
+            set_id = session.scalars(queries.RUN_SNAPSHOT, {"b_run": run_id}).first()
             if set_id is None:
                 return []
             found = snapshots.records_by_id(session.connection(), set_id, ids)
@@ -111,8 +106,5 @@ class EvidenceStore(StoreBase):
         with self.db.read() as session:
             _experiment_row(session, experiment_id)
             return session.scalars(
-                select(RunRow.id)
-                .where(RunRow.experiment_id == experiment_id, RunRow.status == "succeeded")
-                .order_by(RunRow.created_at.desc(), RunRow.id.desc())
-                .limit(1)
+                queries.LATEST_SUCCEEDED_RUN, {"b_experiment": experiment_id}
             ).first()

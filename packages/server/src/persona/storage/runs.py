@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
-    select,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -28,7 +27,7 @@ from persona.schemas import (
     Usage,
 )
 from persona.storage import queries
-from persona.storage.models import IdempotencyRow, PersonaRow, RunRow
+from persona.storage.models import IdempotencyRow, RunRow
 from persona.storage.rows import (
     ClaimedRun,
     StoreBase,
@@ -46,7 +45,6 @@ from persona.storage.rows import (
     _stored_persona,
     _stored_run,
     _touch,
-    _unheld,
     _update_returning_run,
     check_limit,
 )
@@ -155,13 +153,13 @@ class RunStore(StoreBase):
         cursor: str | None = None,
     ) -> RunPage:
         check_limit(limit)
-        stmt = select(RunRow).where(RunRow.experiment_id == experiment_id)
+        stmt = queries.EXPERIMENT_RUNS
         if status is not None:
             stmt = stmt.where(RunRow.status == status)
         stmt = _after_cursor(stmt, RunRow.created_at, RunRow.id, cursor, "runs").limit(limit + 1)
         with self.db.read() as session:
             _experiment_row(session, experiment_id)
-            rows = list(session.scalars(stmt))
+            rows = list(session.scalars(stmt, {"b_experiment": experiment_id}))
             items = self._runs(session, rows[:limit])
         return RunPage(items=items, next_cursor=_next_cursor(rows, limit, "runs"))
 
@@ -313,12 +311,7 @@ class RunStore(StoreBase):
         now = utcnow()
         requeued: list[str] = []
         with self.db.write() as session:
-            rows = session.scalars(
-                select(RunRow)
-                .where(_unheld(now))
-                .order_by(RunRow.created_at, RunRow.id)
-                .with_for_update()
-            ).all()
+            rows = session.scalars(queries.UNHELD_RUNS, {"b_now": now}).all()
             for row in rows:
                 if _requeue_or_fail(session, row, max_attempts, now):
                     requeued.append(row.id)
@@ -330,27 +323,19 @@ class RunStore(StoreBase):
         'interrupted'; False). An executor still alive meanwhile finds its attempt superseded."""
         now = utcnow()
         with self.db.write() as session:
-            row = session.scalars(
-                select(RunRow)
-                .where(RunRow.id == run_id, RunRow.status.in_(("queued", "running")))
-                .with_for_update()
-            ).first()
+            row = session.scalars(queries.UNFINISHED_RUN, {"b_run": run_id}).first()
             return row is not None and _requeue_or_fail(session, row, max_attempts, now)
 
     def run_status(self, run_id: str) -> RunStatus | None:
         with self.db.read() as session:
-            status = session.scalars(select(RunRow.status).where(RunRow.id == run_id)).first()
+            status = session.scalars(queries.RUN_STATUS, {"b_run": run_id}).first()
             return status  # type: ignore[return-value]
 
     def _runs(self, session: Session, rows: Sequence[RunRow]) -> list[Run]:
         succeeded = [row.id for row in rows if row.status == "succeeded"]
         persona_ids: dict[str, list[str]] = {}
         if succeeded:
-            found = session.execute(
-                select(PersonaRow.run_id, PersonaRow.id)
-                .where(PersonaRow.run_id.in_(succeeded))
-                .order_by(PersonaRow.run_id, PersonaRow.position)
-            )
+            found = session.execute(queries.PERSONA_IDS_OF_RUNS, {"b_runs": succeeded})
             for run_id, persona_id in found:
                 persona_ids.setdefault(run_id, []).append(persona_id)
         return [_run(row, persona_ids.get(row.id, [])) for row in rows]
