@@ -2,9 +2,10 @@
 
 The one raw-SQL path of the storage: ``queries.EXPERIMENT_BY_ID`` compiled to SQLite text
 once, executed on the database's instant reader (a WAL-mode connection that never waits for
-a lock). It saves a hop to a worker thread on ``GET /experiments/{id}``, the request
-``benchmarks/api_throughput.py`` measures; on other databases the repository reads in a
-thread instead.
+a lock). It saves a hop to a worker thread wherever the service reads an experiment: every
+``start_run`` (``benchmarks/concurrent_runs.py`` starts 200 at once) and every
+``GET /experiments/{id}`` the response cache cannot answer (``benchmarks/api_throughput.py``).
+On other databases, or when the read would wait, the repository reads in a thread instead.
 """
 
 from __future__ import annotations
