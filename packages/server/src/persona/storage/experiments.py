@@ -9,11 +9,7 @@ from sqlalchemy.orm import Session
 
 from persona.errors import NotFoundError
 from persona.ids import utcnow
-from persona.schemas import (
-    Experiment,
-    ExperimentPage,
-    ResolvedConfig,
-)
+from persona.schemas import Experiment, ExperimentPage, ResolvedConfig
 from persona.storage import evidence as snapshots
 from persona.storage import queries
 from persona.storage.database import ReadWouldWait

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from persona.errors import NotFoundError
-from persona.schemas import (
-    Persona,
-    PersonaPage,
-)
+from persona.schemas import Persona, PersonaPage
 from persona.storage import queries
 from persona.storage.models import PersonaRow
 from persona.storage.rows import (

@@ -10,14 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    Row,
-    Select,
-    Update,
-    and_,
-    or_,
-)
+from sqlalchemy import Connection, Row, Select, Update, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from persona.errors import IdempotencyConflictError, InvalidInputError, NotFoundError

@@ -6,23 +6,13 @@ from collections.abc import Sequence
 
 from persona.errors import NotFoundError
 from persona.ids import utcnow
-from persona.schemas import (
-    Evidence,
-    EvidencePage,
-    Persona,
-)
+from persona.schemas import Evidence, EvidencePage, Persona
 from persona.storage import evidence as snapshots
 from persona.storage import queries
 from persona.storage.cursor import PositionCursor
 from persona.storage.evidence import NO_FILTER, EvidenceFilter
 from persona.storage.models import PersonaRow
-from persona.storage.rows import (
-    StoreBase,
-    _experiment_row,
-    _persona,
-    _run_row,
-    check_limit,
-)
+from persona.storage.rows import StoreBase, _experiment_row, _persona, _run_row, check_limit
 
 
 class EvidenceStore(StoreBase):
