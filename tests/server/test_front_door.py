@@ -10,6 +10,7 @@ import persona.errors
 import persona.schemas
 import persona.service
 import persona.settings
+import persona.sync_service
 import pytest
 
 HEAVY_MODULES = ("sqlalchemy", "pydantic", "fastapi", "httpx", "numpy", "sklearn")
@@ -25,7 +26,13 @@ def imported_after(code: str) -> set[str]:
 
 
 def test_every_public_name_is_the_object_its_module_defines() -> None:
-    homes = (persona.service, persona.settings, persona.schemas, persona.errors)
+    homes = (
+        persona.service,
+        persona.sync_service,
+        persona.settings,
+        persona.schemas,
+        persona.errors,
+    )
     for name in persona.__all__:
         value = getattr(persona, name)
         if name == "__version__":
@@ -35,7 +42,7 @@ def test_every_public_name_is_the_object_its_module_defines() -> None:
 
 def test_the_front_door_offers_the_service_settings_schemas_and_errors() -> None:
     assert persona.PersonaService is persona.service.PersonaService
-    assert persona.SyncPersonaService is persona.service.SyncPersonaService
+    assert persona.SyncPersonaService is persona.sync_service.SyncPersonaService
     assert persona.Settings is persona.settings.Settings
     assert persona.ExperimentCreate is persona.schemas.ExperimentCreate
     assert issubclass(persona.NotFoundError, persona.PersonaError)

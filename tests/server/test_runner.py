@@ -14,7 +14,6 @@ from persona.errors import (
     ProviderError,
     SourceError,
 )
-from persona.runner import Runner
 from persona.schemas import ExperimentCreate, GenerationConfig, ResolvedConfig
 from persona.service import PersonaService
 from persona.settings import Settings
@@ -211,7 +210,7 @@ async def test_an_unexpected_exception_is_an_internal_error_without_a_stack_trac
     scripted.error = ZeroDivisionError("division by zero in /secret/path.py")
     experiment_id, run_id = await _started(service)
 
-    with caplog.at_level(logging.ERROR, logger="persona.runner"):
+    with caplog.at_level(logging.ERROR, logger="persona.runs.executor"):
         run = await service.wait_for_run(experiment_id, run_id, timeout=30)
 
     assert run.error is not None
@@ -517,24 +516,3 @@ async def test_a_run_deleted_before_it_starts_is_skipped(
         await wait_until(lambda: not service._dispatcher.active_run_ids)
 
     assert scripted.calls == 1
-
-
-# ---------------------------------------------------------------------- group commit
-
-
-async def test_writes_of_executing_runs_are_committed_before_those_storing_new_runs(
-    make_settings: Callable[..., Settings],
-) -> None:
-    settings = make_settings()
-    database = Database(settings.effective_database_url)
-    database.migrate()
-    runner = Runner(settings, Repository(database), asyncio.to_thread)
-    committed: list[str] = []
-    try:
-        new_runs = [runner.write_new_run(committed.append, f"new {i}") for i in range(14)]
-        run_writes = [runner.write(committed.append, f"run {i}") for i in range(2)]
-        await asyncio.gather(*new_runs, *run_writes)
-    finally:
-        database.dispose()
-
-    assert committed == ["run 0", "run 1"] + [f"new {i}" for i in range(14)]

@@ -9,8 +9,8 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from persona.dispatch import LocalDispatcher
 from persona.ids import utcnow
+from persona.runs.dispatch import LocalDispatcher
 from persona.schemas import ExperimentCreate, GenerationConfig
 from persona.service import PersonaService
 from persona.settings import Settings

@@ -31,8 +31,9 @@ from persona.schemas import (
     ResolvedConfig,
     RunDetail,
 )
-from persona.service import PersonaService, SyncPersonaService, UploadedFile
+from persona.service import PersonaService, UploadedFile
 from persona.settings import Settings
+from persona.sync_service import SyncPersonaService
 
 if TYPE_CHECKING:
     from tests.server.conftest import ScriptedProvider
@@ -453,10 +454,10 @@ async def test_waiting_past_the_timeout_raises_timeout_error(
 async def test_waiting_notices_a_run_finished_by_another_process(
     service: PersonaService, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from persona import service as service_module
+    from persona.runs import waiting as waiting_module
     from persona.storage import Database, Repository
 
-    monkeypatch.setattr(service_module, "WAIT_RECHECK", 0.05)
+    monkeypatch.setattr(waiting_module, "WAIT_RECHECK", 0.05)
     experiment = await service.create_experiment(_create())
     other = Repository(Database(settings.effective_database_url))
     run, _ = other.create_run(experiment.id, experiment.config)  # queued by "another worker"
@@ -516,10 +517,10 @@ async def test_waiting_notices_a_run_executing_here_cancelled_by_another_process
     scripted: ScriptedProvider,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from persona import service as service_module
+    from persona.runs import waiting as waiting_module
     from persona.storage import Database, Repository
 
-    monkeypatch.setattr(service_module, "LOCAL_WAIT_RECHECK", 0.05)
+    monkeypatch.setattr(waiting_module, "LOCAL_WAIT_RECHECK", 0.05)
     scripted.hold = asyncio.Event()
     experiment = await service.create_experiment(_create())
     started = await service.start_run(experiment.id)

@@ -584,7 +584,7 @@ def test_writes_together_commit_at_once_and_a_failing_one_rolls_back_alone(
             )
             raise ValueError("broke after writing")
 
-    outcomes = repo.write_together(
+    outcomes = db.write_together(
         [
             lambda: repo.mark_succeeded(first.run_id, first.attempt, [_content("Ada")], Usage()),
             half_written_then_broken,
@@ -606,14 +606,14 @@ def test_writes_together_commit_at_once_and_a_failing_one_rolls_back_alone(
 
 
 def test_writes_together_store_every_persona_and_the_experiment_changes_last_at_the_last(
-    repo: Repository,
+    repo: Repository, db: Database
 ) -> None:
     experiment_id = _experiment(repo)
     runs = [repo.create_run(experiment_id, LOCAL)[0] for _ in range(3)]
     claimed = [repo.claim_run(run.id) for run in runs]
     assert all(claim is not None for claim in claimed)
 
-    outcomes = repo.write_together(
+    outcomes = db.write_together(
         [
             functools.partial(
                 repo.mark_succeeded, claim.run_id, claim.attempt, [_content(f"P{i}")] * 2, Usage()
@@ -644,6 +644,6 @@ def test_an_orm_write_inside_a_batch_is_refused_rather_than_deadlocking(
         with db.write():
             pass
 
-    (outcome,) = repo.write_together([orm_write])
+    (outcome,) = db.write_together([orm_write])
 
     assert isinstance(outcome, RuntimeError)

@@ -66,12 +66,13 @@ if TYPE_CHECKING:
         TextSpan,
         Usage,
     )
-    from persona.service import PersonaService, StartedRun, SyncPersonaService, UploadedFile
+    from persona.service import PersonaService, StartedRun, UploadedFile
     from persona.settings import Settings
+    from persona.sync_service import SyncPersonaService
 
 _HOME: dict[str, str] = {
     "PersonaService": "persona.service",
-    "SyncPersonaService": "persona.service",
+    "SyncPersonaService": "persona.sync_service",
     "StartedRun": "persona.service",
     "UploadedFile": "persona.service",
     "Settings": "persona.settings",

@@ -363,8 +363,8 @@ def worker(
     """Execute the runs queued in PostgreSQL until interrupted (needs the postgres extra)."""
     import logging
 
+    from persona.runs.worker import is_postgresql, run_worker
     from persona.settings import Settings
-    from persona.worker import is_postgresql, run_worker
 
     values: dict[str, object] = {
         "run_dispatch": "queue",

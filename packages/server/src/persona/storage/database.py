@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_u
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql.expression import Executable
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -86,8 +88,42 @@ class _InstantReaders(threading.local):
     connection: sqlite3.Connection | None = None
 
 
+@dataclass
+class WriteBatch:
+    """Writes committed in one transaction (a group commit) on this thread.
+
+    ``as_one``: every write shares the transaction, the first failure undoes them all, and
+    statements the writes leave for the end (``insert_at_end``, ``update_at_end``) run once
+    for all of them. Otherwise each write runs in a savepoint of its own, its statements at
+    once, and a failing one rolls back alone."""
+
+    connection: Connection
+    as_one: bool
+    _inserts: dict[Executable, list[dict[str, Any]]] = field(default_factory=dict)
+    _updates: dict[tuple[Executable, Hashable], dict[str, Any]] = field(default_factory=dict)
+
+    def insert_at_end(self, statement: Executable, rows: Sequence[dict[str, Any]]) -> None:
+        self._inserts.setdefault(statement, []).extend(rows)
+
+    def update_at_end(self, statement: Executable, key: Hashable, values: dict[str, Any]) -> None:
+        """Run ``statement`` once at the end with the last values given for ``key``."""
+        self._updates[(statement, key)] = values
+
+    def pending_update(self, statement: Executable, key: Hashable) -> dict[str, Any] | None:
+        return self._updates.get((statement, key))
+
+    def flush(self) -> None:
+        for statement, rows in self._inserts.items():
+            if rows:
+                self.connection.execute(statement, rows)
+        for (statement, _), values in self._updates.items():
+            self.connection.execute(statement, values)
+
+
 class _OpenBatch(threading.local):
-    connection: Connection | None = None
+    """This thread's batch while ``write_together`` runs its writes."""
+
+    batch: WriteBatch | None = None
 
 
 class Database:
@@ -113,7 +149,7 @@ class Database:
         )
         self._instant_path = _instant_read_path(self.url) if self.is_sqlite else None
         self._instant = _InstantReaders()
-        self._batch = _OpenBatch()
+        self._open = _OpenBatch()
         self._instant_connections: list[sqlite3.Connection] = []
 
     @contextmanager
@@ -125,8 +161,8 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A session in one write transaction: committed on success, rolled back on error."""
-        if self._batch.connection is not None:
-            raise RuntimeError("write() inside write_batch(): use write_connection()")
+        if self._open.batch is not None:
+            raise RuntimeError("write() inside write_together(): use write_connection()")
         lock = self._write_lock if self.is_sqlite else nullcontext()
         with lock, self._write_sessions() as session, session.begin():
             yield session
@@ -141,33 +177,59 @@ class Database:
     def write_connection(self) -> Iterator[Connection]:
         """Like ``write()``, a Core connection instead of an ORM session.
 
-        For the runner's frequent small writes: a session executing even a Core statement
-        costs several times what the statement does. Inside ``write_batch()`` on the same
-        thread it is a savepoint of the batch's transaction.
-        """
-        batch = self._batch.connection
-        if batch is not None:
-            with batch.begin_nested():
-                yield batch
-            return
-        lock = self._write_lock if self.is_sqlite else nullcontext()
-        with lock, self._write_engine.begin() as connection:
-            yield connection
+        For the runs' frequent small writes: a session executing even a Core statement
+        costs several times what the statement does. Inside ``write_together`` it is the
+        batch's connection (``WriteBatch``)."""
+        batch = self._open.batch
+        if batch is not None and batch.as_one:
+            yield batch.connection
+        elif batch is not None:
+            with batch.connection.begin_nested():
+                yield batch.connection
+        else:
+            lock = self._write_lock if self.is_sqlite else nullcontext()
+            with lock, self._write_engine.begin() as connection:
+                yield connection
+
+    @property
+    def open_batch(self) -> WriteBatch | None:
+        """The batch this thread's writes belong to, while ``write_together`` runs them."""
+        return self._open.batch
+
+    def write_together(self, writes: Sequence[Callable[[], object]]) -> list[object]:
+        """Run these writes (built on ``write_connection``) in one transaction. Returns each
+        one's result, or the exception it raised: one failing leaves the others. A failing
+        commit raises, and then none of them is stored. Statements a write leaves for the end
+        (``WriteBatch``) are not seen by the writes after it in the same call.
+
+        They first run together as one unit, which costs no more than their statements; only
+        when one of them raises does the transaction roll back and the writes run again, each
+        in a savepoint of its own (which costs more than a small write itself)."""
+        # One failed, nothing is stored: write them apart.
+        with suppress(Exception), self._batch(as_one=True) as batch:
+            outcomes = [write() for write in writes]
+            batch.flush()
+            return outcomes
+        outcomes = []
+        with self._batch(as_one=False):
+            for write in writes:
+                try:
+                    outcomes.append(write())
+                except Exception as err:
+                    outcomes.append(err)
+        return outcomes
 
     @contextmanager
-    def write_batch(self) -> Iterator[None]:
-        """One write transaction for every ``write_connection()`` opened inside it on this
-        thread, each in a savepoint of its own: a failing one rolls back alone, the others
-        commit together at the end. One commit for many small writes (group commit)."""
-        if self._batch.connection is not None:
-            raise RuntimeError("write_batch() does not nest")
+    def _batch(self, *, as_one: bool) -> Iterator[WriteBatch]:
+        if self._open.batch is not None:
+            raise RuntimeError("write_together() does not nest")
         lock = self._write_lock if self.is_sqlite else nullcontext()
         with lock, self._write_engine.begin() as connection:
-            self._batch.connection = connection
+            self._open.batch = batch = WriteBatch(connection, as_one)
             try:
-                yield
+                yield batch
             finally:
-                self._batch.connection = None
+                self._open.batch = None
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision (creates it in an empty database).

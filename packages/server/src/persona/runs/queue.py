@@ -25,11 +25,11 @@ from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.jobs import Status
 from sqlalchemy.engine import make_url
 
-from persona.dispatch import LocalDispatcher
 from persona.errors import ConflictError
-from persona.runner import Runner
+from persona.runs.dispatch import LocalDispatcher
+from persona.runs.executor import Runner
 
-logger = logging.getLogger("persona.queue")
+logger = logging.getLogger("persona.runs.queue")
 
 QUEUE = "persona-runs"
 TASK = "persona.run"

@@ -1,7 +1,7 @@
-"""Execution of runs: bounded concurrency, persisted transitions, group-committed writes.
+"""Execution of runs: bounded concurrency, persisted transitions.
 
 A run's execution is one call of ``Runner.execute``, whatever dispatched it (an asyncio task
-of ``persona.dispatch.LocalDispatcher``, or a job of the procrastinate queue on PostgreSQL).
+of ``persona.runs.dispatch.LocalDispatcher``, or a job of the procrastinate queue on PostgreSQL).
 It waits for a free slot (``max_concurrent_runs``), claims the run
 (queued → running, attempts + 1), loads the evidence, stores it as the run's evidence
 snapshot (once per distinct content: runs over the same bytes share one), calls the provider
@@ -13,7 +13,8 @@ as every built-in one does), else by the runner. Every transition is guarded by 
 so a run cancelled, deleted or re-claimed meanwhile is never overwritten and never yields
 personas twice.
 
-Claiming a run leases it to this runner's ``owner`` (``run_lease_seconds``); the local
+Its writes go through the storage's ``WriteQueue``, group-committed with those of the
+other runs. Claiming a run leases it to this runner's ``owner`` (``run_lease_seconds``); the local
 dispatcher renews those leases and takes over lapsed ones. Runs share one instance of each
 provider (one pool of connections), closed by ``close``.
 """
@@ -22,51 +23,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ParamSpec, TypeVar
 
 from persona.errors import PersonaError, ProviderError
 from persona.generation.grounding import EvidenceIndex, ground
 from persona.ids import new_id
 from persona.providers import Provider, build_provider
+from persona.runs.progress import ProgressReporter, Superseded, mark_retrieved
 from persona.schemas import Evidence, PersonaContent, RunDetail, RunError, Usage
 from persona.settings import Settings
 from persona.sources import cached_evidence, load_evidence
 from persona.storage import ClaimedRun, Repository
 from persona.storage.evidence import evidence_digest
-from persona.storage.repository import CLAIMED_STAGE
+from persona.storage.write_queue import WriteQueue
 
-P = ParamSpec("P")
-T = TypeVar("T")
-_QueuedWrite = tuple[Callable[[], object], asyncio.Future[object]]
+logger = logging.getLogger("persona.runs.executor")
 
-logger = logging.getLogger("persona.runner")
-
-MAX_WRITES_PER_COMMIT = 12
-"""Writes one group commit takes at most. Smaller transactions hand their results back
-sooner: the runs waiting on them go on with their work (and their requests) in small waves,
-each wave's requests leaving while the next commits, rather than all after one long
-transaction; and the write lock is held for less time. Fewer writes per commit cost more
-CPU in commits, more hold the waiting runs' requests back (benchmarks/concurrent_runs.py)."""
-PROGRESS_INTERVAL = 0.5
-"""Seconds between two persisted progress updates of the same stage."""
-LOADING_SHARE = 0.1
-"""Share of the progress bar given to loading the sources; the provider fills the rest."""
 CACHED_SOURCES_BYTES = 256 * 1024
 CACHED_SOURCES_FILES = 16
 """Sources up to this size are looked up in the source cache on the event loop (reading and
 hashing them takes well under a millisecond) instead of in a worker thread."""
 MAX_SHARED_READS = 64
 """Sets of sources whose last read is kept for runs to share (the oldest goes first)."""
-
-
-class _Superseded(Exception):
-    """The run is no longer this attempt's: cancelled, deleted or claimed by another worker."""
 
 
 @dataclass(frozen=True)
@@ -93,11 +75,12 @@ class Runner:
         self,
         settings: Settings,
         repository: Repository,
-        call: Callable[..., Awaitable[object]],
+        writes: WriteQueue,
     ) -> None:
         self.settings = settings
         self.repository = repository
-        self._call = call
+        self.writes = writes
+        """Where the runs' writes go: group-committed on the writer thread."""
         self._slots = asyncio.Semaphore(settings.max_concurrent_runs)
         self._experiments: dict[str, str] = {}
         """The experiment of each run executing here, when known (at submit or claim)."""
@@ -106,79 +89,16 @@ class Runner:
         self.owner = new_id("runner")
         """This runner's name on the leases of the runs it executes."""
         self._providers: dict[str, Provider] = {}
-        self._pending_writes: list[_QueuedWrite] = []
-        self._pending_new_runs: list[_QueuedWrite] = []
-        self._committer: asyncio.Task[None] | None = None
         self._reads: dict[tuple[object, ...], _SharedRead] = {}
         self._holding_slots = 0
-
-    async def _db(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        return await self._call(fn, *args, **kwargs)  # type: ignore[return-value]
-
-    async def write(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """A run's write (made with ``write_connection``), committed together with those
-        requested meanwhile.
-
-        Many runs finishing (or starting) at once would otherwise queue one transaction
-        each on the single writer thread; here the writes that arrive while one batch
-        commits go together in the next (``Repository.write_together``)."""
-        return await self._queue_write(fn, *args, **kwargs)
-
-    async def write_new_run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Like ``write``, for the write that stores a new run: it goes after the writes of
-        the runs already executing. Runs started together then reach their requests a batch
-        at a time while the rest are stored, instead of all after the last one is."""
-        return await self._enqueue(self._pending_new_runs, functools.partial(fn, *args, **kwargs))
-
-    def _queue_write(
-        self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs
-    ) -> asyncio.Future[T]:
-        """Queue a run's write for the next group commit; the future has its result. Writes
-        are committed in the order they are queued, those storing new runs after the others."""
-        return self._enqueue(self._pending_writes, functools.partial(fn, *args, **kwargs))
-
-    def _enqueue(self, queue: list[_QueuedWrite], write: Callable[[], T]) -> asyncio.Future[T]:
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        queue.append((write, future))  # type: ignore[arg-type]
-        if self._committer is None:
-            self._committer = asyncio.create_task(self._commit_pending())
-        return future
-
-    def _next_batch(self) -> list[_QueuedWrite]:
-        batch = self._pending_writes[:MAX_WRITES_PER_COMMIT]
-        del self._pending_writes[: len(batch)]
-        room = MAX_WRITES_PER_COMMIT - len(batch)
-        batch += self._pending_new_runs[:room]
-        del self._pending_new_runs[:room]
-        return batch
-
-    async def _commit_pending(self) -> None:
-        try:
-            while batch := self._next_batch():
-                try:
-                    outcomes = await self._db(
-                        self.repository.write_together, [write for write, _ in batch]
-                    )
-                except Exception as err:  # the commit failed: none of the batch is stored
-                    outcomes = [err] * len(batch)
-                for (_, future), outcome in zip(batch, outcomes, strict=True):
-                    if future.done():  # its run's task was cancelled meanwhile
-                        continue
-                    if isinstance(outcome, Exception):
-                        future.set_exception(outcome)
-                    else:
-                        future.set_result(outcome)
-        finally:
-            self._committer = None
 
     # ------------------------------------------------------------------ lifecycle
 
     async def close(self) -> None:
-        """Wait for the pending writes, resolve the waiters and close the providers. The
-        dispatcher has stopped the runs executing here before."""
+        """Wait for the runs' queued writes, resolve the waiters and close the providers.
+        The dispatcher has stopped the runs executing here before."""
         self._closing = True
-        if self._committer is not None:
-            await asyncio.gather(self._committer, return_exceptions=True)
+        await self.writes.drain()
         for finished in self._finished.values():
             if not finished.done():
                 finished.set_result(None)
@@ -247,7 +167,7 @@ class Runner:
         try:
             async with self._slots:
                 with self._holding_slot() as slot_taken_at:
-                    claimed = await self.write(
+                    claimed = await self.writes.write(
                         self.repository.claim_run,
                         run_id,
                         owner=self.owner,
@@ -282,7 +202,7 @@ class Runner:
         """The run as stored when it succeeded; None when it failed or changed elsewhere."""
         try:
             return await self._run(claimed, slot_taken_at)
-        except _Superseded:
+        except Superseded:
             logger.info(
                 "run %s changed elsewhere; attempt %d stops", claimed.run_id, claimed.attempt
             )
@@ -292,19 +212,20 @@ class Runner:
         return None
 
     async def _run(self, claimed: ClaimedRun, slot_taken_at: float) -> RunDetail:
-        report = _ProgressReporter(self, claimed)  # claiming stored the first stage
+        # Claiming stored the first stage.
+        report = ProgressReporter(self.writes, self.repository, claimed)
         snapshot = await self._evidence(claimed, read_since=slot_taken_at)
         evidence = snapshot.evidence
         # Not awaited here: the link is committed with the next group commit while the
         # provider works, and checked before the run's last transition.
-        attached = self._queue_write(
+        attached = self.writes.queue(
             self.repository.attach_evidence,
             claimed.run_id,
             claimed.attempt,
             snapshot.set_id,
             evidence,
         )
-        attached.add_done_callback(_mark_retrieved)
+        attached.add_done_callback(mark_retrieved)
         provider = self._provider(claimed.config.provider or self.settings.default_provider)
         result = await provider.generate(evidence, claimed.config, progress=report.provider)
         personas = result.personas
@@ -314,12 +235,12 @@ class Runner:
             personas = await asyncio.to_thread(_grounded, personas, evidence)
         await report.settled()
         if not await attached:
-            raise _Superseded
-        stored = await self.write(
+            raise Superseded
+        stored = await self.writes.write(
             self.repository.mark_succeeded, claimed.run_id, claimed.attempt, personas, result.usage
         )
         if stored is None:
-            raise _Superseded
+            raise Superseded
         logger.info("run %s succeeded with %d persona(s)", claimed.run_id, len(stored.personas))
         return stored
 
@@ -347,7 +268,7 @@ class Runner:
             evidence, set_id = await asyncio.to_thread(self._load_evidence, claimed)
         else:
             evidence, set_id = cached, evidence_digest(cached)
-        await self._db(self.repository.store_evidence, set_id, evidence)
+        await self.writes.run(self.repository.store_evidence, set_id, evidence)
         return _Snapshot(evidence, set_id)
 
     def _cached_evidence(self, claimed: ClaimedRun) -> list[Evidence] | None:
@@ -397,76 +318,11 @@ class Runner:
         return self.settings.state_dir / "runs" / run_id / "raw_output.txt"
 
     async def _fail(self, claimed: ClaimedRun, error: RunError, usage: Usage | None) -> None:
-        recorded = await self.write(
+        recorded = await self.writes.write(
             self.repository.mark_failed, claimed.run_id, claimed.attempt, error, usage
         )
         if recorded:
             logger.info("run %s failed: %s: %s", claimed.run_id, error.code, error.message)
-
-
-class _ProgressReporter:
-    """Persists progress, at most every PROGRESS_INTERVAL seconds within one stage.
-
-    The run does not wait for these writes: each is queued for the next group commit (before
-    any later transition of the run, so the order holds), and its outcome is checked at the
-    next report and before the run's last transition (``settled``). A request need not wait
-    for a commit to be sent; a cancelled or re-claimed attempt still stops at the next report.
-    """
-
-    def __init__(self, runner: Runner, claimed: ClaimedRun) -> None:
-        self.runner = runner
-        self.claimed = claimed
-        self.progress = 0.0
-        self.stage: str | None = CLAIMED_STAGE
-        self.written_at = time.monotonic()
-        self._written: asyncio.Future[bool] | None = None
-
-    async def __call__(self, fraction: float, stage: str) -> None:
-        self._check()
-        fraction = max(self.progress, min(1.0, fraction))
-        now = time.monotonic()
-        due = stage != self.stage or now - self.written_at >= PROGRESS_INTERVAL
-        self.progress = fraction
-        if not due:
-            return
-        self.stage = stage
-        self.written_at = now
-        runner = self.runner
-        # Replacing a write not yet committed loses nothing: this one, of the same attempt,
-        # finds the run superseded just as that one would.
-        self._written = runner._queue_write(
-            runner.repository.update_progress,
-            self.claimed.run_id,
-            self.claimed.attempt,
-            round(fraction, 4),
-            stage,
-        )
-        self._written.add_done_callback(_mark_retrieved)
-
-    async def provider(self, fraction: float, stage: str) -> None:
-        """The provider's own 0..1 progress, mapped after the loading share."""
-        await self(LOADING_SHARE + (1 - LOADING_SHARE) * fraction, stage)
-
-    async def settled(self) -> None:
-        """Wait for the last progress write; raise what it found (superseded, or an error)."""
-        if self._written is not None:
-            await self._written
-        self._check()
-
-    def _check(self) -> None:
-        written = self._written
-        if written is None or not written.done():
-            return
-        self._written = None
-        if not written.result():
-            raise _Superseded
-
-
-def _mark_retrieved(future: asyncio.Future[bool]) -> None:
-    """An attempt that ends before checking its last progress write must not have the
-    write's error logged as never retrieved; ``_check`` still raises it."""
-    if not future.cancelled():
-        future.exception()
 
 
 def _grounded(

@@ -10,7 +10,7 @@ import signal
 from persona.service import PersonaService
 from persona.settings import Settings
 
-logger = logging.getLogger("persona.worker")
+logger = logging.getLogger("persona.runs.worker")
 
 
 def is_postgresql(settings: Settings) -> bool:

@@ -9,7 +9,7 @@ another process is executing is never started a second time, and a killed proces
 resume without a restart. Shutdown cancels the tasks and releases their leases: their runs
 stay queued or running, and the next start (or a sibling's timer) takes them over at once.
 
-``persona.queue.ProcrastinateDispatcher`` (PostgreSQL) defers a job per run instead, and
+``persona.runs.queue.ProcrastinateDispatcher`` (PostgreSQL) defers a job per run instead, and
 its workers keep leases the same way.
 """
 
@@ -21,9 +21,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Protocol
 
 from persona.errors import ConflictError
-from persona.runner import Runner
+from persona.runs.executor import Runner
 
-logger = logging.getLogger("persona.dispatch")
+logger = logging.getLogger("persona.runs.dispatch")
 
 
 class Dispatcher(Protocol):

@@ -1,0 +1,296 @@
+"""Every SQL statement of the repositories, named and described in one place.
+
+Built once at import: composing these statements costs more than running them. Parameters
+are bound by name (``b_run``, ``b_attempt``, ...); the repositories in this package execute
+them. A run's state changes are guarded (``CURRENT_ATTEMPT``) so that a stale worker never
+overwrites a newer state or writes personas twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from sqlalchemy import (
+    Select,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+
+from persona.schemas import ACTIVE_RUN_STATUSES
+from persona.storage.models import ExperimentRow, IdempotencyRow, PersonaRow, RunRow
+from persona.storage.types import UTCDateTime
+
+CLAIMED_STAGE = "loading sources"
+"""The stage a claimed run starts in: the runner loads its sources first."""
+ACTIVE = tuple(sorted(ACTIVE_RUN_STATUSES))
+OUTCOME = ("failed", "succeeded")
+"""The statuses an experiment's status follows: a cancelled run says nothing about its
+outcome, so the latest run that succeeded or failed decides."""
+
+
+def experiments_query(*columns: Any) -> Select[Any]:
+    """Experiments (``columns``, else the row) with their derived counts and status inputs,
+    in one statement."""
+    of_experiment = RunRow.experiment_id == ExperimentRow.id
+    run_count = select(func.count(RunRow.id)).where(of_experiment).scalar_subquery()
+    personas_stored = (
+        select(func.count(PersonaRow.id))
+        .where(PersonaRow.experiment_id == ExperimentRow.id)
+        .scalar_subquery()
+    )
+    active = exists().where(of_experiment, RunRow.status.in_(ACTIVE))
+    latest_outcome = (
+        select(RunRow.status)
+        .where(of_experiment, RunRow.status.in_(OUTCOME))
+        .order_by(RunRow.created_at.desc(), RunRow.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return select(
+        *(columns or (ExperimentRow,)), run_count, personas_stored, active, latest_outcome
+    )
+
+
+EXPERIMENTS = experiments_query()
+"""Every experiment with its run count, personas stored and status inputs."""
+
+EXPERIMENT_BY_ID = EXPERIMENTS.where(ExperimentRow.id == bindparam("experiment_id"))
+"""One experiment (``experiment_id``) with its counts and status inputs."""
+
+RUN_TABLE = cast(Table, RunRow.__table__)
+
+EXPERIMENT_TABLE = cast(Table, ExperimentRow.__table__)
+
+RUNS = RUN_TABLE.c
+
+CURRENT_ATTEMPT = (
+    RUNS.id == bindparam("b_run"),
+    RUNS.status == "running",
+    RUNS.attempts == bindparam("b_attempt"),
+)
+"""The condition of the attempt guard: the run ``b_run`` still running attempt ``b_attempt``."""
+
+CLAIMED = (
+    select(
+        RUNS.attempts,
+        RUNS.config,
+        RUNS.experiment_id,
+        EXPERIMENT_TABLE.c.data_sources,
+        EXPERIMENT_TABLE.c.text_column,
+    )
+    .join_from(RUN_TABLE, EXPERIMENT_TABLE)
+    .where(RUNS.id == bindparam("b_run"))
+)
+"""What the runner needs of a run it claimed: attempt, config, and its experiment's sources."""
+
+CLAIM = (
+    update(RUN_TABLE)
+    .where(RUNS.id == bindparam("b_run"), RUNS.status == "queued")
+    .values(
+        status="running",
+        attempts=RUNS.attempts + 1,
+        started_at=bindparam("b_now"),
+        progress=0.0,
+        stage=CLAIMED_STAGE,
+        lease_owner=bindparam("b_owner"),
+        lease_expires_at=bindparam("b_expires", type_=UTCDateTime()),
+    )
+)
+"""Queued → running: count the attempt, start the lease of ``b_owner`` until ``b_expires``."""
+
+RENEW = (
+    update(RUN_TABLE)
+    .where(
+        RUNS.id.in_(bindparam("b_runs", expanding=True)),
+        RUNS.status == "running",
+        RUNS.lease_owner == bindparam("b_owner"),
+    )
+    .values(lease_expires_at=bindparam("b_expires", type_=UTCDateTime()))
+)
+"""Extend ``b_owner``'s leases of the running runs ``b_runs`` until ``b_expires``."""
+
+RELEASE = (
+    update(RUN_TABLE)
+    .where(RUNS.lease_owner == bindparam("b_owner"))
+    .values(lease_owner=None, lease_expires_at=None)
+)
+"""Drop every lease ``b_owner`` holds, so that any runner takes its runs over at once."""
+
+NO_LEASE = {"lease_owner": None, "lease_expires_at": None}
+"""The lease columns of a run no process holds."""
+
+PROGRESS = (
+    update(RUN_TABLE)
+    .where(*CURRENT_ATTEMPT)
+    .values(progress=bindparam("b_progress"), stage=bindparam("b_stage"))
+)
+"""Record the progress and stage of the current attempt."""
+
+SUCCEED = (
+    update(RUN_TABLE)
+    .where(*CURRENT_ATTEMPT)
+    .values(
+        status="succeeded",
+        progress=1.0,
+        stage="done",
+        finished_at=bindparam("b_now"),
+        usage=bindparam("b_usage"),
+        grounding=bindparam("b_grounding"),
+        **NO_LEASE,
+    )
+)
+"""The current attempt succeeded: record its usage and grounding, end its lease."""
+
+FAIL = (
+    update(RUN_TABLE)
+    .where(*CURRENT_ATTEMPT)
+    .values(
+        status="failed",
+        stage="failed",
+        finished_at=bindparam("b_now"),
+        error_code=bindparam("b_code"),
+        error_message=bindparam("b_message"),
+        usage=bindparam("b_usage"),
+        **NO_LEASE,
+    )
+)
+"""The current attempt failed: record its error and usage, end its lease."""
+
+RUN_BY_ID = select(RUN_TABLE).where(RUNS.id == bindparam("b_run"))
+"""One run's row (``b_run``)."""
+
+INSERT_RUN = insert(RUN_TABLE)
+"""Insert runs rows."""
+
+PERSONA_TABLE = cast(Table, PersonaRow.__table__)
+
+INSERT_PERSONAS = insert(PERSONA_TABLE)
+"""Insert personas rows."""
+
+RUN_PERSONAS = (
+    select(PERSONA_TABLE)
+    .where(PERSONA_TABLE.c.run_id == bindparam("b_run"))
+    .order_by(PERSONA_TABLE.c.position)
+)
+"""A run's personas rows in their order."""
+
+IDEMPOTENCY_TABLE = cast(Table, IdempotencyRow.__table__)
+
+IDEMPOTENCY_KEY = select(IDEMPOTENCY_TABLE).where(
+    IDEMPOTENCY_TABLE.c.experiment_id == bindparam("b_experiment"),
+    IDEMPOTENCY_TABLE.c.key == bindparam("b_key"),
+)
+"""The run an experiment recorded under an idempotency key, with its request hash."""
+
+INSERT_IDEMPOTENCY_KEY = insert(IDEMPOTENCY_TABLE)
+"""Record the run an idempotency key made."""
+
+EXPERIMENT_EXISTS = select(EXPERIMENT_TABLE.c.id).where(
+    EXPERIMENT_TABLE.c.id == bindparam("b_experiment")
+)
+"""Whether the experiment ``b_experiment`` exists."""
+
+TOUCH = (
+    update(EXPERIMENT_TABLE)
+    .where(EXPERIMENT_TABLE.c.id == bindparam("b_experiment"))
+    .values(updated_at=bindparam("b_now"))
+)
+"""The experiment ``b_experiment`` changed at ``b_now`` (its ``updated_at``)."""
+
+# Experiments
+
+EXPERIMENT_RUN_SNAPSHOTS = select(RunRow.id, RunRow.evidence_set_id).where(
+    RunRow.experiment_id == bindparam("b_experiment")
+)
+"""The ids of an experiment's runs with the evidence snapshot each read."""
+
+DELETE_EXPERIMENT_CHILDREN = tuple(
+    delete(table).where(table.experiment_id == bindparam("b_experiment"))
+    for table in (IdempotencyRow, PersonaRow, RunRow)
+)
+"""Delete an experiment's idempotency keys, personas and runs, child tables first: the
+cascade does not depend on the database honouring ON DELETE CASCADE."""
+
+DELETE_EXPERIMENT = delete(ExperimentRow).where(ExperimentRow.id == bindparam("b_experiment"))
+"""Delete the experiments row itself (after its children)."""
+
+ACTIVE_RUN_IDS = select(RunRow.id).where(
+    RunRow.experiment_id == bindparam("b_experiment"), RunRow.status.in_(ACTIVE)
+)
+"""The ids of an experiment's queued and running runs."""
+
+TOUCH_ORM = (
+    update(ExperimentRow)
+    .where(ExperimentRow.id == bindparam("b_experiment"))
+    .values(updated_at=bindparam("b_now"))
+    .execution_options(synchronize_session=False)
+)
+"""``TOUCH`` for an ORM session (which leaves its loaded experiments as they are)."""
+
+# Runs
+
+EXPERIMENT_RUNS = select(RunRow).where(RunRow.experiment_id == bindparam("b_experiment"))
+"""An experiment's runs (the listing adds its status filter, cursor and order)."""
+
+UNHELD_RUNS = (
+    select(RunRow)
+    .where(
+        or_(
+            RunRow.status == "queued",
+            and_(
+                RunRow.status == "running",
+                or_(
+                    RunRow.lease_expires_at.is_(None),
+                    RunRow.lease_expires_at <= bindparam("b_now", type_=UTCDateTime()),
+                ),
+            ),
+        )
+    )
+    .order_by(RunRow.created_at, RunRow.id)
+    .with_for_update()
+)
+"""Active runs no live process holds at ``b_now``, oldest first, locked: queued ones, and
+running ones whose lease is absent or expired."""
+
+UNFINISHED_RUN = (
+    select(RunRow)
+    .where(RunRow.id == bindparam("b_run"), RunRow.status.in_(("queued", "running")))
+    .with_for_update()
+)
+"""The run ``b_run`` if it is queued or running, locked."""
+
+RUN_STATUS = select(RunRow.status).where(RunRow.id == bindparam("b_run"))
+"""The status of the run ``b_run``."""
+
+PERSONA_IDS_OF_RUNS = (
+    select(PersonaRow.run_id, PersonaRow.id)
+    .where(PersonaRow.run_id.in_(bindparam("b_runs", expanding=True)))
+    .order_by(PersonaRow.run_id, PersonaRow.position)
+)
+"""The persona ids of the runs ``b_runs``, each run's in their order."""
+
+# Evidence and personas
+
+RUN_SNAPSHOT = select(RunRow.evidence_set_id).where(RunRow.id == bindparam("b_run"))
+"""The evidence snapshot the run ``b_run`` read."""
+
+LATEST_SUCCEEDED_RUN = (
+    select(RunRow.id)
+    .where(RunRow.experiment_id == bindparam("b_experiment"), RunRow.status == "succeeded")
+    .order_by(RunRow.created_at.desc(), RunRow.id.desc())
+    .limit(1)
+)
+"""The id of the experiment's newest succeeded run."""
+
+EXPERIMENT_PERSONAS = select(PersonaRow).where(
+    PersonaRow.experiment_id == bindparam("b_experiment")
+)
+"""An experiment's personas (the listing adds its run filter, cursor and order)."""

@@ -1,0 +1,339 @@
+"""Runs: start, read, cancel, and every transition of an attempt, guarded by its number."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from persona.errors import ConflictError, NotFoundError
+from persona.ids import new_id, utcnow
+from persona.schemas import (
+    ACTIVE_RUN_STATUSES,
+    Grounding,
+    PersonaContent,
+    ResolvedConfig,
+    Run,
+    RunDetail,
+    RunError,
+    RunPage,
+    RunStatus,
+    Usage,
+)
+from persona.storage import queries
+from persona.storage.models import IdempotencyRow, RunRow
+from persona.storage.rows import (
+    ClaimedRun,
+    StoreBase,
+    _after_cursor,
+    _check_hash,
+    _experiment_row,
+    _next_cursor,
+    _persona,
+    _persona_values,
+    _requeue_or_fail,
+    _rowcount,
+    _run,
+    _run_detail,
+    _run_row,
+    _stored_persona,
+    _stored_run,
+    _touch,
+    _update_returning_run,
+    check_limit,
+)
+
+
+class RunStore(StoreBase):
+    """Runs: start, read, cancel, and every transition of an attempt, guarded by its number."""
+
+    def find_idempotent_run(self, experiment_id: str, key: str) -> tuple[str, Run] | None:
+        """The request hash and run recorded under an idempotency key, if any."""
+        with self.db.read() as session:
+            found = session.get(IdempotencyRow, (experiment_id, key))
+            if found is None:
+                return None
+            return found.request_hash, self._runs(session, [_run_row(session, found.run_id)])[0]
+
+    def create_run(
+        self,
+        experiment_id: str,
+        config: ResolvedConfig,
+        *,
+        idempotency: tuple[str, str] | None = None,
+    ) -> tuple[Run, bool]:
+        """Insert a queued run. With ``idempotency`` = (key, request hash), a key seen before
+        returns (the earlier run, False), or raises IdempotencyConflictError on another hash."""
+        try:
+            return self._insert_run(experiment_id, config, idempotency)
+        except IntegrityError:
+            batch = self.db.open_batch
+            if idempotency is None or (batch is not None and batch.as_one):
+                # A batch run as one writes again, each write in a savepoint of its own.
+                raise
+            # Another process recorded the same key between our check and our insert.
+            return self._replay(experiment_id, *idempotency)
+
+    def _insert_run(
+        self, experiment_id: str, config: ResolvedConfig, idempotency: tuple[str, str] | None
+    ) -> tuple[Run, bool]:
+        now = utcnow()
+        values: dict[str, Any] = {
+            "id": new_id("run"),
+            "experiment_id": experiment_id,
+            "status": "queued",
+            "config": config.model_dump(mode="json"),
+            "progress": 0.0,
+            "stage": "queued",
+            "attempts": 0,
+            "created_at": now,
+            "usage": Usage().model_dump(mode="json"),
+        }
+        with self.db.write_connection() as connection:
+            if (
+                connection.execute(
+                    queries.EXPERIMENT_EXISTS, {"b_experiment": experiment_id}
+                ).first()
+                is None
+            ):
+                raise NotFoundError("experiment", experiment_id)
+            if idempotency is not None:
+                key, request_hash = idempotency
+                found = connection.execute(
+                    queries.IDEMPOTENCY_KEY, {"b_experiment": experiment_id, "b_key": key}
+                ).first()
+                if found is not None:
+                    _check_hash(key, found.request_hash, request_hash)
+                    return _stored_run(connection, found.run_id), False
+            connection.execute(queries.INSERT_RUN, values)
+            if idempotency is not None:
+                connection.execute(
+                    queries.INSERT_IDEMPOTENCY_KEY,
+                    {
+                        "experiment_id": experiment_id,
+                        "key": idempotency[0],
+                        "request_hash": idempotency[1],
+                        "run_id": values["id"],
+                        "created_at": now,
+                    },
+                )
+            self._touch_experiment(connection, experiment_id, now)
+        return _run(RunRow(**values), []), True
+
+    def _replay(self, experiment_id: str, key: str, request_hash: str) -> tuple[Run, bool]:
+        found = self.find_idempotent_run(experiment_id, key)
+        if found is None:  # pragma: no cover - the key's run was deleted in between
+            raise ConflictError(f"idempotency key {key!r} is being used by another request")
+        _check_hash(key, found[0], request_hash)
+        return found[1], False
+
+    def get_run(self, experiment_id: str, run_id: str) -> RunDetail:
+        """The run with its personas (empty unless it succeeded)."""
+        with self.db.read_connection() as connection:
+            row = connection.execute(queries.RUN_BY_ID, {"b_run": run_id}).one_or_none()
+            if row is None or row.experiment_id != experiment_id:
+                raise NotFoundError("run", run_id)
+            personas = []
+            if row.status == "succeeded":
+                personas = list(connection.execute(queries.RUN_PERSONAS, {"b_run": run_id}))
+        return _run_detail(row, [_persona(p) for p in personas])
+
+    def list_runs(
+        self,
+        experiment_id: str,
+        *,
+        status: RunStatus | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> RunPage:
+        check_limit(limit)
+        stmt = queries.EXPERIMENT_RUNS
+        if status is not None:
+            stmt = stmt.where(RunRow.status == status)
+        stmt = _after_cursor(stmt, RunRow.created_at, RunRow.id, cursor, "runs").limit(limit + 1)
+        with self.db.read() as session:
+            _experiment_row(session, experiment_id)
+            rows = list(session.scalars(stmt, {"b_experiment": experiment_id}))
+            items = self._runs(session, rows[:limit])
+        return RunPage(items=items, next_cursor=_next_cursor(rows, limit, "runs"))
+
+    def cancel_run(self, experiment_id: str, run_id: str) -> Run:
+        """Queued or running → cancelled; a finished run is a ConflictError."""
+        now = utcnow()
+        with self.db.write() as session:
+            row = _run_row(session, run_id, experiment_id=experiment_id, for_update=True)
+            if row.status not in ACTIVE_RUN_STATUSES:
+                raise ConflictError(
+                    f"run {run_id!r} is already {row.status}: only a queued or running run "
+                    "can be cancelled"
+                )
+            row.status = "cancelled"
+            row.stage = "cancelled"
+            row.finished_at = now
+            row.lease_owner = row.lease_expires_at = None
+            _touch(session, experiment_id, now)
+        return _run(row, [])
+
+    # The runner's writes below are Core statements built once, on a plain connection: an
+    # ORM session costs several times the statement for writes this small and this frequent.
+
+    def claim_run(
+        self, run_id: str, *, owner: str | None = None, lease_seconds: float = 0.0
+    ) -> ClaimedRun | None:
+        """Queued → running (attempts + 1), leased to ``owner`` for ``lease_seconds``; None
+        when the run is gone or no longer queued. One conditional UPDATE, so of several
+        processes claiming the same run exactly one succeeds. Without an owner the run holds
+        no lease, as if its process had died."""
+        now = utcnow()
+        values = {
+            "b_run": run_id,
+            "b_now": now,
+            "b_owner": owner,
+            "b_expires": now + timedelta(seconds=lease_seconds) if owner is not None else None,
+        }
+        with self.db.write_connection() as connection:
+            if _rowcount(connection.execute(queries.CLAIM, values)) != 1:
+                return None
+            found = connection.execute(queries.CLAIMED, {"b_run": run_id}).one()
+            return ClaimedRun(
+                run_id=run_id,
+                experiment_id=found.experiment_id,
+                attempt=found.attempts,
+                config=ResolvedConfig.model_validate(found.config),
+                data_sources=list(found.data_sources),
+                text_column=found.text_column,
+            )
+
+    def renew_leases(self, owner: str, run_ids: Sequence[str], lease_seconds: float) -> int:
+        """Extend ``owner``'s leases of these running runs; returns how many it still holds."""
+        if not run_ids:
+            return 0
+        values = {
+            "b_owner": owner,
+            "b_runs": list(run_ids),
+            "b_expires": utcnow() + timedelta(seconds=lease_seconds),
+        }
+        with self.db.write_connection() as connection:
+            return _rowcount(connection.execute(queries.RENEW, values))
+
+    def release_leases(self, owner: str) -> int:
+        """Drop every lease ``owner`` holds, so that any runner takes its runs over at once."""
+        with self.db.write_connection() as connection:
+            return _rowcount(connection.execute(queries.RELEASE, {"b_owner": owner}))
+
+    def _insert_personas(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
+        """Inserted at once, or once for the whole batch when its writes run as one."""
+        batch = self.db.open_batch
+        if batch is not None and batch.as_one:
+            batch.insert_at_end(queries.INSERT_PERSONAS, rows)
+        elif rows:
+            connection.execute(queries.INSERT_PERSONAS, rows)
+
+    def _touch_experiment(self, connection: Connection, experiment_id: str, now: datetime) -> None:
+        """The experiment changed at ``now`` (its ``updated_at``); once for the whole batch
+        when its writes run as one."""
+        batch = self.db.open_batch
+        if batch is None or not batch.as_one:
+            connection.execute(queries.TOUCH, {"b_experiment": experiment_id, "b_now": now})
+            return
+        earlier = batch.pending_update(queries.TOUCH, experiment_id)
+        latest = now if earlier is None else max(now, earlier["b_now"])
+        batch.update_at_end(
+            queries.TOUCH, experiment_id, {"b_experiment": experiment_id, "b_now": latest}
+        )
+
+    def update_progress(self, run_id: str, attempt: int, progress: float, stage: str) -> bool:
+        """Record progress; False when the run is no longer this attempt's (cancelled, gone)."""
+        values = {"b_run": run_id, "b_attempt": attempt, "b_progress": progress, "b_stage": stage}
+        with self.db.write_connection() as connection:
+            return _rowcount(connection.execute(queries.PROGRESS, values)) == 1
+
+    def mark_succeeded(
+        self, run_id: str, attempt: int, personas: Sequence[PersonaContent], usage: Usage
+    ) -> RunDetail | None:
+        """In one transaction: the run becomes succeeded and its personas are stored.
+        Returns the run as stored, with its personas, or None (nothing written) when the
+        attempt is stale."""
+        now = utcnow()
+        values = {
+            "b_run": run_id,
+            "b_attempt": attempt,
+            "b_now": now,
+            "b_usage": usage.model_dump(mode="json"),
+            "b_grounding": Grounding.total([p.grounding for p in personas]).model_dump(),
+        }
+        with self.db.write_connection() as connection:
+            run = _update_returning_run(connection, queries.SUCCEED, values)
+            if run is None:
+                return None
+            rows = [
+                _persona_values(content, run.experiment_id, run_id, position, now)
+                for position, content in enumerate(personas)
+            ]
+            self._insert_personas(connection, rows)
+            self._touch_experiment(connection, run.experiment_id, now)
+        stored = [
+            _stored_persona(row, content) for row, content in zip(rows, personas, strict=True)
+        ]
+        return _run_detail(run, stored)
+
+    def mark_failed(
+        self, run_id: str, attempt: int, error: RunError, usage: Usage | None = None
+    ) -> bool:
+        """Running → failed with ``error`` and the ``usage`` the attempt had (none when not
+        given); False when the attempt is stale."""
+        now = utcnow()
+        values = {
+            "b_run": run_id,
+            "b_attempt": attempt,
+            "b_now": now,
+            "b_code": error.code,
+            "b_message": error.message,
+            "b_usage": (usage or Usage()).model_dump(mode="json"),
+        }
+        with self.db.write_connection() as connection:
+            run = _update_returning_run(connection, queries.FAIL, values)
+            if run is None:
+                return False
+            self._touch_experiment(connection, run.experiment_id, now)
+        return True
+
+    def recover_runs(self, max_attempts: int) -> list[str]:
+        """Runs no live process holds: queued runs, and running runs whose lease is absent or
+        expired (their process died or stopped). Those with attempts left are queued and
+        returned (oldest first); the others fail with code 'interrupted'."""
+        now = utcnow()
+        requeued: list[str] = []
+        with self.db.write() as session:
+            rows = session.scalars(queries.UNHELD_RUNS, {"b_now": now}).all()
+            for row in rows:
+                if _requeue_or_fail(session, row, max_attempts, now):
+                    requeued.append(row.id)
+        return requeued
+
+    def requeue_interrupted(self, run_id: str, max_attempts: int) -> bool:
+        """The run's executor is gone (a queue worker stopped heartbeating): queue it again and
+        return True, unless it has finished (False) or is out of attempts (it fails with code
+        'interrupted'; False). An executor still alive meanwhile finds its attempt superseded."""
+        now = utcnow()
+        with self.db.write() as session:
+            row = session.scalars(queries.UNFINISHED_RUN, {"b_run": run_id}).first()
+            return row is not None and _requeue_or_fail(session, row, max_attempts, now)
+
+    def run_status(self, run_id: str) -> RunStatus | None:
+        with self.db.read() as session:
+            status = session.scalars(queries.RUN_STATUS, {"b_run": run_id}).first()
+            return status  # type: ignore[return-value]
+
+    def _runs(self, session: Session, rows: Sequence[RunRow]) -> list[Run]:
+        succeeded = [row.id for row in rows if row.status == "succeeded"]
+        persona_ids: dict[str, list[str]] = {}
+        if succeeded:
+            found = session.execute(queries.PERSONA_IDS_OF_RUNS, {"b_runs": succeeded})
+            for run_id, persona_id in found:
+                persona_ids.setdefault(run_id, []).append(persona_id)
+        return [_run(row, persona_ids.get(row.id, [])) for row in rows]
