@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pytest
+from persona import service as service_module
 from persona.errors import PersonaError
 from persona.schemas import ExperimentCreate, GenerationConfig
 from persona.service import PersonaService
@@ -21,6 +22,9 @@ def _create() -> ExperimentCreate:
     return ExperimentCreate(
         name="study", data_sources=["interviews.csv"], config=GenerationConfig(provider="local")
     )
+
+
+HEARD_WITHIN = 15.0
 
 
 @pytest.fixture
@@ -92,3 +96,43 @@ async def test_cancelling_a_run_a_worker_executes_stops_it_there(
 
     assert (run.status, run.personas) == ("cancelled", [])
     assert not scripted.hold.is_set()
+
+
+@pytest.mark.postgresql_only
+async def test_a_process_that_only_queues_hears_at_once_that_its_run_succeeded(
+    queued: Callable[..., Settings], scripted: ScriptedProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Re-reads an hour apart: only the run's notification can end the wait in time.
+    monkeypatch.setattr(service_module, "WAIT_RECHECK", 3600.0)
+    async with (
+        PersonaService(queued(execute_runs=False)) as api,
+        PersonaService(queued()),
+    ):
+        experiment = await api.create_experiment(_create())
+        started = await api.start_run(experiment.id)
+        async with asyncio.timeout(HEARD_WITHIN):
+            done = await api.wait_for_run(experiment.id, started.run.id)
+
+    assert (done.status, len(done.personas)) == ("succeeded", 3)
+
+
+@pytest.mark.postgresql_only
+async def test_a_waiter_hears_that_another_process_cancelled_the_run(
+    queued: Callable[..., Settings], scripted: ScriptedProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service_module, "WAIT_RECHECK", 3600.0)
+    scripted.hold = asyncio.Event()
+    async with (
+        PersonaService(queued(execute_runs=False)) as waiting_api,
+        PersonaService(queued(execute_runs=False)) as cancelling_api,
+        PersonaService(queued()),
+    ):
+        experiment = await waiting_api.create_experiment(_create())
+        started = await waiting_api.start_run(experiment.id)
+        waiter = asyncio.create_task(waiting_api.wait_for_run(experiment.id, started.run.id))
+        await scripted.started.wait()
+        await cancelling_api.cancel_run(experiment.id, started.run.id)
+        async with asyncio.timeout(HEARD_WITHIN):
+            run = await waiter
+
+    assert (run.status, run.personas) == ("cancelled", [])

@@ -25,7 +25,7 @@ from collections.abc import Callable, Coroutine, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, ParamSpec, TypeVar
 
 from persona.__about__ import __version__
 from persona.dispatch import Dispatcher, LocalDispatcher
@@ -80,6 +80,9 @@ from persona.storage import Database, ReadWouldWait, Repository
 from persona.storage.evidence import NO_FILTER, EvidenceFilter
 from persona.storage.sources import experiment_text_column, remove_data_source
 
+if TYPE_CHECKING:
+    from persona.finished_runs import FinishedRunListener
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -89,7 +92,8 @@ DATABASE_THREADS = 8
 HEALTH_TIMEOUT = 5.0
 """Seconds ``health`` waits for ``SELECT 1`` before calling the database unreachable."""
 WAIT_RECHECK = 2.0
-"""Seconds between database re-reads while waiting for a run another process executes."""
+"""Seconds between database re-reads while waiting for a run another process executes. On
+PostgreSQL its end is also notified (``FinishedRunListener``): the re-read is the fallback."""
 LOCAL_WAIT_RECHECK = 10.0
 """Seconds between re-reads while waiting for a run this process executes: its end here is
 signalled (``Runner.finished``), so a re-read only notices a change made by another process
@@ -126,6 +130,8 @@ class _Parts:
     repository: Repository
     runner: Runner
     dispatcher: Dispatcher
+    listener: FinishedRunListener | None = None
+    """On PostgreSQL: wakes ``wait_for_run`` when a run ends in another process."""
 
 
 class PersonaService:
@@ -162,6 +168,7 @@ class PersonaService:
             dispatcher = self._dispatcher_for(runner)
             self._parts = _Parts(executor, writer, database, repository, runner, dispatcher)
             await dispatcher.start()
+            self._parts.listener = await self._listen_for_finished_runs(runner)
         except BaseException:
             self._parts = None
             executor.shutdown(wait=False)
@@ -169,6 +176,17 @@ class PersonaService:
             if database is not None:
                 database.dispose()
             raise
+
+    async def _listen_for_finished_runs(self, runner: Runner) -> FinishedRunListener | None:
+        url = self.settings.effective_database_url
+        if not url.startswith("postgresql"):
+            return None  # SQLite: runs end in this process or are found by polling
+        from persona.finished_runs import FinishedRunListener  # needs the postgres extra
+        from persona.queue import psycopg_conninfo
+
+        listener = FinishedRunListener(psycopg_conninfo(url), runner.notify_finished)
+        await listener.start()
+        return listener
 
     def _dispatcher_for(self, runner: Runner) -> Dispatcher:
         if self.settings.run_dispatch == "local":
@@ -197,6 +215,8 @@ class PersonaService:
         if parts is None:
             return
         await parts.dispatcher.shutdown()
+        if parts.listener is not None:
+            await parts.listener.close()
         self._parts = None
         # Let database calls already handed to a thread finish before the engine goes.
         await asyncio.to_thread(parts.executor.shutdown, wait=True)
