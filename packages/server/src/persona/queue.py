@@ -40,6 +40,12 @@ STALLED_AFTER = 5 * HEARTBEAT_SECONDS
 """A job whose worker has not sent a heartbeat for this long is taken for dead. A live worker
 taken for dead (a long pause) costs a wasted attempt, never a second set of personas."""
 
+_RUNS_WITH_JOBS = """
+SELECT task_kwargs->>'run_id' AS run_id FROM procrastinate_jobs
+WHERE queue_name = %(queue)s AND status IN ('todo', 'doing')
+"""
+"""The runs that have a job waiting or running (procrastinate's own table)."""
+
 
 def psycopg_conninfo(database_url: str) -> str:
     """libpq's form of a SQLAlchemy URL (``postgresql+psycopg://…`` → ``postgresql://…``)."""
@@ -129,8 +135,16 @@ class ProcrastinateDispatcher(LocalDispatcher):
                 await self._defer(run_id)
 
     async def _take_over(self, run_ids: list[str]) -> None:
+        """Defer the runs without a waiting or running job: those whose job was lost. (A
+        queued run normally has one; deferring every queued run on every tick cost a round
+        trip each and slowed the workers down as the backlog grew.)"""
+        if not run_ids:
+            return
+        rows = await self.app.connector.execute_query_all_async(_RUNS_WITH_JOBS, queue=QUEUE)
+        with_jobs = {row["run_id"] for row in rows}
         for run_id in run_ids:
-            await self._defer(run_id)
+            if run_id not in with_jobs:
+                await self._defer(run_id)
 
     async def submit(self, run_id: str, experiment_id: str) -> None:
         if self.runner.closing:

@@ -151,7 +151,9 @@ class _Batch:
     def flush(self) -> None:
         if self.personas:
             self.connection.execute(_INSERT_PERSONAS, self.personas)
-        for experiment_id, now in self.touched.items():
+        # In id order: batches committed at once by several processes then lock the rows of
+        # the experiments they share in one order, and cannot deadlock on them.
+        for experiment_id, now in sorted(self.touched.items()):
             self.connection.execute(_TOUCH, {"b_experiment": experiment_id, "b_now": now})
 
 
@@ -581,7 +583,9 @@ class Repository:
                 select(RunRow)
                 .where(_unheld(now))
                 .order_by(RunRow.created_at, RunRow.id)
-                .with_for_update()
+                # A row another transaction holds is being claimed or written by a live
+                # process: skipped, not waited for (waiting deadlocked with batched claims).
+                .with_for_update(skip_locked=True)
             ).all()
             for row in rows:
                 if _requeue_or_fail(session, row, max_attempts, now):
