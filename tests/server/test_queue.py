@@ -136,3 +136,62 @@ async def test_a_waiter_hears_that_another_process_cancelled_the_run(
             run = await waiter
 
     assert (run.status, run.personas) == ("cancelled", [])
+
+
+@pytest.mark.postgresql_only
+async def test_finished_jobs_are_pruned_after_the_retention_by_a_worker(
+    queued: Callable[..., Settings], scripted: ScriptedProvider, wait_until: WaitUntil
+) -> None:
+    async with (
+        PersonaService(queued(execute_runs=False)) as api,
+        PersonaService(queued()),
+    ):
+        experiment = await api.create_experiment(_create())
+        old = await api.start_run(experiment.id)
+        await api.wait_for_run(experiment.id, old.run.id, timeout=30)
+        connector = api._dispatcher.app.connector  # type: ignore[attr-defined]
+
+        async def run_jobs(status: str = "succeeded") -> list[str]:
+            rows = await connector.execute_query_all_async(
+                "SELECT args->>'run_id' AS run_id FROM procrastinate_jobs"
+                " WHERE task_name = 'persona.run' AND status = %(status)s",
+                status=status,
+            )
+            return [row["run_id"] for row in rows]
+
+        async def finished(*run_ids: str) -> bool:
+            return sorted(await run_jobs()) == sorted(run_ids)
+
+        await wait_until(lambda: finished(old.run.id))  # its job ends just after the run
+        # The first job finished two hours ago; the next one just now.
+        await connector.execute_query_async(
+            "UPDATE procrastinate_events SET at = at - interval '2 hours'"
+        )
+        recent = await api.start_run(experiment.id)
+        await api.wait_for_run(experiment.id, recent.run.id, timeout=30)
+
+        await wait_until(lambda: finished(old.run.id, recent.run.id))
+
+        await api._dispatcher.prune_task.defer_async(timestamp=0)  # type: ignore[attr-defined]
+
+        await wait_until(lambda: finished(recent.run.id))
+        run = await api.get_run(experiment.id, old.run.id)
+
+    assert run.status == "succeeded"
+
+
+@pytest.mark.postgresql_only
+async def test_a_queued_run_whose_job_was_lost_is_deferred_again_by_a_worker(
+    queued: Callable[..., Settings], scripted: ScriptedProvider
+) -> None:
+    async with PersonaService(queued(execute_runs=False)) as api:
+        experiment = await api.create_experiment(_create())
+        started = await api.start_run(experiment.id)
+        # As if the API process had died between storing the run and deferring its job.
+        connector = api._dispatcher.app.connector  # type: ignore[attr-defined]
+        await connector.execute_query_async("DELETE FROM procrastinate_jobs")
+        async with PersonaService(queued()):
+            done = await api.wait_for_run(experiment.id, started.run.id, timeout=30)
+
+    assert (done.status, done.attempts, len(done.personas)) == ("succeeded", 1, 3)
+    assert scripted.calls == 1

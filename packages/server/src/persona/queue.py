@@ -10,7 +10,9 @@ A worker keeps the leases of the runs it executes as ``LocalDispatcher`` does, a
 re-defers the runs of jobs whose worker stopped sending heartbeats (SIGKILL, a lost machine),
 and the runs no live process holds: queued ones whose job was lost (the process died between
 storing the run and deferring it) and running ones whose lease lapsed, until
-``max_run_attempts``, after which they fail as interrupted.
+``max_run_attempts``, after which they fail as interrupted. A periodic task
+(``persona.prune_jobs``, procrastinate's ``remove_old_jobs``) deletes finished jobs after an
+hour, so the jobs table stays bounded.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 
-from procrastinate import App, PsycopgConnector
+from procrastinate import App, JobContext, PsycopgConnector, builtin_tasks
 from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.jobs import Status
 from sqlalchemy.engine import make_url
@@ -36,15 +38,32 @@ TASK = "persona.run"
 CANCEL_WAIT = 5.0
 """Seconds ``cancel`` waits for a run this process executes to stop after its abort."""
 HEARTBEAT_SECONDS = 2.0
+PRUNE_TASK = "persona.prune_jobs"
+PRUNE_CRON = "*/10 * * * *"
+"""Every 10 minutes one worker (procrastinate's periodic deferrer picks one) prunes jobs."""
+JOB_RETENTION_HOURS = 1
 STALLED_AFTER = 5 * HEARTBEAT_SECONDS
 """A job whose worker has not sent a heartbeat for this long is taken for dead. A live worker
 taken for dead (a long pause) costs a wasted attempt, never a second set of personas."""
 
 _RUNS_WITH_JOBS = """
-SELECT task_kwargs->>'run_id' AS run_id FROM procrastinate_jobs
-WHERE queue_name = %(queue)s AND status IN ('todo', 'doing')
+SELECT args->>'run_id' AS run_id FROM procrastinate_jobs
+WHERE queue_name = %(queue)s AND task_name = %(task)s AND status IN ('todo', 'doing')
 """
 """The runs that have a job waiting or running (procrastinate's own table)."""
+
+
+async def prune_finished_jobs(context: JobContext, timestamp: int) -> None:
+    """Delete the jobs finished more than ``JOB_RETENTION_HOURS`` ago, however they ended:
+    the runs rows keep what happened, and the jobs table stays bounded."""
+    await builtin_tasks.remove_old_jobs(
+        context,
+        max_hours=JOB_RETENTION_HOURS,
+        queue=QUEUE,
+        remove_failed=True,
+        remove_cancelled=True,
+        remove_aborted=True,
+    )
 
 
 def psycopg_conninfo(database_url: str) -> str:
@@ -72,6 +91,11 @@ class ProcrastinateDispatcher(LocalDispatcher):
         self.concurrency = concurrency
         self.app = App(connector=PsycopgConnector(conninfo=psycopg_conninfo(database_url)))
         self._task = self.app.task(name=TASK, queue=QUEUE)(self._run_job)
+        self.prune_task = self.app.periodic(cron=PRUNE_CRON, periodic_id=PRUNE_TASK)(
+            self.app.task(
+                name=PRUNE_TASK, queue=QUEUE, queueing_lock=PRUNE_TASK, pass_context=True
+            )(prune_finished_jobs)
+        )
         self._executing: dict[str, asyncio.Event] = {}
         """The runs executing here, each with an event set when its job ends."""
         self._worker: asyncio.Task[None] | None = None
@@ -140,7 +164,9 @@ class ProcrastinateDispatcher(LocalDispatcher):
         trip each and slowed the workers down as the backlog grew.)"""
         if not run_ids:
             return
-        rows = await self.app.connector.execute_query_all_async(_RUNS_WITH_JOBS, queue=QUEUE)
+        rows = await self.app.connector.execute_query_all_async(
+            _RUNS_WITH_JOBS, queue=QUEUE, task=TASK
+        )
         with_jobs = {row["run_id"] for row in rows}
         for run_id in run_ids:
             if run_id not in with_jobs:
