@@ -68,6 +68,7 @@ WARM_UP_RUNS = 20
 PROBE_SPACING = 0.05
 START_TIMEOUT = 120.0
 WORKER_READY = "persona worker executing up to"
+CORES = os.cpu_count() or 1
 BODY = {
     "name": "Scale-out benchmark",
     "data_sources": ["interviews.csv"],
@@ -84,6 +85,8 @@ class Figures:
     errors: Counter[str]
     """The error codes of the runs that did not succeed."""
     ideal: float
+    cpu: float
+    """CPU seconds the API and worker processes spent on the burst (PostgreSQL's excluded)."""
     burst_pickup: list[float]
     idle_pickup: list[float]
 
@@ -93,6 +96,8 @@ class Figures:
             f"{self.wall:.2f} s, {self.runs / self.wall:.0f} runs/s, ideal {self.ideal:.2f} s, "
             f"ratio {self.wall / self.ideal:.2f}"
             + (f", not succeeded: {dict(self.errors)}" if self.errors else ""),
+            f"    CPU of the APIs and workers: {self.cpu:.1f} s ({self.cpu / self.runs * 1000:.0f}"
+            f" ms a run), at least {self.cpu / CORES:.1f} s of wall time on {CORES} core(s)",
             f"    pick-up, burst p50/p99: {_ms(self.burst_pickup, 50)} / "
             f"{_ms(self.burst_pickup, 99)} ms; with a free slot p50/p99: "
             f"{_ms(self.idle_pickup, 50)} / {_ms(self.idle_pickup, 99)} ms",
@@ -103,6 +108,15 @@ def _ms(values: list[float], percent: int) -> str:
     if len(values) < 2:
         return "-"
     return f"{statistics.quantiles(values, n=100, method='inclusive')[percent - 1] * 1000:.0f}"
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of these processes so far (Linux /proc)."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _free_port() -> int:
@@ -148,8 +162,9 @@ def _healthy(url: str) -> bool:
 @contextmanager
 def deployment(
     database_url: str, fake_url: str, workers: int, concurrency: int, folder: Path
-) -> Iterator[list[str]]:
-    """2 APIs and ``workers`` workers on the database, once all are up; yields the API URLs."""
+) -> Iterator[tuple[list[str], list[int]]]:
+    """2 APIs and ``workers`` workers on the database, once all are up; yields the API URLs
+    and the processes' ids."""
     data_dir = folder / "data"
     data_dir.mkdir(exist_ok=True)
     (data_dir / "interviews.csv").write_bytes(EXAMPLE.read_bytes())
@@ -179,7 +194,7 @@ def deployment(
             "workers ready",
             processes,
         )
-        yield urls
+        yield urls, [process.pid for process in processes]
 
 
 async def _generate(urls: list[str], runs: int, spacing: float = 0.0) -> list[str]:
@@ -242,11 +257,13 @@ def measure(
     database_url = cluster.empty_database()
     engine = sa.create_engine(database_url)
     folder = Path(tempfile.mkdtemp(prefix="persona-scale-"))
-    with deployment(database_url, fake_url, workers, args.concurrency, folder) as urls:
+    with deployment(database_url, fake_url, workers, args.concurrency, folder) as (urls, pids):
         _finished(engine, asyncio.run(_generate(urls, WARM_UP_RUNS)))
+        cpu_before = _cpu_seconds(pids)
         started = datetime.now(UTC)
         run_ids = asyncio.run(_generate(urls, args.runs))
         rows = _finished(engine, run_ids)
+        cpu = _cpu_seconds(pids) - cpu_before
         end = max(row.finished_at for row in rows)
         probes = asyncio.run(_generate(urls, args.probes, spacing=PROBE_SPACING))
         probe_rows = _finished(engine, probes)
@@ -262,6 +279,7 @@ def measure(
         succeeded=sum(row.status == "succeeded" for row in rows),
         errors=Counter(row.error_code for row in rows if row.status != "succeeded"),
         ideal=args.runs * args.latency / (workers * args.concurrency),
+        cpu=cpu,
         burst_pickup=_pickups(rows),
         idle_pickup=_pickups(probe_rows),
     )

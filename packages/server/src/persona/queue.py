@@ -100,6 +100,8 @@ class ProcrastinateDispatcher(LocalDispatcher):
         """The runs executing here, each with an event set when its job ends."""
         self._worker: asyncio.Task[None] | None = None
         self._opened = False
+        self._next_take_over = 0.0
+        """When (event loop time) the timer next looks for runs no live process holds."""
 
     async def _run_job(self, run_id: str) -> None:
         ended = self._executing[run_id] = asyncio.Event()
@@ -136,8 +138,14 @@ class ProcrastinateDispatcher(LocalDispatcher):
 
     async def recover(self) -> list[str]:
         """Re-defer the runs of jobs whose worker died (seen by its heartbeat, well before
-        its leases lapse), then the runs no live process holds."""
+        its leases lapse) on every tick; the runs no live process holds only as often as
+        leases are renewed. (That search reads every queued run: on every tick, with a
+        backlog of 1,000 runs, it cost each worker about a tenth of its CPU.)"""
         await self._retry_stalled_jobs()
+        now = asyncio.get_running_loop().time()
+        if now < self._next_take_over:
+            return []
+        self._next_take_over = now + super().lease_renewal_interval
         return await super().recover()
 
     async def _retry_stalled_jobs(self) -> None:
