@@ -179,11 +179,10 @@ def test_three_apis_and_two_workers_execute_every_run_once_through_a_worker_kill
         running_run = wait_for(clients[1], running_location, {"cancelled", "succeeded", "failed"})
         runs = [clients[i % 3].get(location).json() for i, location in enumerate(locations)]
         with engine.connect() as connection:
-            personas_per_run = dict(
-                connection.execute(
-                    sa.text("SELECT run_id, count(*) FROM personas GROUP BY run_id")
-                ).all()
-            )
+            counted = connection.execute(
+                sa.text("SELECT run_id, count(*) FROM personas GROUP BY run_id")
+            ).all()
+            personas_per_run: dict[str, int] = {run_id: count for run_id, count in counted}
         worker_exits = [worker.stop() for worker in workers]
         api_exits = [api.stop() for api in apis]
         worker_logs = [worker.output() for worker in workers]
