@@ -23,7 +23,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 
 from procrastinate import App, JobContext, PsycopgConnector, builtin_tasks
-from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.exceptions import AlreadyEnqueued, ConnectorException
 from procrastinate.jobs import Status
 from sqlalchemy.engine import make_url
 
@@ -154,14 +154,18 @@ class ProcrastinateDispatcher(LocalDispatcher):
             queue=QUEUE, task_name=TASK, seconds_since_heartbeat=STALLED_AFTER
         )
         for job in stalled:
+            # The dead worker's job ends here; a new job (not this one, whose run may also
+            # have been re-deferred by the lease timer already) executes the next attempt.
+            # Ending it first makes one live worker, of all that saw it stall, take it on.
+            assert job.id is not None
+            try:
+                await manager.finish_job_by_id_async(job.id, status=Status.FAILED, delete_job=False)
+            except ConnectorException:
+                continue  # another worker's timer ended it (or the database failed: next tick)
             run_id = str(job.task_kwargs["run_id"])
             requeued = await self._db(
                 self.repository.requeue_interrupted, run_id, self.settings.max_run_attempts
             )
-            # The dead worker's job ends here; a new job (not this one, whose run may also
-            # have been re-deferred by the lease timer already) executes the next attempt.
-            assert job.id is not None
-            await manager.finish_job_by_id_async(job.id, status=Status.FAILED, delete_job=False)
             if requeued:
                 logger.info("run %s: its worker stopped heartbeating; re-deferred", run_id)
                 await self._defer(run_id)
