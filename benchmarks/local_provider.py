@@ -8,6 +8,11 @@ alone. It includes the interpreter, the imports and the evidence objects themsel
 times are those of ``LocalProvider.generate`` only: its first (cold) and second (warm) run.
 Figures are printed, never asserted.
 Targets on a 2-core machine: 100k rows <= 10 s and <= 1 GB peak; 10k -> 100k time ratio <= 12.
+
+Figures of 2026-12-04, before and after the section scorer (VADER), the near-duplicate
+check and the bucketed numeric attributes, run one after the other: at load 3.3-3.7, 100k
+rows cold 3.91 s -> 4.19 s, warm 1.92 s -> 2.30 s, peak RSS 470 -> 475 MiB; at load 11,
+warm CPU 1.96 s -> 2.40 s, peak RSS 440 -> 467 MiB.
 """
 
 from __future__ import annotations

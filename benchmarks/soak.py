@@ -242,9 +242,7 @@ class Worker:
     async def list_personas(self) -> None:
         if self.experiments:
             experiment_id = self.rng.choice(self.experiments)
-            await self.call(
-                "listExperimentPersonas", "GET", f"/experiments/{experiment_id}/personas", {200}
-            )
+            await self.call("listPersonas", "GET", f"/experiments/{experiment_id}/personas", {200})
 
     async def generate(self) -> None:
         """Start a run and poll it until it ends; it must succeed with its personas."""
@@ -252,7 +250,7 @@ class Worker:
             return
         experiment_id = self.rng.choice(self.experiments)
         started = await self.call(
-            "startGeneration", "POST", f"/experiments/{experiment_id}/generate", {202}
+            "startRun", "POST", f"/experiments/{experiment_id}/generate", {202}
         )
         if started is None:
             return

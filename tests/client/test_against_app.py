@@ -95,7 +95,7 @@ def test_sync_create_generate_wait_and_read(make_app: AppFactory) -> None:
         assert experiment.status == "created"
         assert experiment.data_sources == ["interviews.csv"]
 
-        run = client.experiments.generate(experiment.id)
+        run = client.runs.start(experiment.id)
         assert run.status in {"queued", "running"}
         finished = client.runs.wait(run, timeout=RUN_TIMEOUT, poll_interval=POLL)
 
@@ -118,10 +118,10 @@ def test_sync_follows_a_persona_to_its_sources(make_app: AppFactory) -> None:
     with sync_client(make_app()) as client:
         experiment = client.experiments.create(**SEED)
         first = client.runs.wait(
-            client.experiments.generate(experiment.id), timeout=RUN_TIMEOUT, poll_interval=POLL
+            client.runs.start(experiment.id), timeout=RUN_TIMEOUT, poll_interval=POLL
         )
         second = client.runs.wait(
-            client.experiments.generate(experiment.id), timeout=RUN_TIMEOUT, poll_interval=POLL
+            client.runs.start(experiment.id), timeout=RUN_TIMEOUT, poll_interval=POLL
         )
         persona = second.personas[0]
 
@@ -150,12 +150,12 @@ def test_sync_follows_a_persona_to_its_sources(make_app: AppFactory) -> None:
 def test_sync_generate_overrides_and_idempotency(make_app: AppFactory) -> None:
     with sync_client(make_app()) as client:
         experiment = client.experiments.create(**SEED)
-        first = client.experiments.generate(experiment.id, persona_count=2, idempotency_key="k-1")
-        again = client.experiments.generate(experiment.id, persona_count=2, idempotency_key="k-1")
+        first = client.runs.start(experiment.id, persona_count=2, idempotency_key="k-1")
+        again = client.runs.start(experiment.id, persona_count=2, idempotency_key="k-1")
         assert again.id == first.id
         assert first.config.persona_count == 2
         with pytest.raises(pc.ConflictError) as raised:
-            client.experiments.generate(experiment.id, persona_count=3, idempotency_key="k-1")
+            client.runs.start(experiment.id, persona_count=3, idempotency_key="k-1")
         assert raised.value.code == "idempotency_conflict"
         assert len(client.runs.wait(first, poll_interval=POLL).personas) == 2
         assert len(client.runs.list(experiment.id).items) == 1
@@ -223,7 +223,7 @@ def test_sync_cancel_wait_and_delete(make_app: AppFactory, stalled_anthropic: No
         experiment = client.experiments.create(
             **{**SEED, "config": {"provider": "anthropic", "persona_count": 3}}
         )
-        run = client.experiments.generate(experiment.id)
+        run = client.runs.start(experiment.id)
         with pytest.raises(pc.WaitTimeoutError) as timed_out:
             client.runs.wait(run, timeout=0.2, poll_interval=POLL)
         assert timed_out.value.run.status in {"queued", "running"}
@@ -290,7 +290,7 @@ async def test_async_create_generate_wait_and_read(make_app: AppFactory) -> None
     async with async_client(make_app()) as client:
         assert (await client.health()).database == "ok"
         experiment = await client.experiments.create(**SEED)
-        run = await client.experiments.generate(experiment.id, seed=11)
+        run = await client.runs.start(experiment.id, seed=11)
         finished = await client.runs.wait(run, timeout=RUN_TIMEOUT, poll_interval=POLL)
         assert finished.status == "succeeded"
         assert finished.config.seed == 11
@@ -306,7 +306,7 @@ async def test_async_create_generate_wait_and_read(make_app: AppFactory) -> None
 async def test_async_follows_a_persona_to_its_sources(make_app: AppFactory) -> None:
     async with async_client(make_app()) as client:
         experiment = await client.experiments.create(**SEED)
-        run = await client.experiments.generate(experiment.id)
+        run = await client.runs.start(experiment.id)
         finished = await client.runs.wait(run, timeout=RUN_TIMEOUT, poll_interval=POLL)
         persona = finished.personas[0]
 
@@ -347,7 +347,7 @@ async def test_async_cancel_and_auth(make_app: AppFactory, stalled_anthropic: No
         experiment = await client.experiments.create(
             **{**SEED, "config": {"provider": "anthropic", "persona_count": 2}}
         )
-        run = await client.experiments.generate(experiment.id)
+        run = await client.runs.start(experiment.id)
         await client.runs.cancel(experiment.id, run.id)
         with pytest.raises(pc.RunFailedError) as raised:
             await client.runs.wait(run, timeout=RUN_TIMEOUT, poll_interval=POLL)

@@ -123,12 +123,12 @@ def test_missing_ids_are_refused_before_sending(bad: Any) -> None:
         ops.get_experiment(bad)
 
 
-def test_only_reads_and_generate_are_replayable() -> None:
+def test_only_reads_and_starting_a_run_are_replayable() -> None:
     replayable = {
         "get_experiment": ops.get_experiment("e").replayable,
         "list_experiments": ops.list_experiments(limit=None, cursor=None).replayable,
         "get_run": ops.get_run("e", "r").replayable,
-        "generate": ops.start_generation("e", {}, idempotency_key=None).replayable,
+        "start_run": ops.start_run("e", {}, idempotency_key=None).replayable,
         "create": ops.create_experiment(
             name="n", data_sources=["a.csv"], config=None, description=None
         ).replayable,
@@ -142,7 +142,7 @@ def test_only_reads_and_generate_are_replayable() -> None:
         "get_experiment": True,
         "list_experiments": True,
         "get_run": True,
-        "generate": True,
+        "start_run": True,
         "create": False,
         "delete": False,
         "cancel": False,
@@ -153,8 +153,8 @@ def test_only_reads_and_generate_are_replayable() -> None:
 
 
 def test_generate_sends_a_fresh_idempotency_key_per_call() -> None:
-    first = ops.start_generation("e", {}, idempotency_key=None)
-    second = ops.start_generation("e", {}, idempotency_key=None)
+    first = ops.start_run("e", {}, idempotency_key=None)
+    second = ops.start_run("e", {}, idempotency_key=None)
     assert first.headers is not None and second.headers is not None
     key = first.headers["Idempotency-Key"]
     assert uuid.UUID(key).version == 4
@@ -162,7 +162,7 @@ def test_generate_sends_a_fresh_idempotency_key_per_call() -> None:
 
 
 def test_generate_uses_the_caller_key_and_drops_unset_overrides() -> None:
-    operation = ops.start_generation(
+    operation = ops.start_run(
         "e", {"provider": "local", "seed": 0, "model": None}, idempotency_key="my-key"
     )
     assert operation.headers == {"Idempotency-Key": "my-key"}

@@ -121,7 +121,7 @@ def test_client_errors_are_raised_at_once(problem_response: Any, sleeps: list[fl
 
 def test_generate_retries_reuse_one_idempotency_key(run_payload: Any, sleeps: list[float]) -> None:
     script = Script(httpx.ReadTimeout, unavailable(), ok(run_payload("queued"), 202))
-    run = script.sync_client().experiments.generate("exp-abc", persona_count=2)
+    run = script.sync_client().runs.start("exp-abc", persona_count=2)
     assert run.status == "queued"
     keys = {request.headers["Idempotency-Key"] for request in script.requests}
     assert len(script.requests) == 3 and len(keys) == 1
@@ -131,8 +131,8 @@ def test_generate_retries_reuse_one_idempotency_key(run_payload: Any, sleeps: li
 def test_each_generate_call_has_its_own_key(run_payload: Any) -> None:
     script = Script(ok(run_payload(), 202), ok(run_payload(), 202))
     client = script.sync_client()
-    client.experiments.generate("exp-abc")
-    client.experiments.generate("exp-abc")
+    client.runs.start("exp-abc")
+    client.runs.start("exp-abc")
     first, second = (request.headers["Idempotency-Key"] for request in script.requests)
     assert first != second
 
@@ -314,7 +314,7 @@ async def test_async_get_retries_a_503(experiment_payload: Any, sleeps: list[flo
 async def test_async_generate_reuses_its_key(run_payload: Any, sleeps: list[float]) -> None:
     script = Script(httpx.ConnectError, unavailable(), ok(run_payload(), 202))
     async with script.async_client() as client:
-        await client.experiments.generate("exp-abc", provider="local")
+        await client.runs.start("exp-abc", provider="local")
     assert len({r.headers["Idempotency-Key"] for r in script.requests}) == 1
     assert len(script.requests) == 3
     assert json.loads(script.bodies[0]) == {"provider": "local"}

@@ -132,7 +132,7 @@ def test_openapi_python_client_runs_the_whole_flow(tmp_path: Path, generated: Mo
         stored = [p for p in data_dir.rglob("small.csv") if p.parent != data_dir]
         assert [p.read_text(encoding="utf-8") for p in stored] == [SMALL_CSV]
 
-        started = endpoint("runs.start_generation").sync_detailed(experiment.id, client=client)
+        started = endpoint("runs.start_run").sync_detailed(experiment.id, client=client)
         assert started.status_code == 202, started.content
         assert started.parsed.config.provider == "local"
         run = wait_for_run(client, experiment.id, started.parsed.id)
@@ -160,7 +160,7 @@ def test_openapi_python_client_runs_the_whole_flow(tmp_path: Path, generated: Mo
         seen: list[str] = []
         cursor: Any = types.UNSET
         while True:
-            page = endpoint("personas.list_experiment_personas").sync(
+            page = endpoint("personas.list_personas").sync(
                 experiment.id, client=client, limit=1, cursor=cursor
             )
             assert isinstance(page, models.PersonaPage), page

@@ -182,9 +182,9 @@ def test_seed_body_then_local_generation_to_personas(client: pc.PersonaClient) -
     assert experiment.id.startswith("exp-")
     assert (experiment.name, experiment.status) == ("Checkout research Q3", "created")
     with pytest.raises(pc.ConflictError, match="ANTHROPIC_API_KEY"):
-        client.experiments.generate(experiment.id)
+        client.runs.start(experiment.id)
 
-    run = client.experiments.generate(experiment.id, provider="local", seed=1)
+    run = client.runs.start(experiment.id, provider="local", seed=1)
     finished = client.runs.wait(run, timeout=RUN_TIMEOUT, poll_interval=POLL)
 
     assert finished.status == "succeeded"
@@ -211,7 +211,7 @@ def test_pages_through_more_than_one_page(client: pc.PersonaClient) -> None:
 
 def test_cancel_a_running_run_then_delete(client: pc.PersonaClient) -> None:
     experiment = client.experiments.create(**STALLED_BODY)
-    run = client.experiments.generate(experiment.id)
+    run = client.runs.start(experiment.id)
     wait_running(client, run)
     with pytest.raises(TimeoutError):
         client.runs.wait(run, timeout=0.3, poll_interval=POLL)
@@ -250,7 +250,7 @@ def test_errors(server: Server, client: pc.PersonaClient) -> None:
 
 async def test_async_flow(aclient: pc.AsyncPersonaClient) -> None:
     experiment = await aclient.experiments.create(**SEED_BODY)
-    run = await aclient.experiments.generate(experiment.id, provider="local", persona_count=2)
+    run = await aclient.runs.start(experiment.id, provider="local", persona_count=2)
     finished = await aclient.runs.wait(run, timeout=RUN_TIMEOUT, poll_interval=POLL)
     assert finished.status == "succeeded"
     assert [p.id for p in finished.personas] == finished.persona_ids
@@ -273,7 +273,7 @@ async def test_async_flow(aclient: pc.AsyncPersonaClient) -> None:
 
 async def test_async_cancel_and_errors(server: Server, aclient: pc.AsyncPersonaClient) -> None:
     experiment = await aclient.experiments.create(**STALLED_BODY)
-    run = await aclient.experiments.generate(experiment.id)
+    run = await aclient.runs.start(experiment.id)
     await aclient.runs.cancel(experiment.id, run.id)
     with pytest.raises(pc.RunFailedError) as cancelled:
         await aclient.runs.wait(run, timeout=RUN_TIMEOUT, poll_interval=POLL)

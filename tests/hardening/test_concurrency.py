@@ -120,7 +120,7 @@ async def test_100_concurrent_generations_all_succeed_with_exact_counts(
     health = asyncio.create_task(poll_health(server.base_url, stop))
     try:
         started = await asyncio.gather(
-            *(client.experiments.generate(e.id) for e in targets), return_exceptions=True
+            *(client.runs.start(e.id) for e in targets), return_exceptions=True
         )
         errors = [result for result in started if isinstance(result, BaseException)]
         assert errors == [], f"{len(errors)} starts failed, e.g. {errors[:3]!r}"
@@ -160,7 +160,7 @@ async def test_concurrent_starts_with_one_idempotency_key_make_one_run(
 
     started = await asyncio.gather(
         *(
-            client.experiments.generate(experiment.id, idempotency_key="retry-storm-1")
+            client.runs.start(experiment.id, idempotency_key="retry-storm-1")
             for _ in range(SAME_KEY_REQUESTS)
         ),
         return_exceptions=True,

@@ -80,9 +80,7 @@ def test_sigkill_mid_run_then_restart_loses_and_duplicates_nothing(
                 data_sources=["interviews.csv"],
                 config={"provider": "openai", "persona_count": DONE_PERSONAS},
             )
-            done_run = client.runs.wait(
-                client.experiments.generate(done_experiment.id), timeout=WAIT_TIMEOUT
-            )
+            done_run = client.runs.wait(client.runs.start(done_experiment.id), timeout=WAIT_TIMEOUT)
             assert done_run.status == "succeeded", done_run.error
             slow_experiments = [
                 client.experiments.create(
@@ -93,7 +91,7 @@ def test_sigkill_mid_run_then_restart_loses_and_duplicates_nothing(
                 for n in range(SLOW_RUNS // 2)
             ]
             slow_runs = [
-                client.experiments.generate(experiment.id)
+                client.runs.start(experiment.id)
                 for experiment in slow_experiments
                 for _ in range(2)
             ]
@@ -181,11 +179,7 @@ def test_sigkill_while_runs_finish_keeps_each_run_whole(
                 )
                 for n in range(QUICK_EXPERIMENTS)
             ]
-            runs = [
-                client.experiments.generate(e.id)
-                for e in experiments
-                for _ in range(QUICK_RUNS_EACH)
-            ]
+            runs = [client.runs.start(e.id) for e in experiments for _ in range(QUICK_RUNS_EACH)]
             before: dict[str, pc.models.RunDetail] = {}
 
             def some_succeeded() -> bool:
@@ -246,7 +240,7 @@ def test_sigkill_of_one_worker_of_two_loses_and_duplicates_nothing(
             config={"provider": "openai", "persona_count": SLOW_PERSONAS},
         )
         # The seed reaches the provider's request body: it tells whose run a request is.
-        runs = [client.experiments.generate(experiment.id, seed=n) for n in range(WORKER_RUNS)]
+        runs = [client.runs.start(experiment.id, seed=n) for n in range(WORKER_RUNS)]
         wait_until(lambda: len(provider.chat_requests) >= 2, "runs reach the provider")
         workers = worker_pids(server)
         assert len(workers) == 2, workers

@@ -195,7 +195,7 @@ async def run_plan(client: pc.AsyncPersonaClient, index: int) -> pc.models.RunDe
         data_sources=[{"name": f"plan-{index}.md", "content": notes(index)}],
         config={"provider": "openai", "persona_count": 2},
     )
-    run = await client.experiments.generate(experiment.id)
+    run = await client.runs.start(experiment.id)
     try:
         return await client.runs.wait(run, timeout=RUN_TIMEOUT, poll_interval=0.2)
     except pc.RunFailedError:

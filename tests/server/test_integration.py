@@ -34,7 +34,7 @@ async def test_files_on_disk_become_stored_grounded_personas(settings: Settings)
                 config=GenerationConfig(provider="local", persona_count=3, seed=42),
             )
         )
-        experiment = await service.add_sources(
+        experiment = await service.upload_sources(
             experiment.id,
             [UploadedFile("notes.md", io.BytesIO(b"**Kim:** I usually export the report weekly."))],
         )

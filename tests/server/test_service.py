@@ -250,7 +250,7 @@ async def test_uploads_are_streamed_into_the_experiment_and_appended(
 ) -> None:
     experiment = await service.create_experiment(_create())
 
-    updated = await service.add_sources(
+    updated = await service.upload_sources(
         experiment.id,
         [
             _upload("C:\\Users\\me\\survey.csv", b"who,answer\nP1,I want it fast\n"),
@@ -267,9 +267,9 @@ async def test_uploads_are_streamed_into_the_experiment_and_appended(
 
 async def test_an_upload_never_overwrites_an_earlier_one(service: PersonaService) -> None:
     experiment = await service.create_experiment(_create())
-    await service.add_sources(experiment.id, [_upload("a.csv", b"x,y\n1,first\n")])
+    await service.upload_sources(experiment.id, [_upload("a.csv", b"x,y\n1,first\n")])
 
-    updated = await service.add_sources(
+    updated = await service.upload_sources(
         experiment.id, [_upload("a.csv", b"x,y\n1,second\n"), _upload("a.csv", b"x,y\n1,third\n")]
     )
 
@@ -286,7 +286,7 @@ async def test_uploads_over_the_limit_are_refused_and_leave_nothing(
         experiment = await service.create_experiment(_create())
 
         with pytest.raises(PayloadTooLargeError, match="PERSONA_MAX_UPLOAD_BYTES"):
-            await service.add_sources(
+            await service.upload_sources(
                 experiment.id,
                 [_upload("a.csv", b"a" * 60_000), _upload("b.csv", b"b" * 60_000)],
             )
@@ -300,27 +300,27 @@ async def test_bad_uploads_name_the_file_and_its_position(service: PersonaServic
     experiment = await service.create_experiment(_create())
 
     with pytest.raises(SourceError, match=r"photo\.png") as caught:
-        await service.add_sources(
+        await service.upload_sources(
             experiment.id, [_upload("ok.csv", b"a\nb\n"), _upload("photo.png", b"\x89PNG")]
         )
     assert caught.value.location == ["files", 1]
     with pytest.raises(InvalidInputError) as caught_name:
-        await service.add_sources(experiment.id, [_upload("", b"x")])
+        await service.upload_sources(experiment.id, [_upload("", b"x")])
     assert caught_name.value.location == ["files", 0]
     with pytest.raises(InvalidInputError, match="hidden"):
-        await service.add_sources(experiment.id, [_upload("dir/.env.csv", b"x")])
+        await service.upload_sources(experiment.id, [_upload("dir/.env.csv", b"x")])
     with pytest.raises(InvalidInputError, match="no files") as caught_none:
-        await service.add_sources(experiment.id, [])
+        await service.upload_sources(experiment.id, [])
     assert caught_none.value.location == ["files"]
     with pytest.raises(NotFoundError):
-        await service.add_sources("exp-missing", [_upload("a.csv", b"x")])
+        await service.upload_sources("exp-missing", [_upload("a.csv", b"x")])
 
 
 async def test_an_uploaded_source_is_used_by_the_next_run(
     service: PersonaService, scripted: ScriptedProvider
 ) -> None:
     experiment = await service.create_experiment(_create())
-    await service.add_sources(
+    await service.upload_sources(
         experiment.id, [_upload("extra.csv", b"participant,answer\nZ9,Uploaded words only here\n")]
     )
 
@@ -613,7 +613,7 @@ async def test_list_providers_is_the_registry(service: PersonaService) -> None:
 
 
 async def test_health_is_ok_with_a_reachable_database(service: PersonaService) -> None:
-    health = await service.health()
+    health = await service.get_health()
     assert (health.status, health.database, health.version) == ("ok", "ok", persona.__version__)
 
 
@@ -628,13 +628,13 @@ async def test_health_reports_an_unreachable_database_without_raising(
         shutil.rmtree(state)
         state.write_text("a file where the database folder was")
 
-        health = await service.health()
+        health = await service.get_health()
 
     assert (health.status, health.database) == ("unavailable", "unreachable")
 
 
 async def test_health_of_a_service_not_started(settings: Settings) -> None:
-    assert (await PersonaService(settings).health()).status == "unavailable"
+    assert (await PersonaService(settings).get_health()).status == "unavailable"
 
 
 async def test_hundreds_of_concurrent_calls_all_succeed(
@@ -663,7 +663,7 @@ async def test_sources_are_listed_and_stored_ones_deleted(service: PersonaServic
     experiment = await service.create_experiment(
         _create("interviews.csv", InlineSource(name="notes.md", content="**P1:** words"))
     )
-    await service.add_sources(experiment.id, [_upload("more.md", b"P2 wants calm.\n")])
+    await service.upload_sources(experiment.id, [_upload("more.md", b"P2 wants calm.\n")])
 
     listed = (await service.list_sources(experiment.id)).items
     assert [(s.kind, s.records) for s in listed[1:]] == [("inline", 1), ("upload", 1)]
@@ -681,7 +681,7 @@ async def test_a_bad_upload_keeps_none_of_its_files(service: PersonaService) -> 
     experiment = await service.create_experiment(_create())
 
     with pytest.raises(SourceError, match=r"^b\.csv: row 1: the file has a header") as caught:
-        await service.add_sources(
+        await service.upload_sources(
             experiment.id, [_upload("a.md", b"P1 said hi.\n"), _upload("b.csv", b"x,y\n")]
         )
 
@@ -694,7 +694,7 @@ async def test_a_bad_upload_keeps_none_of_its_files(service: PersonaService) -> 
 def test_the_sync_wrapper_lists_and_deletes_sources(settings: Settings) -> None:
     with SyncPersonaService(settings) as service:
         experiment = service.create_experiment(_create())
-        stored = service.add_sources(experiment.id, [_upload("m.md", b"P9: hi\n")]).data_sources
+        stored = service.upload_sources(experiment.id, [_upload("m.md", b"P9: hi\n")]).data_sources
         assert [s.kind for s in service.list_sources(experiment.id).items] == ["path", "upload"]
         assert service.delete_source(experiment.id, stored[1]).data_sources == stored[:1]
 
@@ -716,10 +716,10 @@ def test_the_sync_wrapper_runs_a_generation_end_to_end(settings: Settings) -> No
         assert service.list_runs(experiment.id).items[0].id == run.id
         assert service.list_experiments().items[0].status == "succeeded"
         assert service.get_experiment(experiment.id).personas_stored == 2
-        assert service.health().status == "ok"
+        assert service.get_health().status == "ok"
         assert service.list_providers() == list_providers()
         assert service.settings is settings
-        updated = service.add_sources(experiment.id, [_upload("more.md", b"**P9:** extra")])
+        updated = service.upload_sources(experiment.id, [_upload("more.md", b"**P9:** extra")])
         assert updated.data_sources[-1].endswith("more.md")
         with pytest.raises(NotFoundError):
             service.get_persona("persona-nope")

@@ -151,6 +151,28 @@ async def test_unhandled_error_is_500_without_internals_and_logged_with_request_
     assert any("req-500" in r.getMessage() and r.exc_info for r in records)
 
 
+async def test_an_unhandled_error_is_answered_and_logged_once_not_raised_to_the_server(
+    settings_for: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(settings_for())  # type: ignore[operator]
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("a bug")
+
+    # An error raised out of the app is what the server logs (again, without the request id).
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=True)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        caplog.set_level(logging.ERROR)
+        response = await client.get("/boom", headers={"X-Request-ID": "req-once"})
+
+    assert_problem(response, 500, "internal_error")
+    assert response.headers["x-request-id"] == "req-once"
+    logged = [r for r in caplog.records if r.exc_info]
+    assert len(logged) == 1
+    assert "req-once" in logged[0].getMessage()
+
+
 async def test_provider_error_is_502_with_its_code(failing_client: httpx.AsyncClient) -> None:
     response = await failing_client.get("/provider-down")
 

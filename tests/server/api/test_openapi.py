@@ -16,14 +16,14 @@ OPERATION_IDS = {
     "createExperiment",
     "getExperiment",
     "deleteExperiment",
-    "startGeneration",
+    "startRun",
     "listRuns",
     "getRun",
     "cancelRun",
     "listRunEvidence",
     "getPersona",
     "getPersonaMarkdown",
-    "listExperimentPersonas",
+    "listPersonas",
     "listPersonaEvidence",
     "uploadSources",
     "listSources",
@@ -104,7 +104,7 @@ def test_spec_documents_statuses_bodies_and_examples() -> None:
     assert "Location" in create["responses"]["201"]["headers"]
     assert {"200", "202", "409"} <= set(generate["responses"])
     assert generate["responses"]["202"]["links"]["GetRun"]["operationId"] == "getRun"
-    assert create["responses"]["201"]["links"]["StartGeneration"]["parameters"] == {
+    assert create["responses"]["201"]["links"]["StartRun"]["parameters"] == {
         "experiment_id": "$response.body#/id"
     }
     assert [p["name"] for p in generate["parameters"] if p["in"] == "header"] == ["Idempotency-Key"]

@@ -146,7 +146,7 @@ async def test_the_oldest_entry_makes_room() -> None:
     assert len(cache) == 2
 
 
-# ----------------------------------------------------------------------- before routing
+# --------------------------------------------------------------------- the cached route
 
 
 @pytest.mark.sqlite_only  # the cache follows SQLite's data_version

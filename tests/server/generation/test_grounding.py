@@ -464,3 +464,26 @@ def test_an_index_over_large_evidence_does_not_keep_it_alive(
     gc.collect()
 
     assert held() is None
+
+
+def test_a_persona_lists_the_participants_of_the_records_it_ends_up_citing() -> None:
+    index = EvidenceIndex(
+        [
+            Evidence(id="ev-1", source="a.csv", locator="row 2", participant="P2", text="one"),
+            Evidence(id="ev-2", source="a.csv", locator="row 3", participant="P1", text="two"),
+            Evidence(id="ev-3", source="a.csv", locator="row 4", text="a note with no speaker"),
+            Evidence(id="ev-4", source="a.csv", locator="row 5", participant="P9", text="four"),
+        ]
+    )
+    persona = PersonaContent(
+        name="Ada",
+        title="Ops lead",
+        goals=[Insight(text="one", evidence_ids=["ev-1", "ev-gone"])],
+        quotes=[Quote(text="a note with no speaker", evidence_ids=["ev-2"], verified=False)],
+        evidence_ids=["ev-2"],
+        participants=["P9"],  # what a model claims is replaced by what the evidence says
+    )
+
+    grounded = ground(persona, index)
+
+    assert grounded.participants == ["P1", "P2"]

@@ -77,6 +77,11 @@ async def test_a_run_with_openai_stores_grounded_personas(
     assert {p.id for p in stored} == set(run.persona_ids)
     assert all(p.quotes and all(q.verified for q in p.quotes) for p in stored)
     assert all(p.grounding.score == 1.0 and p.evidence_ids for p in stored)
+    evidence = (await service.list_run_evidence(experiment_id, run.id, limit=200)).items
+    participant_of = {record.id: record.participant for record in evidence}
+    for persona in stored:  # the participants of the evidence the model's persona cites
+        assert persona.participants
+        assert persona.participants == sorted({participant_of[i] for i in persona.evidence_ids})
     (request,) = server.chat_requests
     assert request.body["model"] == "gpt-4o-mini"
     assert "authorization" not in request.headers

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pytest
 from persona.errors import ProviderNotConfiguredError
-from persona.providers import build_provider, list_providers, require_configured
+from persona.providers import build_provider, list_providers, provider_names, require_configured
 from persona.providers.anthropic import AnthropicProvider
 from persona.providers.gemini import GeminiProvider
 from persona.providers.ollama import OllamaProvider
 from persona.providers.openai import OpenAIProvider, is_loopback_url
+from persona.schemas import ProviderName
 from persona.settings import Settings
 
 KEY_VARIABLES = (
@@ -85,3 +88,27 @@ def test_loopback_urls() -> None:
     assert is_loopback_url("http://app.localhost/v1")
     assert not is_loopback_url("http://example.com")
     assert not is_loopback_url("")
+
+
+def test_the_registry_lists_the_providers_the_api_accepts() -> None:
+    assert provider_names() == get_args(ProviderName)
+
+
+def test_a_provider_that_needs_a_key_is_not_built_without_one() -> None:
+    settings = Settings(_env_file=None)
+    with pytest.raises(ProviderNotConfiguredError, match="ANTHROPIC_API_KEY"):
+        AnthropicProvider(settings)
+    with pytest.raises(ProviderNotConfiguredError, match="GEMINI_API_KEY"):
+        GeminiProvider(settings)
+    assert OpenAIProvider(settings).api.base_url == "https://api.openai.com/v1"
+
+
+def test_the_endpoint_variable_overrides_the_registry_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "https://gateway.example.com/")
+    settings = Settings(_env_file=None)
+    assert AnthropicProvider.from_env(settings).api.base_url == "https://gateway.example.com"
+    monkeypatch.delenv("ANTHROPIC_BASE_URL")
+    assert AnthropicProvider.from_env(settings).api.base_url == "https://api.anthropic.com"

@@ -4,7 +4,7 @@
 
     with PersonaClient(base_url="http://127.0.0.1:8000", token="...") as client:
         experiment = client.experiments.create(name="Q3", data_sources=["./interviews.csv"])
-        run = client.runs.wait(client.experiments.generate(experiment.id, provider="local"))
+        run = client.runs.wait(client.runs.start(experiment.id, provider="local"))
         for persona in run.personas:
             print(persona.name, persona.title)
 

@@ -94,7 +94,7 @@ class PersonaClient(BaseClient):
     def health(self) -> Health:
         """The server's status, version and database state (``status: "unavailable"`` when the
         database is unreachable, rather than an error); needs no token."""
-        return self._send(ops.get_health())
+        return self.request(ops.get_health())
 
     def close(self) -> None:
         if self._owns_http_client:
@@ -111,7 +111,8 @@ class PersonaClient(BaseClient):
     ) -> None:
         self.close()
 
-    def _send(self, operation: Operation[T]) -> T:
+    def request(self, operation: Operation[T]) -> T:
+        """Send ``operation``, retrying what may pass, and return its parsed answer."""
         retries_taken = 0
         while True:
             try:
@@ -127,7 +128,7 @@ class PersonaClient(BaseClient):
                 if delay is None:
                     raise make_status_error(response)
             retries_taken += 1
-            self._pause(delay)
+            self.sleep(delay)
 
     def _send_once(self, operation: Operation[object]) -> httpx.Response:
         with _opened_files(operation) as files:
@@ -141,7 +142,8 @@ class PersonaClient(BaseClient):
                 timeout=self._request_timeout,
             )
 
-    def _pause(self, seconds: float) -> None:
+    def sleep(self, seconds: float) -> None:
+        """Wait between two attempts or two polls (the one place this client waits)."""
         _sleep(seconds)
 
 
@@ -182,7 +184,7 @@ class AsyncPersonaClient(BaseClient):
 
     async def health(self) -> Health:
         """The server's status, version and database state; see ``PersonaClient.health``."""
-        return await self._send(ops.get_health())
+        return await self.request(ops.get_health())
 
     async def aclose(self) -> None:
         if self._owns_http_client:
@@ -199,7 +201,8 @@ class AsyncPersonaClient(BaseClient):
     ) -> None:
         await self.aclose()
 
-    async def _send(self, operation: Operation[T]) -> T:
+    async def request(self, operation: Operation[T]) -> T:
+        """Send ``operation``, retrying what may pass, and return its parsed answer."""
         retries_taken = 0
         while True:
             try:
@@ -215,7 +218,7 @@ class AsyncPersonaClient(BaseClient):
                 if delay is None:
                     raise make_status_error(response)
             retries_taken += 1
-            await self._pause(delay)
+            await self.sleep(delay)
 
     async def _send_once(self, operation: Operation[object]) -> httpx.Response:
         with _opened_files(operation) as files:
@@ -229,5 +232,6 @@ class AsyncPersonaClient(BaseClient):
                 timeout=self._request_timeout,
             )
 
-    async def _pause(self, seconds: float) -> None:
+    async def sleep(self, seconds: float) -> None:
+        """Wait between two attempts or two polls (the one place this client waits)."""
         await _async_sleep(seconds)

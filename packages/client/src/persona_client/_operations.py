@@ -195,7 +195,7 @@ def delete_experiment(experiment_id: str) -> Operation[None]:
     return Operation("DELETE", path, _no_content, replayable=False)
 
 
-def start_generation(
+def start_run(
     experiment_id: str, overrides: Mapping[str, object], *, idempotency_key: str | None
 ) -> Operation[Run]:
     """POST .../generate with a fresh Idempotency-Key unless one is given: safe to retry."""

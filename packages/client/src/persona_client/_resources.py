@@ -1,7 +1,8 @@
 """The API's resources, as attributes of a client: experiments, runs, personas, sources, providers.
 
 Each sync class has an async twin of the same shape; both only pick an operation from
-``_operations`` and hand it to their client, so they cannot drift apart in what they send.
+``_operations`` and hand it to their client's ``request`` (waiting through its ``sleep``),
+so they cannot drift apart in what they send.
 """
 
 from __future__ import annotations
@@ -66,13 +67,17 @@ async def _apaginate(fetch: Callable[[str | None], Awaitable[Page[ItemT]]]) -> A
 
 
 class _Resource:
+    """Binds the client's public request methods, the only ones a resource uses."""
+
     def __init__(self, client: PersonaClient) -> None:
-        self._client = client
+        self._request = client.request
+        self._sleep = client.sleep
 
 
 class _AsyncResource:
     def __init__(self, client: AsyncPersonaClient) -> None:
-        self._client = client
+        self._request = client.request
+        self._sleep = client.sleep
 
 
 # --------------------------------------------------------------------------- experiments
@@ -81,7 +86,7 @@ class _AsyncResource:
 class Experiments(_Resource):
     def list(self, *, limit: int | None = None, cursor: str | None = None) -> ExperimentPage:
         """One page, newest first; pass ``next_cursor`` back as ``cursor`` for the next."""
-        return self._client._send(ops.list_experiments(limit=limit, cursor=cursor))
+        return self._request(ops.list_experiments(limit=limit, cursor=cursor))
 
     def iter(self, *, page_size: int | None = None) -> Iterator[Experiment]:
         """Every experiment, newest first, fetching pages of ``page_size`` as it goes."""
@@ -99,46 +104,20 @@ class Experiments(_Resource):
         operation = ops.create_experiment(
             name=name, data_sources=data_sources, config=config, description=description
         )
-        return self._client._send(operation)
+        return self._request(operation)
 
     def get(self, experiment_id: str) -> Experiment:
-        return self._client._send(ops.get_experiment(experiment_id))
+        return self._request(ops.get_experiment(experiment_id))
 
     def delete(self, experiment_id: str) -> None:
         """Delete the experiment with its runs and personas, cancelling active runs."""
-        self._client._send(ops.delete_experiment(experiment_id))
-
-    def generate(
-        self,
-        experiment_id: str,
-        *,
-        provider: str | None = None,
-        model: str | None = None,
-        persona_count: int | None = None,
-        temperature: float | None = None,
-        seed: int | None = None,
-        idempotency_key: str | None = None,
-    ) -> Run:
-        """Start a generation run (queued); overrides apply to this run only.
-
-        Retries reuse one Idempotency-Key, so they never start a second run. Pass your own
-        ``idempotency_key`` to make a repeated call of yours just as safe.
-        """
-        overrides = {
-            "provider": provider,
-            "model": model,
-            "persona_count": persona_count,
-            "temperature": temperature,
-            "seed": seed,
-        }
-        operation = ops.start_generation(experiment_id, overrides, idempotency_key=idempotency_key)
-        return self._client._send(operation)
+        self._request(ops.delete_experiment(experiment_id))
 
 
 class AsyncExperiments(_AsyncResource):
     async def list(self, *, limit: int | None = None, cursor: str | None = None) -> ExperimentPage:
         """One page, newest first; pass ``next_cursor`` back as ``cursor`` for the next."""
-        return await self._client._send(ops.list_experiments(limit=limit, cursor=cursor))
+        return await self._request(ops.list_experiments(limit=limit, cursor=cursor))
 
     def iter(self, *, page_size: int | None = None) -> AsyncIterator[Experiment]:
         """Every experiment, newest first, fetching pages of ``page_size`` as it goes."""
@@ -156,16 +135,21 @@ class AsyncExperiments(_AsyncResource):
         operation = ops.create_experiment(
             name=name, data_sources=data_sources, config=config, description=description
         )
-        return await self._client._send(operation)
+        return await self._request(operation)
 
     async def get(self, experiment_id: str) -> Experiment:
-        return await self._client._send(ops.get_experiment(experiment_id))
+        return await self._request(ops.get_experiment(experiment_id))
 
     async def delete(self, experiment_id: str) -> None:
         """Delete the experiment with its runs and personas, cancelling active runs."""
-        await self._client._send(ops.delete_experiment(experiment_id))
+        await self._request(ops.delete_experiment(experiment_id))
 
-    async def generate(
+
+# --------------------------------------------------------------------------- runs
+
+
+class Runs(_Resource):
+    def start(
         self,
         experiment_id: str,
         *,
@@ -176,7 +160,11 @@ class AsyncExperiments(_AsyncResource):
         seed: int | None = None,
         idempotency_key: str | None = None,
     ) -> Run:
-        """Start a generation run (queued); see ``Experiments.generate``."""
+        """Start a run of the experiment (queued); overrides apply to this run only.
+
+        Retries reuse one Idempotency-Key, so they never start a second run. Pass your own
+        ``idempotency_key`` to make a repeated call of yours just as safe.
+        """
         overrides = {
             "provider": provider,
             "model": model,
@@ -184,14 +172,9 @@ class AsyncExperiments(_AsyncResource):
             "temperature": temperature,
             "seed": seed,
         }
-        operation = ops.start_generation(experiment_id, overrides, idempotency_key=idempotency_key)
-        return await self._client._send(operation)
+        operation = ops.start_run(experiment_id, overrides, idempotency_key=idempotency_key)
+        return self._request(operation)
 
-
-# --------------------------------------------------------------------------- runs
-
-
-class Runs(_Resource):
     def list(
         self,
         experiment_id: str,
@@ -202,7 +185,7 @@ class Runs(_Resource):
     ) -> RunPage:
         """One page of the experiment's runs, newest first, optionally of one ``status``."""
         operation = ops.list_runs(experiment_id, status=status, limit=limit, cursor=cursor)
-        return self._client._send(operation)
+        return self._request(operation)
 
     def iter(
         self, experiment_id: str, *, status: str | None = None, page_size: int | None = None
@@ -213,7 +196,7 @@ class Runs(_Resource):
 
     def get(self, experiment_id: str, run_id: str) -> RunDetail:
         """The run, with its personas embedded once it has succeeded."""
-        return self._client._send(ops.get_run(experiment_id, run_id))
+        return self._request(ops.get_run(experiment_id, run_id))
 
     def evidence_page(
         self,
@@ -238,7 +221,7 @@ class Runs(_Resource):
             limit=limit,
             cursor=cursor,
         )
-        return self._client._send(operation)
+        return self._request(operation)
 
     def evidence(
         self,
@@ -268,7 +251,7 @@ class Runs(_Resource):
 
     def cancel(self, experiment_id: str, run_id: str) -> Run:
         """Cancel a queued or running run; ConflictError if it has already finished."""
-        return self._client._send(ops.cancel_run(experiment_id, run_id))
+        return self._request(ops.cancel_run(experiment_id, run_id))
 
     def wait(
         self,
@@ -288,10 +271,32 @@ class Runs(_Resource):
             current = self.get(run.experiment_id, run.id)
             if _finished_run(current) is not None:
                 return current
-            self._client._pause(schedule.next_delay(current))
+            self._sleep(schedule.next_delay(current))
 
 
 class AsyncRuns(_AsyncResource):
+    async def start(
+        self,
+        experiment_id: str,
+        *,
+        provider: str | None = None,
+        model: str | None = None,
+        persona_count: int | None = None,
+        temperature: float | None = None,
+        seed: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> Run:
+        """Start a run of the experiment (queued); see ``Runs.start``."""
+        overrides = {
+            "provider": provider,
+            "model": model,
+            "persona_count": persona_count,
+            "temperature": temperature,
+            "seed": seed,
+        }
+        operation = ops.start_run(experiment_id, overrides, idempotency_key=idempotency_key)
+        return await self._request(operation)
+
     async def list(
         self,
         experiment_id: str,
@@ -302,7 +307,7 @@ class AsyncRuns(_AsyncResource):
     ) -> RunPage:
         """One page of the experiment's runs, newest first, optionally of one ``status``."""
         operation = ops.list_runs(experiment_id, status=status, limit=limit, cursor=cursor)
-        return await self._client._send(operation)
+        return await self._request(operation)
 
     def iter(
         self, experiment_id: str, *, status: str | None = None, page_size: int | None = None
@@ -313,7 +318,7 @@ class AsyncRuns(_AsyncResource):
 
     async def get(self, experiment_id: str, run_id: str) -> RunDetail:
         """The run, with its personas embedded once it has succeeded."""
-        return await self._client._send(ops.get_run(experiment_id, run_id))
+        return await self._request(ops.get_run(experiment_id, run_id))
 
     async def evidence_page(
         self,
@@ -338,7 +343,7 @@ class AsyncRuns(_AsyncResource):
             limit=limit,
             cursor=cursor,
         )
-        return await self._client._send(operation)
+        return await self._request(operation)
 
     def evidence(
         self,
@@ -367,7 +372,7 @@ class AsyncRuns(_AsyncResource):
 
     async def cancel(self, experiment_id: str, run_id: str) -> Run:
         """Cancel a queued or running run; ConflictError if it has already finished."""
-        return await self._client._send(ops.cancel_run(experiment_id, run_id))
+        return await self._request(ops.cancel_run(experiment_id, run_id))
 
     async def wait(
         self,
@@ -382,7 +387,7 @@ class AsyncRuns(_AsyncResource):
             current = await self.get(run.experiment_id, run.id)
             if _finished_run(current) is not None:
                 return current
-            await self._client._pause(schedule.next_delay(current))
+            await self._sleep(schedule.next_delay(current))
 
 
 # --------------------------------------------------------------------------- personas
@@ -390,11 +395,11 @@ class AsyncRuns(_AsyncResource):
 
 class Personas(_Resource):
     def get(self, persona_id: str) -> Persona:
-        return self._client._send(ops.get_persona(persona_id))
+        return self._request(ops.get_persona(persona_id))
 
     def markdown(self, persona_id: str) -> str:
         """The persona rendered as a Markdown document by the server, ending with its sources."""
-        return self._client._send(ops.get_persona_markdown(persona_id))
+        return self._request(ops.get_persona_markdown(persona_id))
 
     def list(
         self,
@@ -410,7 +415,7 @@ class Personas(_Resource):
         operation = ops.list_personas(
             experiment_id, run_id=run_id, latest=latest, limit=limit, cursor=cursor
         )
-        return self._client._send(operation)
+        return self._request(operation)
 
     def iter(
         self,
@@ -430,7 +435,7 @@ class Personas(_Resource):
         """Every record the persona cites (source, locator, participant, text), each with the
         statements citing it and where its quotes stand in its text, page after page."""
         return _paginate(
-            lambda cursor: self._client._send(
+            lambda cursor: self._request(
                 ops.list_persona_evidence(persona_id, limit=page_size, cursor=cursor)
             )
         )
@@ -438,11 +443,11 @@ class Personas(_Resource):
 
 class AsyncPersonas(_AsyncResource):
     async def get(self, persona_id: str) -> Persona:
-        return await self._client._send(ops.get_persona(persona_id))
+        return await self._request(ops.get_persona(persona_id))
 
     async def markdown(self, persona_id: str) -> str:
         """The persona rendered as a Markdown document by the server, ending with its sources."""
-        return await self._client._send(ops.get_persona_markdown(persona_id))
+        return await self._request(ops.get_persona_markdown(persona_id))
 
     async def list(
         self,
@@ -457,7 +462,7 @@ class AsyncPersonas(_AsyncResource):
         operation = ops.list_personas(
             experiment_id, run_id=run_id, latest=latest, limit=limit, cursor=cursor
         )
-        return await self._client._send(operation)
+        return await self._request(operation)
 
     def iter(
         self,
@@ -478,7 +483,7 @@ class AsyncPersonas(_AsyncResource):
     ) -> AsyncIterator[CitedEvidence]:
         """Every record the persona cites; see ``Personas.evidence``."""
         return _apaginate(
-            lambda cursor: self._client._send(
+            lambda cursor: self._request(
                 ops.list_persona_evidence(persona_id, limit=page_size, cursor=cursor)
             )
         )
@@ -490,18 +495,18 @@ class AsyncPersonas(_AsyncResource):
 class Sources(_Resource):
     def upload(self, experiment_id: str, paths: ops.StrPath | Iterable[ops.StrPath]) -> Experiment:
         """Upload local files into the experiment's folder on the server (multipart)."""
-        return self._client._send(ops.upload_sources(experiment_id, paths))
+        return self._request(ops.upload_sources(experiment_id, paths))
 
     def list(self, experiment_id: str) -> ExperimentSourceList:
         """The experiment's sources: name, kind (path, inline, upload), size and, when the
         server knows it, record count."""
-        return self._client._send(ops.list_sources(experiment_id))
+        return self._request(ops.list_sources(experiment_id))
 
     def delete(self, experiment_id: str, name: str) -> None:
         """Remove an inline or uploaded source (``name`` as listed) and its stored file.
 
         ConflictError for a path source, the last source, or while a run is active."""
-        self._client._send(ops.delete_source(experiment_id, name))
+        self._request(ops.delete_source(experiment_id, name))
 
 
 class AsyncSources(_AsyncResource):
@@ -509,24 +514,24 @@ class AsyncSources(_AsyncResource):
         self, experiment_id: str, paths: ops.StrPath | Iterable[ops.StrPath]
     ) -> Experiment:
         """Upload local files into the experiment's folder on the server (multipart)."""
-        return await self._client._send(ops.upload_sources(experiment_id, paths))
+        return await self._request(ops.upload_sources(experiment_id, paths))
 
     async def list(self, experiment_id: str) -> ExperimentSourceList:
         """The experiment's sources; see ``Sources.list``."""
-        return await self._client._send(ops.list_sources(experiment_id))
+        return await self._request(ops.list_sources(experiment_id))
 
     async def delete(self, experiment_id: str, name: str) -> None:
         """Remove an inline or uploaded source and its stored file; see ``Sources.delete``."""
-        await self._client._send(ops.delete_source(experiment_id, name))
+        await self._request(ops.delete_source(experiment_id, name))
 
 
 class Providers(_Resource):
     def list(self) -> builtins.list[ProviderInfo]:
         """Every provider the server knows, and whether it is configured (never its key)."""
-        return self._client._send(ops.list_providers())
+        return self._request(ops.list_providers())
 
 
 class AsyncProviders(_AsyncResource):
     async def list(self) -> builtins.list[ProviderInfo]:
         """Every provider the server knows, and whether it is configured (never its key)."""
-        return await self._client._send(ops.list_providers())
+        return await self._request(ops.list_providers())

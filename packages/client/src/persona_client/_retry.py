@@ -1,7 +1,7 @@
 """When to retry a request and how long to wait first. Pure decisions: no I/O, no sleeping.
 
 A request is *replayable* when sending it twice has the effect of sending it once: every GET,
-and ``generate``'s POST, which carries an Idempotency-Key the server deduplicates on. Replayable
+and ``runs.start``'s POST, which carries an Idempotency-Key the server deduplicates on. Replayable
 requests are retried on connection errors, timeouts, 408, 429 and 5xx. Other requests are
 retried only when the error proves nothing was sent (the connection was never made), because
 the server may already have acted on them.

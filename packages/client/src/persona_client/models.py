@@ -484,6 +484,11 @@ class Persona(BaseModel):
     behaviours: list[Insight] = Field([], title="Behaviours", validate_default=True)
     quotes: list[Quote] = Field([], title="Quotes", validate_default=True)
     evidence_ids: list[str] = Field([], title="Evidence Ids")
+    participants: list[str] = Field(
+        [],
+        description="Ids of the participants whose evidence the persona is built from, sorted.",
+        title="Participants",
+    )
     grounding: Grounding = Field(
         {"quotes_verified": 0, "quotes_corrected": 0, "quotes_approximate": 0, "quotes_unverified": 0, "insights_supported": 0, "insights_unsupported": 0, "score": 1.0},
         description="How well its statements are backed by the evidence.",

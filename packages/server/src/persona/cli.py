@@ -207,7 +207,7 @@ async def _cited(service: PersonaService, persona_id: str) -> list[CitedEvidence
     records: list[CitedEvidence] = []
     cursor = None
     while True:
-        page = await service.persona_evidence(persona_id, limit=200, cursor=cursor)
+        page = await service.list_persona_evidence(persona_id, limit=200, cursor=cursor)
         records += page.items
         if (cursor := page.next_cursor) is None:
             return records

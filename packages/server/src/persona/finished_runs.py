@@ -1,6 +1,6 @@
 """Hear, on PostgreSQL, that a run ended in another process (LISTEN persona_run_finished).
 
-A trigger (migration 0005) sends a run's id on the channel when the run ends, at its
+A trigger (migration 0006) sends a run's id on the channel when the run ends, at its
 transaction's commit. ``FinishedRunListener`` keeps one connection listening and hands each
 id to a callback, which wakes whoever waits for that run (``Runner.notify_finished``). A lost
 connection is reopened after a pause; meanwhile, and for anything missed, waiting falls back

@@ -51,8 +51,8 @@ MAX_WRITES_PER_COMMIT = 12
 """Writes one group commit takes at most. Smaller transactions hand their results back
 sooner: the runs waiting on them go on with their work (and their requests) in small waves,
 each wave's requests leaving while the next commits, rather than all after one long
-transaction; and the write lock is held for less time. (With 200 runs starting at once, 8 to
-16 gave the shortest wall time; 4 cost more CPU, 32 and more held the requests back.)"""
+transaction; and the write lock is held for less time. Fewer writes per commit cost more
+CPU in commits, more hold the waiting runs' requests back (benchmarks/concurrent_runs.py)."""
 PROGRESS_INTERVAL = 0.5
 """Seconds between two persisted progress updates of the same stage."""
 LOADING_SHARE = 0.1

@@ -350,6 +350,10 @@ class PersonaContent(OutputModel):
     behaviours: list[Insight] = []
     quotes: list[Quote] = []
     evidence_ids: list[str] = []
+    participants: list[str] = Field(
+        default=[],
+        description="Ids of the participants whose evidence the persona is built from, sorted.",
+    )
     grounding: Grounding = Field(
         default=Grounding(), description="How well its statements are backed by the evidence."
     )

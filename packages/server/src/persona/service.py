@@ -328,7 +328,7 @@ class PersonaService:
             runner.notify_finished(run_id)
         await asyncio.to_thread(self._remove_experiment_files, experiment_id, run_ids)
 
-    async def add_sources(self, experiment_id: str, files: Sequence[UploadedFile]) -> Experiment:
+    async def upload_sources(self, experiment_id: str, files: Sequence[UploadedFile]) -> Experiment:
         """Store uploaded files in the experiment's folder and append them to its sources.
 
         A file a run could not read (empty, header only, binary, undecodable, ...) is refused
@@ -465,7 +465,7 @@ class PersonaService:
     async def get_persona(self, persona_id: str) -> Persona:
         return await self._call(self._repository.get_persona, persona_id)
 
-    async def persona_markdown(self, persona_id: str) -> str:
+    async def get_persona_markdown(self, persona_id: str) -> str:
         """The persona as Markdown, ending with the sources of the records it cites."""
         persona = await self._call(self._repository.get_persona, persona_id)
         ids = statement_evidence_ids(persona)[:MAX_LISTED_SOURCES]
@@ -516,7 +516,7 @@ class PersonaService:
             cursor=cursor,
         )
 
-    async def persona_evidence(
+    async def list_persona_evidence(
         self, persona_id: str, *, limit: int = 50, cursor: str | None = None
     ) -> CitedEvidencePage:
         """The records the persona cites, each with the statements citing it."""
@@ -530,7 +530,7 @@ class PersonaService:
     def list_providers(self) -> list[ProviderInfo]:
         return list_providers()
 
-    async def health(self) -> Health:
+    async def get_health(self) -> Health:
         """Whether the database answers ``SELECT 1``; never raises."""
         try:
             parts = self._started
@@ -832,8 +832,8 @@ class SyncPersonaService:
     def delete_experiment(self, experiment_id: str) -> None:
         self._run(self._service.delete_experiment(experiment_id))
 
-    def add_sources(self, experiment_id: str, files: Sequence[UploadedFile]) -> Experiment:
-        return self._run(self._service.add_sources(experiment_id, files))
+    def upload_sources(self, experiment_id: str, files: Sequence[UploadedFile]) -> Experiment:
+        return self._run(self._service.upload_sources(experiment_id, files))
 
     def list_sources(self, experiment_id: str) -> ExperimentSourceList:
         return self._run(self._service.list_sources(experiment_id))
@@ -878,8 +878,8 @@ class SyncPersonaService:
     def get_persona(self, persona_id: str) -> Persona:
         return self._run(self._service.get_persona(persona_id))
 
-    def persona_markdown(self, persona_id: str) -> str:
-        return self._run(self._service.persona_markdown(persona_id))
+    def get_persona_markdown(self, persona_id: str) -> str:
+        return self._run(self._service.get_persona_markdown(persona_id))
 
     def list_personas(
         self,
@@ -911,16 +911,18 @@ class SyncPersonaService:
             )
         )
 
-    def persona_evidence(
+    def list_persona_evidence(
         self, persona_id: str, *, limit: int = 50, cursor: str | None = None
     ) -> CitedEvidencePage:
-        return self._run(self._service.persona_evidence(persona_id, limit=limit, cursor=cursor))
+        return self._run(
+            self._service.list_persona_evidence(persona_id, limit=limit, cursor=cursor)
+        )
 
     def list_providers(self) -> list[ProviderInfo]:
         return self._service.list_providers()
 
-    def health(self) -> Health:
-        return self._run(self._service.health())
+    def get_health(self) -> Health:
+        return self._run(self._service.get_health())
 
 
 __all__ = [

@@ -1,18 +1,26 @@
-"""JSON bodies of recently read resources, kept until anything stored changes."""
+"""Cached reads: a GET route opts in (``CachedReadRoute``), and its JSON bodies are kept in
+the app's ``ResponseCache`` until anything stored changes.
+
+A hit is answered right after the route's token check, without FastAPI resolving the
+endpoint's parameters and dependencies or serialising its result again: the cost of polling
+an experiment between commits (benchmarks/api_throughput.py).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Coroutine, Hashable
+from typing import Any, TypeVar
 
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
+from starlette.responses import Response
+
+from persona.api.deps import TokenFirstRoute
 
 DEFAULT_MAX_ENTRIES = 1024
 
-
-def experiment_key(experiment_id: str) -> tuple[str, str]:
-    """The cache key of GET /experiments/{experiment_id}: the route fills it, and
-    CachedReadMiddleware answers from it."""
-    return ("experiment", experiment_id)
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
 
 class ResponseCache:
@@ -34,38 +42,72 @@ class ResponseCache:
         self._valid_for: Hashable | None = None
         self._bodies: dict[Hashable, bytes] = {}
 
-    async def json(self, key: Hashable, read: Callable[[], Awaitable[BaseModel]]) -> bytes:
-        """The JSON body ``read()`` would give, from the cache while still current."""
-        # Read the version before the data: a commit in between then only costs a re-read.
+    def lookup(self, key: Hashable) -> tuple[bytes | None, Hashable | None]:
+        """The body kept for ``key`` if still current, and the data version it was told at.
+
+        Read the version before the data: a commit in between then only costs a re-read."""
         version = self._version()
         if version is None:
-            return _dump(await read())
+            return None, None
         if version != self._valid_for:
             self._bodies.clear()
             self._valid_for = version
-        body = self._bodies.get(key)
-        if body is None:
-            body = _dump(await read())
-            # Another request may have seen a newer version while this one read.
-            if self._valid_for == version:
-                self._store(key, body)
-        return body
+        return self._bodies.get(key), version
 
-    def current(self, key: Hashable) -> bytes | None:
-        """The cached body for ``key`` when the database has not changed since; else None."""
-        version = self._version()
-        if version is None or version != self._valid_for:
-            return None
-        return self._bodies.get(key)
-
-    def _store(self, key: Hashable, body: bytes) -> None:
+    def keep(self, key: Hashable, body: bytes, version: Hashable | None) -> None:
+        """Keep ``body``, read at data version ``version``, unless the version moved on since
+        (another request saw a newer one while this one read)."""
+        if version is None or self._valid_for != version:
+            return
         if len(self._bodies) >= self._max_entries:
             del self._bodies[next(iter(self._bodies))]  # the oldest entry
         self._bodies[key] = body
+
+    async def json(self, key: Hashable, read: Callable[[], Awaitable[BaseModel]]) -> bytes:
+        """The JSON body ``read()`` would give, from the cache while still current."""
+        body, version = self.lookup(key)
+        if body is None:
+            body = (await read()).model_dump_json(by_alias=True).encode()
+            self.keep(key, body, version)
+        return body
 
     def __len__(self) -> int:
         return len(self._bodies)
 
 
-def _dump(model: BaseModel) -> bytes:
-    return model.model_dump_json(by_alias=True).encode()
+class CachedReadRoute(TokenFirstRoute):
+    """A GET route whose 200 answers are served from the app's ``ResponseCache``.
+
+    The token is checked first, as on every protected route (``TokenFirstRoute``); then a
+    body kept for the same path parameters since the last commit is sent as it is, and
+    otherwise the endpoint answers and its body is kept.
+    """
+
+    def handler_after_token(self) -> Handler:
+        answer = super().handler_after_token()
+        path = self.path_format
+
+        async def cached(request: Request) -> Response:
+            cache: ResponseCache = request.app.state.response_cache
+            key = (path, *request.path_params.values())
+            body, version = cache.lookup(key)
+            if body is not None:
+                return Response(body, media_type="application/json")
+            response = await answer(request)
+            if response.status_code == 200:
+                cache.keep(key, bytes(response.body), version)
+            return response
+
+        return cached
+
+
+def cached_get(router: APIRouter, path: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
+    """``@router.get(path, **options)`` for an endpoint whose answers are cached."""
+
+    def register(endpoint: Endpoint) -> Endpoint:
+        router.add_api_route(
+            path, endpoint, methods=["GET"], route_class_override=CachedReadRoute, **options
+        )
+        return endpoint
+
+    return register

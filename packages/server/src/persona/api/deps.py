@@ -14,7 +14,6 @@ from fastapi.security.utils import get_authorization_scheme_param
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from persona.api.cache import ResponseCache
 from persona.service import PersonaService
 
 BEARER_SCHEME_NAME = "bearerAuth"
@@ -30,18 +29,9 @@ bearer_scheme = HTTPBearer(
 # in its thread pool, a thread hop per dependency per request.
 
 
-def service_of(request: Request) -> PersonaService:
+async def get_service(request: Request) -> PersonaService:
     service: PersonaService = request.app.state.service
     return service
-
-
-def response_cache_of(request: Request) -> ResponseCache:
-    cache: ResponseCache = request.app.state.response_cache
-    return cache
-
-
-async def get_service(request: Request) -> PersonaService:
-    return service_of(request)
 
 
 class Unauthorized(HTTPException):
@@ -147,7 +137,7 @@ class TokenFirstRoute(APIRoute):
         super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handle = super().get_route_handler()
+        handle = self.handler_after_token()
         body_field = self.body_field
         takes_json = body_field is not None and not isinstance(body_field.field_info, params.Form)
 
@@ -158,6 +148,10 @@ class TokenFirstRoute(APIRoute):
             return await handle(request)
 
         return checked
+
+    def handler_after_token(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """What answers once the token is checked: FastAPI's own handler of the endpoint."""
+        return super().get_route_handler()
 
 
 ServiceDep = Annotated[PersonaService, Depends(get_service)]

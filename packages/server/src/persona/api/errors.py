@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException
 from starlette.routing import compile_path
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from persona import errors
 from persona.schemas import FieldError, Problem
@@ -218,10 +219,44 @@ async def unhandled_error_handler(request: Request, exc: Exception) -> ProblemRe
     )
 
 
+class UnhandledErrorMiddleware:
+    """Answers an error no handler took with a 500 problem, and logs it here, once.
+
+    Starlette's own handler for ``Exception`` raises the error again after answering, so the
+    server logged every such error a second time, without the request id. Added before any
+    other middleware, this one sits right outside the routes' exception handling: the
+    request id, CORS and the cache still wrap its answer as they wrap any other.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_noting_start(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting_start)
+        except Exception as exc:
+            if started:
+                raise  # too late to answer: the server logs it and closes the connection
+            response = await unhandled_error_handler(Request(scope), exc)
+            await response(scope, receive, send)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    """Map every error to a problem; call before adding any middleware (see
+    UnhandledErrorMiddleware)."""
     app.add_exception_handler(errors.PersonaError, persona_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(HTTPException, http_error_handler)
     for error_class in DATABASE_UNAVAILABLE:
         app.add_exception_handler(error_class, database_error_handler)
-    app.add_exception_handler(Exception, unhandled_error_handler)
+    app.add_middleware(UnhandledErrorMiddleware)

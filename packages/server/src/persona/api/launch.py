@@ -24,9 +24,9 @@ KEEP_ALIVE_SECONDS = 75
 """How long an idle connection stays open. Longer than clients keep idle connections
 (httpx: 5 s), so that a client never reuses a connection the server is just closing."""
 EVENT_LOOP = "asyncio"
-"""The standard loop, not uvloop: under 64 keep-alive connections uvloop served this app with
-a p99 latency 10-20x its p50 (some connections waited hundreds of ms while the loop kept
-serving others); the standard loop keeps p99 near 2x p50 at about the same throughput."""
+"""The standard loop, not uvloop: under many keep-alive connections uvloop let some
+connections wait far longer than the rest while it kept serving others, for no more
+throughput (benchmarks/api_throughput.py)."""
 
 
 def is_loopback(host: str) -> bool:

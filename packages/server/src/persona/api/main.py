@@ -15,12 +15,7 @@ from persona.api.docs import install_docs
 from persona.api.errors import install_error_handlers
 from persona.api.logs import configure_server_logging
 from persona.api.memtrace import start_from_environment
-from persona.api.middleware import (
-    BodyLimitMiddleware,
-    CachedReadMiddleware,
-    CorsMiddleware,
-    RequestIdMiddleware,
-)
+from persona.api.middleware import BodyLimitMiddleware, CorsMiddleware, RequestIdMiddleware
 from persona.api.openapi import TAGS, install_openapi
 from persona.api.routes import experiments, health, personas, providers, runs, sources
 from persona.providers import import_providers
@@ -36,8 +31,6 @@ that the `X-Request-ID` header of every response also carries.
 """
 
 UPLOAD_PATH = re.compile(r"/experiments/[^/]+/sources")
-EXPERIMENT_PATH = re.compile(r"/experiments/([^/]+)")
-"""GET /experiments/{experiment_id}: the route whose cached bodies CachedReadMiddleware serves."""
 
 
 @asynccontextmanager
@@ -61,9 +54,9 @@ def freeze_startup_heap() -> None:
     """Move every object alive now out of the garbage collector's reach, for good.
 
     Start-up leaves a large heap that never becomes garbage (modules, the app, the service).
-    Every full collection would scan it again, pausing the event loop for tens of
-    milliseconds; frozen, collections scan only what requests create (at 64 connections
-    this halved the p99 latency of GET /experiments/{id}).
+    Every full collection would scan it again, pausing the event loop while it does; frozen,
+    collections scan only what requests create, which keeps the tail latency of busy reads
+    down (benchmarks/api_throughput.py).
     """
     gc.collect()
     gc.freeze()
@@ -116,9 +109,7 @@ def create_app(settings: Settings | None = None, *, long_running: bool = False) 
         upload_limit=settings.max_upload_bytes,
         upload_path=UPLOAD_PATH,
     )
-    app.add_middleware(CachedReadMiddleware, path=EXPERIMENT_PATH)
     if settings.cors_origins:
-        # Outside the cache, so that cached answers carry the CORS headers too.
         app.add_middleware(CorsMiddleware, allow_origins=settings.cors_origins)
     app.add_middleware(RequestIdMiddleware)
     return app

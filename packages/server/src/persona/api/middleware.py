@@ -1,5 +1,4 @@
-"""Pure ASGI middleware: a request id on every response, request body size limits, and cached
-reads answered before routing."""
+"""Pure ASGI middleware: a request id on every response, request body size limits, CORS."""
 
 from __future__ import annotations
 
@@ -15,8 +14,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from persona.api.cache import ResponseCache, experiment_key
-from persona.api.deps import is_authorized
 from persona.api.errors import REQUEST_ID_HEADER, problem_response
 from persona.api.logs import access_logger, log_request, loggable_target
 
@@ -220,41 +217,3 @@ class CorsMiddleware(CORSMiddleware):
             code="cors_refused",
             headers={"Vary": "Origin"},
         )
-
-
-_JSON_HEADERS = [(b"content-type", b"application/json")]
-
-
-class CachedReadMiddleware:
-    """Answer ``GET /experiments/{id}`` from the response cache, before any routing.
-
-    Only a body the route itself cached, still current (no commit since, by any process),
-    for a request the route would authorise; every other request, and every miss, goes on
-    to the app, which answers it (a 401 included) and fills the cache. The body and headers
-    are those the route sends.
-    """
-
-    def __init__(self, app: ASGIApp, *, path: re.Pattern[str]) -> None:
-        self.app = app
-        self.path = path
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = self._cached_body(scope) if scope["type"] == "http" else None
-        if body is None:
-            await self.app(scope, receive, send)
-            return
-        headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-
-    def _cached_body(self, scope: Scope) -> bytes | None:
-        if scope["method"] != "GET":
-            return None
-        match = self.path.fullmatch(scope["path"])
-        state = scope["app"].state
-        cache: ResponseCache | None = getattr(state, "response_cache", None)
-        if match is None or cache is None:
-            return None
-        if not is_authorized(Headers(scope=scope).get("authorization"), state.api_tokens):
-            return None
-        return cache.current(experiment_key(match.group(1)))

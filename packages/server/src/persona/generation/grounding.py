@@ -58,10 +58,16 @@ def ground(persona: PersonaContent, evidence: EvidenceIndex) -> PersonaContent:
             "quotes": quotes,
             **sections,
             "evidence_ids": evidence_ids,
+            "participants": _participants(evidence_ids, evidence.by_id),
             "grounding": _grounding(quotes, insights),
             "dropped_evidence_ids": dropped,
         }
     )
+
+
+def _participants(evidence_ids: Iterable[str], by_id: Mapping[str, Evidence]) -> list[str]:
+    """The distinct participants of the records cited, sorted."""
+    return sorted({p for i in evidence_ids if (p := by_id[i].participant)})
 
 
 def quote_spans(quote: Quote, text: str) -> list[TextSpan]:

@@ -1,4 +1,9 @@
-"""LLM providers behind one protocol, and the registry that builds them by name.
+"""LLM providers behind one protocol, and the one registry of what each provider is.
+
+Every fact about a provider that is not how it talks to its API lives in its
+``ProviderSpec`` below: its name, default model, the environment variables holding its key,
+its default endpoint and the variable that overrides it. The provider classes read them
+from here; ``persona.schemas.ProviderName`` lists the same names for the API contract.
 
 ``local`` needs no key and no network; the others read their keys from the usual
 environment variables and are refused, naming the variable, when it is unset.
@@ -25,6 +30,7 @@ __all__ = [
     "import_providers",
     "list_providers",
     "provider_names",
+    "provider_spec",
     "require_configured",
 ]
 
@@ -34,15 +40,32 @@ class ProviderSpec:
     name: ProviderName
     default_model: str | None
     env_vars: tuple[str, ...]
-    """Any one of these configures it; empty means no key is needed."""
+    """Any one of these holds its key (the first set one is used); empty means no key."""
     factory: Callable[[Settings], Provider]
     keyless: Callable[[], bool] | None = None
     """When it returns True the provider is configured without any of ``env_vars``."""
+    base_url: str | None = None
+    """The API's endpoint when nothing overrides it; None for a provider with no API."""
+    base_url_env: str | None = None
+    """The environment variable that overrides ``base_url``, if the provider reads one."""
 
     def configured(self) -> bool:
-        if not self.env_vars or any(os.environ.get(v) for v in self.env_vars):
+        if not self.env_vars or self.api_key() is not None:
             return True
         return self.keyless is not None and self.keyless()
+
+    @property
+    def needs_key(self) -> bool:
+        """Whether the API refuses a request without a key (a keyless setup aside)."""
+        return bool(self.env_vars) and self.keyless is None
+
+    def api_key(self) -> str | None:
+        """The key from the first of ``env_vars`` that is set and not empty."""
+        return next((os.environ[v] for v in self.env_vars if os.environ.get(v)), None)
+
+    def configured_base_url(self) -> str | None:
+        """The endpoint named by ``base_url_env``, when it is set and not empty."""
+        return (os.environ.get(self.base_url_env) or None) if self.base_url_env else None
 
 
 # Factories import their module when called, so that importing the registry stays cheap.
@@ -87,23 +110,45 @@ def _ollama(settings: Settings) -> Provider:
 _SPECS: dict[str, ProviderSpec] = {
     "local": ProviderSpec("local", "tfidf-kmeans", (), _local),
     "anthropic": ProviderSpec(
-        "anthropic", "claude-sonnet-4-5-20250929", ("ANTHROPIC_API_KEY",), _anthropic
+        "anthropic",
+        "claude-sonnet-4-5-20250929",
+        ("ANTHROPIC_API_KEY",),
+        _anthropic,
+        base_url="https://api.anthropic.com",
+        base_url_env="ANTHROPIC_BASE_URL",
     ),
     "openai": ProviderSpec(
-        "openai", "gpt-4o-mini", ("OPENAI_API_KEY",), _openai, keyless=_openai_keyless
+        "openai",
+        "gpt-4o-mini",
+        ("OPENAI_API_KEY",),
+        _openai,
+        keyless=_openai_keyless,
+        base_url="https://api.openai.com/v1",
+        base_url_env="OPENAI_BASE_URL",
     ),
     "gemini": ProviderSpec(
-        "gemini", "gemini-2.5-flash", ("GEMINI_API_KEY", "GOOGLE_API_KEY"), _gemini
+        "gemini",
+        "gemini-2.5-flash",
+        ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+        _gemini,
+        base_url="https://generativelanguage.googleapis.com/v1beta",
     ),
-    "ollama": ProviderSpec("ollama", "llama3.1", (), _ollama),
+    "ollama": ProviderSpec(
+        "ollama",
+        "llama3.1",
+        (),
+        _ollama,
+        base_url="http://127.0.0.1:11434",
+        base_url_env="OLLAMA_HOST",
+    ),
 }
 
 
 def import_providers() -> None:
     """Import every provider's module, and with them the HTTP stack, now.
 
-    A server does this at start-up: otherwise the first run on each provider imports it on the
-    event loop, stalling every request for a few hundred milliseconds."""
+    A server does this at start-up: otherwise the first run on each provider imports it on
+    the event loop, stalling every request while it does."""
     for name in _SPECS:
         importlib.import_module(f"{__name__}.{name}")
 
@@ -111,6 +156,11 @@ def import_providers() -> None:
 def provider_names() -> tuple[str, ...]:
     """Every provider's name, in the order ``list_providers`` gives them."""
     return tuple(_SPECS)
+
+
+def provider_spec(name: str) -> ProviderSpec:
+    """What the registry knows about provider ``name`` (KeyError for an unknown name)."""
+    return _SPECS[name]
 
 
 def list_providers() -> list[ProviderInfo]:

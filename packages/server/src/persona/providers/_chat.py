@@ -1,22 +1,28 @@
 """The part every LLM provider shares: model choice, token budget, usage and cost.
 
-A provider subclasses ``ChatProvider`` and writes one method, ``_complete``, that turns a
-``ChatPrompt`` into its API's request and reads the reply and token counts from its API's
-response. Everything else (what to ask, parsing, repair, map-reduce, grounding) lives in
-``persona.generation.pipeline`` and is the same for all of them.
+A provider subclasses ``ChatProvider``, naming its entry in the registry
+(``class AnthropicProvider(ChatProvider, provider="anthropic")``), and writes one method,
+``_complete``, that turns a ``ChatPrompt`` into its API's request and reads the reply and
+token counts from its API's response (and ``headers`` when its key travels in a header).
+The constructor, reading the key and endpoint from the environment, and everything else
+(what to ask, parsing, repair, map-reduce, grounding, in ``persona.generation.pipeline``)
+are the same for all of them.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
-from persona.errors import ProviderError
+import httpx
+
+from persona.errors import ProviderError, ProviderNotConfiguredError
 from persona.generation.chunking import TokenBudget, output_tokens_for
 from persona.generation.pipeline import Completion, LLMGeneration
 from persona.generation.prompt import ChatPrompt
-from persona.providers._http import JsonApi
+from persona.providers import ProviderSpec, provider_spec
+from persona.providers._http import JsonApi, RetryPolicy
 from persona.providers.base import GenerationResult, ProgressCallback
 from persona.providers.pricing import context_window, cost_usd
 from persona.schemas import Evidence, GenerationConfig, Usage
@@ -27,6 +33,8 @@ class ChatProvider(ABC):
     """A provider that writes personas with an LLM behind an HTTP API."""
 
     name: str
+    spec: ClassVar[ProviderSpec]
+    """The provider's entry in the registry: default model, key variables, endpoint."""
     default_model: ClassVar[str]
     default_context_tokens: ClassVar[int]
     """Used for a model missing from the table in ``pricing`` (and not set in settings)."""
@@ -35,9 +43,48 @@ class ChatProvider(ABC):
     """The pipeline checks every quote and citation against the evidence, so the runner
     does not check them a second time."""
 
-    def __init__(self, settings: Settings, api: JsonApi) -> None:
+    def __init_subclass__(cls, *, provider: str, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        spec = provider_spec(provider)
+        if spec.default_model is None or spec.base_url is None:
+            raise TypeError(f"the registry gives {provider!r} no default model or endpoint")
+        cls.spec, cls.name, cls.default_model = spec, provider, spec.default_model
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        if api_key is None and self.spec.needs_key:
+            raise ProviderNotConfiguredError(self.name, self.spec.env_vars[0])
         self.settings = settings
-        self.api = api
+        self.api = JsonApi(
+            self.name,
+            base_url or self.endpoint(None),
+            headers=self.headers(api_key),
+            timeout=settings.provider_timeout,
+            retry=retry or RetryPolicy.from_settings(settings),
+            transport=transport,
+        )
+
+    @classmethod
+    def from_env(cls, settings: Settings) -> Self:
+        """The provider as the environment configures it: its key and endpoint variables."""
+        configured = cls.spec.configured_base_url()
+        return cls(settings, api_key=cls.spec.api_key(), base_url=cls.endpoint(configured))
+
+    @classmethod
+    def endpoint(cls, configured: str | None) -> str:
+        """The base URL for a configured value (None when unset): the registry's default."""
+        return configured or str(cls.spec.base_url)
+
+    def headers(self, api_key: str | None) -> dict[str, str]:
+        """The headers every request carries, the key among them; none by default."""
+        return {}
 
     def context_tokens(self, model: str) -> int:
         return (

@@ -2,8 +2,9 @@
 
 Each provider talks through one ``httpx.AsyncClient`` whose transport is aiohttp's connection
 pool (``httpx_aiohttp``, as the OpenAI and Anthropic SDKs offer for high concurrency): with
-hundreds of requests in flight, httpcore's pool costs over a millisecond of CPU per request,
-several times aiohttp's, and a run's requests share the event loop with every other run.
+many requests in flight, httpcore's pool costs several times aiohttp's CPU per request
+(benchmarks/concurrent_runs.py), and a run's requests share the event loop with every other
+run.
 
 Status handling, the same for every provider:
 
@@ -55,8 +56,8 @@ _JITTER = random.Random()  # noqa: S311 - jitter needs no secrecy
 def shared_ssl_context() -> ssl.SSLContext:
     """The TLS context of every provider client, built once.
 
-    Loading the CA bundle takes tens of milliseconds; a run builds its own provider, so
-    building a context per client would cost that on every run.
+    Loading the CA bundle is slow next to the rest of building a client, and clients come
+    and go: each runner builds its own provider instances, and tests and scripts build many.
     """
     return httpx.create_ssl_context()
 

@@ -8,58 +8,24 @@ call the one tool offered, and the tool's ``input`` is the structured reply.
 from __future__ import annotations
 
 import json
-import os
 from typing import Any, ClassVar
-
-import httpx
 
 from persona.generation.chunking import TokenBudget
 from persona.generation.pipeline import Completion
 from persona.generation.prompt import ChatPrompt
 from persona.providers._chat import ChatProvider, count
-from persona.providers._http import JsonApi, RetryPolicy
 from persona.schemas import GenerationConfig
-from persona.settings import Settings
 
-DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
-API_KEY_ENV = "ANTHROPIC_API_KEY"
-BASE_URL_ENV = "ANTHROPIC_BASE_URL"
 MAX_TEMPERATURE = 1.0
 """Anthropic accepts 0..1; a higher configured temperature is sent as 1."""
 
 
-class AnthropicProvider(ChatProvider):
-    name = "anthropic"
-    default_model: ClassVar[str] = "claude-sonnet-4-5-20250929"
+class AnthropicProvider(ChatProvider, provider="anthropic"):
     default_context_tokens: ClassVar[int] = 200_000
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        api_key: str,
-        base_url: str = DEFAULT_BASE_URL,
-        retry: RetryPolicy | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        api = JsonApi(
-            self.name,
-            base_url,
-            headers={"x-api-key": api_key, "anthropic-version": API_VERSION},
-            timeout=settings.provider_timeout,
-            retry=retry or RetryPolicy.from_settings(settings),
-            transport=transport,
-        )
-        super().__init__(settings, api)
-
-    @classmethod
-    def from_env(cls, settings: Settings) -> AnthropicProvider:
-        return cls(
-            settings,
-            api_key=os.environ[API_KEY_ENV],
-            base_url=os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL,
-        )
+    def headers(self, api_key: str | None) -> dict[str, str]:
+        return {"x-api-key": str(api_key), "anthropic-version": API_VERSION}
 
     async def _complete(
         self, prompt: ChatPrompt, *, model: str, config: GenerationConfig, budget: TokenBudget

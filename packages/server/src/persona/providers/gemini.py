@@ -8,55 +8,25 @@ never appears in a URL or a log line.
 
 from __future__ import annotations
 
-import os
 from typing import Any, ClassVar
 from urllib.parse import quote
-
-import httpx
 
 from persona.errors import ProviderError
 from persona.generation.chunking import TokenBudget
 from persona.generation.pipeline import Completion
 from persona.generation.prompt import ChatPrompt
 from persona.providers._chat import ChatProvider, count
-from persona.providers._http import JsonApi, RetryPolicy
 from persona.schemas import GenerationConfig
-from persona.settings import Settings
 
-DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com/v1beta"
-API_KEY_ENVS = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
 SEED_MODULUS = 2**31
 """Gemini's seed is a 32-bit integer; larger configured seeds are folded into its range."""
 
 
-class GeminiProvider(ChatProvider):
-    name = "gemini"
-    default_model: ClassVar[str] = "gemini-2.5-flash"
+class GeminiProvider(ChatProvider, provider="gemini"):
     default_context_tokens: ClassVar[int] = 1_048_576
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        api_key: str,
-        base_url: str = DEFAULT_BASE_URL,
-        retry: RetryPolicy | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        api = JsonApi(
-            self.name,
-            base_url,
-            headers={"x-goog-api-key": api_key},
-            timeout=settings.provider_timeout,
-            retry=retry or RetryPolicy.from_settings(settings),
-            transport=transport,
-        )
-        super().__init__(settings, api)
-
-    @classmethod
-    def from_env(cls, settings: Settings) -> GeminiProvider:
-        key = next(os.environ[name] for name in API_KEY_ENVS if os.environ.get(name))
-        return cls(settings, api_key=key)
+    def headers(self, api_key: str | None) -> dict[str, str]:
+        return {"x-goog-api-key": str(api_key)}
 
     async def _complete(
         self, prompt: ChatPrompt, *, model: str, config: GenerationConfig, budget: TokenBudget

@@ -9,23 +9,17 @@ default.
 from __future__ import annotations
 
 import ipaddress
-import os
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
-
-import httpx
 
 from persona.errors import InvalidInputError
 from persona.generation.chunking import TokenBudget
 from persona.generation.pipeline import Completion
 from persona.generation.prompt import ChatPrompt
+from persona.providers import provider_spec
 from persona.providers._chat import ChatProvider, count
-from persona.providers._http import JsonApi, RetryPolicy
 from persona.schemas import GenerationConfig
-from persona.settings import Settings
 
-HOST_ENV = "OLLAMA_HOST"
-DEFAULT_HOST = "http://127.0.0.1:11434"
 DEFAULT_PORT = 11434
 
 
@@ -35,9 +29,10 @@ def base_url_from_host(host: str | None) -> str:
     Without a scheme the port defaults to 11434 (``0.0.0.0``, ``gpu-box:8000``); with one,
     to the scheme's (``https://ollama.example.com``).
     """
+    spec = provider_spec("ollama")
     value = (host or "").strip().rstrip("/")
     if not value:
-        return DEFAULT_HOST
+        return str(spec.base_url)
     if "://" in value:
         return value
     if _is_ipv6(value):
@@ -49,8 +44,8 @@ def base_url_from_host(host: str | None) -> str:
         port = -1
     if port == -1 or not parts.hostname:
         raise InvalidInputError(
-            f"{HOST_ENV}={value!r} is not a host, host:port or URL",
-            location=["environment", HOST_ENV],
+            f"{spec.base_url_env}={value!r} is not a host, host:port or URL",
+            location=["environment", str(spec.base_url_env)],
         )
     if port is not None:
         return f"http://{value}"
@@ -64,31 +59,12 @@ def _is_ipv6(value: str) -> bool:
         return False
 
 
-class OllamaProvider(ChatProvider):
-    name = "ollama"
-    default_model: ClassVar[str] = "llama3.1"
+class OllamaProvider(ChatProvider, provider="ollama"):
     default_context_tokens: ClassVar[int] = 8_192
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        base_url: str = DEFAULT_HOST,
-        retry: RetryPolicy | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        api = JsonApi(
-            self.name,
-            base_url,
-            timeout=settings.provider_timeout,
-            retry=retry or RetryPolicy.from_settings(settings),
-            transport=transport,
-        )
-        super().__init__(settings, api)
-
     @classmethod
-    def from_env(cls, settings: Settings) -> OllamaProvider:
-        return cls(settings, base_url=base_url_from_host(os.environ.get(HOST_ENV)))
+    def endpoint(cls, configured: str | None) -> str:
+        return base_url_from_host(configured)
 
     async def _complete(
         self, prompt: ChatPrompt, *, model: str, config: GenerationConfig, budget: TokenBudget

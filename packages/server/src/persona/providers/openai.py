@@ -11,23 +11,15 @@ only the non-strict form).
 from __future__ import annotations
 
 import ipaddress
-import os
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
-
-import httpx
 
 from persona.generation.chunking import TokenBudget
 from persona.generation.pipeline import Completion
 from persona.generation.prompt import ChatPrompt
+from persona.providers import provider_spec
 from persona.providers._chat import ChatProvider, count
-from persona.providers._http import JsonApi, RetryPolicy
 from persona.schemas import GenerationConfig
-from persona.settings import Settings
-
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
-API_KEY_ENV = "OPENAI_API_KEY"
-BASE_URL_ENV = "OPENAI_BASE_URL"
 
 
 def is_loopback_url(url: str) -> bool:
@@ -43,42 +35,15 @@ def is_loopback_url(url: str) -> bool:
 
 def keyless_configured() -> bool:
     """A local compatible server needs no key: OPENAI_BASE_URL set to a loopback address."""
-    base_url = os.environ.get(BASE_URL_ENV, "")
-    return bool(base_url) and is_loopback_url(base_url)
+    base_url = provider_spec("openai").configured_base_url()
+    return base_url is not None and is_loopback_url(base_url)
 
 
-class OpenAIProvider(ChatProvider):
-    name = "openai"
-    default_model: ClassVar[str] = "gpt-4o-mini"
+class OpenAIProvider(ChatProvider, provider="openai"):
     default_context_tokens: ClassVar[int] = 128_000
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        api_key: str | None,
-        base_url: str = DEFAULT_BASE_URL,
-        retry: RetryPolicy | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        api = JsonApi(
-            self.name,
-            base_url,
-            headers=headers,
-            timeout=settings.provider_timeout,
-            retry=retry or RetryPolicy.from_settings(settings),
-            transport=transport,
-        )
-        super().__init__(settings, api)
-
-    @classmethod
-    def from_env(cls, settings: Settings) -> OpenAIProvider:
-        return cls(
-            settings,
-            api_key=os.environ.get(API_KEY_ENV) or None,
-            base_url=os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL,
-        )
+    def headers(self, api_key: str | None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
     async def _complete(
         self, prompt: ChatPrompt, *, model: str, config: GenerationConfig, budget: TokenBudget

@@ -55,12 +55,13 @@ def make_evidence(
     """Evidence from a reader's strings, built without validation around one shared set of
     field names.
 
-    A validated model keeps a set of the fields it was given: about 700 bytes, over 40% of a
-    CSV row's record, and a second object per record for every full garbage collection to
-    scan (a large source is hundreds of thousands of records, each pass then stalls the
-    event loop for longer). The readers give every field, and only strings, so validation
-    finds nothing to check. Sharing the set is safe: it names every field, so an assignment
-    adds nothing to it, and ``model_copy`` copies it before changing it.
+    A validated model keeps a set of the fields it was given: a large share of a CSV row's
+    record (benchmarks/large_sources.py), and a second object per record for every full
+    garbage collection to scan (a large source is hundreds of thousands of records, each
+    pass then stalls the event loop for longer). The readers give every field, and only
+    strings, so validation finds nothing to check. Sharing the set is safe: it names every
+    field, so an assignment adds nothing to it, and ``model_copy`` copies it before changing
+    it.
     """
     return Evidence.model_construct(
         _EVERY_FIELD,

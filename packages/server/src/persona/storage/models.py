@@ -92,6 +92,7 @@ class PersonaRow(Base):
     behaviours: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     quotes: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     evidence_ids: Mapped[list[str]] = mapped_column(JSON)
+    participants: Mapped[list[str]] = mapped_column(JSON)
     grounding: Mapped[dict[str, Any]] = mapped_column(JSON)
     dropped_evidence_ids: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

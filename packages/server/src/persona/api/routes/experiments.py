@@ -5,15 +5,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Form, Request, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
-from persona.api.cache import experiment_key
-from persona.api.deps import (
-    Cursor,
-    Limit,
-    ServiceDep,
-    TokenFirstRoute,
-    response_cache_of,
-    service_of,
-)
+from persona.api.cache import cached_get
+from persona.api.deps import Cursor, Limit, ServiceDep, TokenFirstRoute
 from persona.api.openapi import problems
 from persona.schemas import Experiment, ExperimentCreate, ExperimentPage
 from persona.service import UploadedFile
@@ -49,9 +42,9 @@ EXPERIMENT_LINKS = {
     for name, operation in [
         ("GetExperiment", "getExperiment"),
         ("DeleteExperiment", "deleteExperiment"),
-        ("StartGeneration", "startGeneration"),
+        ("StartRun", "startRun"),
         ("ListRuns", "listRuns"),
-        ("ListPersonas", "listExperimentPersonas"),
+        ("ListPersonas", "listPersonas"),
         ("UploadSources", "uploadSources"),
         ("ListSources", "listSources"),
     ]
@@ -131,21 +124,17 @@ async def create_experiment(
     return experiment
 
 
-@router.get(
+# The hottest route (clients poll it): its answers are cached until the next commit.
+@cached_get(
+    router,
     "/{experiment_id}",
     operation_id="getExperiment",
     response_model=Experiment,
     responses=problems(401, 404, 422),
 )
-async def get_experiment(experiment_id: str, request: Request) -> Response:
+async def get_experiment(experiment_id: str, service: ServiceDep) -> Experiment:
     """One experiment."""
-    # The hottest route: the service straight from the app state, not through a dependency
-    # that FastAPI would resolve on every request, and the body cached until the next commit.
-    service = service_of(request)
-    body = await response_cache_of(request).json(
-        experiment_key(experiment_id), lambda: service.get_experiment(experiment_id)
-    )
-    return Response(body, media_type="application/json")
+    return await service.get_experiment(experiment_id)
 
 
 @router.delete(
@@ -174,4 +163,4 @@ async def upload_sources(
 ) -> Experiment:
     """Upload data files into the experiment; returns the experiment with its new sources."""
     uploaded = [UploadedFile(filename=f.filename or "", stream=f.file) for f in upload.files]
-    return await service.add_sources(experiment_id, uploaded)
+    return await service.upload_sources(experiment_id, uploaded)

@@ -23,7 +23,7 @@ router = APIRouter(tags=["health"])
 )
 async def get_health(service: ServiceDep, response: Response) -> Health:
     """Liveness and database reachability. Needs no token."""
-    health = await service.health()
+    health = await service.get_health()
     if health.database != "ok":
         response.status_code = 503
     return health

@@ -73,7 +73,7 @@ async def get_persona(
     as `GET /personas/{persona_id}/markdown` does."""
     wants_markdown = format == "markdown" or (format is None and prefers_markdown(accept))
     if wants_markdown:
-        markdown = await service.persona_markdown(persona_id)
+        markdown = await service.get_persona_markdown(persona_id)
         return MarkdownResponse(markdown, headers={"Vary": "Accept"})
     response.headers["Vary"] = "Accept"
     return await service.get_persona(persona_id)
@@ -95,7 +95,7 @@ async def get_persona_markdown(persona_id: str, service: ServiceDep) -> Markdown
     """One persona as Markdown: its goals, pain points, behaviours and quotes, each quote marked
     verified, corrected, approximate or not found, ending with the sources of the records it
     cites."""
-    return MarkdownResponse(await service.persona_markdown(persona_id))
+    return MarkdownResponse(await service.get_persona_markdown(persona_id))
 
 
 @router.get(
@@ -109,12 +109,12 @@ async def list_persona_evidence(
 ) -> CitedEvidencePage:
     """The evidence records the persona cites, in the order of its `evidence_ids`, each with
     the statements citing it and, for quotes, where the quote stands in the record's text."""
-    return await service.persona_evidence(persona_id, limit=limit, cursor=cursor)
+    return await service.list_persona_evidence(persona_id, limit=limit, cursor=cursor)
 
 
 @router.get(
     "/experiments/{experiment_id}/personas",
-    operation_id="listExperimentPersonas",
+    operation_id="listPersonas",
     response_model=PersonaPage,
     responses=problems(401, 404, 422),
 )

@@ -54,7 +54,7 @@ def run_location(request: Request, run: Run) -> str:
 
 @router.post(
     "/generate",
-    operation_id="startGeneration",
+    operation_id="startRun",
     status_code=202,
     response_model=Run,
     responses={

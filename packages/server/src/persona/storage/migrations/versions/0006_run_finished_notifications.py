@@ -6,8 +6,8 @@ path (execution, cancel, the attempt limit) ends it, at that transaction's commi
 waiting for a run another process executes listen on it (``persona.finished_runs``) instead
 of polling. On SQLite this revision does nothing.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-04
 """
 
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0005"
-down_revision: str | None = "0004"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,123 @@
+"""The evidence as the synthesizer reads it: records sorted by id, their participants and
+their sentences, each a verbatim slice of one record.
+
+A participant's records from every source (CSV rows, JSON answers, transcript turns with the
+same participant id) belong to one participant. Records without a participant are grouped by
+source document when other records name theirs (site notes beside interviews); when none do
+(a survey without respondent ids), each record is its own participant.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from persona.errors import InsufficientEvidenceError
+from persona.generation.local.sections import section_of
+from persona.schemas import Evidence
+
+# A sentence ends at . ! ? or … (with closing quotes/brackets) before white space, or at a
+# line end; lines are never joined, so every sentence is a verbatim slice of one record.
+_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s|$)|\n")
+WORD = re.compile(r"\b[^\W\d_][^\W\d_]+\b")  # two or more letters; no digits
+_REFERS_BACK = re.compile(
+    r"(?:that|this|it|they|these|those|he|she)\b"
+    r"|(?:i|we)\b[^.!?]{0,20}?\b(?:want|need|like|love)\s+(?:that|this|it|them)\s+to\b",
+    re.IGNORECASE,
+)
+"""A sentence opening with a pronoun ("That means...") or wanting one ("I want that to
+happen on its own") means little without the sentence before it..."""
+_DUMMY_IT = re.compile(
+    r"it(?:'s|\u2019s|\s+is|\s+was|\s+would(?:\s+be)?|\s+will\s+be|\s+gets)\b.*"
+    r"\b(?:to|when|that|if|how|because)\b",
+    re.IGNORECASE,
+)
+"""... unless it is the 'it' of 'it is hard to', 'it would be great if', which refers forward."""
+
+
+@dataclass
+class Corpus:
+    """Evidence sorted by id, its participants and its sentences (parallel lists)."""
+
+    records: list[Evidence]
+    record_participant: list[int]
+    participants: list[str]
+    sentence_text: list[str] = field(default_factory=list)
+    sentence_record: list[int] = field(default_factory=list)
+    context_lines: dict[int, str] = field(default_factory=dict)
+    """Sentences opening with a pronoun that refers back: the line to show instead, the
+    previous sentence of the same record and this one (a verbatim slice of the record)."""
+    unresolved: set[int] = field(default_factory=set)
+    """Sentences opening with such a pronoun with nothing before them: never shown."""
+    sections: dict[str, int] = field(default_factory=dict)
+    """Cue-phrase section by sentence key, filled as sentences are considered."""
+
+    def line(self, sentence: int) -> str:
+        """What a persona shows for ``sentence``: the sentence, with its context if it needs it."""
+        return self.context_lines.get(sentence) or self.sentence_text[sentence]
+
+    def section(self, key: str) -> int:
+        """GOALS, PAIN_POINTS, BEHAVIOURS, or -1 when no cue phrase matches ``key``."""
+        if key not in self.sections:
+            self.sections[key] = section_of(key)
+        return self.sections[key]
+
+
+def read_corpus(evidence: Sequence[Evidence]) -> Corpus:
+    # One record per id (the last wins, as in the id -> evidence map used for grounding);
+    # sorting makes the result independent of the order the sources were read in.
+    by_id = {record.id: record for record in evidence}
+    records = [by_id[key] for key in sorted(by_id)]
+    by_source = any(record.participant and record.participant.strip() for record in records)
+    keys = [_participant_key(record, by_source=by_source) for record in records]
+    participants = sorted(set(keys))
+    index = {key: position for position, key in enumerate(participants)}
+    corpus = Corpus(records, [index[key] for key in keys], participants)
+    for position, record in enumerate(records):
+        spans = _sentence_spans(record.text)
+        first = len(corpus.sentence_text)
+        for number, (start, end) in enumerate(spans):
+            sentence = record.text[start:end]
+            if _REFERS_BACK.match(sentence) and not _DUMMY_IT.match(sentence):
+                if number == 0:
+                    corpus.unresolved.add(first + number)
+                else:
+                    corpus.context_lines[first + number] = record.text[spans[number - 1][0] : end]
+            corpus.sentence_text.append(sentence)
+        corpus.sentence_record += [position] * len(spans)
+    return corpus
+
+
+def _sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Where the sentences of ``text`` are, each without its edge white space."""
+    found: list[tuple[int, int]] = []
+    start = 0
+    for end in [*(match.end() for match in _SENTENCE_END.finditer(text)), len(text)]:
+        piece = text[start:end]
+        if stripped := piece.strip():
+            left = start + piece.index(stripped[0])
+            found.append((left, left + len(stripped)))
+        start = end
+    return found
+
+
+def _participant_key(record: Evidence, *, by_source: bool) -> str:
+    label = (record.participant or "").strip()
+    if label:
+        return label
+    return f"\x00source {record.source}" if by_source else f"\x00record {record.id}"
+
+
+def require_participants(corpus: Corpus, persona_count: int) -> None:
+    if not corpus.records:
+        raise InsufficientEvidenceError(
+            "no evidence to build personas from: the data sources produced no records"
+        )
+    found = len(corpus.participants)
+    if found < persona_count:
+        raise InsufficientEvidenceError(
+            f"found {found} participant{'s' if found != 1 else ''} in {len(corpus.records)} "
+            f"evidence records, but {persona_count} personas were asked for; "
+            "ask for fewer personas or add more data"
+        )

@@ -1,0 +1,102 @@
+"""The offline synthesizer: personas synthesised from the evidence itself, with no LLM.
+
+Participants are clustered into segments (k-means with a fixed seed) on their TF-IDF text
+vector joined with one-hot vectors of their categorical attributes (segment, company size...),
+each attribute weighted by how well it agrees with what the participants say; each segment
+becomes one persona whose goals, pain points, behaviours and quotes are sentences copied
+verbatim from the segment's evidence, chosen by cue phrases and by how central they are to
+the segment. Same evidence + config gives byte-identical output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from persona.generation.grounding import EvidenceIndex, ground
+from persona.generation.local.corpus import Corpus, read_corpus, require_participants
+from persona.generation.local.naming import name_for, title_for
+from persona.generation.local.picking import SentencePicker, quote_target
+from persona.generation.local.profiles import (
+    describe_demographics,
+    descriptive_attributes,
+    read_profiles,
+    segment_attributes,
+)
+from persona.generation.local.sections import SECTIONS
+from persona.generation.local.segments import Segment, segment_participants
+from persona.generation.local.vectors import Vectors, vectorise
+from persona.providers.base import ProgressCallback
+from persona.schemas import Evidence, PersonaContent
+
+T = TypeVar("T")
+
+
+async def synthesize(
+    evidence: Sequence[Evidence],
+    persona_count: int,
+    seed: int,
+    progress: ProgressCallback | None = None,
+) -> list[PersonaContent]:
+    """``persona_count`` grounded personas, one per segment of similar participants."""
+    corpus = await _step(progress, 0.05, "reading evidence", read_corpus, evidence)
+    require_participants(corpus, persona_count)
+    vectors = await _step(progress, 0.3, "vectorising", vectorise, corpus)
+    segments = await _step(
+        progress, 0.6, "clustering", segment_participants, corpus, vectors, persona_count, seed
+    )
+    personas = await _step(
+        progress, 0.8, "describing personas", describe, corpus, vectors, segments
+    )
+    grounded = await _step(progress, 0.95, "checking quotes", ground_all, corpus, personas)
+    if progress is not None:
+        await progress(1.0, "done")
+    return grounded
+
+
+async def _step(
+    progress: ProgressCallback | None,
+    fraction: float,
+    stage: str,
+    work: Callable[..., T],
+    *args: Any,
+) -> T:
+    """Report ``stage`` and run ``work`` in a thread, so the event loop keeps serving."""
+    if progress is not None:
+        await progress(fraction, stage)
+    return await asyncio.to_thread(work, *args)
+
+
+def describe(corpus: Corpus, vectors: Vectors, segments: list[Segment]) -> list[PersonaContent]:
+    profiles = read_profiles(corpus)
+    keys = descriptive_attributes(profiles)
+    used_first_names: set[str] = set()
+    titles: list[str] = []
+    personas: list[PersonaContent] = []
+    for segment in segments:
+        scores = vectors.sentences[segment.sentences] @ segment.centroid
+        picker = SentencePicker(corpus, segment, scores)
+        attributes = segment_attributes(profiles, segment, keys)
+        picker.choose_insights()
+        quotes = picker.quotes(quote_target(len(segment.participants)))
+        insights = {name: picker.insights(section) for section, name in enumerate(SECTIONS)}
+        main_pain = insights["pain_points"][0].text if insights["pain_points"] else None
+        title = title_for(attributes, segment.terms, main_pain, titles)
+        titles.append(title)
+        personas.append(
+            PersonaContent(
+                name=name_for(corpus, segment, used_first_names),
+                title=title,
+                demographics=describe_demographics(attributes, keys, len(segment.participants)),
+                **insights,
+                quotes=quotes,
+                evidence_ids=[corpus.records[i].id for i in segment.records],
+            )
+        )
+    return personas
+
+
+def ground_all(corpus: Corpus, personas: list[PersonaContent]) -> list[PersonaContent]:
+    index = EvidenceIndex.of(corpus.records)
+    return [ground(persona, index) for persona in personas]
