@@ -168,7 +168,7 @@ class PersonaService:
             dispatcher = self._dispatcher_for(runner)
             self._parts = _Parts(executor, writer, database, repository, runner, dispatcher)
             await dispatcher.start()
-            self._parts.listener = await self._listen_for_finished_runs(runner)
+            self._parts.listener = await self._listen_for_finished_runs(runner, dispatcher)
         except BaseException:
             self._parts = None
             executor.shutdown(wait=False)
@@ -177,14 +177,22 @@ class PersonaService:
                 database.dispose()
             raise
 
-    async def _listen_for_finished_runs(self, runner: Runner) -> FinishedRunListener | None:
+    async def _listen_for_finished_runs(
+        self, runner: Runner, dispatcher: Dispatcher
+    ) -> FinishedRunListener | None:
         url = self.settings.effective_database_url
         if not url.startswith("postgresql"):
             return None  # SQLite: runs end in this process or are found by polling
         from persona.finished_runs import FinishedRunListener  # needs the postgres extra
         from persona.queue import psycopg_conninfo
 
-        listener = FinishedRunListener(psycopg_conninfo(url), runner.notify_finished)
+        def heard_finished(run_id: str) -> None:
+            # A run executing here is resolved by the runner itself, with the run as stored:
+            # its waiters then need no read.
+            if run_id not in dispatcher.active_run_ids:
+                runner.notify_finished(run_id)
+
+        listener = FinishedRunListener(psycopg_conninfo(url), heard_finished)
         await listener.start()
         return listener
 
