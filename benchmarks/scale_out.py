@@ -27,7 +27,8 @@ the ratio measures that machine's CPU as much as the queue; run it on a quiet ma
 Measured on a 2-core machine shared with other work (1,000 runs, 1.0 s latency, concurrency
 100 per worker, interviews.csv, 3 personas a run), at the load averages shown. The first
 three rows come from the commit before the timer change (take-over every 2 s), without CPU
-accounting; the last three from this one (CPU: the API and worker processes' own):
+accounting; the others from this one (CPU: the API and worker processes' own), the last two
+after merging the stalled-job and notification fixes:
 
 | workers | load | wall | runs/s | ratio | CPU | burst pick-up p50/p99 | free slot p50/p99 |
 |---|---|---|---|---|---|---|---|
@@ -37,6 +38,8 @@ accounting; the last three from this one (CPU: the API and worker processes' own
 | 1 | 11.0-11.2 | 26.3 s | 38 | 2.63 | 8.9 s (9 ms a run) | 9090 / 10861 ms | 7 / 146 ms |
 | 2 | 11.2-13.5 | 28.5 s | 35 | 5.69 | 10.8 s (11 ms a run) | 6958 / 11262 ms | 18 / 261 ms |
 | 4 | 13.5-14.4 | 45.2 s | 22 | 18.08 | 16.8 s (17 ms a run) | 1382 / 4983 ms | 18 / 173 ms |
+| 1 | 7.8-8.4 | 23.7 s | 42 | 2.37 | 8.9 s (9 ms a run) | 7092 / 8397 ms | 17 / 157 ms |
+| 4 | 8.4-11.0 | 29.7 s | 34 | 11.88 | 13.3 s (13 ms a run) | 804 / 4130 ms | 14 / 37 ms |
 
 Every run of every measurement succeeded once. Reading them:
 
