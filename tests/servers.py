@@ -136,6 +136,19 @@ def start_server(
 ) -> ServerProcess:
     """`persona serve` (or ``command``, where "{port}" stands for the port) on a free
     loopback port over ``data_dir``, once it answers /health."""
+    server = spawn_server(data_dir, env, *args, command=command)
+    try:
+        wait_healthy(server)
+    except BaseException:
+        server.kill()
+        raise
+    return server
+
+
+def spawn_server(
+    data_dir: Path, env: dict[str, str], *args: str, command: list[str] | None = None
+) -> ServerProcess:
+    """``start_server`` without waiting for /health: several servers can start at once."""
     port = free_port()
     log = data_dir.parent / f"server-{port}.log"
     argv = command or [
@@ -150,13 +163,7 @@ def start_server(
         process = subprocess.Popen(
             argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=data_dir
         )
-    server = ServerProcess(process, f"http://127.0.0.1:{port}", data_dir, log)
-    try:
-        wait_healthy(server)
-    except BaseException:
-        server.kill()
-        raise
-    return server
+    return ServerProcess(process, f"http://127.0.0.1:{port}", data_dir, log)
 
 
 @contextmanager
@@ -199,3 +206,28 @@ def worker_pids(server: ServerProcess) -> list[int]:
         if parent == server.process.pid and "spawn_main" in command:
             pids.append(int(entry.name))
     return sorted(pids)
+
+
+WORKER_READY = "persona worker executing up to"
+"""What `persona worker` logs once its migrations are applied and it takes jobs."""
+
+
+def spawn_worker(data_dir: Path, env: dict[str, str], *args: str) -> ServerProcess:
+    """`persona worker` over ``data_dir`` (no port: ``base_url`` is empty), not waited for."""
+    log = data_dir.parent / f"worker-{time.monotonic_ns()}.log"
+    argv = [sys.executable, "-m", "persona.cli", "worker", "--data-dir", str(data_dir), *args]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=data_dir
+        )
+    return ServerProcess(process, "", data_dir, log)
+
+
+def wait_worker_ready(worker: ServerProcess) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while WORKER_READY not in worker.output():
+        if worker.process.poll() is not None:
+            pytest.fail(f"worker exited with {worker.process.returncode}:\n{worker.output()}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"worker not ready after {START_TIMEOUT}s:\n{worker.output()}")
+        time.sleep(0.1)

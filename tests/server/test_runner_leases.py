@@ -184,5 +184,10 @@ async def test_a_sibling_takes_over_the_runs_of_a_process_that_stopped_gracefull
             for run_id in (running, queued)
         ]
 
-    assert [(run.status, run.attempts) for run in done] == [("succeeded", 2), ("succeeded", 1)]
+    # On PostgreSQL either process's queue worker may have taken either run first: the
+    # interrupted one (whichever it was) ran twice, the other once.
+    assert sorted((run.status, run.attempts) for run in done) == [
+        ("succeeded", 1),
+        ("succeeded", 2),
+    ]
     assert scripted.calls == 3

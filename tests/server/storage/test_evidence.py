@@ -3,9 +3,13 @@ deleted with the last run using them, and the 0002 → 0003 migration."""
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from alembic import command
 from persona.errors import InvalidInputError, NotFoundError
+from persona.ids import utcnow
 from persona.schemas import Evidence, Insight, PersonaContent, Quote, ResolvedConfig, Usage
 from persona.storage import Database, Repository, alembic_config
 from persona.storage import evidence as snapshots
@@ -83,6 +87,29 @@ def test_a_snapshot_larger_than_one_insert_is_stored_once_and_paged_in_source_or
         if (cursor := page.next_cursor) is None:
             break
     assert seen == records
+
+
+@pytest.mark.postgresql_only
+def test_a_snapshot_two_workers_store_at_once_is_stored_once(db: Database) -> None:
+    records = _records(3)
+    set_id = evidence_digest(records)
+
+    def store() -> bool:
+        with db.engine.begin() as connection:
+            return snapshots.store_snapshot(connection, set_id, records, utcnow())
+
+    with db.engine.connect() as first, ThreadPoolExecutor(1) as pool:
+        first.begin()
+        stored_first = snapshots.store_snapshot(first, set_id, records, utcnow())
+        second = pool.submit(store)  # waits on the first one's uncommitted set row
+        time.sleep(0.3)
+        waited = not second.done()
+        first.commit()
+        stored_second = second.result(timeout=10)
+
+    assert (stored_first, waited, stored_second) == (True, True, False)
+    assert _count(db, "evidence_sets") == 1
+    assert _count(db, "evidence_records") == len(records)
 
 
 def test_filters_combine(repo: Repository) -> None:

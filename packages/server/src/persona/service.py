@@ -19,7 +19,7 @@ from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from persona.__about__ import __version__
 from persona.errors import (
@@ -76,6 +76,9 @@ from persona.storage.evidence import NO_FILTER, EvidenceFilter
 from persona.storage.sources import experiment_text_column, remove_data_source
 from persona.storage.write_queue import WriteQueue
 
+if TYPE_CHECKING:
+    from persona.runs.finished import FinishedRunListener
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -105,6 +108,8 @@ class _Parts:
     repository: Repository
     runner: Runner
     dispatcher: Dispatcher
+    listener: FinishedRunListener | None = None
+    """On PostgreSQL: wakes ``wait_for_run`` when a run ends in another process."""
 
 
 class PersonaService:
@@ -142,6 +147,11 @@ class PersonaService:
             dispatcher = self._dispatcher_for(runner)
             self._parts = _Parts(executor, writes, database, repository, runner, dispatcher)
             await dispatcher.start()
+            url = self.settings.effective_database_url
+            if url.startswith("postgresql"):  # on SQLite, runs end here or are polled for
+                from persona.runs.finished import listen_for_finished_runs  # postgres extra
+
+                self._parts.listener = await listen_for_finished_runs(url, runner, dispatcher)
         except BaseException:
             self._parts = None
             executor.shutdown(wait=False)
@@ -178,6 +188,8 @@ class PersonaService:
         if parts is None:
             return
         await parts.dispatcher.shutdown()
+        if parts.listener is not None:
+            await parts.listener.close()
         self._parts = None
         # Let database calls already handed to a thread finish before the engine goes.
         await asyncio.to_thread(parts.executor.shutdown, wait=True)

@@ -11,7 +11,8 @@ from persona.runs.executor import Runner
 from persona.schemas import FINISHED_RUN_STATUSES, RunDetail
 
 WAIT_RECHECK = 2.0
-"""Seconds between database re-reads while waiting for a run another process executes."""
+"""Seconds between database re-reads while waiting for a run another process executes. On
+PostgreSQL its end is also notified (``persona.runs.finished``): the re-read is the fallback."""
 LOCAL_WAIT_RECHECK = 10.0
 """Seconds between re-reads while waiting for a run this process executes: its end here is
 signalled (``Runner.finished``), so a re-read only notices a change made by another process

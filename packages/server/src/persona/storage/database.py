@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _WRITE_OPTION = "persona_write"
-SCHEMA_REVISION = "0005"
+SCHEMA_REVISION = "0006"
 """The newest migration. A database already there is opened without loading Alembic."""
 MIGRATION_LOCK_KEY = 0x5045_5253_4F4E_41
 """The PostgreSQL advisory lock held while migrating ("PERSONA" in hex)."""
@@ -116,7 +116,9 @@ class WriteBatch:
         for statement, rows in self._inserts.items():
             if rows:
                 self.connection.execute(statement, rows)
-        for (statement, _), values in self._updates.items():
+        # In key order (experiment ids): batches committed at once by several processes then
+        # lock the rows they share in one order, and cannot deadlock on them.
+        for (statement, _), values in sorted(self._updates.items(), key=lambda u: str(u[0][1])):
             self.connection.execute(statement, values)
 
 

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, delete, exists, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from persona.schemas import Evidence
 from persona.storage.models import EvidenceRecordRow, EvidenceSetRow, RunRow
@@ -70,7 +71,17 @@ def store_snapshot(
     """Store the snapshot unless it exists; True when this call stored it."""
     if snapshot_exists(connection, set_id):
         return False
-    connection.execute(insert(_SETS), {"id": set_id, "records": len(evidence), "created_at": now})
+    # Another process may store the same snapshot meanwhile (on PostgreSQL, workers write at
+    # once): the set row decides which one writes the records, the other waits and skips.
+    dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    claimed = connection.execute(
+        dialect_insert(_SETS)
+        .on_conflict_do_nothing(index_elements=[_SETS.c.id])
+        .returning(_SETS.c.id),
+        {"id": set_id, "records": len(evidence), "created_at": now},
+    ).first()
+    if claimed is None:
+        return False
     rows = (_record_values(set_id, position, item) for position, item in enumerate(evidence))
     for chunk in _chunks(rows, INSERT_CHUNK):
         connection.execute(insert(_RECORDS), chunk)

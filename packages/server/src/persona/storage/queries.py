@@ -255,10 +255,13 @@ UNHELD_RUNS = (
         )
     )
     .order_by(RunRow.created_at, RunRow.id)
-    .with_for_update()
+    # A row another transaction holds is being claimed or written by a live process: skipped,
+    # not waited for (waiting deadlocked with batched claims).
+    .with_for_update(skip_locked=True)
 )
-"""Active runs no live process holds at ``b_now``, oldest first, locked: queued ones, and
-running ones whose lease is absent or expired."""
+"""Active runs no live process holds at ``b_now``, oldest first, locked (rows locked by
+another transaction skipped): queued ones, and running ones whose lease is absent or
+expired."""
 
 UNFINISHED_RUN = (
     select(RunRow)
