@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ import pytest
 import respx.mocks
 
 from tests.databases import REQUIRE_VARIABLE, PostgresCluster
+from tests.paths import EXAMPLES_DIR, TEST_INTERVIEWS
 
 
 class AiohttpTransportMocker(respx.mocks.AbstractRequestMocker):
@@ -49,8 +51,6 @@ class AiohttpTransportMocker(respx.mocks.AbstractRequestMocker):
 
 respx.mocks.DEFAULT_MOCKER = AiohttpTransportMocker.name
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES_DIR = REPO_ROOT / "examples"
 
 # Keys that would make tests depend on the machine they run on.
 _PROVIDER_KEYS = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY")
@@ -117,3 +117,12 @@ def server_database(database_backend: str, request: pytest.FixtureRequest) -> di
         return {}
     cluster: PostgresCluster = request.getfixturevalue("postgres")
     return {"PERSONA_DATABASE_URL": cluster.migrated_database()}
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A data directory holding the tests' interviews as ``interviews.csv``."""
+    root = tmp_path / "data"
+    root.mkdir()
+    shutil.copy(TEST_INTERVIEWS, root / "interviews.csv")
+    return root

@@ -14,18 +14,20 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-INTERVIEWS = REPO_ROOT / "examples" / "interviews.csv"
+from tests.paths import EXAMPLE_INTERVIEWS, REPO_ROOT
+
 SEED_BODY: dict[str, Any] = {
     "name": "Checkout research Q3",
     "data_sources": ["./interviews.csv"],
@@ -80,11 +82,12 @@ def _coverage_env() -> dict[str, str]:
     return {}
 
 
-def make_data_dir(root: Path) -> Path:
-    """A data directory with the example interviews (``interviews.csv``) and ``small.csv``."""
+def make_data_dir(root: Path, interviews: Path = EXAMPLE_INTERVIEWS) -> Path:
+    """A data directory with ``interviews`` (by default the example interviews) as
+    ``interviews.csv``, and ``small.csv``."""
     data_dir = root / "data"
     data_dir.mkdir()
-    shutil.copy(INTERVIEWS, data_dir / "interviews.csv")
+    shutil.copy(interviews, data_dir / "interviews.csv")
     (data_dir / "small.csv").write_text(SMALL_CSV, encoding="utf-8")
     return data_dir
 
@@ -231,3 +234,47 @@ def wait_worker_ready(worker: ServerProcess) -> None:
         if time.monotonic() > deadline:
             pytest.fail(f"worker not ready after {START_TIMEOUT}s:\n{worker.output()}")
         time.sleep(0.1)
+
+
+RUN_TIMEOUT = 60.0
+"""Seconds a test waits for a run to reach a status."""
+
+
+class StalledProvider:
+    """A loopback stand-in for an OpenAI-compatible API that accepts requests and never answers."""
+
+    def __init__(self) -> None:
+        self.called = threading.Event()
+        self.release = threading.Event()
+        stalled = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                stalled.called.set()
+                stalled.release.wait(RUN_TIMEOUT)
+                self.send_response(503)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def wait_for(api: httpx.Client, location: str, statuses: set[str]) -> dict[str, Any]:
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while time.monotonic() < deadline:
+        run = api.get(location).json()
+        if run["status"] in statuses:
+            return run
+        time.sleep(0.1)
+    pytest.fail(f"{location} never reached {statuses}")

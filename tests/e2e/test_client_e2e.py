@@ -7,31 +7,26 @@ stay `running` until cancelled; everything else is the real server on its defaul
 
 from __future__ import annotations
 
-import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import persona_client as pc
 import pytest
 
-from tests.servers import SEED_BODY, free_port
+from tests.servers import RUN_TIMEOUT, SEED_BODY, StalledProvider, free_port, make_data_dir
 from tests.servers import clean_env as server_env
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "e2e-client-token-0123456789"
 START_TIMEOUT = 60.0
-RUN_TIMEOUT = 60.0
 POLL = 0.05
 STALLED_BODY: dict[str, Any] = {
     "name": "Stalled study",
@@ -106,40 +101,6 @@ def persona_serve(data_dir: Path, env: dict[str, str]) -> Iterator[Server]:
         yield server
     finally:
         server.stop()
-
-
-def make_data_dir(root: Path) -> Path:
-    data_dir = root / "data"
-    data_dir.mkdir()
-    shutil.copy(ROOT / "examples" / "interviews.csv", data_dir / "interviews.csv")
-    return data_dir
-
-
-class StalledProvider:
-    """A loopback OpenAI-compatible API that accepts requests and never answers them."""
-
-    def __init__(self) -> None:
-        self.release = threading.Event()
-        release = self.release
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                release.wait(RUN_TIMEOUT)
-                self.send_response(503)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.servers import STOP_TIMEOUT, clean_env, make_data_dir, running_server
+from tests.servers import (
+    RUN_TIMEOUT,
+    STOP_TIMEOUT,
+    StalledProvider,
+    clean_env,
+    make_data_dir,
+    running_server,
+    wait_for,
+)
 
-from .test_server_http import LOCAL_BODY, RUN_TIMEOUT, TOKEN, StalledProvider, wait_for
+from .test_server_http import LOCAL_BODY, TOKEN
 
 pytestmark = pytest.mark.postgresql_only  # the run queue is PostgreSQL's
 

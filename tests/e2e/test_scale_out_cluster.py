@@ -25,15 +25,17 @@ from tests.databases import PostgresCluster
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.servers import (
     ServerProcess,
+    StalledProvider,
     clean_env,
     make_data_dir,
     spawn_server,
     spawn_worker,
+    wait_for,
     wait_healthy,
     wait_worker_ready,
 )
 
-from .test_server_http import TOKEN, StalledProvider, wait_for
+from .test_server_http import TOKEN
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgresql_only]
 

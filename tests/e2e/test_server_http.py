@@ -2,67 +2,35 @@
 
 from __future__ import annotations
 
-import shutil
-import threading
-import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.servers import SEED_BODY, ServerProcess, clean_env, running_server
+from tests.paths import TEST_INTERVIEWS
+from tests.servers import (
+    RUN_TIMEOUT,
+    SEED_BODY,
+    ServerProcess,
+    StalledProvider,
+    clean_env,
+    make_data_dir,
+    running_server,
+    wait_for,
+)
 
 pytestmark = pytest.mark.e2e
 
-INTERVIEWS = Path(__file__).resolve().parents[1] / "server" / "api" / "interviews.csv"
 TOKEN = "e2e-token-0123456789"
-RUN_TIMEOUT = 60.0
+
 UPLOAD_LIMIT = 1_000_000
 LOCAL_BODY: dict[str, Any] = {
     "name": "Offline checkout research",
     "data_sources": ["interviews.csv"],
     "config": {"provider": "local", "persona_count": 3, "seed": 1},
 }
-
-
-def make_data_dir(root: Path) -> Path:
-    data = root / "data"
-    data.mkdir()
-    shutil.copy(INTERVIEWS, data / "interviews.csv")
-    return data
-
-
-class StalledProvider:
-    """A loopback stand-in for an OpenAI-compatible API that accepts requests and never answers."""
-
-    def __init__(self) -> None:
-        self.called = threading.Event()
-        self.release = threading.Event()
-        stalled = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                stalled.called.set()
-                stalled.release.wait(RUN_TIMEOUT)
-                self.send_response(503)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +42,7 @@ def stalled_provider() -> Iterator[StalledProvider]:
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_data_dir(tmp_path_factory.mktemp("server"))
+    return make_data_dir(tmp_path_factory.mktemp("server"), TEST_INTERVIEWS)
 
 
 @pytest.fixture(scope="module")
@@ -96,16 +64,6 @@ def api(server: ServerProcess) -> Iterator[httpx.Client]:
     headers = {"Authorization": f"Bearer {TOKEN}"}
     with httpx.Client(base_url=server.base_url, headers=headers, timeout=30) as client:
         yield client
-
-
-def wait_for(api: httpx.Client, location: str, statuses: set[str]) -> dict[str, Any]:
-    deadline = time.monotonic() + RUN_TIMEOUT
-    while time.monotonic() < deadline:
-        run = api.get(location).json()
-        if run["status"] in statuses:
-            return run
-        time.sleep(0.1)
-    pytest.fail(f"{location} never reached {statuses}")
 
 
 def start_stalled_run(

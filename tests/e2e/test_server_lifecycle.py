@@ -12,16 +12,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.servers import clean_env, free_port, running_server
-
-from .test_server_http import (
-    LOCAL_BODY,
+from tests.servers import (
     RUN_TIMEOUT,
-    TOKEN,
     StalledProvider,
+    clean_env,
+    free_port,
     make_data_dir,
+    running_server,
     wait_for,
 )
+
+from .test_server_http import LOCAL_BODY, TOKEN
 
 pytestmark = pytest.mark.e2e
 

@@ -3,7 +3,6 @@ with a bearer token, reached in-process through httpx."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -14,8 +13,6 @@ from fastapi import FastAPI
 from persona.api import create_app
 from persona.settings import Settings
 
-HERE = Path(__file__).parent
-INTERVIEWS = HERE.parent / "server" / "api" / "interviews.csv"
 TOKEN = "hardening-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -28,15 +25,6 @@ _MACHINE_ENV = (
     "ANTHROPIC_BASE_URL",
     "OPENAI_BASE_URL",
 )
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    """A data directory holding one interview CSV (``interviews.csv``)."""
-    root = tmp_path / "data"
-    root.mkdir()
-    shutil.copy(INTERVIEWS, root / "interviews.csv")
-    return root
 
 
 @pytest.fixture

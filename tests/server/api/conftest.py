@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,8 +14,6 @@ from fastapi import FastAPI
 from persona.api import create_app
 from persona.settings import Settings
 
-HERE = Path(__file__).parent
-INTERVIEWS = HERE / "interviews.csv"
 TOKEN = "s3cret-token-for-tests"
 
 LOCAL_BODY: dict[str, Any] = {
@@ -26,14 +23,6 @@ LOCAL_BODY: dict[str, Any] = {
 }
 
 ClientFactory = Callable[..., Awaitable[httpx.AsyncClient]]
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    root = tmp_path / "data"
-    root.mkdir()
-    shutil.copy(INTERVIEWS, root / "interviews.csv")
-    return root
 
 
 @pytest.fixture
