@@ -273,12 +273,7 @@ class PersonaService:
         return await self._call(self._repository.list_experiments, limit=limit, cursor=cursor)
 
     async def get_experiment(self, experiment_id: str) -> Experiment:
-        repository = self._repository
-        try:
-            # One short statement that never waits for a lock: cheaper than a thread hop.
-            return repository.get_experiment_now(experiment_id)
-        except ReadWouldWait:
-            return await self._call(repository.get_experiment, experiment_id)
+        return await self._call(self._repository.get_experiment, experiment_id)
 
     def data_version(self) -> Hashable | None:
         """A value that changes whenever anything stored changes, by this process or another

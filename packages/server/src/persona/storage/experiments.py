@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
@@ -12,8 +11,6 @@ from persona.ids import utcnow
 from persona.schemas import Experiment, ExperimentPage, ResolvedConfig
 from persona.storage import evidence as snapshots
 from persona.storage import queries
-from persona.storage.database import ReadWouldWait
-from persona.storage.instant import INSTANT_EXPERIMENT_SQL, instant_experiment
 from persona.storage.models import ExperimentRow
 from persona.storage.rows import (
     StoreBase,
@@ -57,19 +54,6 @@ class ExperimentStore(StoreBase):
     def get_experiment(self, experiment_id: str) -> Experiment:
         with self.db.read() as session:
             return self._load_experiment(session, experiment_id)
-
-    def get_experiment_now(self, experiment_id: str) -> Experiment:
-        """``get_experiment`` on the calling thread, for an event loop: one plain SQLite
-        statement on the database's instant reader. Raises ReadWouldWait when that would
-        wait for a lock or the database has no instant reader."""
-        try:
-            cursor = self.db.instant_reader().execute(INSTANT_EXPERIMENT_SQL, (experiment_id,))
-            row = cursor.fetchone()
-        except sqlite3.Error as exc:  # locked, busy, or closed by dispose()
-            raise ReadWouldWait from exc
-        if row is None:
-            raise NotFoundError("experiment", experiment_id)
-        return instant_experiment(row)
 
     def list_experiments(self, *, limit: int = 50, cursor: str | None = None) -> ExperimentPage:
         check_limit(limit)
