@@ -53,7 +53,7 @@ Every run of every measurement succeeded once. Reading them:
   cores are the bottleneck, and more worker processes only add their fixed costs (9 → 17 ms
   of CPU a run from 1 to 4 workers: heartbeats, timers, smaller group commits, every worker
   woken by each job's NOTIFY). The target needs about 4 free cores for Persona plus
-  PostgreSQL's; the merger re-runs this on a quiet machine.
+  PostgreSQL's.
 - Burst pick-up includes waiting for a free slot: with 1,000 runs for 100-400 slots, most
   runs wait for earlier ones to finish, so it grows with the backlog, not with the queue.
 - Found and fixed on the way (they made runs fail or slowed workers down as the backlog
