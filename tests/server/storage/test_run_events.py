@@ -124,3 +124,25 @@ def test_deleting_the_experiment_deletes_its_events(repo: Repository) -> None:
 
     assert repo.run_events(gone) == []
     assert _types(repo, kept) == ["run.queued"]
+
+
+def test_progress_is_an_event_with_its_stage_and_fraction(repo: Repository) -> None:
+    run_id = _queued_run(repo)
+    claimed = repo.claim_run(run_id, owner="runner-a", lease_seconds=30)
+    assert claimed is not None
+
+    assert repo.update_progress(run_id, claimed.attempt, 0.25, "generating")
+
+    last = repo.run_events(run_id)[-1]
+    assert (last.type, last.payload) == ("run.progress", {"stage": "generating", "progress": 0.25})
+
+
+def test_progress_of_a_stale_attempt_is_no_event(repo: Repository) -> None:
+    run_id = _queued_run(repo)
+    claimed = repo.claim_run(run_id, owner="runner-a", lease_seconds=30)
+    assert claimed is not None
+    repo.cancel_run("exp-1", run_id)
+
+    assert not repo.update_progress(run_id, claimed.attempt, 0.5, "generating")
+
+    assert _types(repo, run_id)[-1] == "run.cancelled"

@@ -259,10 +259,18 @@ class RunStore(StoreBase):
         )
 
     def update_progress(self, run_id: str, attempt: int, progress: float, stage: str) -> bool:
-        """Record progress; False when the run is no longer this attempt's (cancelled, gone)."""
+        """Record progress and its run.progress event; False when the run is no longer this
+        attempt's (cancelled, gone)."""
         values = {"b_run": run_id, "b_attempt": attempt, "b_progress": progress, "b_stage": stage}
         with self.db.write_connection() as connection:
-            return _rowcount(connection.execute(queries.PROGRESS, values)) == 1
+            run = _update_returning_run(connection, queries.PROGRESS, values)
+            if run is None:
+                return False
+            # The runner writes progress at most every PROGRESS_INTERVAL within a stage, so
+            # these events are throttled with it.
+            payload = {"stage": stage, "progress": progress}
+            record_event(connection, run_id, run.experiment_id, "run.progress", utcnow(), payload)
+            return True
 
     def mark_succeeded(
         self, run_id: str, attempt: int, personas: Sequence[PersonaContent], usage: Usage
