@@ -360,9 +360,14 @@ class RunStore(StoreBase):
             row = session.scalars(queries.UNFINISHED_RUN, {"b_run": run_id}).first()
             return row is not None and _requeue_or_fail(session, row, max_attempts, now)
 
-    def run_events(self, run_id: str, *, after: int = 0, limit: int = 1000) -> list[StoredRunEvent]:
-        """The run's events numbered after ``after``, oldest first."""
+    def run_events(
+        self, run_id: str, *, after: int = 0, limit: int = 1000, experiment_id: str | None = None
+    ) -> list[StoredRunEvent]:
+        """The run's events numbered after ``after``, oldest first; with ``experiment_id``,
+        NotFoundError unless the run is that experiment's."""
         with self.db.read() as session:
+            if experiment_id is not None:
+                _run_row(session, run_id, experiment_id=experiment_id)
             return events_after(session.connection(), run_id, after, limit)
 
     def run_status(self, run_id: str) -> RunStatus | None:
