@@ -398,7 +398,7 @@ class PersonaService:
         items = [
             RunEvent(
                 id=event.seq,
-                type=event.type,  # type: ignore[arg-type]
+                type=event.type,
                 run_id=event.run_id,
                 experiment_id=event.experiment_id,
                 created_at=event.created_at,
