@@ -112,6 +112,12 @@ def test_sync_create_generate_wait_and_read(make_app: AppFactory) -> None:
         assert [r.id for r in client.runs.iter(experiment.id, page_size=1)] == [run.id]
         paged = [p.id for p in client.personas.iter(experiment.id, page_size=2)]
         assert sorted(paged) == sorted(finished.persona_ids)
+        events = client.runs.events(experiment.id, run.id).items
+        assert [e.type for e in events[:2]] == ["run.queued", "run.started"]
+        assert events[-1].type == "run.succeeded"
+        assert events[-1].data["persona_ids"] == finished.persona_ids
+        after = client.runs.events(experiment.id, run.id, after=1, limit=1)
+        assert [e.id for e in after.items] == [2] and after.next_after == 2
 
 
 def test_sync_follows_a_persona_to_its_sources(make_app: AppFactory) -> None:
@@ -299,6 +305,8 @@ async def test_async_create_generate_wait_and_read(make_app: AppFactory) -> None
         assert persona.name in await client.personas.markdown(persona.id)
         assert [p.id async for p in client.personas.iter(experiment.id, page_size=1)] != []
         assert [r.id async for r in client.runs.iter(experiment.id)] == [run.id]
+        events = (await client.runs.events(experiment.id, run.id)).items
+        assert [e.type for e in events][:: len(events) - 1] == ["run.queued", "run.succeeded"]
         providers = await client.providers.list()
         assert "local" in {p.name for p in providers if p.configured}
 

@@ -29,6 +29,7 @@ OPERATION_IDS = {
     "listSources",
     "deleteSource",
     "listProviders",
+    "listRunEvents",
 }
 
 

@@ -32,6 +32,7 @@ from persona_client.models import (
     ProviderInfo,
     Run,
     RunDetail,
+    RunEventPage,
     RunPage,
 )
 
@@ -106,6 +107,7 @@ _source_list = _json_parser(TypeAdapter(ExperimentSourceList), "an ExperimentSou
 _run = _json_parser(TypeAdapter(Run), "a Run")
 _run_detail = _json_parser(TypeAdapter(RunDetail), "a RunDetail")
 _run_page = _json_parser(TypeAdapter(RunPage), "a RunPage")
+_run_event_page = _json_parser(TypeAdapter(RunEventPage), "a RunEventPage")
 _persona = _json_parser(TypeAdapter(Persona), "a Persona")
 _persona_page = _json_parser(TypeAdapter(PersonaPage), "a PersonaPage")
 _evidence_page = _json_parser(TypeAdapter(EvidencePage), "an EvidencePage")
@@ -244,6 +246,18 @@ def list_runs(
 
 def get_run(experiment_id: str, run_id: str) -> Operation[RunDetail]:
     return Operation("GET", _run_path(experiment_id, run_id), _run_detail, replayable=True)
+
+
+def list_run_events(
+    experiment_id: str, run_id: str, *, after: int | None, limit: int | None
+) -> Operation[RunEventPage]:
+    params: Params = {}
+    if after is not None:
+        params["after"] = after
+    if limit is not None:
+        params["limit"] = limit
+    path = _run_path(experiment_id, run_id) + "/events"
+    return Operation("GET", path, _run_event_page, replayable=True, params=params or None)
 
 
 def cancel_run(experiment_id: str, run_id: str) -> Operation[Run]:

@@ -35,6 +35,7 @@ from persona_client.models import (
     ProviderInfo,
     Run,
     RunDetail,
+    RunEventPage,
     RunPage,
 )
 
@@ -187,6 +188,13 @@ class Runs(_Resource):
         operation = ops.list_runs(experiment_id, status=status, limit=limit, cursor=cursor)
         return self._request(operation)
 
+    def events(
+        self, experiment_id: str, run_id: str, *, after: int | None = None, limit: int | None = None
+    ) -> RunEventPage:
+        """One page of the run's events (its state changes), oldest first, after ``after``."""
+        operation = ops.list_run_events(experiment_id, run_id, after=after, limit=limit)
+        return self._request(operation)
+
     def iter(
         self, experiment_id: str, *, status: str | None = None, page_size: int | None = None
     ) -> Iterator[Run]:
@@ -307,6 +315,13 @@ class AsyncRuns(_AsyncResource):
     ) -> RunPage:
         """One page of the experiment's runs, newest first, optionally of one ``status``."""
         operation = ops.list_runs(experiment_id, status=status, limit=limit, cursor=cursor)
+        return await self._request(operation)
+
+    async def events(
+        self, experiment_id: str, run_id: str, *, after: int | None = None, limit: int | None = None
+    ) -> RunEventPage:
+        """One page of the run's events (its state changes), oldest first, after ``after``."""
+        operation = ops.list_run_events(experiment_id, run_id, after=after, limit=limit)
         return await self._request(operation)
 
     def iter(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from typing_extensions import TypeAliasType
@@ -371,6 +371,34 @@ class RunError(BaseModel):
         title="Code",
     )
     message: str = Field(..., title="Message")
+
+
+class RunEvent(BaseModel):
+    id: int = Field(
+        ...,
+        description="Increases by one per event of the run; resume after it.",
+        title="Id",
+    )
+    type: Literal["run.queued", "run.started", "run.progress", "run.succeeded", "run.failed", "run.cancelled"] = (
+        Field(..., title="Type")
+    )
+    run_id: str = Field(..., title="Run Id")
+    experiment_id: str = Field(..., title="Experiment Id")
+    created_at: AwareDatetime = Field(..., title="Created At")
+    data: dict[str, Any] = Field(
+        ...,
+        description="run.started: attempt; run.progress: stage, progress; run.succeeded: persona_ids, usage; run.failed: code, message; the others: empty.",
+        title="Data",
+    )
+
+
+class RunEventPage(BaseModel):
+    items: list[RunEvent] = Field(..., title="Items")
+    next_after: int | None = Field(
+        None,
+        description="Pass as `after` for the next page; null on the last page.",
+        title="Next After",
+    )
 
 
 class SourceUpload(BaseModel):

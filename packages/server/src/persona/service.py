@@ -50,6 +50,8 @@ from persona.schemas import (
     ResolvedConfig,
     Run,
     RunDetail,
+    RunEvent,
+    RunEventPage,
     RunPage,
     RunStatus,
 )
@@ -376,6 +378,30 @@ class PersonaService:
 
     async def get_run(self, experiment_id: str, run_id: str) -> RunDetail:
         return await self._call(self._repository.get_run, experiment_id, run_id)
+
+    async def list_run_events(
+        self, experiment_id: str, run_id: str, *, after: int, limit: int
+    ) -> RunEventPage:
+        """A page of the run's events after event ``after``; NotFoundError for an unknown run."""
+        found = await self._call(
+            self._repository.run_events,
+            run_id,
+            after=after,
+            limit=limit + 1,
+            experiment_id=experiment_id,
+        )
+        items = [
+            RunEvent(
+                id=event.seq,
+                type=event.type,
+                run_id=event.run_id,
+                experiment_id=event.experiment_id,
+                created_at=event.created_at,
+                data=event.payload,
+            )
+            for event in found[:limit]
+        ]
+        return RunEventPage(items=items, next_after=items[-1].id if len(found) > limit else None)
 
     async def cancel_run(self, experiment_id: str, run_id: str) -> Run:
         """Queued or running → cancelled (its task is stopped); finished → ConflictError."""

@@ -149,3 +149,23 @@ class EvidenceRecordRow(Base):
     attributes: Mapped[dict[str, str]] = mapped_column(JSON)
 
     __table_args__ = (Index("ix_evidence_records_set_evidence", "set_id", "evidence_id"),)
+
+
+class RunEventRow(Base):
+    """One state change of a run (queued, started, progress, succeeded, failed, cancelled),
+    written in the transaction of the change; ``seq`` increases by one per run."""
+
+    __tablename__ = "run_events"
+
+    run_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    experiment_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("experiments.id", ondelete="CASCADE")
+    )
+    type: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_run_events_experiment_created", "experiment_id", "created_at"),)

@@ -25,7 +25,13 @@ from sqlalchemy import (
 )
 
 from persona.schemas import ACTIVE_RUN_STATUSES
-from persona.storage.models import ExperimentRow, IdempotencyRow, PersonaRow, RunRow
+from persona.storage.models import (
+    ExperimentRow,
+    IdempotencyRow,
+    PersonaRow,
+    RunEventRow,
+    RunRow,
+)
 from persona.storage.types import UTCDateTime
 
 CLAIMED_STAGE = "loading sources"
@@ -214,9 +220,9 @@ EXPERIMENT_RUN_SNAPSHOTS = select(RunRow.id, RunRow.evidence_set_id).where(
 
 DELETE_EXPERIMENT_CHILDREN = tuple(
     delete(table).where(table.experiment_id == bindparam("b_experiment"))
-    for table in (IdempotencyRow, PersonaRow, RunRow)
+    for table in (IdempotencyRow, PersonaRow, RunEventRow, RunRow)
 )
-"""Delete an experiment's idempotency keys, personas and runs, child tables first: the
+"""Delete an experiment's idempotency keys, personas, run events and runs, child tables first: the
 cascade does not depend on the database honouring ON DELETE CASCADE."""
 
 DELETE_EXPERIMENT = delete(ExperimentRow).where(ExperimentRow.id == bindparam("b_experiment"))
@@ -297,3 +303,30 @@ EXPERIMENT_PERSONAS = select(PersonaRow).where(
     PersonaRow.experiment_id == bindparam("b_experiment")
 )
 """An experiment's personas (the listing adds its run filter, cursor and order)."""
+
+RUN_EVENT_TABLE = cast(Table, RunEventRow.__table__)
+"""The ``run_events`` table, for the Core statements below."""
+
+INSERT_RUN_EVENT = insert(RUN_EVENT_TABLE).from_select(
+    ["run_id", "seq", "experiment_id", "type", "created_at", "payload"],
+    select(
+        bindparam("b_run"),
+        func.coalesce(func.max(RUN_EVENT_TABLE.c.seq), 0) + 1,
+        bindparam("b_experiment"),
+        bindparam("b_type"),
+        bindparam("b_now", type_=UTCDateTime()),
+        bindparam("b_payload", type_=RUN_EVENT_TABLE.c.payload.type),
+    ).where(RUN_EVENT_TABLE.c.run_id == bindparam("b_run")),
+)
+"""Append one event to a run's events, numbered one after its latest (the run's row is
+locked by the state change in the same transaction, so the numbers never collide)."""
+
+RUN_EVENTS_AFTER = (
+    select(RUN_EVENT_TABLE)
+    .where(
+        RUN_EVENT_TABLE.c.run_id == bindparam("b_run"), RUN_EVENT_TABLE.c.seq > bindparam("b_after")
+    )
+    .order_by(RUN_EVENT_TABLE.c.seq)
+    .limit(bindparam("b_limit"))
+)
+"""A run's events after sequence number ``b_after``, oldest first, at most ``b_limit``."""

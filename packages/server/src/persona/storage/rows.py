@@ -30,6 +30,7 @@ from persona.schemas import (
 from persona.storage import queries
 from persona.storage.cursor import Cursor
 from persona.storage.database import Database
+from persona.storage.events import record_event
 from persona.storage.models import ExperimentRow, PersonaRow, RunRow
 
 MAX_PAGE_SIZE = 200
@@ -150,10 +151,17 @@ def _requeue_or_fail(session: Session, row: RunRow, max_attempts: int, now: date
             f"the run was interrupted {row.attempts} times by a server stop; "
             f"it is not restarted after {max_attempts} attempts"
         )
+        session.flush()
+        payload = {"code": row.error_code, "message": row.error_message}
+        record_event(session.connection(), row.id, row.experiment_id, "run.failed", now, payload)
         _touch(session, row.experiment_id, now)
         return False
+    requeued = row.status != "queued"
     row.status = "queued"
     row.stage = "queued"
+    if requeued:
+        session.flush()
+        record_event(session.connection(), row.id, row.experiment_id, "run.queued", now)
     return True
 
 

@@ -25,6 +25,7 @@ from persona.schemas import (
     Usage,
 )
 from persona.storage import queries
+from persona.storage.events import StoredRunEvent, events_after, record_event
 from persona.storage.models import IdempotencyRow, RunRow
 from persona.storage.rows import (
     ClaimedRun,
@@ -110,6 +111,7 @@ class RunStore(StoreBase):
                     _check_hash(key, found.request_hash, request_hash)
                     return _stored_run(connection, found.run_id), False
             connection.execute(queries.INSERT_RUN, values)
+            record_event(connection, values["id"], experiment_id, "run.queued", now)
             if idempotency is not None:
                 connection.execute(
                     queries.INSERT_IDEMPOTENCY_KEY,
@@ -175,6 +177,8 @@ class RunStore(StoreBase):
             row.stage = "cancelled"
             row.finished_at = now
             row.lease_owner = row.lease_expires_at = None
+            session.flush()
+            record_event(session.connection(), run_id, experiment_id, "run.cancelled", now)
             _touch(session, experiment_id, now)
         return _run(row, [])
 
@@ -199,6 +203,14 @@ class RunStore(StoreBase):
             if _rowcount(connection.execute(queries.CLAIM, values)) != 1:
                 return None
             found = connection.execute(queries.CLAIMED, {"b_run": run_id}).one()
+            record_event(
+                connection,
+                run_id,
+                found.experiment_id,
+                "run.started",
+                now,
+                {"attempt": found.attempts},
+            )
             return ClaimedRun(
                 run_id=run_id,
                 experiment_id=found.experiment_id,
@@ -247,10 +259,18 @@ class RunStore(StoreBase):
         )
 
     def update_progress(self, run_id: str, attempt: int, progress: float, stage: str) -> bool:
-        """Record progress; False when the run is no longer this attempt's (cancelled, gone)."""
+        """Record progress and its run.progress event; False when the run is no longer this
+        attempt's (cancelled, gone)."""
         values = {"b_run": run_id, "b_attempt": attempt, "b_progress": progress, "b_stage": stage}
         with self.db.write_connection() as connection:
-            return _rowcount(connection.execute(queries.PROGRESS, values)) == 1
+            run = _update_returning_run(connection, queries.PROGRESS, values)
+            if run is None:
+                return False
+            # The runner writes progress at most every PROGRESS_INTERVAL within a stage, so
+            # these events are throttled with it.
+            payload = {"stage": stage, "progress": progress}
+            record_event(connection, run_id, run.experiment_id, "run.progress", utcnow(), payload)
+            return True
 
     def mark_succeeded(
         self, run_id: str, attempt: int, personas: Sequence[PersonaContent], usage: Usage
@@ -275,6 +295,14 @@ class RunStore(StoreBase):
                 for position, content in enumerate(personas)
             ]
             self._insert_personas(connection, rows)
+            record_event(
+                connection,
+                run_id,
+                run.experiment_id,
+                "run.succeeded",
+                now,
+                {"persona_ids": [row["id"] for row in rows], "usage": values["b_usage"]},
+            )
             self._touch_experiment(connection, run.experiment_id, now)
         stored = [
             _stored_persona(row, content) for row, content in zip(rows, personas, strict=True)
@@ -299,6 +327,14 @@ class RunStore(StoreBase):
             run = _update_returning_run(connection, queries.FAIL, values)
             if run is None:
                 return False
+            record_event(
+                connection,
+                run_id,
+                run.experiment_id,
+                "run.failed",
+                now,
+                {"code": error.code, "message": error.message},
+            )
             self._touch_experiment(connection, run.experiment_id, now)
         return True
 
@@ -323,6 +359,16 @@ class RunStore(StoreBase):
         with self.db.write() as session:
             row = session.scalars(queries.UNFINISHED_RUN, {"b_run": run_id}).first()
             return row is not None and _requeue_or_fail(session, row, max_attempts, now)
+
+    def run_events(
+        self, run_id: str, *, after: int = 0, limit: int = 1000, experiment_id: str | None = None
+    ) -> list[StoredRunEvent]:
+        """The run's events numbered after ``after``, oldest first; with ``experiment_id``,
+        NotFoundError unless the run is that experiment's."""
+        with self.db.read() as session:
+            if experiment_id is not None:
+                _run_row(session, run_id, experiment_id=experiment_id)
+            return events_after(session.connection(), run_id, after, limit)
 
     def run_status(self, run_id: str) -> RunStatus | None:
         with self.db.read() as session:

@@ -7,7 +7,15 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from persona.api.deps import Cursor, Limit, ServiceDep, TokenFirstRoute
 from persona.api.openapi import problems
 from persona.errors import InvalidInputError
-from persona.schemas import EvidencePage, GenerationOverrides, Run, RunDetail, RunPage, RunStatus
+from persona.schemas import (
+    EvidencePage,
+    GenerationOverrides,
+    Run,
+    RunDetail,
+    RunEventPage,
+    RunPage,
+    RunStatus,
+)
 from persona.storage.evidence import EvidenceFilter
 
 router = APIRouter(
@@ -137,6 +145,26 @@ async def get_run(experiment_id: str, run_id: str, service: ServiceDep) -> RunDe
 async def cancel_run(experiment_id: str, run_id: str, service: ServiceDep) -> Run:
     """Cancel a queued or running run; 409 when it has already finished."""
     return await service.cancel_run(experiment_id, run_id)
+
+
+@router.get(
+    "/runs/{run_id}/events",
+    operation_id="listRunEvents",
+    response_model=RunEventPage,
+    responses=problems(401, 404, 422),
+)
+async def list_run_events(
+    experiment_id: str,
+    run_id: str,
+    service: ServiceDep,
+    limit: Limit = 100,
+    after: Annotated[
+        int, Query(ge=0, description="Only events after this event id (0: from the first).")
+    ] = 0,
+) -> RunEventPage:
+    """The run's state changes (queued, started, progress, succeeded, failed, cancelled),
+    oldest first."""
+    return await service.list_run_events(experiment_id, run_id, after=after, limit=limit)
 
 
 def evidence_filter(
