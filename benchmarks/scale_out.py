@@ -41,6 +41,15 @@ after merging the stalled-job and notification fixes:
 | 1 | 7.8-8.4 | 23.7 s | 42 | 2.37 | 8.9 s (9 ms a run) | 7092 / 8397 ms | 17 / 157 ms |
 | 4 | 8.4-11.0 | 29.7 s | 34 | 11.88 | 13.3 s (13 ms a run) | 804 / 4130 ms | 14 / 37 ms |
 
+On the same machine with nothing else running (load 0.25 at the start), after the storage
+split and run events:
+
+| workers | load | wall | runs/s | ratio | CPU | burst pick-up p50/p99 | free slot p50/p99 |
+|---|---|---|---|---|---|---|---|
+| 1 | 0.3-1.1 | 12.9 s | 78 | 1.29 | 9.0 s (9 ms a run) | 3989 / 6401 ms | 5 / 6 ms |
+| 2 | 1.1-2.4 | 9.4 s | 106 | 1.89 | 9.8 s (10 ms a run) | 390 / 1189 ms | 5 / 6 ms |
+| 4 | 2.4-3.7 | 12.8 s | 78 | 5.14 | 14.4 s (14 ms a run) | 50 / 303 ms | 6 / 9 ms |
+
 Every run of every measurement succeeded once. Reading them:
 
 - **Pick-up with a free slot meets its target** (p99 ≤ 200 ms) wherever the machine had any
