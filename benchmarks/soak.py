@@ -310,7 +310,7 @@ class Worker:
             )  # fmt: skip
         elif kind == 3:
             await self.bad_request(
-                "createExperiment (malformed JSON)", "POST", "/experiments", {422},
+                "createExperiment (malformed JSON)", "POST", "/experiments", {400},
                 content=b'{"name": ', headers={"Content-Type": "application/json"},
             )  # fmt: skip
         elif kind == 4:

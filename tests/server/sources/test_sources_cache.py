@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from persona.errors import SourceError
+from persona.generation.evidence_index import EvidenceIndex
+from persona.generation.prompt import render_evidence
 from persona.schemas import Evidence
 from persona.sources import cache, cached_evidence, load_evidence
 from persona.sources.cache import EvidenceCache, footprint
@@ -41,6 +43,38 @@ def test_a_second_load_of_the_same_file_comes_from_the_cache(
     assert second == first
     assert len(fresh_cache) == 1
     assert fresh_cache.total_bytes == footprint(first)
+
+
+def test_the_same_bytes_under_other_names_share_one_entry_and_read_as_their_own(
+    tmp_path: Path, fresh_cache: EvidenceCache
+) -> None:
+    names = [f"experiment-{number}/extract.csv" for number in range(20)]
+    for name in names:
+        (tmp_path / name).parent.mkdir()
+        (tmp_path / name).write_text(CSV)
+    first = load_evidence([names[0]], data_dir=tmp_path)
+    held = fresh_cache.total_bytes
+
+    served = {name: load_evidence([name], data_dir=tmp_path) for name in names[1:]}
+
+    assert len(fresh_cache) == 1 and fresh_cache.total_bytes == held
+    fresh_cache.clear()
+    for name, evidence in served.items():
+        assert evidence == load_evidence([name], data_dir=tmp_path)  # as parsed under it
+        assert {item.source for item in evidence} == {name}
+        assert [item.text for item in evidence] == [item.text for item in first]
+    assert load_evidence([names[0]], data_dir=tmp_path) == first
+
+
+def test_the_name_first_read_gets_the_kept_objects_again(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text(CSV)
+    (tmp_path / "b.csv").write_text(CSV)
+    first = load_evidence(["a.csv"], data_dir=tmp_path)
+    load_evidence(["b.csv"], data_dir=tmp_path)
+
+    again = load_evidence(["a.csv"], data_dir=tmp_path)
+
+    assert all(x is y for x, y in zip(again, first, strict=True))
 
 
 def test_a_file_rewritten_with_the_same_size_and_mtime_is_parsed_again(tmp_path: Path) -> None:
@@ -93,11 +127,11 @@ def evidence(count: int) -> list[Evidence]:
 def test_the_least_recently_used_files_leave_first_beyond_the_bound() -> None:
     one = footprint(evidence(1))
     bounded = EvidenceCache(max_bytes=5 * one, max_file_bytes=200)
-    bounded.put(("a",), 150, evidence(2))
-    bounded.put(("b",), 100, evidence(2))
+    bounded.put(("a",), 150, "a.csv", evidence(2))
+    bounded.put(("b",), 100, "a.csv", evidence(2))
     assert bounded.get(("a",)) is not None  # "b" is now the least recently used
 
-    bounded.put(("c",), 100, evidence(2))
+    bounded.put(("c",), 100, "a.csv", evidence(2))
 
     assert bounded.get(("b",)) is None
     assert bounded.get(("a",)) is not None and bounded.get(("c",)) is not None
@@ -107,7 +141,7 @@ def test_the_least_recently_used_files_leave_first_beyond_the_bound() -> None:
 def test_evidence_larger_than_the_whole_bound_is_not_kept() -> None:
     bounded = EvidenceCache(max_bytes=footprint(evidence(3)), max_file_bytes=200)
 
-    bounded.put(("many",), 100, evidence(4))
+    bounded.put(("many",), 100, "a.csv", evidence(4))
 
     assert len(bounded) == 0 and bounded.total_bytes == 0
 
@@ -115,17 +149,29 @@ def test_evidence_larger_than_the_whole_bound_is_not_kept() -> None:
 @pytest.mark.parametrize(
     "source", ["interviews.csv", "survey.json", "transcripts"], ids=lambda name: name
 )
-def test_the_memory_estimate_is_close_to_what_the_evidence_really_holds(source: str) -> None:
-    load_evidence([source], data_dir=EXAMPLES)  # imports and caches warmed outside the trace
+def test_the_memory_estimate_is_close_to_what_used_evidence_really_holds(source: str) -> None:
+    """Runs derive values from each record (memos) that live as long as it, so as long as
+    the cache keeps it: they are part of what it holds."""
+    for item in load_evidence([source], data_dir=EXAMPLES):  # warmed outside the trace
+        _use(item)
     cache.evidence_cache.clear()
     tracemalloc.start()
     try:
         loaded = load_evidence([source], data_dir=EXAMPLES)
+        for item in loaded:
+            _use(item)
         held, _ = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
 
     assert 0.6 * held <= footprint(loaded) <= 1.6 * held
+
+
+def _use(item: Evidence) -> None:
+    """What a run derives from a record and keeps while it lives: grounding's normalised
+    text and the prompt's rendering (a quote located, a prompt written)."""
+    EvidenceIndex([item]).normalized(0)
+    render_evidence(item, "E1")
 
 
 def _cached(data_dir: Path, *sources: str, max_read_bytes: int = 4096) -> list[str] | None:

@@ -34,9 +34,10 @@ from persona.generation.grounding import EvidenceIndex, ground
 from persona.ids import new_id
 from persona.providers import Provider, build_provider
 from persona.runs.progress import ProgressReporter, Superseded, mark_retrieved
+from persona.runs.working_set import read_working_set, run_holding_working_set
 from persona.schemas import Evidence, PersonaContent, RunDetail, RunError, Usage
 from persona.settings import Settings
-from persona.sources import cached_evidence, load_evidence
+from persona.sources import cached_evidence, iter_evidence
 from persona.storage import ClaimedRun, Repository
 from persona.storage.evidence import evidence_digest
 from persona.storage.write_queue import WriteQueue
@@ -201,7 +202,8 @@ class Runner:
     async def _attempt(self, claimed: ClaimedRun, slot_taken_at: float) -> RunDetail | None:
         """The run as stored when it succeeded; None when it failed or changed elsewhere."""
         try:
-            return await self._run(claimed, slot_taken_at)
+            with run_holding_working_set():
+                return await self._run(claimed, slot_taken_at)
         except Superseded:
             logger.info(
                 "run %s changed elsewhere; attempt %d stops", claimed.run_id, claimed.attempt
@@ -281,13 +283,14 @@ class Runner:
         )
 
     def _load_evidence(self, claimed: ClaimedRun) -> tuple[list[Evidence], str]:
-        evidence = load_evidence(
+        records = iter_evidence(
             claimed.data_sources,
             data_dir=self.settings.data_dir,
             text_column=claimed.text_column,
             max_total_bytes=self.settings.max_source_bytes,
             max_folder_files=self.settings.max_folder_files,
         )
+        evidence = read_working_set(records)  # a large one kept out of the collector's passes
         return evidence, evidence_digest(evidence)
 
     def _describe_failure(self, claimed: ClaimedRun, err: Exception) -> RunError:

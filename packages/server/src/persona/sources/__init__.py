@@ -23,7 +23,7 @@ longest non-numeric values on average over the first 200 records. Every other no
 becomes an attribute. Records with empty text are skipped.
 
 Every file is read once even when several sources name it. A file read before with the same
-bytes (and the same text column) is not parsed again: its Evidence comes from
+bytes (and the same text column), under any name, is not parsed again: its Evidence comes from
 a bounded in-memory cache (:mod:`persona.sources.cache`). All errors are ``SourceError``
 whose message names the file and, where it applies, the place (line, row, item, byte).
 """
@@ -109,7 +109,8 @@ def _read_file(
 
 
 def _cache_key(data: bytes, file: SourceFile, text_column: str | None) -> tuple[Hashable, ...]:
-    return content_key(data, file.name, file.path.suffix.lower(), text_column)
+    # Not the name: the cache renames records read under another (CachedFile.evidence_as).
+    return content_key(data, file.path.suffix.lower(), text_column)
 
 
 def _read_cached(
@@ -128,13 +129,13 @@ def _read_cached(
     cached = evidence_cache.get(key)
     if cached is not None:
         budget.take(cached.size, file.name)
-        yield from cached.evidence
+        yield from cached.evidence_as(file.name)
         return
     parsed: list[Evidence] = []
     for item in _read_file(read_lines(io.BytesIO(data), file.name, budget), file, text_column):
         parsed.append(item)
         yield item
-    evidence_cache.put(key, len(data), parsed)
+    evidence_cache.put(key, len(data), file.name, parsed)
 
 
 def iter_evidence(
@@ -221,5 +222,5 @@ def cached_evidence(
         cached = evidence_cache.get(_cache_key(data, file, text_column)) if budget >= 0 else None
         if cached is None:
             return None
-        evidence.extend(cached.evidence)
+        evidence.extend(cached.evidence_as(file.name))
     return evidence
