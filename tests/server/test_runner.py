@@ -8,41 +8,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pytest
-from persona.errors import (
-    ConflictError,
-    InsufficientEvidenceError,
-    ProviderError,
-    SourceError,
-)
+from persona.errors import InsufficientEvidenceError, ProviderError, SourceError
 from persona.schemas import ExperimentCreate, GenerationConfig, ResolvedConfig
 from persona.service import PersonaService
 from persona.settings import Settings
-from persona.storage import Database, Repository
+
+from tests.server._runner_cases import experiment_body, run_at_stage, run_status, started_run
 
 if TYPE_CHECKING:
     from tests.server.conftest import ScriptedProvider, WaitUntil
-
-
-def _create(name: str = "study", **config: object) -> ExperimentCreate:
-    return ExperimentCreate(
-        name=name,
-        data_sources=["interviews.csv"],
-        config=GenerationConfig(provider="local", **config),  # type: ignore[arg-type]
-    )
-
-
-async def _started(service: PersonaService, **config: object) -> tuple[str, str]:
-    experiment = await service.create_experiment(_create(**config))
-    started = await service.start_run(experiment.id)
-    return experiment.id, started.run.id
-
-
-async def _status(service: PersonaService, experiment_id: str, run_id: str) -> str:
-    return (await service.get_run(experiment_id, run_id)).status
-
-
-async def _stage(service: PersonaService, experiment_id: str, run_id: str, stage: str) -> bool:
-    return (await service.get_run(experiment_id, run_id)).stage == stage
 
 
 # ---------------------------------------------------------------------- success
@@ -52,11 +26,11 @@ async def test_a_run_goes_from_queued_to_succeeded_with_every_transition_stored(
     service: PersonaService, scripted: ScriptedProvider, wait_until: WaitUntil
 ) -> None:
     scripted.hold = asyncio.Event()
-    experiment_id, run_id = await _started(service, persona_count=2)
+    experiment_id, run_id = await started_run(service, persona_count=2)
 
     await scripted.started.wait()
     # The run does not wait for its progress to be committed: wait for it here.
-    await wait_until(lambda: _stage(service, experiment_id, run_id, "thinking"))
+    await wait_until(lambda: run_at_stage(service, experiment_id, run_id, "thinking"))
     running = await service.get_run(experiment_id, run_id)
     scripted.hold.set()
     done = await service.wait_for_run(experiment_id, run_id, timeout=30)
@@ -84,7 +58,7 @@ async def test_a_run_goes_from_queued_to_succeeded_with_every_transition_stored(
 async def test_stored_personas_are_grounded_against_the_evidence(
     service: PersonaService, scripted: ScriptedProvider
 ) -> None:
-    experiment_id, run_id = await _started(service, persona_count=1)
+    experiment_id, run_id = await started_run(service, persona_count=1)
 
     persona = (await service.wait_for_run(experiment_id, run_id, timeout=30)).personas[0]
 
@@ -101,7 +75,7 @@ async def test_stored_personas_are_grounded_against_the_evidence(
 async def test_runs_share_one_provider_closed_when_the_service_stops(
     service: PersonaService, scripted: ScriptedProvider
 ) -> None:
-    experiment = await service.create_experiment(_create())
+    experiment = await service.create_experiment(experiment_body())
     started = [await service.start_run(experiment.id) for _ in range(3)]
     done = [await service.wait_for_run(experiment.id, s.run.id, timeout=30) for s in started]
     closed_while_serving = scripted.closed
@@ -116,7 +90,7 @@ async def test_runs_share_one_provider_closed_when_the_service_stops(
 async def test_the_provider_gets_the_effective_config(
     service: PersonaService, scripted: ScriptedProvider
 ) -> None:
-    experiment_id, run_id = await _started(service, persona_count=4, seed=11)
+    experiment_id, run_id = await started_run(service, persona_count=4, seed=11)
 
     await service.wait_for_run(experiment_id, run_id, timeout=30)
 
@@ -128,7 +102,7 @@ async def test_progress_updates_are_throttled_within_a_stage(
 ) -> None:
     scripted.progress_steps = [(i / 200, "crunching") for i in range(200)]
     async with PersonaService(make_settings()) as service:
-        experiment_id, run_id = await _started(service)
+        experiment_id, run_id = await started_run(service)
         done = await service.wait_for_run(experiment_id, run_id, timeout=30)
 
     assert done.status == "succeeded"
@@ -142,7 +116,7 @@ async def test_a_provider_error_is_recorded_with_its_code(
     service: PersonaService, scripted: ScriptedProvider
 ) -> None:
     scripted.error = ProviderError("the API key was rejected", code="provider_auth", status=401)
-    experiment_id, run_id = await _started(service)
+    experiment_id, run_id = await started_run(service)
 
     run = await service.wait_for_run(experiment_id, run_id, timeout=30)
 
@@ -160,7 +134,7 @@ async def test_raw_output_of_an_invalid_response_is_saved_and_named(
     scripted.error = ProviderError(
         "the model's answer is not valid JSON", code="invalid_output", raw_output="{not json"
     )
-    experiment_id, run_id = await _started(service)
+    experiment_id, run_id = await started_run(service)
 
     run = await service.wait_for_run(experiment_id, run_id, timeout=30)
 
@@ -177,7 +151,7 @@ async def test_raw_output_that_cannot_be_saved_still_fails_the_run_cleanly(
     scripted.error = ProviderError("bad answer", code="invalid_output", raw_output="x")
     (service.settings.state_dir / "runs").parent.mkdir(parents=True, exist_ok=True)
     (service.settings.state_dir / "runs").write_text("a file where a folder should be")
-    experiment_id, run_id = await _started(service)
+    experiment_id, run_id = await started_run(service)
 
     run = await service.wait_for_run(experiment_id, run_id, timeout=30)
 
@@ -196,7 +170,7 @@ async def test_input_errors_fail_the_run_with_their_code(
     service: PersonaService, scripted: ScriptedProvider, error: Exception, code: str
 ) -> None:
     scripted.error = error
-    experiment_id, run_id = await _started(service)
+    experiment_id, run_id = await started_run(service)
 
     run = await service.wait_for_run(experiment_id, run_id, timeout=30)
 
@@ -208,7 +182,7 @@ async def test_an_unexpected_exception_is_an_internal_error_without_a_stack_trac
     service: PersonaService, scripted: ScriptedProvider, caplog: pytest.LogCaptureFixture
 ) -> None:
     scripted.error = ZeroDivisionError("division by zero in /secret/path.py")
-    experiment_id, run_id = await _started(service)
+    experiment_id, run_id = await started_run(service)
 
     with caplog.at_level(logging.ERROR, logger="persona.runs.executor"):
         run = await service.wait_for_run(experiment_id, run_id, timeout=30)
@@ -224,7 +198,7 @@ async def test_an_unexpected_exception_is_an_internal_error_without_a_stack_trac
 async def test_a_source_deleted_after_creation_fails_the_run_naming_it(
     service: PersonaService, scripted: ScriptedProvider
 ) -> None:
-    experiment = await service.create_experiment(_create())
+    experiment = await service.create_experiment(experiment_body())
     (service.settings.data_dir / "interviews.csv").unlink()
 
     started = await service.start_run(experiment.id)
@@ -263,11 +237,11 @@ async def test_no_more_runs_than_the_limit_execute_at_once(
 ) -> None:
     scripted.hold = asyncio.Event()
     async with PersonaService(make_settings(max_concurrent_runs=2)) as service:
-        experiment = await service.create_experiment(_create())
+        experiment = await service.create_experiment(experiment_body())
         run_ids = [(await service.start_run(experiment.id)).run.id for _ in range(4)]
 
         async def statuses() -> list[str]:
-            return [await _status(service, experiment.id, r) for r in run_ids]
+            return [await run_status(service, experiment.id, r) for r in run_ids]
 
         await wait_until(lambda: scripted.calls == 2)
         await asyncio.sleep(0.2)  # give a third run the chance to start, were it allowed to
@@ -287,7 +261,7 @@ async def test_runs_started_together_share_one_read_of_their_sources(
     service: PersonaService, scripted: ScriptedProvider
 ) -> None:
     runs = service.settings.max_concurrent_runs  # each gets a slot at once
-    experiment = await service.create_experiment(_create())
+    experiment = await service.create_experiment(experiment_body())
     started = await asyncio.gather(*(service.start_run(experiment.id) for _ in range(runs)))
 
     done = [await service.wait_for_run(experiment.id, s.run.id, timeout=30) for s in started]
@@ -300,7 +274,7 @@ async def test_runs_started_together_share_one_read_of_their_sources(
 async def test_a_run_started_after_its_source_changed_reads_it_again(
     service: PersonaService, scripted: ScriptedProvider
 ) -> None:
-    experiment = await service.create_experiment(_create())
+    experiment = await service.create_experiment(experiment_body())
     first = await service.start_run(experiment.id)
     await service.wait_for_run(experiment.id, first.run.id, timeout=30)
     source = service.settings.data_dir / "interviews.csv"
@@ -317,7 +291,7 @@ async def test_a_run_started_after_its_source_changed_reads_it_again(
 async def test_runs_sharing_a_read_that_fails_all_fail_with_its_error(
     service: PersonaService, scripted: ScriptedProvider
 ) -> None:
-    experiment = await service.create_experiment(_create())
+    experiment = await service.create_experiment(experiment_body())
     (service.settings.data_dir / "interviews.csv").unlink()
 
     started = await asyncio.gather(*(service.start_run(experiment.id) for _ in range(3)))
@@ -327,192 +301,3 @@ async def test_runs_sharing_a_read_that_fails_all_fail_with_its_error(
         ("failed", "invalid_source")
     }
     assert scripted.calls == 0
-
-
-# ---------------------------------------------------------------------- cancel
-
-
-async def test_cancelling_a_queued_run(
-    make_settings: Callable[..., Settings], scripted: ScriptedProvider, wait_until: WaitUntil
-) -> None:
-    scripted.hold = asyncio.Event()
-    async with PersonaService(make_settings(max_concurrent_runs=1)) as service:
-        experiment = await service.create_experiment(_create())
-        first = (await service.start_run(experiment.id)).run.id
-        second = (await service.start_run(experiment.id)).run.id
-        await wait_until(lambda: scripted.calls == 1)
-
-        cancelled = await service.cancel_run(experiment.id, second)
-        scripted.hold.set()
-        await service.wait_for_run(experiment.id, first, timeout=30)
-        after = await service.get_run(experiment.id, second)
-
-    assert cancelled.status == "cancelled"
-    assert (after.status, after.attempts, after.personas) == ("cancelled", 0, [])
-    assert scripted.calls == 1
-
-
-async def test_cancelling_a_running_run_stops_it_and_writes_no_personas(
-    service: PersonaService, scripted: ScriptedProvider
-) -> None:
-    scripted.hold = asyncio.Event()
-    experiment_id, run_id = await _started(service)
-    await scripted.started.wait()
-
-    cancelled = await service.cancel_run(experiment_id, run_id)
-    await scripted.finished.wait()
-    run = await service.wait_for_run(experiment_id, run_id, timeout=5)
-
-    assert cancelled.status == "cancelled"
-    assert run.status == "cancelled"
-    assert run.finished_at is not None
-    assert run.personas == [] and run.persona_ids == []
-    await service.aclose()
-    assert scripted.closed == 1
-
-
-async def test_cancelling_a_finished_run_is_a_conflict(
-    service: PersonaService, scripted: ScriptedProvider
-) -> None:
-    experiment_id, run_id = await _started(service)
-    await service.wait_for_run(experiment_id, run_id, timeout=30)
-
-    with pytest.raises(ConflictError, match="already succeeded"):
-        await service.cancel_run(experiment_id, run_id)
-    assert await _status(service, experiment_id, run_id) == "succeeded"
-
-
-async def test_a_run_cancelled_by_another_process_stops_at_its_next_progress_report(
-    service: PersonaService, scripted: ScriptedProvider, settings: Settings
-) -> None:
-    scripted.hold = asyncio.Event()
-    experiment_id, run_id = await _started(service)
-    await scripted.started.wait()
-    other_process = Database(settings.effective_database_url)
-    Repository(other_process).cancel_run(experiment_id, run_id)
-    other_process.dispose()
-
-    scripted.hold.set()
-    run = await service.wait_for_run(experiment_id, run_id, timeout=30)
-
-    assert (run.status, run.personas) == ("cancelled", [])
-
-
-# ---------------------------------------------------------------------- restart
-
-
-def _leave_running(settings: Settings, attempts: int = 1) -> tuple[str, str]:
-    """What a process killed mid-run leaves behind: a run in state running."""
-    db = Database(settings.effective_database_url)
-    db.migrate()
-    repository = Repository(db)
-    experiment = repository.create_experiment(
-        experiment_id="exp-left",
-        name="left behind",
-        description=None,
-        data_sources=["interviews.csv"],
-        config=GenerationConfig(provider="local", persona_count=2),
-    )
-    run, _ = repository.create_run(experiment.id, experiment.config)
-    for _ in range(attempts):
-        repository.recover_runs(max_attempts=attempts + 1)
-        assert repository.claim_run(run.id) is not None
-    db.dispose()
-    return experiment.id, run.id
-
-
-async def test_a_run_left_running_is_requeued_and_finishes_after_a_restart(
-    settings: Settings,
-) -> None:
-    experiment_id, run_id = _leave_running(settings)
-
-    async with PersonaService(settings) as service:
-        run = await service.wait_for_run(experiment_id, run_id, timeout=120)
-
-    assert run.status == "succeeded"
-    assert run.attempts == 2
-    assert len(run.personas) == 2
-
-
-async def test_a_run_out_of_attempts_is_failed_as_interrupted(
-    make_settings: Callable[..., Settings],
-) -> None:
-    settings = make_settings(max_run_attempts=2)
-    experiment_id, run_id = _leave_running(settings, attempts=2)
-
-    async with PersonaService(settings) as service:
-        run = await service.get_run(experiment_id, run_id)
-        experiment = await service.get_experiment(experiment_id)
-
-    assert run.status == "failed"
-    assert run.error is not None and run.error.code == "interrupted"
-    assert experiment.status == "failed"
-
-
-async def test_shutdown_leaves_active_runs_requeueable(
-    make_settings: Callable[..., Settings], scripted: ScriptedProvider, wait_until: WaitUntil
-) -> None:
-    settings = make_settings(max_concurrent_runs=1)
-    scripted.hold = asyncio.Event()
-    service = PersonaService(settings)
-    await service.start()
-    experiment = await service.create_experiment(_create())
-    running = (await service.start_run(experiment.id)).run.id
-    queued = (await service.start_run(experiment.id)).run.id
-    await wait_until(lambda: scripted.calls == 1)
-
-    await service.aclose()
-
-    db = Database(settings.effective_database_url)
-    left = {r: Repository(db).get_run(experiment.id, r) for r in (running, queued)}
-    db.dispose()
-    assert (left[running].status, left[running].attempts) == ("running", 1)
-    assert left[queued].status == "queued"
-    assert all(run.personas == [] for run in left.values())
-
-    scripted.hold.set()
-    async with PersonaService(settings) as restarted:
-        finished = [
-            await restarted.wait_for_run(experiment.id, r, timeout=30) for r in (running, queued)
-        ]
-    assert [(r.status, r.attempts) for r in finished] == [("succeeded", 2), ("succeeded", 1)]
-    assert all(len(r.personas) == 3 for r in finished)
-
-
-async def test_waiting_when_the_service_shuts_down_is_a_conflict(
-    make_settings: Callable[..., Settings], scripted: ScriptedProvider
-) -> None:
-    scripted.hold = asyncio.Event()
-    service = PersonaService(make_settings())
-    await service.start()
-    experiment_id, run_id = await _started(service)
-    await scripted.started.wait()
-    waiter = asyncio.create_task(service.wait_for_run(experiment_id, run_id))
-    await asyncio.sleep(0)
-
-    dispatcher = service._dispatcher
-    await dispatcher.shutdown()
-
-    with pytest.raises(ConflictError, match="shutting down"):
-        await waiter
-    with pytest.raises(ConflictError):
-        await dispatcher.submit("run-late", experiment_id)
-    await service.aclose()
-
-
-async def test_a_run_deleted_before_it_starts_is_skipped(
-    make_settings: Callable[..., Settings], scripted: ScriptedProvider, wait_until: WaitUntil
-) -> None:
-    scripted.hold = asyncio.Event()
-    async with PersonaService(make_settings(max_concurrent_runs=1)) as service:
-        busy = await service.create_experiment(_create("busy"))
-        await service.start_run(busy.id)
-        await wait_until(lambda: scripted.calls == 1)
-        doomed = await service.create_experiment(_create("doomed"))
-        await service.start_run(doomed.id)
-
-        await service.delete_experiment(doomed.id)
-        scripted.hold.set()
-        await wait_until(lambda: not service._dispatcher.active_run_ids)
-
-    assert scripted.calls == 1

@@ -16,7 +16,6 @@ import asyncio
 import functools
 import logging
 from collections.abc import Callable, Hashable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
@@ -24,17 +23,17 @@ from typing import TYPE_CHECKING, ParamSpec, TypeVar
 from persona.__about__ import __version__
 from persona.errors import (
     InvalidInputError,
-    PersonaError,
 )
 from persona.generation.citations import cited_evidence, statement_evidence_ids
 from persona.generation.render import MAX_LISTED_SOURCES, persona_markdown
 from persona.ids import new_id
 from persona.providers import list_providers, require_configured
 from persona.runs.config import effective_config, require_known_provider
-from persona.runs.dispatch import Dispatcher, LocalDispatcher
+from persona.runs.dispatch import Dispatcher
 from persona.runs.executor import Runner
 from persona.runs.idempotency import checked_key, replayed, request_hash
 from persona.runs.waiting import wait_for_run
+from persona.runtime import Parts, release, start_parts, stop_runs
 from persona.schemas import (
     CitedEvidencePage,
     EvidencePage,
@@ -73,20 +72,18 @@ from persona.sources.uploads import (
     safe_file_name,
     store_uploads,
 )
-from persona.storage import Database, ReadWouldWait, Repository
+from persona.storage import ReadWouldWait, Repository
 from persona.storage.evidence import NO_FILTER, EvidenceFilter
 from persona.storage.sources import experiment_text_column, remove_data_source
-from persona.storage.write_queue import WriteQueue
 
 if TYPE_CHECKING:
-    from persona.runs.finished import FinishedRunListener
+    pass
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 logger = logging.getLogger("persona.service")
 
-DATABASE_THREADS = 8
 HEALTH_TIMEOUT = 5.0
 """Seconds ``health`` waits for ``SELECT 1`` before calling the database unreachable."""
 
@@ -98,28 +95,12 @@ class StartedRun:
     """False when an idempotency key matched an earlier request: ``run`` is that earlier run."""
 
 
-@dataclass
-class _Parts:
-    """What a started service owns."""
-
-    executor: ThreadPoolExecutor
-    writes: WriteQueue
-    """One thread for writes: SQLite takes one writer at a time, so more threads would only
-    wait on the write lock, holding back the reads queued behind them."""
-    database: Database
-    repository: Repository
-    runner: Runner
-    dispatcher: Dispatcher
-    listener: FinishedRunListener | None = None
-    """On PostgreSQL: wakes ``wait_for_run`` when a run ends in another process."""
-
-
 class PersonaService:
     """Owns the database, the runner and the providers for one data directory."""
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
-        self._parts: _Parts | None = None
+        self._parts: Parts | None = None
         self._closed = False
 
     async def start(self) -> None:
@@ -128,60 +109,7 @@ class PersonaService:
             return
         if self._closed:
             raise RuntimeError("this PersonaService was closed; create a new one")
-        if not self.settings.data_dir.is_dir():
-            # Otherwise the SQLite file's folder would be created in it: a mistyped data_dir
-            # would become a new, empty directory holding a fresh database.
-            raise PersonaError(
-                f"the data directory {self.settings.data_dir} does not exist or is not a "
-                "directory (Settings.data_dir, PERSONA_DATA_DIR); relative paths are taken "
-                "from the current directory",
-                code="data_dir_missing",
-            )
-        executor = ThreadPoolExecutor(DATABASE_THREADS, thread_name_prefix="persona-db")
-        database: Database | None = None
-        writes: WriteQueue | None = None
-        try:
-            database = Database(self.settings.effective_database_url, pool_size=DATABASE_THREADS)
-            writes = WriteQueue(database)
-            await asyncio.get_running_loop().run_in_executor(executor, database.migrate)
-            repository = Repository(database)
-            runner = Runner(self.settings, repository, writes)
-            dispatcher = self._dispatcher_for(runner)
-            self._parts = _Parts(executor, writes, database, repository, runner, dispatcher)
-            await dispatcher.start()
-            url = self.settings.effective_database_url
-            if url.startswith("postgresql"):  # on SQLite, runs end here or are polled for
-                from persona.runs.finished import listen_for_finished_runs  # postgres extra
-
-                self._parts.listener = await listen_for_finished_runs(url, runner, dispatcher)
-        except BaseException:
-            self._parts = None
-            executor.shutdown(wait=False)
-            if writes is not None:
-                writes.shutdown_now()
-            if database is not None:
-                database.dispose()
-            raise
-
-    def _dispatcher_for(self, runner: Runner) -> Dispatcher:
-        if self.settings.run_dispatch == "local":
-            return LocalDispatcher(runner, runner.writes.run)
-        url = self.settings.effective_database_url
-        if not url.startswith("postgresql"):
-            raise PersonaError(
-                "run_dispatch='queue' (PERSONA_RUN_DISPATCH) needs PostgreSQL "
-                "(PERSONA_DATABASE_URL=postgresql+psycopg://…)",
-                code="queue_needs_postgresql",
-            )
-        from persona.runs.queue import ProcrastinateDispatcher  # needs the postgres extra
-
-        return ProcrastinateDispatcher(
-            runner,
-            runner.writes.run,
-            url,
-            execute=self.settings.execute_runs,
-            concurrency=self.settings.max_concurrent_runs,
-        )
+        self._parts = await start_parts(self.settings)
 
     async def aclose(self) -> None:
         """Stop the runner (active runs stay re-queueable) and dispose of the engine."""
@@ -189,14 +117,9 @@ class PersonaService:
         self._closed = True
         if parts is None:
             return
-        await parts.dispatcher.shutdown()
-        if parts.listener is not None:
-            await parts.listener.close()
+        await stop_runs(parts)
         self._parts = None
-        # Let database calls already handed to a thread finish before the engine goes.
-        await asyncio.to_thread(parts.executor.shutdown, wait=True)
-        await parts.writes.close()
-        parts.database.dispose()
+        await release(parts)
 
     async def __aenter__(self) -> PersonaService:
         await self.start()
@@ -206,7 +129,7 @@ class PersonaService:
         await self.aclose()
 
     @property
-    def _started(self) -> _Parts:
+    def _started(self) -> Parts:
         if self._parts is None:
             raise RuntimeError(
                 "PersonaService is not running: use 'async with PersonaService(...)' "

@@ -1,0 +1,24 @@
+"""The API's resources, as attributes of a client: experiments, runs, personas, sources, providers.
+
+Each sync class has an async twin of the same shape; both only pick an operation from
+``_operations`` and hand it to their client's ``request`` (waiting through its ``sleep``),
+so they cannot drift apart in what they send.
+"""
+
+from persona_client._resources.experiments import AsyncExperiments, Experiments
+from persona_client._resources.personas import AsyncPersonas, Personas
+from persona_client._resources.runs import AsyncRuns, Runs
+from persona_client._resources.sources import AsyncProviders, AsyncSources, Providers, Sources
+
+__all__ = [
+    "AsyncExperiments",
+    "AsyncPersonas",
+    "AsyncProviders",
+    "AsyncRuns",
+    "AsyncSources",
+    "Experiments",
+    "Personas",
+    "Providers",
+    "Runs",
+    "Sources",
+]

@@ -1,0 +1,72 @@
+"""Experiments: create, list, get and delete."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from typing import Any
+
+from persona_client import _operations as ops
+from persona_client._resources._resource import _apaginate, _AsyncResource, _paginate, _Resource
+from persona_client.models import Experiment, ExperimentPage, GenerationConfig
+
+
+class Experiments(_Resource):
+    def list(self, *, limit: int | None = None, cursor: str | None = None) -> ExperimentPage:
+        """One page, newest first; pass ``next_cursor`` back as ``cursor`` for the next."""
+        return self._request(ops.list_experiments(limit=limit, cursor=cursor))
+
+    def iter(self, *, page_size: int | None = None) -> Iterator[Experiment]:
+        """Every experiment, newest first, fetching pages of ``page_size`` as it goes."""
+        return _paginate(lambda cursor: self.list(limit=page_size, cursor=cursor))
+
+    def create(
+        self,
+        *,
+        name: str,
+        data_sources: Sequence[ops.DataSource],
+        config: GenerationConfig | Mapping[str, Any] | None = None,
+        description: str | None = None,
+    ) -> Experiment:
+        """Create an experiment; ``data_sources`` are server-side paths or inline sources."""
+        operation = ops.create_experiment(
+            name=name, data_sources=data_sources, config=config, description=description
+        )
+        return self._request(operation)
+
+    def get(self, experiment_id: str) -> Experiment:
+        return self._request(ops.get_experiment(experiment_id))
+
+    def delete(self, experiment_id: str) -> None:
+        """Delete the experiment with its runs and personas, cancelling active runs."""
+        self._request(ops.delete_experiment(experiment_id))
+
+
+class AsyncExperiments(_AsyncResource):
+    async def list(self, *, limit: int | None = None, cursor: str | None = None) -> ExperimentPage:
+        """One page, newest first; pass ``next_cursor`` back as ``cursor`` for the next."""
+        return await self._request(ops.list_experiments(limit=limit, cursor=cursor))
+
+    def iter(self, *, page_size: int | None = None) -> AsyncIterator[Experiment]:
+        """Every experiment, newest first, fetching pages of ``page_size`` as it goes."""
+        return _apaginate(lambda cursor: self.list(limit=page_size, cursor=cursor))
+
+    async def create(
+        self,
+        *,
+        name: str,
+        data_sources: Sequence[ops.DataSource],
+        config: GenerationConfig | Mapping[str, Any] | None = None,
+        description: str | None = None,
+    ) -> Experiment:
+        """Create an experiment; ``data_sources`` are server-side paths or inline sources."""
+        operation = ops.create_experiment(
+            name=name, data_sources=data_sources, config=config, description=description
+        )
+        return await self._request(operation)
+
+    async def get(self, experiment_id: str) -> Experiment:
+        return await self._request(ops.get_experiment(experiment_id))
+
+    async def delete(self, experiment_id: str) -> None:
+        """Delete the experiment with its runs and personas, cancelling active runs."""
+        await self._request(ops.delete_experiment(experiment_id))

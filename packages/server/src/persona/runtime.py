@@ -1,0 +1,110 @@
+"""What a started ``PersonaService`` owns, and how it is put together and taken apart."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from persona.errors import PersonaError
+from persona.runs.dispatch import Dispatcher, LocalDispatcher
+from persona.runs.executor import Runner
+from persona.settings import Settings
+from persona.storage import Database, Repository
+from persona.storage.write_queue import WriteQueue
+
+if TYPE_CHECKING:
+    from persona.runs.finished import FinishedRunListener
+
+DATABASE_THREADS = 8
+
+
+@dataclass
+class Parts:
+    """What a started service owns."""
+
+    executor: ThreadPoolExecutor
+    writes: WriteQueue
+    """One thread for writes: SQLite takes one writer at a time, so more threads would only
+    wait on the write lock, holding back the reads queued behind them."""
+    database: Database
+    repository: Repository
+    runner: Runner
+    dispatcher: Dispatcher
+    listener: FinishedRunListener | None = None
+    """On PostgreSQL: wakes ``wait_for_run`` when a run ends in another process."""
+
+
+async def start_parts(settings: Settings) -> Parts:
+    """Open the database, apply migrations and start the runner and its dispatcher."""
+    if not settings.data_dir.is_dir():
+        # Otherwise the SQLite file's folder would be created in it: a mistyped data_dir
+        # would become a new, empty directory holding a fresh database.
+        raise PersonaError(
+            f"the data directory {settings.data_dir} does not exist or is not a "
+            "directory (Settings.data_dir, PERSONA_DATA_DIR); relative paths are taken "
+            "from the current directory",
+            code="data_dir_missing",
+        )
+    executor = ThreadPoolExecutor(DATABASE_THREADS, thread_name_prefix="persona-db")
+    database: Database | None = None
+    writes: WriteQueue | None = None
+    try:
+        database = Database(settings.effective_database_url, pool_size=DATABASE_THREADS)
+        writes = WriteQueue(database)
+        await asyncio.get_running_loop().run_in_executor(executor, database.migrate)
+        repository = Repository(database)
+        runner = Runner(settings, repository, writes)
+        dispatcher = _dispatcher_for(settings, runner)
+        parts = Parts(executor, writes, database, repository, runner, dispatcher)
+        await dispatcher.start()
+        url = settings.effective_database_url
+        if url.startswith("postgresql"):  # on SQLite, runs end here or are polled for
+            from persona.runs.finished import listen_for_finished_runs  # postgres extra
+
+            parts.listener = await listen_for_finished_runs(url, runner, dispatcher)
+    except BaseException:
+        executor.shutdown(wait=False)
+        if writes is not None:
+            writes.shutdown_now()
+        if database is not None:
+            database.dispose()
+        raise
+    return parts
+
+
+def _dispatcher_for(settings: Settings, runner: Runner) -> Dispatcher:
+    if settings.run_dispatch == "local":
+        return LocalDispatcher(runner, runner.writes.run)
+    url = settings.effective_database_url
+    if not url.startswith("postgresql"):
+        raise PersonaError(
+            "run_dispatch='queue' (PERSONA_RUN_DISPATCH) needs PostgreSQL "
+            "(PERSONA_DATABASE_URL=postgresql+psycopg://…)",
+            code="queue_needs_postgresql",
+        )
+    from persona.runs.queue import ProcrastinateDispatcher  # needs the postgres extra
+
+    return ProcrastinateDispatcher(
+        runner,
+        runner.writes.run,
+        url,
+        execute=settings.execute_runs,
+        concurrency=settings.max_concurrent_runs,
+    )
+
+
+async def stop_runs(parts: Parts) -> None:
+    """Stop the dispatcher (active runs stay re-queueable) and the finished-run listener."""
+    await parts.dispatcher.shutdown()
+    if parts.listener is not None:
+        await parts.listener.close()
+
+
+async def release(parts: Parts) -> None:
+    """Close the threads, the write queue and the engine, once runs are stopped."""
+    # Let database calls already handed to a thread finish before the engine goes.
+    await asyncio.to_thread(parts.executor.shutdown, wait=True)
+    await parts.writes.close()
+    parts.database.dispose()
