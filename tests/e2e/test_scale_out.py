@@ -16,7 +16,6 @@ from tests.servers import (
     STOP_TIMEOUT,
     StalledProvider,
     clean_env,
-    make_data_dir,
     running_server,
     wait_for,
 )
@@ -24,11 +23,6 @@ from tests.servers import (
 from .test_server_http import LOCAL_BODY, TOKEN
 
 pytestmark = pytest.mark.postgresql_only  # the run queue is PostgreSQL's
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return make_data_dir(tmp_path)
 
 
 @pytest.fixture

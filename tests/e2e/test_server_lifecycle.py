@@ -17,7 +17,6 @@ from tests.servers import (
     StalledProvider,
     clean_env,
     free_port,
-    make_data_dir,
     running_server,
     wait_for,
 )
@@ -25,11 +24,6 @@ from tests.servers import (
 from .test_server_http import LOCAL_BODY, TOKEN
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return make_data_dir(tmp_path)
 
 
 def test_auth_off_on_loopback_and_the_banner_says_so(data_dir: Path) -> None:
