@@ -40,6 +40,7 @@ EXPECTED_ALL = {
     "PersonaError",
     "RateLimitError",
     "RunCancelledError",
+    "RunEvent",
     "RunFailedError",
     "UnprocessableEntityError",
     "WaitTimeoutError",

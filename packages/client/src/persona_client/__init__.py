@@ -34,6 +34,7 @@ from persona_client._exceptions import (
     UnprocessableEntityError,
     WaitTimeoutError,
 )
+from persona_client._streams import RunEvent
 
 __all__ = [
     "APIConnectionError",
@@ -52,6 +53,7 @@ __all__ = [
     "PersonaError",
     "RateLimitError",
     "RunCancelledError",
+    "RunEvent",
     "RunFailedError",
     "UnprocessableEntityError",
     "WaitTimeoutError",

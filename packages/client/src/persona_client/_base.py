@@ -87,6 +87,14 @@ def connection_error(error: httpx.TransportError) -> APIConnectionError:
     )
 
 
+def stream_ended_error(request: httpx.Request) -> APIConnectionError:
+    """The client's exception for an event stream the server kept closing early."""
+    return APIConnectionError(
+        f"the event stream at {request.url} kept ending before the run's last event",
+        request=request,
+    )
+
+
 class BaseClient:
     """Configuration and decisions common to ``PersonaClient`` and ``AsyncPersonaClient``."""
 

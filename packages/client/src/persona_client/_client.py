@@ -6,11 +6,12 @@ import asyncio
 import contextlib
 import mimetypes
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from types import TracebackType
 from typing import IO, TypeVar
 
 import httpx
+from httpx_sse import EventSource
 
 from persona_client import _operations as ops
 from persona_client._base import DEFAULT_MAX_RETRIES, BaseClient, connection_error, resolve_timeout
@@ -27,6 +28,12 @@ from persona_client._resources import (
     Providers,
     Runs,
     Sources,
+)
+from persona_client._streams import (
+    EventStreamUnavailable,
+    StreamCursor,
+    is_event_stream,
+    stream_timeout,
 )
 from persona_client.models import Health
 
@@ -142,6 +149,25 @@ class PersonaClient(BaseClient):
                 timeout=self._request_timeout,
             )
 
+    @contextlib.contextmanager
+    def stream(self, operation: Operation[object], cursor: StreamCursor) -> Iterator[EventSource]:
+        """Open ``operation`` as a stream of Server-Sent Events, resuming after the cursor's
+        last event. Raises the API error of an error answer, and EventStreamUnavailable when
+        the answer is not an event stream."""
+        with self._http.stream(
+            operation.method,
+            self._url(operation),
+            params=operation.params,
+            headers={**self._headers_for(operation), **cursor.headers()},
+            timeout=stream_timeout(self.timeout, cursor),
+        ) as response:
+            if not response.is_success:
+                response.read()
+                raise make_status_error(response)
+            if not is_event_stream(response):
+                raise EventStreamUnavailable(response.headers.get("content-type"))
+            yield EventSource(response)
+
     def sleep(self, seconds: float) -> None:
         """Wait between two attempts or two polls (the one place this client waits)."""
         _sleep(seconds)
@@ -231,6 +257,25 @@ class AsyncPersonaClient(BaseClient):
                 headers=self._headers_for(operation),
                 timeout=self._request_timeout,
             )
+
+    @contextlib.asynccontextmanager
+    async def stream(
+        self, operation: Operation[object], cursor: StreamCursor
+    ) -> AsyncIterator[EventSource]:
+        """Open ``operation`` as a stream of Server-Sent Events; see ``PersonaClient.stream``."""
+        async with self._http.stream(
+            operation.method,
+            self._url(operation),
+            params=operation.params,
+            headers={**self._headers_for(operation), **cursor.headers()},
+            timeout=stream_timeout(self.timeout, cursor),
+        ) as response:
+            if not response.is_success:
+                await response.aread()
+                raise make_status_error(response)
+            if not is_event_stream(response):
+                raise EventStreamUnavailable(response.headers.get("content-type"))
+            yield EventSource(response)
 
     async def sleep(self, seconds: float) -> None:
         """Wait between two attempts or two polls (the one place this client waits)."""

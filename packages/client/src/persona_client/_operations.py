@@ -260,6 +260,13 @@ def list_run_events(
     return Operation("GET", path, _run_event_page, replayable=True, params=params or None)
 
 
+def stream_run_events(experiment_id: str, run_id: str) -> Operation[RunEventPage]:
+    """The run's events as a stream (``PersonaClient.stream``); the page parser reads the
+    answer of a server that does not stream."""
+    path = _run_path(experiment_id, run_id) + "/events"
+    return Operation("GET", path, _run_event_page, replayable=True)
+
+
 def cancel_run(experiment_id: str, run_id: str) -> Operation[Run]:
     path = _run_path(experiment_id, run_id) + "/cancel"
     return Operation("POST", path, _run, replayable=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from typing_extensions import TypeAliasType
@@ -286,6 +286,12 @@ class Insight(BaseModel):
     )
 
 
+class NoEventData(BaseModel):
+    """
+    The event carries nothing beyond its type (run.queued, run.cancelled).
+    """
+
+
 class Problem(BaseModel):
     """
     RFC 9457 problem details: the one shape of every error response.
@@ -364,6 +370,23 @@ class ResolvedConfig(BaseModel):
     seed: Seed | None = Field(None, title="Seed")
 
 
+class RunCancelledEvent(BaseModel):
+    """
+    The run was cancelled. Terminal.
+    """
+
+    id: int = Field(
+        ...,
+        description="Increases by one per event of the run; resume after it.",
+        title="Id",
+    )
+    run_id: str = Field(..., title="Run Id")
+    experiment_id: str = Field(..., title="Experiment Id")
+    created_at: AwareDatetime = Field(..., title="Created At")
+    type: Literal["run.cancelled"] = Field("run.cancelled", title="Type")
+    data: NoEventData
+
+
 class RunError(BaseModel):
     code: str = Field(
         ...,
@@ -373,32 +396,94 @@ class RunError(BaseModel):
     message: str = Field(..., title="Message")
 
 
-class RunEvent(BaseModel):
+class RunFailedData(BaseModel):
+    code: str = Field(
+        ...,
+        description="Machine-readable: invalid_output, provider_auth, ...",
+        title="Code",
+    )
+    message: str = Field(..., title="Message")
+
+
+class RunFailedEvent(BaseModel):
+    """
+    The run failed. Terminal.
+    """
+
     id: int = Field(
         ...,
         description="Increases by one per event of the run; resume after it.",
         title="Id",
     )
-    type: Literal["run.queued", "run.started", "run.progress", "run.succeeded", "run.failed", "run.cancelled"] = (
-        Field(..., title="Type")
+    run_id: str = Field(..., title="Run Id")
+    experiment_id: str = Field(..., title="Experiment Id")
+    created_at: AwareDatetime = Field(..., title="Created At")
+    type: Literal["run.failed"] = Field("run.failed", title="Type")
+    data: RunFailedData
+
+
+class RunProgressData(BaseModel):
+    stage: str = Field(..., title="Stage")
+    progress: float = Field(..., ge=0.0, le=1.0, title="Progress")
+
+
+class RunProgressEvent(BaseModel):
+    """
+    The run reached a stage or a new share of its work (a few per second at most).
+    """
+
+    id: int = Field(
+        ...,
+        description="Increases by one per event of the run; resume after it.",
+        title="Id",
     )
     run_id: str = Field(..., title="Run Id")
     experiment_id: str = Field(..., title="Experiment Id")
     created_at: AwareDatetime = Field(..., title="Created At")
-    data: dict[str, Any] = Field(
+    type: Literal["run.progress"] = Field("run.progress", title="Type")
+    data: RunProgressData
+
+
+class RunQueuedEvent(BaseModel):
+    """
+    The run is waiting for a slot (on creation, and again after a take-over).
+    """
+
+    id: int = Field(
         ...,
-        description="run.started: attempt; run.progress: stage, progress; run.succeeded: persona_ids, usage; run.failed: code, message; the others: empty.",
-        title="Data",
+        description="Increases by one per event of the run; resume after it.",
+        title="Id",
+    )
+    run_id: str = Field(..., title="Run Id")
+    experiment_id: str = Field(..., title="Experiment Id")
+    created_at: AwareDatetime = Field(..., title="Created At")
+    type: Literal["run.queued"] = Field("run.queued", title="Type")
+    data: NoEventData
+
+
+class RunStartedData(BaseModel):
+    attempt: int = Field(
+        ...,
+        description="1 for the first execution; more after a take-over.",
+        title="Attempt",
     )
 
 
-class RunEventPage(BaseModel):
-    items: list[RunEvent] = Field(..., title="Items")
-    next_after: int | None = Field(
-        None,
-        description="Pass as `after` for the next page; null on the last page.",
-        title="Next After",
+class RunStartedEvent(BaseModel):
+    """
+    An attempt of the run started executing.
+    """
+
+    id: int = Field(
+        ...,
+        description="Increases by one per event of the run; resume after it.",
+        title="Id",
     )
+    run_id: str = Field(..., title="Run Id")
+    experiment_id: str = Field(..., title="Experiment Id")
+    created_at: AwareDatetime = Field(..., title="Created At")
+    type: Literal["run.started"] = Field("run.started", title="Type")
+    data: RunStartedData
 
 
 class SourceUpload(BaseModel):
@@ -601,6 +686,30 @@ class RunPage(BaseModel):
     next_cursor: str | None = Field(None, title="Next Cursor")
 
 
+class RunSucceededData(BaseModel):
+    persona_ids: list[str] = Field(
+        ..., description="The personas the run stored, in order.", title="Persona Ids"
+    )
+    usage: Usage
+
+
+class RunSucceededEvent(BaseModel):
+    """
+    The run stored its personas. Terminal.
+    """
+
+    id: int = Field(
+        ...,
+        description="Increases by one per event of the run; resume after it.",
+        title="Id",
+    )
+    run_id: str = Field(..., title="Run Id")
+    experiment_id: str = Field(..., title="Experiment Id")
+    created_at: AwareDatetime = Field(..., title="Created At")
+    type: Literal["run.succeeded"] = Field("run.succeeded", title="Type")
+    data: RunSucceededData
+
+
 class CitedEvidence(BaseModel):
     """
     An evidence record a persona cites, with the statements that cite it.
@@ -630,3 +739,25 @@ class CitedEvidence(BaseModel):
 class CitedEvidencePage(BaseModel):
     items: list[CitedEvidence] = Field(..., title="Items")
     next_cursor: str | None = Field(None, title="Next Cursor")
+
+
+class ExperimentEventPage(BaseModel):
+    items: list[Annotated[RunQueuedEvent | RunStartedEvent | RunProgressEvent | RunSucceededEvent | RunFailedEvent | RunCancelledEvent, Field(discriminator="type")]] = (
+        Field(..., title="Items")
+    )
+    next_after: str | None = Field(
+        None,
+        description="Pass as `after` for the next page; null on the last page. Also the `id` of each event of the experiment's stream: `{run_id}:{event id}`.",
+        title="Next After",
+    )
+
+
+class RunEventPage(BaseModel):
+    items: list[Annotated[RunQueuedEvent | RunStartedEvent | RunProgressEvent | RunSucceededEvent | RunFailedEvent | RunCancelledEvent, Field(discriminator="type")]] = (
+        Field(..., title="Items")
+    )
+    next_after: int | None = Field(
+        None,
+        description="Pass as `after` for the next page; null on the last page.",
+        title="Next After",
+    )

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from persona.errors import PersonaError
+from persona.events.hub import EventHub
 from persona.runs.dispatch import Dispatcher, LocalDispatcher
 from persona.runs.executor import Runner
 from persona.settings import Settings
@@ -16,6 +19,9 @@ from persona.storage.write_queue import WriteQueue
 
 if TYPE_CHECKING:
     from persona.runs.finished import FinishedRunListener
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 DATABASE_THREADS = 8
 
@@ -32,6 +38,7 @@ class Parts:
     repository: Repository
     runner: Runner
     dispatcher: Dispatcher
+    hub: EventHub
     listener: FinishedRunListener | None = None
     """On PostgreSQL: wakes ``wait_for_run`` when a run ends in another process."""
 
@@ -57,13 +64,18 @@ async def start_parts(settings: Settings) -> Parts:
         repository = Repository(database)
         runner = Runner(settings, repository, writes)
         dispatcher = _dispatcher_for(settings, runner)
-        parts = Parts(executor, writes, database, repository, runner, dispatcher)
+        hub = EventHub(
+            repository,
+            functools.partial(_call_in, executor),
+            database.data_version_now if database.is_sqlite else None,
+        )
+        parts = Parts(executor, writes, database, repository, runner, dispatcher, hub)
         await dispatcher.start()
         url = settings.effective_database_url
         if url.startswith("postgresql"):  # on SQLite, runs end here or are polled for
             from persona.runs.finished import listen_for_finished_runs  # postgres extra
 
-            parts.listener = await listen_for_finished_runs(url, runner, dispatcher)
+            parts.listener = await listen_for_finished_runs(url, runner, dispatcher, hub)
     except BaseException:
         executor.shutdown(wait=False)
         if writes is not None:
@@ -72,6 +84,14 @@ async def start_parts(settings: Settings) -> Parts:
             database.dispose()
         raise
     return parts
+
+
+async def _call_in(
+    executor: ThreadPoolExecutor, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """Run a blocking database call on the service's database threads."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(executor, functools.partial(fn, *args, **kwargs))
 
 
 def _dispatcher_for(settings: Settings, runner: Runner) -> Dispatcher:
@@ -96,7 +116,9 @@ def _dispatcher_for(settings: Settings, runner: Runner) -> Dispatcher:
 
 
 async def stop_runs(parts: Parts) -> None:
-    """Stop the dispatcher (active runs stay re-queueable) and the finished-run listener."""
+    """End the event streams, stop the dispatcher (active runs stay re-queueable) and the
+    finished-run listener."""
+    await parts.hub.aclose()
     await parts.dispatcher.shutdown()
     if parts.listener is not None:
         await parts.listener.close()

@@ -422,30 +422,6 @@ class RunPage(OutputModel):
     next_cursor: str | None = None
 
 
-RunEventType = Literal[
-    "run.queued", "run.started", "run.progress", "run.succeeded", "run.failed", "run.cancelled"
-]
-
-
-class RunEvent(OutputModel):
-    id: int = Field(description="Increases by one per event of the run; resume after it.")
-    type: RunEventType
-    run_id: str
-    experiment_id: str
-    created_at: AwareDatetime
-    data: dict[str, object] = Field(
-        description="run.started: attempt; run.progress: stage, progress; run.succeeded: "
-        "persona_ids, usage; run.failed: code, message; the others: empty."
-    )
-
-
-class RunEventPage(OutputModel):
-    items: list[RunEvent]
-    next_after: int | None = Field(
-        default=None, description="Pass as `after` for the next page; null on the last page."
-    )
-
-
 # --------------------------------------------------------------------------- misc
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import AsyncIterator, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
@@ -24,6 +24,8 @@ from persona.__about__ import __version__
 from persona.errors import (
     InvalidInputError,
 )
+from persona.events import reads as events
+from persona.events.schemas import ExperimentEventPage, RunEvent, RunEventPage
 from persona.generation.citations import cited_evidence, statement_evidence_ids
 from persona.generation.render import MAX_LISTED_SOURCES, persona_markdown
 from persona.ids import new_id
@@ -49,8 +51,6 @@ from persona.schemas import (
     ResolvedConfig,
     Run,
     RunDetail,
-    RunEvent,
-    RunEventPage,
     RunPage,
     RunStatus,
 )
@@ -303,28 +303,44 @@ class PersonaService:
         return await self._call(self._repository.get_run, experiment_id, run_id)
 
     async def list_run_events(
-        self, experiment_id: str, run_id: str, *, after: int, limit: int
+        self, experiment_id: str, run_id: str, *, after: int = 0, limit: int = 100
     ) -> RunEventPage:
         """A page of the run's events after event ``after``; NotFoundError for an unknown run."""
-        found = await self._call(
-            self._repository.run_events,
-            run_id,
-            after=after,
-            limit=limit + 1,
-            experiment_id=experiment_id,
+        repository = self._repository
+        return await events.list_run_events(
+            self._call, repository, experiment_id, run_id, after, limit
         )
-        items = [
-            RunEvent(
-                id=event.seq,
-                type=event.type,
-                run_id=event.run_id,
-                experiment_id=event.experiment_id,
-                created_at=event.created_at,
-                data=event.payload,
-            )
-            for event in found[:limit]
-        ]
-        return RunEventPage(items=items, next_after=items[-1].id if len(found) > limit else None)
+
+    async def stream_run_events(
+        self, experiment_id: str, run_id: str, *, after: int = 0
+    ) -> AsyncIterator[RunEvent]:
+        """The run's events after event ``after``, then each as it is committed (by this
+        process or another), ending after the terminal one. NotFoundError at once for an
+        unknown run. Close the iterator (``aclose``) to stop early."""
+        hub, repository = self._started.hub, self._repository
+        return await events.stream_run_events(
+            hub, self._call, repository, experiment_id, run_id, after
+        )
+
+    async def list_experiment_events(
+        self, experiment_id: str, *, after: str | None = None, limit: int = 100
+    ) -> ExperimentEventPage:
+        """A page of the events of all the experiment's runs, in the order they happened,
+        after the event whose key (``{run_id}:{id}``) is ``after``."""
+        repository = self._repository
+        return await events.list_experiment_events(
+            self._call, repository, experiment_id, after, limit
+        )
+
+    async def stream_experiment_events(
+        self, experiment_id: str, *, after: str | None = None
+    ) -> AsyncIterator[RunEvent]:
+        """The experiment's events after ``after`` (a key; None: all), then live ones, until
+        the iterator is closed."""
+        hub, repository = self._started.hub, self._repository
+        return await events.stream_experiment_events(
+            hub, self._call, repository, experiment_id, after
+        )
 
     async def cancel_run(self, experiment_id: str, run_id: str) -> Run:
         """Queued or running → cancelled (its task is stopped); finished → ConflictError."""

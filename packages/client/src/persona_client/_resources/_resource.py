@@ -40,10 +40,12 @@ class _Resource:
 
     def __init__(self, client: PersonaClient) -> None:
         self._request = client.request
+        self._stream = client.stream
         self._sleep = client.sleep
 
 
 class _AsyncResource:
     def __init__(self, client: AsyncPersonaClient) -> None:
         self._request = client.request
+        self._stream = client.stream
         self._sleep = client.sleep

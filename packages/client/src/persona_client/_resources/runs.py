@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Iterator, Sequence
 
+import httpx
+
 from persona_client import _operations as ops
-from persona_client._base import DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT, PollSchedule
+from persona_client._base import (
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_WAIT_TIMEOUT,
+    PollSchedule,
+    connection_error,
+    stream_ended_error,
+)
 from persona_client._base import finished_run as _finished_run
+from persona_client._exceptions import APIConnectionError
 from persona_client._resources._resource import _apaginate, _AsyncResource, _paginate, _Resource
+from persona_client._streams import (
+    TERMINAL_EVENT_TYPES,
+    EventStreamUnavailable,
+    RunEvent,
+    StreamCursor,
+)
 from persona_client.models import Evidence, EvidencePage, Run, RunDetail, RunEventPage, RunPage
 
 
@@ -123,6 +139,39 @@ class Runs(_Resource):
         """Cancel a queued or running run; ConflictError if it has already finished."""
         return self._request(ops.cancel_run(experiment_id, run_id))
 
+    def stream(self, run: Run | RunDetail, *, after: int = 0) -> Iterator[RunEvent]:
+        """Yield the run's events (after event ``after``) as they happen, ending after its
+        terminal event (run.succeeded, run.failed or run.cancelled).
+
+        A dropped connection is reopened with ``Last-Event-ID``, so no event is lost or
+        repeated; APIConnectionError after several failed reconnections in a row."""
+        cursor = StreamCursor(last_event_id=str(after) if after else None)
+        return self._events(run, cursor)
+
+    def _events(self, run: Run | RunDetail, cursor: StreamCursor) -> Iterator[RunEvent]:
+        operation = ops.stream_run_events(run.experiment_id, run.id)
+        while True:
+            try:
+                with self._stream(operation, cursor) as source:
+                    request = source.response.request
+                    for sse in source.iter_sse():
+                        event = cursor.received(sse)
+                        if event is not None:
+                            yield event
+                            if event.type in TERMINAL_EVENT_TYPES:
+                                return
+            except httpx.TransportError as error:
+                if cursor.past_deadline():
+                    return
+                delay = cursor.delay_before_reconnect()
+                if delay is None:
+                    raise connection_error(error) from error
+            else:  # the server ended the stream early (it is shutting down): reconnect
+                delay = cursor.delay_before_reconnect()
+                if delay is None:
+                    raise stream_ended_error(request)
+            self._sleep(delay)
+
     def wait(
         self,
         run: Run | RunDetail,
@@ -130,13 +179,20 @@ class Runs(_Resource):
         timeout: float | None = DEFAULT_WAIT_TIMEOUT,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
     ) -> RunDetail:
-        """Poll until the run finishes and return it, personas embedded.
+        """Wait until the run finishes and return it, personas embedded.
 
-        Raises RunFailedError (``.error`` says why) if it failed, RunCancelledError (a
-        RunFailedError) if it was cancelled, and WaitTimeoutError (a TimeoutError) if it is
-        still unfinished after ``timeout`` seconds (None: no limit); the run itself goes on.
+        Listens to the run's event stream, and polls every ``poll_interval`` seconds instead
+        when the server (or a proxy) does not stream. Raises RunFailedError (``.error`` says
+        why) if it failed, RunCancelledError (a RunFailedError) if it was cancelled, and
+        WaitTimeoutError (a TimeoutError) if it is still unfinished after ``timeout`` seconds
+        (None: no limit); the run itself goes on.
         """
         schedule = PollSchedule.start(timeout, poll_interval)
+        cursor = StreamCursor(deadline=schedule.deadline)
+        with contextlib.suppress(EventStreamUnavailable, APIConnectionError):
+            for _ in self._events(run, cursor):
+                if cursor.past_deadline():
+                    break
         while True:
             current = self.get(run.experiment_id, run.id)
             if _finished_run(current) is not None:
@@ -251,6 +307,35 @@ class AsyncRuns(_AsyncResource):
         """Cancel a queued or running run; ConflictError if it has already finished."""
         return await self._request(ops.cancel_run(experiment_id, run_id))
 
+    def stream(self, run: Run | RunDetail, *, after: int = 0) -> AsyncIterator[RunEvent]:
+        """Yield the run's events as they happen; see ``Runs.stream``."""
+        cursor = StreamCursor(last_event_id=str(after) if after else None)
+        return self._events(run, cursor)
+
+    async def _events(self, run: Run | RunDetail, cursor: StreamCursor) -> AsyncIterator[RunEvent]:
+        operation = ops.stream_run_events(run.experiment_id, run.id)
+        while True:
+            try:
+                async with self._stream(operation, cursor) as source:
+                    request = source.response.request
+                    async for sse in source.aiter_sse():
+                        event = cursor.received(sse)
+                        if event is not None:
+                            yield event
+                            if event.type in TERMINAL_EVENT_TYPES:
+                                return
+            except httpx.TransportError as error:
+                if cursor.past_deadline():
+                    return
+                delay = cursor.delay_before_reconnect()
+                if delay is None:
+                    raise connection_error(error) from error
+            else:  # the server ended the stream early (it is shutting down): reconnect
+                delay = cursor.delay_before_reconnect()
+                if delay is None:
+                    raise stream_ended_error(request)
+            await self._sleep(delay)
+
     async def wait(
         self,
         run: Run | RunDetail,
@@ -258,8 +343,18 @@ class AsyncRuns(_AsyncResource):
         timeout: float | None = DEFAULT_WAIT_TIMEOUT,  # noqa: ASYNC109 - the twin of Runs.wait
         poll_interval: float = DEFAULT_POLL_INTERVAL,
     ) -> RunDetail:
-        """Poll until the run finishes and return it; see ``Runs.wait``."""
+        """Wait until the run finishes and return it; see ``Runs.wait``."""
         schedule = PollSchedule.start(timeout, poll_interval)
+        cursor = StreamCursor(deadline=schedule.deadline)
+        events = self._events(run, cursor)
+        try:
+            async for _ in events:
+                if cursor.past_deadline():
+                    break
+        except (EventStreamUnavailable, APIConnectionError):
+            pass  # no stream: poll
+        finally:
+            await events.aclose()  # type: ignore[attr-defined]
         while True:
             current = await self.get(run.experiment_id, run.id)
             if _finished_run(current) is not None:

@@ -17,7 +17,7 @@ from persona.api.logs import configure_server_logging
 from persona.api.memtrace import start_from_environment
 from persona.api.middleware import BodyLimitMiddleware, CorsMiddleware, RequestIdMiddleware
 from persona.api.openapi import TAGS, install_openapi
-from persona.api.routes import experiments, health, personas, providers, runs, sources
+from persona.api.routes import events, experiments, health, personas, providers, runs, sources
 from persona.providers import import_providers
 from persona.service import PersonaService
 from persona.settings import Settings
@@ -94,6 +94,7 @@ def create_app(settings: Settings | None = None, *, long_running: bool = False) 
         experiments.router,
         sources.router,
         runs.router,
+        events.router,
         personas.router,
         providers.router,
     ):

@@ -35,6 +35,7 @@ TAGS: list[dict[str, str]] = [
     {"name": "health", "description": "Liveness and database reachability."},
     {"name": "experiments", "description": "Experiments: a name, data sources and a config."},
     {"name": "runs", "description": "Generation runs of an experiment."},
+    {"name": "events", "description": "Run events: pages, and Server-Sent Event streams."},
     {"name": "personas", "description": "Generated personas, with their evidence."},
     {"name": "providers", "description": "LLM providers and whether they are configured."},
 ]
@@ -91,6 +92,24 @@ def _optional_body(operation: dict[str, Any]) -> None:
         media["schema"] = only
 
 
+RUN_EVENT_PAGES = ("RunEventPage", "ExperimentEventPage")
+
+
+def _named_run_event(schemas: dict[str, Any]) -> None:
+    """Name the union of the run event schemas ``RunEvent`` and refer to it from the pages.
+
+    Pydantic writes the union inline wherever it is used; a named schema gives generated
+    clients one ``RunEvent`` type to decode a stream's events and webhook bodies into."""
+    for page in RUN_EVENT_PAGES:
+        items = schemas[page]["properties"]["items"]
+        union = items["items"]
+        schemas.setdefault(
+            "RunEvent",
+            {**union, "description": "One state change of a run; `type` says which schema."},
+        )
+        items["items"] = {"$ref": "#/components/schemas/RunEvent"}
+
+
 def build_openapi(app: FastAPI) -> dict[str, Any]:
     """FastAPI's document, with problem+json error bodies and X-Request-ID on every response."""
     spec = get_openapi(
@@ -105,6 +124,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         separate_input_output_schemas=app.separate_input_output_schemas,
     )
     _binary_strings(spec["components"]["schemas"])
+    _named_run_event(spec["components"]["schemas"])
     # Declared by the protected routes themselves (TokenFirstRoute), not by a dependency.
     spec["components"]["securitySchemes"] = {
         BEARER_SCHEME_NAME: jsonable_encoder(bearer_scheme.model, by_alias=True, exclude_none=True)

@@ -1,10 +1,12 @@
-"""Hear, on PostgreSQL, that a run ended in another process (LISTEN persona_run_finished).
+"""Hear, on PostgreSQL, that a run ended or had an event in another process (LISTEN).
 
-A trigger (migration 0006) sends a run's id on the channel when the run ends, at its
-transaction's commit. ``FinishedRunListener`` keeps one connection listening and hands each
-id to a callback, which wakes whoever waits for that run (``Runner.notify_finished``). A lost
-connection is reopened after a pause; meanwhile, and for anything missed, waiting falls back
-to re-reading the run every few seconds, so a notification only ever makes waiting shorter.
+Triggers send a run's id at its transaction's commit: on ``persona_run_finished`` when the
+run ends (migration 0006), on ``persona_run_event`` for each of its events (migration 0008).
+``FinishedRunListener`` keeps one connection listening to both: an end wakes whoever waits
+for that run (``Runner.notify_finished``), an event wakes the event hub, which reads what is
+new for the open streams. A lost connection is reopened after a pause; meanwhile, and for
+anything missed, waiting and streams fall back to re-reading every few seconds, so a
+notification only ever makes them faster.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from typing import TYPE_CHECKING
 import psycopg
 
 if TYPE_CHECKING:
+    from persona.events.hub import EventHub
     from persona.runs.dispatch import Dispatcher
     from persona.runs.executor import Runner
 
 logger = logging.getLogger("persona.runs.finished")
 
 CHANNEL = "persona_run_finished"
+EVENT_CHANNEL = "persona_run_event"
 RECONNECT_PAUSE = 1.0
 """Seconds before listening again after the connection was lost."""
 
@@ -31,9 +35,15 @@ RECONNECT_PAUSE = 1.0
 class FinishedRunListener:
     """Calls ``on_finished(run_id)`` for every run that ends, wherever it ends."""
 
-    def __init__(self, conninfo: str, on_finished: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        conninfo: str,
+        on_finished: Callable[[str], None],
+        on_event: Callable[[str], None] | None = None,
+    ) -> None:
         self._conninfo = conninfo
         self._on_finished = on_finished
+        self._on_event = on_event
         self._task: asyncio.Task[None] | None = None
         self._listening = asyncio.Event()
 
@@ -63,9 +73,14 @@ class FinishedRunListener:
             self._conninfo, autocommit=True
         ) as connection:
             await connection.execute(f"LISTEN {CHANNEL}")
+            if self._on_event is not None:
+                await connection.execute(f"LISTEN {EVENT_CHANNEL}")
             self._listening.set()
             async for notification in connection.notifies():
-                self._on_finished(notification.payload)
+                if notification.channel == CHANNEL:
+                    self._on_finished(notification.payload)
+                elif self._on_event is not None:
+                    self._on_event(notification.payload)
 
     async def close(self) -> None:
         task, self._task = self._task, None
@@ -76,9 +91,10 @@ class FinishedRunListener:
 
 
 async def listen_for_finished_runs(
-    database_url: str, runner: Runner, dispatcher: Dispatcher
+    database_url: str, runner: Runner, dispatcher: Dispatcher, hub: EventHub | None = None
 ) -> FinishedRunListener:
-    """A started listener that resolves ``runner``'s waiters for runs other processes end."""
+    """A started listener that resolves ``runner``'s waiters for runs other processes end,
+    and wakes ``hub`` for every run event committed anywhere."""
     from persona.runs.queue import psycopg_conninfo
 
     def heard_finished(run_id: str) -> None:
@@ -87,6 +103,10 @@ async def listen_for_finished_runs(
         if run_id not in dispatcher.active_run_ids:
             runner.notify_finished(run_id)
 
-    listener = FinishedRunListener(psycopg_conninfo(database_url), heard_finished)
+    def heard_event(_run_id: str) -> None:
+        if hub is not None:
+            hub.wake()
+
+    listener = FinishedRunListener(psycopg_conninfo(database_url), heard_finished, heard_event)
     await listener.start()
     return listener

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -64,3 +65,21 @@ def events_after(
         queries.RUN_EVENTS_AFTER, {"b_run": run_id, "b_after": after, "b_limit": limit}
     )
     return [StoredRunEvent.model_validate(row._asdict()) for row in rows]
+
+
+def event_heads(
+    connection: Connection, run_ids: Collection[str], experiment_ids: Collection[str]
+) -> dict[str, int]:
+    """The latest event number of each run among ``run_ids`` and the runs of
+    ``experiment_ids`` (runs with no event are left out)."""
+    heads: dict[str, int] = {}
+    if run_ids:
+        for run_id, seq in connection.execute(queries.RUN_EVENT_HEADS, {"b_runs": list(run_ids)}):
+            heads[run_id] = seq
+    if experiment_ids:
+        rows = connection.execute(
+            queries.EXPERIMENT_EVENT_HEADS, {"b_experiments": list(experiment_ids)}
+        )
+        for run_id, seq in rows:
+            heads[run_id] = seq
+    return heads

@@ -21,6 +21,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    tuple_,
     update,
 )
 
@@ -330,3 +331,37 @@ RUN_EVENTS_AFTER = (
     .limit(bindparam("b_limit"))
 )
 """A run's events after sequence number ``b_after``, oldest first, at most ``b_limit``."""
+
+RUN_EVENT_HEADS = (
+    select(RUN_EVENT_TABLE.c.run_id, func.max(RUN_EVENT_TABLE.c.seq).label("seq"))
+    .where(RUN_EVENT_TABLE.c.run_id.in_(bindparam("b_runs", expanding=True)))
+    .group_by(RUN_EVENT_TABLE.c.run_id)
+)
+"""The latest event number of each of the runs ``b_runs`` that has events."""
+
+EXPERIMENT_EVENT_HEADS = (
+    select(RUN_EVENT_TABLE.c.run_id, func.max(RUN_EVENT_TABLE.c.seq).label("seq"))
+    .where(RUN_EVENT_TABLE.c.experiment_id.in_(bindparam("b_experiments", expanding=True)))
+    .group_by(RUN_EVENT_TABLE.c.run_id)
+)
+"""The latest event number of each run of the experiments ``b_experiments``."""
+
+EXPERIMENT_EVENTS_FROM = (
+    select(RUN_EVENT_TABLE)
+    .where(
+        RUN_EVENT_TABLE.c.experiment_id == bindparam("b_experiment"),
+        tuple_(RUN_EVENT_TABLE.c.created_at, RUN_EVENT_TABLE.c.run_id, RUN_EVENT_TABLE.c.seq)
+        > tuple_(
+            bindparam("b_time", type_=UTCDateTime()), bindparam("b_run"), bindparam("b_after")
+        ),
+    )
+    .order_by(RUN_EVENT_TABLE.c.created_at, RUN_EVENT_TABLE.c.run_id, RUN_EVENT_TABLE.c.seq)
+    .limit(bindparam("b_limit"))
+)
+"""An experiment's events after the one at (``b_time``, ``b_run``, ``b_after``) in the order
+(time, run, number), at most ``b_limit``: the backlog of an experiment's stream."""
+
+RUN_EVENT_BY_KEY = select(RUN_EVENT_TABLE).where(
+    RUN_EVENT_TABLE.c.run_id == bindparam("b_run"), RUN_EVENT_TABLE.c.seq == bindparam("b_seq")
+)
+"""One event, by its run and number."""

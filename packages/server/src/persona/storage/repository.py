@@ -13,11 +13,12 @@ from persona.storage.experiments import ExperimentStore
 from persona.storage.personas import PersonaStore
 from persona.storage.queries import CLAIMED_STAGE
 from persona.storage.rows import MAX_PAGE_SIZE, ClaimedRun, check_limit
+from persona.storage.run_events import RunEventStore
 from persona.storage.run_evidence import EvidenceStore
 from persona.storage.runs import RunStore
 
 
-class Repository(ExperimentStore, RunStore, EvidenceStore, PersonaStore):
+class Repository(ExperimentStore, RunStore, RunEventStore, EvidenceStore, PersonaStore):
     """Every repository of one database: ``Repository(database).create_run(...)``."""
 
 

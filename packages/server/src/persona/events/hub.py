@@ -1,0 +1,204 @@
+"""``EventHub``: every open event stream of this process, fed by one reader.
+
+Streams subscribe to a run or to an experiment. One pump task, alive while any stream is
+open, learns that the database changed and then reads what is new for all of them at once:
+the latest event number of each watched run (one grouped query), then the events past what
+it has handed out. How it learns of a change depends on the database:
+
+- SQLite: it looks at ``PRAGMA data_version`` (a read of a few microseconds on the event
+  loop, see ``Database.data_version_now``) every ``POLL_INTERVAL``; the number changes with
+  every commit of any connection, this process's writer and other processes alike.
+- PostgreSQL: a trigger NOTIFYs ``persona_run_event`` for each event (migration 0008) and
+  ``wake()`` is called for it (``persona.runs.finished``); it also re-reads every
+  ``RECHECK_INTERVAL`` in case a notification was lost with the listening connection.
+
+Streams then cost nothing while nothing happens, and the reads grow with the watched runs
+that changed, not with the number of streams.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any
+
+from persona.storage import ReadWouldWait, Repository
+from persona.storage.events import StoredRunEvent
+
+logger = logging.getLogger("persona.events")
+
+POLL_INTERVAL = 0.025
+"""Seconds between two looks at SQLite's data_version while streams are open."""
+RECHECK_INTERVAL = 2.0
+"""Seconds after which the pump reads again even if it heard of no change."""
+QUEUE_LIMIT = 1000
+"""Events held for one stream that is not reading; past it the stream re-reads the table."""
+
+Call = Callable[..., Awaitable[Any]]
+"""Runs a blocking repository method on a database thread: ``await call(fn, *args)``."""
+
+
+class Subscription:
+    """One stream's inbox: the events of its run or experiment, in the order they were read.
+
+    ``lagged`` is set when events were dropped because the inbox was full; the stream then
+    reads them from the table. ``gone`` is set when the run disappeared (its experiment was
+    deleted) and no more events will come."""
+
+    def __init__(self, run_id: str | None, experiment_id: str | None) -> None:
+        self.run_id = run_id
+        self.experiment_id = experiment_id
+        self.lagged = False
+        self.gone = False
+        self._inbox: asyncio.Queue[StoredRunEvent | None] = asyncio.Queue(QUEUE_LIMIT)
+
+    def offer(self, event: StoredRunEvent | None) -> None:
+        try:
+            self._inbox.put_nowait(event)
+        except asyncio.QueueFull:
+            self.lagged = True
+
+    def end(self) -> None:
+        self.gone = True
+        with contextlib.suppress(asyncio.QueueFull):
+            self._inbox.put_nowait(None)
+
+    async def next(self) -> StoredRunEvent | None:
+        """The next event, or None when the stream must look at the table (lagged, gone)."""
+        if self.lagged or self.gone:
+            return None
+        return await self._inbox.get()
+
+    def drain(self) -> None:
+        """Forget what the inbox holds (the stream is about to read the table instead)."""
+        while not self._inbox.empty():
+            self._inbox.get_nowait()
+        self.lagged = False
+
+
+class EventHub:
+    """The open streams of one process, and the pump that feeds them."""
+
+    def __init__(
+        self,
+        repository: Repository,
+        call: Call,
+        data_version: Callable[[], Hashable] | None,
+    ) -> None:
+        self._repository = repository
+        self._call = call
+        self._data_version = data_version
+        self._by_run: dict[str, set[Subscription]] = {}
+        self._by_experiment: dict[str, set[Subscription]] = {}
+        self._handed_out: dict[str, int] = {}
+        """Per run, the number of the last event the pump read (and offered)."""
+        self._woken = asyncio.Event()
+        self._pump: asyncio.Task[None] | None = None
+        self._closed = False
+
+    @property
+    def stream_count(self) -> int:
+        return sum(map(len, self._by_run.values())) + sum(map(len, self._by_experiment.values()))
+
+    async def subscribe(
+        self, *, run_id: str | None = None, experiment_id: str | None = None
+    ) -> Subscription:
+        """Start collecting the events of ``run_id`` (or of every run of ``experiment_id``)
+        committed from now on; the caller reads the earlier ones from the table."""
+        if self._closed:
+            raise RuntimeError("the event hub is closed")
+        subscription = Subscription(run_id, experiment_id)
+        runs = [run_id] if run_id is not None else []
+        experiments = [experiment_id] if experiment_id is not None else []
+        heads: dict[str, int] = await self._call(self._repository.event_heads, runs, experiments)
+        for known_run, seq in heads.items():
+            self._handed_out.setdefault(known_run, seq)
+        if run_id is not None:
+            self._by_run.setdefault(run_id, set()).add(subscription)
+        if experiment_id is not None:
+            self._by_experiment.setdefault(experiment_id, set()).add(subscription)
+        if self._pump is None or self._pump.done():
+            self._pump = asyncio.create_task(self._run_pump(), name="persona-event-pump")
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        for key, index in (
+            (subscription.run_id, self._by_run),
+            (subscription.experiment_id, self._by_experiment),
+        ):
+            if key is not None and key in index:
+                index[key].discard(subscription)
+                if not index[key]:
+                    del index[key]
+
+    def wake(self) -> None:
+        """Something was committed (a notification): read what is new now."""
+        self._woken.set()
+
+    async def aclose(self) -> None:
+        self._closed = True
+        for subscriptions in (*self._by_run.values(), *self._by_experiment.values()):
+            for subscription in subscriptions:
+                subscription.end()
+        pump, self._pump = self._pump, None
+        if pump is not None:
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+
+    async def _run_pump(self) -> None:
+        seen: Hashable = None
+        while self._by_run or self._by_experiment:
+            seen, changed = await self._wait_for_change(seen)
+            if not changed:
+                continue
+            try:
+                await self._read_new_events()
+            except Exception:  # the pump must outlive one failed read; streams keep waiting
+                logger.exception("reading new run events failed; retrying")
+                await asyncio.sleep(RECHECK_INTERVAL)
+
+    async def _wait_for_change(self, seen: Hashable) -> tuple[Hashable, bool]:
+        """Wait until the database may hold new events; returns the version now seen."""
+        if self._data_version is None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._woken.wait(), RECHECK_INTERVAL)
+            self._woken.clear()
+            return None, True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + RECHECK_INTERVAL
+        while loop.time() < deadline and not self._woken.is_set():
+            await asyncio.sleep(POLL_INTERVAL)
+            try:
+                version = self._data_version()
+            except ReadWouldWait:
+                return seen, True
+            if version != seen:
+                return version, True
+        self._woken.clear()
+        return seen, True
+
+    async def _read_new_events(self) -> None:
+        runs, experiments = list(self._by_run), list(self._by_experiment)
+        heads: dict[str, int] = await self._call(self._repository.event_heads, runs, experiments)
+        for run_id in runs:
+            if run_id not in heads and self._handed_out.get(run_id, 0) > 0:
+                for subscription in self._by_run.get(run_id, ()):
+                    subscription.end()  # its events were deleted with its experiment
+        positions = {
+            run_id: self._handed_out.get(run_id, 0)
+            for run_id, seq in heads.items()
+            if seq > self._handed_out.get(run_id, 0)
+        }
+        self._handed_out = {run_id: self._handed_out.get(run_id, 0) for run_id in heads}
+        if not positions:
+            return
+        events: list[StoredRunEvent] = await self._call(self._repository.new_events, positions)
+        for event in events:
+            self._handed_out[event.run_id] = max(self._handed_out[event.run_id], event.seq)
+            for subscription in self._by_run.get(event.run_id, ()):
+                subscription.offer(event)
+            for subscription in self._by_experiment.get(event.experiment_id, ()):
+                subscription.offer(event)
