@@ -1,5 +1,6 @@
 """Both clients against the real server app in-process (real service, SQLite, local provider),
-through TestClient (sync) and httpx.ASGITransport (async), with the app's lifespan running.
+served by uvicorn on a loopback port in a thread, so event streams stream as they would
+from ``persona serve``.
 
 The one thing mocked is an LLM provider's HTTP API (Anthropic's, via respx), made to never
 answer so a run stays running long enough to be cancelled or timed out.
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -18,8 +21,8 @@ import httpx
 import persona_client as pc
 import pytest
 import respx
+import uvicorn
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from persona.api import create_app
 from persona.settings import Settings
 
@@ -54,19 +57,38 @@ def make_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppFactory:
 
 
 @contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    """Serve ``app`` (lifespan included) on a free loopback port; yields its base URL."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, name="uvicorn-under-test", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@contextmanager
 def sync_client(app: FastAPI, token: str | None = None) -> Iterator[pc.PersonaClient]:
-    with TestClient(app, raise_server_exceptions=False) as http:
-        yield pc.PersonaClient(base_url="http://testserver", token=token, http_client=http)
+    with serving(app) as base_url, pc.PersonaClient(base_url=base_url, token=token) as client:
+        yield client
 
 
 @asynccontextmanager
 async def async_client(
     app: FastAPI, token: str | None = None
 ) -> AsyncIterator[pc.AsyncPersonaClient]:
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport) as http:
-            yield pc.AsyncPersonaClient(base_url="http://testserver", token=token, http_client=http)
+    with serving(app) as base_url:
+        async with pc.AsyncPersonaClient(base_url=base_url, token=token) as client:
+            yield client
 
 
 @pytest.fixture
@@ -81,6 +103,7 @@ def stalled_anthropic(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     with respx.mock(assert_all_called=False) as mock:
         mock.post("https://api.anthropic.com/v1/messages").mock(side_effect=never_answers)
+        mock.route(host="127.0.0.1").pass_through()  # the client's calls to the app
         yield
 
 
@@ -115,7 +138,7 @@ def test_sync_create_generate_wait_and_read(make_app: AppFactory) -> None:
         events = client.runs.events(experiment.id, run.id).items
         assert [e.type for e in events[:2]] == ["run.queued", "run.started"]
         assert events[-1].type == "run.succeeded"
-        assert events[-1].data["persona_ids"] == finished.persona_ids
+        assert events[-1].data.persona_ids == finished.persona_ids
         after = client.runs.events(experiment.id, run.id, after=1, limit=1)
         assert [e.id for e in after.items] == [2] and after.next_after == 2
 

@@ -54,6 +54,11 @@ def unavailable(**headers: str) -> httpx.Response:
     return httpx.Response(503, json=body, headers=headers)
 
 
+def not_streamed() -> httpx.Response:
+    """What a server without event streams answers a stream request: the JSON page."""
+    return ok({"items": [], "next_after": None})
+
+
 # --------------------------------------------------------------------------- reads
 
 
@@ -246,8 +251,11 @@ def test_base_url_with_a_path_prefix(experiment_payload: Any) -> None:
 # --------------------------------------------------------------------------- waiting
 
 
-def test_wait_polls_until_the_run_succeeds(run_payload: Any, sleeps: list[float]) -> None:
+def test_wait_polls_until_the_run_succeeds_when_the_server_does_not_stream(
+    run_payload: Any, sleeps: list[float]
+) -> None:
     script = Script(
+        not_streamed(),
         ok(run_payload("queued")),
         ok(run_payload("running", progress=0.5)),
         ok(run_payload("succeeded", progress=1.0, persona_ids=["persona-1"])),
@@ -257,12 +265,14 @@ def test_wait_polls_until_the_run_succeeds(run_payload: Any, sleeps: list[float]
     finished = client.runs.wait(queued, timeout=None, poll_interval=0.2)
     assert finished.status == "succeeded"
     assert sleeps == [0.2, 0.2]
-    assert {r.url.path for r in script.requests} == {"/experiments/exp-abc/runs/run-abc"}
+    assert script.requests[0].headers["accept"] == "text/event-stream"
+    assert script.requests[0].url.path == "/experiments/exp-abc/runs/run-abc/events"
+    assert {r.url.path for r in script.requests[1:]} == {"/experiments/exp-abc/runs/run-abc"}
 
 
 def test_wait_raises_the_run_error(run_payload: Any, sleeps: list[float]) -> None:
     error = {"code": "provider_auth", "message": "the API key was rejected"}
-    script = Script(ok(run_payload("failed", error=error)))
+    script = Script(not_streamed(), ok(run_payload("failed", error=error)))
     run = pc.models.Run.model_validate(run_payload("queued"))
     with pytest.raises(pc.RunFailedError) as raised:
         script.sync_client().runs.wait(run)
@@ -332,6 +342,7 @@ async def test_async_wait_and_iter(
     run_payload: Any, experiment_payload: Any, sleeps: list[float]
 ) -> None:
     script = Script(
+        not_streamed(),
         ok(run_payload("running")),
         ok(run_payload("cancelled")),
         ok({"items": [experiment_payload("exp-2")], "next_cursor": "c"}),

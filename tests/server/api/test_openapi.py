@@ -30,6 +30,7 @@ OPERATION_IDS = {
     "deleteSource",
     "listProviders",
     "listRunEvents",
+    "listExperimentEvents",
 }
 
 
@@ -119,9 +120,14 @@ def test_spec_documents_statuses_bodies_and_examples() -> None:
         "health",
         "experiments",
         "runs",
+        "events",
         "personas",
         "providers",
     ]
+    event_types = {"RunQueuedEvent", "RunStartedEvent", "RunProgressEvent", "RunSucceededEvent"}
+    assert {"RunEvent", "RunFailedEvent", "RunCancelledEvent", *event_types} <= names
+    mapping = spec["components"]["schemas"]["RunEvent"]["discriminator"]["mapping"]
+    assert mapping["run.succeeded"] == "#/components/schemas/RunSucceededEvent"
 
 
 def test_every_success_response_has_one_media_type() -> None:

@@ -383,7 +383,7 @@ class RunCancelledEvent(BaseModel):
     run_id: str = Field(..., title="Run Id")
     experiment_id: str = Field(..., title="Experiment Id")
     created_at: AwareDatetime = Field(..., title="Created At")
-    type: Literal["run.cancelled"] = Field("run.cancelled", title="Type")
+    type: Literal["run.cancelled"] = Field(..., title="Type")
     data: NoEventData
 
 
@@ -418,7 +418,7 @@ class RunFailedEvent(BaseModel):
     run_id: str = Field(..., title="Run Id")
     experiment_id: str = Field(..., title="Experiment Id")
     created_at: AwareDatetime = Field(..., title="Created At")
-    type: Literal["run.failed"] = Field("run.failed", title="Type")
+    type: Literal["run.failed"] = Field(..., title="Type")
     data: RunFailedData
 
 
@@ -440,7 +440,7 @@ class RunProgressEvent(BaseModel):
     run_id: str = Field(..., title="Run Id")
     experiment_id: str = Field(..., title="Experiment Id")
     created_at: AwareDatetime = Field(..., title="Created At")
-    type: Literal["run.progress"] = Field("run.progress", title="Type")
+    type: Literal["run.progress"] = Field(..., title="Type")
     data: RunProgressData
 
 
@@ -457,7 +457,7 @@ class RunQueuedEvent(BaseModel):
     run_id: str = Field(..., title="Run Id")
     experiment_id: str = Field(..., title="Experiment Id")
     created_at: AwareDatetime = Field(..., title="Created At")
-    type: Literal["run.queued"] = Field("run.queued", title="Type")
+    type: Literal["run.queued"] = Field(..., title="Type")
     data: NoEventData
 
 
@@ -482,7 +482,7 @@ class RunStartedEvent(BaseModel):
     run_id: str = Field(..., title="Run Id")
     experiment_id: str = Field(..., title="Experiment Id")
     created_at: AwareDatetime = Field(..., title="Created At")
-    type: Literal["run.started"] = Field("run.started", title="Type")
+    type: Literal["run.started"] = Field(..., title="Type")
     data: RunStartedData
 
 
@@ -706,7 +706,7 @@ class RunSucceededEvent(BaseModel):
     run_id: str = Field(..., title="Run Id")
     experiment_id: str = Field(..., title="Experiment Id")
     created_at: AwareDatetime = Field(..., title="Created At")
-    type: Literal["run.succeeded"] = Field("run.succeeded", title="Type")
+    type: Literal["run.succeeded"] = Field(..., title="Type")
     data: RunSucceededData
 
 

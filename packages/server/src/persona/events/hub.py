@@ -192,7 +192,10 @@ class EventHub:
             for run_id, seq in heads.items()
             if seq > self._handed_out.get(run_id, 0)
         }
-        self._handed_out = {run_id: self._handed_out.get(run_id, 0) for run_id in heads}
+        # Forget runs no stream needs any more; a watched run keeps its position even when a
+        # read that began before it was watched did not see it.
+        kept = heads.keys() | (self._by_run.keys() & self._handed_out.keys())
+        self._handed_out = {run_id: self._handed_out.get(run_id, 0) for run_id in kept}
         if not positions:
             return
         events: list[StoredRunEvent] = await self._call(self._repository.new_events, positions)

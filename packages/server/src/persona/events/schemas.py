@@ -51,42 +51,42 @@ class _RunEventBase(OutputModel):
 class RunQueuedEvent(_RunEventBase):
     """The run is waiting for a slot (on creation, and again after a take-over)."""
 
-    type: Literal["run.queued"] = "run.queued"
+    type: Literal["run.queued"]
     data: NoEventData
 
 
 class RunStartedEvent(_RunEventBase):
     """An attempt of the run started executing."""
 
-    type: Literal["run.started"] = "run.started"
+    type: Literal["run.started"]
     data: RunStartedData
 
 
 class RunProgressEvent(_RunEventBase):
     """The run reached a stage or a new share of its work (a few per second at most)."""
 
-    type: Literal["run.progress"] = "run.progress"
+    type: Literal["run.progress"]
     data: RunProgressData
 
 
 class RunSucceededEvent(_RunEventBase):
     """The run stored its personas. Terminal."""
 
-    type: Literal["run.succeeded"] = "run.succeeded"
+    type: Literal["run.succeeded"]
     data: RunSucceededData
 
 
 class RunFailedEvent(_RunEventBase):
     """The run failed. Terminal."""
 
-    type: Literal["run.failed"] = "run.failed"
+    type: Literal["run.failed"]
     data: RunFailedData
 
 
 class RunCancelledEvent(_RunEventBase):
     """The run was cancelled. Terminal."""
 
-    type: Literal["run.cancelled"] = "run.cancelled"
+    type: Literal["run.cancelled"]
     data: NoEventData
 
 

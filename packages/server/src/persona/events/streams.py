@@ -26,14 +26,17 @@ async def run_event_stream(
     try:
         last = after
         while True:
+            # In this order: what the inbox holds is then in the backlog (or newer), and a run
+            # finished before the backlog is read has its terminal event in it, if any.
+            subscription.drain()
+            finished = await _finished_or_gone(call, repository, run_id)
             async for event in _run_backlog(call, repository, run_id, last):
                 last = event.seq
                 yield event
                 if event.type in TERMINAL_EVENT_TYPES:
                     return
-            if subscription.gone or await _ended_without_event(call, repository, run_id):
+            if subscription.gone or finished:
                 return
-            subscription.drain()
             while (live := await subscription.next()) is not None:
                 if live.seq <= last:
                     continue
@@ -59,9 +62,9 @@ async def _run_backlog(
             return
 
 
-async def _ended_without_event(call: Call, repository: Repository, run_id: str) -> bool:
-    """True for a run that is finished (or gone) although its events have no terminal one:
-    a run finished before events were recorded, or deleted since."""
+async def _finished_or_gone(call: Call, repository: Repository, run_id: str) -> bool:
+    """True for a run that is finished or deleted: its stream ends after the backlog, even
+    without a terminal event (runs finished before events were recorded have none)."""
     status = await call(repository.run_status, run_id)
     return status is None or status in ("succeeded", "failed", "cancelled")
 
@@ -79,12 +82,12 @@ async def experiment_event_stream(
     last_by_run: dict[str, int] = {}
     try:
         while True:
+            subscription.drain()  # before the backlog: what it held is in the backlog then
             async for event in _experiment_backlog(call, repository, experiment_id, start):
                 start = event
                 if event.seq > last_by_run.get(event.run_id, 0):
                     last_by_run[event.run_id] = event.seq
                     yield event
-            subscription.drain()
             while (live := await subscription.next()) is not None:
                 if live.seq <= last_by_run.get(live.run_id, 0):
                     continue

@@ -169,10 +169,10 @@ async def list_run_events(
         int, Query(ge=0, description="Only events after this event id (0: from the first).")
     ] = 0,
     last_event_id: Annotated[
-        int | None,
+        str | None,
         Header(
             alias="Last-Event-ID",
-            ge=0,
+            max_length=40,
             description="For a stream: resume after this event id (overrides `after`).",
         ),
     ] = None,
@@ -188,10 +188,19 @@ async def list_run_events(
     Each SSE has the event's `type` as `event`, its `id` as `id`, and the event's JSON (one
     of the RunEvent schemas) as `data`; a comment is sent every 15 s of silence."""
     if wants_event_stream(accept):
-        start = last_event_id if last_event_id is not None else after
+        start = after if last_event_id is None else _event_id(last_event_id)
         events = await service.stream_run_events(experiment_id, run_id, after=start)
         return event_stream_response(events, lambda event: str(event.id))
     return await service.list_run_events(experiment_id, run_id, after=after, limit=limit)
+
+
+def _event_id(header: str) -> int:
+    if not (header.isascii() and header.isdigit() and len(header) <= 12):
+        raise InvalidInputError(
+            f"Last-Event-ID must be the id of an event of the run (digits), not {header!r}",
+            location=["header", "Last-Event-ID"],
+        )
+    return int(header)
 
 
 def evidence_filter(

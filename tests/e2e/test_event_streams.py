@@ -1,0 +1,109 @@
+"""Done when: a client script waits for 50 runs by their event streams and receives every
+terminal event exactly once, while the runs execute in other processes than the streams'.
+
+On SQLite the server runs two uvicorn worker processes (``--workers 2``): a run executes in
+the one that took its POST, and a stream may be served by the other, which learns of the
+events through the database. On PostgreSQL the API only queues and a ``persona worker``
+process executes; the API hears of events by NOTIFY. The provider is the loopback fake
+OpenAI server, answering after half a second so every stream is open before its run ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import persona_client as pc
+import pytest
+
+from tests.fakes.openai_server import FakeOpenAIServer
+from tests.servers import (
+    ServerProcess,
+    clean_env,
+    make_data_dir,
+    spawn_server,
+    spawn_worker,
+    wait_healthy,
+    wait_worker_ready,
+)
+
+pytestmark = pytest.mark.e2e
+
+TOKEN = "e2e-stream-token-0123456789"
+RUNS = 50
+PROVIDER_LATENCY = 0.5
+FINISH_TIMEOUT = 120.0
+TERMINAL = {"run.succeeded", "run.failed", "run.cancelled"}
+
+
+@pytest.fixture
+def fake_provider() -> Iterator[FakeOpenAIServer]:
+    with FakeOpenAIServer(latency=PROVIDER_LATENCY) as server:
+        yield server
+
+
+def _api_only(data_dir: Path) -> list[str]:
+    return [
+        sys.executable, "-m", "persona.cli", "serve",
+        "--host", "127.0.0.1", "--port", "{port}", "--data-dir", str(data_dir),
+        "--log-level", "warning", "--auth-token", TOKEN,
+    ]  # fmt: skip
+
+
+def _start_deployment(
+    stack: ExitStack, data_dir: Path, env: dict[str, str], database_backend: str
+) -> ServerProcess:
+    if database_backend == "sqlite":
+        api = spawn_server(data_dir, env, command=[*_api_only(data_dir), "--workers", "2"])
+    else:
+        api = spawn_server(data_dir, env, command=_api_only(data_dir))
+        worker = spawn_worker(data_dir, env, "--concurrency", str(RUNS))
+        stack.callback(worker.stop)
+        wait_worker_ready(worker)
+    stack.callback(api.stop)
+    wait_healthy(api)
+    return api
+
+
+async def _watch(client: pc.AsyncPersonaClient, run: pc.models.Run) -> list[pc.RunEvent]:
+    return [event async for event in client.runs.stream(run)]
+
+
+def test_fifty_runs_waited_for_by_streams_each_end_exactly_once(
+    tmp_path: Path,
+    fake_provider: FakeOpenAIServer,
+    server_database: dict[str, str],
+    database_backend: str,
+) -> None:
+    data_dir = make_data_dir(tmp_path)
+    env = clean_env(
+        OPENAI_BASE_URL=fake_provider.base_url, OPENAI_API_KEY="sk-test", **server_database
+    )
+    with ExitStack() as stack:
+        api = _start_deployment(stack, data_dir, env, database_backend)
+
+        async def script() -> tuple[list[list[pc.RunEvent]], list[pc.models.RunDetail]]:
+            async with pc.AsyncPersonaClient(base_url=api.base_url, token=TOKEN) as client:
+                experiment = await client.experiments.create(
+                    name="streams",
+                    data_sources=["interviews.csv"],
+                    config={"provider": "openai", "persona_count": 2},
+                )
+                runs = [await client.runs.start(experiment.id) for _ in range(RUNS)]
+                async with asyncio.timeout(FINISH_TIMEOUT):
+                    streams = await asyncio.gather(*(_watch(client, run) for run in runs))
+                    waited = await asyncio.gather(*(client.runs.wait(run) for run in runs[:5]))
+                return streams, waited
+
+        streams, waited = asyncio.run(script())
+
+    for events in streams:
+        assert [event.type in TERMINAL for event in events].count(True) == 1
+        assert events[-1].type == "run.succeeded"
+        assert [event.id for event in events] == list(range(1, len(events) + 1))
+        assert len({event.run_id for event in events}) == 1
+    assert len({events[0].run_id for events in streams}) == RUNS
+    assert all(len(run.personas) == 2 for run in waited)
