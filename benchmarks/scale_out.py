@@ -77,8 +77,6 @@ import argparse
 import asyncio
 import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -98,8 +96,15 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # for tests.fakes and tests.databases
 
+from benchmarks._processes import (  # noqa: E402
+    child_process,
+    cpu_seconds,
+    free_port,
+    healthy,
+    serve_fake,
+    wait_for,
+)
 from tests.databases import PostgresCluster  # noqa: E402
-from tests.fakes import FakeOpenAIServer  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "interviews.csv"
 API_PROCESSES = 2
@@ -107,7 +112,6 @@ IN_FLIGHT = 64
 """Generate requests the driver keeps in flight at once."""
 WARM_UP_RUNS = 20
 PROBE_SPACING = 0.05
-START_TIMEOUT = 120.0
 WORKER_READY = "persona worker executing up to"
 CORES = os.cpu_count() or 1
 BODY = {
@@ -151,55 +155,6 @@ def _ms(values: list[float], percent: int) -> str:
     return f"{statistics.quantiles(values, n=100, method='inclusive')[percent - 1] * 1000:.0f}"
 
 
-def _cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds of these processes so far (Linux /proc)."""
-    ticks = 0
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def _process(argv: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """A child process logging to ``log``; SIGTERM (then SIGKILL) on exit."""
-    with log.open("wb") as out:
-        process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_for(ready: object, what: str, processes: list[subprocess.Popen[bytes]]) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while not ready():  # type: ignore[operator]
-        if any(p.poll() is not None for p in processes):
-            raise SystemExit(f"a process exited before {what}")
-        if time.monotonic() > deadline:
-            raise SystemExit(f"not {what} after {START_TIMEOUT} s")
-        time.sleep(0.1)
-
-
-def _healthy(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/health", timeout=2).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
 @contextmanager
 def deployment(
     database_url: str, fake_url: str, workers: int, concurrency: int, folder: Path
@@ -219,18 +174,20 @@ def deployment(
     with ExitStack() as stack:
         urls, processes, logs = [], [], []
         for _ in range(API_PROCESSES):
-            port = _free_port()
+            port = free_port()
             argv = [*cli, "serve", "--port", str(port), "--data-dir", str(data_dir)]
             argv += ["--log-level", "warning"]
-            processes.append(stack.enter_context(_process(argv, env, folder / f"api-{port}.log")))
+            processes.append(
+                stack.enter_context(child_process(argv, env, folder / f"api-{port}.log"))
+            )
             urls.append(f"http://127.0.0.1:{port}")
         for number in range(workers):
             log = folder / f"worker-{number}.log"
             argv = [*cli, "worker", "--concurrency", str(concurrency), "--data-dir", str(data_dir)]
-            processes.append(stack.enter_context(_process(argv, env, log)))
+            processes.append(stack.enter_context(child_process(argv, env, log)))
             logs.append(log)
-        _wait_for(lambda: all(_healthy(url) for url in urls), "healthy", processes)
-        _wait_for(
+        wait_for(lambda: all(healthy(url) for url in urls), "healthy", processes)
+        wait_for(
             lambda: all(WORKER_READY in log.read_text(errors="replace") for log in logs),
             "workers ready",
             processes,
@@ -300,11 +257,11 @@ def measure(
     folder = Path(tempfile.mkdtemp(prefix="persona-scale-"))
     with deployment(database_url, fake_url, workers, args.concurrency, folder) as (urls, pids):
         _finished(engine, asyncio.run(_generate(urls, WARM_UP_RUNS)))
-        cpu_before = _cpu_seconds(pids)
+        cpu_before = cpu_seconds(pids)
         started = datetime.now(UTC)
         run_ids = asyncio.run(_generate(urls, args.runs))
         rows = _finished(engine, run_ids)
-        cpu = _cpu_seconds(pids) - cpu_before
+        cpu = cpu_seconds(pids) - cpu_before
         end = max(row.finished_at for row in rows)
         probes = asyncio.run(_generate(urls, args.probes, spacing=PROBE_SPACING))
         probe_rows = _finished(engine, probes)
@@ -356,15 +313,6 @@ def main() -> None:
     finally:
         fake.stdin.close()
         fake.wait(30)
-
-
-def serve_fake(latency: float) -> None:
-    """Child process: the fake server until stdin closes (its own process: its work of
-    answering is not counted as a worker's, nor slowed by this driver's)."""
-    with FakeOpenAIServer(latency=latency) as server:
-        print(server.base_url, flush=True)
-        for _ in sys.stdin:
-            pass
 
 
 if __name__ == "__main__":

@@ -24,8 +24,10 @@ import logging
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
+from persona.errors import NotFoundError
 from persona.storage import ReadWouldWait, Repository
 from persona.storage.events import StoredRunEvent
+from persona.storage.run_events import StreamStart
 
 logger = logging.getLogger("persona.events")
 
@@ -43,9 +45,9 @@ Call = Callable[..., Awaitable[Any]]
 class Subscription:
     """One stream's inbox: the events of its run or experiment, in the order they were read.
 
-    ``lagged`` is set when events were dropped because the inbox was full; the stream then
-    reads them from the table. ``gone`` is set when the run disappeared (its experiment was
-    deleted) and no more events will come."""
+    ``lagged`` is set when events were dropped because the inbox was full, or when the run's
+    events disappeared; the stream then reads the table. ``gone`` is set when the hub closes
+    and no more events will come."""
 
     def __init__(self, run_id: str | None, experiment_id: str | None) -> None:
         self.run_id = run_id
@@ -62,6 +64,12 @@ class Subscription:
 
     def end(self) -> None:
         self.gone = True
+        with contextlib.suppress(asyncio.QueueFull):
+            self._inbox.put_nowait(None)
+
+    def recheck(self) -> None:
+        """Have the stream read the table (as if it had fallen behind)."""
+        self.lagged = True
         with contextlib.suppress(asyncio.QueueFull):
             self._inbox.put_nowait(None)
 
@@ -94,30 +102,74 @@ class EventHub:
         self._by_experiment: dict[str, set[Subscription]] = {}
         self._handed_out: dict[str, int] = {}
         """Per run, the number of the last event the pump read (and offered)."""
+        self._missing: set[str] = set()
+        """Watched runs without events at the last read."""
+        self._starts: list[tuple[StreamStart, int, asyncio.Future[Any]]] = []
+        self._start_reader: asyncio.Task[None] | None = None
         self._woken = asyncio.Event()
         self._pump: asyncio.Task[None] | None = None
         self._closed = False
+
+    async def read_start(
+        self, run_id: str, experiment_id: str | None, after: int, limit: int
+    ) -> tuple[bool, list[StoredRunEvent]]:
+        """Whether the run has finished, then its first ``limit`` events after ``after``, read
+        together with those of every other stream opening meanwhile (one thread hop and one
+        transaction for all: opened one by one, a burst of streams waits on the database
+        threads). NotFoundError for a run that is not there or not ``experiment_id``'s."""
+        waiter: asyncio.Future[tuple[bool, list[StoredRunEvent]] | None]
+        waiter = asyncio.get_running_loop().create_future()
+        self._starts.append((StreamStart(run_id, experiment_id, after), limit, waiter))
+        if self._start_reader is None or self._start_reader.done():
+            self._start_reader = asyncio.create_task(self._read_starts())
+        found = await waiter
+        if found is None:
+            raise NotFoundError("run", run_id)
+        return found
+
+    async def _read_starts(self) -> None:
+        while self._starts:
+            batch, self._starts = self._starts, []
+            limit = max(limit for _, limit, _ in batch)
+            try:
+                found = await self._call(
+                    self._repository.stream_starts, [start for start, _, _ in batch], limit
+                )
+            except Exception as exc:  # every stream waiting on this read fails with it
+                for _, _, waiter in batch:
+                    if not waiter.done():
+                        waiter.set_exception(exc)
+                continue
+            for (_, own_limit, waiter), result in zip(batch, found, strict=True):
+                if not waiter.done():
+                    waiter.set_result(
+                        None if result is None else (result[0], result[1][:own_limit])
+                    )
 
     @property
     def stream_count(self) -> int:
         return sum(map(len, self._by_run.values())) + sum(map(len, self._by_experiment.values()))
 
     async def subscribe(
-        self, *, run_id: str | None = None, experiment_id: str | None = None
+        self, *, run_id: str | None = None, experiment_id: str | None = None, after: int = 0
     ) -> Subscription:
-        """Start collecting the events of ``run_id`` (or of every run of ``experiment_id``)
-        committed from now on; the caller reads the earlier ones from the table."""
+        """Start collecting the events of ``run_id`` numbered after ``after`` (or those of
+        every run of ``experiment_id`` committed from now on). The hub may offer events the
+        caller reads from the table too; the caller skips those it has."""
         if self._closed:
             raise RuntimeError("the event hub is closed")
         subscription = Subscription(run_id, experiment_id)
-        runs = [run_id] if run_id is not None else []
-        experiments = [experiment_id] if experiment_id is not None else []
-        heads: dict[str, int] = await self._call(self._repository.event_heads, runs, experiments)
-        for known_run, seq in heads.items():
-            self._handed_out.setdefault(known_run, seq)
         if run_id is not None:
+            # A run new to the hub is read from ``after`` on; one already read keeps its
+            # position, and the caller reads the events up to it from the table.
+            self._handed_out.setdefault(run_id, after)
             self._by_run.setdefault(run_id, set()).add(subscription)
         if experiment_id is not None:
+            heads: dict[str, int] = await self._call(
+                self._repository.event_heads, [], [experiment_id]
+            )
+            for known_run, seq in heads.items():
+                self._handed_out.setdefault(known_run, seq)
             self._by_experiment.setdefault(experiment_id, set()).add(subscription)
         if self._pump is None or self._pump.done():
             self._pump = asyncio.create_task(self._run_pump(), name="persona-event-pump")
@@ -183,10 +235,13 @@ class EventHub:
     async def _read_new_events(self) -> None:
         runs, experiments = list(self._by_run), list(self._by_experiment)
         heads: dict[str, int] = await self._call(self._repository.event_heads, runs, experiments)
-        for run_id in runs:
-            if run_id not in heads and self._handed_out.get(run_id, 0) > 0:
-                for subscription in self._by_run.get(run_id, ()):
-                    subscription.end()  # its events were deleted with its experiment
+        missing = {run_id for run_id in runs if run_id not in heads}
+        for run_id in missing - self._missing:
+            # Deleted with its experiment (or a run from before events were recorded): its
+            # streams look at the table, once, to tell which.
+            for subscription in self._by_run.get(run_id, ()):
+                subscription.recheck()
+        self._missing = missing
         positions = {
             run_id: self._handed_out.get(run_id, 0)
             for run_id, seq in heads.items()

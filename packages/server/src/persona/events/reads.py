@@ -6,7 +6,7 @@ so a stream for an unknown run fails with NotFoundError before its first byte.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 
 from persona.errors import InvalidInputError
 from persona.events.hub import Call, EventHub
@@ -18,7 +18,11 @@ from persona.events.schemas import (
     parse_event_key,
     run_event,
 )
-from persona.events.streams import experiment_event_stream, run_event_stream
+from persona.events.streams import (
+    ClosingStream,
+    experiment_event_stream,
+    open_run_event_stream,
+)
 from persona.storage import Repository
 from persona.storage.events import StoredRunEvent
 
@@ -36,8 +40,8 @@ async def list_run_events(
 async def stream_run_events(
     hub: EventHub, call: Call, repository: Repository, experiment_id: str, run_id: str, after: int
 ) -> AsyncIterator[RunEvent]:
-    await call(repository.run_events, run_id, after=0, limit=0, experiment_id=experiment_id)
-    return _public(run_event_stream(hub, call, repository, run_id, after))
+    events = await open_run_event_stream(hub, call, repository, experiment_id, run_id, after)
+    return _public(events)
 
 
 async def list_experiment_events(
@@ -84,9 +88,8 @@ async def _start_event(
     return event
 
 
-async def _public(events: AsyncIterator[StoredRunEvent]) -> AsyncIterator[RunEvent]:
-    try:
-        async for event in events:
-            yield run_event(event)
-    finally:
-        await events.aclose()  # type: ignore[attr-defined]
+def _public(
+    events: AsyncGenerator[StoredRunEvent, None] | ClosingStream[StoredRunEvent],
+) -> AsyncIterator[RunEvent]:
+    """The events in the API's shape; closing it closes ``events``."""
+    return ClosingStream(events, convert=run_event)

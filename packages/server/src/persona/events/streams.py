@@ -2,13 +2,16 @@
 
 Each stream subscribes first, then reads the backlog from the table, then takes what the hub
 offers: an event the backlog already gave (same run, same number or lower) is skipped, so the
-switch from backlog to live loses nothing and repeats nothing.
+switch from backlog to live loses nothing and repeats nothing. A stream whose inbox
+overflowed, or whose run is gone, reads the table again.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from typing import Any, TypeVar
 
+from persona.errors import NotFoundError
 from persona.events.hub import Call, EventHub, Subscription
 from persona.storage import Repository
 from persona.storage.events import TERMINAL_EVENT_TYPES, StoredRunEvent
@@ -16,27 +19,80 @@ from persona.storage.events import TERMINAL_EVENT_TYPES, StoredRunEvent
 PAGE = 500
 """Events read from the table at a time."""
 
+U = TypeVar("U")
 
-async def run_event_stream(
-    hub: EventHub, call: Call, repository: Repository, run_id: str, after: int
-) -> AsyncIterator[StoredRunEvent]:
+
+class ClosingStream(AsyncIterator[U]):
+    """An async iterator whose ``aclose`` always releases what it holds, even when it was
+    closed before its first item (an async generator's ``finally`` would not run then)."""
+
+    def __init__(
+        self,
+        source: AsyncGenerator[Any, None] | ClosingStream[Any],
+        release: Callable[[], None] = lambda: None,
+        convert: Callable[[Any], U] | None = None,
+    ) -> None:
+        self._source = source
+        self._release = release
+        self._convert = convert
+
+    def __aiter__(self) -> ClosingStream[U]:
+        return self
+
+    async def __anext__(self) -> U:
+        item = await self._source.__anext__()
+        return self._convert(item) if self._convert is not None else item
+
+    async def aclose(self) -> None:
+        try:
+            await self._source.aclose()
+        finally:
+            self._release()
+
+
+async def open_run_event_stream(
+    hub: EventHub,
+    call: Call,
+    repository: Repository,
+    experiment_id: str,
+    run_id: str,
+    after: int,
+) -> ClosingStream[StoredRunEvent]:
     """The run's events numbered after ``after``, then live ones, up to its terminal event
-    (or until the run is deleted)."""
-    subscription = await hub.subscribe(run_id=run_id)
+    (or until the run is deleted). Raises NotFoundError before returning for a run that is
+    not the experiment's. One database read opens it: the run's state and first events."""
+    subscription = await hub.subscribe(run_id=run_id, after=after)
     try:
-        last = after
+        finished, page = await hub.read_start(run_id, experiment_id, after, PAGE)
+    except BaseException:
+        hub.unsubscribe(subscription)
+        raise
+    events = _run_events(hub, call, repository, run_id, subscription, after, finished, page)
+    return ClosingStream(events, lambda: hub.unsubscribe(subscription))
+
+
+async def _run_events(
+    hub: EventHub,
+    call: Call,
+    repository: Repository,
+    run_id: str,
+    subscription: Subscription,
+    last: int,
+    finished: bool,
+    page: list[StoredRunEvent],
+) -> AsyncGenerator[StoredRunEvent, None]:
+    try:
         while True:
-            # In this order: what the inbox holds is then in the backlog (or newer), and a run
-            # finished before the backlog is read has its terminal event in it, if any.
-            subscription.drain()
-            finished = await _finished_or_gone(call, repository, run_id)
-            async for event in _run_backlog(call, repository, run_id, last):
+            for event in page:
                 last = event.seq
                 yield event
                 if event.type in TERMINAL_EVENT_TYPES:
                     return
+            if len(page) == PAGE:  # more backlog
+                page = await call(repository.run_events, run_id, after=last, limit=PAGE)
+                continue
             if subscription.gone or finished:
-                return
+                return  # also a run finished before events were recorded: it has none
             while (live := await subscription.next()) is not None:
                 if live.seq <= last:
                     continue
@@ -44,29 +100,15 @@ async def run_event_stream(
                 yield live
                 if live.type in TERMINAL_EVENT_TYPES:
                     return
+            # Fallen behind, or the run is gone: read the table. Draining first, so what
+            # the inbox held is in what is read (or older).
+            subscription.drain()
+            try:
+                finished, page = await hub.read_start(run_id, None, last, PAGE)
+            except NotFoundError:
+                return
     finally:
         hub.unsubscribe(subscription)
-
-
-async def _run_backlog(
-    call: Call, repository: Repository, run_id: str, after: int
-) -> AsyncIterator[StoredRunEvent]:
-    while True:
-        page: list[StoredRunEvent] = await call(
-            repository.run_events, run_id, after=after, limit=PAGE
-        )
-        for event in page:
-            yield event
-            after = event.seq
-        if len(page) < PAGE:
-            return
-
-
-async def _finished_or_gone(call: Call, repository: Repository, run_id: str) -> bool:
-    """True for a run that is finished or deleted: its stream ends after the backlog, even
-    without a terminal event (runs finished before events were recorded have none)."""
-    status = await call(repository.run_status, run_id)
-    return status is None or status in ("succeeded", "failed", "cancelled")
 
 
 async def experiment_event_stream(
@@ -75,7 +117,7 @@ async def experiment_event_stream(
     repository: Repository,
     experiment_id: str,
     start: StoredRunEvent | None,
-) -> AsyncIterator[StoredRunEvent]:
+) -> AsyncGenerator[StoredRunEvent, None]:
     """The experiment's events after ``start`` (None: all of them), then live ones, until
     the caller stops reading."""
     subscription = await hub.subscribe(experiment_id=experiment_id)
@@ -114,4 +156,4 @@ async def _experiment_backlog(
             return
 
 
-__all__ = ["Subscription", "experiment_event_stream", "run_event_stream"]
+__all__ = ["ClosingStream", "experiment_event_stream", "open_run_event_stream"]

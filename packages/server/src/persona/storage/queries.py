@@ -280,6 +280,11 @@ UNFINISHED_RUN = (
 RUN_STATUS = select(RunRow.status).where(RunRow.id == bindparam("b_run"))
 """The status of the run ``b_run``."""
 
+RUN_STATUSES = select(RunRow.id, RunRow.experiment_id, RunRow.status).where(
+    RunRow.id.in_(bindparam("b_runs", expanding=True))
+)
+"""The experiment and status of each of the runs ``b_runs`` that exists."""
+
 PERSONA_IDS_OF_RUNS = (
     select(PersonaRow.run_id, PersonaRow.id)
     .where(PersonaRow.run_id.in_(bindparam("b_runs", expanding=True)))
@@ -338,6 +343,13 @@ RUN_EVENT_HEADS = (
     .group_by(RUN_EVENT_TABLE.c.run_id)
 )
 """The latest event number of each of the runs ``b_runs`` that has events."""
+
+RUN_EVENTS_OF_RUNS = (
+    select(RUN_EVENT_TABLE)
+    .where(RUN_EVENT_TABLE.c.run_id.in_(bindparam("b_runs", expanding=True)))
+    .order_by(RUN_EVENT_TABLE.c.run_id, RUN_EVENT_TABLE.c.seq)
+)
+"""Every event of the runs ``b_runs``, run by run, oldest first (callers keep the new ones)."""
 
 EXPERIMENT_EVENT_HEADS = (
     select(RUN_EVENT_TABLE.c.run_id, func.max(RUN_EVENT_TABLE.c.seq).label("seq"))

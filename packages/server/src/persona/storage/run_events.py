@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import NamedTuple
 
+from persona.schemas import FINISHED_RUN_STATUSES
 from persona.storage import queries
-from persona.storage.events import StoredRunEvent, event_heads, events_after
+from persona.storage.events import StoredRunEvent, event_heads
 from persona.storage.rows import StoreBase
+
+
+class StreamStart(NamedTuple):
+    """What a stream about to open reads: its run's events after ``after``."""
+
+    run_id: str
+    experiment_id: str | None
+    after: int
 
 
 class RunEventStore(StoreBase):
@@ -20,13 +30,44 @@ class RunEventStore(StoreBase):
             return event_heads(session.connection(), run_ids, experiment_ids)
 
     def new_events(self, positions: Mapping[str, int]) -> list[StoredRunEvent]:
-        """Every run's events after its position in ``positions`` (run id → number)."""
+        """Every run's events after its position in ``positions`` (run id → number), in
+        one statement: a run has tens of events, so reading its older ones costs less than
+        a statement per run."""
+        with self.db.read() as session:
+            rows = session.connection().execute(
+                queries.RUN_EVENTS_OF_RUNS, {"b_runs": list(positions)}
+            )
+            events = (StoredRunEvent.model_validate(row._asdict()) for row in rows)
+            return [event for event in events if event.seq > positions[event.run_id]]
+
+    def stream_starts(
+        self, requests: Sequence[StreamStart], limit: int
+    ) -> list[tuple[bool, list[StoredRunEvent]] | None]:
+        """For each request, in one read and in this order: whether its run has finished,
+        then its first ``limit`` events after ``after``; None for a run that is not there
+        (or not the request's experiment). Two statements for all the requests: streams
+        opened together are read together."""
+        run_ids = list({request.run_id for request in requests})
         with self.db.read() as session:
             connection = session.connection()
-            found: list[StoredRunEvent] = []
-            for run_id, after in positions.items():
-                found += events_after(connection, run_id, after, limit=100_000)
-            return found
+            runs = {
+                row.id: row for row in connection.execute(queries.RUN_STATUSES, {"b_runs": run_ids})
+            }
+            rows = connection.execute(queries.RUN_EVENTS_OF_RUNS, {"b_runs": list(runs)})
+            events: dict[str, list[StoredRunEvent]] = {}
+            for row in rows:
+                events.setdefault(row.run_id, []).append(
+                    StoredRunEvent.model_validate(row._asdict())
+                )
+        results: list[tuple[bool, list[StoredRunEvent]] | None] = []
+        for request in requests:
+            run = runs.get(request.run_id)
+            if run is None or request.experiment_id not in (None, run.experiment_id):
+                results.append(None)
+                continue
+            after = [e for e in events.get(request.run_id, []) if e.seq > request.after]
+            results.append((run.status in FINISHED_RUN_STATUSES, after[:limit]))
+        return results
 
     def run_event(self, run_id: str, seq: int) -> StoredRunEvent | None:
         with self.db.read() as session:
