@@ -517,6 +517,108 @@ class Usage(BaseModel):
     cost_usd: float | None = Field(None, title="Cost Usd")
 
 
+class Webhook(BaseModel):
+    id: str = Field(..., title="Id")
+    url: str = Field(..., title="Url")
+    events: list[Literal["run.queued", "run.started", "run.progress", "run.succeeded", "run.failed", "run.cancelled", "*"]] = (
+        Field(..., title="Events")
+    )
+    description: str | None = Field(None, title="Description")
+    enabled: bool = Field(
+        ..., description="False once the receiver answered 410 Gone.", title="Enabled"
+    )
+    disabled_reason: str | None = Field(None, title="Disabled Reason")
+    created_at: AwareDatetime = Field(..., title="Created At")
+
+
+Description1 = TypeAliasType(
+    "Description1", Annotated[str, Field(..., max_length=500, title="Description")]
+)
+
+
+class WebhookCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    url: str = Field(
+        ...,
+        description="An http(s) URL. Addresses on loopback, private, link-local or metadata networks are refused unless the server sets PERSONA_WEBHOOK_ALLOW_PRIVATE=true.",
+        examples=["https://example.com/hooks/persona"],
+        max_length=2000,
+        min_length=1,
+        title="Url",
+    )
+    events: list[Literal["run.queued", "run.started", "run.progress", "run.succeeded", "run.failed", "run.cancelled", "*"]] = (
+        Field(
+            ...,
+            description="The event types to receive; `*` for all of them.",
+            examples=[["run.succeeded", "run.failed"]],
+            max_length=7,
+            min_length=1,
+            title="Events",
+        )
+    )
+    description: Description1 | None = Field(None, title="Description")
+
+
+class WebhookDelivery(BaseModel):
+    id: str = Field(
+        ...,
+        description="The event's key `{run_id}:{event id}`; the webhook-id header.",
+        title="Id",
+    )
+    webhook_id: str = Field(..., title="Webhook Id")
+    event_type: str = Field(..., title="Event Type")
+    run_id: str = Field(..., title="Run Id")
+    event_id: int = Field(..., title="Event Id")
+    status: Literal["pending", "succeeded", "failed"] = Field(..., title="Status")
+    attempts: int = Field(..., title="Attempts")
+    next_attempt_at: AwareDatetime | None = Field(
+        None,
+        description="When it is tried next; null once it succeeded or failed.",
+        title="Next Attempt At",
+    )
+    response_status: int | None = Field(
+        None,
+        description="The HTTP status of the last attempt's answer.",
+        title="Response Status",
+    )
+    error: str | None = Field(
+        None, description="Why the last attempt failed.", title="Error"
+    )
+    duration_ms: int | None = Field(None, title="Duration Ms")
+    created_at: AwareDatetime = Field(..., title="Created At")
+    updated_at: AwareDatetime = Field(..., title="Updated At")
+
+
+class WebhookDeliveryPage(BaseModel):
+    items: list[WebhookDelivery] = Field(..., title="Items")
+    next_cursor: str | None = Field(None, title="Next Cursor")
+
+
+class WebhookList(BaseModel):
+    items: list[Webhook] = Field(..., title="Items")
+
+
+class WebhookWithSecret(BaseModel):
+    id: str = Field(..., title="Id")
+    url: str = Field(..., title="Url")
+    events: list[Literal["run.queued", "run.started", "run.progress", "run.succeeded", "run.failed", "run.cancelled", "*"]] = (
+        Field(..., title="Events")
+    )
+    description: str | None = Field(None, title="Description")
+    enabled: bool = Field(
+        ..., description="False once the receiver answered 410 Gone.", title="Enabled"
+    )
+    disabled_reason: str | None = Field(None, title="Disabled Reason")
+    created_at: AwareDatetime = Field(..., title="Created At")
+    secret: str = Field(
+        ...,
+        description="The signing secret (`whsec_…`), shown only when created or rotated: verify each delivery with it (Standard Webhooks).",
+        title="Secret",
+    )
+
+
 class EvidenceCitation(BaseModel):
     """
     One statement of a persona that cites an evidence record.

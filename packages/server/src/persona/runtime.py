@@ -16,6 +16,7 @@ from persona.runs.executor import Runner
 from persona.settings import Settings
 from persona.storage import Database, Repository
 from persona.storage.write_queue import WriteQueue
+from persona.webhooks.sender import WebhookSender
 
 if TYPE_CHECKING:
     from persona.runs.finished import FinishedRunListener
@@ -39,6 +40,7 @@ class Parts:
     runner: Runner
     dispatcher: Dispatcher
     hub: EventHub
+    sender: WebhookSender
     listener: FinishedRunListener | None = None
     """On PostgreSQL: wakes ``wait_for_run`` when a run ends in another process."""
 
@@ -69,8 +71,10 @@ async def start_parts(settings: Settings) -> Parts:
             functools.partial(_call_in, executor),
             database.data_version_now if database.is_sqlite else None,
         )
-        parts = Parts(executor, writes, database, repository, runner, dispatcher, hub)
+        sender = WebhookSender(settings, repository, functools.partial(_call_in, executor))
+        parts = Parts(executor, writes, database, repository, runner, dispatcher, hub, sender)
         await dispatcher.start()
+        sender.start()
         url = settings.effective_database_url
         if url.startswith("postgresql"):  # on SQLite, runs end here or are polled for
             from persona.runs.finished import listen_for_finished_runs  # postgres extra
@@ -119,6 +123,7 @@ async def stop_runs(parts: Parts) -> None:
     """End the event streams, stop the dispatcher (active runs stay re-queueable) and the
     finished-run listener."""
     await parts.hub.aclose()
+    await parts.sender.aclose()
     await parts.dispatcher.shutdown()
     if parts.listener is not None:
         await parts.listener.close()

@@ -28,7 +28,7 @@ from persona.events import reads as events
 from persona.events.schemas import ExperimentEventPage, RunEvent, RunEventPage
 from persona.generation.citations import cited_evidence, statement_evidence_ids
 from persona.generation.render import MAX_LISTED_SOURCES, persona_markdown
-from persona.ids import new_id
+from persona.ids import new_id, utcnow
 from persona.providers import list_providers, require_configured
 from persona.runs.config import effective_config, require_known_provider
 from persona.runs.dispatch import Dispatcher
@@ -75,6 +75,15 @@ from persona.sources.uploads import (
 from persona.storage import ReadWouldWait, Repository
 from persona.storage.evidence import NO_FILTER, EvidenceFilter
 from persona.storage.sources import experiment_text_column, remove_data_source
+from persona.webhooks import operations as webhooks
+from persona.webhooks.schemas import (
+    Webhook,
+    WebhookCreate,
+    WebhookDelivery,
+    WebhookDeliveryPage,
+    WebhookList,
+    WebhookWithSecret,
+)
 
 if TYPE_CHECKING:
     pass
@@ -341,6 +350,40 @@ class PersonaService:
         return await events.stream_experiment_events(
             hub, self._call, repository, experiment_id, after
         )
+
+    # ------------------------------------------------------------------ webhooks
+
+    async def create_webhook(self, body: WebhookCreate) -> WebhookWithSecret:
+        """A webhook for the events ``body`` lists; its secret is in the answer only."""
+        return await webhooks.create_webhook(self._call, self._repository, self.settings, body)
+
+    async def list_webhooks(self) -> WebhookList:
+        return WebhookList(items=await self._call(self._repository.list_webhooks))
+
+    async def get_webhook(self, webhook_id: str) -> Webhook:
+        return await self._call(self._repository.get_webhook, webhook_id)
+
+    async def delete_webhook(self, webhook_id: str) -> None:
+        await self._write(self._repository.delete_webhook, webhook_id)
+
+    async def rotate_webhook_secret(self, webhook_id: str) -> WebhookWithSecret:
+        """A new secret; the previous one keeps signing deliveries for 24 hours."""
+        return await webhooks.rotate_webhook_secret(self._call, self._repository, webhook_id)
+
+    async def list_webhook_deliveries(
+        self, webhook_id: str, *, limit: int = 50, cursor: str | None = None
+    ) -> WebhookDeliveryPage:
+        repository = self._repository
+        return await self._call(repository.list_deliveries, webhook_id, limit=limit, cursor=cursor)
+
+    async def redeliver_webhook_delivery(
+        self, webhook_id: str, delivery_id: str
+    ) -> WebhookDelivery:
+        """Send the delivery again at once (whatever its state); attempts keep counting."""
+        repository = self._repository
+        delivery = await self._write(repository.redeliver, webhook_id, delivery_id, utcnow())
+        self._started.sender.wake()
+        return delivery
 
     async def cancel_run(self, experiment_id: str, run_id: str) -> Run:
         """Queued or running → cancelled (its task is stopped); finished → ConflictError."""

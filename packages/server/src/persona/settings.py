@@ -62,6 +62,24 @@ class Settings(BaseSettings):
         description="With run_dispatch='queue': this process also executes queued runs.",
     )
 
+    # Webhooks
+    webhook_allow_private: bool = Field(
+        default=False,
+        description=(
+            "Deliver webhooks to loopback, private, link-local and metadata addresses too "
+            "(for tests and closed networks: otherwise anyone who may create a webhook could "
+            "make this server call into its own network)."
+        ),
+    )
+    webhook_retry_delays: list[float] = Field(
+        default=[5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0],
+        min_length=1,
+        description=(
+            "Seconds before each retry of a failed delivery (with jitter), about a day in "
+            "all; after the last one the delivery has failed."
+        ),
+    )
+
     # Providers
     provider_timeout: float = Field(
         default=120.0, gt=0, description="Seconds per provider request."

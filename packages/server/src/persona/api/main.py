@@ -17,7 +17,16 @@ from persona.api.logs import configure_server_logging
 from persona.api.memtrace import start_from_environment
 from persona.api.middleware import BodyLimitMiddleware, CorsMiddleware, RequestIdMiddleware
 from persona.api.openapi import TAGS, install_openapi
-from persona.api.routes import events, experiments, health, personas, providers, runs, sources
+from persona.api.routes import (
+    events,
+    experiments,
+    health,
+    personas,
+    providers,
+    runs,
+    sources,
+    webhooks,
+)
 from persona.providers import import_providers
 from persona.service import PersonaService
 from persona.settings import Settings
@@ -97,8 +106,10 @@ def create_app(settings: Settings | None = None, *, long_running: bool = False) 
         events.router,
         personas.router,
         providers.router,
+        webhooks.router,
     ):
         app.include_router(router)
+    webhooks.document_deliveries(app.webhooks)
     install_error_handlers(app)
     install_docs(app)
     install_openapi(app)

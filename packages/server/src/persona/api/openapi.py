@@ -38,6 +38,7 @@ TAGS: list[dict[str, str]] = [
     {"name": "events", "description": "Run events: pages, and Server-Sent Event streams."},
     {"name": "personas", "description": "Generated personas, with their evidence."},
     {"name": "providers", "description": "LLM providers and whether they are configured."},
+    {"name": "webhooks", "description": "Endpoints that receive run events, signed."},
 ]
 
 
@@ -110,6 +111,16 @@ def _named_run_event(schemas: dict[str, Any]) -> None:
         items["items"] = {"$ref": "#/components/schemas/RunEvent"}
 
 
+def _receivers_answer_no_problems(spec: dict[str, Any]) -> None:
+    """Drop FastAPI's 422 from the documented webhook deliveries (a receiver's errors are its
+    own), and the validation-error schemas only that 422 used."""
+    for path_item in spec.get("webhooks", {}).values():
+        for operation in path_item.values():
+            operation["responses"].pop("422", None)
+    for name in ("HTTPValidationError", "ValidationError"):
+        spec["components"]["schemas"].pop(name, None)
+
+
 def build_openapi(app: FastAPI) -> dict[str, Any]:
     """FastAPI's document, with problem+json error bodies and X-Request-ID on every response."""
     spec = get_openapi(
@@ -118,6 +129,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         summary=app.summary,
         description=app.description,
         routes=app.routes,
+        webhooks=app.webhooks.routes,
         tags=app.openapi_tags,
         servers=SERVERS,
         license_info=LICENSE,
@@ -125,6 +137,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     )
     _binary_strings(spec["components"]["schemas"])
     _named_run_event(spec["components"]["schemas"])
+    _receivers_answer_no_problems(spec)
     # Declared by the protected routes themselves (TokenFirstRoute), not by a dependency.
     spec["components"]["securitySchemes"] = {
         BEARER_SCHEME_NAME: jsonable_encoder(bearer_scheme.model, by_alias=True, exclude_none=True)

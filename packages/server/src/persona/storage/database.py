@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _WRITE_OPTION = "persona_write"
-SCHEMA_REVISION = "0008"
+SCHEMA_REVISION = "0009"
 """The newest migration. A database already there is opened without loading Alembic."""
 MIGRATION_LOCK_KEY = 0x5045_5253_4F4E_41
 """The PostgreSQL advisory lock held while migrating ("PERSONA" in hex)."""

@@ -42,7 +42,8 @@ def record_event(
     payload: dict[str, Any] | None = None,
 ) -> None:
     """Append an event to the run's events, on the connection of the state change it
-    reports, so the change and its event commit (or roll back) together."""
+    reports, so the change and its event commit (or roll back) together; and with it, its
+    deliveries to the webhooks that receive its type, so none is lost to a crash."""
     if event_type not in RUN_EVENT_TYPES:
         raise ValueError(f"unknown run event type {event_type!r}")
     connection.execute(
@@ -54,6 +55,9 @@ def record_event(
             "b_now": now,
             "b_payload": payload or {},
         },
+    )
+    connection.execute(
+        queries.INSERT_DELIVERIES, {"b_run": run_id, "b_type": event_type, "b_now": now}
     )
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    literal,
     or_,
     select,
     tuple_,
@@ -32,6 +33,9 @@ from persona.storage.models import (
     PersonaRow,
     RunEventRow,
     RunRow,
+    WebhookDeliveryRow,
+    WebhookEventTypeRow,
+    WebhookRow,
 )
 from persona.storage.types import UTCDateTime
 
@@ -377,3 +381,97 @@ RUN_EVENT_BY_KEY = select(RUN_EVENT_TABLE).where(
     RUN_EVENT_TABLE.c.run_id == bindparam("b_run"), RUN_EVENT_TABLE.c.seq == bindparam("b_seq")
 )
 """One event, by its run and number."""
+
+# --------------------------------------------------------------------------- webhooks
+
+WEBHOOK_TABLE = cast(Table, WebhookRow.__table__)
+WEBHOOK_TYPE_TABLE = cast(Table, WebhookEventTypeRow.__table__)
+DELIVERY_TABLE = cast(Table, WebhookDeliveryRow.__table__)
+
+INSERT_DELIVERIES = insert(DELIVERY_TABLE).from_select(
+    [
+        "webhook_id",
+        "run_id",
+        "seq",
+        "event_type",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+        "updated_at",
+    ],
+    select(
+        WEBHOOK_TABLE.c.id,
+        bindparam("b_run"),
+        select(func.max(RUN_EVENT_TABLE.c.seq))
+        .where(RUN_EVENT_TABLE.c.run_id == bindparam("b_run"))
+        .scalar_subquery(),
+        bindparam("b_type"),
+        literal("pending"),
+        literal(0),
+        bindparam("b_now", type_=UTCDateTime()),
+        bindparam("b_now", type_=UTCDateTime()),
+        bindparam("b_now", type_=UTCDateTime()),
+    ).where(
+        WEBHOOK_TABLE.c.enabled.is_(True),
+        exists().where(
+            WEBHOOK_TYPE_TABLE.c.webhook_id == WEBHOOK_TABLE.c.id,
+            WEBHOOK_TYPE_TABLE.c.event_type.in_([bindparam("b_type"), "*"]),
+        ),
+    ),
+)
+"""One pending delivery of the run's latest event (just recorded) to every enabled webhook
+that receives its type."""
+
+DUE_DELIVERIES = (
+    select(DELIVERY_TABLE.c.webhook_id, DELIVERY_TABLE.c.run_id, DELIVERY_TABLE.c.seq)
+    .where(
+        DELIVERY_TABLE.c.status == "pending",
+        DELIVERY_TABLE.c.next_attempt_at <= bindparam("b_now", type_=UTCDateTime()),
+        or_(
+            DELIVERY_TABLE.c.lease_expires_at.is_(None),
+            DELIVERY_TABLE.c.lease_expires_at < bindparam("b_now", type_=UTCDateTime()),
+        ),
+    )
+    .order_by(DELIVERY_TABLE.c.next_attempt_at)
+    .limit(bindparam("b_limit"))
+)
+"""Pending deliveries whose next attempt is due and that no sender holds, oldest first."""
+
+CLAIM_DELIVERY = (
+    update(DELIVERY_TABLE)
+    .where(
+        DELIVERY_TABLE.c.webhook_id == bindparam("b_webhook"),
+        DELIVERY_TABLE.c.run_id == bindparam("b_run"),
+        DELIVERY_TABLE.c.seq == bindparam("b_seq"),
+        DELIVERY_TABLE.c.status == "pending",
+        or_(
+            DELIVERY_TABLE.c.lease_expires_at.is_(None),
+            DELIVERY_TABLE.c.lease_expires_at < bindparam("b_now", type_=UTCDateTime()),
+        ),
+    )
+    .values(
+        attempts=DELIVERY_TABLE.c.attempts + 1,
+        lease_expires_at=bindparam("b_lease", type_=UTCDateTime()),
+    )
+)
+"""Hold one due delivery for an attempt (no-op when another sender took it first)."""
+
+FINISH_ATTEMPT = (
+    update(DELIVERY_TABLE)
+    .where(
+        DELIVERY_TABLE.c.webhook_id == bindparam("b_webhook"),
+        DELIVERY_TABLE.c.run_id == bindparam("b_run"),
+        DELIVERY_TABLE.c.seq == bindparam("b_seq"),
+    )
+    .values(
+        status=bindparam("b_status"),
+        next_attempt_at=bindparam("b_next", type_=UTCDateTime()),
+        lease_expires_at=None,
+        response_status=bindparam("b_response"),
+        error=bindparam("b_error"),
+        duration_ms=bindparam("b_duration"),
+        updated_at=bindparam("b_now", type_=UTCDateTime()),
+    )
+)
+"""Record how an attempt ended: succeeded, failed for good, or pending until ``b_next``."""

@@ -16,9 +16,12 @@ from persona.storage.rows import MAX_PAGE_SIZE, ClaimedRun, check_limit
 from persona.storage.run_events import RunEventStore
 from persona.storage.run_evidence import EvidenceStore
 from persona.storage.runs import RunStore
+from persona.storage.webhooks import WebhookStore
 
 
-class Repository(ExperimentStore, RunStore, RunEventStore, EvidenceStore, PersonaStore):
+class Repository(
+    ExperimentStore, RunStore, RunEventStore, EvidenceStore, PersonaStore, WebhookStore
+):
     """Every repository of one database: ``Repository(database).create_run(...)``."""
 
 

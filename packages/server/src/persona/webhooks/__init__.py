@@ -1,0 +1,1 @@
+"""Webhooks: endpoints that receive run events, signed per the Standard Webhooks spec."""

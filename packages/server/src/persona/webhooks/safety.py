@@ -1,0 +1,58 @@
+"""Where a webhook may point: http(s) URLs whose host resolves to public addresses only.
+
+A server that calls any URL a client gives it can be made to reach into its own network
+(SSRF): the cloud metadata service, an admin port on loopback, a database on a private
+network. So targets on loopback, private, link-local, shared, reserved or multicast
+addresses are refused, unless ``PERSONA_WEBHOOK_ALLOW_PRIVATE=true``. The check runs when a
+webhook is created and again before every delivery, against the addresses the host
+resolves to then (a name may be re-pointed after creation).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+from persona.errors import InvalidInputError
+
+URL_LOCATION: list[str | int] = ["body", "url"]
+
+
+class UnsafeTarget(Exception):
+    """The URL may not be called; the message says why."""
+
+
+def check_url_shape(url: str) -> tuple[str, int]:
+    """The URL's host and port; InvalidInputError for anything but a plain http(s) URL."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise InvalidInputError(f"not a valid URL: {exc}", location=URL_LOCATION) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInputError(
+            "the URL must start with http:// or https:// and name a host", location=URL_LOCATION
+        )
+    if parts.username or parts.password:
+        raise InvalidInputError("the URL may not carry credentials", location=URL_LOCATION)
+    return parts.hostname, port
+
+
+async def check_target(url: str, *, allow_private: bool) -> None:
+    """Raise UnsafeTarget when ``url`` resolves to an address a webhook may not reach."""
+    host, port = check_url_shape(url)
+    if allow_private:
+        return
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise UnsafeTarget(f"cannot resolve {host!r}: {exc}") from None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global or address.is_multicast:
+            raise UnsafeTarget(
+                f"{host!r} resolves to {address}, a loopback, private, link-local or "
+                "reserved address (set PERSONA_WEBHOOK_ALLOW_PRIVATE=true to allow it)"
+            )

@@ -1,0 +1,170 @@
+"""``WebhookSender``: sends due deliveries, signed, and schedules the retries.
+
+Every process that owns a service runs one. It looks for due deliveries every
+``POLL_INTERVAL`` (sooner when woken), claims each for one attempt with a lease (so two
+processes never send one attempt twice, and a process killed mid-attempt leaves a delivery
+another takes over once the lease lapses), and posts the event as JSON with the Standard
+Webhooks headers (``webhook-id``, ``webhook-timestamp``, ``webhook-signature`` computed by
+the ``standardwebhooks`` package, with both secrets during a rotation). A 2xx answer
+succeeds; 410 Gone disables the webhook; anything else, or no answer within
+``TIMEOUT``, is retried after the next of ``Settings.webhook_retry_delays`` until they run
+out. Redirects are not followed and at most ``MAX_RESPONSE_BYTES`` of an answer is read.
+Sending runs beside the runs, never in their way: a run's transaction only records the
+delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from standardwebhooks import Webhook
+
+from persona.events.schemas import event_key, run_event
+from persona.ids import utcnow
+from persona.settings import Settings
+from persona.storage import Repository
+from persona.storage.webhooks import DeliveryKey, Outgoing
+from persona.webhooks.safety import UnsafeTarget, check_target
+
+logger = logging.getLogger("persona.webhooks")
+
+POLL_INTERVAL = 1.0
+"""Seconds between two looks for due deliveries."""
+TIMEOUT = 10.0
+"""Seconds a receiver has to answer."""
+MAX_RESPONSE_BYTES = 64 * 1024
+LEASE = timedelta(seconds=60)
+"""How long a claimed attempt is held: longer than ``TIMEOUT`` plus recording it."""
+BATCH = 50
+"""Deliveries claimed at a look; sent concurrently."""
+
+Call = Callable[..., Awaitable[Any]]
+
+
+class WebhookSender:
+    def __init__(self, settings: Settings, repository: Repository, call: Call) -> None:
+        self._settings = settings
+        self._repository = repository
+        self._call = call
+        self._woken = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._http = httpx.AsyncClient(
+            timeout=TIMEOUT,
+            follow_redirects=False,
+            headers={"User-Agent": "persona-webhooks", "Content-Type": "application/json"},
+        )
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="persona-webhook-sender")
+
+    def wake(self) -> None:
+        self._woken.set()
+
+    async def aclose(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._http.aclose()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                sent = await self.send_due()
+            except Exception:  # the sender must outlive a failed look; it tries again
+                logger.exception("looking for due webhook deliveries failed")
+                sent = 0
+            if sent < BATCH:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._woken.wait(), POLL_INTERVAL)
+                self._woken.clear()
+
+    async def send_due(self) -> int:
+        """Claim and send what is due now; how many were due."""
+        now = utcnow()
+        keys: list[DeliveryKey] = await self._call(self._repository.due_deliveries, now, BATCH)
+        await asyncio.gather(*(self._attempt(key) for key in keys))
+        return len(keys)
+
+    async def _attempt(self, key: DeliveryKey) -> None:
+        outgoing: Outgoing | None = await self._call(
+            self._repository.claim_delivery, key, utcnow(), LEASE
+        )
+        if outgoing is None:
+            return
+        started = time.monotonic()
+        status: int | None = None
+        try:
+            await check_target(outgoing.url, allow_private=self._settings.webhook_allow_private)
+            status = await self._post(outgoing)
+            error = None if 200 <= status < 300 else f"the receiver answered {status}"
+        except UnsafeTarget as exc:
+            error = str(exc)
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        duration = round((time.monotonic() - started) * 1000)
+        await self._record(outgoing, status, error, duration)
+
+    async def _post(self, outgoing: Outgoing) -> int:
+        event = run_event(outgoing.event)
+        body = event.model_dump_json().encode()
+        message_id = event_key(event)
+        timestamp = utcnow()
+        signatures = " ".join(
+            Webhook(secret).sign(message_id, timestamp, body) for secret in outgoing.secrets
+        )
+        headers = {
+            "webhook-id": message_id,
+            "webhook-timestamp": str(int(timestamp.timestamp())),
+            "webhook-signature": signatures,
+        }
+        async with self._http.stream("POST", outgoing.url, content=body, headers=headers) as reply:
+            read = 0
+            async for chunk in reply.aiter_raw():
+                read += len(chunk)
+                if read >= MAX_RESPONSE_BYTES:
+                    break
+            return reply.status_code
+
+    async def _record(
+        self, outgoing: Outgoing, status: int | None, error: str | None, duration: int
+    ) -> None:
+        now = utcnow()
+        repository = self._repository
+        if error is None:
+            state, next_at = "succeeded", None
+        elif status == 410:
+            state, next_at = "failed", None
+            reason = "the receiver answered 410 Gone"
+            await self._call(repository.disable_webhook, outgoing.key[0], reason)
+        else:
+            state, next_at = self._retry(outgoing.attempts, now)
+        await self._call(
+            repository.finish_attempt,
+            outgoing.key,
+            state,
+            next_at,
+            now,
+            response_status=status,
+            error=error,
+            duration_ms=duration,
+        )
+
+    def _retry(self, attempts: int, now: datetime) -> tuple[str, datetime | None]:
+        """After failed attempt number ``attempts``: pending until the next delay, or failed
+        once every delay was used."""
+        delays = self._settings.webhook_retry_delays
+        if attempts > len(delays):
+            return "failed", None
+        # Jitter, so deliveries that failed together (a receiver down) do not return together.
+        delay = delays[attempts - 1] * random.uniform(0.8, 1.2)  # noqa: S311 - not a secret
+        return "pending", now + timedelta(seconds=delay)
