@@ -44,8 +44,10 @@ EXPECTED_ALL = {
     "RunFailedError",
     "UnprocessableEntityError",
     "WaitTimeoutError",
+    "WebhookVerificationError",
     "__version__",
     "models",
+    "verify_webhook",
 }
 
 
@@ -95,11 +97,11 @@ def test_models_module_is_generated_only() -> None:
     assert first_line == GENERATED_HEADER
 
 
-def test_ships_py_typed_and_depends_on_httpx_httpx_sse_and_pydantic_only() -> None:
+def test_ships_py_typed_and_depends_only_on_httpx_httpx_sse_pydantic_standardwebhooks() -> None:
     assert (PACKAGE / "py.typed").is_file()
     project = tomllib.loads((ROOT / "packages" / "client" / "pyproject.toml").read_text())
     names = {re.split(r"[<>=!~\[; ]", dep)[0] for dep in project["project"]["dependencies"]}
-    assert names == {"httpx", "httpx-sse", "pydantic"}
+    assert names == {"httpx", "httpx-sse", "pydantic", "standardwebhooks"}
 
 
 def test_importing_the_client_imports_no_server_code() -> None:

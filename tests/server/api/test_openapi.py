@@ -31,6 +31,13 @@ OPERATION_IDS = {
     "listProviders",
     "listRunEvents",
     "listExperimentEvents",
+    "createWebhook",
+    "listWebhooks",
+    "getWebhook",
+    "deleteWebhook",
+    "rotateWebhookSecret",
+    "listWebhookDeliveries",
+    "redeliverWebhookDelivery",
 }
 
 
@@ -123,7 +130,21 @@ def test_spec_documents_statuses_bodies_and_examples() -> None:
         "events",
         "personas",
         "providers",
+        "webhooks",
     ]
+    assert set(spec["webhooks"]) == {
+        "run.queued",
+        "run.started",
+        "run.progress",
+        "run.succeeded",
+        "run.failed",
+        "run.cancelled",
+    }
+    delivered = spec["webhooks"]["run.failed"]["post"]
+    body_schema = delivered["requestBody"]["content"]["application/json"]["schema"]
+    assert body_schema == {"$ref": "#/components/schemas/RunFailedEvent"}
+    headers = [p["name"] for p in delivered["parameters"] if p["in"] == "header"]
+    assert headers == ["webhook-id", "webhook-timestamp", "webhook-signature"]
     event_types = {"RunQueuedEvent", "RunStartedEvent", "RunProgressEvent", "RunSucceededEvent"}
     assert {"RunEvent", "RunFailedEvent", "RunCancelledEvent", *event_types} <= names
     mapping = spec["components"]["schemas"]["RunEvent"]["discriminator"]["mapping"]

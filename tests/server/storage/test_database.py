@@ -47,6 +47,9 @@ def test_migrate_creates_the_schema_in_an_empty_database_and_its_parent_folder(
         "evidence_sets",
         "evidence_records",
         "run_events",
+        "webhooks",
+        "webhook_event_types",
+        "webhook_deliveries",
     }
     with db.engine.connect() as connection:
         version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()

@@ -33,8 +33,10 @@ from persona_client._exceptions import (
     RunFailedError,
     UnprocessableEntityError,
     WaitTimeoutError,
+    WebhookVerificationError,
 )
 from persona_client._streams import RunEvent
+from persona_client._webhooks import verify_webhook
 
 __all__ = [
     "APIConnectionError",
@@ -57,6 +59,8 @@ __all__ = [
     "RunFailedError",
     "UnprocessableEntityError",
     "WaitTimeoutError",
+    "WebhookVerificationError",
     "__version__",
     "models",
+    "verify_webhook",
 ]

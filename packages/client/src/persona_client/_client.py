@@ -23,11 +23,13 @@ from persona_client._resources import (
     AsyncProviders,
     AsyncRuns,
     AsyncSources,
+    AsyncWebhooks,
     Experiments,
     Personas,
     Providers,
     Runs,
     Sources,
+    Webhooks,
 )
 from persona_client._streams import (
     EventStreamUnavailable,
@@ -97,6 +99,7 @@ class PersonaClient(BaseClient):
         self.personas = Personas(self)
         self.sources = Sources(self)
         self.providers = Providers(self)
+        self.webhooks = Webhooks(self)
 
     def health(self) -> Health:
         """The server's status, version and database state (``status: "unavailable"`` when the
@@ -207,6 +210,7 @@ class AsyncPersonaClient(BaseClient):
         self.personas = AsyncPersonas(self)
         self.sources = AsyncSources(self)
         self.providers = AsyncProviders(self)
+        self.webhooks = AsyncWebhooks(self)
 
     async def health(self) -> Health:
         """The server's status, version and database state; see ``PersonaClient.health``."""

@@ -16,7 +16,8 @@ PersonaError
  ├── APIResponseValidationError      a success response whose body does not match the models
  ├── RunFailedError                  runs.wait(): the run failed (.run, .error)
  │    └── RunCancelledError          runs.wait(): the run was cancelled
- └── WaitTimeoutError                runs.wait(): unfinished at the timeout; also a TimeoutError
+ ├── WaitTimeoutError                runs.wait(): unfinished at the timeout; also a TimeoutError
+ └── WebhookVerificationError        verify_webhook(): the signature does not check out
 
 Other 4xx statuses raise APIStatusError itself.
 """
@@ -152,6 +153,10 @@ class RunFailedError(PersonaError):
 
 class RunCancelledError(RunFailedError):
     pass
+
+
+class WebhookVerificationError(PersonaError):
+    """A webhook delivery whose signature does not check out: do not trust its body."""
 
 
 class WaitTimeoutError(PersonaError, TimeoutError):

@@ -34,6 +34,11 @@ from persona_client.models import (
     RunDetail,
     RunEventPage,
     RunPage,
+    Webhook,
+    WebhookDelivery,
+    WebhookDeliveryPage,
+    WebhookList,
+    WebhookWithSecret,
 )
 
 T = TypeVar("T")
@@ -324,3 +329,56 @@ def list_persona_evidence(
     path = f"/personas/{_segment(persona_id, 'persona_id')}/evidence"
     params = _page_params(limit, cursor)
     return Operation("GET", path, _cited_evidence_page, replayable=True, params=params)
+
+
+# --------------------------------------------------------------------------- webhooks
+
+
+def _webhook_path(webhook_id: str) -> str:
+    return f"/webhooks/{_segment(webhook_id, 'webhook_id')}"
+
+
+def create_webhook(
+    *, url: str, events: Sequence[str], description: str | None
+) -> Operation[WebhookWithSecret]:
+    body: dict[str, Any] = {"url": url, "events": list(events)}
+    if description is not None:
+        body["description"] = description
+    return Operation("POST", "/webhooks", _webhook_with_secret, replayable=False, json=body)
+
+
+def list_webhooks() -> Operation[WebhookList]:
+    return Operation("GET", "/webhooks", _webhook_list, replayable=True)
+
+
+def get_webhook(webhook_id: str) -> Operation[Webhook]:
+    return Operation("GET", _webhook_path(webhook_id), _webhook, replayable=True)
+
+
+def delete_webhook(webhook_id: str) -> Operation[None]:
+    return Operation("DELETE", _webhook_path(webhook_id), _no_content, replayable=False)
+
+
+def rotate_webhook_secret(webhook_id: str) -> Operation[WebhookWithSecret]:
+    path = _webhook_path(webhook_id) + "/rotate-secret"
+    return Operation("POST", path, _webhook_with_secret, replayable=False)
+
+
+def list_webhook_deliveries(
+    webhook_id: str, *, limit: int | None, cursor: str | None
+) -> Operation[WebhookDeliveryPage]:
+    path = _webhook_path(webhook_id) + "/deliveries"
+    params = _page_params(limit, cursor)
+    return Operation("GET", path, _delivery_page, replayable=True, params=params)
+
+
+def redeliver_webhook_delivery(webhook_id: str, delivery_id: str) -> Operation[WebhookDelivery]:
+    path = f"{_webhook_path(webhook_id)}/deliveries/{_segment(delivery_id, 'delivery_id')}"
+    return Operation("POST", path + "/redeliver", _delivery, replayable=True)
+
+
+_webhook = _json_parser(TypeAdapter(Webhook), "a Webhook")
+_webhook_with_secret = _json_parser(TypeAdapter(WebhookWithSecret), "a WebhookWithSecret")
+_webhook_list = _json_parser(TypeAdapter(WebhookList), "a WebhookList")
+_delivery = _json_parser(TypeAdapter(WebhookDelivery), "a WebhookDelivery")
+_delivery_page = _json_parser(TypeAdapter(WebhookDeliveryPage), "a WebhookDeliveryPage")

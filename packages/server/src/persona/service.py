@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import AsyncIterator, Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
@@ -24,12 +24,11 @@ from persona.__about__ import __version__
 from persona.errors import (
     InvalidInputError,
 )
-from persona.events import reads as events
-from persona.events.schemas import ExperimentEventPage, RunEvent, RunEventPage
 from persona.generation.citations import cited_evidence, statement_evidence_ids
 from persona.generation.render import MAX_LISTED_SOURCES, persona_markdown
-from persona.ids import new_id, utcnow
+from persona.ids import new_id
 from persona.providers import list_providers, require_configured
+from persona.push import PushOperations
 from persona.runs.config import effective_config, require_known_provider
 from persona.runs.dispatch import Dispatcher
 from persona.runs.executor import Runner
@@ -75,15 +74,6 @@ from persona.sources.uploads import (
 from persona.storage import ReadWouldWait, Repository
 from persona.storage.evidence import NO_FILTER, EvidenceFilter
 from persona.storage.sources import experiment_text_column, remove_data_source
-from persona.webhooks import operations as webhooks
-from persona.webhooks.schemas import (
-    Webhook,
-    WebhookCreate,
-    WebhookDelivery,
-    WebhookDeliveryPage,
-    WebhookList,
-    WebhookWithSecret,
-)
 
 if TYPE_CHECKING:
     pass
@@ -104,7 +94,7 @@ class StartedRun:
     """False when an idempotency key matched an earlier request: ``run`` is that earlier run."""
 
 
-class PersonaService:
+class PersonaService(PushOperations):
     """Owns the database, the runner and the providers for one data directory."""
 
     def __init__(self, settings: Settings | None = None) -> None:
@@ -310,80 +300,6 @@ class PersonaService:
 
     async def get_run(self, experiment_id: str, run_id: str) -> RunDetail:
         return await self._call(self._repository.get_run, experiment_id, run_id)
-
-    async def list_run_events(
-        self, experiment_id: str, run_id: str, *, after: int = 0, limit: int = 100
-    ) -> RunEventPage:
-        """A page of the run's events after event ``after``; NotFoundError for an unknown run."""
-        repository = self._repository
-        return await events.list_run_events(
-            self._call, repository, experiment_id, run_id, after, limit
-        )
-
-    async def stream_run_events(
-        self, experiment_id: str, run_id: str, *, after: int = 0
-    ) -> AsyncIterator[RunEvent]:
-        """The run's events after event ``after``, then each as it is committed (by this
-        process or another), ending after the terminal one. NotFoundError at once for an
-        unknown run. Close the iterator (``aclose``) to stop early."""
-        hub, repository = self._started.hub, self._repository
-        return await events.stream_run_events(
-            hub, self._call, repository, experiment_id, run_id, after
-        )
-
-    async def list_experiment_events(
-        self, experiment_id: str, *, after: str | None = None, limit: int = 100
-    ) -> ExperimentEventPage:
-        """A page of the events of all the experiment's runs, in the order they happened,
-        after the event whose key (``{run_id}:{id}``) is ``after``."""
-        repository = self._repository
-        return await events.list_experiment_events(
-            self._call, repository, experiment_id, after, limit
-        )
-
-    async def stream_experiment_events(
-        self, experiment_id: str, *, after: str | None = None
-    ) -> AsyncIterator[RunEvent]:
-        """The experiment's events after ``after`` (a key; None: all), then live ones, until
-        the iterator is closed."""
-        hub, repository = self._started.hub, self._repository
-        return await events.stream_experiment_events(
-            hub, self._call, repository, experiment_id, after
-        )
-
-    # ------------------------------------------------------------------ webhooks
-
-    async def create_webhook(self, body: WebhookCreate) -> WebhookWithSecret:
-        """A webhook for the events ``body`` lists; its secret is in the answer only."""
-        return await webhooks.create_webhook(self._call, self._repository, self.settings, body)
-
-    async def list_webhooks(self) -> WebhookList:
-        return WebhookList(items=await self._call(self._repository.list_webhooks))
-
-    async def get_webhook(self, webhook_id: str) -> Webhook:
-        return await self._call(self._repository.get_webhook, webhook_id)
-
-    async def delete_webhook(self, webhook_id: str) -> None:
-        await self._write(self._repository.delete_webhook, webhook_id)
-
-    async def rotate_webhook_secret(self, webhook_id: str) -> WebhookWithSecret:
-        """A new secret; the previous one keeps signing deliveries for 24 hours."""
-        return await webhooks.rotate_webhook_secret(self._call, self._repository, webhook_id)
-
-    async def list_webhook_deliveries(
-        self, webhook_id: str, *, limit: int = 50, cursor: str | None = None
-    ) -> WebhookDeliveryPage:
-        repository = self._repository
-        return await self._call(repository.list_deliveries, webhook_id, limit=limit, cursor=cursor)
-
-    async def redeliver_webhook_delivery(
-        self, webhook_id: str, delivery_id: str
-    ) -> WebhookDelivery:
-        """Send the delivery again at once (whatever its state); attempts keep counting."""
-        repository = self._repository
-        delivery = await self._write(repository.redeliver, webhook_id, delivery_id, utcnow())
-        self._started.sender.wake()
-        return delivery
 
     async def cancel_run(self, experiment_id: str, run_id: str) -> Run:
         """Queued or running → cancelled (its task is stopped); finished → ConflictError."""

@@ -9,6 +9,7 @@ from persona_client._resources.experiments import AsyncExperiments, Experiments
 from persona_client._resources.personas import AsyncPersonas, Personas
 from persona_client._resources.runs import AsyncRuns, Runs
 from persona_client._resources.sources import AsyncProviders, AsyncSources, Providers, Sources
+from persona_client._resources.webhooks import AsyncWebhooks, Webhooks
 
 __all__ = [
     "AsyncExperiments",
@@ -16,9 +17,11 @@ __all__ = [
     "AsyncProviders",
     "AsyncRuns",
     "AsyncSources",
+    "AsyncWebhooks",
     "Experiments",
     "Personas",
     "Providers",
     "Runs",
     "Sources",
+    "Webhooks",
 ]

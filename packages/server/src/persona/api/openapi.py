@@ -113,10 +113,12 @@ def _named_run_event(schemas: dict[str, Any]) -> None:
 
 def _receivers_answer_no_problems(spec: dict[str, Any]) -> None:
     """Drop FastAPI's 422 from the documented webhook deliveries (a receiver's errors are its
-    own), and the validation-error schemas only that 422 used."""
+    own), and the validation-error schemas only that 422 used. A delivery carries no bearer
+    token: its signature headers are its proof (``security: []``)."""
     for path_item in spec.get("webhooks", {}).values():
         for operation in path_item.values():
             operation["responses"].pop("422", None)
+            operation["security"] = []
     for name in ("HTTPValidationError", "ValidationError"):
         spec["components"]["schemas"].pop(name, None)
 

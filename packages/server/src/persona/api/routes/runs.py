@@ -166,7 +166,12 @@ async def list_run_events(
     service: ServiceDep,
     limit: Limit = 100,
     after: Annotated[
-        int, Query(ge=0, description="Only events after this event id (0: from the first).")
+        int,
+        Query(
+            ge=0,
+            le=2**31 - 1,
+            description="Only events after this event id (0: from the first).",
+        ),
     ] = 0,
     last_event_id: Annotated[
         str | None,

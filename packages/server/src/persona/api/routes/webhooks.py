@@ -55,6 +55,7 @@ async def list_webhooks(service: ServiceDep) -> WebhookList:
     responses=problems(401, 404, 422),
 )
 async def get_webhook(webhook_id: str, service: ServiceDep) -> Webhook:
+    """One webhook: its URL, event types, and whether it is enabled (without its secret)."""
     return await service.get_webhook(webhook_id)
 
 

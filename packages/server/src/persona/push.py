@@ -1,0 +1,120 @@
+"""The service's push side: run events (pages and streams) and webhooks.
+
+A mixin of ``PersonaService``: the one facade users call, kept in two modules. It reaches
+the started service only through ``_call``, ``_write``, ``_repository`` and ``_started``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
+
+from persona.events import reads as events
+from persona.events.schemas import ExperimentEventPage, RunEvent, RunEventPage
+from persona.ids import utcnow
+from persona.webhooks import operations as webhooks
+from persona.webhooks.schemas import (
+    Webhook,
+    WebhookCreate,
+    WebhookDelivery,
+    WebhookDeliveryPage,
+    WebhookList,
+    WebhookWithSecret,
+)
+
+if TYPE_CHECKING:
+    from persona.runtime import Parts
+    from persona.settings import Settings
+    from persona.storage import Repository
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class PushOperations:
+    if TYPE_CHECKING:
+        settings: Settings
+
+        async def _call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T: ...
+
+        async def _write(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T: ...
+
+        @property
+        def _repository(self) -> Repository: ...
+
+        @property
+        def _started(self) -> Parts: ...
+
+    async def list_run_events(
+        self, experiment_id: str, run_id: str, *, after: int = 0, limit: int = 100
+    ) -> RunEventPage:
+        """A page of the run's events after event ``after``; NotFoundError for an unknown run."""
+        repository = self._repository
+        return await events.list_run_events(
+            self._call, repository, experiment_id, run_id, after, limit
+        )
+
+    async def stream_run_events(
+        self, experiment_id: str, run_id: str, *, after: int = 0
+    ) -> AsyncIterator[RunEvent]:
+        """The run's events after event ``after``, then each as it is committed (by this
+        process or another), ending after the terminal one. NotFoundError at once for an
+        unknown run. Close the iterator (``aclose``) to stop early."""
+        hub, repository = self._started.hub, self._repository
+        return await events.stream_run_events(
+            hub, self._call, repository, experiment_id, run_id, after
+        )
+
+    async def list_experiment_events(
+        self, experiment_id: str, *, after: str | None = None, limit: int = 100
+    ) -> ExperimentEventPage:
+        """A page of the events of all the experiment's runs, in the order they happened,
+        after the event whose key (``{run_id}:{id}``) is ``after``."""
+        repository = self._repository
+        return await events.list_experiment_events(
+            self._call, repository, experiment_id, after, limit
+        )
+
+    async def stream_experiment_events(
+        self, experiment_id: str, *, after: str | None = None
+    ) -> AsyncIterator[RunEvent]:
+        """The experiment's events after ``after`` (a key; None: all), then live ones, until
+        the iterator is closed."""
+        hub, repository = self._started.hub, self._repository
+        return await events.stream_experiment_events(
+            hub, self._call, repository, experiment_id, after
+        )
+
+    # ------------------------------------------------------------------ webhooks
+
+    async def create_webhook(self, body: WebhookCreate) -> WebhookWithSecret:
+        """A webhook for the events ``body`` lists; its secret is in the answer only."""
+        return await webhooks.create_webhook(self._call, self._repository, self.settings, body)
+
+    async def list_webhooks(self) -> WebhookList:
+        return WebhookList(items=await self._call(self._repository.list_webhooks))
+
+    async def get_webhook(self, webhook_id: str) -> Webhook:
+        return await self._call(self._repository.get_webhook, webhook_id)
+
+    async def delete_webhook(self, webhook_id: str) -> None:
+        await self._write(self._repository.delete_webhook, webhook_id)
+
+    async def rotate_webhook_secret(self, webhook_id: str) -> WebhookWithSecret:
+        """A new secret; the previous one keeps signing deliveries for 24 hours."""
+        return await webhooks.rotate_webhook_secret(self._call, self._repository, webhook_id)
+
+    async def list_webhook_deliveries(
+        self, webhook_id: str, *, limit: int = 50, cursor: str | None = None
+    ) -> WebhookDeliveryPage:
+        page = self._repository.list_deliveries
+        return await self._call(page, webhook_id, limit=limit, cursor=cursor)
+
+    async def redeliver_webhook_delivery(
+        self, webhook_id: str, delivery_id: str
+    ) -> WebhookDelivery:
+        """Send the delivery again at once (whatever its state); attempts keep counting."""
+        again = self._repository.redeliver
+        delivery = await self._write(again, webhook_id, delivery_id, utcnow())
+        self._started.sender.wake()
+        return delivery
