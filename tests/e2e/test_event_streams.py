@@ -1,5 +1,8 @@
 """Done when: a client script waits for 50 runs by their event streams and receives every
-terminal event exactly once, while the runs execute in other processes than the streams'.
+terminal event exactly once, while the runs execute in other processes than the streams';
+a webhook receiver on 127.0.0.1 that fails its first delivery gets the retry, verifies every
+signature with the standardwebhooks library and accepts each run's terminal event once; and
+a server killed with deliveries pending delivers them once it is started again.
 
 On SQLite the server runs two uvicorn worker processes (``--workers 2``): a run executes in
 the one that took its POST, and a stream may be served by the other, which learns of the
@@ -11,15 +14,18 @@ OpenAI server, answering after half a second so every stream is open before its 
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
+import httpx
 import persona_client as pc
 import pytest
 
 from tests.fakes.openai_server import FakeOpenAIServer
+from tests.fakes.receiver import WebhookReceiver
 from tests.servers import (
     ServerProcess,
     clean_env,
@@ -80,10 +86,17 @@ def test_fifty_runs_waited_for_by_streams_each_end_exactly_once(
 ) -> None:
     data_dir = make_data_dir(tmp_path)
     env = clean_env(
-        OPENAI_BASE_URL=fake_provider.base_url, OPENAI_API_KEY="sk-test", **server_database
+        OPENAI_BASE_URL=fake_provider.base_url,
+        OPENAI_API_KEY="sk-test",
+        PERSONA_WEBHOOK_ALLOW_PRIVATE="true",
+        PERSONA_WEBHOOK_RETRY_DELAYS="[0.5, 0.5]",
+        **server_database,
     )
+    receiver = WebhookReceiver(500)  # the first delivery fails
     with ExitStack() as stack:
+        stack.callback(receiver.close)
         api = _start_deployment(stack, data_dir, env, database_backend)
+        hook = _create_webhook(api, receiver.url)
 
         async def script() -> tuple[list[list[pc.RunEvent]], list[pc.models.RunDetail]]:
             async with pc.AsyncPersonaClient(base_url=api.base_url, token=TOKEN) as client:
@@ -99,6 +112,7 @@ def test_fifty_runs_waited_for_by_streams_each_end_exactly_once(
                 return streams, waited
 
         streams, waited = asyncio.run(script())
+        deliveries = receiver.wait_for(RUNS + 1, timeout=FINISH_TIMEOUT)
 
     for events in streams:
         assert [event.type in TERMINAL for event in events].count(True) == 1
@@ -107,3 +121,69 @@ def test_fifty_runs_waited_for_by_streams_each_end_exactly_once(
         assert len({event.run_id for event in events}) == 1
     assert len({events[0].run_id for events in streams}) == RUNS
     assert all(len(run.personas) == 2 for run in waited)
+    events = [pc.verify_webhook(d.body, d.headers, hook.secret) for d in deliveries]
+    assert [d.answered for d in deliveries].count(500) == 1
+    accepted = [event for event, d in zip(events, deliveries, strict=True) if d.answered == 200]
+    assert sorted(event.run_id for event in accepted) == sorted(e[0].run_id for e in streams)
+    assert {event.type for event in accepted} == {"run.succeeded"}
+    retried = deliveries[0].headers["webhook-id"]
+    assert [d.headers["webhook-id"] for d in deliveries].count(retried) == 2
+
+
+def test_a_killed_server_delivers_its_pending_deliveries_after_a_restart(
+    tmp_path: Path, fake_provider: FakeOpenAIServer
+) -> None:
+    data_dir = make_data_dir(tmp_path)
+    down = WebhookReceiver()
+    url, port = down.url, down.server.server_address[1]
+    down.close()  # nobody listens until the server is killed
+    env = clean_env(
+        OPENAI_BASE_URL=fake_provider.base_url,
+        OPENAI_API_KEY="sk-test",
+        PERSONA_WEBHOOK_ALLOW_PRIVATE="true",
+        PERSONA_WEBHOOK_RETRY_DELAYS="[0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2]",
+    )
+    with ExitStack() as stack:
+        first = spawn_server(data_dir, env, command=_api_only(data_dir))
+        stack.callback(first.stop)
+        wait_healthy(first)
+        hook = _create_webhook(first, url, events=["run.queued"])
+        with httpx.Client(base_url=first.base_url, headers=_auth(), timeout=30) as api:
+            experiment = api.post("/experiments", json=_body()).json()
+            runs = [
+                api.post(f"/experiments/{experiment['id']}/generate").json()["id"] for _ in "ab"
+            ]
+            failing = api.get(f"/webhooks/{hook.id}/deliveries").json()["items"]
+        first.process.send_signal(signal.SIGKILL)
+        first.process.wait(30)
+
+        receiver = WebhookReceiver(port=port)
+        stack.callback(receiver.close)
+        second = spawn_server(data_dir, env, command=_api_only(data_dir))
+        stack.callback(second.stop)
+        wait_healthy(second)
+        delivered = receiver.wait_for(2, timeout=FINISH_TIMEOUT)
+
+    assert len(failing) == 2 and {d["status"] for d in failing} == {"pending"}
+    events = [pc.verify_webhook(d.body, d.headers, hook.secret) for d in delivered]
+    assert sorted(event.run_id for event in events) == sorted(runs)
+    assert {event.type for event in events} == {"run.queued"}
+
+
+def _auth() -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKEN}"}
+
+
+def _body() -> dict[str, object]:
+    return {
+        "name": "hooks",
+        "data_sources": ["interviews.csv"],
+        "config": {"provider": "openai", "persona_count": 2},
+    }
+
+
+def _create_webhook(
+    api: ServerProcess, url: str, events: list[str] | None = None
+) -> pc.models.WebhookWithSecret:
+    with pc.PersonaClient(base_url=api.base_url, token=TOKEN) as client:
+        return client.webhooks.create(url=url, events=events or ["run.succeeded"])
