@@ -3,11 +3,17 @@ recorder of the client's pauses so retry and poll delays are checked without sle
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
 import persona_client._client as client_module
 import pytest
+from fastapi import FastAPI
+from persona.api import create_app
+from persona.settings import Settings
 
 NOW = "2025-01-01T12:00:00Z"
 
@@ -78,3 +84,24 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     monkeypatch.setattr(client_module, "_sleep", recorded.append)
     monkeypatch.setattr(client_module, "_async_sleep", async_sleep)
     return recorded
+
+
+ROOT = Path(__file__).resolve().parents[2]
+AppFactory = Callable[..., FastAPI]
+
+
+@pytest.fixture
+def make_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppFactory:
+    """A fresh app on a temporary data directory holding the example interviews."""
+    for key in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY"):
+        monkeypatch.delenv(key, raising=False)
+    for key in ("PERSONA_API_TOKEN", "PERSONA_DATABASE_URL", "PERSONA_BASE_URL"):
+        monkeypatch.delenv(key, raising=False)
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    shutil.copy(ROOT / "examples" / "interviews.csv", data_dir / "interviews.csv")
+
+    def build(**settings: Any) -> FastAPI:
+        return create_app(Settings(data_dir=data_dir, _env_file=None, **settings))  # type: ignore[call-arg]
+
+    return build

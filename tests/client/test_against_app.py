@@ -9,13 +9,11 @@ answer so a run stays running long enough to be cancelled or timed out.
 from __future__ import annotations
 
 import asyncio
-import shutil
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
 import persona_client as pc
@@ -23,10 +21,9 @@ import pytest
 import respx
 import uvicorn
 from fastapi import FastAPI
-from persona.api import create_app
-from persona.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
+from .conftest import AppFactory
+
 TOKEN = "client-test-token"
 SEED = {
     "name": "Checkout research Q3",
@@ -35,25 +32,6 @@ SEED = {
 }
 POLL = 0.02
 RUN_TIMEOUT = 60.0
-
-AppFactory = Callable[..., FastAPI]
-
-
-@pytest.fixture
-def make_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppFactory:
-    """A fresh app on a temporary data directory holding the example interviews."""
-    for key in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY"):
-        monkeypatch.delenv(key, raising=False)
-    for key in ("PERSONA_API_TOKEN", "PERSONA_DATABASE_URL", "PERSONA_BASE_URL"):
-        monkeypatch.delenv(key, raising=False)
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    shutil.copy(ROOT / "examples" / "interviews.csv", data_dir / "interviews.csv")
-
-    def build(**settings: Any) -> FastAPI:
-        return create_app(Settings(data_dir=data_dir, _env_file=None, **settings))  # type: ignore[call-arg]
-
-    return build
 
 
 @contextmanager
