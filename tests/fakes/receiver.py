@@ -18,10 +18,12 @@ class Delivery:
 
 
 class WebhookReceiver:
-    def __init__(self, *statuses: int, port: int = 0) -> None:
+    def __init__(self, *statuses: int, port: int = 0, stall: bool = False) -> None:
+        """``stall``: take each delivery and answer only once ``release`` is set."""
         self.statuses: deque[int] = deque(statuses)
         self.deliveries: list[Delivery] = []
         self.received = threading.Condition()
+        self.release = threading.Event()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -33,6 +35,8 @@ class WebhookReceiver:
                         Delivery({k.lower(): v for k, v in self.headers.items()}, body, status)
                     )
                     receiver.received.notify_all()
+                if stall:
+                    receiver.release.wait(60)
                 self.send_response(status)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
@@ -55,6 +59,7 @@ class WebhookReceiver:
             return list(self.deliveries[:count])
 
     def close(self) -> None:
+        self.release.set()
         self.server.shutdown()
         self.server.server_close()
 

@@ -13,6 +13,7 @@ import standardwebhooks
 from persona.schemas import ExperimentCreate, GenerationConfig
 from persona.service import PersonaService
 from persona.settings import Settings
+from persona.storage import Database, Repository
 from persona.webhooks import sender as sender_module
 from persona.webhooks.schemas import WebhookCreate, WebhookDelivery
 
@@ -154,3 +155,34 @@ async def test_after_a_rotation_both_secrets_sign_and_a_redelivery_is_sent_again
     assert _verified(first, hook.secret) == _verified(first, rotated.secret)
     assert again.status == "pending"
     assert second.headers["webhook-id"] == first.headers["webhook-id"]
+
+
+async def test_an_attempt_cut_short_by_a_stop_is_sent_at_the_next_start(
+    hook_settings: Settings, scripted: ScriptedProvider, wait_until: WaitUntil
+) -> None:
+    """Not after its lease: the stop gives the delivery back."""
+    stalled = WebhookReceiver(stall=True)
+    port = stalled.server.server_address[1]
+    async with PersonaService(hook_settings) as service:
+        hook = await service.create_webhook(WebhookCreate(url=stalled.url, events=["run.queued"]))
+        experiment = await service.create_experiment(_body())
+        await service.start_run(experiment.id)
+        await asyncio.to_thread(stalled.wait_for, 1)  # the attempt is in flight: stop now
+    stalled.close()
+    (interrupted,) = await _page(hook_settings, hook.id)
+    assert (interrupted.status, interrupted.error) == ("pending", "interrupted by a server stop")
+
+    with WebhookReceiver(port=port) as back:
+        async with PersonaService(hook_settings) as restarted:
+            (delivery,) = await asyncio.to_thread(back.wait_for, 1, 10.0)
+            await _deliveries(restarted, hook.id, wait_until, settled=1)
+    assert _verified(delivery, hook.secret)["type"] == "run.queued"
+
+
+async def _page(settings: Settings, webhook_id: str) -> list[WebhookDelivery]:
+    """The deliveries as stored, read without starting a sender."""
+    database = Database(settings.effective_database_url)
+    try:
+        return (await asyncio.to_thread(Repository(database).list_deliveries, webhook_id)).items
+    finally:
+        database.dispose()

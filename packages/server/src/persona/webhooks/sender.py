@@ -111,6 +111,20 @@ class WebhookSender:
             error = str(exc)
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        except asyncio.CancelledError:
+            # A stop mid-attempt: free the delivery for the next start at once rather than
+            # after its lease (the receiver may have had it: at least once, as promised).
+            release = self._call(
+                self._repository.finish_attempt,
+                outgoing.key,
+                "pending",
+                utcnow(),
+                utcnow(),
+                error="interrupted by a server stop",
+            )
+            with contextlib.suppress(Exception):
+                await asyncio.shield(release)
+            raise
         duration = round((time.monotonic() - started) * 1000)
         await self._record(outgoing, status, error, duration)
 
