@@ -165,3 +165,13 @@ async def test_the_async_stream_resumes_and_async_wait_uses_it(
     assert script.requests[1].headers["last-event-id"] == "1"
     assert done.status == "succeeded"
     assert len(sleeps) == 1
+
+
+def test_wait_polls_a_server_that_predates_event_streams(
+    run: pc.models.Run, run_payload: Any, sleeps: list[float]
+) -> None:
+    problem = {"title": "Not Found", "status": 404, "detail": "no such path"}
+    script = Script(httpx.Response(404, json=problem), ok(run_payload("succeeded")))
+
+    assert script.sync_client().runs.wait(run).status == "succeeded"
+    assert [r.url.path.rsplit("/", 1)[-1] for r in script.requests] == ["events", "run-abc"]

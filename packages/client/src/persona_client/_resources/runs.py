@@ -16,7 +16,7 @@ from persona_client._base import (
     stream_ended_error,
 )
 from persona_client._base import finished_run as _finished_run
-from persona_client._exceptions import APIConnectionError
+from persona_client._exceptions import APIConnectionError, NotFoundError
 from persona_client._resources._resource import _apaginate, _AsyncResource, _paginate, _Resource
 from persona_client._streams import (
     TERMINAL_EVENT_TYPES,
@@ -189,7 +189,9 @@ class Runs(_Resource):
         """
         schedule = PollSchedule.start(timeout, poll_interval)
         cursor = StreamCursor(deadline=schedule.deadline)
-        with contextlib.suppress(EventStreamUnavailable, APIConnectionError):
+        # A server without event streams (404 from one that predates them) is polled; so is
+        # one whose stream cannot be kept (the connection errors).
+        with contextlib.suppress(EventStreamUnavailable, APIConnectionError, NotFoundError):
             for _ in self._events(run, cursor):
                 if cursor.past_deadline():
                     break
@@ -351,8 +353,8 @@ class AsyncRuns(_AsyncResource):
             async for _ in events:
                 if cursor.past_deadline():
                     break
-        except (EventStreamUnavailable, APIConnectionError):
-            pass  # no stream: poll
+        except (EventStreamUnavailable, APIConnectionError, NotFoundError):
+            pass  # no stream: poll (see Runs.wait)
         finally:
             await events.aclose()  # type: ignore[attr-defined]
         while True:
