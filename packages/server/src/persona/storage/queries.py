@@ -350,10 +350,14 @@ RUN_EVENT_HEADS = (
 
 RUN_EVENTS_OF_RUNS = (
     select(RUN_EVENT_TABLE)
-    .where(RUN_EVENT_TABLE.c.run_id.in_(bindparam("b_runs", expanding=True)))
+    .where(
+        RUN_EVENT_TABLE.c.run_id.in_(bindparam("b_runs", expanding=True)),
+        RUN_EVENT_TABLE.c.seq > bindparam("b_after"),
+    )
     .order_by(RUN_EVENT_TABLE.c.run_id, RUN_EVENT_TABLE.c.seq)
 )
-"""Every event of the runs ``b_runs``, run by run, oldest first (callers keep the new ones)."""
+"""The events of the runs ``b_runs`` numbered after ``b_after``, run by run, oldest first
+(callers keep those past each run's own position)."""
 
 EXPERIMENT_EVENT_HEADS = (
     select(RUN_EVENT_TABLE.c.run_id, func.max(RUN_EVENT_TABLE.c.seq).label("seq"))

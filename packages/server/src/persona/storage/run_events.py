@@ -35,7 +35,8 @@ class RunEventStore(StoreBase):
         a statement per run."""
         with self.db.read() as session:
             rows = session.connection().execute(
-                queries.RUN_EVENTS_OF_RUNS, {"b_runs": list(positions)}
+                queries.RUN_EVENTS_OF_RUNS,
+                {"b_runs": list(positions), "b_after": min(positions.values())},
             )
             events = (StoredRunEvent.model_validate(row._asdict()) for row in rows)
             return [event for event in events if event.seq > positions[event.run_id]]
@@ -53,7 +54,10 @@ class RunEventStore(StoreBase):
             runs = {
                 row.id: row for row in connection.execute(queries.RUN_STATUSES, {"b_runs": run_ids})
             }
-            rows = connection.execute(queries.RUN_EVENTS_OF_RUNS, {"b_runs": list(runs)})
+            lowest = min((request.after for request in requests), default=0)
+            rows = connection.execute(
+                queries.RUN_EVENTS_OF_RUNS, {"b_runs": list(runs), "b_after": lowest}
+            )
             events: dict[str, list[StoredRunEvent]] = {}
             for row in rows:
                 events.setdefault(row.run_id, []).append(
