@@ -17,7 +17,7 @@ async def hooks(make_client: ClientFactory) -> httpx.AsyncClient:
 async def test_a_webhook_is_created_with_its_secret_shown_once(hooks: httpx.AsyncClient) -> None:
     created = await hooks.post(
         "/webhooks",
-        json={"url": "http://127.0.0.1:9/hooks", "events": ["run.failed", "run.succeeded"]},
+        json={"url": "http://127.0.0.1:9/hooks", "events": ["run.succeeded", "run.failed"]},
     )
 
     assert created.status_code == 201, created.text

@@ -65,12 +65,13 @@ class WebhookStore(StoreBase):
             )
             session.add(row)
             session.flush()
+            types = sorted(set(events))  # as every later read lists them
             session.add_all(
                 WebhookEventTypeRow(webhook_id=webhook_id, event_type=event_type)
-                for event_type in dict.fromkeys(events)
+                for event_type in types
             )
             session.flush()
-            return WebhookWithSecret(**_webhook(row, list(dict.fromkeys(events))), secret=secret)
+            return WebhookWithSecret(**_webhook(row, types), secret=secret)
 
     def list_webhooks(self) -> list[Webhook]:
         with self.db.read() as session:
