@@ -37,6 +37,7 @@ import argparse
 import asyncio
 import csv
 import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -55,6 +56,7 @@ from soak import INTERVIEWS, TOKEN, percentile, start_server
 
 MB = 1_000_000
 MIB = 1024 * 1024
+CHILD_PEAK = re.compile(r"synthesised in a child process in .* \(its peak memory (\d+) MiB\)")
 RUN_TIMEOUT = 900.0
 POLL_INTERVAL = 0.5
 
@@ -118,6 +120,7 @@ class Scenario:
     outcomes: list[str] | None = None
     health: list[float] | None = None
     health_errors: int = 0
+    child_peaks_mib: list[int] | None = None
 
 
 async def run_to_end(client: httpx.AsyncClient, source: str) -> str:
@@ -184,7 +187,7 @@ async def measure(base_url: str, pid: int, scenario: Scenario, interval: float) 
 
 def run_scenario(root: Path, scenario: Scenario, interval: float) -> None:
     log = root / f"server-{scenario.name}.log"
-    process, base_url = start_server(root / "data", log)
+    process, base_url = start_server(root / "data", log, log_level="info")
     try:
         asyncio.run(measure(base_url, process.pid, scenario, interval))
     finally:
@@ -195,6 +198,7 @@ def run_scenario(root: Path, scenario: Scenario, interval: float) -> None:
             process.kill()
             process.wait()
     text = log.read_text(errors="replace")
+    scenario.child_peaks_mib = [int(peak) for peak in CHILD_PEAK.findall(text)]
     if "Traceback" in text:
         print(f"server log has tracebacks:\n{text[-4000:]}")
 
@@ -213,6 +217,13 @@ def report(scenario: Scenario) -> None:
         f"(+{peak - base:.0f} MiB, {(peak - base) / source_mib:.1f} x the sources), "
         f"end {scenario.end_kib / 1024:.0f} MiB"
     )
+    children = scenario.child_peaks_mib or []
+    if children:
+        print(
+            f"  children:    {len(children)} synthesis process(es), peak "
+            f"{', '.join(str(peak) for peak in children)} MiB; server peak + all of them: "
+            f"{peak + sum(children):.0f} MiB"
+        )
     if len(scenario.files) == 1:
         target = 2.5 * source_mib + 250
         print(f"  target:      peak <= 2.5 x sources + 250 MiB = {target:.0f} MiB")

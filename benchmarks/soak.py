@@ -101,7 +101,11 @@ def free_port() -> int:
 
 
 def start_server(
-    data_dir: Path, log: Path, extra_env: dict[str, str] | None = None
+    data_dir: Path,
+    log: Path,
+    extra_env: dict[str, str] | None = None,
+    *,
+    log_level: str = "warning",
 ) -> tuple[subprocess.Popen[bytes], str]:
     """`persona serve` on a free loopback port, once /health answers 200."""
     port = free_port()
@@ -113,7 +117,7 @@ def start_server(
     env.update(extra_env or {})
     argv = [
         sys.executable, "-m", "persona.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-        "--data-dir", str(data_dir), "--auth-token", TOKEN, "--log-level", "warning",
+        "--data-dir", str(data_dir), "--auth-token", TOKEN, "--log-level", log_level,
     ]  # fmt: skip
     with log.open("wb") as out:
         process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)

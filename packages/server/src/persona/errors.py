@@ -3,7 +3,8 @@
 PersonaError
  ├── NotFoundError              (a resource id that does not exist)
  ├── ConflictError              (state does not allow the operation)
- │    └── IdempotencyConflictError
+ │    ├── IdempotencyConflictError
+ │    └── SourceChangedError     (a run's sources changed between two reads)
  ├── InvalidInputError          (input that names what was wrong and where)
  │    ├── SourceError           (a data source: file + place)
  │    └── InsufficientEvidenceError
@@ -50,6 +51,10 @@ class ConflictError(PersonaError):
 
 class IdempotencyConflictError(ConflictError):
     code = "idempotency_conflict"
+
+
+class SourceChangedError(ConflictError):
+    code = "source_changed"
 
 
 class InvalidInputError(PersonaError):

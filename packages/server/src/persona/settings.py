@@ -38,6 +38,15 @@ class Settings(BaseSettings):
 
     # Runs
     max_concurrent_runs: int = Field(default=4, ge=1)
+    local_subprocess_min_bytes: int = Field(
+        default=4 * MB,
+        ge=0,
+        description=(
+            "A run of the local provider whose sources total this many bytes or more is read "
+            "and synthesised in a child process: the server keeps answering meanwhile and "
+            "gets the run's memory back when it ends (0: every local run)."
+        ),
+    )
     max_run_attempts: int = Field(
         default=3, ge=1, description="Starts of a run before 'interrupted'."
     )

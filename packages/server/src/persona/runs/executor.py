@@ -33,13 +33,14 @@ from persona.errors import PersonaError, ProviderError
 from persona.generation.grounding import EvidenceIndex, ground
 from persona.ids import new_id
 from persona.providers import Provider, build_provider
+from persona.runs.offload import EvidenceRead, job_for, runs_in_child, synthesize_in_child
 from persona.runs.progress import ProgressReporter, Superseded, mark_retrieved
 from persona.runs.working_set import read_working_set, run_holding_working_set
 from persona.schemas import Evidence, PersonaContent, RunDetail, RunError, Usage
 from persona.settings import Settings
 from persona.sources import cached_evidence, iter_evidence
 from persona.storage import ClaimedRun, Repository
-from persona.storage.evidence import evidence_digest
+from persona.storage.evidence import checked_against, evidence_digest
 from persona.storage.write_queue import WriteQueue
 
 logger = logging.getLogger("persona.runs.executor")
@@ -216,6 +217,8 @@ class Runner:
     async def _run(self, claimed: ClaimedRun, slot_taken_at: float) -> RunDetail:
         # Claiming stored the first stage.
         report = ProgressReporter(self.writes, self.repository, claimed)
+        if await self._runs_in_child(claimed):
+            return await self._run_in_child(claimed, report)
         snapshot = await self._evidence(claimed, read_since=slot_taken_at)
         evidence = snapshot.evidence
         # Not awaited here: the link is committed with the next group commit while the
@@ -238,8 +241,49 @@ class Runner:
         await report.settled()
         if not await attached:
             raise Superseded
+        return await self._succeed(claimed, personas, result.usage)
+
+    async def _runs_in_child(self, claimed: ClaimedRun) -> bool:
+        if (claimed.config.provider or self.settings.default_provider) != "local":
+            return False  # known without looking at the sources
+        return await asyncio.to_thread(runs_in_child, claimed, self.settings)
+
+    async def _run_in_child(self, claimed: ClaimedRun, report: ProgressReporter) -> RunDetail:
+        """A local run over large sources, synthesised in a child process
+        (``persona.runs.offload``). Once the child has read the sources, their snapshot is
+        stored (if new) from a second read, streamed in chunks while the child works, which
+        must give the evidence the child read; the run is linked to it in that transaction."""
+        attached: list[asyncio.Future[bool]] = []
+
+        def attach(read: EvidenceRead) -> None:
+            records = checked_against(self._iter_evidence(claimed), read.set_id)
+            future = asyncio.ensure_future(
+                self.writes.run(
+                    self.repository.attach_evidence,
+                    claimed.run_id,
+                    claimed.attempt,
+                    read.set_id,
+                    records,
+                    count=read.records,
+                )
+            )
+            future.add_done_callback(mark_retrieved)
+            attached.append(future)
+
+        job = job_for(claimed, self.settings)
+        result = await synthesize_in_child(job, report.provider, attach, run_id=claimed.run_id)
+        await report.settled()
+        if not attached:
+            raise PersonaError("the synthesis process named no evidence", code="internal_error")
+        if not await attached[0]:
+            raise Superseded
+        return await self._succeed(claimed, result.personas, result.usage)
+
+    async def _succeed(
+        self, claimed: ClaimedRun, personas: Sequence[PersonaContent], usage: Usage
+    ) -> RunDetail:
         stored = await self.writes.write(
-            self.repository.mark_succeeded, claimed.run_id, claimed.attempt, personas, result.usage
+            self.repository.mark_succeeded, claimed.run_id, claimed.attempt, personas, usage
         )
         if stored is None:
             raise Superseded
@@ -283,15 +327,18 @@ class Runner:
         )
 
     def _load_evidence(self, claimed: ClaimedRun) -> tuple[list[Evidence], str]:
-        records = iter_evidence(
+        # A large read is kept out of the collector's passes.
+        evidence = read_working_set(self._iter_evidence(claimed))
+        return evidence, evidence_digest(evidence)
+
+    def _iter_evidence(self, claimed: ClaimedRun) -> Iterator[Evidence]:
+        return iter_evidence(
             claimed.data_sources,
             data_dir=self.settings.data_dir,
             text_column=claimed.text_column,
             max_total_bytes=self.settings.max_source_bytes,
             max_folder_files=self.settings.max_folder_files,
         )
-        evidence = read_working_set(records)  # a large one kept out of the collector's passes
-        return evidence, evidence_digest(evidence)
 
     def _describe_failure(self, claimed: ClaimedRun, err: Exception) -> RunError:
         if isinstance(err, ProviderError):

@@ -19,6 +19,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from persona.errors import SourceChangedError
 from persona.schemas import Evidence
 from persona.storage.models import EvidenceRecordRow, EvidenceSetRow, RunRow
 
@@ -54,10 +55,27 @@ def evidence_digest(evidence: Iterable[Evidence]) -> str:
     """The snapshot id of these records: a SHA-256 over their content, in order."""
     digest = hashlib.sha256()
     for item in evidence:
-        fields = [item.id, item.source, item.locator, item.participant or "", item.text]
-        fields += [f"{key}={value}" for key, value in sorted(item.attributes.items())]
-        digest.update((_FIELD_SEPARATOR.join(fields) + _RECORD_SEPARATOR).encode())
+        _update(digest, item)
     return digest.hexdigest()
+
+
+def checked_against(evidence: Iterable[Evidence], set_id: str) -> Iterator[Evidence]:
+    """The records, then an error if their digest is not ``set_id``: a second read of sources
+    that changed since the first must not be stored under the first read's snapshot id."""
+    digest = hashlib.sha256()
+    for item in evidence:
+        _update(digest, item)
+        yield item
+    if digest.hexdigest() != set_id:
+        raise SourceChangedError(
+            "the data sources changed while the run read them; start the run again"
+        )
+
+
+def _update(digest: Any, item: Evidence) -> None:
+    fields = [item.id, item.source, item.locator, item.participant or "", item.text]
+    fields += [f"{key}={value}" for key, value in sorted(item.attributes.items())]
+    digest.update((_FIELD_SEPARATOR.join(fields) + _RECORD_SEPARATOR).encode())
 
 
 def snapshot_exists(connection: Connection, set_id: str) -> bool:
@@ -66,9 +84,15 @@ def snapshot_exists(connection: Connection, set_id: str) -> bool:
 
 
 def store_snapshot(
-    connection: Connection, set_id: str, evidence: Sequence[Evidence], now: datetime
+    connection: Connection,
+    set_id: str,
+    evidence: Iterable[Evidence],
+    now: datetime,
+    *,
+    count: int | None = None,
 ) -> bool:
-    """Store the snapshot unless it exists; True when this call stored it."""
+    """Store the snapshot unless it exists; True when this call stored it. ``evidence`` is
+    read once, in chunks; ``count`` is its length when it is not a sequence."""
     if snapshot_exists(connection, set_id):
         return False
     # Another process may store the same snapshot meanwhile (on PostgreSQL, workers write at
@@ -78,7 +102,7 @@ def store_snapshot(
         dialect_insert(_SETS)
         .on_conflict_do_nothing(index_elements=[_SETS.c.id])
         .returning(_SETS.c.id),
-        {"id": set_id, "records": len(evidence), "created_at": now},
+        {"id": set_id, "records": _count(evidence, count), "created_at": now},
     ).first()
     if claimed is None:
         return False
@@ -86,6 +110,14 @@ def store_snapshot(
     for chunk in _chunks(rows, INSERT_CHUNK):
         connection.execute(insert(_RECORDS), chunk)
     return True
+
+
+def _count(evidence: Iterable[Evidence], count: int | None) -> int:
+    if count is not None:
+        return count
+    if isinstance(evidence, Sequence):
+        return len(evidence)
+    raise TypeError("store_snapshot needs the count of records that are not a sequence")
 
 
 def link_run(connection: Connection, run_id: str, attempt: int, set_id: str) -> bool:

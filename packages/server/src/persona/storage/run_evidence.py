@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from persona.errors import NotFoundError
 from persona.ids import utcnow
@@ -28,12 +28,20 @@ class EvidenceStore(StoreBase):
             snapshots.store_snapshot(connection, set_id, evidence, utcnow())
 
     def attach_evidence(
-        self, run_id: str, attempt: int, set_id: str, evidence: Sequence[Evidence]
+        self,
+        run_id: str,
+        attempt: int,
+        set_id: str,
+        evidence: Iterable[Evidence],
+        *,
+        count: int | None = None,
     ) -> bool:
         """Point the run's attempt at its snapshot, storing the snapshot if it is missing
-        (deleted with another experiment since ``store_evidence``); False when stale."""
+        (never stored, or deleted with another experiment since ``store_evidence``); False
+        when stale. ``evidence`` is only read when the snapshot is missing; ``count`` is its
+        length when it is not a sequence."""
         with self.db.write_connection() as connection:
-            snapshots.store_snapshot(connection, set_id, evidence, utcnow())
+            snapshots.store_snapshot(connection, set_id, evidence, utcnow(), count=count)
             return snapshots.link_run(connection, run_id, attempt, set_id)
 
     def list_run_evidence(
