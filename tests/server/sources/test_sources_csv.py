@@ -266,3 +266,20 @@ def test_file_growing_past_the_budget_while_read(data_dir: Path, make_file) -> N
     assert str(caught.value).startswith("later.csv: while reading: the data sources total")
     assert "above the limit of 100 bytes (setting PERSONA_MAX_SOURCE_BYTES)" in str(caught.value)
     assert caught.value.location == ["data_sources", 1]
+
+
+def test_rows_with_the_same_attributes_share_one_dict(data_dir: Path, make_file) -> None:
+    # A participant's role and plan repeat on each of their rows: held once, not per row.
+    make_file(
+        "shared.csv",
+        "participant,role,plan,answer\n"
+        "P1,Nurse,team,I chart at the end of every shift.\n"
+        "P1,Nurse,team,The tablet logs me out mid-note.\n"
+        "P2,Pharmacist,free,I check every repeat prescription twice.\n",
+    )
+    first, second, third = load("shared.csv", data_dir)
+
+    assert first.attributes == second.attributes == {"role": "Nurse", "plan": "team"}
+    assert first.attributes is second.attributes
+    assert third.attributes == {"role": "Pharmacist", "plan": "free"}
+    assert third.attributes is not first.attributes

@@ -38,6 +38,8 @@ SHARED_VALUE_CHARS = 64
 of one file that repeat them (a role, a plan, a participant's id on each of their rows)."""
 SHARED_VALUES = 100_000
 """Distinct values one file shares at most; later new ones are kept as read."""
+SHARED_ATTRIBUTE_SETS = 10_000
+"""Distinct sets of attributes one file shares at most; later new ones are kept as read."""
 
 _EVERY_FIELD: set[str] = set(Evidence.model_fields)
 """The fields-set of every Evidence made by :func:`make_evidence` (one object for all)."""
@@ -139,6 +141,10 @@ class ColumnPlan:
     participant: str | None
     _shared: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
     """Short strings already seen in this file's records, each kept once."""
+    _shared_attributes: dict[tuple[tuple[str, str], ...], dict[str, str]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    """Attribute dicts already seen in this file's records, each kept once."""
 
     def evidence(self, record: Mapping[str, str], source: str, locator: str) -> Evidence | None:
         """The record as Evidence, or None when its text is empty."""
@@ -159,8 +165,21 @@ class ColumnPlan:
             locator=locator,
             participant=share(participant) or None,
             text=text,
-            attributes=attributes,
+            attributes=self._share_attributes(attributes),
         )
+
+    def _share_attributes(self, attributes: dict[str, str]) -> dict[str, str]:
+        """The dict equal to ``attributes`` seen before in this file: a participant's role,
+        plan and age repeat on each of their rows. Records never change their attributes,
+        so sharing one dict is safe."""
+        key = tuple(attributes.items())
+        shared = self._shared_attributes
+        found = shared.get(key)
+        if found is None:
+            found = attributes
+            if len(shared) < SHARED_ATTRIBUTE_SETS:
+                shared[key] = attributes
+        return found
 
     def _share(self, value: str) -> str:
         """The string equal to ``value`` seen before in this file, if short: a file repeats

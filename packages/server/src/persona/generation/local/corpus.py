@@ -10,8 +10,10 @@ source document when other records name theirs (site notes beside interviews); w
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import overload
 
 from persona.errors import InsufficientEvidenceError
 from persona.generation.local.sections import section_of
@@ -36,15 +38,56 @@ _DUMMY_IT = re.compile(
 """... unless it is the 'it' of 'it is hard to', 'it would be great if', which refers forward."""
 
 
+class Sentences(Sequence[str]):
+    """The corpus's sentences, each cut from its record's text when it is read.
+
+    A large corpus has hundreds of thousands of sentences: held as strings, they would take as
+    much memory as the text again (plus an object each); as positions, 8 bytes each."""
+
+    def __init__(self, records: list[Evidence], sentence_record: list[int]) -> None:
+        self._texts = [record.text for record in records]
+        self._record = sentence_record
+        self._start = array("l")
+        self._end = array("l")
+
+    def add(self, start: int, end: int) -> None:
+        """The next sentence: characters ``start`` to ``end`` of its record's text."""
+        self._start.append(start)
+        self._end.append(end)
+
+    def __len__(self) -> int:
+        return len(self._start)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        return self._texts[self._record[index]][self._start[index] : self._end[index]]
+
+    def __iter__(self) -> Iterator[str]:
+        texts = self._texts
+        for record, start, end in zip(self._record, self._start, self._end, strict=True):
+            yield texts[record][start:end]
+
+    def take(self, indices: Iterable[int]) -> Iterator[str]:
+        """The sentences at ``indices``, in that order: for long walks, without a call each."""
+        texts, record, start, end = self._texts, self._record, self._start, self._end
+        for index in indices:
+            yield texts[record[index]][start[index] : end[index]]
+
+
 @dataclass
 class Corpus:
-    """Evidence sorted by id, its participants and its sentences (parallel lists)."""
+    """Evidence sorted by id, its participants and its sentences (parallel sequences)."""
 
     records: list[Evidence]
     record_participant: list[int]
     participants: list[str]
-    sentence_text: list[str] = field(default_factory=list)
     sentence_record: list[int] = field(default_factory=list)
+    sentence_text: Sentences = field(init=False)
     context_lines: dict[int, str] = field(default_factory=dict)
     """Sentences opening with a pronoun that refers back: the line to show instead, the
     previous sentence of the same record and this one (a verbatim slice of the record)."""
@@ -52,6 +95,9 @@ class Corpus:
     """Sentences opening with such a pronoun with nothing before them: never shown."""
     sections: dict[str, int] = field(default_factory=dict)
     """Cue-phrase section by sentence key, filled as sentences are considered."""
+
+    def __post_init__(self) -> None:
+        self.sentence_text = Sentences(self.records, self.sentence_record)
 
     def line(self, sentence: int) -> str:
         """What a persona shows for ``sentence``: the sentence, with its context if it needs it."""
@@ -84,7 +130,7 @@ def read_corpus(evidence: Sequence[Evidence]) -> Corpus:
                     corpus.unresolved.add(first + number)
                 else:
                     corpus.context_lines[first + number] = record.text[spans[number - 1][0] : end]
-            corpus.sentence_text.append(sentence)
+            corpus.sentence_text.add(start, end)
         corpus.sentence_record += [position] * len(spans)
     return corpus
 

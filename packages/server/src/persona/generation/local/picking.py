@@ -183,7 +183,7 @@ class SentencePicker:
         score = self.scores[np.searchsorted(self.segment.sentences, sentence)]
         key = sentence_key(self.corpus.sentence_text[sentence])
         same: set[int] = {self.corpus.sentence_record[sentence]}
-        for other in self.segment.sentences[np.flatnonzero(self.scores == score)]:
+        for other in self.segment.sentences[np.flatnonzero(self.scores == score)].tolist():
             if len(same) >= MAX_SUPPORT_IDS:
                 break
             if sentence_key(self.corpus.sentence_text[other]) == key:
@@ -196,8 +196,8 @@ def _distinct(corpus: Corpus, ranked: np.ndarray) -> list[tuple[int, str]]:
     seen: set[str] = set()
     distinct: list[tuple[int, str]] = []
     seen_text: set[str] = set()  # a cheap first filter: the same text is often repeated
-    for sentence in ranked.tolist():
-        text = corpus.sentence_text[sentence]
+    order = ranked.tolist()
+    for sentence, text in zip(order, corpus.sentence_text.take(order), strict=True):
         if text in seen_text:
             continue
         seen_text.add(text)

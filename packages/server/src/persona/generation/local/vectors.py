@@ -76,7 +76,10 @@ def vectorise(corpus: Corpus) -> Vectors:
     )
     tfidf = TfidfTransformer(sublinear_tf=True)
     participants = tfidf.fit_transform(membership @ counts).astype(np.float32).tocsr()
-    sentences = normalize(counts.multiply(tfidf.idf_.astype(np.float32)).tocsr())
+    # The counts become the sentence vectors in place: over a large corpus each copy would be
+    # tens of megabytes.
+    counts.data *= tfidf.idf_.astype(np.float32)[counts.indices]
+    sentences = normalize(counts, copy=False)
     attributes, undescribed = _attribute_vectors(read_profiles(corpus), participants)
     clustering = participants if attributes is None else hstack([participants, attributes])
     return Vectors(
