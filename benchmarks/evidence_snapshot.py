@@ -40,8 +40,8 @@ def _peak_mib() -> float:
 
 def measure(rows: int) -> dict[str, float]:
     from persona.schemas import ResolvedConfig
+    from persona.sources.digest import evidence_digest
     from persona.storage import Database, Repository
-    from persona.storage.evidence import evidence_digest
 
     evidence = synthetic_evidence(rows)
     held = _peak_mib()

@@ -11,10 +11,11 @@ from alembic import command
 from persona.errors import InvalidInputError, NotFoundError
 from persona.ids import utcnow
 from persona.schemas import Evidence, Insight, PersonaContent, Quote, ResolvedConfig, Usage
+from persona.sources.digest import evidence_digest
 from persona.storage import Database, Repository, alembic_config
 from persona.storage import evidence as snapshots
 from persona.storage.cursor import PositionCursor
-from persona.storage.evidence import EvidenceFilter, evidence_digest
+from persona.storage.evidence import EvidenceFilter
 from sqlalchemy import text
 
 from .conftest import database_at

@@ -22,7 +22,7 @@ from persona.providers.local import LocalProvider
 from persona.runs.offload import ChildJob, ChildResult, EvidenceRead
 from persona.schemas import Evidence
 from persona.sources import iter_evidence
-from persona.storage.evidence import evidence_digest
+from persona.sources.digest import evidence_digest
 
 
 def main() -> None:

@@ -39,8 +39,8 @@ from persona.runs.working_set import read_working_set, run_holding_working_set
 from persona.schemas import Evidence, PersonaContent, RunDetail, RunError, Usage
 from persona.settings import Settings
 from persona.sources import cached_evidence, iter_evidence
+from persona.sources.digest import checked_against, evidence_digest
 from persona.storage import ClaimedRun, Repository
-from persona.storage.evidence import checked_against, evidence_digest
 from persona.storage.write_queue import WriteQueue
 
 logger = logging.getLogger("persona.runs.executor")

@@ -30,7 +30,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
@@ -39,7 +39,9 @@ from persona.providers.base import ProgressCallback
 from persona.schemas import GenerationConfig, PersonaContent, Usage
 from persona.settings import Settings
 from persona.sources.paths import plan_sources
-from persona.storage import ClaimedRun
+
+if TYPE_CHECKING:
+    from persona.storage import ClaimedRun
 
 logger = logging.getLogger("persona.runs.offload")
 

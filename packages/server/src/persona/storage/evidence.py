@@ -9,7 +9,6 @@ other run points at. Every function here takes the connection of its caller's tr
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -19,7 +18,6 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from persona.errors import SourceChangedError
 from persona.schemas import Evidence
 from persona.storage.models import EvidenceRecordRow, EvidenceSetRow, RunRow
 
@@ -27,8 +25,6 @@ INSERT_CHUNK = 1_000
 """Records inserted per statement: memory stays bounded whatever the snapshot's size."""
 MAX_ID_FILTER = 500
 """Evidence ids one query looks up at once (SQLite caps the parameters of a statement)."""
-_FIELD_SEPARATOR = "\x1f"
-_RECORD_SEPARATOR = "\x1e"
 
 _SETS = cast(Table, EvidenceSetRow.__table__)
 _RECORDS = cast(Table, EvidenceRecordRow.__table__)
@@ -49,33 +45,6 @@ class EvidenceFilter:
 
 NO_FILTER = EvidenceFilter()
 """Every record of the snapshot."""
-
-
-def evidence_digest(evidence: Iterable[Evidence]) -> str:
-    """The snapshot id of these records: a SHA-256 over their content, in order."""
-    digest = hashlib.sha256()
-    for item in evidence:
-        _update(digest, item)
-    return digest.hexdigest()
-
-
-def checked_against(evidence: Iterable[Evidence], set_id: str) -> Iterator[Evidence]:
-    """The records, then an error if their digest is not ``set_id``: a second read of sources
-    that changed since the first must not be stored under the first read's snapshot id."""
-    digest = hashlib.sha256()
-    for item in evidence:
-        _update(digest, item)
-        yield item
-    if digest.hexdigest() != set_id:
-        raise SourceChangedError(
-            "the data sources changed while the run read them; start the run again"
-        )
-
-
-def _update(digest: Any, item: Evidence) -> None:
-    fields = [item.id, item.source, item.locator, item.participant or "", item.text]
-    fields += [f"{key}={value}" for key, value in sorted(item.attributes.items())]
-    digest.update((_FIELD_SEPARATOR.join(fields) + _RECORD_SEPARATOR).encode())
 
 
 def snapshot_exists(connection: Connection, set_id: str) -> bool:
