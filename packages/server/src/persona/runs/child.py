@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import os
 import resource
 import sys
 from pathlib import Path
@@ -24,8 +25,13 @@ from persona.schemas import Evidence
 from persona.sources import iter_evidence
 from persona.sources.digest import evidence_digest
 
+NICENESS = 10
+"""How much lower than the server's this process's CPU priority is: where runs outnumber
+cores, the server answers requests first and the synthesis takes what is left."""
+
 
 def main() -> None:
+    os.nice(NICENESS)
     out = sys.stdout
     sys.stdout = sys.stderr  # the pipe carries protocol lines only
     job = ChildJob.model_validate_json(sys.stdin.buffer.read())
