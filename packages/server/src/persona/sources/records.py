@@ -8,7 +8,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from persona.errors import SourceError
 from persona.schemas import Evidence
@@ -40,6 +40,9 @@ SHARED_VALUES = 100_000
 """Distinct values one file shares at most; later new ones are kept as read."""
 SHARED_ATTRIBUTE_SETS = 10_000
 """Distinct sets of attributes one file shares at most; later new ones are kept as read."""
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 _EVERY_FIELD: set[str] = set(Evidence.model_fields)
 """The fields-set of every Evidence made by :func:`make_evidence` (one object for all)."""
@@ -173,26 +176,24 @@ class ColumnPlan:
         plan and age repeat on each of their rows. Records never change their attributes,
         so sharing one dict is safe."""
         key = tuple(attributes.items())
-        shared = self._shared_attributes
-        found = shared.get(key)
-        if found is None:
-            found = attributes
-            if len(shared) < SHARED_ATTRIBUTE_SETS:
-                shared[key] = attributes
-        return found
+        return _kept_once(self._shared_attributes, key, attributes, SHARED_ATTRIBUTE_SETS)
 
     def _share(self, value: str) -> str:
         """The string equal to ``value`` seen before in this file, if short: a file repeats
         its categories on every row, and each row read is a new copy of them."""
         if len(value) > SHARED_VALUE_CHARS:
             return value
-        shared = self._shared
-        found = shared.get(value)
-        if found is None:
-            found = value
-            if len(shared) < SHARED_VALUES:
-                shared[value] = value
-        return found
+        return _kept_once(self._shared, value, value, SHARED_VALUES)
+
+
+def _kept_once(kept: dict[K, V], key: K, value: V, limit: int) -> V:
+    """The value kept under ``key``; else ``value``, kept while fewer than ``limit`` are."""
+    found = kept.get(key)
+    if found is None:
+        found = value
+        if len(kept) < limit:
+            kept[key] = value
+    return found
 
 
 def plan_columns(
