@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -57,6 +58,7 @@ from soak import INTERVIEWS, TOKEN, percentile, start_server
 MB = 1_000_000
 MIB = 1024 * 1024
 CHILD_PEAK = re.compile(r"synthesised in a child process in .* \(its peak memory (\d+) MiB\)")
+TREE_INTERVAL = 0.1
 RUN_TIMEOUT = 900.0
 POLL_INTERVAL = 0.5
 
@@ -121,6 +123,8 @@ class Scenario:
     health: list[float] | None = None
     health_errors: int = 0
     child_peaks_mib: list[int] | None = None
+    tree_peak_kib: int = 0
+    """The largest sum of the server's and its children's resident memory, sampled."""
 
 
 async def run_to_end(client: httpx.AsyncClient, source: str) -> str:
@@ -164,6 +168,20 @@ async def sample_health(
     scenario.health = latencies
 
 
+async def sample_tree(pid: int, stop: asyncio.Event, scenario: Scenario) -> None:
+    """The server's and its children's resident memory together, every TREE_INTERVAL s."""
+    server = psutil.Process(pid)
+    while not stop.is_set():
+        total = 0
+        for process in [server, *server.children(recursive=True)]:
+            try:
+                total += process.memory_info().rss
+            except psutil.Error:
+                continue  # ended meanwhile
+        scenario.tree_peak_kib = max(scenario.tree_peak_kib, total // 1024)
+        await asyncio.sleep(TREE_INTERVAL)
+
+
 async def measure(base_url: str, pid: int, scenario: Scenario, interval: float) -> None:
     headers = {"Authorization": f"Bearer {TOKEN}"}
     async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=60) as client:
@@ -174,6 +192,7 @@ async def measure(base_url: str, pid: int, scenario: Scenario, interval: float) 
         scenario.peak_reset = reset_peak(pid)
         stop = asyncio.Event()
         sampler = asyncio.create_task(sample_health(base_url, interval, stop, scenario))
+        tree = asyncio.create_task(sample_tree(pid, stop, scenario))
         started = time.perf_counter()
         scenario.outcomes = list(
             await asyncio.gather(*(run_to_end(client, name) for name in scenario.files))
@@ -181,6 +200,7 @@ async def measure(base_url: str, pid: int, scenario: Scenario, interval: float) 
         scenario.wall = time.perf_counter() - started
         stop.set()
         await sampler
+        await tree
     scenario.peak_kib = status_kib(pid, "VmHWM")
     scenario.end_kib = status_kib(pid, "VmRSS")
 
@@ -221,8 +241,8 @@ def report(scenario: Scenario) -> None:
     if children:
         print(
             f"  children:    {len(children)} synthesis process(es), peak "
-            f"{', '.join(str(peak) for peak in children)} MiB; server peak + all of them: "
-            f"{peak + sum(children):.0f} MiB"
+            f"{', '.join(str(peak) for peak in children)} MiB; server and children together "
+            f"(sampled every {TREE_INTERVAL:g} s): peak {scenario.tree_peak_kib / 1024:.0f} MiB"
         )
     if len(scenario.files) == 1:
         target = 2.5 * source_mib + 250

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -194,3 +195,35 @@ def _claimed(provider: str = "local", sources: list[str] | None = None) -> Any:
         text_column=None,
         config=GenerationConfig(provider=provider),  # type: ignore[arg-type]
     )
+
+
+async def test_runs_beyond_the_synthesis_slots_wait_for_a_child_to_end(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(local_subprocess_min_bytes=1, max_local_subprocesses=1)
+    async with PersonaService(settings) as service:
+        body = ExperimentCreate(
+            name="study", data_sources=["interviews.csv"], config=GenerationConfig(seed=1)
+        )
+        experiment = await service.create_experiment(body)
+        runs = [(await service.start_run(experiment.id)).run.id for _ in range(2)]
+        most_at_once = 0
+        while {await run_status(service, experiment.id, run) for run in runs} & {
+            "queued",
+            "running",
+        }:
+            most_at_once = max(most_at_once, len(_child_processes()))
+            await asyncio.sleep(0.02)
+        stages = [
+            [
+                event.data.stage
+                for event in (await service.list_run_events(experiment.id, run)).items
+                if event.type == "run.progress"
+            ]
+            for run in runs
+        ]
+        statuses = [await run_status(service, experiment.id, run) for run in runs]
+
+    assert statuses == ["succeeded", "succeeded"]
+    assert most_at_once == 1
+    assert sum("waiting for a synthesis process" in seen for seen in stages) == 1

@@ -47,6 +47,15 @@ class Settings(BaseSettings):
             "gets the run's memory back when it ends (0: every local run)."
         ),
     )
+    max_local_subprocesses: int | None = Field(
+        default=None,
+        ge=1,
+        description=(
+            "Child processes synthesising at once in one process; more such runs wait for "
+            "one to end (default: the CPUs this process may use; each child is CPU-bound and "
+            "holds several times its sources' size in memory)."
+        ),
+    )
     max_run_attempts: int = Field(
         default=3, ge=1, description="Starts of a run before 'interrupted'."
     )

@@ -33,7 +33,13 @@ from persona.errors import PersonaError, ProviderError
 from persona.generation.grounding import EvidenceIndex, ground
 from persona.ids import new_id
 from persona.providers import Provider, build_provider
-from persona.runs.offload import EvidenceRead, job_for, runs_in_child, synthesize_in_child
+from persona.runs.offload import (
+    EvidenceRead,
+    job_for,
+    runs_in_child,
+    subprocess_slots,
+    synthesize_in_child,
+)
 from persona.runs.progress import ProgressReporter, Superseded, mark_retrieved
 from persona.runs.working_set import read_working_set, run_holding_working_set
 from persona.schemas import Evidence, PersonaContent, RunDetail, RunError, Usage
@@ -93,6 +99,8 @@ class Runner:
         self._providers: dict[str, Provider] = {}
         self._reads: dict[tuple[object, ...], _SharedRead] = {}
         self._holding_slots = 0
+        self._child_slots = asyncio.Semaphore(subprocess_slots(settings))
+        """Local runs over large sources synthesising in a child process at once."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -271,7 +279,10 @@ class Runner:
             attached.append(future)
 
         job = job_for(claimed, self.settings)
-        result = await synthesize_in_child(job, report.provider, attach, run_id=claimed.run_id)
+        if self._child_slots.locked():
+            await report(0.0, "waiting for a synthesis process")
+        async with self._child_slots:
+            result = await synthesize_in_child(job, report.provider, attach, run_id=claimed.run_id)
         await report.settled()
         if not attached:
             raise PersonaError("the synthesis process named no evidence", code="internal_error")

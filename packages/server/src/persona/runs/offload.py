@@ -79,6 +79,18 @@ class ChildResult(BaseModel):
     """The child's peak resident memory, for the log."""
 
 
+def subprocess_slots(settings: Settings) -> int:
+    """How many children may synthesise at once: ``max_local_subprocesses``, else the CPUs
+    this process may run on (two children on one core take as long as one after the other,
+    and hold twice the memory meanwhile)."""
+    if settings.max_local_subprocesses is not None:
+        return settings.max_local_subprocesses
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on every platform
+        return max(1, os.cpu_count() or 1)
+
+
 def job_for(claimed: ClaimedRun, settings: Settings) -> ChildJob:
     return ChildJob(
         sources=list(claimed.data_sources),
