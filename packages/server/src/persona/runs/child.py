@@ -10,17 +10,18 @@ offload module describes. Anything else this process would print goes to stderr.
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import os
 import resource
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
 from persona.errors import PersonaError
 from persona.providers.local import LocalProvider
 from persona.runs.offload import ChildJob, ChildResult, EvidenceRead
+from persona.runs.working_set import read_working_set, run_holding_working_set
 from persona.schemas import Evidence
 from persona.sources import iter_evidence
 from persona.sources.digest import evidence_digest
@@ -37,32 +38,23 @@ def main() -> None:
     job = ChildJob.model_validate_json(sys.stdin.buffer.read())
     try:
         _emit(out, {"progress": 0.0, "stage": "reading sources"})
-        evidence = _read(job)
-        result = asyncio.run(_synthesize(job, evidence, out))
+        with run_holding_working_set():
+            evidence = read_working_set(_records(job))
+            result = asyncio.run(_synthesize(job, evidence, out))
     except PersonaError as err:
         _emit(out, {"error": {"code": err.code, "message": err.message}})
         return
     _emit(out, {"result": result.model_dump(mode="json")})
 
 
-def _read(job: ChildJob) -> list[Evidence]:
-    # The records form no reference cycles: collecting while they are read only rescans
-    # them, and frozen afterwards they are left out of the passes the synthesis triggers.
-    gc.disable()
-    try:
-        evidence = list(
-            iter_evidence(
-                job.sources,
-                data_dir=Path(job.data_dir),
-                text_column=job.text_column,
-                max_total_bytes=job.max_total_bytes,
-                max_folder_files=job.max_folder_files,
-            )
-        )
-    finally:
-        gc.enable()
-    gc.freeze()
-    return evidence
+def _records(job: ChildJob) -> Iterator[Evidence]:
+    return iter_evidence(
+        job.sources,
+        data_dir=Path(job.data_dir),
+        text_column=job.text_column,
+        max_total_bytes=job.max_total_bytes,
+        max_folder_files=job.max_folder_files,
+    )
 
 
 async def _synthesize(job: ChildJob, evidence: list[Evidence], out: TextIO) -> ChildResult:

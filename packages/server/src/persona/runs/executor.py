@@ -35,6 +35,7 @@ from persona.ids import new_id
 from persona.providers import Provider, build_provider
 from persona.runs.offload import (
     EvidenceRead,
+    is_local,
     job_for,
     runs_in_child,
     subprocess_slots,
@@ -252,8 +253,8 @@ class Runner:
         return await self._succeed(claimed, personas, result.usage)
 
     async def _runs_in_child(self, claimed: ClaimedRun) -> bool:
-        if (claimed.config.provider or self.settings.default_provider) != "local":
-            return False  # known without looking at the sources
+        if not is_local(claimed, self.settings):
+            return False  # known without a thread to look at the sources
         return await asyncio.to_thread(runs_in_child, claimed, self.settings)
 
     async def _run_in_child(self, claimed: ClaimedRun, report: ProgressReporter) -> RunDetail:
@@ -261,11 +262,12 @@ class Runner:
         (``persona.runs.offload``). Once the child has read the sources, their snapshot is
         stored (if new) from a second read, streamed in chunks while the child works, which
         must give the evidence the child read; the run is linked to it in that transaction."""
-        attached: list[asyncio.Future[bool]] = []
+        attached: asyncio.Future[bool] | None = None
 
         def attach(read: EvidenceRead) -> None:
+            nonlocal attached
             records = checked_against(self._iter_evidence(claimed), read.set_id)
-            future = asyncio.ensure_future(
+            attached = asyncio.ensure_future(
                 self.writes.run(
                     self.repository.attach_evidence,
                     claimed.run_id,
@@ -275,8 +277,7 @@ class Runner:
                     count=read.records,
                 )
             )
-            future.add_done_callback(mark_retrieved)
-            attached.append(future)
+            attached.add_done_callback(mark_retrieved)
 
         job = job_for(claimed, self.settings)
         if self._child_slots.locked():
@@ -284,9 +285,9 @@ class Runner:
         async with self._child_slots:
             result = await synthesize_in_child(job, report.provider, attach, run_id=claimed.run_id)
         await report.settled()
-        if not attached:
+        if attached is None:
             raise PersonaError("the synthesis process named no evidence", code="internal_error")
-        if not await attached[0]:
+        if not await attached:
             raise Superseded
         return await self._succeed(claimed, result.personas, result.usage)
 

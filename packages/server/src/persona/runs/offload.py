@@ -102,11 +102,16 @@ def job_for(claimed: ClaimedRun, settings: Settings) -> ChildJob:
     )
 
 
+def is_local(claimed: ClaimedRun, settings: Settings) -> bool:
+    """Whether the run is the local provider's, the only kind a child may synthesise; no I/O."""
+    return (claimed.config.provider or settings.default_provider) == "local"
+
+
 def runs_in_child(claimed: ClaimedRun, settings: Settings) -> bool:
     """True when the run is the local provider's over sources of at least
     ``local_subprocess_min_bytes``. Sources that cannot be planned are read in-process,
     where their error is reported as for any run. Blocking: it lists folders."""
-    if (claimed.config.provider or settings.default_provider) != "local":
+    if not is_local(claimed, settings):
         return False
     try:
         planned = plan_sources(
