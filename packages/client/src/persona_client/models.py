@@ -249,9 +249,15 @@ class Grounding(BaseModel):
 
 
 class Health(BaseModel):
-    status: Literal["ok", "unavailable"] = Field(..., title="Status")
+    """
+    ``database``: ``ok``; ``busy`` when it answers but this process's connections do not
+    get through in time (every one waits on a lock, say); ``unreachable`` when it does not
+    answer. ``status`` follows it: ``ok``, ``degraded`` (HTTP 200), ``unavailable`` (503).
+    """
+
+    status: Literal["ok", "degraded", "unavailable"] = Field(..., title="Status")
     version: str = Field(..., title="Version")
-    database: Literal["ok", "unreachable"] = Field(..., title="Database")
+    database: Literal["ok", "busy", "unreachable"] = Field(..., title="Database")
 
 
 class InlineSource(BaseModel):

@@ -359,11 +359,19 @@ def worker(
         str | None,
         typer.Option(help="PostgreSQL URL; default: PERSONA_DATABASE_URL."),
     ] = None,
+    health_file: Annotated[
+        Path | None,
+        typer.Option(
+            dir_okay=False,
+            help=(
+                "Touch this file every 5 s while the worker's loops are alive (even while "
+                "the database is away), for a liveness probe; removed on exit."
+            ),
+        ),
+    ] = None,
 ) -> None:
     """Execute the runs queued in PostgreSQL until interrupted (needs the postgres extra)."""
-    import logging
-
-    from persona.runs.worker import is_postgresql, run_worker
+    from persona.runs.worker import configure_worker_logging, is_postgresql, run_worker
     from persona.settings import Settings
 
     values: dict[str, object] = {
@@ -381,9 +389,9 @@ def worker(
             "persona worker needs PostgreSQL (--database-url or PERSONA_DATABASE_URL="
             "postgresql+psycopg://…); on SQLite `persona serve` executes runs itself"
         )
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    configure_worker_logging()
     try:
-        asyncio.run(run_worker(settings))
+        asyncio.run(run_worker(settings, health_file=health_file))
     except PersonaError as err:
         _fail(err.message)
 

@@ -10,12 +10,13 @@ PersonaError
  │    └── InsufficientEvidenceError
  ├── PayloadTooLargeError
  ├── ProviderNotConfiguredError (no key: names the env var to set)
- └── ProviderError              (a provider call failed; .code is the run error code)
+ ├── ProviderError              (a provider call failed; .code is the run error code)
+ └── DatabaseUnavailableError   (the database stayed unreachable or busy past the wait)
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from persona.schemas import Usage
@@ -95,6 +96,17 @@ class InsufficientEvidenceError(InvalidInputError):
 
 class PayloadTooLargeError(PersonaError):
     code = "payload_too_large"
+
+
+class DatabaseUnavailableError(PersonaError):
+    """The database could not be used for longer than the caller waits: ``kind`` is
+    ``unreachable`` (no answer) or ``busy`` (statements time out, no connection free)."""
+
+    code = "database_unavailable"
+
+    def __init__(self, message: str, *, kind: Literal["unreachable", "busy"]) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class ProviderNotConfiguredError(PersonaError):

@@ -9,12 +9,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
+from persona.connections import ConnectionBudget, check_headroom, start_failure
 from persona.errors import PersonaError
 from persona.events.hub import EventHub
 from persona.runs.dispatch import Dispatcher, LocalDispatcher
 from persona.runs.executor import Runner
 from persona.settings import Settings
 from persona.storage import Database, Repository
+from persona.storage.database import Timeouts
+from persona.storage.faults import RetryPolicy
+from persona.storage.health import DatabaseHealth
 from persona.storage.write_queue import WriteQueue
 from persona.webhooks.sender import WebhookSender
 
@@ -25,6 +29,8 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 DATABASE_THREADS = 8
+ENGINE_POOL_SIZE = DATABASE_THREADS + 1
+"""A connection for each database thread and one for the writer thread."""
 
 
 @dataclass
@@ -41,6 +47,7 @@ class Parts:
     dispatcher: Dispatcher
     hub: EventHub
     sender: WebhookSender
+    health: DatabaseHealth
     listener: FinishedRunListener | None = None
     """On PostgreSQL: wakes ``wait_for_run`` when a run ends in another process."""
 
@@ -59,12 +66,25 @@ async def start_parts(settings: Settings) -> Parts:
     executor = ThreadPoolExecutor(DATABASE_THREADS, thread_name_prefix="persona-db")
     database: Database | None = None
     writes: WriteQueue | None = None
+    budget = ConnectionBudget.of(settings, ENGINE_POOL_SIZE)
     try:
-        database = Database(settings.effective_database_url, pool_size=DATABASE_THREADS)
+        database = Database(
+            settings.effective_database_url,
+            pool_size=ENGINE_POOL_SIZE,
+            timeouts=timeouts_of(settings),
+        )
         writes = WriteQueue(database)
-        await asyncio.get_running_loop().run_in_executor(executor, database.migrate)
+        try:
+            await asyncio.get_running_loop().run_in_executor(executor, database.migrate)
+            await _call_in(executor, check_headroom, database, budget)
+        except Exception as exc:
+            start_failure(exc, database, budget)
+            raise
         repository = Repository(database)
-        runner = Runner(settings, repository, writes)
+        # A run waits out a database restart or outage; a request fails at once (503).
+        runner = Runner(
+            settings, repository, writes.with_retries(RetryPolicy(settings.database_retry_seconds))
+        )
         dispatcher = _dispatcher_for(settings, runner)
         hub = EventHub(
             repository,
@@ -72,14 +92,23 @@ async def start_parts(settings: Settings) -> Parts:
             database.data_version_now if database.is_sqlite else None,
         )
         sender = WebhookSender(settings, repository, functools.partial(_call_in, executor))
-        parts = Parts(executor, writes, database, repository, runner, dispatcher, hub, sender)
-        await dispatcher.start()
+        health = DatabaseHealth(database, functools.partial(_call_in, executor))
+        parts = Parts(
+            executor, writes, database, repository, runner, dispatcher, hub, sender, health
+        )
+        try:
+            await dispatcher.start()
+        except Exception as exc:
+            start_failure(exc, database, budget)
+            raise
         sender.start()
         url = settings.effective_database_url
         if url.startswith("postgresql"):  # on SQLite, runs end here or are polled for
             from persona.runs.finished import listen_for_finished_runs  # postgres extra
 
-            parts.listener = await listen_for_finished_runs(url, runner, dispatcher, hub)
+            parts.listener = await listen_for_finished_runs(
+                url, runner, dispatcher, hub, timeouts=database.timeouts
+            )
     except BaseException:
         executor.shutdown(wait=False)
         if writes is not None:
@@ -88,6 +117,15 @@ async def start_parts(settings: Settings) -> Parts:
             database.dispose()
         raise
     return parts
+
+
+def timeouts_of(settings: Settings) -> Timeouts:
+    return Timeouts(
+        connect=settings.database_connect_timeout,
+        statement=settings.database_statement_timeout,
+        lock=settings.database_lock_timeout,
+        pool=settings.database_pool_timeout,
+    )
 
 
 async def _call_in(
@@ -116,6 +154,7 @@ def _dispatcher_for(settings: Settings, runner: Runner) -> Dispatcher:
         url,
         execute=settings.execute_runs,
         concurrency=settings.max_concurrent_runs,
+        timeouts=timeouts_of(settings),
     )
 
 
@@ -134,4 +173,5 @@ async def release(parts: Parts) -> None:
     # Let database calls already handed to a thread finish before the engine goes.
     await asyncio.to_thread(parts.executor.shutdown, wait=True)
     await parts.writes.close()
+    parts.health.close()
     parts.database.dispose()

@@ -435,9 +435,13 @@ class ProviderInfo(OutputModel):
 
 
 class Health(OutputModel):
-    status: Literal["ok", "unavailable"]
+    """``database``: ``ok``; ``busy`` when it answers but this process's connections do not
+    get through in time (every one waits on a lock, say); ``unreachable`` when it does not
+    answer. ``status`` follows it: ``ok``, ``degraded`` (HTTP 200), ``unavailable`` (503)."""
+
+    status: Literal["ok", "degraded", "unavailable"]
     version: str
-    database: Literal["ok", "unreachable"]
+    database: Literal["ok", "busy", "unreachable"]
 
 
 class FieldError(OutputModel):

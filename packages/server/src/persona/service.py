@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Literal, ParamSpec, TypeVar
 
 from persona.__about__ import __version__
 from persona.errors import (
@@ -83,8 +83,13 @@ T = TypeVar("T")
 
 logger = logging.getLogger("persona.service")
 
-HEALTH_TIMEOUT = 5.0
-"""Seconds ``health`` waits for ``SELECT 1`` before calling the database unreachable."""
+
+HEALTH_STATUS: dict[str, Literal["ok", "degraded", "unavailable"]] = {
+    "ok": "ok",
+    "busy": "degraded",
+    "unreachable": "unavailable",
+}
+"""The service's status for each state of the database."""
 
 
 @dataclass
@@ -396,15 +401,18 @@ class PersonaService(PushOperations):
     def list_providers(self) -> list[ProviderInfo]:
         return list_providers()
 
+    def runs_alive(self) -> bool:
+        """True while this service's run dispatching (its timer and, on a queue worker, the
+        job worker it keeps running) is alive, whatever the database's state: what a
+        liveness probe asks."""
+        return self._parts is not None and self._parts.dispatcher.alive
+
     async def get_health(self) -> Health:
-        """Whether the database answers ``SELECT 1``; never raises."""
-        try:
-            parts = self._started
-            await asyncio.wait_for(self._call(parts.database.ping), HEALTH_TIMEOUT)
-        except Exception:
-            logger.warning("health check: the database is unreachable", exc_info=True)
-            return Health(status="unavailable", version=__version__, database="unreachable")
-        return Health(status="ok", version=__version__, database="ok")
+        """Whether the database answers (``unreachable`` when not), and whether this
+        process's connections get through to it (``busy`` when not, e.g. behind a lock);
+        never raises."""
+        state = await self._started.health.check()
+        return Health(status=HEALTH_STATUS[state], version=__version__, database=state)
 
     # ------------------------------------------------------------------ files
 

@@ -26,6 +26,35 @@ class Settings(BaseSettings):
     )
     default_provider: ProviderName = "local"
 
+    # Database (PostgreSQL): timeouts in seconds, 0 for none; see docs/deploy.md
+    database_connect_timeout: float = Field(
+        default=5.0, ge=0, description="Seconds for a new database connection to be made."
+    )
+    database_statement_timeout: float = Field(
+        default=30.0,
+        ge=0,
+        description="Seconds one statement may run (PostgreSQL statement_timeout).",
+    )
+    database_lock_timeout: float = Field(
+        default=5.0,
+        ge=0,
+        description=(
+            "Seconds a statement may wait for a lock (PostgreSQL lock_timeout): a request "
+            "blocked by a locked table answers 503 after this long."
+        ),
+    )
+    database_pool_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds to wait for a pooled connection to come free."
+    )
+    database_retry_seconds: float = Field(
+        default=120.0,
+        ge=0,
+        description=(
+            "How long a run waits out a database that is unreachable or busy, retrying its "
+            "writes with backoff, before its attempt ends as interrupted (database_unavailable)."
+        ),
+    )
+
     # Data sources
     max_source_bytes: int = Field(
         default=50 * MB, gt=0, description="Total size of one run's sources."

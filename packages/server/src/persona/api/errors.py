@@ -46,6 +46,7 @@ DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
     sa_exc.DisconnectionError,
     sa_exc.TimeoutError,  # no pooled connection came free in time
     sqlite3.OperationalError,  # the instant reader's own connection
+    errors.DatabaseUnavailableError,  # still unavailable after the wait a caller allows
 )
 """Errors that say the database cannot be used now, rather than that a request is wrong."""
 DATABASE_RETRY_AFTER_SECONDS = 5
@@ -184,8 +185,9 @@ async def database_error_handler(request: Request, exc: Exception) -> ProblemRes
     """503 with Retry-After: the request may well succeed once the database is back.
 
     Answered here, where the error is handled for good: an error left to the 500 handler
-    would be raised again to the server, which logs it a second time."""
-    logger.warning(
+    would be raised again to the server, which logs it a second time. Logged at DEBUG: the
+    engine's outage log says once that the database is away, and once that it is back."""
+    logger.debug(
         "database unavailable in %s %s (request id %s): %s",
         request.method,
         request.url.path,

@@ -25,6 +25,9 @@ def configure_server_logging() -> None:
     """Show ``persona.*`` lines at uvicorn's level, in its format, and take over its
     request lines. Leaves alone a ``persona`` logger or a root logger configured already
     (``--log-config``, an embedding application)."""
+    from persona.runs.queue_logs import quiet_job_queue_logs
+
+    quiet_job_queue_logs()
     uvicorn_error = logging.getLogger("uvicorn.error")
     uvicorn_access = logging.getLogger("uvicorn.access")
     persona = logging.getLogger(PERSONA_LOGGER)

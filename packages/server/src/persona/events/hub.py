@@ -27,6 +27,7 @@ from typing import Any
 from persona.errors import NotFoundError
 from persona.storage import ReadWouldWait, Repository
 from persona.storage.events import StoredRunEvent
+from persona.storage.faults import is_transient
 from persona.storage.run_events import StreamStart
 
 logger = logging.getLogger("persona.events")
@@ -208,8 +209,10 @@ class EventHub:
                 continue
             try:
                 await self._read_new_events()
-            except Exception:  # the pump must outlive one failed read; streams keep waiting
-                logger.exception("reading new run events failed; retrying")
+            except Exception as exc:  # the pump must outlive one failed read; streams wait
+                # A database outage is logged once, by the engine's outage log.
+                if not is_transient(exc):
+                    logger.exception("reading new run events failed; retrying")
                 await asyncio.sleep(RECHECK_INTERVAL)
 
     async def _wait_for_change(self, seen: Hashable) -> tuple[Hashable, bool]:

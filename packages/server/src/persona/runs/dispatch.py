@@ -22,6 +22,7 @@ from typing import Protocol
 
 from persona.errors import ConflictError
 from persona.runs.executor import Runner
+from persona.storage.faults import is_transient
 
 logger = logging.getLogger("persona.runs.dispatch")
 
@@ -46,6 +47,11 @@ class Dispatcher(Protocol):
     def active_run_ids(self) -> list[str]:
         """The runs executing (or waiting for a slot) in this process."""
 
+    @property
+    def alive(self) -> bool:
+        """True while the dispatcher's own tasks (its timer, a job worker) are running,
+        whatever the database's state: a liveness probe's answer."""
+
 
 class LocalDispatcher:
     """Executes runs as asyncio tasks of this process, with leases for sibling processes."""
@@ -58,8 +64,8 @@ class LocalDispatcher:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._lease_keeper: asyncio.Task[None] | None = None
 
-    async def _db(self, fn: Callable[..., object], *args: object) -> object:
-        return await self._call(fn, *args)
+    async def _db(self, fn: Callable[..., object], *args: object, **kwargs: object) -> object:
+        return await self._call(fn, *args, **kwargs)
 
     async def start(self) -> None:
         """Take over the runs no live process holds, then keep leases and watch for more."""
@@ -74,18 +80,26 @@ class LocalDispatcher:
         (those out of attempts fail as interrupted); return the ids scheduled here now."""
         run_ids = await self._db(self.repository.recover_runs, self.settings.max_run_attempts)
         assert isinstance(run_ids, list)
-        scheduled = [run_id for run_id in run_ids if run_id not in self.active_run_ids]
-        await self._take_over(scheduled)
-        if scheduled:
-            logger.info("took over %d run(s) no live process held", len(scheduled))
-        return scheduled
+        unscheduled = [run_id for run_id in run_ids if run_id not in self.active_run_ids]
+        taken = await self._take_over(unscheduled)
+        if taken:
+            logger.info("took over %d run(s) no live process held", len(taken))
+        return taken
 
     @property
     def lease_renewal_interval(self) -> float:
         """Seconds between two renewals: a lease survives two missed ones."""
         return self.settings.run_lease_seconds / 3
 
+    @property
+    def takeover_grace(self) -> float:
+        """Seconds this process must have had the database back, after an outage, before it
+        takes over others' runs: they renew their leases within that time, so a run is
+        not taken from a live process that could not renew while the database was away."""
+        return 2 * self.lease_renewal_interval
+
     async def _keep_leases(self) -> None:
+        outages = self.repository.db.outages
         while True:
             await asyncio.sleep(self.lease_renewal_interval)
             try:
@@ -95,14 +109,19 @@ class LocalDispatcher:
                     self.active_run_ids,
                     self.settings.run_lease_seconds,
                 )
-                await self.recover()
-            except Exception:
-                # The next tick tries again; a lease outlives two missed renewals.
-                logger.exception("could not renew run leases or take over lapsed runs")
+                if outages.up_for() >= self.takeover_grace:
+                    await self.recover()
+            except Exception as exc:
+                # The next tick tries again; a lease outlives two missed renewals. A database
+                # outage is logged once, by the engine's outage log.
+                if not is_transient(exc):
+                    logger.exception("could not renew run leases or take over lapsed runs")
 
-    async def _take_over(self, run_ids: list[str]) -> None:
+    async def _take_over(self, run_ids: list[str]) -> list[str]:
+        """Schedule these runs here; returns those scheduled."""
         for run_id in run_ids:
             self._schedule(run_id)
+        return run_ids
 
     async def submit(self, run_id: str, experiment_id: str) -> None:
         self._schedule(run_id, experiment_id)
@@ -151,3 +170,7 @@ class LocalDispatcher:
     @property
     def active_run_ids(self) -> list[str]:
         return list(self._tasks)
+
+    @property
+    def alive(self) -> bool:
+        return self._lease_keeper is not None and not self._lease_keeper.done()

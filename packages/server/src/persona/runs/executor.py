@@ -29,7 +29,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from persona.errors import PersonaError, ProviderError
+from persona.errors import DatabaseUnavailableError, PersonaError, ProviderError
 from persona.generation.grounding import EvidenceIndex, ground
 from persona.ids import new_id
 from persona.providers import Provider, build_provider
@@ -48,6 +48,7 @@ from persona.settings import Settings
 from persona.sources import cached_evidence, iter_evidence
 from persona.sources.digest import checked_against, evidence_digest
 from persona.storage import ClaimedRun, Repository
+from persona.storage.faults import RetryPolicy
 from persona.storage.write_queue import WriteQueue
 
 logger = logging.getLogger("persona.runs.executor")
@@ -58,6 +59,9 @@ CACHED_SOURCES_FILES = 16
 hashing them takes well under a millisecond) instead of in a worker thread."""
 MAX_SHARED_READS = 64
 """Sets of sources whose last read is kept for runs to share (the oldest goes first)."""
+INTERRUPT_RETRY = RetryPolicy(seconds=5.0)
+"""How long recording an attempt cut short by the database waits: past it, the run's lease
+lapses and a runner takes the run over all the same."""
 
 
 @dataclass(frozen=True)
@@ -190,6 +194,10 @@ class Runner:
                         stored = await self._attempt(claimed, slot_taken_at)
         except asyncio.CancelledError:
             raise
+        except DatabaseUnavailableError as err:
+            # The run stays queued (or its lease lapses): a runner takes it over once the
+            # database is back.
+            logger.warning("run %s could not be claimed: %s", run_id, err.message)
         except Exception:
             # Only the database can fail here; the run's lease lapses and a runner takes it over.
             logger.exception("run %s could not be executed", run_id)
@@ -218,6 +226,8 @@ class Runner:
             logger.info(
                 "run %s changed elsewhere; attempt %d stops", claimed.run_id, claimed.attempt
             )
+        except DatabaseUnavailableError as err:
+            await self._interrupt(claimed, err)
         except Exception as err:  # every failure becomes the run's recorded error
             usage = err.usage if isinstance(err, ProviderError) else None
             await self._fail(claimed, self._describe_failure(claimed, err), usage)
@@ -378,6 +388,24 @@ class Runner:
 
     def raw_output_path(self, run_id: str) -> Path:
         return self.settings.state_dir / "runs" / run_id / "raw_output.txt"
+
+    async def _interrupt(self, claimed: ClaimedRun, err: DatabaseUnavailableError) -> None:
+        """The database stayed unavailable longer than a run waits: the attempt ends as an
+        interruption, not as the run's failure. The run is queued again, or, out of
+        attempts, fails with code ``database_unavailable``."""
+        error = RunError(code=err.code, message=f"attempt {claimed.attempt} stopped: {err.message}")
+        try:
+            requeued = await self.writes.with_retries(INTERRUPT_RETRY).write(
+                self.repository.interrupt_attempt,
+                claimed.run_id,
+                claimed.attempt,
+                self.settings.max_run_attempts,
+                error,
+            )
+        except DatabaseUnavailableError:
+            requeued = True  # its lease lapses; a runner takes it over when the database is back
+        outcome = "will be taken over" if requeued else "failed"
+        logger.warning("run %s: %s; the run %s", claimed.run_id, error.message, outcome)
 
     async def _fail(self, claimed: ClaimedRun, error: RunError, usage: Usage | None) -> None:
         recorded = await self.writes.write(

@@ -19,10 +19,13 @@ from typing import TYPE_CHECKING
 
 import psycopg
 
+from persona.storage.faults import OutageLog
+
 if TYPE_CHECKING:
     from persona.events.hub import EventHub
     from persona.runs.dispatch import Dispatcher
     from persona.runs.executor import Runner
+    from persona.storage.database import Timeouts
 
 logger = logging.getLogger("persona.runs.finished")
 
@@ -46,6 +49,7 @@ class FinishedRunListener:
         self._on_event = on_event
         self._task: asyncio.Task[None] | None = None
         self._listening = asyncio.Event()
+        self.outages = OutageLog("run-event listener", logger, settle=0.0)
 
     async def start(self) -> None:
         """Start listening; returns once the first LISTEN is in place, or has failed."""
@@ -59,12 +63,9 @@ class FinishedRunListener:
         while True:
             try:
                 await self._listen()
-            except (psycopg.Error, OSError):
-                logger.warning(
-                    "lost the %s notifications; waiting falls back to polling until they are back",
-                    CHANNEL,
-                    exc_info=True,
-                )
+            except (psycopg.Error, OSError) as exc:
+                # Meanwhile waiting and streams fall back to polling.
+                self.outages.failed(exc)
             self._listening.set()  # the first attempt is over, however it went
             await asyncio.sleep(RECONNECT_PAUSE)
 
@@ -76,6 +77,7 @@ class FinishedRunListener:
             if self._on_event is not None:
                 await connection.execute(f"LISTEN {EVENT_CHANNEL}")
             self._listening.set()
+            self.outages.succeeded()
             async for notification in connection.notifies():
                 if notification.channel == CHANNEL:
                     self._on_finished(notification.payload)
@@ -91,7 +93,12 @@ class FinishedRunListener:
 
 
 async def listen_for_finished_runs(
-    database_url: str, runner: Runner, dispatcher: Dispatcher, hub: EventHub | None = None
+    database_url: str,
+    runner: Runner,
+    dispatcher: Dispatcher,
+    hub: EventHub | None = None,
+    *,
+    timeouts: Timeouts | None = None,
 ) -> FinishedRunListener:
     """A started listener that resolves ``runner``'s waiters for runs other processes end,
     and wakes ``hub`` for every run event committed anywhere."""
@@ -107,6 +114,8 @@ async def listen_for_finished_runs(
         if hub is not None:
             hub.wake()
 
-    listener = FinishedRunListener(psycopg_conninfo(database_url), heard_finished, heard_event)
+    listener = FinishedRunListener(
+        psycopg_conninfo(database_url, timeouts), heard_finished, heard_event
+    )
     await listener.start()
     return listener

@@ -13,6 +13,15 @@ storing the run and deferring it) and running ones whose lease lapsed, until
 ``max_run_attempts``, after which they fail as interrupted. A periodic task
 (``persona.prune_jobs``, procrastinate's ``remove_old_jobs``) deletes finished jobs after an
 hour, so the jobs table stays bounded.
+
+Database faults: procrastinate's worker stops when one of its side tasks (heartbeat,
+listener) loses the database. The dispatcher starts it again, with backoff, for as long as
+the process lives, and the runs it was executing go on meanwhile: a job ended by the
+worker's stop (not by a cancel) leaves its run executing here, its lease renewed by this
+process's timer, which is what tells every process that the run's executor is alive. After
+an outage, a process judges others' runs stalled only once it has itself had the database
+back for ``STALLED_AFTER``, so that it does not take for dead a process that had no chance
+to renew its leases either.
 """
 
 from __future__ import annotations
@@ -20,16 +29,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import timedelta
 
 from procrastinate import App, JobContext, PsycopgConnector, builtin_tasks
 from procrastinate.exceptions import AlreadyEnqueued, ConnectorException
+from procrastinate.job_context import AbortReason
 from procrastinate.jobs import Status
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from sqlalchemy.engine import make_url
 
+from persona.connections import queue_pool_size
 from persona.errors import ConflictError
+from persona.ids import utcnow
 from persona.runs.dispatch import LocalDispatcher
 from persona.runs.executor import Runner
+from persona.storage.database import Timeouts
+from persona.storage.faults import OutageLog, RetryPolicy, describe, is_transient
 
 logger = logging.getLogger("persona.runs.queue")
 
@@ -45,6 +62,17 @@ JOB_RETENTION_HOURS = 1
 STALLED_AFTER = 5 * HEARTBEAT_SECONDS
 """A job whose worker has not sent a heartbeat for this long is taken for dead. A live worker
 taken for dead (a long pause) costs a wasted attempt, never a second set of personas."""
+
+RESTART_BACKOFF = RetryPolicy(seconds=math.inf, first_delay=0.5, max_delay=15.0)
+"""When procrastinate's worker is started again after it stopped: at once the first time,
+then after waits doubling (with jitter) while it keeps stopping, for as long as it does."""
+RUNNING_AFTER = 3.0
+"""A restarted worker still running this long after its start is taken to be back."""
+RECONNECT_GIVE_UP = 2.0
+"""Seconds the job queue's pool keeps reconnecting a lost connection in the background.
+Past it the pool stops trying and the next request connects at once: after an outage, the
+first job deferred waits for one connection, not for the pool's backoff, which grows to
+many seconds while the database is away."""
 
 _RUNS_WITH_JOBS = """
 SELECT args->>'run_id' AS run_id FROM procrastinate_jobs
@@ -66,12 +94,27 @@ async def prune_finished_jobs(context: JobContext, timestamp: int) -> None:
     )
 
 
-def psycopg_conninfo(database_url: str) -> str:
-    """libpq's form of a SQLAlchemy URL (``postgresql+psycopg://…`` → ``postgresql://…``)."""
+def psycopg_conninfo(database_url: str, timeouts: Timeouts | None = None) -> str:
+    """libpq's form of a SQLAlchemy URL (``postgresql+psycopg://…`` → ``postgresql://…``),
+    with the connect timeout and the session's statement and lock timeouts when given."""
     url = make_url(database_url)
     if url.get_backend_name() != "postgresql":
         raise ValueError("the run queue needs PostgreSQL")
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+    conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    if timeouts is None:
+        return conninfo
+    extra = timeouts.connect_args()
+    given = conninfo_to_dict(conninfo).get("options")
+    if given:  # the URL's own options come last and win
+        extra["options"] += f" {given}"
+    return make_conninfo(conninfo, **extra)
+
+
+class _WorkerStopped(ConnectionError):
+    """procrastinate's worker stopped itself: one of its side tasks lost the database."""
+
+    def __str__(self) -> str:
+        return "procrastinate's worker stopped (a side task lost the database)"
 
 
 class ProcrastinateDispatcher(LocalDispatcher):
@@ -85,31 +128,53 @@ class ProcrastinateDispatcher(LocalDispatcher):
         *,
         execute: bool,
         concurrency: int,
+        timeouts: Timeouts | None = None,
     ) -> None:
         super().__init__(runner, call)
         self.execute = execute
         self.concurrency = concurrency
-        self.app = App(connector=PsycopgConnector(conninfo=psycopg_conninfo(database_url)))
-        self._task = self.app.task(name=TASK, queue=QUEUE)(self._run_job)
+        timeouts = timeouts or Timeouts()
+        connector = PsycopgConnector(
+            conninfo=psycopg_conninfo(database_url, timeouts),
+            min_size=1,
+            max_size=queue_pool_size(concurrency, execute=execute),
+            timeout=timeouts.pool,
+            reconnect_timeout=RECONNECT_GIVE_UP,
+        )
+        self.app = App(connector=connector)
+        self._task = self.app.task(name=TASK, queue=QUEUE, pass_context=True)(self._run_job)
         self.prune_task = self.app.periodic(cron=PRUNE_CRON, periodic_id=PRUNE_TASK)(
             self.app.task(
                 name=PRUNE_TASK, queue=QUEUE, queueing_lock=PRUNE_TASK, pass_context=True
             )(prune_finished_jobs)
         )
-        self._executing: dict[str, asyncio.Event] = {}
-        """The runs executing here, each with an event set when its job ends."""
+        self._executing: dict[str, asyncio.Task[None]] = {}
+        """The runs executing here: each one's execution, which may outlive its job."""
+        self._worker_outages = OutageLog("job queue worker", logger, settle=0.0)
         self._worker: asyncio.Task[None] | None = None
         self._opened = False
         self._next_take_over = 0.0
         """When (event loop time) the timer next looks for runs no live process holds."""
 
-    async def _run_job(self, run_id: str) -> None:
-        ended = self._executing[run_id] = asyncio.Event()
+    async def _run_job(self, context: JobContext, run_id: str) -> None:
+        """Execute the run; a cancel (or this process's stop) ends the execution with the
+        job, a stop of procrastinate's worker alone does not."""
+        execution = self._executing.get(run_id)
+        if execution is None:
+            execution = asyncio.create_task(self._execute(run_id), name=f"persona-run-{run_id}")
+            self._executing[run_id] = execution
+        try:
+            await asyncio.shield(execution)
+        except asyncio.CancelledError:
+            if self.runner.closing or context.abort_reason() != AbortReason.SHUTDOWN:
+                execution.cancel()
+            raise
+
+    async def _execute(self, run_id: str) -> None:
         try:
             await self.runner.execute(run_id)
         finally:
             self._executing.pop(run_id, None)
-            ended.set()
 
     async def start(self) -> None:
         await self.app.open_async()
@@ -117,24 +182,72 @@ class ProcrastinateDispatcher(LocalDispatcher):
         if not self.execute:
             return
         self._worker = asyncio.create_task(
-            self.app.run_worker_async(
-                queues=[QUEUE],
-                name=self.runner.owner,
-                concurrency=self.concurrency,
-                install_signal_handlers=False,
-                # Jobs cut short by a shutdown are not retried by procrastinate: their runs
-                # keep the row's state and the lease timer re-defers them.
-                shutdown_graceful_timeout=0,
-                update_heartbeat_interval=HEARTBEAT_SECONDS,
-            ),
-            name=f"persona-worker-{self.runner.owner}",
+            self._keep_worker_running(), name=f"persona-worker-{self.runner.owner}"
         )
         await super().start()  # takes over orphaned runs, then keeps leases
+
+    @property
+    def worker_alive(self) -> bool:
+        """False once the task that keeps procrastinate's worker running has ended."""
+        return self._worker is not None and not self._worker.done()
+
+    async def _keep_worker_running(self) -> None:
+        """Run procrastinate's worker, and start it again whenever it stops."""
+        delays = RESTART_BACKOFF.delays()
+        while True:
+            stopped = await self._run_worker_once()
+            if stopped is None:  # it ran for a while before it stopped
+                delays = RESTART_BACKOFF.delays()
+            self._report_stop(stopped)
+            await asyncio.sleep(delays.next() or RESTART_BACKOFF.max_delay)
+
+    async def _run_worker_once(self) -> BaseException | None:
+        """Run procrastinate's worker until it stops; what stopped it, or None when it had
+        been running for ``RUNNING_AFTER`` (it is back) and then stopped on its own."""
+        worker = asyncio.create_task(self._run_worker(), name="procrastinate-worker")
+        try:
+            done, _ = await asyncio.wait([worker], timeout=RUNNING_AFTER)
+            if not done:
+                self._worker_outages.succeeded()
+            await worker
+        except asyncio.CancelledError:
+            worker.cancel()
+            await asyncio.gather(worker, return_exceptions=True)
+            raise
+        except Exception as exc:
+            return exc
+        return None
+
+    async def _run_worker(self) -> None:
+        await self.app.run_worker_async(
+            queues=[QUEUE],
+            name=self.runner.owner,
+            concurrency=self.concurrency,
+            install_signal_handlers=False,
+            # Jobs cut short by a stop are not retried by procrastinate: their runs keep the
+            # row's state, and go on here unless this process stops (``_run_job``).
+            shutdown_graceful_timeout=0,
+            update_heartbeat_interval=HEARTBEAT_SECONDS,
+        )
+
+    def _report_stop(self, exc: BaseException | None) -> None:
+        """One line for the first stop of an outage (the worker's own report of a failed
+        side task is at DEBUG); nothing more until it is back."""
+        if exc is None or is_transient(exc):
+            self._worker_outages.failed(exc or _WorkerStopped())
+            return
+        logger.error(
+            "procrastinate's worker stopped (%s); starting it again", describe(exc), exc_info=exc
+        )
 
     @property
     def lease_renewal_interval(self) -> float:
         """The timer also looks for stalled jobs: as often as a worker sends heartbeats."""
         return min(super().lease_renewal_interval, HEARTBEAT_SECONDS)
+
+    @property
+    def takeover_grace(self) -> float:
+        return STALLED_AFTER
 
     async def recover(self) -> list[str]:
         """Re-defer the runs of jobs whose worker died (seen by its heartbeat, well before
@@ -163,26 +276,37 @@ class ProcrastinateDispatcher(LocalDispatcher):
             except ConnectorException:
                 continue  # another worker's timer ended it (or the database failed: next tick)
             run_id = str(job.task_kwargs["run_id"])
+            if run_id in self._executing:
+                continue  # its worker stopped, its execution goes on here
+            # A run whose lease was renewed lately is alive in its process (its execution
+            # outlived a stop of that process's worker): only its job was stale.
+            fresh_after = utcnow() + timedelta(
+                seconds=self.settings.run_lease_seconds - STALLED_AFTER
+            )
             requeued = await self._db(
-                self.repository.requeue_interrupted, run_id, self.settings.max_run_attempts
+                self.repository.requeue_interrupted,
+                run_id,
+                self.settings.max_run_attempts,
+                fresh_lease_after=fresh_after,
             )
             if requeued:
                 logger.info("run %s: its worker stopped heartbeating; re-deferred", run_id)
                 await self._defer(run_id)
 
-    async def _take_over(self, run_ids: list[str]) -> None:
+    async def _take_over(self, run_ids: list[str]) -> list[str]:
         """Defer the runs without a waiting or running job: those whose job was lost. (A
         queued run normally has one; deferring every queued run on every tick cost a round
         trip each and slowed the workers down as the backlog grew.)"""
         if not run_ids:
-            return
+            return []
         rows = await self.app.connector.execute_query_all_async(
             _RUNS_WITH_JOBS, queue=QUEUE, task=TASK
         )
         with_jobs = {row["run_id"] for row in rows}
-        for run_id in run_ids:
-            if run_id not in with_jobs:
-                await self._defer(run_id)
+        taken = [run_id for run_id in run_ids if run_id not in with_jobs]
+        for run_id in taken:
+            await self._defer(run_id)
+        return taken
 
     async def submit(self, run_id: str, experiment_id: str) -> None:
         if self.runner.closing:
@@ -202,10 +326,12 @@ class ProcrastinateDispatcher(LocalDispatcher):
             for job in await manager.list_jobs_async(queue=QUEUE, queueing_lock=run_id):
                 if job.id is not None and job.status in ("todo", "doing"):
                     await manager.cancel_job_by_id_async(job.id, abort=True)
-        ended = [self._executing[r].wait() for r in run_ids if r in self._executing]
+        # Also those whose job ended with a stop of procrastinate's worker.
+        ended = [self._executing[r] for r in run_ids if r in self._executing]
+        for execution in ended:
+            execution.cancel()
         if ended:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.gather(*ended), CANCEL_WAIT)
+            await asyncio.wait(ended, timeout=CANCEL_WAIT)
 
     async def shutdown(self) -> None:
         self.runner.begin_closing()
@@ -214,6 +340,10 @@ class ProcrastinateDispatcher(LocalDispatcher):
         if worker is not None:
             worker.cancel()
             await asyncio.gather(worker, return_exceptions=True)
+        executions = list(self._executing.values())
+        for execution in executions:
+            execution.cancel()
+        await asyncio.gather(*executions, return_exceptions=True)
         await self.runner.close()
         if self.execute:
             await self._release_leases()
@@ -224,3 +354,7 @@ class ProcrastinateDispatcher(LocalDispatcher):
     @property
     def active_run_ids(self) -> list[str]:
         return list(self._executing)
+
+    @property
+    def alive(self) -> bool:
+        return super().alive and (not self.execute or self.worker_alive)

@@ -1,7 +1,9 @@
-"""The engine: SQLite tuned for many concurrent requests, migrations applied on open."""
+"""The engine: SQLite tuned for many concurrent requests, PostgreSQL with timeouts and a
+bounded pool, migrations applied on open."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Hashable, Iterator, Sequence
@@ -11,13 +13,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, text
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, ExceptionContext
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.expression import Executable
 
+from persona.storage.faults import OutageLog, is_transient
+
 if TYPE_CHECKING:
     from alembic.config import Config
+
+logger = logging.getLogger("persona.storage")
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -80,6 +86,79 @@ def _create_sqlite_engine(url: URL, pool_size: int) -> Engine:
     return engine
 
 
+@dataclass(frozen=True)
+class Timeouts:
+    """How long PostgreSQL work may wait, in seconds (0: no limit). Each is a setting
+    (``PERSONA_DATABASE_*_TIMEOUT``) documented in docs/deploy.md."""
+
+    connect: float = 5.0
+    """For a new connection to be made."""
+    statement: float = 30.0
+    """For one statement to run (``statement_timeout``)."""
+    lock: float = 5.0
+    """For a statement to get a lock (``lock_timeout``): a table locked by someone else then
+    fails the request (503) instead of holding it and its thread."""
+    pool: float = 10.0
+    """For a pooled connection to come free."""
+
+    def postgresql_options(self) -> str:
+        """libpq's ``options``: the session settings every application connection gets."""
+        return (
+            f"-c statement_timeout={round(self.statement * 1000)} "
+            f"-c lock_timeout={round(self.lock * 1000)}"
+        )
+
+    def connect_args(self) -> dict[str, Any]:
+        # libpq takes whole seconds, and 1 at the least (0 waits for ever).
+        return {
+            "connect_timeout": max(1, round(self.connect)) if self.connect else 0,
+            "options": self.postgresql_options(),
+        }
+
+
+def engine_connections(pool_size: int) -> int:
+    """Connections one ``Database`` holds at most on a server database: its pool and the
+    health probe's own connection."""
+    return pool_size + ENGINE_OVERFLOW + 1
+
+
+ENGINE_OVERFLOW = 1
+"""Connections above the pool size a burst may open for a moment."""
+
+
+def _create_server_engine(url: URL, pool_size: int, timeouts: Timeouts) -> Engine:
+    """PostgreSQL (or another server database): a connection checked before use, a bounded
+    pool, and statements that cannot wait for ever."""
+    options: dict[str, Any] = {
+        "pool_pre_ping": True,
+        "pool_size": pool_size,
+        "max_overflow": ENGINE_OVERFLOW,
+        "pool_timeout": timeouts.pool,
+    }
+    if url.get_backend_name() == "postgresql":
+        given = url.query.get("options")
+        connect_args = timeouts.connect_args()
+        if given:  # the URL's own options come last and win
+            connect_args["options"] += f" {given}"
+        options["connect_args"] = connect_args
+    engine = create_engine(url, **options)
+    if engine.dialect.name == "postgresql":
+        event.listen(engine, "before_cursor_execute", _without_nul, retval=True)
+    return engine
+
+
+@dataclass(frozen=True)
+class ConnectionHeadroom:
+    max_connections: int
+    reserved: int
+    """Slots only superusers may take."""
+    in_use: int
+
+    @property
+    def free(self) -> int:
+        return max(0, self.max_connections - self.reserved - self.in_use)
+
+
 class ReadWouldWait(Exception):
     """An instant read is not possible now (or not on this database): read in a thread."""
 
@@ -131,15 +210,19 @@ class _OpenBatch(threading.local):
 class Database:
     """One engine and its sessions. ``write()`` serialises writers on SQLite."""
 
-    def __init__(self, url: str, *, pool_size: int = 8) -> None:
+    def __init__(self, url: str, *, pool_size: int = 8, timeouts: Timeouts | None = None) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self.timeouts = timeouts or Timeouts()
         if self.is_sqlite:
             self.engine = _create_sqlite_engine(self.url, pool_size)
         else:
-            self.engine = create_engine(self.url, pool_pre_ping=True)
-            if self.engine.dialect.name == "postgresql":
-                event.listen(self.engine, "before_cursor_execute", _without_nul, retval=True)
+            self.engine = _create_server_engine(self.url, pool_size, self.timeouts)
+        self.outages = OutageLog("database", logger)
+        """This process's log of the engine's outages, fed by every statement."""
+        event.listen(self.engine, "handle_error", self._on_error)
+        event.listen(self.engine, "after_cursor_execute", self._on_answer)
+        self._probe: Engine | None = None
         self._write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(self._write_engine, expire_on_commit=False)
@@ -245,6 +328,10 @@ class Database:
 
         with _MIGRATION_LOCK, self._write_lock, self._write_engine.begin() as connection:
             if connection.dialect.name == "postgresql":
+                # A migration may rewrite large tables, and waits for the processes of the
+                # previous version to let go of them.
+                connection.execute(text("SET LOCAL statement_timeout = 0"))
+                connection.execute(text("SET LOCAL lock_timeout = 0"))
                 connection.execute(
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
                 )
@@ -260,9 +347,50 @@ class Database:
             return _revision(connection)
 
     def ping(self) -> None:
-        """Run ``SELECT 1``; raises when the database cannot be reached."""
+        """Run ``SELECT 1`` on a pooled connection; raises when none can be had."""
         with self._read_lock, self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
+
+    def probe(self) -> None:
+        """Run ``SELECT 1`` on a connection of its own, outside the pool: it answers while
+        every pooled connection waits on a lock. Raises when the database cannot be
+        reached (within the connect timeout)."""
+        if self.is_sqlite:
+            self.ping()
+            return
+        if self._probe is None:
+            self._probe = create_engine(
+                self.url,
+                pool_size=1,
+                max_overflow=0,
+                pool_pre_ping=True,
+                pool_timeout=self.timeouts.connect or None,
+                connect_args=self.timeouts.connect_args()
+                if self.url.get_backend_name() == "postgresql"
+                else {},
+            )
+            event.listen(self._probe, "handle_error", self._on_error)
+            event.listen(self._probe, "after_cursor_execute", self._on_answer)
+        with self._probe.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def connection_headroom(self) -> ConnectionHeadroom | None:
+        """PostgreSQL's connection limit and how many client connections are open now;
+        None on another database."""
+        if self.engine.dialect.name != "postgresql":
+            return None
+        from persona.storage.queries import CONNECTION_HEADROOM
+
+        with self.engine.connect() as connection:
+            row = connection.execute(CONNECTION_HEADROOM).one()
+        return ConnectionHeadroom(row.max_connections, row.reserved, row.in_use)
+
+    def _on_error(self, context: ExceptionContext) -> None:
+        if context.is_disconnect or is_transient(context.original_exception):
+            self.outages.failed(context.original_exception)
+
+    def _on_answer(self, *_args: Any) -> None:
+        self.outages.succeeded()
 
     def instant_reader(self) -> sqlite3.Connection:
         """This thread's own read-only connection that never waits for a lock.
@@ -312,6 +440,8 @@ class Database:
             connection.close()
         self._instant_connections.clear()
         self.engine.dispose()
+        if self._probe is not None:
+            self._probe.dispose()
 
 
 def _revision(connection: Connection) -> str | None:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     tuple_,
     update,
 )
@@ -280,6 +281,26 @@ UNFINISHED_RUN = (
     .with_for_update()
 )
 """The run ``b_run`` if it is queued or running, locked."""
+
+RUNNING_ATTEMPT = select(RunRow).where(*CURRENT_ATTEMPT).with_for_update()
+"""The run ``b_run`` if it is still running attempt ``b_attempt``, locked."""
+
+STALLED_RUN = UNFINISHED_RUN.where(
+    or_(
+        RunRow.lease_expires_at.is_(None),
+        RunRow.lease_expires_at <= bindparam("b_fresh_after", type_=UTCDateTime()),
+    )
+)
+"""The run ``b_run`` if it is queued or running and its lease, if any, expires no later
+than ``b_fresh_after`` (its holder has not renewed it lately), locked."""
+
+CONNECTION_HEADROOM = text(
+    "SELECT current_setting('max_connections')::int AS max_connections, "
+    "current_setting('superuser_reserved_connections')::int AS reserved, "
+    "(SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend') AS in_use"
+)
+"""PostgreSQL: its connection limit, the slots kept for superusers, and the client
+connections open now."""
 
 RUN_STATUS = select(RunRow.status).where(RunRow.id == bindparam("b_run"))
 """The status of the run ``b_run``."""

@@ -139,17 +139,24 @@ def _run_row(
     return row
 
 
-def _requeue_or_fail(session: Session, row: RunRow, max_attempts: int, now: datetime) -> bool:
-    """Queue an interrupted run again (True), or fail it as interrupted when out of attempts."""
+def _requeue_or_fail(
+    session: Session,
+    row: RunRow,
+    max_attempts: int,
+    now: datetime,
+    error: tuple[str, str] | None = None,
+) -> bool:
+    """Queue an interrupted run again (True), or fail it when out of attempts: with
+    ``error`` (code, message) when given, else as interrupted by a server stop."""
     row.lease_owner = row.lease_expires_at = None
     if row.attempts >= max_attempts:
         row.status = "failed"
         row.stage = "failed"
         row.finished_at = now
-        row.error_code = "interrupted"
-        row.error_message = (
+        row.error_code, row.error_message = error or (
+            "interrupted",
             f"the run was interrupted {row.attempts} times by a server stop; "
-            f"it is not restarted after {max_attempts} attempts"
+            f"it is not restarted after {max_attempts} attempts",
         )
         session.flush()
         payload = {"code": row.error_code, "message": row.error_message}

@@ -351,14 +351,37 @@ class RunStore(StoreBase):
                     requeued.append(row.id)
         return requeued
 
-    def requeue_interrupted(self, run_id: str, max_attempts: int) -> bool:
+    def requeue_interrupted(
+        self, run_id: str, max_attempts: int, *, fresh_lease_after: datetime | None = None
+    ) -> bool:
         """The run's executor is gone (a queue worker stopped heartbeating): queue it again and
         return True, unless it has finished (False) or is out of attempts (it fails with code
-        'interrupted'; False). An executor still alive meanwhile finds its attempt superseded."""
+        'interrupted'; False). An executor still alive meanwhile finds its attempt superseded.
+
+        With ``fresh_lease_after``, a run whose lease expires later than that is left alone
+        (False): its holder renewed the lease lately, so it is alive, whatever became of
+        the job that started it."""
         now = utcnow()
+        query, values = queries.UNFINISHED_RUN, dict[str, object](b_run=run_id)
+        if fresh_lease_after is not None:
+            query, values = queries.STALLED_RUN, values | {"b_fresh_after": fresh_lease_after}
         with self.db.write() as session:
-            row = session.scalars(queries.UNFINISHED_RUN, {"b_run": run_id}).first()
+            row = session.scalars(query, values).first()
             return row is not None and _requeue_or_fail(session, row, max_attempts, now)
+
+    def interrupt_attempt(
+        self, run_id: str, attempt: int, max_attempts: int, error: RunError
+    ) -> bool:
+        """The attempt could not go on through no fault of the run (the database stayed
+        unavailable): queue the run again and return True, or, out of attempts, fail it
+        with ``error`` (False). False too when the attempt is stale."""
+        now = utcnow()
+        values = {"b_run": run_id, "b_attempt": attempt}
+        with self.db.write() as session:
+            row = session.scalars(queries.RUNNING_ATTEMPT, values).first()
+            if row is None:
+                return False
+            return _requeue_or_fail(session, row, max_attempts, now, (error.code, error.message))
 
     def run_events(
         self, run_id: str, *, after: int = 0, limit: int = 1000, experiment_id: str | None = None

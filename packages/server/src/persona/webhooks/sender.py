@@ -31,6 +31,7 @@ from persona.events.schemas import event_key, run_event
 from persona.ids import utcnow
 from persona.settings import Settings
 from persona.storage import Repository
+from persona.storage.faults import is_transient
 from persona.storage.webhooks import DeliveryKey, Outgoing
 from persona.webhooks.safety import UnsafeTarget, check_target
 
@@ -80,8 +81,10 @@ class WebhookSender:
         while True:
             try:
                 sent = await self.send_due()
-            except Exception:  # the sender must outlive a failed look; it tries again
-                logger.exception("looking for due webhook deliveries failed")
+            except Exception as exc:  # the sender must outlive a failed look; it tries again
+                # A database outage is logged once, by the engine's outage log.
+                if not is_transient(exc):
+                    logger.exception("looking for due webhook deliveries failed")
                 sent = 0
             if sent < BATCH:
                 with contextlib.suppress(TimeoutError):
