@@ -21,6 +21,7 @@ async def test_health_is_503_when_the_database_cannot_be_reached(client: httpx.A
     response = await client.get("/health")
 
     assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
     assert response.json() == {
         "status": "unavailable",
         "version": persona.__version__,

@@ -411,7 +411,8 @@ class PersonaService(PushOperations):
         """Whether the database answers (``unreachable`` when not), and whether this
         process's connections get through to it (``busy`` when not, e.g. behind a lock);
         never raises."""
-        state = await self._started.health.check()
+        parts = self._parts
+        state = "unreachable" if parts is None else await parts.health.check()
         return Health(status=HEALTH_STATUS[state], version=__version__, database=state)
 
     # ------------------------------------------------------------------ files

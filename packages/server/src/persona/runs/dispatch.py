@@ -22,7 +22,7 @@ from typing import Protocol
 
 from persona.errors import ConflictError
 from persona.runs.executor import Runner
-from persona.storage.faults import is_transient
+from persona.storage.faults import describe, is_transient
 
 logger = logging.getLogger("persona.runs.dispatch")
 
@@ -163,9 +163,17 @@ class LocalDispatcher:
     async def _release_leases(self) -> None:
         try:
             await self._db(self.repository.release_leases, self.runner.owner)
-        except Exception:
+        except Exception as exc:
             # The leases then lapse after run_lease_seconds instead.
-            logger.exception("could not release the run leases of %s", self.runner.owner)
+            if not is_transient(exc):
+                logger.exception("could not release the run leases of %s", self.runner.owner)
+                return
+            logger.warning(
+                "could not release the run leases of %s (%s): its runs are taken over once "
+                "their leases lapse",
+                self.runner.owner,
+                describe(exc),
+            )
 
     @property
     def active_run_ids(self) -> list[str]:

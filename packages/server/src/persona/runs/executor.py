@@ -113,6 +113,7 @@ class Runner:
         """Wait for the runs' queued writes, resolve the waiters and close the providers.
         The dispatcher has stopped the runs executing here before."""
         self._closing = True
+        self.writes.stop_retrying()
         await self.writes.drain()
         for finished in self._finished.values():
             if not finished.done():

@@ -40,10 +40,13 @@ class _QueuedWrite:
     write: Callable[[], object]
     future: asyncio.Future[object]
     policy: RetryPolicy
+    retrying: Callable[[], bool]
     delays: DelaySchedule | None = field(default=None)
 
     def next_delay(self) -> float | None:
         """The wait before this write is tried again, or None when its policy gives up."""
+        if not self.retrying():
+            return None
         if self.delays is None:
             self.delays = self.policy.delays()
         return self.delays.next()
@@ -58,6 +61,8 @@ class _Writer:
         self.pending: list[_QueuedWrite] = []
         self.pending_new_runs: list[_QueuedWrite] = []
         self.committer: asyncio.Task[None] | None = None
+        self.retrying = True
+        """False once the process stops: what is still failing then fails at once."""
 
 
 class WriteQueue:
@@ -91,7 +96,7 @@ class WriteQueue:
             except Exception as exc:
                 if not is_transient(exc):
                     raise
-                delay = delays.next()
+                delay = delays.next() if self._shared.retrying else None
                 if delay is None:
                     if self.retry.seconds <= 0:
                         raise
@@ -113,6 +118,11 @@ class WriteQueue:
         shared = self._shared
         return await self._enqueue(shared.pending_new_runs, functools.partial(fn, *args, **kwargs))
 
+    def stop_retrying(self) -> None:
+        """The process stops: writes still failing fail now instead of waiting the database
+        out (their runs are taken over by the next process)."""
+        self._shared.retrying = False
+
     async def drain(self) -> None:
         """Wait until every write queued so far is committed (or has failed)."""
         while self._shared.committer is not None:
@@ -129,8 +139,8 @@ class WriteQueue:
 
     def _enqueue(self, queue: list[_QueuedWrite], write: Callable[[], T]) -> asyncio.Future[T]:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        queue.append(_QueuedWrite(write, future, self.retry))  # type: ignore[arg-type]
         shared = self._shared
+        queue.append(_QueuedWrite(write, future, self.retry, lambda: shared.retrying))  # type: ignore[arg-type]
         if shared.committer is None:
             shared.committer = asyncio.create_task(_commit_pending(shared))
         return future
