@@ -70,6 +70,7 @@ class PostgresCluster:
     _folder: Path | None = None
     _bin: Path | None = None
     _migrated: bool = field(default=False, init=False)
+    _options: str = field(default="", init=False)
 
     @classmethod
     @contextlib.contextmanager
@@ -80,6 +81,14 @@ class PostgresCluster:
         if given:
             yield cls(given)
             return
+        with cls.own() as cluster:
+            yield cluster
+
+    @classmethod
+    @contextlib.contextmanager
+    def own(cls) -> Iterator[PostgresCluster]:
+        """A new cluster of this process's own, which a test may stop, restart and break;
+        raises RuntimeError (saying how to enable it) when PostgreSQL is not installed."""
         bin_dir = postgres_bin_dir()
         if bin_dir is None:
             raise RuntimeError(f"PostgreSQL was not found: {HOW_TO_ENABLE}")
@@ -104,7 +113,7 @@ class PostgresCluster:
             check=True,
             capture_output=True,
         )
-        options = (
+        options = self._options = (
             f"-p {port} -k {self._folder} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
         )
@@ -127,6 +136,26 @@ class PostgresCluster:
             check=True,
             capture_output=True,
         )
+
+    def _pg_ctl(self, *args: str) -> None:
+        assert self._folder is not None and self._bin is not None, "not a cluster of our own"
+        data = str(self._folder / "data")
+        command = [str(self._bin / "pg_ctl"), "-D", data, "-w", "-t", str(int(START_TIMEOUT))]
+        subprocess.run(_as_postgres([*command, *args]), check=True, capture_output=True)
+
+    def restart(self) -> None:
+        """``pg_ctl restart -m fast``: every connection is closed, the server back at once."""
+        self._pg_ctl("-m", "fast", "restart")
+
+    def stop(self) -> None:
+        """``pg_ctl stop -m fast``: the server is down until ``start``."""
+        self._pg_ctl("-m", "fast", "stop")
+
+    def start(self) -> None:
+        """Start the server again after ``stop``, with the options it was first started with
+        (kept by PostgreSQL in postmaster.opts and reused by ``restart``)."""
+        assert self._folder is not None
+        self._pg_ctl("-o", self._options, "-l", str(self._folder / "server.log"), "start")
 
     def _stop(self) -> None:
         if self._folder is None or self._bin is None:

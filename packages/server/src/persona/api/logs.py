@@ -13,6 +13,8 @@ import logging
 import sys
 from urllib.parse import parse_qsl, urlencode
 
+from persona.runs.queue_logs import NOISY_LOGGERS, quiet_job_queue_logs
+
 PERSONA_LOGGER = "persona"
 ACCESS_LOGGER = "persona.access"
 SECRET_QUERY_PARAMETERS = frozenset({"token", "access_token", "api_key", "key", "password"})
@@ -25,18 +27,24 @@ def configure_server_logging() -> None:
     """Show ``persona.*`` lines at uvicorn's level, in its format, and take over its
     request lines. Leaves alone a ``persona`` logger or a root logger configured already
     (``--log-config``, an embedding application)."""
-    from persona.runs.queue_logs import quiet_job_queue_logs
-
-    quiet_job_queue_logs()
     uvicorn_error = logging.getLogger("uvicorn.error")
     uvicorn_access = logging.getLogger("uvicorn.access")
     persona = logging.getLogger(PERSONA_LOGGER)
     if not persona.handlers and not logging.getLogger().handlers:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(_formatter(uvicorn_error))
+        quiet_job_queue_logs(handler)
+        level = uvicorn_error.getEffectiveLevel()
         persona.addHandler(handler)
-        persona.setLevel(uvicorn_error.getEffectiveLevel())
+        persona.setLevel(level)
         persona.propagate = False
+        # The job queue's and the driver's warnings too, in the same format (an outage's
+        # once): without a handler of their own they would reach Python's last resort.
+        for name in NOISY_LOGGERS:
+            library = logging.getLogger(name)
+            library.addHandler(handler)
+            library.setLevel(max(level, logging.WARNING))
+            library.propagate = False
     access = logging.getLogger(ACCESS_LOGGER)
     if not uvicorn_access.hasHandlers():  # --no-access-log / access_log=False
         access.disabled = True

@@ -1,35 +1,40 @@
 """The job queue's own log lines, brought to one line per database outage.
 
-procrastinate reports a worker stopped by a lost database at ERROR with a traceback, and
-psycopg's pool warns at every failed reconnection attempt; ``persona.runs.queue`` says the
-same once per outage, and when the database is back. No import of either library here:
-a server without the postgres extra configures its logging with this too.
+When the database goes away, procrastinate reports the worker it stops at ERROR with a
+traceback, then every job that stop aborted with another, and psycopg reports queries it
+could not cancel; ``persona.runs.queue`` says all that once per outage, and once when the
+database is back. ``OutageNoise`` makes those records DEBUG records: a handler with it shows
+them only where DEBUG is on. No import of either library here: a server without the
+postgres extra configures its logging with this too.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
-QUIET_WORKER_ACTIONS = frozenset({"side_task_failed"})
-"""procrastinate's reports that ``ProcrastinateDispatcher`` reports itself, once an outage."""
+from persona.storage.faults import is_transient
+
+NOISY_LOGGERS = ("procrastinate", "psycopg")
 
 
-class _AtDebug(logging.Filter):
-    """Makes procrastinate's own report of a worker stopped for a lost database a DEBUG
-    record (with its traceback): the dispatcher says it once, in one line."""
+class OutageNoise(logging.Filter):
+    """Turns a job queue or driver record that carries a lost database (or the cancel of a
+    job a worker's stop aborted) into a DEBUG record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if getattr(record, "action", None) not in QUIET_WORKER_ACTIONS:
+        if not record.name.startswith(NOISY_LOGGERS) or not record.exc_info:
+            return True
+        exc = record.exc_info[1]
+        if exc is None or not (isinstance(exc, asyncio.CancelledError) or is_transient(exc)):
             return True
         record.levelno, record.levelname = logging.DEBUG, "DEBUG"
         return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
 
 
-def quiet_job_queue_logs() -> None:
-    """One line per outage from the job queue: procrastinate's report of a stopped worker
-    at DEBUG, and the pool's warning for every failed reconnection attempt dropped (its
-    errors stay)."""
-    worker_logger = logging.getLogger("procrastinate.worker")
-    if not any(isinstance(f, _AtDebug) for f in worker_logger.filters):
-        worker_logger.addFilter(_AtDebug())
+def quiet_job_queue_logs(handler: logging.Handler) -> None:
+    """Filter ``handler``'s job queue records (``OutageNoise``), and drop the pool's warning
+    at every failed reconnection attempt (its errors stay)."""
+    if not any(isinstance(f, OutageNoise) for f in handler.filters):
+        handler.addFilter(OutageNoise())
     logging.getLogger("psycopg.pool").setLevel(logging.ERROR)

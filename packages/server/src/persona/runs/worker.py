@@ -36,7 +36,8 @@ def configure_worker_logging() -> None:
     from persona.runs.queue_logs import quiet_job_queue_logs
 
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
-    quiet_job_queue_logs()
+    for handler in logging.getLogger().handlers:
+        quiet_job_queue_logs(handler)
 
 
 async def run_worker(settings: Settings, *, health_file: Path | None = None) -> None:

@@ -20,15 +20,13 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Literal
 
 from sqlalchemy import exc as sa_exc
 
 from persona.errors import DatabaseUnavailableError
 
-T = TypeVar("T")
 FailureKind = Literal["unreachable", "busy"]
 
 _BUSY_STATES = ("55P03", "57014")
@@ -156,29 +154,6 @@ def unavailable(exc: BaseException, waited: float) -> DatabaseUnavailableError:
     )
 
 
-def call_with_retries(fn: Callable[[], T], policy: RetryPolicy, log: OutageLog | None = None) -> T:
-    """``fn()``, tried again after transient failures until ``policy`` gives up; then
-    DatabaseUnavailableError. Blocks the calling thread while it waits."""
-    delays = policy.delays()
-    started = time.monotonic()
-    while True:
-        try:
-            result = fn()
-        except Exception as exc:
-            if not is_transient(exc):
-                raise
-            if log is not None:
-                log.failed(exc)
-            delay = delays.next()
-            if delay is None:
-                raise unavailable(exc, time.monotonic() - started) from exc
-            time.sleep(delay)
-            continue
-        if log is not None:
-            log.succeeded()
-        return result
-
-
 class OutageLog:
     """The log of one component's database outages in this process: a WARNING when the
     database goes away (or turns busy), one when it is back, a reminder every
@@ -193,7 +168,8 @@ class OutageLog:
     def __init__(self, component: str, logger: logging.Logger, *, settle: float = 3.0) -> None:
         self.component = component
         self._logger = logger
-        self._settle = settle
+        self.settle = settle
+        """Seconds without a failure after which the database counts as back."""
         self._lock = threading.Lock()
         self._down_since: float | None = None
         self._last_failure = 0.0
@@ -249,7 +225,7 @@ class OutageLog:
         now = time.monotonic()
         with self._lock:
             since = self._down_since
-            if since is None or now - self._last_failure < self._settle:
+            if since is None or now - self._last_failure < self.settle:
                 return
             failures, last = self._failures, self._last_failure
             self._down_since, self._failures, self._up_since = None, 0, now
