@@ -145,7 +145,9 @@ class PostgresCluster:
 
     def restart(self) -> None:
         """``pg_ctl restart -m fast``: every connection is closed, the server back at once."""
-        self._pg_ctl("-m", "fast", "restart")
+        assert self._folder is not None
+        # With its log file: a server writing to pg_ctl's own output would hold it open.
+        self._pg_ctl("-m", "fast", "-l", str(self._folder / "server.log"), "restart")
 
     def stop(self) -> None:
         """``pg_ctl stop -m fast``: the server is down until ``start``."""

@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import pytest
@@ -61,7 +62,8 @@ AFTER_FAULT = 8.0
 MAX_LINES_PER_OUTAGE = 8
 """WARNING-or-worse lines (and tracebacks) one process may log for one fault."""
 NOTABLE = re.compile(r"\b(WARNING|ERROR|CRITICAL)\b|Traceback")
-GONE = re.compile(r"^.*?(\S[^:]*): the database is (unreachable|busy)")
+COMPONENTS = ("database", "run-event listener", "job queue worker")
+"""What logs a database outage in a process, each once when it goes and once when it is back."""
 
 
 @dataclass
@@ -82,6 +84,8 @@ class Topology:
     experiments: list[str]
     clients: list[httpx.Client]
     engine: sa.Engine
+    health_files: list[Path]
+    """Touched by the workers while their loops are alive (``--health-file``)."""
     started: list[tuple[int, str]] = field(default_factory=list)
     """(API index, run location) of every run started, from the first fault on."""
 
@@ -152,7 +156,13 @@ def topology(
             "--auth-token", TOKEN,
         ]  # fmt: skip
         apis = [spawn_server(data_dir, env, command=serve) for _ in range(2)]
-        workers = [spawn_worker(data_dir, env, "--concurrency", WORKER_CONCURRENCY) for _ in "ab"]
+        health_files = [data_dir.parent / f"worker-{name}.alive" for name in "ab"]
+        workers = [
+            spawn_worker(
+                data_dir, env, "--concurrency", WORKER_CONCURRENCY, "--health-file", str(path)
+            )
+            for path in health_files
+        ]
         for process in [*apis, *workers]:
             stack.callback(process.stop)
         for api in apis:
@@ -172,7 +182,10 @@ def topology(
         experiments = [client.post("/experiments", json=body).json()["id"] for client in clients]
         engine = sa.create_engine(database_url, pool_pre_ping=True)
         stack.callback(engine.dispose)
-        yield Topology(cluster, database_url, apis, workers, experiments, clients, engine)
+        yield Topology(
+            cluster, database_url, apis, workers, experiments, clients, engine, health_files
+        )
+    assert not any(path.exists() for path in health_files)  # removed by the stopped workers
 
 
 class Watcher:
@@ -245,6 +258,8 @@ def _fault_then_check(topology: Topology, fault: object) -> Watcher:
     _check_every_run_succeeded_once(topology)
     assert 500 not in watcher.statuses(), watcher.answers
     assert all(p.process.poll() is None for p in topology.processes), "a process exited"
+    # A liveness probe reading the workers' health files finds them alive.
+    assert all(time.time() - path.stat().st_mtime < 15 for path in topology.health_files)
     _check_logs(topology.new_lines(offsets))
     return watcher
 
@@ -277,11 +292,16 @@ def _check_logs(lines_per_process: list[list[str]]) -> None:
     for lines in lines_per_process:
         notable = [line for line in lines if NOTABLE.search(line)]
         assert len(notable) <= MAX_LINES_PER_OUTAGE, "\n".join(notable)
-        gone = {match.group(1) for line in notable if (match := GONE.match(line))}
+        gone = {
+            component
+            for component in COMPONENTS
+            for kind in ("unreachable", "busy")
+            if any(f" {component}: the database is {kind}" in line for line in notable)
+        }
         back = {
             component
             for component in gone
-            if any(f"{component}: the database is back" in line for line in notable)
+            if any(f" {component}: the database is back" in line for line in notable)
         }
         assert back == gone, "\n".join(notable)
 

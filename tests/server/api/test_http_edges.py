@@ -109,6 +109,13 @@ def _allow_connections(url: URL, *, allowed: bool) -> None:
         admin.dispose()
 
 
+def restore_the_database(app: object) -> None:
+    """A PostgreSQL database ``break_the_database`` made unreachable accepts connections again."""
+    url = make_url(app.state.settings.effective_database_url)  # type: ignore[attr-defined]
+    if url.get_backend_name() == "postgresql":
+        _allow_connections(url, allowed=True)
+
+
 @pytest.fixture(autouse=True)
 def database_restored(database_url: str) -> Iterator[None]:
     """A PostgreSQL database a test made unreachable accepts connections again after it."""
