@@ -33,6 +33,9 @@ CHANNEL = "persona_run_finished"
 EVENT_CHANNEL = "persona_run_event"
 RECONNECT_PAUSE = 1.0
 """Seconds before listening again after the connection was lost."""
+BACK_AFTER = 3.0
+"""Seconds a new connection must have listened before the outage log calls it back: a
+database whose connections are killed again and again gives one pair of lines."""
 
 
 class FinishedRunListener:
@@ -49,7 +52,7 @@ class FinishedRunListener:
         self._on_event = on_event
         self._task: asyncio.Task[None] | None = None
         self._listening = asyncio.Event()
-        self.outages = OutageLog("run-event listener", logger, settle=0.0)
+        self.outages = OutageLog("run-event listener", logger, settle=BACK_AFTER)
 
     async def start(self) -> None:
         """Start listening; returns once the first LISTEN is in place, or has failed."""
@@ -77,12 +80,15 @@ class FinishedRunListener:
             if self._on_event is not None:
                 await connection.execute(f"LISTEN {EVENT_CHANNEL}")
             self._listening.set()
-            self.outages.succeeded()
-            async for notification in connection.notifies():
-                if notification.channel == CHANNEL:
-                    self._on_finished(notification.payload)
-                elif self._on_event is not None:
-                    self._on_event(notification.payload)
+            back = asyncio.get_running_loop().call_later(BACK_AFTER, self.outages.succeeded)
+            try:
+                async for notification in connection.notifies():
+                    if notification.channel == CHANNEL:
+                        self._on_finished(notification.payload)
+                    elif self._on_event is not None:
+                        self._on_event(notification.payload)
+            finally:
+                back.cancel()
 
     async def close(self) -> None:
         task, self._task = self._task, None

@@ -46,7 +46,7 @@ from persona.ids import utcnow
 from persona.runs.dispatch import LocalDispatcher
 from persona.runs.executor import Runner
 from persona.storage.database import Timeouts
-from persona.storage.faults import OutageLog, RetryPolicy, describe, is_transient
+from persona.storage.faults import OutageLog, RetryPolicy, describe, is_transient, unavailable
 
 logger = logging.getLogger("persona.runs.queue")
 
@@ -311,7 +311,14 @@ class ProcrastinateDispatcher(LocalDispatcher):
     async def submit(self, run_id: str, experiment_id: str) -> None:
         if self.runner.closing:
             raise ConflictError("the runner is shutting down")
-        await self._defer(run_id)
+        try:
+            await self._defer(run_id)
+        except ConnectorException as exc:
+            if not is_transient(exc):
+                raise
+            # The run is stored, queued: a worker's timer defers the job of a queued run
+            # that has none once the database answers again, so the request succeeds.
+            logger.debug("run %s: its job could not be deferred now: %s", run_id, describe(exc))
 
     async def _defer(self, run_id: str) -> None:
         with contextlib.suppress(AlreadyEnqueued):  # its job is waiting already
@@ -321,17 +328,25 @@ class ProcrastinateDispatcher(LocalDispatcher):
         """Cancel the runs' waiting jobs and abort their running ones, wherever they run;
         wait (a little) for those executing here to stop."""
         run_ids = list(run_ids)
-        manager = self.app.job_manager
-        for run_id in run_ids:
-            for job in await manager.list_jobs_async(queue=QUEUE, queueing_lock=run_id):
-                if job.id is not None and job.status in ("todo", "doing"):
-                    await manager.cancel_job_by_id_async(job.id, abort=True)
+        try:
+            await self._cancel_jobs(run_ids)
+        except ConnectorException as exc:
+            if not is_transient(exc):
+                raise
+            raise unavailable(exc, 0.0) from exc  # a 503 for the request, as any other
         # Also those whose job ended with a stop of procrastinate's worker.
         ended = [self._executing[r] for r in run_ids if r in self._executing]
         for execution in ended:
             execution.cancel()
         if ended:
             await asyncio.wait(ended, timeout=CANCEL_WAIT)
+
+    async def _cancel_jobs(self, run_ids: list[str]) -> None:
+        manager = self.app.job_manager
+        for run_id in run_ids:
+            for job in await manager.list_jobs_async(queue=QUEUE, queueing_lock=run_id):
+                if job.id is not None and job.status in ("todo", "doing"):
+                    await manager.cancel_job_by_id_async(job.id, abort=True)
 
     async def shutdown(self) -> None:
         self.runner.begin_closing()

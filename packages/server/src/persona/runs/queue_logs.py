@@ -1,11 +1,12 @@
 """The job queue's own log lines, brought to one line per database outage.
 
 When the database goes away, procrastinate reports the worker it stops at ERROR with a
-traceback, then every job that stop aborted with another, and psycopg reports queries it
-could not cancel; ``persona.runs.queue`` says all that once per outage, and once when the
-database is back. ``OutageNoise`` makes those records DEBUG records: a handler with it shows
-them only where DEBUG is on. No import of either library here: a server without the
-postgres extra configures its logging with this too.
+traceback, then every job that stop aborted with another (and, through asyncio, every job
+whose end it could not record), and psycopg reports queries it could not cancel;
+``persona.runs.queue`` says all that once per outage, and once when the database is back.
+``OutageNoise`` makes those records DEBUG records: a handler with it shows them only where
+DEBUG is on. No import of either library here: a server without the postgres extra
+configures its logging with this too.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import logging
 
 from persona.storage.faults import is_transient
 
-NOISY_LOGGERS = ("procrastinate", "psycopg")
+NOISY_LOGGERS = ("procrastinate", "psycopg", "asyncio")
+"""The job queue, the driver, and asyncio (which reports the job tasks procrastinate lets
+fail when it cannot record how a job ended)."""
 
 
 class OutageNoise(logging.Filter):
