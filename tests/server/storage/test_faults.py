@@ -21,7 +21,7 @@ from persona.errors import DatabaseUnavailableError
 from persona.ids import utcnow
 from persona.schemas import ResolvedConfig, RunError
 from persona.storage import Database, Repository
-from persona.storage.database import Timeouts
+from persona.storage.engines import Timeouts
 from persona.storage.faults import OutageLog, RetryPolicy, failure_kind
 from persona.storage.write_queue import WriteQueue
 

@@ -9,7 +9,8 @@ import sys
 from alembic import command
 from persona.schemas import ResolvedConfig
 from persona.storage import Database, Repository, alembic_config
-from persona.storage.database import NUL_REPLACEMENT, SCHEMA_REVISION
+from persona.storage.database import SCHEMA_REVISION
+from persona.storage.engines import NUL_REPLACEMENT
 from sqlalchemy import inspect
 
 from tests.databases import PostgresCluster

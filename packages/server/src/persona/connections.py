@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from persona.errors import DatabaseUnavailableError, PersonaError
 from persona.settings import Settings
 from persona.storage import Database
-from persona.storage.database import engine_connections
+from persona.storage.engines import engine_connections
 from persona.storage.faults import describe, failure_kind, root_cause
 
 logger = logging.getLogger("persona.connections")

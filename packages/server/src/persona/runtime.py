@@ -16,7 +16,7 @@ from persona.runs.dispatch import Dispatcher, LocalDispatcher
 from persona.runs.executor import Runner
 from persona.settings import Settings
 from persona.storage import Database, Repository
-from persona.storage.database import Timeouts
+from persona.storage.engines import Timeouts
 from persona.storage.faults import RetryPolicy
 from persona.storage.health import DatabaseHealth
 from persona.storage.write_queue import WriteQueue

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from persona.events.hub import EventHub
     from persona.runs.dispatch import Dispatcher
     from persona.runs.executor import Runner
-    from persona.storage.database import Timeouts
+    from persona.storage.engines import Timeouts
 
 logger = logging.getLogger("persona.runs.finished")
 

@@ -45,7 +45,7 @@ from persona.errors import ConflictError
 from persona.ids import utcnow
 from persona.runs.dispatch import LocalDispatcher
 from persona.runs.executor import Runner
-from persona.storage.database import Timeouts
+from persona.storage.engines import Timeouts
 from persona.storage.faults import OutageLog, RetryPolicy, describe, is_transient, unavailable
 
 logger = logging.getLogger("persona.runs.queue")
