@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import subprocess
 import sys
 import uuid
@@ -14,7 +15,7 @@ from persona.connections import ConnectionBudget, check_headroom
 from persona.settings import Settings
 from persona.storage import Database
 
-from tests.servers import clean_env
+from tests.servers import clean_env, free_port
 
 pytestmark = pytest.mark.postgresql_only
 
@@ -98,3 +99,26 @@ def test_a_worker_without_a_connection_left_says_so_in_one_line(
         "up to 16 connections (11 for the engine, 3 for the job queue, 2 for listeners)"
         in (errors[0])
     ), errors[0]
+
+
+def test_a_server_that_cannot_reach_its_database_says_so_before_it_serves(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    nowhere = f"postgresql+psycopg://postgres@127.0.0.1:{closed}/persona"
+
+    finished = subprocess.run(
+        [sys.executable, "-m", "persona.cli", "serve", "--port", str(free_port())]
+        + ["--data-dir", str(tmp_path)],
+        env=clean_env(PERSONA_DATABASE_URL=nowhere),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert finished.returncode == 1
+    assert "Traceback" not in finished.stderr
+    assert finished.stderr.startswith(
+        f"persona serve: the database at 127.0.0.1:{closed}/persona cannot be used: "
+    ), finished.stderr
+    assert len(finished.stderr.strip().splitlines()) == 1

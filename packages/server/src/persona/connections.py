@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from persona.errors import DatabaseUnavailableError, PersonaError
 from persona.settings import Settings
 from persona.storage import Database
-from persona.storage.engines import engine_connections
+from persona.storage.engines import Timeouts, engine_connections
 from persona.storage.faults import describe, failure_kind, root_cause
 
 logger = logging.getLogger("persona.connections")
@@ -31,6 +31,15 @@ logger = logging.getLogger("persona.connections")
 TOO_MANY_CONNECTIONS = "53300"
 """PostgreSQL's too_many_connections: every slot of max_connections is taken."""
 DEPLOY_DOC = 'docs/deploy.md, "Database faults"'
+
+
+def timeouts_of(settings: Settings) -> Timeouts:
+    return Timeouts(
+        connect=settings.database_connect_timeout,
+        statement=settings.database_statement_timeout,
+        lock=settings.database_lock_timeout,
+        pool=settings.database_pool_timeout,
+    )
 
 
 def queue_pool_size(concurrency: int, *, execute: bool) -> int:
@@ -108,6 +117,24 @@ def start_failure(exc: BaseException, database: Database, budget: ConnectionBudg
     raise DatabaseUnavailableError(
         f"the database at {where} cannot be used: {describe(exc)}", kind=kind
     )
+
+
+def check_server_database(settings: Settings, engine_pool_size: int) -> None:
+    """Connect once to a server database before a process starts serving: PersonaError, in
+    one line, when it cannot be used (unreachable, no connection left); the warning of
+    ``check_headroom`` when it has fewer free slots than this process may take."""
+    url = settings.effective_database_url
+    if not url.startswith("postgresql"):
+        return
+    database = Database(url, timeouts=timeouts_of(settings))
+    budget = ConnectionBudget.of(settings, engine_pool_size)
+    try:
+        check_headroom(database, budget)
+    except Exception as exc:
+        start_failure(exc, database, budget)
+        raise
+    finally:
+        database.dispose()
 
 
 def _server_of(database: Database) -> str:

@@ -9,14 +9,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
-from persona.connections import ConnectionBudget, check_headroom, start_failure
+from persona.connections import ConnectionBudget, check_headroom, start_failure, timeouts_of
 from persona.errors import PersonaError
 from persona.events.hub import EventHub
 from persona.runs.dispatch import Dispatcher, LocalDispatcher
 from persona.runs.executor import Runner
 from persona.settings import Settings
 from persona.storage import Database, Repository
-from persona.storage.engines import Timeouts
 from persona.storage.faults import RetryPolicy
 from persona.storage.health import DatabaseHealth
 from persona.storage.write_queue import WriteQueue
@@ -117,15 +116,6 @@ async def start_parts(settings: Settings) -> Parts:
             database.dispose()
         raise
     return parts
-
-
-def timeouts_of(settings: Settings) -> Timeouts:
-    return Timeouts(
-        connect=settings.database_connect_timeout,
-        statement=settings.database_statement_timeout,
-        lock=settings.database_lock_timeout,
-        pool=settings.database_pool_timeout,
-    )
 
 
 async def _call_in(

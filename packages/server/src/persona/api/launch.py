@@ -15,6 +15,9 @@ from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
 from persona.__about__ import __version__
+from persona.connections import check_server_database
+from persona.errors import PersonaError
+from persona.runtime import ENGINE_POOL_SIZE
 from persona.settings import Settings
 
 APP_FACTORY = "persona.api.main:server_app"
@@ -192,6 +195,10 @@ def serve(
             "or pass --no-auth to accept that."
         )
     check_data_dir(settings.data_dir, create=create_data_dir)
+    try:
+        check_server_database(settings, ENGINE_POOL_SIZE)
+    except PersonaError as err:
+        raise _fail(f"{err.message}.") from None
     sock = bind(host, port)
     print(banner(settings, host=host, port=port), flush=True)
     config = uvicorn.Config(

@@ -159,7 +159,8 @@ class OutageLog:
     database goes away (or turns busy), one when it is back, a reminder every
     ``REMIND_EVERY`` seconds while it stays away; every failure's traceback at DEBUG.
 
-    The database is back once it has answered with no failure for ``settle`` seconds, so
+    Failures before the database first answered are no outage (a start that fails says
+    so itself). The database is back once it has answered with no failure for ``settle`` seconds, so
     a database failing on and off (connections killed again and again) gives one pair of
     lines, not one per failure. Thread-safe: writers, readers and timers share one."""
 
@@ -177,6 +178,8 @@ class OutageLog:
         self._reminded_at = 0.0
         self._up_since = float("-inf")
         """When the database came back; never gone yet: it has been up for ever."""
+        self._answered = False
+        """Whether the database has answered once: only then can it go away."""
 
     @property
     def is_down(self) -> bool:
@@ -190,6 +193,9 @@ class OutageLog:
 
     def failed(self, exc: BaseException) -> None:
         kind = failure_kind(exc) or "unreachable"
+        if not self._answered:  # not an outage: a start that fails says so itself
+            self._logger.debug("%s: database failure", self.component, exc_info=exc)
+            return
         now = time.monotonic()
         with self._lock:
             self._failures += 1
@@ -220,6 +226,7 @@ class OutageLog:
             )
 
     def succeeded(self) -> None:
+        self._answered = True
         if self._down_since is None:  # the common case: no lock taken
             return
         now = time.monotonic()
