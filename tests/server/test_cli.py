@@ -345,7 +345,7 @@ def test_server_commands_without_the_api_extra_say_what_to_install(
 
     assert result.exit_code == 1
     assert result.stderr == f"error: {API_EXTRA_MISSING}\n"
-    assert "pip install 'persona[api]'" in result.stderr
+    assert "pip install './packages/server[api]'" in result.stderr
 
 
 def test_openapi_prints_the_spec_or_writes_it(tmp_path: Path) -> None:

@@ -29,7 +29,9 @@ if TYPE_CHECKING:
 
     Cited = list[tuple[Persona, list[CitedEvidence]]]
 
-API_EXTRA_MISSING = "the server needs the api extra: pip install 'persona[api]'"
+API_EXTRA_MISSING = (
+    "the server needs the api extra: from a clone, pip install './packages/server[api]'"
+)
 OUTSIDE = "outside the data directory"
 PROGRESS_REFRESH = 0.2
 """Seconds between two progress bar updates."""
