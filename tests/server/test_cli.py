@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -224,6 +225,46 @@ def test_help_shows_flags_as_flags(command: str, flags: list[str]) -> None:
         (line,) = [line for line in lines if line.strip().startswith(flag + " ")]
         # The flag is followed by its help text, not by the type of a value.
         assert line.split(flag, 1)[1].strip()[0].isupper(), line
+
+
+@pytest.mark.parametrize("command", ["generate", "serve", "openapi"])
+def test_help_names_values_in_words_not_python_types(command: str) -> None:
+    result = runner.invoke(app, [command, "--help"])
+
+    assert result.exit_code == 0, result.output
+    # Such as <int range>, <str>, <list[str]>, <directory>.
+    assert re.findall(r"<[a-z][^>]*>", result.output) == [], result.output
+
+
+def test_the_command_list_gives_whole_summaries() -> None:
+    result = runner.invoke(app, ["--help"])
+    commands = result.output.split("Commands:")[1].splitlines()
+
+    summaries = {line.split()[0]: line for line in commands if line.strip()}
+    assert "generate" in summaries and "serve" in summaries
+    assert [line for line in summaries.values() if line.endswith("...")] == [
+        summaries["worker"]  # the worker command is documented in docs/deploy.md
+    ]
+
+
+@pytest.mark.parametrize("command", ["generate", "serve"])
+def test_help_ends_with_examples_that_are_real_commands(command: str) -> None:
+    result = runner.invoke(app, [command, "--help"])
+    examples = result.output.split("Examples:")[1].split("\n\n")[1].splitlines()
+
+    assert all(line.strip().startswith(f"persona {command}") for line in examples), examples
+    for example in examples:
+        args = example.split("  ")[0].split()[2:]
+        # Each example parses: only --help is added, so nothing runs.
+        checked = runner.invoke(app, [command, *[a.strip('"') for a in args], "--help"])
+        assert checked.exit_code == 0, (example, checked.output)
+
+
+def test_generate_help_names_every_source_format() -> None:
+    result = runner.invoke(app, ["generate", "--help"])
+
+    for suffix in ("csv", "tsv", "json", "jsonl", "md", "txt"):
+        assert f"{suffix}," in result.output or f"{suffix})" in result.output, suffix
 
 
 def test_a_failed_run_reports_its_error(in_research_dir: Path) -> None:

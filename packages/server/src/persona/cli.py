@@ -49,7 +49,11 @@ app = typer.Typer(
 
 ServerDataDir = Annotated[
     Path | None,
-    typer.Option(file_okay=False, help="Where data sources live; default: current directory."),
+    typer.Option(
+        file_okay=False,
+        metavar="DIR",
+        help="Where data sources live; default: current directory.",
+    ),
 ]
 """The data directory of a server or worker process."""
 
@@ -86,26 +90,45 @@ def _root(
 # ---------------------------------------------------------------------- generate
 
 
-@app.command()
+GENERATE_EXAMPLES = """Examples:
+
+\b
+  persona generate examples/interviews.csv --count 3
+  persona generate examples/ --format markdown --out out/
+  persona generate examples/survey.csv --text-column answer
+  persona generate survey.csv --provider anthropic   (needs ANTHROPIC_API_KEY)
+"""
+
+
+@app.command(
+    short_help="Generate personas from data files (no server needed).",
+    epilog=GENERATE_EXAMPLES,
+)
 def generate(
     paths: Annotated[
         list[str],
         typer.Argument(
             metavar="PATH...",
-            help="Data files or folders inside the data directory (csv, json, jsonl, md, txt).",
+            help="Data files or folders inside the data directory (csv, tsv, json, jsonl, "
+            "md, txt).",
             show_default=False,
         ),
     ],
     count: Annotated[
-        int, typer.Option("--count", "-n", min=1, max=20, help="How many personas.")
+        int,
+        typer.Option("--count", "-n", min=1, max=20, metavar="N", help="How many personas, 1-20."),
     ] = 3,
     provider: Annotated[
         str | None,
-        typer.Option(help="local, anthropic, openai, gemini or ollama; default: local."),
+        typer.Option(
+            metavar="NAME", help="local, anthropic, openai, gemini or ollama; default: local."
+        ),
     ] = None,
-    model: Annotated[str | None, typer.Option(help="Model name; default: the provider's.")] = None,
+    model: Annotated[
+        str | None, typer.Option(metavar="NAME", help="Model name; default: the provider's.")
+    ] = None,
     output_format: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="Output format.")
+        OutputFormat, typer.Option("--format", "-f", metavar="json|markdown", help="Output format.")
     ] = OutputFormat.json,
     out: Annotated[
         Path | None,
@@ -113,12 +136,15 @@ def generate(
             "--out",
             "-o",
             file_okay=False,
+            metavar="DIR",
             help="Write one file per persona into this folder instead of printing them.",
         ),
     ] = None,
     text_column: Annotated[
         str | None,
-        typer.Option(help="Column holding the participants' words (default: inferred)."),
+        typer.Option(
+            metavar="COLUMN", help="Column holding the participants' words (default: inferred)."
+        ),
     ] = None,
     with_evidence: Annotated[
         bool,
@@ -132,6 +158,7 @@ def generate(
         Path | None,
         typer.Option(
             file_okay=False,
+            metavar="DIR",
             help="The folder the PATHs must be inside; default: the current directory.",
             show_default=False,
         ),
@@ -305,13 +332,28 @@ def _require_api_extra() -> None:
         _fail(API_EXTRA_MISSING)
 
 
-@app.command()
+SERVE_EXAMPLES = """Examples:
+
+\b
+  persona serve                      http://127.0.0.1:8000 over the current directory
+  persona serve --port 8001 --data-dir research/ --create-data-dir
+  persona serve --host 0.0.0.0 --auth-token "$TOKEN" --workers 2
+"""
+
+
+@app.command(short_help="Run the REST API server (needs the api extra).", epilog=SERVE_EXAMPLES)
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    host: Annotated[
+        str, typer.Option(metavar="ADDRESS", help="Interface to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(min=1, max=65535, metavar="NUMBER", help="Port to listen on.")
+    ] = 8000,
     auth_token: Annotated[
         str | None,
-        typer.Option(help="Bearer token(s), comma-separated; default: PERSONA_API_TOKEN."),
+        typer.Option(
+            metavar="TOKEN", help="Bearer token(s), comma-separated; default: PERSONA_API_TOKEN."
+        ),
     ] = None,
     no_auth: Annotated[
         bool, typer.Option("--no-auth", help="Allow a non-loopback host without a token.")
@@ -319,14 +361,22 @@ def serve(
     data_dir: ServerDataDir = None,
     database_url: Annotated[
         str | None,
-        typer.Option(help="SQLAlchemy URL; default: sqlite:///<data dir>/.persona/persona.db."),
+        typer.Option(
+            metavar="URL",
+            help="SQLAlchemy URL; default: the SQLite file .persona/persona.db of the data "
+            "directory.",
+        ),
     ] = None,
     create_data_dir: Annotated[
         bool,
         typer.Option("--create-data-dir", help="Create the data directory if it is missing."),
     ] = False,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
-    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    workers: Annotated[
+        int, typer.Option(min=1, metavar="N", help="Worker processes sharing the port.")
+    ] = 1,
+    log_level: Annotated[
+        str, typer.Option(metavar="LEVEL", help="debug, info, warning or error.")
+    ] = "info",
     with_worker: Annotated[
         bool,
         typer.Option(
@@ -390,11 +440,13 @@ def worker(
         _fail(err.message)
 
 
-@app.command()
+@app.command(short_help="Export the API's OpenAPI document (needs the api extra).")
 def openapi(
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", dir_okay=False, help="Write here instead of stdout."),
+        typer.Option(
+            "--output", "-o", dir_okay=False, metavar="FILE", help="Write here instead of stdout."
+        ),
     ] = None,
 ) -> None:
     """Export the OpenAPI document of the REST API (needs the api extra)."""
