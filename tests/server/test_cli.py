@@ -267,6 +267,50 @@ def test_generate_help_names_every_source_format() -> None:
         assert f"{suffix}," in result.output or f"{suffix})" in result.output, suffix
 
 
+def _excel_export(folder: Path) -> Path:
+    """The example interviews as Excel saves a CSV on Western European Windows: cp1252, with
+    a few characters UTF-8 would encode otherwise."""
+    text = (folder / "interviews.csv").read_text(encoding="utf-8")
+    text = text.replace(" the ", " thé ").replace("'", "\N{RIGHT SINGLE QUOTATION MARK}")
+    export = folder / "exports" / "interviews-excel.csv"
+    export.parent.mkdir()
+    export.write_bytes(text.encode("cp1252"))
+    return export
+
+
+def test_a_cp1252_export_is_refused_with_a_way_to_name_its_encoding(
+    in_research_dir: Path,
+) -> None:
+    _excel_export(in_research_dir)
+
+    result = runner.invoke(app, ["generate", "exports/interviews-excel.csv"])
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: exports/interviews-excel.csv: ")
+    assert "not valid UTF-8" in result.stderr
+    assert "--encoding cp1252" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_generate_reads_files_in_the_encoding_it_is_given(in_research_dir: Path) -> None:
+    _excel_export(in_research_dir)
+    command = ["generate", "exports", "--count", "2", "--with-evidence", "--encoding", "cp1252"]
+
+    result = runner.invoke(app, command)
+
+    assert result.exit_code == 0, result.output
+    evidence = [record for persona in json.loads(result.stdout) for record in persona["evidence"]]
+    assert {record["source"] for record in evidence} == {"exports/interviews-excel.csv"}
+    assert any(" thé " in record["text"] for record in evidence)
+
+
+def test_an_unknown_encoding_is_a_usage_error(in_research_dir: Path) -> None:
+    result = runner.invoke(app, ["generate", "interviews.csv", "--encoding", "klingon"])
+
+    assert result.exit_code == 2
+    assert "unknown encoding 'klingon'" in result.stderr
+
+
 def test_a_failed_run_reports_its_error(in_research_dir: Path) -> None:
     result = runner.invoke(app, ["generate", "notes.md", "--count", "20"])
 

@@ -33,6 +33,7 @@ API_EXTRA_MISSING = (
     "the server needs the api extra: from a clone, pip install './packages/server[api]'"
 )
 OUTSIDE = "outside the data directory"
+NOT_UTF8 = "not valid UTF-8"
 PROGRESS_REFRESH = 0.2
 """Seconds between two progress bar updates."""
 app = typer.Typer(
@@ -96,6 +97,7 @@ GENERATE_EXAMPLES = """Examples:
   persona generate examples/interviews.csv --count 3
   persona generate examples/ --format markdown --out out/
   persona generate examples/survey.csv --text-column answer
+  persona generate export.csv --encoding cp1252      (a CSV saved by Excel on Windows)
   persona generate survey.csv --provider anthropic   (needs ANTHROPIC_API_KEY)
 """
 
@@ -163,22 +165,33 @@ def generate(
             show_default=False,
         ),
     ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAME",
+            help="The files' encoding when it is not UTF-8, e.g. cp1252 for a CSV saved by "
+            "Excel on Windows.",
+        ),
+    ] = None,
 ) -> None:
     """Generate personas from data files: progress on stderr, personas on stdout.
 
     PATHs are taken from the current directory, like any command's, and must lie inside the
     data directory."""
     config = _generation_config(count, provider, model)
+    _check_encoding(encoding)
     root = Path(os.path.abspath(data_dir or Path.cwd()))
     if not root.is_dir():
         _fail(f"the data directory {root} does not exist or is not a directory (--data-dir)")
     sources = [_inside_data_dir(path, root) for path in paths]
     try:
-        cited = asyncio.run(_generate(sources, root, config, text_column))
+        cited = asyncio.run(_generate(sources, root, config, text_column, encoding))
     except PersonaError as err:
         message = str(err)
         if OUTSIDE in message:  # e.g. a symbolic link out of it
             message += f" {root} (choose it with --data-dir)"
+        if NOT_UTF8 in message and encoding is None:
+            message += ", or name its encoding (--encoding cp1252 for a CSV from Excel)"
         _fail(message)
     rendered = [_render(p, records, output_format, with_evidence) for p, records in cited]
     if out is None:
@@ -196,6 +209,19 @@ def _inside_data_dir(path: str, root: Path) -> str:
     return os.path.relpath(absolute, root)
 
 
+def _check_encoding(encoding: str | None) -> None:
+    from persona.sources.transcode import check_encoding
+
+    if encoding is not None:
+        try:
+            check_encoding(encoding)
+        except LookupError:
+            raise typer.BadParameter(
+                f"unknown encoding {encoding!r} (e.g. utf-8, cp1252, latin-1)",
+                param_hint="--encoding",
+            ) from None
+
+
 def _generation_config(count: int, provider: str | None, model: str | None) -> GenerationConfig:
     from pydantic import ValidationError
 
@@ -210,15 +236,22 @@ def _generation_config(count: int, provider: str | None, model: str | None) -> G
 
 
 async def _generate(
-    paths: list[str], data_dir: Path, config: GenerationConfig, text_column: str | None
+    paths: list[str],
+    data_dir: Path,
+    config: GenerationConfig,
+    text_column: str | None,
+    encoding: str | None,
 ) -> Cited:
     """One experiment in a throwaway database. Each persona comes with the records it cites,
     read before the database goes."""
     from persona.schemas import ExperimentCreate
     from persona.service import PersonaService
     from persona.settings import Settings
+    from persona.sources.transcode import needs_transcoding, utf8_copy
 
     with tempfile.TemporaryDirectory(prefix="persona-") as scratch:
+        if encoding is not None and needs_transcoding(encoding):
+            data_dir = utf8_copy(paths, data_dir, encoding, Path(scratch) / "sources")
         settings = Settings(
             data_dir=data_dir, database_url=f"sqlite:///{Path(scratch) / 'persona.db'}"
         )
