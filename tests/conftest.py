@@ -5,11 +5,10 @@ A test that takes ``database_url`` (or a fixture built on it) runs on the databa
 PERSONA_TEST_DATABASES names: ``sqlite`` (the default, what the README's test command runs),
 ``postgresql``, or ``sqlite,postgresql`` (see ``tests/databases.py``). A test marked
 ``sqlite_only`` runs on SQLite alone, one marked ``postgresql_only`` (what only PostgreSQL
-has: the run queue, workers) on PostgreSQL whatever the variable says. Every PostgreSQL run
-is marked ``postgresql``: CI runs the README's command, then ``-m "postgresql and not
-postgresql_only"`` with PERSONA_TEST_DATABASES=postgresql, so every test runs on both. Without
-PostgreSQL its runs are skipped, saying how to enable it; where PERSONA_REQUIRE_POSTGRES is
-set (CI sets it), they fail.
+has: the run queue, workers) on PostgreSQL whatever the variable says. CI runs the README's
+command, then every test on both databases (``.ci/run``). Every PostgreSQL run is marked
+``postgresql`` (``-m postgresql`` selects them). Without PostgreSQL its runs are skipped,
+saying how to enable it; where PERSONA_REQUIRE_POSTGRES is set (CI sets it), they fail.
 
 respx stands in for the LLM providers' APIs at the transport their clients send through
 (aiohttp's pool under httpx), so ``respx.mock`` catches provider requests as it would at
