@@ -10,6 +10,9 @@ command, then every test on both databases (``.ci/run``). Every PostgreSQL run i
 ``postgresql`` (``-m postgresql`` selects them). Without PostgreSQL its runs are skipped,
 saying how to enable it; where PERSONA_REQUIRE_POSTGRES is set (CI sets it), they fail.
 
+Tests marked ``stress`` (crashes, scale-out, load) run only with PERSONA_TEST_STRESS=1, as
+in CI's longer matrix (``.ci/run``).
+
 respx stands in for the LLM providers' APIs at the transport their clients send through
 (aiohttp's pool under httpx), so ``respx.mock`` catches provider requests as it would at
 httpcore's.
@@ -89,8 +92,22 @@ def chosen_databases() -> list[str]:
     return [name for name in DATABASE_BACKENDS if name in chosen]
 
 
+STRESS_VARIABLE = "PERSONA_TEST_STRESS"
+"""Set to 1 (CI sets it) to run the tests marked ``stress``: several servers and workers,
+killed mid-run, or hundreds of requests at once. The README's test command leaves them out."""
+
+
 def pytest_configure(config: pytest.Config) -> None:
     chosen_databases()  # a misspelt PERSONA_TEST_DATABASES stops the run before it starts
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get(STRESS_VARIABLE) == "1":
+        return
+    left_out = pytest.mark.skip(reason=f"a stress test: {STRESS_VARIABLE}=1 runs it (CI does)")
+    for item in items:
+        if item.get_closest_marker("stress"):
+            item.add_marker(left_out)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

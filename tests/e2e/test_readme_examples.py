@@ -214,8 +214,10 @@ def test_the_quickstart_sets_up_in_a_virtual_environment_and_ci_runs_it_verbatim
     assert SET_UP.fullmatch(serve)[1] == ".venv/bin/hatch run serve"  # type: ignore[index]
     assert SET_UP.fullmatch(test)[1] == ".venv/bin/hatch test"  # type: ignore[index]
     assert test in ci
-    # The longer matrix CI runs besides: every test on both databases, with coverage.
-    assert "PERSONA_TEST_DATABASES=sqlite,postgresql .venv/bin/hatch test --cover" in ci
+    # The longer matrix CI runs besides: every test, stress tests included, on both databases,
+    # with coverage.
+    full = "PERSONA_TEST_DATABASES=sqlite,postgresql PERSONA_TEST_STRESS=1"
+    assert f"{full} .venv/bin/hatch test --cover" in ci
     assert ".ci/check-readme-setup" in "\n".join(ci)
     assert "hatch run serve$" in check  # the line it takes from the README
     assert 'serve = "persona serve {args}"' in (REPO_ROOT / "hatch.toml").read_text()

@@ -238,10 +238,11 @@ def test_help_names_values_in_words_not_python_types(command: str) -> None:
 
 def test_the_command_list_gives_whole_summaries() -> None:
     result = runner.invoke(app, ["--help"])
-    commands = result.output.split("Commands:")[1].splitlines()
+    commands = result.output.split("Commands:")[1].split("\n\n")[0].splitlines()
 
     summaries = {line.split()[0]: line for line in commands if line.strip()}
-    assert "generate" in summaries and "serve" in summaries
+    assert set(summaries) == {"generate", "serve", "worker", "openapi"}
+    assert "persona generate examples/interviews.csv" in result.output  # the examples
     assert [line for line in summaries.values() if line.endswith("...")] == [
         summaries["worker"]  # the worker command is documented in docs/deploy.md
     ]

@@ -39,6 +39,9 @@ PROGRESS_REFRESH = 0.2
 app = typer.Typer(
     name="persona",
     help="Evidence-backed user personas from qualitative research data.",
+    epilog="Examples:\n\n\b\n  persona generate examples/interviews.csv --count 3\n"
+    "  persona serve --port 8001\n\n"
+    "`persona COMMAND --help` shows a command's options and more examples.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
