@@ -1,10 +1,17 @@
 """Fixtures for every test: a clean environment, where the shipped example data lives, and
 the database a test runs on.
 
-A test that takes ``database_url`` (or a fixture built on it) runs twice: on a SQLite file
-and on a PostgreSQL database (see ``tests/databases.py``), unless it is marked
-``sqlite_only`` or ``postgresql_only``. Without PostgreSQL the PostgreSQL run is skipped,
-saying how to enable it; where PERSONA_REQUIRE_POSTGRES is set (CI sets it), it fails.
+A test that takes ``database_url`` (or a fixture built on it) runs on the databases
+PERSONA_TEST_DATABASES names: ``sqlite`` (the default, what the README's test command runs),
+``postgresql``, or ``sqlite,postgresql`` (see ``tests/databases.py``). A test marked
+``sqlite_only`` runs on SQLite alone, one marked ``postgresql_only`` (what only PostgreSQL
+has: the run queue, workers) on PostgreSQL whatever the variable says. CI runs the README's
+command, then every test on both databases (``.ci/run``). Every PostgreSQL run is marked
+``postgresql`` (``-m postgresql`` selects them). Without PostgreSQL its runs are skipped,
+saying how to enable it; where PERSONA_REQUIRE_POSTGRES is set (CI sets it), they fail.
+
+Tests marked ``stress`` (crashes, scale-out, load) run only with PERSONA_TEST_STRESS=1, as
+in CI's longer matrix (``.ci/run``).
 
 respx stands in for the LLM providers' APIs at the transport their clients send through
 (aiohttp's pool under httpx), so ``respx.mock`` catches provider requests as it would at
@@ -70,18 +77,53 @@ def examples_dir() -> Path:
 
 
 DATABASE_BACKENDS = ("sqlite", "postgresql")
+DATABASES_VARIABLE = "PERSONA_TEST_DATABASES"
+
+
+def chosen_databases() -> list[str]:
+    """The databases PERSONA_TEST_DATABASES names (comma-separated), SQLite by default."""
+    value = os.environ.get(DATABASES_VARIABLE, "sqlite")
+    chosen = [name.strip() for name in value.split(",") if name.strip()]
+    unknown = sorted(set(chosen) - set(DATABASE_BACKENDS))
+    if unknown or not chosen:
+        raise pytest.UsageError(
+            f"{DATABASES_VARIABLE}={value!r}: name sqlite, postgresql or both, comma-separated"
+        )
+    return [name for name in DATABASE_BACKENDS if name in chosen]
+
+
+STRESS_VARIABLE = "PERSONA_TEST_STRESS"
+"""Set to 1 (CI sets it) to run the tests marked ``stress``: several servers and workers,
+killed mid-run, or hundreds of requests at once. The README's test command leaves them out."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    chosen_databases()  # a misspelt PERSONA_TEST_DATABASES stops the run before it starts
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get(STRESS_VARIABLE) == "1":
+        return
+    left_out = pytest.mark.skip(reason=f"a stress test: {STRESS_VARIABLE}=1 runs it (CI does)")
+    for item in items:
+        if item.get_closest_marker("stress"):
+            item.add_marker(left_out)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "database_backend" in metafunc.fixturenames:
         marked = metafunc.definition.get_closest_marker
-        backends = list(DATABASE_BACKENDS)
+        backends = chosen_databases()
         if marked("sqlite_only"):
             backends = ["sqlite"]
         elif marked("postgresql_only"):
             backends = ["postgresql"]
+        params = [
+            pytest.param(name, marks=[pytest.mark.postgresql] if name == "postgresql" else [])
+            for name in backends
+        ]
         # Module scope: a module's long-lived fixtures (a server) run once per database.
-        metafunc.parametrize("database_backend", backends, scope="module")
+        metafunc.parametrize("database_backend", params, scope="module")
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,6 @@ import contextlib
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -28,6 +27,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from tests.ports import free_port
+
 ADMIN_URL_VARIABLE = "PERSONA_TEST_POSTGRES_URL"
 REQUIRE_VARIABLE = "PERSONA_REQUIRE_POSTGRES"
 """Set (CI sets it) to make a missing PostgreSQL a failure instead of a skip."""
@@ -37,7 +38,10 @@ HOW_TO_ENABLE = (
     "server (postgresql+psycopg://user:password@host:port/postgres)"
 )
 START_TIMEOUT = 60.0
-MIGRATED = "persona_tests"
+START_ATTEMPTS = 3
+MIGRATED = f"persona_tests_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+"""The migrated database of this test process (one per pytest-xdist worker, should several
+share a server named by PERSONA_TEST_POSTGRES_URL)."""
 
 
 def postgres_bin_dir() -> Path | None:
@@ -47,12 +51,6 @@ def postgres_bin_dir() -> Path | None:
         return Path(on_path).resolve().parent
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)
     return Path(found[0]).parent if found else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _as_postgres(command: list[str]) -> list[str]:
@@ -94,16 +92,16 @@ class PostgresCluster:
             raise RuntimeError(f"PostgreSQL was not found: {HOW_TO_ENABLE}")
         folder = Path(tempfile.mkdtemp(prefix="persona-pg-"))
         os.chmod(folder, 0o777)  # the postgres user writes its cluster and socket here
-        port = _free_port()
-        cluster = cls(f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", folder, bin_dir)
+        cluster = cls("", folder, bin_dir)
         try:
-            cluster._start(port)
+            cluster._initdb()
+            cluster.admin_url = cluster._start()
             yield cluster
         finally:
             cluster._stop()
             shutil.rmtree(folder, ignore_errors=True)
 
-    def _start(self, port: int) -> None:
+    def _initdb(self) -> None:
         assert self._folder is not None and self._bin is not None
         data = self._folder / "data"
         subprocess.run(
@@ -113,6 +111,24 @@ class PostgresCluster:
             check=True,
             capture_output=True,
         )
+
+    def _start(self) -> str:
+        """Start the cluster on a free port; its administrator's URL. Another test session
+        may take the port between the check and the start: then again on another."""
+        for attempt in range(START_ATTEMPTS):
+            port = free_port()
+            try:
+                self._start_on(port)
+            except subprocess.CalledProcessError:
+                if attempt == START_ATTEMPTS - 1:
+                    raise
+                continue
+            return f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+        raise AssertionError("unreachable")
+
+    def _start_on(self, port: int) -> None:
+        assert self._folder is not None and self._bin is not None
+        data = self._folder / "data"
         options = self._options = (
             f"-p {port} -k {self._folder} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"

@@ -11,7 +11,6 @@ import asyncio
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -27,6 +26,7 @@ import httpx
 import pytest
 
 from tests.paths import EXAMPLE_INTERVIEWS, REPO_ROOT
+from tests.ports import free_port
 
 SEED_BODY: dict[str, Any] = {
     "name": "Checkout research Q3",
@@ -36,6 +36,7 @@ SEED_BODY: dict[str, Any] = {
 """The create-experiment body of the API's seed example."""
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
+START_ATTEMPTS = 3
 HEALTH_POLL = 0.1
 SMALL_CSV = """participant,response
 P1,I copy order numbers from the inbox into a tracker every morning and it wastes an hour.
@@ -55,12 +56,6 @@ PROVIDER_ENV = (
     "GOOGLE_API_KEY",
     "OLLAMA_HOST",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -120,10 +115,17 @@ class ServerProcess:
         return self.process.returncode
 
 
+class PortTaken(Exception):
+    """The server exited at start because something else took its port in the meantime
+    (another test session: this one's workers never share a port, see tests/ports.py)."""
+
+
 def wait_healthy(server: ServerProcess) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
+            if "already in use" in server.output():
+                raise PortTaken(server.output())
             pytest.fail(f"server exited with {server.process.returncode}:\n{server.output()}")
         try:
             if httpx.get(f"{server.base_url}/health", timeout=2).status_code == 200:
@@ -139,13 +141,19 @@ def start_server(
 ) -> ServerProcess:
     """`persona serve` (or ``command``, where "{port}" stands for the port) on a free
     loopback port over ``data_dir``, once it answers /health."""
-    server = spawn_server(data_dir, env, *args, command=command)
-    try:
-        wait_healthy(server)
-    except BaseException:
-        server.kill()
-        raise
-    return server
+    for attempt in range(1, START_ATTEMPTS + 1):
+        server = spawn_server(data_dir, env, *args, command=command)
+        try:
+            wait_healthy(server)
+        except PortTaken:
+            if attempt == START_ATTEMPTS:
+                raise
+        except BaseException:
+            server.kill()
+            raise
+        else:
+            return server
+    raise AssertionError("unreachable")
 
 
 def spawn_server(

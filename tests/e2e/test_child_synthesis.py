@@ -62,6 +62,7 @@ def test_the_server_synthesises_a_large_run_in_a_child_and_leaves_none_behind(
     assert leftover == []
 
 
+@pytest.mark.stress
 def test_stopping_the_server_mid_synthesis_stops_the_child_and_requeues_the_run(
     data_dir: Path,
 ) -> None:

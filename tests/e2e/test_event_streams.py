@@ -78,6 +78,7 @@ async def _watch(client: pc.AsyncPersonaClient, run: pc.models.Run) -> list[pc.R
     return [event async for event in client.runs.stream(run)]
 
 
+@pytest.mark.stress
 def test_fifty_runs_waited_for_by_streams_each_end_exactly_once(
     tmp_path: Path,
     fake_provider: FakeOpenAIServer,
@@ -130,6 +131,7 @@ def test_fifty_runs_waited_for_by_streams_each_end_exactly_once(
     assert [d.headers["webhook-id"] for d in deliveries].count(retried) == 2
 
 
+@pytest.mark.stress
 def test_a_killed_server_delivers_its_pending_deliveries_after_a_restart(
     tmp_path: Path, fake_provider: FakeOpenAIServer
 ) -> None:

@@ -87,6 +87,7 @@ def test_a_worker_needs_postgresql(data_dir: Path) -> None:
     assert "persona worker needs PostgreSQL" in result.stderr
 
 
+@pytest.mark.stress
 def test_a_run_whose_worker_is_killed_is_executed_again_by_a_live_worker(
     data_dir: Path, env: dict[str, str]
 ) -> None:

@@ -37,7 +37,7 @@ from tests.servers import (
 
 from .test_server_http import TOKEN
 
-pytestmark = [pytest.mark.e2e, pytest.mark.postgresql_only]
+pytestmark = [pytest.mark.e2e, pytest.mark.postgresql_only, pytest.mark.stress]
 
 GENERATIONS = 300
 PERSONA_COUNT = 2

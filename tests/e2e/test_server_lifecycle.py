@@ -30,6 +30,7 @@ def test_auth_off_on_loopback_and_the_banner_says_so(data_dir: Path) -> None:
     with running_server(data_dir, clean_env()) as server:
         response = httpx.get(f"{server.base_url}/experiments", timeout=30)
         banner = server.output()
+        second = serve_once(data_dir, "--port", str(free_port()))
 
     assert response.status_code == 200
     assert f"URL:              {server.base_url}" in banner
@@ -37,6 +38,11 @@ def test_auth_off_on_loopback_and_the_banner_says_so(data_dir: Path) -> None:
     assert "Auth:             OFF" in banner
     assert f"sqlite:///{data_dir}/.persona/persona.db" in banner
     assert "Default provider: local" in banner
+    # A second server in the same directory would share the first one's database: it refuses.
+    assert second.returncode == 1
+    assert second.stdout == ""
+    assert f"another persona serve (pid {server.process.pid}, {server.base_url})" in second.stderr
+    assert "--data-dir" in second.stderr
 
 
 def test_non_loopback_without_token_refuses_to_start(data_dir: Path) -> None:

@@ -69,6 +69,7 @@ def assert_no_lock_errors(server: ServerProcess) -> None:
     assert "Traceback" not in log, log[-5000:]
 
 
+@pytest.mark.stress
 async def test_500_concurrent_experiment_creations_all_stored_once(
     client: pc.AsyncPersonaClient, server: ServerProcess
 ) -> None:
@@ -101,6 +102,7 @@ async def test_500_concurrent_experiment_creations_all_stored_once(
     assert_no_lock_errors(server)
 
 
+@pytest.mark.stress
 async def test_100_concurrent_generations_all_succeed_with_exact_counts(
     client: pc.AsyncPersonaClient, server: ServerProcess
 ) -> None:

@@ -28,7 +28,7 @@ from tests.servers import (
     worker_pids,
 )
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.stress]
 
 PROVIDER_LATENCY = 4.0
 """Seconds the fake provider takes per request: long enough to kill the server mid-run."""

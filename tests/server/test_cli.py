@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -226,6 +227,91 @@ def test_help_shows_flags_as_flags(command: str, flags: list[str]) -> None:
         assert line.split(flag, 1)[1].strip()[0].isupper(), line
 
 
+@pytest.mark.parametrize("command", ["generate", "serve", "openapi"])
+def test_help_names_values_in_words_not_python_types(command: str) -> None:
+    result = runner.invoke(app, [command, "--help"])
+
+    assert result.exit_code == 0, result.output
+    # Such as <int range>, <str>, <list[str]>, <directory>.
+    assert re.findall(r"<[a-z][^>]*>", result.output) == [], result.output
+
+
+def test_the_command_list_gives_whole_summaries() -> None:
+    result = runner.invoke(app, ["--help"])
+    commands = result.output.split("Commands:")[1].split("\n\n")[0].splitlines()
+
+    summaries = {line.split()[0]: line for line in commands if line.strip()}
+    assert set(summaries) == {"generate", "serve", "worker", "openapi"}
+    assert "persona generate examples/interviews.csv" in result.output  # the examples
+    assert [line for line in summaries.values() if line.endswith("...")] == [
+        summaries["worker"]  # the worker command is documented in docs/deploy.md
+    ]
+
+
+@pytest.mark.parametrize("command", ["generate", "serve"])
+def test_help_ends_with_examples_that_are_real_commands(command: str) -> None:
+    result = runner.invoke(app, [command, "--help"])
+    examples = result.output.split("Examples:")[1].split("\n\n")[1].splitlines()
+
+    assert all(line.strip().startswith(f"persona {command}") for line in examples), examples
+    for example in examples:
+        args = example.split("  ")[0].split()[2:]
+        # Each example parses: only --help is added, so nothing runs.
+        checked = runner.invoke(app, [command, *[a.strip('"') for a in args], "--help"])
+        assert checked.exit_code == 0, (example, checked.output)
+
+
+def test_generate_help_names_every_source_format() -> None:
+    result = runner.invoke(app, ["generate", "--help"])
+
+    for suffix in ("csv", "tsv", "json", "jsonl", "md", "txt"):
+        assert f"{suffix}," in result.output or f"{suffix})" in result.output, suffix
+
+
+def _excel_export(folder: Path) -> Path:
+    """The example interviews as Excel saves a CSV on Western European Windows: cp1252, with
+    a few characters UTF-8 would encode otherwise."""
+    text = (folder / "interviews.csv").read_text(encoding="utf-8")
+    text = text.replace(" the ", " thé ").replace("'", "\N{RIGHT SINGLE QUOTATION MARK}")
+    export = folder / "exports" / "interviews-excel.csv"
+    export.parent.mkdir()
+    export.write_bytes(text.encode("cp1252"))
+    return export
+
+
+def test_a_cp1252_export_is_refused_with_a_way_to_name_its_encoding(
+    in_research_dir: Path,
+) -> None:
+    _excel_export(in_research_dir)
+
+    result = runner.invoke(app, ["generate", "exports/interviews-excel.csv"])
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: exports/interviews-excel.csv: ")
+    assert "not valid UTF-8" in result.stderr
+    assert "--encoding cp1252" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_generate_reads_files_in_the_encoding_it_is_given(in_research_dir: Path) -> None:
+    _excel_export(in_research_dir)
+    command = ["generate", "exports", "--count", "2", "--with-evidence", "--encoding", "cp1252"]
+
+    result = runner.invoke(app, command)
+
+    assert result.exit_code == 0, result.output
+    evidence = [record for persona in json.loads(result.stdout) for record in persona["evidence"]]
+    assert {record["source"] for record in evidence} == {"exports/interviews-excel.csv"}
+    assert any(" thé " in record["text"] for record in evidence)
+
+
+def test_an_unknown_encoding_is_a_usage_error(in_research_dir: Path) -> None:
+    result = runner.invoke(app, ["generate", "interviews.csv", "--encoding", "klingon"])
+
+    assert result.exit_code == 2
+    assert "unknown encoding 'klingon'" in result.stderr
+
+
 def test_a_failed_run_reports_its_error(in_research_dir: Path) -> None:
     result = runner.invoke(app, ["generate", "notes.md", "--count", "20"])
 
@@ -345,7 +431,7 @@ def test_server_commands_without_the_api_extra_say_what_to_install(
 
     assert result.exit_code == 1
     assert result.stderr == f"error: {API_EXTRA_MISSING}\n"
-    assert "pip install 'persona[api]'" in result.stderr
+    assert "pip install './packages/server[api]'" in result.stderr
 
 
 def test_openapi_prints_the_spec_or_writes_it(tmp_path: Path) -> None:

@@ -71,7 +71,8 @@ async def test_token_is_never_logged_or_echoed(
 
 
 async def test_docs_and_spec_need_no_token(secured: httpx.AsyncClient) -> None:
-    for path in ("/health", "/docs", "/redoc", "/openapi.json", "/docs-static/swagger-ui.css"):
+    docs_assets = ("/docs-static/swagger-ui.css", "/docs-redoc/redoc.standalone.js")
+    for path in ("/health", "/docs", "/redoc", "/openapi.json", *docs_assets):
         assert (await secured.get(path)).status_code == 200, path
 
 

@@ -213,6 +213,29 @@ async def test_personas_are_listed_by_run_or_for_the_latest_succeeded_run(
     assert_problem(unknown_run, 404)
 
 
+async def test_a_runs_personas_are_listed_in_the_runs_order_page_by_page(
+    client: httpx.AsyncClient,
+) -> None:
+    experiment = await create_local(client, config={"provider": "local", "persona_count": 4})
+    run = await _generate(client, experiment["id"])
+    url = f"/experiments/{experiment['id']}/personas"
+
+    pages: dict[str, list[str]] = {}
+    for name, params in (("run", {"run_id": run["id"]}), ("latest", {"latest": "true"})):
+        cursor, pages[name] = None, []
+        while True:
+            after = {} if cursor is None else {"cursor": cursor}
+            page = (await client.get(url, params={**params, "limit": 1, **after})).json()
+            pages[name] += [p["id"] for p in page["items"]]
+            if (cursor := page["next_cursor"]) is None:
+                break
+    whole = (await client.get(url, params={"latest": "true"})).json()["items"]
+
+    assert len(run["persona_ids"]) == 4
+    assert pages == {"run": run["persona_ids"], "latest": run["persona_ids"]}
+    assert [p["id"] for p in whole] == run["persona_ids"]
+
+
 async def test_markdown_ends_with_the_sources_of_the_cited_records(
     client: httpx.AsyncClient, finished: dict[str, Any]
 ) -> None:

@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 import uvicorn
-from persona.api import launch
+from persona.api import launch, serve_lock
 from persona.settings import Settings
+
+from tests.ports import free_port
 
 
 @pytest.fixture
@@ -134,7 +136,11 @@ def test_serve_passes_options_to_uvicorn_and_workers_via_environment(
     assert settings.database_url == url
     assert settings.api_tokens == ["tok-a", "tok-b"]
     out = capsys.readouterr().out
-    assert f"http://0.0.0.0:{port}/docs" in out
+    # A browser cannot open 0.0.0.0: the banner shows where it can reach the server.
+    assert f"URL:              http://127.0.0.1:{port}\n" in out
+    assert f"Docs:             http://127.0.0.1:{port}/docs\n" in out
+    assert f"Listening on:     0.0.0.0 (every interface), port {port}\n" in out
+    assert "0.0.0.0:" not in out
     assert "on (2 tokens)" in out
     assert "tok-a" not in out
     assert "Default provider: local" in out
@@ -163,7 +169,17 @@ def test_banner_hides_database_password(tmp_path: Path) -> None:
     assert "pa55word" not in text
     assert "secret-token" not in text
     assert "http://[::1]:8000" in text
+    assert "Listening on" not in text
     assert "on (1 token)" in text
+
+
+def test_the_banner_shows_a_browsable_url_for_every_interface_of_ipv6(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, _env_file=None)  # type: ignore[call-arg]
+
+    text = launch.banner(settings, host="::", port=8001)
+
+    assert "URL:              http://[::1]:8001\n" in text
+    assert "Listening on:     :: (every interface), port 8001" in text
 
 
 def test_importing_the_sdk_does_not_import_fastapi() -> None:
@@ -179,12 +195,6 @@ def test_importing_the_sdk_does_not_import_fastapi() -> None:
     )
 
     assert result.stdout.strip() == ""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -269,3 +279,35 @@ def test_a_data_dir_that_is_a_file_is_an_error(
 
     assert exit_info.value.code == 1
     assert uvicorn_calls == []
+
+
+def test_a_second_server_on_the_same_sqlite_database_refuses_to_start(
+    environ: dict[str, str],
+    uvicorn_calls: list[dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    settings = Settings(data_dir=tmp_path, _env_file=None)  # type: ignore[call-arg]
+    first = serve_lock.claim_database(settings, "http://127.0.0.1:8000")
+    assert first is not None
+
+    with pytest.raises(SystemExit) as exit_info:
+        launch.serve(**serve_args(data_dir=tmp_path))
+
+    assert exit_info.value.code == 1
+    error = capsys.readouterr().err
+    assert f"another persona serve (pid {os.getpid()}, http://127.0.0.1:8000)" in error
+    assert str(tmp_path.resolve() / ".persona" / "persona.db") in error
+    assert uvicorn_calls == []
+    first.release()
+    launch.serve(**serve_args(data_dir=tmp_path))  # once the first has stopped
+    assert len(uvicorn_calls) == 1
+
+
+def test_servers_on_postgresql_share_their_database(tmp_path: Path) -> None:
+    """Replicas on one PostgreSQL database are the point of it: nothing to lock."""
+    settings = Settings(
+        data_dir=tmp_path, database_url="postgresql+psycopg://db/persona", _env_file=None
+    )  # type: ignore[call-arg]
+
+    assert serve_lock.claim_database(settings, "http://127.0.0.1:8000") is None

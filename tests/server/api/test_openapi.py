@@ -208,6 +208,8 @@ async def test_docs_pages_reference_only_local_assets(client: httpx.AsyncClient)
             asset = await client.get(url)
             assert asset.status_code == 200, url
             assert len(asset.content) > 100, url
+            # What the scripts themselves would fetch: nothing from a CDN (ReDoc's logo was).
+            assert re.findall(rb"https://cdn[.\w]*/[^\"' )]+", asset.content) == [], url
 
 
 async def test_served_openapi_is_the_exported_one(client: httpx.AsyncClient) -> None:

@@ -29,13 +29,19 @@ if TYPE_CHECKING:
 
     Cited = list[tuple[Persona, list[CitedEvidence]]]
 
-API_EXTRA_MISSING = "the server needs the api extra: pip install 'persona[api]'"
+API_EXTRA_MISSING = (
+    "the server needs the api extra: from a clone, pip install './packages/server[api]'"
+)
 OUTSIDE = "outside the data directory"
+NOT_UTF8 = "not valid UTF-8"
 PROGRESS_REFRESH = 0.2
 """Seconds between two progress bar updates."""
 app = typer.Typer(
     name="persona",
     help="Evidence-backed user personas from qualitative research data.",
+    epilog="Examples:\n\n\b\n  persona generate examples/interviews.csv --count 3\n"
+    "  persona serve --port 8001\n\n"
+    "`persona COMMAND --help` shows a command's options and more examples.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -47,7 +53,11 @@ app = typer.Typer(
 
 ServerDataDir = Annotated[
     Path | None,
-    typer.Option(file_okay=False, help="Where data sources live; default: current directory."),
+    typer.Option(
+        file_okay=False,
+        metavar="DIR",
+        help="Where data sources live; default: current directory.",
+    ),
 ]
 """The data directory of a server or worker process."""
 
@@ -84,26 +94,46 @@ def _root(
 # ---------------------------------------------------------------------- generate
 
 
-@app.command()
+GENERATE_EXAMPLES = """Examples:
+
+\b
+  persona generate examples/interviews.csv --count 3
+  persona generate examples/ --format markdown --out out/
+  persona generate examples/survey.csv --text-column answer
+  persona generate export.csv --encoding cp1252      (a CSV saved by Excel on Windows)
+  persona generate survey.csv --provider anthropic   (needs ANTHROPIC_API_KEY)
+"""
+
+
+@app.command(
+    short_help="Generate personas from data files (no server needed).",
+    epilog=GENERATE_EXAMPLES,
+)
 def generate(
     paths: Annotated[
         list[str],
         typer.Argument(
             metavar="PATH...",
-            help="Data files or folders inside the data directory (csv, json, jsonl, md, txt).",
+            help="Data files or folders inside the data directory (csv, tsv, json, jsonl, "
+            "md, txt).",
             show_default=False,
         ),
     ],
     count: Annotated[
-        int, typer.Option("--count", "-n", min=1, max=20, help="How many personas.")
+        int,
+        typer.Option("--count", "-n", min=1, max=20, metavar="N", help="How many personas, 1-20."),
     ] = 3,
     provider: Annotated[
         str | None,
-        typer.Option(help="local, anthropic, openai, gemini or ollama; default: local."),
+        typer.Option(
+            metavar="NAME", help="local, anthropic, openai, gemini or ollama; default: local."
+        ),
     ] = None,
-    model: Annotated[str | None, typer.Option(help="Model name; default: the provider's.")] = None,
+    model: Annotated[
+        str | None, typer.Option(metavar="NAME", help="Model name; default: the provider's.")
+    ] = None,
     output_format: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="Output format.")
+        OutputFormat, typer.Option("--format", "-f", metavar="json|markdown", help="Output format.")
     ] = OutputFormat.json,
     out: Annotated[
         Path | None,
@@ -111,12 +141,15 @@ def generate(
             "--out",
             "-o",
             file_okay=False,
+            metavar="DIR",
             help="Write one file per persona into this folder instead of printing them.",
         ),
     ] = None,
     text_column: Annotated[
         str | None,
-        typer.Option(help="Column holding the participants' words (default: inferred)."),
+        typer.Option(
+            metavar="COLUMN", help="Column holding the participants' words (default: inferred)."
+        ),
     ] = None,
     with_evidence: Annotated[
         bool,
@@ -130,8 +163,17 @@ def generate(
         Path | None,
         typer.Option(
             file_okay=False,
+            metavar="DIR",
             help="The folder the PATHs must be inside; default: the current directory.",
             show_default=False,
+        ),
+    ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAME",
+            help="The files' encoding when it is not UTF-8, e.g. cp1252 for a CSV saved by "
+            "Excel on Windows.",
         ),
     ] = None,
 ) -> None:
@@ -140,16 +182,19 @@ def generate(
     PATHs are taken from the current directory, like any command's, and must lie inside the
     data directory."""
     config = _generation_config(count, provider, model)
+    _check_encoding(encoding)
     root = Path(os.path.abspath(data_dir or Path.cwd()))
     if not root.is_dir():
         _fail(f"the data directory {root} does not exist or is not a directory (--data-dir)")
     sources = [_inside_data_dir(path, root) for path in paths]
     try:
-        cited = asyncio.run(_generate(sources, root, config, text_column))
+        cited = asyncio.run(_generate(sources, root, config, text_column, encoding))
     except PersonaError as err:
         message = str(err)
         if OUTSIDE in message:  # e.g. a symbolic link out of it
             message += f" {root} (choose it with --data-dir)"
+        if NOT_UTF8 in message and encoding is None:
+            message += ", or name its encoding (--encoding cp1252 for a CSV from Excel)"
         _fail(message)
     rendered = [_render(p, records, output_format, with_evidence) for p, records in cited]
     if out is None:
@@ -167,6 +212,19 @@ def _inside_data_dir(path: str, root: Path) -> str:
     return os.path.relpath(absolute, root)
 
 
+def _check_encoding(encoding: str | None) -> None:
+    from persona.sources.transcode import check_encoding
+
+    if encoding is not None:
+        try:
+            check_encoding(encoding)
+        except LookupError:
+            raise typer.BadParameter(
+                f"unknown encoding {encoding!r} (e.g. utf-8, cp1252, latin-1)",
+                param_hint="--encoding",
+            ) from None
+
+
 def _generation_config(count: int, provider: str | None, model: str | None) -> GenerationConfig:
     from pydantic import ValidationError
 
@@ -181,15 +239,22 @@ def _generation_config(count: int, provider: str | None, model: str | None) -> G
 
 
 async def _generate(
-    paths: list[str], data_dir: Path, config: GenerationConfig, text_column: str | None
+    paths: list[str],
+    data_dir: Path,
+    config: GenerationConfig,
+    text_column: str | None,
+    encoding: str | None,
 ) -> Cited:
     """One experiment in a throwaway database. Each persona comes with the records it cites,
     read before the database goes."""
     from persona.schemas import ExperimentCreate
     from persona.service import PersonaService
     from persona.settings import Settings
+    from persona.sources.transcode import needs_transcoding, utf8_copy
 
     with tempfile.TemporaryDirectory(prefix="persona-") as scratch:
+        if encoding is not None and needs_transcoding(encoding):
+            data_dir = utf8_copy(paths, data_dir, encoding, Path(scratch) / "sources")
         settings = Settings(
             data_dir=data_dir, database_url=f"sqlite:///{Path(scratch) / 'persona.db'}"
         )
@@ -303,13 +368,28 @@ def _require_api_extra() -> None:
         _fail(API_EXTRA_MISSING)
 
 
-@app.command()
+SERVE_EXAMPLES = """Examples:
+
+\b
+  persona serve                      http://127.0.0.1:8000 over the current directory
+  persona serve --port 8001 --data-dir research/ --create-data-dir
+  persona serve --host 0.0.0.0 --auth-token "$TOKEN" --workers 2
+"""
+
+
+@app.command(short_help="Run the REST API server (needs the api extra).", epilog=SERVE_EXAMPLES)
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    host: Annotated[
+        str, typer.Option(metavar="ADDRESS", help="Interface to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(min=1, max=65535, metavar="NUMBER", help="Port to listen on.")
+    ] = 8000,
     auth_token: Annotated[
         str | None,
-        typer.Option(help="Bearer token(s), comma-separated; default: PERSONA_API_TOKEN."),
+        typer.Option(
+            metavar="TOKEN", help="Bearer token(s), comma-separated; default: PERSONA_API_TOKEN."
+        ),
     ] = None,
     no_auth: Annotated[
         bool, typer.Option("--no-auth", help="Allow a non-loopback host without a token.")
@@ -317,14 +397,22 @@ def serve(
     data_dir: ServerDataDir = None,
     database_url: Annotated[
         str | None,
-        typer.Option(help="SQLAlchemy URL; default: sqlite:///<data dir>/.persona/persona.db."),
+        typer.Option(
+            metavar="URL",
+            help="SQLAlchemy URL; default: the SQLite file .persona/persona.db of the data "
+            "directory.",
+        ),
     ] = None,
     create_data_dir: Annotated[
         bool,
         typer.Option("--create-data-dir", help="Create the data directory if it is missing."),
     ] = False,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
-    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    workers: Annotated[
+        int, typer.Option(min=1, metavar="N", help="Worker processes sharing the port.")
+    ] = 1,
+    log_level: Annotated[
+        str, typer.Option(metavar="LEVEL", help="debug, info, warning or error.")
+    ] = "info",
     with_worker: Annotated[
         bool,
         typer.Option(
@@ -396,11 +484,13 @@ def worker(
         _fail(err.message)
 
 
-@app.command()
+@app.command(short_help="Export the API's OpenAPI document (needs the api extra).")
 def openapi(
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", dir_okay=False, help="Write here instead of stdout."),
+        typer.Option(
+            "--output", "-o", dir_okay=False, metavar="FILE", help="Write here instead of stdout."
+        ),
     ] = None,
 ) -> None:
     """Export the OpenAPI document of the REST API (needs the api extra)."""

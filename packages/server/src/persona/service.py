@@ -352,8 +352,8 @@ class PersonaService(PushOperations):
         limit: int = 50,
         cursor: str | None = None,
     ) -> PersonaPage:
-        """The experiment's personas, newest first: of one run, or of its newest succeeded
-        run (``latest``), or all."""
+        """The experiment's personas: of one run, or of its newest succeeded run (``latest``),
+        in the run's order; or all, newest first."""
         if latest and run_id is not None:
             raise InvalidInputError(
                 "give run_id or latest=true, not both", location=["query", "latest"]

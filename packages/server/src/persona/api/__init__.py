@@ -1,4 +1,4 @@
-"""The REST server (``pip install persona[api]``).
+"""The REST server (the `api` extra: `pip install './packages/server[api]'` from a clone).
 
 ``create_app(settings)`` builds an app; the module attribute ``app`` is built on first
 access with settings from the environment, so ``uvicorn persona.api:app`` works. Both are

@@ -15,6 +15,7 @@ from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
 from persona.__about__ import __version__
+from persona.api.serve_lock import DatabaseInUse, claim_database
 from persona.connections import check_server_database
 from persona.errors import PersonaError
 from persona.runtime import ENGINE_POOL_SIZE
@@ -35,10 +36,8 @@ throughput (benchmarks/api_throughput.py)."""
 def is_loopback(host: str) -> bool:
     if host.lower() == "localhost":
         return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+    address = _address(host)
+    return address is not None and address.is_loopback
 
 
 def _fail(message: str) -> SystemExit:
@@ -66,9 +65,30 @@ def server_environment(
     return env
 
 
+def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None  # a host name
+
+
+def browsable_url(host: str, port: int) -> str:
+    """Where a browser on this machine reaches the server: an unspecified address (0.0.0.0,
+    ::) is one to listen on, not one to open, so it becomes the loopback address."""
+    address = _address(host)
+    if address is None:
+        return f"http://{host}:{port}"
+    if address.is_unspecified:
+        address = ipaddress.ip_address("::1" if address.version == 6 else "127.0.0.1")
+    shown = f"[{address}]" if address.version == 6 else str(address)
+    return f"http://{shown}:{port}"
+
+
 def banner(settings: Settings, *, host: str, port: int) -> str:
-    shown_host = f"[{host}]" if ":" in host else host
-    url = f"http://{shown_host}:{port}"
+    url = browsable_url(host, port)
+    address = _address(host)
+    everywhere = address is not None and address.is_unspecified
+    listening = [f"  Listening on:     {host} (every interface), port {port}"] if everywhere else []
     tokens = len(settings.api_tokens)
     auth = f"on ({tokens} token{'s' if tokens != 1 else ''})" if tokens else "OFF (no token)"
     database = make_url(settings.effective_database_url).render_as_string(hide_password=True)
@@ -76,6 +96,7 @@ def banner(settings: Settings, *, host: str, port: int) -> str:
         [
             f"Persona API {__version__}",
             f"  URL:              {url}",
+            *listening,
             f"  Docs:             {url}/docs",
             f"  Auth:             {auth}",
             f"  Data directory:   {settings.data_dir}",
@@ -199,6 +220,10 @@ def serve(
         check_server_database(settings, ENGINE_POOL_SIZE)
     except PersonaError as err:
         raise _fail(f"{err.message}.") from None
+    try:
+        lock = claim_database(settings, browsable_url(host, port))
+    except DatabaseInUse as err:
+        raise _fail(str(err)) from None
     sock = bind(host, port)
     print(banner(settings, host=host, port=port), flush=True)
     config = uvicorn.Config(
@@ -214,4 +239,8 @@ def serve(
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         server_header=False,
     )
-    run_uvicorn(config, sock)
+    try:
+        run_uvicorn(config, sock)
+    finally:
+        if lock is not None:
+            lock.release()
