@@ -44,7 +44,7 @@ from tests.servers import (
 
 from .test_server_http import TOKEN
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.stress]
 
 PROVIDER_LATENCY = 3.0
 RUNS_PER_FAULT = 40
@@ -52,7 +52,7 @@ PERSONA_COUNT = 2
 WORKER_CONCURRENCY = "10"
 LOCK_TIMEOUT = 2.0
 """The processes' PERSONA_DATABASE_LOCK_TIMEOUT, in seconds."""
-LOCK_HELD = 12.0
+LOCK_HELD = 15.0
 """Seconds the table lock is held: well over the lock timeout."""
 OUTAGE = 30.0
 KILLS, KILL_PAUSE = 24, 0.5
@@ -368,6 +368,6 @@ def test_a_held_table_lock_is_answered_within_the_lock_timeout(topology: Topolog
 
     # A request waits for the lock at most the lock timeout per statement it runs, never for
     # the whole time the lock is held; /health never calls a locked database down.
-    assert max(a.seconds for a in watcher.answers) < 3 * LOCK_TIMEOUT + 1, watcher.answers
+    assert max(a.seconds for a in watcher.answers) < 3 * LOCK_TIMEOUT + 3, watcher.answers
     assert 503 not in watcher.statuses("health")
     assert watcher.statuses() <= {200, 202, 503}
