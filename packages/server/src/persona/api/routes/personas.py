@@ -130,7 +130,8 @@ async def list_experiment_personas(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> PersonaPage:
-    """The experiment's personas, newest first."""
+    """The experiment's personas, newest first; those of one run (`run_id`, `latest`) in the
+    run's order."""
     return await service.list_personas(
         experiment_id, run_id=run_id, latest=latest, limit=limit, cursor=cursor
     )
