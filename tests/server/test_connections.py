@@ -107,9 +107,9 @@ def test_a_server_that_cannot_reach_its_database_says_so_before_it_serves(tmp_pa
         closed = sock.getsockname()[1]
     nowhere = f"postgresql+psycopg://postgres@127.0.0.1:{closed}/persona"
 
+    serve = [sys.executable, "-m", "persona.cli", "serve", "--port", str(free_port())]
     finished = subprocess.run(
-        [sys.executable, "-m", "persona.cli", "serve", "--port", str(free_port())]
-        + ["--data-dir", str(tmp_path)],
+        [*serve, "--data-dir", str(tmp_path)],
         env=clean_env(PERSONA_DATABASE_URL=nowhere),
         capture_output=True,
         text=True,

@@ -32,12 +32,14 @@ import logging
 import math
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
+from typing import Any
 
 from procrastinate import App, JobContext, PsycopgConnector, builtin_tasks
 from procrastinate.exceptions import AlreadyEnqueued, ConnectorException
 from procrastinate.job_context import AbortReason
 from procrastinate.jobs import Status
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.engine import make_url
 
 from persona.connections import queue_pool_size
@@ -73,6 +75,20 @@ RECONNECT_GIVE_UP = 2.0
 Past it the pool stops trying and the next request connects at once: after an outage, the
 first job deferred waits for one connection, not for the pool's backoff, which grows to
 many seconds while the database is away."""
+
+DEFER_RETRY = RetryPolicy(seconds=1.0, first_delay=0.002, max_delay=0.1)
+"""How long deferring a job tries again after a transient failure."""
+
+
+def _pool_without_check(**options: Any) -> AsyncConnectionPool:
+    """The job queue's pool, without the check procrastinate asks of it before every use:
+    a connection failing that check makes the pool wait a second before it takes another,
+    so each connection a restart killed cost a second. A lost connection fails its query at
+    once instead: deferring tries again on another (``DEFER_RETRY``), procrastinate's
+    worker is started again with an emptied pool."""
+    options["check"] = None
+    return AsyncConnectionPool(**options)
+
 
 _RUNS_WITH_JOBS = """
 SELECT args->>'run_id' AS run_id FROM procrastinate_jobs
@@ -136,11 +152,15 @@ class ProcrastinateDispatcher(LocalDispatcher):
         timeouts = timeouts or Timeouts()
         connector = PsycopgConnector(
             conninfo=psycopg_conninfo(database_url, timeouts),
-            min_size=1,
+            pool_factory=_pool_without_check,
+            # No connection kept open for its own sake: one lost (a restart) is replaced by
+            # the next request, at once, not in the background with the pool's backoff.
+            min_size=0,
             max_size=queue_pool_size(concurrency, execute=execute),
             timeout=timeouts.pool,
             reconnect_timeout=RECONNECT_GIVE_UP,
         )
+        self._connector = connector
         self.app = App(connector=connector)
         self._task = self.app.task(name=TASK, queue=QUEUE, pass_context=True)(self._run_job)
         self.prune_task = self.app.periodic(cron=PRUNE_CRON, periodic_id=PRUNE_TASK)(
@@ -200,6 +220,8 @@ class ProcrastinateDispatcher(LocalDispatcher):
                 delays = RESTART_BACKOFF.delays()
             self._report_stop(stopped)
             await asyncio.sleep(delays.next() or RESTART_BACKOFF.max_delay)
+            # What stopped it most likely killed the connections the pool holds too.
+            await self._connector.pool.drain()
 
     async def _run_worker_once(self) -> BaseException | None:
         """Run procrastinate's worker until it stops; what stopped it, or None when it had
@@ -321,8 +343,19 @@ class ProcrastinateDispatcher(LocalDispatcher):
             logger.debug("run %s: its job could not be deferred now: %s", run_id, describe(exc))
 
     async def _defer(self, run_id: str) -> None:
-        with contextlib.suppress(AlreadyEnqueued):  # its job is waiting already
-            await self._task.configure(queueing_lock=run_id).defer_async(run_id=run_id)
+        """Defer the run's job; a lost connection (each one the pool held before a restart)
+        is tried again at once, on another."""
+        delays = DEFER_RETRY.delays()
+        while True:
+            try:
+                with contextlib.suppress(AlreadyEnqueued):  # its job is waiting already
+                    await self._task.configure(queueing_lock=run_id).defer_async(run_id=run_id)
+                return
+            except ConnectorException as exc:
+                delay = delays.next() if is_transient(exc) else None
+                if delay is None:
+                    raise
+            await asyncio.sleep(delay)
 
     async def cancel(self, run_ids: Iterable[str]) -> None:
         """Cancel the runs' waiting jobs and abort their running ones, wherever they run;
