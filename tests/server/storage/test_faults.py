@@ -25,6 +25,8 @@ from persona.storage.engines import Timeouts
 from persona.storage.faults import OutageLog, RetryPolicy, failure_kind
 from persona.storage.write_queue import WriteQueue
 
+from .test_run_leases import _queued_run
+
 LOCAL = ResolvedConfig(provider="local", persona_count=2)
 LOCKED = sa.exc.OperationalError("UPDATE runs", {}, sqlite3.OperationalError("database is locked"))
 """What SQLAlchemy raises when SQLite's busy timeout runs out."""
@@ -67,18 +69,6 @@ def runs_table_locked(url: str, seconds: float) -> Iterator[threading.Event]:
     finally:
         holder.join()
         engine.dispose()
-
-
-def _queued_run(repo: Repository) -> str:
-    repo.create_experiment(
-        experiment_id="exp-1",
-        name="study",
-        description=None,
-        data_sources=["interviews.csv"],
-        config=LOCAL,
-    )
-    run, _ = repo.create_run("exp-1", LOCAL)
-    return run.id
 
 
 # ------------------------------------------------------------------ which failures
