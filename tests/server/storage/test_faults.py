@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 from persona.errors import DatabaseUnavailableError
 from persona.ids import utcnow
-from persona.schemas import ResolvedConfig, RunError
+from persona.schemas import RunError
 from persona.storage import Database, Repository
 from persona.storage.engines import Timeouts
 from persona.storage.faults import OutageLog, RetryPolicy, failure_kind
@@ -27,7 +27,6 @@ from persona.storage.write_queue import WriteQueue
 
 from .test_run_leases import _queued_run
 
-LOCAL = ResolvedConfig(provider="local", persona_count=2)
 LOCKED = sa.exc.OperationalError("UPDATE runs", {}, sqlite3.OperationalError("database is locked"))
 """What SQLAlchemy raises when SQLite's busy timeout runs out."""
 SHORT = Timeouts(connect=2, statement=0.3, lock=0.2, pool=2)
