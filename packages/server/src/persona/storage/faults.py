@@ -132,10 +132,6 @@ class DelaySchedule:
         self._deadline = time.monotonic() + policy.seconds
         self._bound = policy.first_delay
 
-    @property
-    def deadline(self) -> float:
-        return self._deadline
-
     def next(self) -> float | None:
         left = self._deadline - time.monotonic()
         if left <= 0:
