@@ -65,6 +65,10 @@ ServerDataDir = Annotated[
 class OutputFormat(StrEnum):
     json = "json"
     markdown = "markdown"
+    html = "html"
+
+
+SUFFIXES = {OutputFormat.json: ".json", OutputFormat.markdown: ".md", OutputFormat.html: ".html"}
 
 
 def _fail(message: str) -> NoReturn:
@@ -99,6 +103,7 @@ GENERATE_EXAMPLES = """Examples:
 \b
   persona generate examples/interviews.csv --count 3
   persona generate examples/ --format markdown --out out/
+  persona generate examples/interviews.csv --format html --out cards/
   persona generate examples/survey.csv --text-column answer
   persona generate export.csv --encoding cp1252      (a CSV saved by Excel on Windows)
   persona generate survey.csv --provider anthropic   (needs ANTHROPIC_API_KEY)
@@ -133,7 +138,13 @@ def generate(
         str | None, typer.Option(metavar="NAME", help="Model name; default: the provider's.")
     ] = None,
     output_format: Annotated[
-        OutputFormat, typer.Option("--format", "-f", metavar="json|markdown", help="Output format.")
+        OutputFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="json|markdown|html",
+            help="Output format; html (printable cards and an index.html) needs --out.",
+        ),
     ] = OutputFormat.json,
     out: Annotated[
         Path | None,
@@ -183,6 +194,8 @@ def generate(
     data directory."""
     config = _generation_config(count, provider, model)
     _check_encoding(encoding)
+    if output_format is OutputFormat.html and out is None:
+        _fail("--format html writes one file per persona: name a folder with --out")
     root = Path(os.path.abspath(data_dir or Path.cwd()))
     if not root.is_dir():
         _fail(f"the data directory {root} does not exist or is not a directory (--data-dir)")
@@ -318,11 +331,12 @@ def _render(
     from persona.schemas import PersonaContent
 
     content = persona.model_dump(mode="json", include=set(PersonaContent.model_fields))
-    if output_format is OutputFormat.markdown:
+    if output_format is not OutputFormat.json:
         from persona.generation.render import MAX_LISTED_SOURCES, persona_markdown
+        from persona.web.card import card_html
 
-        sources = records[:MAX_LISTED_SOURCES]
-        return persona_markdown(PersonaContent.model_validate(content), sources)
+        render = persona_markdown if output_format is OutputFormat.markdown else card_html
+        return render(PersonaContent.model_validate(content), records[:MAX_LISTED_SOURCES])
     if with_evidence:
         content["evidence"] = [record.model_dump(mode="json") for record in records]
     return json.dumps(content, indent=2, ensure_ascii=False)
@@ -342,13 +356,20 @@ def _indent(text: str) -> str:
 def _write_personas(
     folder: Path, personas: list[Persona], rendered: list[str], output_format: OutputFormat
 ) -> None:
-    suffix = ".md" if output_format is OutputFormat.markdown else ".json"
+    suffix = SUFFIXES[output_format]
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        written: list[tuple[str, Persona]] = []
         for number, (persona, text) in enumerate(zip(personas, rendered, strict=True), start=1):
             path = folder / f"{number:02d}-{_slug(persona.name)}{suffix}"
             path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+            written.append((path.name, persona))
             typer.echo(f"wrote {path}", err=True)
+        if output_format is OutputFormat.html:
+            from persona.web.card import index_html
+
+            (folder / "index.html").write_text(index_html(written), encoding="utf-8")
+            typer.echo(f"wrote {folder / 'index.html'}", err=True)
     except OSError as err:
         _fail(f"{err.filename}: {err.strerror}")
 

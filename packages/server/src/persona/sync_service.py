@@ -154,6 +154,9 @@ class SyncPersonaService:
     def get_persona_markdown(self, persona_id: str) -> str:
         return self._run(self._service.get_persona_markdown(persona_id))
 
+    def get_persona_html(self, persona_id: str) -> str:
+        return self._run(self._service.get_persona_html(persona_id))
+
     def list_personas(
         self,
         experiment_id: str,

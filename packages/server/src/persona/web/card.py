@@ -65,12 +65,14 @@ class PersonaCard:
         return summary if isinstance(summary, str) and summary else None
 
 
-def persona_card(persona: Persona | PersonaContent, sources: Sequence[CitedEvidence]) -> PersonaCard:
+def persona_card(
+    persona: Persona | PersonaContent, sources: Sequence[CitedEvidence]
+) -> PersonaCard:
     """The card of ``persona``; ``sources`` are the records it cites (``cited_evidence``)."""
     by_id = {record.id: record for record in sources}
     sections: dict[str, list[CardLine]] = {}
     for section in SECTION_TITLES:
-        statements: list[Insight] | list[Quote] = getattr(persona, section)
+        statements: list[Insight | Quote] = getattr(persona, section)
         sections[section] = [
             _line(section, index, statement, by_id) for index, statement in enumerate(statements)
         ]

@@ -10,9 +10,9 @@ from starlette.responses import RedirectResponse, Response
 from persona.api.deps import ServiceDep
 from persona.errors import InvalidInputError
 from persona.web.pages.forms import (
-    FormErrors,
     MAX_FORM_FIELDS,
     MAX_FORM_FILES,
+    FormErrors,
     NewExperimentForm,
     blank_values,
     experiment_create,

@@ -33,7 +33,9 @@ class FormErrors:
     form: str | None = None
 
     def __bool__(self) -> bool:
-        return any([self.name, self.pasted, self.provider, self.persona_count, self.files, self.form])
+        return any(
+            [self.name, self.pasted, self.provider, self.persona_count, self.files, self.form]
+        )
 
 
 @dataclass
@@ -100,8 +102,11 @@ async def _decoded(upload: UploadFile, name: str, errors: FormErrors) -> str | N
         return None
     if len(text) > MAX_INLINE_SOURCE_CHARS:
         errors.files.append(
-            (name, f"{name}: over {MAX_INLINE_SOURCE_CHARS:,} characters; upload it to the "
-             "experiment through the API instead")
+            (
+                name,
+                f"{name}: over {MAX_INLINE_SOURCE_CHARS:,} characters; upload it to the "
+                "experiment through the API instead",
+            )
         )
         return None
     return text

@@ -85,7 +85,9 @@ async def run_evidence_page(
     cursor: PageCursor = None,
 ) -> Response:
     """The records the run read, filtered, each with the persona lines citing it."""
-    where = EvidenceFilter(participant=participant or None, source=source or None, text=text or None)
+    where = EvidenceFilter(
+        participant=participant or None, source=source or None, text=text or None
+    )
     experiment = await service.get_experiment(experiment_id)
     run = await service.get_run(experiment_id, run_id)
     page = await service.list_run_evidence(

@@ -51,7 +51,10 @@ async def sign_in(
 async def sign_out(request: Request) -> Response:
     response = RedirectResponse("/signin", status_code=303, headers=SECURITY_HEADERS)
     response.delete_cookie(
-        COOKIE_NAME, path="/", httponly=True, samesite="strict",
+        COOKIE_NAME,
+        path="/",
+        httponly=True,
+        samesite="strict",
         secure=request.url.scheme == "https",
     )
     return response
