@@ -30,4 +30,6 @@ def links(html: str, pattern: str) -> list[str]:
 async def post_form(
     client: httpx.AsyncClient, url: str, *, headers: dict[str, str] | None = None, **kwargs: Any
 ) -> httpx.Response:
-    return await client.post(url, headers=headers or SAME_ORIGIN, follow_redirects=False, **kwargs)
+    return await client.post(
+        url, headers=SAME_ORIGIN if headers is None else headers, follow_redirects=False, **kwargs
+    )
