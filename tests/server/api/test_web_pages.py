@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from pathlib import Path
+
 import httpx
 import pytest
 
@@ -100,7 +101,7 @@ async def test_a_bad_file_is_named_with_the_apis_message_and_nothing_is_stored(
     assert "good.csv" not in error.group(1)
     assert 'value="Bad"' in response.text  # what was typed is kept
     assert (await client.get("/experiments")).json()["items"] == []
-    assert not any(p.name == "good.csv" for p in data_dir.rglob("*"))
+    assert not list((data_dir / ".persona" / "experiments").rglob("*.*"))
 
 
 async def test_a_form_without_sources_or_name_says_what_is_missing(
