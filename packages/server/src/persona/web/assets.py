@@ -18,6 +18,7 @@ ASSET_PREFIX = "/assets/"
 SERVED = (
     "app.css",
     "card.css",
+    "favicon.svg",
     "htmx.min.js",
     "htmx-ext-sse.min.js",
     "htmx.LICENSE.txt",
