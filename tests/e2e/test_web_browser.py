@@ -65,9 +65,13 @@ def browser() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        unavailable("playwright is not installed (hatch test installs it)", required=BROWSER_REQUIRED)
+        unavailable(
+            "playwright is not installed (hatch test installs it)", required=BROWSER_REQUIRED
+        )
     if not AXE.exists():
-        unavailable("axe-core is missing: run `npm ci` in tools/contract", required=BROWSER_REQUIRED)
+        unavailable(
+            "axe-core is missing: run `npm ci` in tools/contract", required=BROWSER_REQUIRED
+        )
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=list(OFFLINE_ARGS), headless=True
@@ -100,9 +104,9 @@ def page(browser: Any, server: ServerProcess) -> Iterator[tuple[Any, Watch]]:
     opened.on("request", lambda request: watch.requests.append(request.url))
     opened.on(
         "console",
-        lambda message: watch.console_errors.append(message.text)
-        if message.type == "error"
-        else None,
+        lambda message: (
+            watch.console_errors.append(message.text) if message.type == "error" else None
+        ),
     )
     opened.on("pageerror", lambda error: watch.console_errors.append(str(error)))
     opened.on("dialog", lambda dialog: (watch.dialogs.append(dialog.message), dialog.dismiss()))
@@ -213,11 +217,11 @@ def test_a_user_signs_in_generates_and_reads_personas(
 
 HOSTILE_CSV = """participant,response
 P1,"I typed <script>alert('p1')</script> into the tracker and the order numbers vanished again."
-P2,"The export says <img src=x onerror=alert('p2')> where the customer name should be every time."
-P3,"Support sent a link <a href=""javascript:alert('p3')"">click here</a> and the invoice page froze."
+P2,"The export says <img src=x onerror=alert('p2')> where the customer name should be."
+P3,"Support sent a link <a href=""javascript:alert('p3')"">click here</a>, the invoice page froze."
 P4,"Our notes field shows <svg onload=alert('p4')></svg> after each sync, the sync takes an hour."
-P5,"I paste \\"><script>alert('p5')</script> by accident and the whole tracker page stops working."
-P6,"Too many notifications: forty alerts by ten o'clock and only three of them matter <b>at all</b>."
+P5,"I paste \\"><script>alert('p5')</script> by accident and the tracker page stops working."
+P6,"Too many notifications: forty alerts by ten o'clock and only three matter <b>at all</b>."
 """
 
 
@@ -228,14 +232,18 @@ def test_hostile_content_never_runs_on_any_page(
     with httpx.Client(
         base_url=server.base_url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30
     ) as api:
-        created = api.post(
-            "/experiments",
-            json={
-                "name": "<img src=x onerror=alert('name')> <script>alert('name')</script>",
-                "data_sources": [{"name": "hostile.csv", "content": HOSTILE_CSV}],
-                "config": {"provider": "local", "persona_count": 2},
-            },
-        ).raise_for_status().json()
+        created = (
+            api.post(
+                "/experiments",
+                json={
+                    "name": "<img src=x onerror=alert('name')> <script>alert('name')</script>",
+                    "data_sources": [{"name": "hostile.csv", "content": HOSTILE_CSV}],
+                    "config": {"provider": "local", "persona_count": 2},
+                },
+            )
+            .raise_for_status()
+            .json()
+        )
         started = api.post(f"/experiments/{created['id']}/generate").raise_for_status()
         run = wait_for(api, started.headers["location"], {"succeeded"})
     sign_in(tab)

@@ -178,6 +178,8 @@ async def test_a_persona_page_shows_badges_participants_and_marked_evidence(
     for participant in persona["participants"]:
         assert f'<span class="participant">{participant}</span>' in page.text
     assert f'href="/ui/personas/{persona["id"]}/card"' in page.text
+    await client.delete(f"/experiments/{persona['experiment_id']}")
+    assert (await client.get(f"/ui/personas/{persona['id']}")).status_code == 404
 
 
 async def test_the_evidence_page_filters_and_names_the_citing_lines(

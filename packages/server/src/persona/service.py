@@ -25,6 +25,7 @@ from persona.errors import (
     InvalidInputError,
 )
 from persona.generation.citations import cited_evidence, statement_evidence_ids
+from persona.generation.cited_cache import CitedRecordsCache
 from persona.generation.render import MAX_LISTED_SOURCES, persona_markdown
 from persona.ids import new_id
 from persona.providers import list_providers, require_configured
@@ -108,6 +109,7 @@ class PersonaService(PushOperations):
         self.settings = settings or Settings()
         self._parts: Parts | None = None
         self._closed = False
+        self._cited_records = CitedRecordsCache()
 
     async def start(self) -> None:
         """Apply migrations, start the runner, re-queue runs a previous process left behind."""
@@ -345,9 +347,13 @@ class PersonaService(PushOperations):
         """The persona and the records its statements cite (the first MAX_LISTED_SOURCES),
         each with the statements citing it and the spans of its quotes."""
         persona = await self._call(self._repository.get_persona, persona_id)
-        ids = statement_evidence_ids(persona)[:MAX_LISTED_SOURCES]
-        records = await self._call(self._repository.run_records, persona.run_id, ids)
-        return persona, cited_evidence(persona, records)
+        cited = self._cited_records.get(persona.id)
+        if cited is None:
+            ids = statement_evidence_ids(persona)[:MAX_LISTED_SOURCES]
+            records = await self._call(self._repository.run_records, persona.run_id, ids)
+            cited = await asyncio.to_thread(cited_evidence, persona, records)
+            self._cited_records.put(persona.id, cited)
+        return persona, cited
 
     async def get_persona_markdown(self, persona_id: str) -> str:
         """The persona as Markdown, ending with the sources of the records it cites."""
