@@ -195,9 +195,9 @@ async def test_assets_have_content_hashed_names_and_a_long_cache_life(
     page = await client.get("/")
     urls = re.findall(r'(?:src|href)="(/assets/[^"]+)"', page.text)
 
-    assert len(urls) == 4
+    assert len(urls) == 5  # two stylesheets, htmx and its extension, the icon
     for url in urls:
-        assert re.fullmatch(r"/assets/[\w.-]+\.[0-9a-f]{12}\.(css|min\.js)", url), url
+        assert re.fullmatch(r"/assets/[\w.-]+\.[0-9a-f]{12}\.(css|min\.js|svg)", url), url
         response = await client.get(url)
         assert response.status_code == 200
         assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
