@@ -7,18 +7,16 @@ them, so ``persona --version`` and ``persona --help`` start fast.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import re
 import sys
 import tempfile
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from persona.__about__ import __version__
+from persona.cli_output import OutputFormat, printed_personas, render_persona, write_personas
 from persona.errors import PersonaError
 
 if TYPE_CHECKING:
@@ -60,15 +58,6 @@ ServerDataDir = Annotated[
     ),
 ]
 """The data directory of a server or worker process."""
-
-
-class OutputFormat(StrEnum):
-    json = "json"
-    markdown = "markdown"
-    html = "html"
-
-
-SUFFIXES = {OutputFormat.json: ".json", OutputFormat.markdown: ".md", OutputFormat.html: ".html"}
 
 
 def _fail(message: str) -> NoReturn:
@@ -209,9 +198,9 @@ def generate(
         if NOT_UTF8 in message and encoding is None:
             message += ", or name its encoding (--encoding cp1252 for a CSV from Excel)"
         _fail(message)
-    rendered = [_render(p, records, output_format, with_evidence) for p, records in cited]
+    rendered = [render_persona(p, records, output_format, with_evidence) for p, records in cited]
     if out is None:
-        _print_personas(rendered, output_format)
+        typer.echo(printed_personas(rendered, output_format))
     else:
         _write_personas(out, [persona for persona, _ in cited], rendered, output_format)
 
@@ -320,62 +309,14 @@ async def _show_progress(
     progress.update(task, completed=run.progress, description=run.stage or run.status)
 
 
-def _render(
-    persona: Persona,
-    records: list[CitedEvidence],
-    output_format: OutputFormat,
-    with_evidence: bool,
-) -> str:
-    """A persona's content, without the ids and timestamps of the throwaway database, so the
-    same input gives the same output."""
-    from persona.schemas import PersonaContent
-
-    content = persona.model_dump(mode="json", include=set(PersonaContent.model_fields))
-    if output_format is not OutputFormat.json:
-        from persona.generation.render import MAX_LISTED_SOURCES, persona_markdown
-        from persona.web.card import card_html
-
-        render = persona_markdown if output_format is OutputFormat.markdown else card_html
-        return render(PersonaContent.model_validate(content), records[:MAX_LISTED_SOURCES])
-    if with_evidence:
-        content["evidence"] = [record.model_dump(mode="json") for record in records]
-    return json.dumps(content, indent=2, ensure_ascii=False)
-
-
-def _print_personas(rendered: list[str], output_format: OutputFormat) -> None:
-    if output_format is OutputFormat.markdown:
-        typer.echo("\n\n".join(text.rstrip("\n") for text in rendered))
-    else:
-        typer.echo("[\n" + ",\n".join(_indent(text) for text in rendered) + "\n]")
-
-
-def _indent(text: str) -> str:
-    return "\n".join("  " + line for line in text.splitlines())
-
-
 def _write_personas(
     folder: Path, personas: list[Persona], rendered: list[str], output_format: OutputFormat
 ) -> None:
-    suffix = SUFFIXES[output_format]
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        written: list[tuple[str, Persona]] = []
-        for number, (persona, text) in enumerate(zip(personas, rendered, strict=True), start=1):
-            path = folder / f"{number:02d}-{_slug(persona.name)}{suffix}"
-            path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
-            written.append((path.name, persona))
+        for path in write_personas(folder, personas, rendered, output_format):
             typer.echo(f"wrote {path}", err=True)
-        if output_format is OutputFormat.html:
-            from persona.web.card import index_html
-
-            (folder / "index.html").write_text(index_html(written), encoding="utf-8")
-            typer.echo(f"wrote {folder / 'index.html'}", err=True)
     except OSError as err:
         _fail(f"{err.filename}: {err.strerror}")
-
-
-def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "persona"
 
 
 # ---------------------------------------------------------------------- server

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from persona.api.errors import status_for
@@ -67,6 +68,8 @@ class WebRoute(APIRoute):
                 return error_page(request, status_for(exc), exc.message)
             except RequestValidationError as exc:
                 return error_page(request, 422, validation_message(exc))
+            except HTTPException as exc:  # e.g. a form Starlette could not parse
+                return error_page(request, exc.status_code, str(exc.detail))
             for name, value in SECURITY_HEADERS.items():
                 response.headers.setdefault(name, value)
             return response
