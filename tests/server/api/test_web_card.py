@@ -26,6 +26,7 @@ def assert_self_contained_card(html: str, persona: dict[str, Any]) -> None:
     assert "<script" not in html.lower()
     assert not re.search(r"<link[^>]+stylesheet", html)  # the CSS is inline
     assert "<style>" in html and "@media print" in html
+    assert '"Segoe UI"' in html and "&#34;" not in html.split("</style>")[0]  # CSS unescaped
     assert not re.search(r'(src|href)="(https?:)?//', html)  # nothing fetched from elsewhere
     sources = html.index('id="h-sources"')
     assert html.index('id="h-quotes"') < sources  # the card, then its sources

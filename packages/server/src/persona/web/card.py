@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from markupsafe import Markup
+
 from persona.schemas import CitedEvidence, Insight, Persona, PersonaContent, Quote, TextSpan
 from persona.web.templating import (
     ENVIRONMENT,
@@ -111,15 +113,19 @@ def _line(
     )
 
 
+def _inline_css() -> Markup:
+    # The packaged stylesheet, as it is: escaping would break its quoted font names and
+    # badge symbols (a <style> element's text is not unescaped by the browser).
+    return Markup(stylesheet(CARD_STYLESHEET))
+
+
 def card_html(persona: Persona | PersonaContent, sources: Sequence[CitedEvidence]) -> str:
     """The printable card: one HTML document, its CSS inline, no script, then its sources."""
     template = ENVIRONMENT.get_template("card.html")
-    return template.render(
-        card=persona_card(persona, sources), inline_css=stylesheet(CARD_STYLESHEET)
-    )
+    return template.render(card=persona_card(persona, sources), inline_css=_inline_css())
 
 
 def index_html(entries: Sequence[tuple[str, PersonaContent]]) -> str:
     """An index page linking each card file (``entries``: file name, persona)."""
     template = ENVIRONMENT.get_template("card_index.html")
-    return template.render(entries=entries, inline_css=stylesheet(CARD_STYLESHEET))
+    return template.render(entries=entries, inline_css=_inline_css())
