@@ -229,23 +229,9 @@ def test_hostile_content_never_runs_on_any_page(
     page: tuple[Any, Watch], server: ServerProcess
 ) -> None:
     tab, watch = page
-    with httpx.Client(
-        base_url=server.base_url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30
-    ) as api:
-        created = (
-            api.post(
-                "/experiments",
-                json={
-                    "name": "<img src=x onerror=alert('name')> <script>alert('name')</script>",
-                    "data_sources": [{"name": "hostile.csv", "content": HOSTILE_CSV}],
-                    "config": {"provider": "local", "persona_count": 2},
-                },
-            )
-            .raise_for_status()
-            .json()
-        )
-        started = api.post(f"/experiments/{created['id']}/generate").raise_for_status()
-        run = wait_for(api, started.headers["location"], {"succeeded"})
+    created, run = generated(
+        server, "<img src=x onerror=alert('name')> <script>alert('name')</script>", HOSTILE_CSV
+    )
     sign_in(tab)
     pages = [
         "/",
@@ -266,6 +252,43 @@ def test_hostile_content_never_runs_on_any_page(
     assert "<script>alert('p1')</script>" in evidence  # shown, as text
     assert watch.dialogs == [] and watch.console_errors == []
     assert_stayed_home(watch, server)
+
+
+def generated(server: ServerProcess, name: str, csv: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An experiment over ``csv`` and its succeeded run of the local provider, through the API."""
+    with httpx.Client(
+        base_url=server.base_url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30
+    ) as api:
+        created = (
+            api.post(
+                "/experiments",
+                json={
+                    "name": name,
+                    "data_sources": [{"name": "interviews.csv", "content": csv}],
+                    "config": {"provider": "local", "persona_count": 2},
+                },
+            )
+            .raise_for_status()
+            .json()
+        )
+        started = api.post(f"/experiments/{created['id']}/generate").raise_for_status()
+        return created, wait_for(api, started.headers["location"], {"succeeded"})
+
+
+def test_pages_read_well_with_javascript_off(browser: Any, server: ServerProcess) -> None:
+    created, _ = generated(server, "No script", EXAMPLE_INTERVIEWS.read_text(encoding="utf-8"))
+    context = browser.new_context(base_url=server.base_url, java_script_enabled=False)
+    tab = context.new_page()
+    try:
+        sign_in(tab)
+        tab.click(f"a[href='/ui/experiments/{created['id']}']")
+        tab.click(".persona-tile a >> nth=0")
+        tab.click("#quotes-0 summary")
+        assert tab.locator("#quotes-0 .record mark").first.is_visible()
+        tab.click("text=All evidence of the run")
+        assert tab.locator(".cited-by a").count() >= 1
+    finally:
+        context.close()
 
 
 def _words(text: str) -> str:
