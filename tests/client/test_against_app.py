@@ -179,6 +179,8 @@ def test_sync_pages_through_experiments(make_app: AppFactory) -> None:
         assert {e.id for e in first.items}.isdisjoint(e.id for e in second.items)
         newest_first = [e.id for e in reversed(created)]
         assert [e.id for e in client.experiments.iter(page_size=2)] == newest_first
+        named = client.experiments.iter(name="study 3", page_size=1)
+        assert [e.id for e in named] == [created[3].id]
 
 
 def test_sync_errors_carry_the_problem(make_app: AppFactory) -> None:

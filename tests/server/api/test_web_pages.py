@@ -31,9 +31,9 @@ async def test_the_experiments_page_lists_pages_and_searches_by_name(
     second = await client.get(following[0].replace("&amp;", "&"))
     assert "Study 00" in second.text and "Checkout interviews" not in second.text
 
-    found = await client.get("/", params={"q": "CHECKOUT"})
+    found = await client.get("/", params={"name": "CHECKOUT"})
     assert "Checkout interviews" in found.text and "Study" not in found.text
-    none = await client.get("/", params={"q": "%_"})  # wildcards are matched literally
+    none = await client.get("/", params={"name": "%_"})  # wildcards are matched literally
     assert "No experiment" in none.text
 
 
@@ -217,7 +217,7 @@ async def test_an_unknown_id_gives_an_html_404(client: httpx.AsyncClient, path: 
 
 
 async def test_a_bad_query_gives_an_html_422(client: httpx.AsyncClient) -> None:
-    response = await client.get("/", params={"q": "x" * 101})
+    response = await client.get("/", params={"name": "x" * 101})
 
     assert response.status_code == 422
-    assert "q:" in response.text
+    assert "name:" in response.text

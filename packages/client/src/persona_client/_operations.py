@@ -175,8 +175,10 @@ def list_providers() -> Operation[list[ProviderInfo]]:
 # --------------------------------------------------------------------------- experiments
 
 
-def list_experiments(*, limit: int | None, cursor: str | None) -> Operation[ExperimentPage]:
-    params = _page_params(limit, cursor)
+def list_experiments(
+    *, limit: int | None, cursor: str | None, name: str | None = None
+) -> Operation[ExperimentPage]:
+    params = _page_params(limit, cursor, name=name)
     return Operation("GET", "/experiments", _experiment_page, replayable=True, params=params)
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import RedirectResponse, Response
 
-from persona.api.deps import ServiceDep
+from persona.api.deps import NameFilter, ServiceDep
 from persona.errors import InvalidInputError
 from persona.web.pages.forms import (
     MAX_FORM_FIELDS,
@@ -25,7 +25,6 @@ from persona.web.pages.route import WebRoute
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
 PAGE_SIZE = 25
-Search = Annotated[str | None, Query(max_length=100)]
 PageCursor = Annotated[str | None, Query(min_length=1, max_length=512)]
 
 
@@ -35,10 +34,10 @@ def experiment_url(experiment_id: str) -> str:
 
 @router.get("/")
 async def experiments_page(
-    request: Request, service: ServiceDep, q: Search = None, cursor: PageCursor = None
+    request: Request, service: ServiceDep, name: NameFilter = None, cursor: PageCursor = None
 ) -> Response:
-    page = await service.list_experiments(name=q or None, limit=PAGE_SIZE, cursor=cursor)
-    return render(request, "experiments.html", page=page, q=q, cursor=cursor)
+    page = await service.list_experiments(name=name, limit=PAGE_SIZE, cursor=cursor)
+    return render(request, "experiments.html", page=page, name=name, cursor=cursor)
 
 
 def _form_page(
