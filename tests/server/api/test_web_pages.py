@@ -190,8 +190,16 @@ async def test_the_evidence_page_filters_and_names_the_citing_lines(
     quote = persona["quotes"][0]
     record = (await client.get(f"/personas/{persona['id']}/evidence")).json()["items"][0]
     url = f"/ui/experiments/{run['experiment_id']}/runs/{run['id']}/evidence"
+    grounding = run["grounding"]
+    summary = (
+        f"{grounding['quotes_verified']} verified ({grounding['quotes_corrected']} corrected), "
+        f"{grounding['quotes_approximate']} approximate, {grounding['quotes_unverified']} not found"
+    )
+    experiment_page = await client.get(f"/ui/experiments/{run['experiment_id']}")
+    assert summary in experiment_page.text
 
     everything = await client.get(url)
+    assert summary in everything.text
     api_page = await client.get(f"/experiments/{run['experiment_id']}/runs/{run['id']}/evidence")
     assert everything.text.count('class="record"') == len(api_page.json()["items"]) > 1
     filtered = await client.get(url, params={"participant": record["participant"]})
