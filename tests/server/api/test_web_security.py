@@ -234,3 +234,18 @@ async def test_hostile_content_is_shown_as_text_on_every_page(client: httpx.Asyn
         assert "<svg" not in html and 'href="javascript:' not in html, path
     evidence = (await client.get(pages[-1])).text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in evidence
+
+
+async def test_a_hostile_file_name_in_a_refusal_is_text(client: httpx.AsyncClient) -> None:
+    name = "<img src=x onerror=alert(1)>.csv"
+
+    response = await post_form(
+        client,
+        "/ui/experiments",
+        data={"name": "<script>alert(2)</script>", "provider": "local"},
+        files=[("files", (name, b"participant,response\n", "text/csv"))],
+    )
+
+    assert response.status_code == 422
+    assert "<img src=x" not in response.text and "<script>alert" not in response.text
+    assert "&lt;img src=x onerror=alert(1)&gt;.csv" in response.text
