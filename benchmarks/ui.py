@@ -20,16 +20,20 @@ Times are measured from the client on loopback, so they include the HTTP round t
 upper bound on the server's time. Measures only; asserts nothing.
 
 2026-12-07, 300 requests each, on 2 cores shared with two other developers' test runs (load
-average 3.4): idle, the persona page p50 11.9 ms, p99 28.3 ms; the evidence page p50 9.6 ms,
-p99 25.1 ms (the same records as JSON from the API: p50 2.8 ms, p99 8.8 ms). With runs of
-the 10,000 records executing (8 started while measuring; each a synthesis child process
-at full CPU, and its snapshot checked and its personas stored by the server), the persona
-page p50 26.7 ms, p99 150.3 ms; the evidence page p50 27.9 ms, p99 163.6 ms; the JSON
-evidence p50 11.0 ms, p99 86.3 ms: on this machine the runs take the cores the server needs,
-for the API as for the pages, and the 50 ms target is met only while no run executes. The
-persona page: 57.7 KB of HTML and 64.3 KB of assets on a first visit (122.1 KB), 57.7 KB on
-the next. Before the cited records were cached (``persona.generation.cited_cache``), the
-persona page took p50 44.5 ms idle.
+average 2.9-3.8). Idle: the persona page p50 10.6 ms, p99 18.2 ms; the evidence page p50
+11.5 ms, p99 25.7 ms (the same records as JSON from the API: p50 3.3 ms, p99 8.7 ms). With
+runs of the 10,000 records executing (6 started while measuring; each a synthesis child
+process at full CPU, while the server checks its snapshot and stores its personas): the
+persona page p50 27.1 ms, p99 143.1 ms; the evidence page p50 23.4 ms, p99 141.3 ms; the
+JSON evidence p50 14.1 ms, p99 115.7 ms. On this machine the runs take the cores the server
+needs, for the API as for the pages: the 50 ms target is met only while no run executes. A
+profile of the server then (py-spy, 15 s) finds its event loop's thread busy about a third
+of the time, the rest waiting for the interpreter lock held by the threads that execute
+runs and write. The persona page weighs 57.8 KB of HTML and 64.5 KB of assets on a first
+visit (122.3 KB), 57.8 KB on the next. Before the cited records were cached
+(``persona.generation.cited_cache``) the persona page took p50 44.5 ms idle; asset URLs are
+hashed once per process and templates are not checked for changes on every render (both
+showed in that profile).
 
     python benchmarks/ui.py [--requests 300] [--records 10000]
 """

@@ -31,17 +31,18 @@ class Asset:
     name: str
     body: bytes
     media_type: str
-
-    @property
-    def hashed_name(self) -> str:
-        path = PurePosixPath(self.name)
-        digest = hashlib.sha256(self.body).hexdigest()[:12]
-        stem = self.name.removesuffix("".join(path.suffixes))
-        return f"{stem}.{digest}{''.join(path.suffixes)}"
+    hashed_name: str
+    """The name with the first 12 hex digits of the content's SHA-256 before its suffixes."""
 
     @property
     def url(self) -> str:
         return ASSET_PREFIX + self.hashed_name
+
+
+def hashed(name: str, body: bytes) -> str:
+    suffixes = "".join(PurePosixPath(name).suffixes)
+    digest = hashlib.sha256(body).hexdigest()[:12]
+    return f"{name.removesuffix(suffixes)}.{digest}{suffixes}"
 
 
 def _load(name: str) -> Asset:
@@ -49,7 +50,7 @@ def _load(name: str) -> Asset:
     media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     if media_type.startswith("text/") or media_type.endswith("javascript"):
         media_type += "; charset=utf-8"
-    return Asset(name=name, body=body, media_type=media_type)
+    return Asset(name=name, body=body, media_type=media_type, hashed_name=hashed(name, body))
 
 
 @cache

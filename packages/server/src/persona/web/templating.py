@@ -114,6 +114,8 @@ def build_environment() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # Templates are package files: no stat of each one on every render.
+        auto_reload=False,
     )
     environment.filters.update(highlight=highlight, when=when, file_size=file_size, percent=percent)
     environment.globals.update(
