@@ -104,6 +104,32 @@ async def test_a_bad_file_is_named_with_the_apis_message_and_nothing_is_stored(
     assert not list((data_dir / ".persona" / "experiments").rglob("*.*"))
 
 
+async def test_files_added_on_the_experiment_page_are_checked_like_the_apis(
+    client: httpx.AsyncClient,
+) -> None:
+    experiment = await create_local(client)
+    url = f"/ui/experiments/{experiment['id']}/sources"
+    csv = EXAMPLE_INTERVIEWS.read_bytes()
+
+    refused = await post_form(
+        client,
+        url,
+        files=[
+            ("files", ("more.csv", csv, "text/csv")),
+            ("files", ("empty.csv", b"participant,response\n", "text/csv")),
+        ],
+    )
+    added = await post_form(client, url, files=[("files", ("more.csv", csv, "text/csv"))])
+
+    assert refused.status_code == 422
+    error = re.search(r'<p class="error" id="files-error"[^>]*>(.*?)</p>', refused.text)
+    assert error is not None and error.group(1).startswith("empty.csv: ")
+    assert added.status_code == 303
+    sources = (await client.get(f"/experiments/{experiment['id']}/sources")).json()["items"]
+    assert [Path(s["name"]).name for s in sources] == ["interviews.csv", "more.csv"]
+    assert sources[1]["kind"] == "upload"
+
+
 async def test_a_form_without_sources_or_name_says_what_is_missing(
     client: httpx.AsyncClient,
 ) -> None:

@@ -148,6 +148,7 @@ async def test_every_form_refuses_a_request_from_another_site(
         (f"{base}/runs", {}),
         (f"{base}/runs/run-x/cancel", {}),
         (f"{base}/sources/delete", {"data": {"source": experiment["data_sources"][0]}}),
+        (f"{base}/sources", {"files": [("files", ("more.md", b"P1: hello there", "text/plain"))]}),
         ("/signin", {"data": {"token": "x"}}),
         ("/signout", {}),
     ]
@@ -157,6 +158,8 @@ async def test_every_form_refuses_a_request_from_another_site(
         assert "not sent from a page of this server" in response.text
 
     assert len((await client.get("/experiments")).json()["items"]) == 1
+    sources = (await client.get(f"/experiments/{experiment['id']}/sources")).json()["items"]
+    assert [s["name"] for s in sources] == experiment["data_sources"]
     assert (await client.get(f"/experiments/{experiment['id']}/runs")).json()["items"] == []
 
 

@@ -41,7 +41,7 @@ that the `X-Request-ID` header of every response also carries.
 """
 
 # The API's uploads, and the interface's new-experiment form.
-UPLOAD_PATH = re.compile(r"/experiments/[^/]+/sources|/ui/experiments")
+UPLOAD_PATH = re.compile(r"(/ui)?/experiments/[^/]+/sources|/ui/experiments")
 
 
 @asynccontextmanager

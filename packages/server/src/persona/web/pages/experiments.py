@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
+from starlette.datastructures import UploadFile
 from starlette.responses import RedirectResponse, Response
 
 from persona.api.deps import NameFilter, ServiceDep
 from persona.errors import InvalidInputError
+from persona.service import UploadedFile
 from persona.web.pages.forms import (
     MAX_FORM_FIELDS,
     MAX_FORM_FILES,
@@ -78,6 +80,17 @@ async def create_experiment(request: Request, service: ServiceDep) -> Response:
 
 @router.get("/ui/experiments/{experiment_id}")
 async def experiment_page(request: Request, experiment_id: str, service: ServiceDep) -> Response:
+    return await _experiment_page(request, experiment_id, service)
+
+
+async def _experiment_page(
+    request: Request,
+    experiment_id: str,
+    service: ServiceDep,
+    *,
+    upload_error: str | None = None,
+    status: int = 200,
+) -> Response:
     experiment = await service.get_experiment(experiment_id)
     runs = await service.list_runs(experiment_id, limit=20)
     sources = await service.list_sources(experiment_id)
@@ -85,11 +98,31 @@ async def experiment_page(request: Request, experiment_id: str, service: Service
     return render(
         request,
         "experiment.html",
+        status=status,
         experiment=experiment,
         runs=runs.items,
         sources=sources.items,
         personas=personas.items,
+        upload_error=upload_error,
     )
+
+
+@router.post("/ui/experiments/{experiment_id}/sources")
+async def upload_sources(request: Request, experiment_id: str, service: ServiceDep) -> Response:
+    """Add files to the experiment; a refused one is named on the page, and none is kept."""
+    async with request.form(max_files=MAX_FORM_FILES, max_fields=MAX_FORM_FIELDS) as data:
+        files = [
+            UploadedFile(filename=f.filename or "", stream=f.file)
+            for f in data.getlist("files")
+            if isinstance(f, UploadFile) and f.filename
+        ]
+        try:
+            await service.upload_sources(experiment_id, files)
+        except InvalidInputError as error:
+            return await _experiment_page(
+                request, experiment_id, service, upload_error=error.message, status=422
+            )
+    return RedirectResponse(experiment_url(experiment_id), status_code=303)
 
 
 @router.post("/ui/experiments/{experiment_id}/sources/delete")
