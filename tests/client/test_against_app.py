@@ -106,6 +106,8 @@ def test_sync_create_generate_wait_and_read(make_app: AppFactory) -> None:
         persona = client.personas.get(finished.persona_ids[0])
         assert persona.run_id == run.id and persona.evidence_ids
         assert client.personas.markdown(persona.id).startswith(f"# {persona.name}")
+        card = client.personas.html(persona.id)
+        assert card.startswith("<!doctype html>") and persona.name in card
         listed = client.personas.list(experiment.id)
         assert {p.id for p in listed.items} == set(finished.persona_ids)
         assert [r.id for r in client.runs.list(experiment.id, status="succeeded").items] == [run.id]
@@ -177,6 +179,8 @@ def test_sync_pages_through_experiments(make_app: AppFactory) -> None:
         assert {e.id for e in first.items}.isdisjoint(e.id for e in second.items)
         newest_first = [e.id for e in reversed(created)]
         assert [e.id for e in client.experiments.iter(page_size=2)] == newest_first
+        named = client.experiments.iter(name="study 3", page_size=1)
+        assert [e.id for e in named] == [created[3].id]
 
 
 def test_sync_errors_carry_the_problem(make_app: AppFactory) -> None:
@@ -304,6 +308,7 @@ async def test_async_create_generate_wait_and_read(make_app: AppFactory) -> None
         persona = await client.personas.get(finished.personas[0].id)
         assert persona == finished.personas[0]
         assert persona.name in await client.personas.markdown(persona.id)
+        assert persona.title in await client.personas.html(persona.id)
         assert [p.id async for p in client.personas.iter(experiment.id, page_size=1)] != []
         assert [r.id async for r in client.runs.iter(experiment.id)] == [run.id]
         events = (await client.runs.events(experiment.id, run.id)).items

@@ -208,6 +208,8 @@ def test_create_accepts_models_and_sends_only_what_was_set() -> None:
 def test_list_sends_only_given_parameters() -> None:
     assert ops.list_experiments(limit=None, cursor=None).params is None
     assert ops.list_experiments(limit=2, cursor="c").params == {"limit": 2, "cursor": "c"}
+    named = ops.list_experiments(limit=None, cursor=None, name="Q3")
+    assert named.params == {"name": "Q3"}
     assert ops.list_runs("e", status="failed", limit=None, cursor=None).params == {
         "status": "failed"
     }

@@ -26,15 +26,17 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.browsers import (
+    BROWSER_REQUIRED,
+    CHROMIUM,
+    OFFLINE_ARGS,
+    REQUIRE_BROWSER,
+    find_chromium,
+)
 from tests.servers import ServerProcess, clean_env, make_data_dir, running_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
-REQUIRE_BROWSER = "PERSONA_REQUIRE_BROWSER"
-# Read at import: the autouse fixture of tests/conftest.py removes PERSONA_* variables
-# from the environment before each test runs.
-BROWSER_REQUIRED = os.environ.get(REQUIRE_BROWSER) == "1"
 RENDER_TIMEOUT = 120.0
 """Wall-clock seconds one headless page load may take before Chromium is killed."""
 VIRTUAL_TIME_BUDGET_MS = 10_000
@@ -56,20 +58,6 @@ class Rendered:
     def urls_initiated_by(self, origin: str) -> list[str]:
         """URLs of the requests the page itself made (scripts, styles, fetches, fonts)."""
         return [r["url"] for r in self.requests if r.get("initiator") == origin]
-
-
-def find_chromium(binary: Path, *, required: bool) -> Path:
-    """``binary``; when it is missing, a skip saying how to run these tests, or a failure
-    when ``required``."""
-    if os.access(binary, os.X_OK):
-        return binary
-    message = (
-        f"{binary} is missing: install Debian's chromium package "
-        "(sudo apt-get install -y chromium) to test the docs offline"
-    )
-    if required:
-        pytest.fail(f"{message}; {REQUIRE_BROWSER}=1 makes this a failure")
-    pytest.skip(f"{message}, or set {REQUIRE_BROWSER}=1 to make this a failure")
 
 
 @pytest.fixture(scope="module")
@@ -105,14 +93,8 @@ def render(chromium: Path, url: str, profile: Path) -> Rendered:
     net_log = profile.parent / f"{profile.name}-netlog.json"
     argv = [
         str(chromium),
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        # Containers often have a small /dev/shm; the launcher's own check for it can misfire.
-        "--disable-dev-shm-usage",
+        *OFFLINE_ARGS,
         f"--user-data-dir={profile}",
-        # No name resolves and no non-loopback address is reachable: only 127.0.0.1 is.
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-        "--proxy-server=http://127.0.0.1:9",
         f"--log-net-log={net_log}",
         f"--virtual-time-budget={VIRTUAL_TIME_BUDGET_MS}",
         "--dump-dom",

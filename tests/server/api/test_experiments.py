@@ -51,6 +51,26 @@ async def test_list_is_newest_first_and_pages_with_cursor(client: httpx.AsyncCli
     assert third["next_cursor"] is None
 
 
+async def test_list_by_a_part_of_the_name_pages_with_cursor(client: httpx.AsyncClient) -> None:
+    matching = [(await create_local(client, name=f"Checkout {i}"))["id"] for i in range(3)]
+    await create_local(client, name="Onboarding")
+    await create_local(client, name="100% of 5_ users")
+
+    first = (await client.get("/experiments", params={"name": "checkOUT", "limit": 2})).json()
+    rest = await client.get(
+        "/experiments", params={"name": "checkout", "cursor": first["next_cursor"]}
+    )
+
+    seen = [e["id"] for page in (first, rest.json()) for e in page["items"]]
+    assert seen == list(reversed(matching))
+    # LIKE's wildcards are plain characters in a name.
+    literal = (await client.get("/experiments", params={"name": "% of 5_"})).json()["items"]
+    assert [e["name"] for e in literal] == ["100% of 5_ users"]
+    assert (await client.get("/experiments", params={"name": "_"})).json()["items"] == literal
+    too_long = await client.get("/experiments", params={"name": "x" * 101})
+    assert assert_problem(too_long, 422)["errors"][0]["loc"] == ["query", "name"]
+
+
 async def test_list_limit_out_of_range_is_422_naming_the_parameter(
     client: httpx.AsyncClient,
 ) -> None:

@@ -23,6 +23,7 @@ OPERATION_IDS = {
     "listRunEvidence",
     "getPersona",
     "getPersonaMarkdown",
+    "getPersonaHtml",
     "listPersonas",
     "listPersonaEvidence",
     "uploadSources",

@@ -46,6 +46,7 @@ T_co = TypeVar("T_co", covariant=True)
 
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 MARKDOWN = "text/markdown"
+HTML = "text/html"
 UPLOAD_FIELD = "files"
 
 DataSource = str | InlineSource | Mapping[str, str]
@@ -94,15 +95,22 @@ def _no_content(response: httpx.Response) -> None:
     return None
 
 
-def _markdown(response: httpx.Response) -> str:
-    content_type = response.headers.get("Content-Type", "")
-    if not content_type.startswith(MARKDOWN):
-        raise APIResponseValidationError(
-            f"expected {MARKDOWN} from {response.request.url.path}, "
-            f"got {content_type or 'no content type'}",
-            response=response,
-        )
-    return response.text
+def _text_of(media_type: str) -> Callable[[httpx.Response], str]:
+    def parse(response: httpx.Response) -> str:
+        content_type = response.headers.get("Content-Type", "")
+        if not content_type.startswith(media_type):
+            raise APIResponseValidationError(
+                f"expected {media_type} from {response.request.url.path}, "
+                f"got {content_type or 'no content type'}",
+                response=response,
+            )
+        return response.text
+
+    return parse
+
+
+_markdown = _text_of(MARKDOWN)
+_html = _text_of(HTML)
 
 
 _health = _json_parser(TypeAdapter(Health), "a Health")
@@ -167,8 +175,10 @@ def list_providers() -> Operation[list[ProviderInfo]]:
 # --------------------------------------------------------------------------- experiments
 
 
-def list_experiments(*, limit: int | None, cursor: str | None) -> Operation[ExperimentPage]:
-    params = _page_params(limit, cursor)
+def list_experiments(
+    *, limit: int | None, cursor: str | None, name: str | None = None
+) -> Operation[ExperimentPage]:
+    params = _page_params(limit, cursor, name=name)
     return Operation("GET", "/experiments", _experiment_page, replayable=True, params=params)
 
 
@@ -308,6 +318,12 @@ def get_persona_markdown(persona_id: str) -> Operation[str]:
     path = f"/personas/{_segment(persona_id, 'persona_id')}/markdown"
     headers = {"Accept": MARKDOWN}
     return Operation("GET", path, _markdown, replayable=True, headers=headers)
+
+
+def get_persona_html(persona_id: str) -> Operation[str]:
+    path = f"/personas/{_segment(persona_id, 'persona_id')}/html"
+    headers = {"Accept": HTML}
+    return Operation("GET", path, _html, replayable=True, headers=headers)
 
 
 def list_personas(

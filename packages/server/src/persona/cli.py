@@ -7,18 +7,16 @@ them, so ``persona --version`` and ``persona --help`` start fast.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import re
 import sys
 import tempfile
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from persona.__about__ import __version__
+from persona.cli_output import OutputFormat, printed_personas, render_persona, write_personas
 from persona.errors import PersonaError
 
 if TYPE_CHECKING:
@@ -62,11 +60,6 @@ ServerDataDir = Annotated[
 """The data directory of a server or worker process."""
 
 
-class OutputFormat(StrEnum):
-    json = "json"
-    markdown = "markdown"
-
-
 def _fail(message: str) -> NoReturn:
     """One line on stderr, exit code 1."""
     typer.echo(f"error: {message}", err=True)
@@ -99,6 +92,7 @@ GENERATE_EXAMPLES = """Examples:
 \b
   persona generate examples/interviews.csv --count 3
   persona generate examples/ --format markdown --out out/
+  persona generate examples/interviews.csv --format html --out cards/
   persona generate examples/survey.csv --text-column answer
   persona generate export.csv --encoding cp1252      (a CSV saved by Excel on Windows)
   persona generate survey.csv --provider anthropic   (needs ANTHROPIC_API_KEY)
@@ -133,7 +127,13 @@ def generate(
         str | None, typer.Option(metavar="NAME", help="Model name; default: the provider's.")
     ] = None,
     output_format: Annotated[
-        OutputFormat, typer.Option("--format", "-f", metavar="json|markdown", help="Output format.")
+        OutputFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="json|markdown|html",
+            help="Output format; html (printable cards and an index.html) needs --out.",
+        ),
     ] = OutputFormat.json,
     out: Annotated[
         Path | None,
@@ -183,6 +183,8 @@ def generate(
     data directory."""
     config = _generation_config(count, provider, model)
     _check_encoding(encoding)
+    if output_format is OutputFormat.html and out is None:
+        _fail("--format html writes one file per persona: name a folder with --out")
     root = Path(os.path.abspath(data_dir or Path.cwd()))
     if not root.is_dir():
         _fail(f"the data directory {root} does not exist or is not a directory (--data-dir)")
@@ -196,9 +198,9 @@ def generate(
         if NOT_UTF8 in message and encoding is None:
             message += ", or name its encoding (--encoding cp1252 for a CSV from Excel)"
         _fail(message)
-    rendered = [_render(p, records, output_format, with_evidence) for p, records in cited]
+    rendered = [render_persona(p, records, output_format, with_evidence) for p, records in cited]
     if out is None:
-        _print_personas(rendered, output_format)
+        typer.echo(printed_personas(rendered, output_format))
     else:
         _write_personas(out, [persona for persona, _ in cited], rendered, output_format)
 
@@ -307,54 +309,14 @@ async def _show_progress(
     progress.update(task, completed=run.progress, description=run.stage or run.status)
 
 
-def _render(
-    persona: Persona,
-    records: list[CitedEvidence],
-    output_format: OutputFormat,
-    with_evidence: bool,
-) -> str:
-    """A persona's content, without the ids and timestamps of the throwaway database, so the
-    same input gives the same output."""
-    from persona.schemas import PersonaContent
-
-    content = persona.model_dump(mode="json", include=set(PersonaContent.model_fields))
-    if output_format is OutputFormat.markdown:
-        from persona.generation.render import MAX_LISTED_SOURCES, persona_markdown
-
-        sources = records[:MAX_LISTED_SOURCES]
-        return persona_markdown(PersonaContent.model_validate(content), sources)
-    if with_evidence:
-        content["evidence"] = [record.model_dump(mode="json") for record in records]
-    return json.dumps(content, indent=2, ensure_ascii=False)
-
-
-def _print_personas(rendered: list[str], output_format: OutputFormat) -> None:
-    if output_format is OutputFormat.markdown:
-        typer.echo("\n\n".join(text.rstrip("\n") for text in rendered))
-    else:
-        typer.echo("[\n" + ",\n".join(_indent(text) for text in rendered) + "\n]")
-
-
-def _indent(text: str) -> str:
-    return "\n".join("  " + line for line in text.splitlines())
-
-
 def _write_personas(
     folder: Path, personas: list[Persona], rendered: list[str], output_format: OutputFormat
 ) -> None:
-    suffix = ".md" if output_format is OutputFormat.markdown else ".json"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        for number, (persona, text) in enumerate(zip(personas, rendered, strict=True), start=1):
-            path = folder / f"{number:02d}-{_slug(persona.name)}{suffix}"
-            path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+        for path in write_personas(folder, personas, rendered, output_format):
             typer.echo(f"wrote {path}", err=True)
     except OSError as err:
         _fail(f"{err.filename}: {err.strerror}")
-
-
-def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "persona"
 
 
 # ---------------------------------------------------------------------- server

@@ -25,6 +25,7 @@ from persona.errors import (
     InvalidInputError,
 )
 from persona.generation.citations import cited_evidence, statement_evidence_ids
+from persona.generation.cited_cache import CitedRecordsCache
 from persona.generation.render import MAX_LISTED_SOURCES, persona_markdown
 from persona.ids import new_id
 from persona.providers import list_providers, require_configured
@@ -36,6 +37,7 @@ from persona.runs.idempotency import checked_key, replayed, request_hash
 from persona.runs.waiting import wait_for_run
 from persona.runtime import Parts, release, start_parts, stop_runs
 from persona.schemas import (
+    CitedEvidence,
     CitedEvidencePage,
     EvidencePage,
     Experiment,
@@ -74,6 +76,7 @@ from persona.sources.uploads import (
 from persona.storage import ReadWouldWait, Repository
 from persona.storage.evidence import NO_FILTER, EvidenceFilter
 from persona.storage.sources import experiment_text_column, remove_data_source
+from persona.web.card import card_html
 
 if TYPE_CHECKING:
     pass
@@ -106,6 +109,7 @@ class PersonaService(PushOperations):
         self.settings = settings or Settings()
         self._parts: Parts | None = None
         self._closed = False
+        self._cited_records = CitedRecordsCache()
 
     async def start(self) -> None:
         """Apply migrations, start the runner, re-queue runs a previous process left behind."""
@@ -197,9 +201,12 @@ class PersonaService(PushOperations):
             raise
 
     async def list_experiments(
-        self, *, limit: int = 50, cursor: str | None = None
+        self, *, name: str | None = None, limit: int = 50, cursor: str | None = None
     ) -> ExperimentPage:
-        return await self._call(self._repository.list_experiments, limit=limit, cursor=cursor)
+        """Experiments, newest first; with ``name``, those whose name holds it (any case)."""
+        return await self._call(
+            self._repository.list_experiments, name=name, limit=limit, cursor=cursor
+        )
 
     async def get_experiment(self, experiment_id: str) -> Experiment:
         return await self._call(self._repository.get_experiment, experiment_id)
@@ -336,12 +343,25 @@ class PersonaService(PushOperations):
     async def get_persona(self, persona_id: str) -> Persona:
         return await self._call(self._repository.get_persona, persona_id)
 
+    async def get_cited_persona(self, persona_id: str) -> tuple[Persona, list[CitedEvidence]]:
+        """The persona and the records its statements cite (the first MAX_LISTED_SOURCES),
+        each with the statements citing it and the spans of its quotes."""
+        persona = await self._call(self._repository.get_persona, persona_id)
+        cited = self._cited_records.get(persona.id)
+        if cited is None:
+            ids = statement_evidence_ids(persona)[:MAX_LISTED_SOURCES]
+            records = await self._call(self._repository.run_records, persona.run_id, ids)
+            cited = await asyncio.to_thread(cited_evidence, persona, records)
+            self._cited_records.put(persona.id, cited)
+        return persona, cited
+
     async def get_persona_markdown(self, persona_id: str) -> str:
         """The persona as Markdown, ending with the sources of the records it cites."""
-        persona = await self._call(self._repository.get_persona, persona_id)
-        ids = statement_evidence_ids(persona)[:MAX_LISTED_SOURCES]
-        records = await self._call(self._repository.run_records, persona.run_id, ids)
-        return persona_markdown(persona, cited_evidence(persona, records))
+        return persona_markdown(*await self.get_cited_persona(persona_id))
+
+    async def get_persona_html(self, persona_id: str) -> str:
+        """The persona as a self-contained, printable HTML card followed by its sources."""
+        return card_html(*await self.get_cited_persona(persona_id))
 
     async def list_personas(
         self,

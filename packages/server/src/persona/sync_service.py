@@ -94,8 +94,10 @@ class SyncPersonaService:
     ) -> Experiment:
         return self._run(self._service.create_experiment(data, text_column=text_column))
 
-    def list_experiments(self, *, limit: int = 50, cursor: str | None = None) -> ExperimentPage:
-        return self._run(self._service.list_experiments(limit=limit, cursor=cursor))
+    def list_experiments(
+        self, *, name: str | None = None, limit: int = 50, cursor: str | None = None
+    ) -> ExperimentPage:
+        return self._run(self._service.list_experiments(name=name, limit=limit, cursor=cursor))
 
     def get_experiment(self, experiment_id: str) -> Experiment:
         return self._run(self._service.get_experiment(experiment_id))
@@ -151,6 +153,9 @@ class SyncPersonaService:
 
     def get_persona_markdown(self, persona_id: str) -> str:
         return self._run(self._service.get_persona_markdown(persona_id))
+
+    def get_persona_html(self, persona_id: str) -> str:
+        return self._run(self._service.get_persona_html(persona_id))
 
     def list_personas(
         self,

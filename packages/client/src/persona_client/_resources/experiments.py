@@ -11,13 +11,19 @@ from persona_client.models import Experiment, ExperimentPage, GenerationConfig
 
 
 class Experiments(_Resource):
-    def list(self, *, limit: int | None = None, cursor: str | None = None) -> ExperimentPage:
-        """One page, newest first; pass ``next_cursor`` back as ``cursor`` for the next."""
-        return self._request(ops.list_experiments(limit=limit, cursor=cursor))
+    def list(
+        self, *, name: str | None = None, limit: int | None = None, cursor: str | None = None
+    ) -> ExperimentPage:
+        """One page, newest first; pass ``next_cursor`` back as ``cursor`` for the next. With
+        ``name``, only the experiments whose name holds it (any case)."""
+        return self._request(ops.list_experiments(name=name, limit=limit, cursor=cursor))
 
-    def iter(self, *, page_size: int | None = None) -> Iterator[Experiment]:
-        """Every experiment, newest first, fetching pages of ``page_size`` as it goes."""
-        return _paginate(lambda cursor: self.list(limit=page_size, cursor=cursor))
+    def iter(
+        self, *, name: str | None = None, page_size: int | None = None
+    ) -> Iterator[Experiment]:
+        """Every experiment (whose name holds ``name``), newest first, fetching pages of
+        ``page_size`` as it goes."""
+        return _paginate(lambda cursor: self.list(name=name, limit=page_size, cursor=cursor))
 
     def create(
         self,
@@ -42,13 +48,19 @@ class Experiments(_Resource):
 
 
 class AsyncExperiments(_AsyncResource):
-    async def list(self, *, limit: int | None = None, cursor: str | None = None) -> ExperimentPage:
-        """One page, newest first; pass ``next_cursor`` back as ``cursor`` for the next."""
-        return await self._request(ops.list_experiments(limit=limit, cursor=cursor))
+    async def list(
+        self, *, name: str | None = None, limit: int | None = None, cursor: str | None = None
+    ) -> ExperimentPage:
+        """One page, newest first; pass ``next_cursor`` back as ``cursor`` for the next. With
+        ``name``, only the experiments whose name holds it (any case)."""
+        return await self._request(ops.list_experiments(name=name, limit=limit, cursor=cursor))
 
-    def iter(self, *, page_size: int | None = None) -> AsyncIterator[Experiment]:
-        """Every experiment, newest first, fetching pages of ``page_size`` as it goes."""
-        return _apaginate(lambda cursor: self.list(limit=page_size, cursor=cursor))
+    def iter(
+        self, *, name: str | None = None, page_size: int | None = None
+    ) -> AsyncIterator[Experiment]:
+        """Every experiment (whose name holds ``name``), newest first, fetching pages of
+        ``page_size`` as it goes."""
+        return _apaginate(lambda cursor: self.list(name=name, limit=page_size, cursor=cursor))
 
     async def create(
         self,

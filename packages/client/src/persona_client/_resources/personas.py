@@ -1,4 +1,4 @@
-"""Personas: get, Markdown, evidence, and an experiment's list."""
+"""Personas: get, Markdown, HTML, evidence, and an experiment's list."""
 
 from __future__ import annotations
 
@@ -16,6 +16,10 @@ class Personas(_Resource):
     def markdown(self, persona_id: str) -> str:
         """The persona rendered as a Markdown document by the server, ending with its sources."""
         return self._request(ops.get_persona_markdown(persona_id))
+
+    def html(self, persona_id: str) -> str:
+        """The persona's printable card: one HTML document, its CSS inline, then its sources."""
+        return self._request(ops.get_persona_html(persona_id))
 
     def list(
         self,
@@ -64,6 +68,10 @@ class AsyncPersonas(_AsyncResource):
     async def markdown(self, persona_id: str) -> str:
         """The persona rendered as a Markdown document by the server, ending with its sources."""
         return await self._request(ops.get_persona_markdown(persona_id))
+
+    async def html(self, persona_id: str) -> str:
+        """The persona's printable card: one HTML document, its CSS inline, then its sources."""
+        return await self._request(ops.get_persona_html(persona_id))
 
     async def list(
         self,

@@ -161,3 +161,11 @@ Cursor = Annotated[
     str | None,
     Query(min_length=1, max_length=512, description="`next_cursor` of the previous page."),
 ]
+NameFilter = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=100,
+        description="Only experiments whose name holds this text (any case).",
+    ),
+]

@@ -30,6 +30,7 @@ from persona.api.routes import (
 from persona.providers import import_providers
 from persona.service import PersonaService
 from persona.settings import Settings
+from persona.web.pages import install_web
 
 DESCRIPTION = """\
 Turn qualitative research data (interview CSVs, survey JSON, transcripts, notes) into
@@ -39,7 +40,8 @@ Every error is an RFC 9457 problem (`application/problem+json`) carrying the req
 that the `X-Request-ID` header of every response also carries.
 """
 
-UPLOAD_PATH = re.compile(r"/experiments/[^/]+/sources")
+# The API's uploads, and the interface's new-experiment form.
+UPLOAD_PATH = re.compile(r"(/ui)?/experiments/[^/]+/sources|/ui/experiments")
 
 
 @asynccontextmanager
@@ -113,6 +115,7 @@ def create_app(settings: Settings | None = None, *, long_running: bool = False) 
     install_error_handlers(app)
     install_docs(app)
     install_openapi(app)
+    install_web(app)
 
     # Added last = outermost: every response, even a 413, carries the request id.
     app.add_middleware(

@@ -55,10 +55,15 @@ class ExperimentStore(StoreBase):
         with self.db.read() as session:
             return self._load_experiment(session, experiment_id)
 
-    def list_experiments(self, *, limit: int = 50, cursor: str | None = None) -> ExperimentPage:
+    def list_experiments(
+        self, *, name: str | None = None, limit: int = 50, cursor: str | None = None
+    ) -> ExperimentPage:
         check_limit(limit)
+        listed = queries.EXPERIMENTS
+        if name:
+            listed = listed.where(ExperimentRow.name.icontains(name, autoescape=True))
         stmt = _after_cursor(
-            queries.EXPERIMENTS, ExperimentRow.created_at, ExperimentRow.id, cursor, "experiments"
+            listed, ExperimentRow.created_at, ExperimentRow.id, cursor, "experiments"
         ).limit(limit + 1)
         with self.db.read() as session:
             rows = session.execute(stmt).all()

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Body, Form, Request, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
 from persona.api.cache import cached_get
-from persona.api.deps import Cursor, Limit, ServiceDep, TokenFirstRoute
+from persona.api.deps import Cursor, Limit, NameFilter, ServiceDep, TokenFirstRoute
 from persona.api.openapi import problems
 from persona.schemas import Experiment, ExperimentCreate, ExperimentPage
 from persona.service import UploadedFile
@@ -91,10 +91,11 @@ def experiment_location(request: Request, experiment_id: str) -> str:
     responses=problems(401, 422),
 )
 async def list_experiments(
-    service: ServiceDep, limit: Limit = 50, cursor: Cursor = None
+    service: ServiceDep, name: NameFilter = None, limit: Limit = 50, cursor: Cursor = None
 ) -> ExperimentPage:
-    """Experiments, newest first; follow `next_cursor` for the next page."""
-    return await service.list_experiments(limit=limit, cursor=cursor)
+    """Experiments, newest first; follow `next_cursor` for the next page. With `name`, only
+    those whose name holds it, in any case."""
+    return await service.list_experiments(name=name, limit=limit, cursor=cursor)
 
 
 @router.post(

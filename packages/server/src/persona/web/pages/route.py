@@ -1,0 +1,77 @@
+"""WebRoute: what every interface route does around its endpoint.
+
+In order: a state-changing request must come from a page of this server (the Origin, or
+failing that the Referer, names this host, and the browser does not call it cross-site);
+then the session must be signed in, unless the route is the sign-in form itself; then
+domain and validation errors become an error page rather than a JSON problem; every answer
+carries the interface's security headers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from persona.api.errors import status_for
+from persona.errors import PersonaError
+from persona.web.pages.rendering import SECURITY_HEADERS, error_page
+from persona.web.pages.signing import sign_in_redirect, signed_in
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+OPEN_PATHS = frozenset({"/signin"})
+"""Routes that answer without a session."""
+
+
+def same_origin(request: Request) -> bool:
+    """Whether a state-changing request was sent by a page of this server."""
+    if request.headers.get("sec-fetch-site", "same-origin") not in {"same-origin", "none"}:
+        return False
+    sender = request.headers.get("origin") or request.headers.get("referer")
+    if not sender or sender == "null":
+        return False
+    return urlsplit(sender).netloc.lower() == request.headers.get("host", "").lower()
+
+
+def validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+        parts.append(f"{where}: {error.get('msg', 'invalid')}")
+    return "; ".join(parts) or "Invalid request."
+
+
+class WebRoute(APIRoute):
+    """An interface route: same-origin writes, a signed-in session, HTML errors."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+        needs_session = self.path not in OPEN_PATHS
+
+        async def guarded(request: Request) -> Response:
+            if request.method not in SAFE_METHODS and not same_origin(request):
+                message = "This form was not sent from a page of this server."
+                return error_page(request, 403, message)
+            if needs_session and not signed_in(request):
+                if request.method == "GET" and "hx-request" not in request.headers:
+                    return sign_in_redirect(request)
+                return error_page(request, 401, "Sign in to continue.")
+            try:
+                response = await handle(request)
+            except PersonaError as exc:
+                return error_page(request, status_for(exc), exc.message)
+            except RequestValidationError as exc:
+                return error_page(request, 422, validation_message(exc))
+            except HTTPException as exc:  # e.g. a form Starlette could not parse
+                return error_page(request, exc.status_code, str(exc.detail))
+            for name, value in SECURITY_HEADERS.items():
+                response.headers.setdefault(name, value)
+            return response
+
+        return guarded
