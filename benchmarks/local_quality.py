@@ -53,7 +53,29 @@ from collections import Counter
 from pathlib import Path
 
 LABELLED = Path(__file__).resolve().parent.parent / "tests" / "data" / "labelled"
-SETS = ("segment_column", "no_segment_column", "mixed", "survey", "partly_segmented")
+TRAIN = (
+    "segment_column",
+    "no_segment_column",
+    "mixed",
+    "survey",
+    "partly_segmented",
+    "health_survey",
+    "health_transcripts",
+    "finance_department",
+    "finance_short",
+)
+"""The sets the synthesizer may be tuned on."""
+VALIDATION = (
+    "education_transcripts",
+    "education_unusual_group",
+    "b2b_short",
+    "b2b_team",
+    "public_no_group",
+    "public_short",
+)
+"""Held out: domains (education, B2B software, public services) whose outputs are not read
+while tuning; only their figures are."""
+SETS = TRAIN + VALIDATION
 SECTION_FIELDS = {"goals": "goal", "pain_points": "pain_point", "behaviours": "behaviour"}
 SCORER_NAMES = ("goal", "pain_point", "behaviour")
 DUPLICATE_SIMILARITY = 0.9
