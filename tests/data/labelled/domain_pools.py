@@ -1,3 +1,4 @@
+# ruff: noqa: E501 (one sentence per line, as people said them)
 """Hand-written sentences of five research domains, each segment's with its true section.
 
 Unlike ``pools.py`` these were written without the local synthesizer's cue phrases in view,
@@ -106,7 +107,11 @@ HEALTH = {
 
 HEALTH_SHORT = {
     "Ward nurse": {
-        GOAL: ["One login for everything.", "Obs straight into the record.", "Cleaner handover sheets."],
+        GOAL: [
+            "One login for everything.",
+            "Obs straight into the record.",
+            "Cleaner handover sheets.",
+        ],
         PAIN: ["Too many alerts.", "Typing obs twice.", "Agency staff locked out."],
         BEHAVIOUR: ["Paper list in my pocket.", "Bed by bed handover.", "Ring pharmacy myself."],
     },
@@ -117,8 +122,16 @@ HEALTH_SHORT = {
     },
     "Practice receptionist": {
         GOAL: ["A proper call queue.", "Booking links by text.", "Letters filed automatically."],
-        PAIN: ["Angry callers at 8.", "Scanning letters all afternoon.", "Confusing appointment types."],
-        BEHAVIOUR: ["Release same-day slots first.", "Sticky note of extras.", "Chase unsigned scripts."],
+        PAIN: [
+            "Angry callers at 8.",
+            "Scanning letters all afternoon.",
+            "Confusing appointment types.",
+        ],
+        BEHAVIOUR: [
+            "Release same-day slots first.",
+            "Sticky note of extras.",
+            "Chase unsigned scripts.",
+        ],
     },
 }
 
@@ -220,17 +233,29 @@ FINANCE = {
 
 FINANCE_SHORT = {
     "Sole trader": {
-        GOAL: ["Invoice from my phone.", "Know my tax bill early.", "Receipts sorted automatically."],
+        GOAL: [
+            "Invoice from my phone.",
+            "Know my tax bill early.",
+            "Receipts sorted automatically.",
+        ],
         PAIN: ["Late payers.", "Lost receipts.", "January tax shock."],
         BEHAVIOUR: ["Invoices on Sunday night.", "Shoebox of receipts.", "Text payment reminders."],
     },
     "Bookkeeper": {
-        GOAL: ["All client feeds in one place.", "Smarter auto-categories.", "One deadline calendar."],
+        GOAL: [
+            "All client feeds in one place.",
+            "Smarter auto-categories.",
+            "One deadline calendar.",
+        ],
         PAIN: ["Receipts on WhatsApp.", "Bank feeds dropping.", "Slow switching between clients."],
         BEHAVIOUR: ["Weekly reconciliation.", "Deadline spreadsheet.", "Friday chasing session."],
     },
     "Household budgeter": {
-        GOAL: ["See what's left this month.", "Find unused subscriptions.", "Shared budget with partner."],
+        GOAL: [
+            "See what's left this month.",
+            "Find unused subscriptions.",
+            "Shared budget with partner.",
+        ],
         PAIN: ["Bills on random days.", "No totals in the bank app.", "Double charges unnoticed."],
         BEHAVIOUR: ["Pots on payday.", "Direct debit spreadsheet.", "Sunday balance check."],
     },
@@ -401,17 +426,37 @@ B2B_SHORT = {
     "IT administrator": {
         GOAL: ["Single sign-on everywhere.", "One-click offboarding.", "Unused licence report."],
         PAIN: ["Shadow IT purchases.", "Fourteen admin consoles.", "Confusing permissions."],
-        BEHAVIOUR: ["Monday inactive-account report.", "Tool spreadsheet.", "Thursday ticket batch."],
+        BEHAVIOUR: [
+            "Monday inactive-account report.",
+            "Tool spreadsheet.",
+            "Thursday ticket batch.",
+        ],
     },
     "Sales representative": {
-        GOAL: ["Notes straight into the CRM.", "Quotes from my phone.", "Faster discount approval."],
+        GOAL: [
+            "Notes straight into the CRM.",
+            "Quotes from my phone.",
+            "Faster discount approval.",
+        ],
         PAIN: ["CRM updates take forever.", "Blind renewals.", "Slow mobile app."],
         BEHAVIOUR: ["Notes in the car park.", "Friday pipeline update.", "My own renewals sheet."],
     },
     "Finance controller": {
-        GOAL: ["All subscriptions in one list.", "POs before contracts.", "Twelve-month renewal forecast."],
-        PAIN: ["Personal card subscriptions.", "Invoices don't match licences.", "Month-end scramble."],
-        BEHAVIOUR: ["Month-end card reconciliation.", "Renewals calendar.", "Quarterly spend reviews."],
+        GOAL: [
+            "All subscriptions in one list.",
+            "POs before contracts.",
+            "Twelve-month renewal forecast.",
+        ],
+        PAIN: [
+            "Personal card subscriptions.",
+            "Invoices don't match licences.",
+            "Month-end scramble.",
+        ],
+        BEHAVIOUR: [
+            "Month-end card reconciliation.",
+            "Renewals calendar.",
+            "Quarterly spend reviews.",
+        ],
     },
 }
 

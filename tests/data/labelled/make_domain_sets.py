@@ -65,7 +65,7 @@ class Draw:
         """One record: a goal, pain point or behaviour, sometimes with context around it."""
         parts = []
         for _ in range(sentences):
-            section = self.rng.choice(SECTIONS + (NONE,) if parts else SECTIONS)
+            section = self.rng.choice((*SECTIONS, NONE) if parts else SECTIONS)
             if section == NONE and NONE not in self.pool[segment]:
                 section = self.rng.choice(SECTIONS)
             parts.append(self.sentence(pid, segment, section))
@@ -108,7 +108,9 @@ def record_csv(name: str, pool: Pool, seed: int, per_segment: int, columns: tupl
             if extra:
                 row[extra] = years
             first = draw.sentence(pid, segment, section)
-            more = draw.answer(pid, segment, draw.rng.randint(0, 2)) if draw.rng.random() < 0.6 else ""
+            more = (
+                draw.answer(pid, segment, draw.rng.randint(0, 2)) if draw.rng.random() < 0.6 else ""
+            )
             row[columns[-1]] = f"{first} {more}".strip()
             rows.append(row)
     _write_csv(HERE / name / "responses.csv", rows)
@@ -123,7 +125,7 @@ def transcripts(name: str, pool: Pool, seed: int, per_segment: int, names: list[
     for pid, segment in draw.people(per_segment, names):
         key[pid] = segment
         lines = [f"# Interview with {pid}", ""]
-        for turn, section in enumerate(_sections_for(draw) + [draw.rng.choice(SECTIONS)]):
+        for turn, section in enumerate([*_sections_for(draw), draw.rng.choice(SECTIONS)]):
             sentences = [draw.sentence(pid, segment, section)]
             if turn == 0:
                 sentences.insert(0, draw.sentence(pid, segment, NONE))
@@ -157,7 +159,17 @@ def _write_key(folder: Path, segments: dict[str, str], sections: dict[str, str])
     (folder / "key.json").write_text(json.dumps(key, indent=1) + "\n")
 
 
-NURSES_AND_PATIENTS = ["Aisha", "Bernard", "Carol", "Dev", "Elif", "Frank", "Grace", "Hamid", "Iris"]
+NURSES_AND_PATIENTS = [
+    "Aisha",
+    "Bernard",
+    "Carol",
+    "Dev",
+    "Elif",
+    "Frank",
+    "Grace",
+    "Hamid",
+    "Iris",
+]
 TEACHERS_AND_PARENTS = ["Joanna", "Kwame", "Lena", "Marcus", "Nadia", "Owen"]
 
 SETS = {
