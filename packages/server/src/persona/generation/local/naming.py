@@ -7,8 +7,9 @@ import re
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from persona.generation.local.profiles import ROLE_KEYS, most_common, role_key
+from persona.generation.local.profiles import most_common
 from persona.generation.local.sections import feeling_words
+from persona.sources.columns import role_rank
 
 if TYPE_CHECKING:
     from persona.generation.local.corpus import Corpus
@@ -85,10 +86,10 @@ def _term_in(terms: list[str], text: str | None) -> str | None:
 
 
 def _dominant_role(attributes: dict[str, list[str]]) -> str | None:
-    by_key = {role_key(key): key for key in attributes}
-    for wanted in ROLE_KEYS:
-        if wanted in by_key:
-            values = attributes[by_key[wanted]]
+    ranked = sorted((rank, key) for key in attributes if (rank := role_rank(key)) is not None)
+    for _, key in ranked:
+        values = attributes[key]
+        if values:
             counts = Counter(values)
             top = most_common(counts)
             if 3 * counts[top] > len(values):  # at least a third of those who said

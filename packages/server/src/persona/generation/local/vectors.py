@@ -10,13 +10,8 @@ from typing import TYPE_CHECKING
 
 from persona.errors import InsufficientEvidenceError
 from persona.generation.local.corpus import WORD, Corpus
-from persona.generation.local.profiles import (
-    ROLE_KEYS,
-    Profiles,
-    descriptive_attributes,
-    read_profiles,
-    role_key,
-)
+from persona.generation.local.profiles import Profiles, descriptive_attributes, read_profiles
+from persona.sources.columns import role_rank
 
 if TYPE_CHECKING:
     import numpy as np
@@ -143,7 +138,7 @@ def _attribute_vectors(
 def _attribute_weight(key: str, groups: np.ndarray, text: csr_matrix, *, numeric: bool) -> float:
     """Full weight for a segment- or role-like column (the researcher's own segmentation);
     for any other, a weight that grows with how well its groups agree with the text."""
-    if role_key(key) in ROLE_KEYS and not numeric:
+    if role_rank(key) is not None and not numeric:
         return ATTRIBUTE_WEIGHT
     agreement = _agreement(groups, text)
     if numeric:  # quantile buckets are not the researcher's groups: no full weight early
