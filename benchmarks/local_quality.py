@@ -14,8 +14,8 @@ section) it generates as many personas as the key has segments and prints:
 - section precision of the persona's goal / pain point / behaviour lines whose sentence
   the key labels ("lines"), and precision / recall of the section scorer itself on every
   keyed sentence ("scr P", "scr R": micro-averaged over the three sections);
-- "dup", duplicate lines per persona: lines (insights and quotes) whose tokens are >= 0.9 similar
-  to an earlier line of the same persona;
+- "dup", duplicate lines per persona: insights whose tokens are >= 0.9 similar to an earlier
+  insight of the same persona, and quotes to an earlier quote (a quote may repeat an insight);
 - "full": the share of personas with at least one goal, one pain point, one behaviour and two quotes
   (every segment of these sets has all four in its evidence);
 - "few quotes": personas with fewer than two quotes whose participants have two or more
@@ -228,16 +228,16 @@ def _scorer_figures(sections: dict[str, str], section_of) -> dict[str, float]:
 
 
 def _duplicates(persona) -> int:
-    lines = [item.text for field in SECTION_FIELDS for item in getattr(persona, field)]
-    lines += [quote.text for quote in persona.quotes]
-    kept: list[list[str]] = []
+    insights = [item.text for field in SECTION_FIELDS for item in getattr(persona, field)]
     repeated = 0
-    for line in lines:
-        tokens = _TOKEN.findall(line.casefold())
-        if any(_similar(tokens, other) for other in kept):
-            repeated += 1
-        else:
-            kept.append(tokens)
+    for lines in (insights, [quote.text for quote in persona.quotes]):
+        kept: list[list[str]] = []
+        for line in lines:
+            tokens = _TOKEN.findall(line.casefold())
+            if any(_similar(tokens, other) for other in kept):
+                repeated += 1
+            else:
+                kept.append(tokens)
     return repeated
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import overload
 
 from persona.errors import InsufficientEvidenceError
-from persona.generation.local.sections import section_of
+from persona.generation.local.sections import question_section, section_of
 from persona.schemas import Evidence
 
 # A sentence ends at . ! ? or … (with closing quotes/brackets) before white space, or at a
@@ -24,7 +24,9 @@ from persona.schemas import Evidence
 _SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s|$)|\n")
 WORD = re.compile(r"\b[^\W\d_][^\W\d_]+\b")  # two or more letters; no digits
 _REFERS_BACK = re.compile(
-    r"(?:that|this|it|they|these|those|he|she)\b"
+    r"(?:(?:if|when|because|so|and|but|then|also|which)\s+)?"
+    r"(?:that|this|it|they|these|those|he|she|them|there)\b"
+    r"|(?:and|but|so|also|then|which|otherwise|anyway)\b"
     r"|(?:i|we)\b[^.!?]{0,20}?\b(?:want|need|like|love)\s+(?:that|this|it|them)\s+to\b",
     re.IGNORECASE,
 )
@@ -103,11 +105,24 @@ class Corpus:
         """What a persona shows for ``sentence``: the sentence, with its context if it needs it."""
         return self.context_lines.get(sentence) or self.sentence_text[sentence]
 
-    def section(self, key: str) -> int:
-        """GOALS, PAIN_POINTS, BEHAVIOURS, or -1 when no cue phrase matches ``key``."""
+    def section(self, key: str, sentence: int | None = None) -> int:
+        """GOALS, PAIN_POINTS, BEHAVIOURS, or -1 when no cue phrase matches ``key``. A
+        record of one sentence (``sentence``) with no cue takes its question's section."""
         if key not in self.sections:
             self.sections[key] = section_of(key)
-        return self.sections[key]
+        found = self.sections[key]
+        if found < 0 and sentence is not None:
+            found = self._answered_section(sentence)
+        return found
+
+    def _answered_section(self, sentence: int) -> int:
+        record = self.sentence_record[sentence]
+        alone = (sentence == 0 or self.sentence_record[sentence - 1] != record) and (
+            sentence + 1 >= len(self.sentence_record)
+            or self.sentence_record[sentence + 1] != record
+        )
+        question = self.records[record].attributes.get("question") if alone else None
+        return question_section(question) if question else -1
 
 
 def read_corpus(evidence: Sequence[Evidence]) -> Corpus:
