@@ -105,7 +105,7 @@ async def test_without_role_attributes_the_title_names_the_distinctive_terms() -
     titles = {persona.title for persona in personas}
     assert len(titles) == 3
     for persona in personas:
-        assert persona.title.startswith("Working with ")
+        assert persona.title.startswith("Focused on ")
         role = role_of(persona.evidence_ids[0])
         role_words = " ".join(GOALS[role] + PAINS[role] + BEHAVIOURS[role] + [NEUTRAL[role]])
         terms = title_terms(persona.title)

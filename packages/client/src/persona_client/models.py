@@ -229,13 +229,13 @@ class Grounding(BaseModel):
     )
     insights_supported: int = Field(
         0,
-        description="Goals, pain points and behaviours citing existing evidence.",
+        description="Summary sentences, goals, pain points and behaviours citing existing evidence.",
         ge=0,
         title="Insights Supported",
     )
     insights_unsupported: int = Field(
         0,
-        description="Goals, pain points and behaviours citing none.",
+        description="Summary sentences, goals, pain points and behaviours citing none.",
         ge=0,
         title="Insights Unsupported",
     )
@@ -630,8 +630,8 @@ class EvidenceCitation(BaseModel):
     One statement of a persona that cites an evidence record.
     """
 
-    section: Literal["goals", "pain_points", "behaviours", "quotes"] = Field(
-        ..., title="Section"
+    section: Literal["summary", "goals", "pain_points", "behaviours", "quotes"] = (
+        Field(..., title="Section")
     )
     index: int = Field(
         ...,
@@ -697,8 +697,22 @@ class ExperimentPage(BaseModel):
 
 
 class Persona(BaseModel):
-    name: str = Field(..., title="Name")
-    title: str = Field(..., title="Title")
+    name: str = Field(
+        ...,
+        description="Invented for the persona, never a participant's: every persona's name is.",
+        title="Name",
+    )
+    title: str = Field(
+        ...,
+        description="Who they are: a role or a phrase naming what they do.",
+        title="Title",
+    )
+    summary: list[Insight] = Field(
+        [],
+        description="Two or three sentences a reader takes in at a glance: who they are, what they want, what stands in their way. Each cites its evidence and is checked like a goal.",
+        title="Summary",
+        validate_default=True,
+    )
     demographics: dict[str, str] = Field({}, title="Demographics")
     goals: list[Insight] = Field([], title="Goals", validate_default=True)
     pain_points: list[Insight] = Field([], title="Pain Points", validate_default=True)
@@ -757,6 +771,11 @@ class Run(BaseModel):
     grounding: Grounding | None = Field(
         None, description="Totals over the run's personas, once it has succeeded."
     )
+    warnings: list[str] = Field(
+        [],
+        description="What the run noticed about its input, once it has read it: a source with no participant column, whose records each count as a participant of their own.",
+        title="Warnings",
+    )
 
 
 class RunDetail(BaseModel):
@@ -785,6 +804,11 @@ class RunDetail(BaseModel):
     persona_ids: list[str] = Field([], title="Persona Ids")
     grounding: Grounding | None = Field(
         None, description="Totals over the run's personas, once it has succeeded."
+    )
+    warnings: list[str] = Field(
+        [],
+        description="What the run noticed about its input, once it has read it: a source with no participant column, whose records each count as a participant of their own.",
+        title="Warnings",
     )
     personas: list[Persona] = Field([], title="Personas", validate_default=True)
 

@@ -13,7 +13,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 ProviderName = Literal["local", "anthropic", "openai", "gemini", "ollama"]
 QuoteMatch = Literal["exact", "approximate", "none"]
 CitationOrigin = Literal["given", "corrected"]
-PersonaSection = Literal["goals", "pain_points", "behaviours", "quotes"]
+PersonaSection = Literal["summary", "goals", "pain_points", "behaviours", "quotes"]
 ExperimentStatus = Literal["created", "running", "succeeded", "failed"]
 RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 
@@ -316,10 +316,15 @@ class GroundingCounts(OutputModel):
     quotes_approximate: int = Field(default=0, ge=0, description="Close to a record's words.")
     quotes_unverified: int = Field(default=0, ge=0, description="Found nowhere.")
     insights_supported: int = Field(
-        default=0, ge=0, description="Goals, pain points and behaviours citing existing evidence."
+        default=0,
+        ge=0,
+        description="Summary sentences, goals, pain points and behaviours citing existing "
+        "evidence.",
     )
     insights_unsupported: int = Field(
-        default=0, ge=0, description="Goals, pain points and behaviours citing none."
+        default=0,
+        ge=0,
+        description="Summary sentences, goals, pain points and behaviours citing none.",
     )
 
 
@@ -342,8 +347,15 @@ class Grounding(GroundingCounts):
 class PersonaContent(OutputModel):
     """What a provider produces for one persona, before it is stored."""
 
-    name: str
-    title: str
+    name: str = Field(
+        description="Invented for the persona, never a participant's: every persona's name is."
+    )
+    title: str = Field(description="Who they are: a role or a phrase naming what they do.")
+    summary: list[Insight] = Field(
+        default=[],
+        description="Two or three sentences a reader takes in at a glance: who they are, what "
+        "they want, what stands in their way. Each cites its evidence and is checked like a goal.",
+    )
     demographics: dict[str, str] = {}
     goals: list[Insight] = []
     pain_points: list[Insight] = []
@@ -408,6 +420,11 @@ class Run(OutputModel):
     persona_ids: list[str] = []
     grounding: Grounding | None = Field(
         default=None, description="Totals over the run's personas, once it has succeeded."
+    )
+    warnings: list[str] = Field(
+        default=[],
+        description="What the run noticed about its input, once it has read it: a source with "
+        "no participant column, whose records each count as a participant of their own.",
     )
 
 

@@ -236,6 +236,7 @@ def _run_fields(row: RunRow | Row[Any]) -> dict[str, Any]:
         "usage": Usage.model_validate(row.usage),
         "error": error,
         "grounding": None if row.grounding is None else Grounding.model_validate(row.grounding),
+        "warnings": row.warnings,
     }
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import overload
 
 from persona.errors import InsufficientEvidenceError
-from persona.generation.local.sections import question_section, section_of
+from persona.generation.local.sections import question_section, section_of, tone_only
 from persona.schemas import Evidence
 
 # A sentence ends at . ! ? or … (with closing quotes/brackets) before white space, or at a
@@ -107,12 +107,14 @@ class Corpus:
 
     def section(self, key: str, sentence: int | None = None) -> int:
         """GOALS, PAIN_POINTS, BEHAVIOURS, or -1 when no cue phrase matches ``key``. A
-        record of one sentence (``sentence``) with no cue takes its question's section."""
+        record of one sentence (``sentence``) with no cue, or only a negative tone, takes its
+        question's section."""
         if key not in self.sections:
             self.sections[key] = section_of(key)
         found = self.sections[key]
-        if found < 0 and sentence is not None:
-            found = self._answered_section(sentence)
+        if sentence is not None and (found < 0 or tone_only(key)):
+            asked = self._answered_section(sentence)
+            found = asked if asked >= 0 else found
         return found
 
     def _answered_section(self, sentence: int) -> int:

@@ -101,6 +101,11 @@ def section_of(sentence: str) -> int:
     return next(s for s in (GOALS, BEHAVIOURS, PAIN_POINTS) if scores[s] == best)
 
 
+def tone_only(sentence: str) -> bool:
+    """True when only its negative tone makes ``sentence`` a pain point: no cue phrase says so."""
+    return section_scores(sentence) == (0, TONE_WEIGHT, 0)
+
+
 def section_scores(sentence: str) -> tuple[int, int, int]:
     """The score of ``sentence`` for goals, pain points and behaviours."""
     goal = CUE_WEIGHT * len(_GOAL.findall(sentence))

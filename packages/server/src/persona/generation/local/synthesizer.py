@@ -16,7 +16,8 @@ from typing import Any, TypeVar
 
 from persona.generation.grounding import EvidenceIndex, ground
 from persona.generation.local.corpus import Corpus, read_corpus, require_participants
-from persona.generation.local.naming import name_for, title_for
+from persona.generation.local.naming import dominant_role, name_for, title_for
+from persona.generation.local.phrases import distinctive_phrases, noun_phrases, title_phrases
 from persona.generation.local.picking import SentencePicker, quote_target
 from persona.generation.local.profiles import (
     describe_demographics,
@@ -26,11 +27,15 @@ from persona.generation.local.profiles import (
 )
 from persona.generation.local.sections import SECTIONS
 from persona.generation.local.segments import Segment, segment_participants
+from persona.generation.local.summary import summarize
 from persona.generation.local.vectors import Vectors, vectorise
 from persona.providers.base import ProgressCallback
 from persona.schemas import Evidence, PersonaContent
 
 T = TypeVar("T")
+PHRASE_SENTENCES = 50
+"""Sentences per participant looked at for noun phrases: enough for a long interview."""
+MAX_SUMMARY_IDS = 10
 
 
 async def synthesize(
@@ -71,23 +76,36 @@ async def _step(
 def describe(corpus: Corpus, vectors: Vectors, segments: list[Segment]) -> list[PersonaContent]:
     profiles = read_profiles(corpus)
     keys = descriptive_attributes(profiles)
+    said_by, labels = _said_by(corpus, segments)
     used_first_names: set[str] = set()
     titles: list[str] = []
     personas: list[PersonaContent] = []
-    for segment in segments:
+    for label, segment in enumerate(segments):
         scores = vectors.sentences[segment.sentences] @ segment.centroid
         picker = SentencePicker(corpus, segment, scores)
         attributes = segment_attributes(profiles, segment, keys)
         picker.choose_insights()
         quotes = picker.quotes(quote_target(len(segment.participants)))
         insights = {name: picker.insights(section) for section, name in enumerate(SECTIONS)}
-        main_pain = insights["pain_points"][0].text if insights["pain_points"] else None
-        title = title_for(attributes, segment.terms, main_pain, titles)
+        phrases = distinctive_phrases(said_by, labels, label)
+        title = title_for(attributes, phrases, titles)
         titles.append(title)
+        name = name_for(corpus, segment, used_first_names)
+        role = dominant_role(attributes)
+        shown = title_phrases(phrases)
+        summary = summarize(
+            name.split()[0],
+            len(segment.participants),
+            role,
+            shown,
+            _records_saying(corpus, segment, role, shown),
+            insights,
+        )
         personas.append(
             PersonaContent(
-                name=name_for(corpus, segment, used_first_names),
+                name=name,
                 title=title,
+                summary=summary,
                 demographics=describe_demographics(attributes, keys, len(segment.participants)),
                 **insights,
                 quotes=quotes,
@@ -95,6 +113,37 @@ def describe(corpus: Corpus, vectors: Vectors, segments: list[Segment]) -> list[
             )
         )
     return personas
+
+
+def _said_by(corpus: Corpus, segments: list[Segment]) -> tuple[list[list[str]], list[int]]:
+    """Each participant's sentences (the first ``PHRASE_SENTENCES``) and segment."""
+    said: list[list[str]] = [[] for _ in corpus.participants]
+    for sentence, record in enumerate(corpus.sentence_record):
+        mine = said[corpus.record_participant[record]]
+        if len(mine) < PHRASE_SENTENCES:
+            mine.append(corpus.sentence_text[sentence])
+    labels = [0] * len(corpus.participants)
+    for label, segment in enumerate(segments):
+        for participant in segment.participants.tolist():
+            labels[participant] = label
+    return said, labels
+
+
+def _records_saying(
+    corpus: Corpus, segment: Segment, role: str | None, phrases: list[str]
+) -> list[str]:
+    """The segment's records that carry its role or say one of its phrases."""
+    found: list[str] = []
+    for index in segment.records.tolist():
+        record = corpus.records[index]
+        text = record.text.casefold()
+        if (role and role in record.attributes.values()) or any(
+            p in noun_phrases(text) for p in phrases
+        ):
+            found.append(record.id)
+            if len(found) >= MAX_SUMMARY_IDS:
+                break
+    return found or [corpus.records[i].id for i in segment.records[:MAX_SUMMARY_IDS].tolist()]
 
 
 def ground_all(corpus: Corpus, personas: list[PersonaContent]) -> list[PersonaContent]:
