@@ -7,6 +7,79 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from typing_extensions import TypeAliasType
 
+Text = TypeAliasType(
+    "Text",
+    Annotated[
+        str,
+        Field(
+            ...,
+            description="The column holding the participants' words; null: the longest free text.",
+            max_length=200,
+            min_length=1,
+            title="Text",
+        ),
+    ],
+)
+
+
+Participant = TypeAliasType(
+    "Participant",
+    Annotated[
+        str,
+        Field(
+            ...,
+            description="The column naming the participant of each record.",
+            max_length=200,
+            min_length=1,
+            title="Participant",
+        ),
+    ],
+)
+
+
+Segment = TypeAliasType(
+    "Segment",
+    Annotated[
+        str,
+        Field(
+            ...,
+            description="The column grouping participants (a segment, role or department): the local provider keeps its groups apart and titles personas by its values.",
+            max_length=200,
+            min_length=1,
+            title="Segment",
+        ),
+    ],
+)
+
+
+class ColumnRoles(BaseModel):
+    """
+    Which column of the tabular sources plays which role, for columns not recognised by
+    name. Each is matched case- and separator-insensitively ("Customer ID" = customer_id);
+    null: recognised by name (participant, respondent, user, person, customer, id, *_id;
+    segment, role, department, team, persona, group, cohort, plan, tier, job, occupation,
+    type).
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    text: Text | None = Field(
+        None,
+        description="The column holding the participants' words; null: the longest free text.",
+        title="Text",
+    )
+    participant: Participant | None = Field(
+        None,
+        description="The column naming the participant of each record.",
+        title="Participant",
+    )
+    segment: Segment | None = Field(
+        None,
+        description="The column grouping participants (a segment, role or department): the local provider keeps its groups apart and titles personas by its values.",
+        title="Segment",
+    )
+
 
 class Evidence(BaseModel):
     """
@@ -182,6 +255,9 @@ class GenerationConfig(BaseModel):
     )
     temperature: Temperature | None = Field(None, title="Temperature")
     seed: Seed | None = Field(None, title="Seed")
+    columns: ColumnRoles | None = Field(
+        None, description="Column roles in tabular sources; null: recognised by name."
+    )
 
 
 Model1 = TypeAliasType(
@@ -374,6 +450,9 @@ class ResolvedConfig(BaseModel):
     )
     temperature: Temperature | None = Field(None, title="Temperature")
     seed: Seed | None = Field(None, title="Seed")
+    columns: ColumnRoles | None = Field(
+        None, description="Column roles in tabular sources; null: recognised by name."
+    )
 
 
 class RunCancelledEvent(BaseModel):

@@ -47,6 +47,34 @@ class OutputModel(BaseModel):
 # --------------------------------------------------------------------------- config
 
 
+class ColumnRoles(InputModel):
+    """Which column of the tabular sources plays which role, for columns not recognised by
+    name. Each is matched case- and separator-insensitively ("Customer ID" = customer_id);
+    null: recognised by name (participant, respondent, user, person, customer, id, *_id;
+    segment, role, department, team, persona, group, cohort, plan, tier, job, occupation,
+    type)."""
+
+    text: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The column holding the participants' words; null: the longest free text.",
+    )
+    participant: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The column naming the participant of each record.",
+    )
+    segment: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The column grouping participants (a segment, role or department): the "
+        "local provider keeps its groups apart and titles personas by its values.",
+    )
+
+
 class GenerationConfig(InputModel):
     """How personas are generated. ``provider: null`` means the server's default provider."""
 
@@ -64,6 +92,9 @@ class GenerationConfig(InputModel):
     )
     temperature: float | None = Field(default=None, ge=0, le=2, strict=True)
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED, strict=True)
+    columns: ColumnRoles | None = Field(
+        default=None, description="Column roles in tabular sources; null: recognised by name."
+    )
 
     _integral_counts = field_validator("persona_count", "seed", mode="before")(
         _integral_float_as_int

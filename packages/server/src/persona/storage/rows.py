@@ -56,6 +56,12 @@ class ClaimedRun:
     data_sources: list[str]
     text_column: str | None
 
+    @property
+    def source_text_column(self) -> str | None:
+        """The text column the run reads: its config's, else the experiment's."""
+        columns = self.config.columns
+        return columns.text if columns and columns.text else self.text_column
+
 
 @dataclass(frozen=True)
 class _ExperimentStats:

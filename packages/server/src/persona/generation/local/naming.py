@@ -40,11 +40,16 @@ LAST_NAMES = (
 )  # fmt: skip
 
 
-def title_for(attributes: dict[str, list[str]], phrases: list[str], taken: list[str]) -> str:
+def title_for(
+    attributes: dict[str, list[str]],
+    phrases: list[str],
+    taken: list[str],
+    segment_key: str | None = None,
+) -> str:
     """The dominant role-like attribute ("Ward nurse"); else what the segment's people deal
     with, from the noun phrases that tell them apart: "Focused on repeat prescriptions and
     blood results". Distinct from the titles ``taken`` before it."""
-    role = dominant_role(attributes)
+    role = dominant_role(attributes, segment_key)
     if role is not None:
         role = role[:1].upper() + role[1:]
         if role not in taken or not phrases:
@@ -60,8 +65,12 @@ def title_for(attributes: dict[str, list[str]], phrases: list[str], taken: list[
     return f"Participant group {len(taken) + 1}"
 
 
-def dominant_role(attributes: dict[str, list[str]]) -> str | None:
+def dominant_role(attributes: dict[str, list[str]], segment_key: str | None = None) -> str | None:
+    """The value a third or more of the segment give for the segment column (``segment_key``)
+    or, failing that, for the first role-like column that has one."""
     ranked = sorted((rank, key) for key in attributes if (rank := role_rank(key)) is not None)
+    if segment_key in attributes:
+        ranked.insert(0, (-1, segment_key))
     for _, key in ranked:
         values = attributes[key]
         if values:

@@ -33,7 +33,8 @@ eight nine ten half lot lots bit way thing things something anything everything 
 someone anyone everyone nobody time times day days week weeks month months year years hour
 hours minute minutes morning evening night afternoon today tomorrow yesterday myself
 yourself ourselves themselves himself herself itself without before after between instead
-across against during until via per like than within behind"""
+across against during until via per like than within behind while because since though
+although unless whether"""
 _FUNCTION = frozenset(_FUNCTION_WORDS.split())
 _VERBS_WORDS = """\
 want wants need needs wish like likes love loves get gets got go goes went make makes made

@@ -31,6 +31,7 @@ from persona.generation.local.summary import summarize
 from persona.generation.local.vectors import Vectors, vectorise
 from persona.providers.base import ProgressCallback
 from persona.schemas import Evidence, PersonaContent
+from persona.sources.columns import find_column
 
 T = TypeVar("T")
 PHRASE_SENTENCES = 50
@@ -43,16 +44,19 @@ async def synthesize(
     persona_count: int,
     seed: int,
     progress: ProgressCallback | None = None,
+    segment_column: str | None = None,
 ) -> list[PersonaContent]:
-    """``persona_count`` grounded personas, one per segment of similar participants."""
+    """``persona_count`` grounded personas, one per segment of similar participants;
+    ``segment_column`` names the attribute that groups them, if not recognised by name."""
     corpus = await _step(progress, 0.05, "reading evidence", read_corpus, evidence)
     require_participants(corpus, persona_count)
-    vectors = await _step(progress, 0.3, "vectorising", vectorise, corpus)
+    segment_key = _attribute_named(corpus, segment_column)
+    vectors = await _step(progress, 0.3, "vectorising", vectorise, corpus, segment_key)
     segments = await _step(
         progress, 0.6, "clustering", segment_participants, corpus, vectors, persona_count, seed
     )
     personas = await _step(
-        progress, 0.8, "describing personas", describe, corpus, vectors, segments
+        progress, 0.8, "describing personas", describe, corpus, vectors, segments, segment_key
     )
     grounded = await _step(progress, 0.95, "checking quotes", ground_all, corpus, personas)
     if progress is not None:
@@ -73,7 +77,17 @@ async def _step(
     return await asyncio.to_thread(work, *args)
 
 
-def describe(corpus: Corpus, vectors: Vectors, segments: list[Segment]) -> list[PersonaContent]:
+def _attribute_named(corpus: Corpus, column: str | None) -> str | None:
+    """The attribute key ``column`` names (up to case and separators), if any record has it."""
+    if column is None:
+        return None
+    keys = list(dict.fromkeys(key for record in corpus.records for key in record.attributes))
+    return find_column(column, keys)
+
+
+def describe(
+    corpus: Corpus, vectors: Vectors, segments: list[Segment], segment_key: str | None = None
+) -> list[PersonaContent]:
     profiles = read_profiles(corpus)
     keys = descriptive_attributes(profiles)
     said_by, labels = _said_by(corpus, segments)
@@ -88,10 +102,10 @@ def describe(corpus: Corpus, vectors: Vectors, segments: list[Segment]) -> list[
         quotes = picker.quotes(quote_target(len(segment.participants)))
         insights = {name: picker.insights(section) for section, name in enumerate(SECTIONS)}
         phrases = distinctive_phrases(said_by, labels, label)
-        title = title_for(attributes, phrases, titles)
+        title = title_for(attributes, phrases, titles, segment_key)
         titles.append(title)
         name = name_for(corpus, segment, used_first_names)
-        role = dominant_role(attributes)
+        role = dominant_role(attributes, segment_key)
         shown = title_phrases(phrases)
         summary = summarize(
             name.split()[0],
