@@ -93,12 +93,14 @@ def infer_text_column(
     columns: Sequence[str], sample: Sequence[Mapping[str, str]], *, exclude: str | None
 ) -> str | None:
     """The free-text column with the longest values on average (first column wins a tie),
-    leaving out grouping columns ("Customer Type", "department") and columns whose values
-    repeat like categories, unless nothing else is left."""
+    leaving out columns whose values repeat like categories, then grouping columns
+    ("Customer Type", "department"), as long as something else is left: many respondents may
+    give the same short answer, but a column named as a grouping is never their words."""
     candidates = [c for c in columns if c != exclude]
-    words = [c for c in candidates if not _categorical(c, sample)]
+    ungrouped = [c for c in candidates if not is_grouping_column(c)]
+    words = [c for c in ungrouped if not _repeating(c, sample)]
     best: tuple[float, str] | None = None
-    for column in words or candidates:
+    for column in words or ungrouped or candidates:
         values = [v for record in sample if (v := record.get(column, "").strip())]
         average = _average_text_length(values)
         if average is not None and (best is None or average > best[0]):
@@ -106,10 +108,8 @@ def infer_text_column(
     return best[1] if best else None
 
 
-def _categorical(column: str, sample: Sequence[Mapping[str, str]]) -> bool:
-    """A grouping column by name, or one whose values repeat: at most a third distinct."""
-    if is_grouping_column(column):
-        return True
+def _repeating(column: str, sample: Sequence[Mapping[str, str]]) -> bool:
+    """Whether the column's values repeat like categories: at most a third distinct."""
     values = [v for record in sample if (v := record.get(column, "").strip())]
     return len(values) >= CATEGORY_MIN_VALUES and 3 * len(set(values)) <= len(values)
 
