@@ -39,6 +39,9 @@ def test_noun_phrases_follow_determiners_and_prepositions() -> None:
         "round",
     ]
     assert noun_phrases("I want the quotes from my phone while I wait.") == ["quotes", "phone"]
+    # A verb before its object is not part of the phrase; a clause with no end is none.
+    assert noun_phrases("The mobile app logs me out.") == ["mobile app"]
+    assert noun_phrases("Our designers attach large files.") == []
 
 
 async def test_the_summary_says_who_they_are_what_they_want_and_what_is_in_the_way() -> None:

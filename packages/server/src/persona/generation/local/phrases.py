@@ -21,7 +21,7 @@ TITLE_PHRASES = 2
 _WORD = re.compile(r"[a-z][a-z'\u2019-]*|[^\sa-z]+")
 _OPENERS_WORDS = """\
 the my our their your his her a an every each this these those some any of for with on in at
-from about into over through"""
+from about into over through another"""
 _OPENERS = frozenset(_OPENERS_WORDS.split())
 _FUNCTION_WORDS = """\
 and or but nor so yet if then than that which who whom whose what when where why how i me we
@@ -34,7 +34,7 @@ someone anyone everyone nobody time times day days week weeks month months year 
 hours minute minutes morning evening night afternoon today tomorrow yesterday myself
 yourself ourselves themselves himself herself itself without before after between instead
 across against during until via per like than within behind while because since though
-although unless whether"""
+although unless whether ones"""
 _FUNCTION = frozenset(_FUNCTION_WORDS.split())
 _VERBS_WORDS = """\
 want wants need needs wish like likes love loves get gets got go goes went make makes made
@@ -52,6 +52,8 @@ new old different whole full empty real actual main good great big small long sh
 early right wrong easy hard simple clear free extra single certain sure able available
 likely possible ready busy proper random typical clean cleaner separate whole usual normal
 general special several various personal online"""
+_OBJECTS = frozenset({"me", "us", "you", "him", "her", "them", "it", "to"})
+"""Words that follow a verb, not a noun: what comes before them is not a noun phrase's end."""
 _NOT_HEADS = frozenset(_NOT_HEADS_WORDS.split())
 
 
@@ -76,11 +78,28 @@ def noun_phrases(sentence: str) -> list[str]:
                 break
             phrase.append(word)
             index += 1
-        while phrase and phrase[-1] in _NOT_HEADS:
+        after = words[index] if index < len(words) else "."
+        if after in _OBJECTS:
+            phrase = phrase[:-1]  # "the app logs me out": a verb before its object
+        elif len(phrase) == MAX_PHRASE_WORDS and _content(after):
+            phrase = []  # no end in sight: more likely a clause than a noun phrase
+        plural = next((n for n, w in enumerate(phrase[:-1]) if _plural(w)), None)
+        if plural is not None:
+            phrase = phrase[: plural + 1]  # "the page lists features": a plural ends it
+        while phrase and _not_head(phrase[-1]):
             phrase.pop()
         if phrase:
             found.append(" ".join(phrase))
     return found
+
+
+def _plural(word: str) -> bool:
+    return word.endswith("s") and not word.endswith(("ss", "us", "is"))
+
+
+def _not_head(word: str) -> bool:
+    """Rarely the last word of a noun phrase: an adjective, or a past tense ("arrived")."""
+    return word in _NOT_HEADS or (word.endswith("ed") and not word.endswith("eed"))
 
 
 def _content(word: str) -> bool:
@@ -98,7 +117,7 @@ def distinctive_phrases(
 ) -> list[str]:
     """The noun phrases (``said_by``: each participant's sentences) that most of segment
     ``label`` says and few of the others do, most distinctive first; a phrase needs two
-    speakers when the segment has two participants or more."""
+    speakers when the segment has two participants or more, unless none has."""
     inside: Counter[str] = Counter()
     outside: dict[int, Counter[str]] = {}
     sizes: Counter[int] = Counter(labels)
@@ -112,8 +131,12 @@ def distinctive_phrases(
         elsewhere = max((c[phrase] / sizes[o] for o, c in outside.items()), default=0.0)
         return (-(share - elsewhere), -len(phrase.split()), phrase)
 
-    ranked = sorted((p for p in inside if inside[p] >= needed), key=score)
-    return [p for p in ranked if score(p)[0] < 0]
+    for least in sorted({needed, 1}, reverse=True):  # one speaker when no phrase has two
+        ranked = sorted((p for p in inside if inside[p] >= least), key=score)
+        distinctive = [p for p in ranked if score(p)[0] < 0]
+        if distinctive:
+            return distinctive
+    return []
 
 
 def title_phrases(phrases: list[str], count: int = TITLE_PHRASES) -> list[str]:

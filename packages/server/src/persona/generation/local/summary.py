@@ -26,7 +26,7 @@ def summarize(
         who += f" grouped as \u201c{role}\u201d"
     if phrases:
         joined = phrases[0] if len(phrases) == 1 else f"{phrases[0]} and {phrases[1]}"
-        who += f" whose words keep coming back to {joined}"
+        who += f" who mention {joined} more than the others do"
     sentences = [Insight(text=f"{who}.", evidence_ids=who_ids[:MAX_CITED])]
     openers = (
         ("goals", "Above all they want this: "),
