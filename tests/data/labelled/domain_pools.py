@@ -7,7 +7,9 @@ homework, licences, applications) from different seats. ``short`` holds the clip
 people type into a survey box. ``make_domain_sets.py`` draws the sets from them.
 """
 
-GOAL, PAIN, BEHAVIOUR, NONE = "goal", "pain_point", "behaviour", "none"
+from pools import BEHAVIOUR, GOAL, NONE, PAIN
+
+__all__ = ["BEHAVIOUR", "GOAL", "NONE", "PAIN"]
 
 HEALTH = {
     "Ward nurse": {

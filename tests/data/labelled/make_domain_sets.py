@@ -11,8 +11,6 @@ column at all, 6 to 39 participants. The draw is seeded, so rerunning gives the 
 
 from __future__ import annotations
 
-import csv
-import json
 import random
 import shutil
 from pathlib import Path
@@ -33,6 +31,7 @@ from domain_pools import (
     PUBLIC,
     PUBLIC_SHORT,
 )
+from make_sets import _write_csv, _write_key
 
 HERE = Path(__file__).parent
 SECTIONS = (GOAL, PAIN, BEHAVIOUR)
@@ -144,19 +143,6 @@ def _sections_for(draw: Draw) -> list[str]:
     if draw.rng.random() < 0.5:
         order.append(draw.rng.choice(SECTIONS))
     return order
-
-
-def _write_csv(path: Path, rows: list[dict[str, object]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-
-
-def _write_key(folder: Path, segments: dict[str, str], sections: dict[str, str]) -> None:
-    key = {"segments": dict(sorted(segments.items())), "sections": dict(sorted(sections.items()))}
-    (folder / "key.json").write_text(json.dumps(key, indent=1) + "\n")
 
 
 NURSES_AND_PATIENTS = [
