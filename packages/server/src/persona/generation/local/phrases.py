@@ -112,17 +112,22 @@ def _content(word: str) -> bool:
     )
 
 
-def distinctive_phrases(
-    said_by: Sequence[Iterable[str]], labels: Sequence[int], label: int
-) -> list[str]:
-    """The noun phrases (``said_by``: each participant's sentences) that most of segment
-    ``label`` says and few of the others do, most distinctive first; a phrase needs two
-    speakers when the segment has two participants or more, unless none has."""
+def phrases_of(sentences: Iterable[str]) -> set[str]:
+    """The distinct noun phrases of one participant's sentences."""
+    return {phrase for sentence in sentences for phrase in noun_phrases(sentence)}
+
+
+def distinctive_phrases(said: Sequence[set[str]], labels: Sequence[int], label: int) -> list[str]:
+    """The noun phrases (``said``: each participant's, from :func:`phrases_of`) that most of
+    segment ``label`` says and few of the others do, most distinctive first; a phrase needs
+    two speakers when the segment has two participants or more, unless none has. A label
+    below 0 leaves a participant out (not sampled)."""
     inside: Counter[str] = Counter()
     outside: dict[int, Counter[str]] = {}
-    sizes: Counter[int] = Counter(labels)
-    for sentences, owner in zip(said_by, labels, strict=True):
-        phrases = {p for sentence in sentences for p in noun_phrases(sentence)}
+    sizes: Counter[int] = Counter(owner for owner in labels if owner >= 0)
+    for phrases, owner in zip(said, labels, strict=True):
+        if owner < 0:
+            continue
         (inside if owner == label else outside.setdefault(owner, Counter())).update(phrases)
     needed = 2 if sizes[label] >= 2 else 1
 

@@ -17,7 +17,12 @@ from typing import Any, TypeVar
 from persona.generation.grounding import EvidenceIndex, ground
 from persona.generation.local.corpus import Corpus, read_corpus, require_participants
 from persona.generation.local.naming import dominant_role, name_for, title_for
-from persona.generation.local.phrases import distinctive_phrases, noun_phrases, title_phrases
+from persona.generation.local.phrases import (
+    distinctive_phrases,
+    noun_phrases,
+    phrases_of,
+    title_phrases,
+)
 from persona.generation.local.picking import SentencePicker, quote_target
 from persona.generation.local.profiles import (
     describe_demographics,
@@ -36,7 +41,12 @@ from persona.sources.columns import find_column
 T = TypeVar("T")
 PHRASE_SENTENCES = 50
 """Sentences per participant looked at for noun phrases: enough for a long interview."""
+PHRASE_PARTICIPANTS = 300
+"""Participants per segment whose noun phrases are read: shares of a sample this size
+rank phrases as the whole segment's would, within a few percent."""
 MAX_SUMMARY_IDS = 10
+MAX_SUMMARY_SCAN = 1_000
+"""Records looked through for those the summary's first sentence cites."""
 
 
 async def synthesize(
@@ -129,26 +139,30 @@ def describe(
     return personas
 
 
-def _said_by(corpus: Corpus, segments: list[Segment]) -> tuple[list[list[str]], list[int]]:
-    """Each participant's sentences (the first ``PHRASE_SENTENCES``) and segment."""
-    said: list[list[str]] = [[] for _ in corpus.participants]
-    for sentence, record in enumerate(corpus.sentence_record):
-        mine = said[corpus.record_participant[record]]
-        if len(mine) < PHRASE_SENTENCES:
-            mine.append(corpus.sentence_text[sentence])
-    labels = [0] * len(corpus.participants)
+def _said_by(corpus: Corpus, segments: list[Segment]) -> tuple[list[set[str]], list[int]]:
+    """The noun phrases of each participant's first ``PHRASE_SENTENCES`` sentences, and
+    their segment; only the first ``PHRASE_PARTICIPANTS`` of each segment are read (the
+    others have segment -1), which bounds the work on a large corpus."""
+    labels = [-1] * len(corpus.participants)
     for label, segment in enumerate(segments):
-        for participant in segment.participants.tolist():
+        for participant in segment.participants[:PHRASE_PARTICIPANTS].tolist():
             labels[participant] = label
-    return said, labels
+    sentences: list[list[str]] = [[] for _ in corpus.participants]
+    for sentence, record in enumerate(corpus.sentence_record):
+        participant = corpus.record_participant[record]
+        mine = sentences[participant]
+        if labels[participant] >= 0 and len(mine) < PHRASE_SENTENCES:
+            mine.append(corpus.sentence_text[sentence])
+    return [phrases_of(mine) for mine in sentences], labels
 
 
 def _records_saying(
     corpus: Corpus, segment: Segment, role: str | None, phrases: list[str]
 ) -> list[str]:
-    """The segment's records that carry its role or say one of its phrases."""
+    """The segment's records that carry its role or say one of its phrases (of the first
+    ``MAX_SUMMARY_SCAN``)."""
     found: list[str] = []
-    for index in segment.records.tolist():
+    for index in segment.records[:MAX_SUMMARY_SCAN].tolist():
         record = corpus.records[index]
         text = record.text.casefold()
         if (role and role in record.attributes.values()) or any(
