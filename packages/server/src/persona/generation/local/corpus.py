@@ -16,7 +16,12 @@ from dataclasses import dataclass, field
 from typing import overload
 
 from persona.errors import InsufficientEvidenceError
-from persona.generation.local.sections import question_section, section_of, tone_only
+from persona.generation.local.sections import (
+    PAIN_POINTS,
+    question_section,
+    section_of,
+    tone_only,
+)
 from persona.schemas import Evidence
 
 # A sentence ends at . ! ? or … (with closing quotes/brackets) before white space, or at a
@@ -112,10 +117,12 @@ class Corpus:
         if key not in self.sections:
             self.sections[key] = section_of(key)
         found = self.sections[key]
-        if sentence is not None and (found < 0 or tone_only(key)):
-            asked = self._answered_section(sentence)
-            found = asked if asked >= 0 else found
-        return found
+        if sentence is None or (found >= 0 and found != PAIN_POINTS):
+            return found
+        asked = self._answered_section(sentence)
+        if asked < 0 or asked == found or (found >= 0 and not tone_only(key)):
+            return found
+        return asked
 
     def _answered_section(self, sentence: int) -> int:
         record = self.sentence_record[sentence]

@@ -11,6 +11,7 @@ the segment. Same evidence + config gives byte-identical output.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -19,7 +20,6 @@ from persona.generation.local.corpus import Corpus, read_corpus, require_partici
 from persona.generation.local.naming import dominant_role, name_for, title_for
 from persona.generation.local.phrases import (
     distinctive_phrases,
-    noun_phrases,
     phrases_of,
     title_phrases,
 )
@@ -161,12 +161,12 @@ def _records_saying(
 ) -> list[str]:
     """The segment's records that carry its role or say one of its phrases (of the first
     ``MAX_SUMMARY_SCAN``)."""
+    said = re.compile("|".join(rf"\b{re.escape(p)}\b" for p in phrases)) if phrases else None
     found: list[str] = []
     for index in segment.records[:MAX_SUMMARY_SCAN].tolist():
         record = corpus.records[index]
-        text = record.text.casefold()
-        if (role and role in record.attributes.values()) or any(
-            p in noun_phrases(text) for p in phrases
+        if (role and role in record.attributes.values()) or (
+            said and said.search(record.text.casefold())
         ):
             found.append(record.id)
             if len(found) >= MAX_SUMMARY_IDS:
