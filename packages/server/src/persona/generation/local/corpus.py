@@ -29,14 +29,15 @@ from persona.schemas import Evidence
 _SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s|$)|\n")
 WORD = re.compile(r"\b[^\W\d_][^\W\d_]+\b")  # two or more letters; no digits
 _REFERS_BACK = re.compile(
-    r"(?:(?:if|when|because|so|and|but|then|also|which)\s+)?"
+    r"(?:(?:if|when|because|so|and|but|then|also|which|once|since|after|until|as)\s+)?"
     r"(?:that|this|it|they|these|those|he|she|them|there)\b"
-    r"|(?:and|but|so|also|then|which|otherwise|anyway)\b"
+    r"|(?:and|but|so|also|then|which|otherwise|anyway|now|instead|however|plus|yet)\b"
     r"|(?:i|we)\b[^.!?]{0,20}?\b(?:want|need|like|love)\s+(?:that|this|it|them)\s+to\b",
     re.IGNORECASE,
 )
-"""A sentence opening with a pronoun ("That means...") or wanting one ("I want that to
-happen on its own") means little without the sentence before it..."""
+"""A sentence opening with a pronoun ("That means...", "If they hesitate...", "Once it
+worked..."), with a connective ("But...", "Now anyone...") or wanting a pronoun ("I want
+that to happen on its own") means little without the sentence before it..."""
 _DUMMY_IT = re.compile(
     r"it(?:'s|\u2019s|\s+is|\s+was|\s+would(?:\s+be)?|\s+will\s+be|\s+gets)\b.*"
     r"\b(?:to|when|that|if|how|because)\b",
