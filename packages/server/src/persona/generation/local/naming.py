@@ -14,17 +14,6 @@ if TYPE_CHECKING:
     from persona.generation.local.corpus import Corpus
     from persona.generation.local.segments import Segment
 
-FILLER_WORDS = frozenset({
-    "actually", "basically", "honestly", "just", "like", "really", "maybe", "okay", "ok",
-    "yeah", "yes", "guess", "think", "thing", "things", "lot", "lots", "stuff", "kind", "sort",
-    "way", "pretty", "bit", "little", "sure", "know", "mean", "right", "good", "want", "need",
-    "don", "doesn", "didn", "isn", "ll", "ve", "re", "time", "got", "make", "use", "using",
-    "used", "says", "said", "let", "lets", "ones", "near", "inside", "outside", "matters",
-    "hand", "hour", "hours", "day", "days", "week", "weeks", "month", "months", "year", "years",
-    "minute", "minutes", "morning", "today", "tomorrow", "start", "end",
-})  # fmt: skip
-"""Conversational words and units of time ("by hand", "hours per week") that say nothing
-about a segment; never part of a title."""
 FIRST_NAMES = (
     "Ada", "Amara", "Ben", "Carmen", "Chen", "Dario", "Elena", "Emeka", "Farah", "Felix",
     "Grace", "Hamid", "Hana", "Ines", "Ivan", "Jonas", "Kai", "Keiko", "Lara", "Leon",

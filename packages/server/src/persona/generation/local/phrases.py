@@ -52,6 +52,17 @@ new old different whole full empty real actual main good great big small long sh
 early right wrong easy hard simple clear free extra single certain sure able available
 likely possible ready busy proper random typical clean cleaner separate whole usual normal
 general special several various personal online"""
+FILLER_WORDS = frozenset({
+    "actually", "basically", "honestly", "just", "like", "really", "maybe", "okay", "ok",
+    "yeah", "yes", "guess", "think", "thing", "things", "lot", "lots", "stuff", "kind", "sort",
+    "way", "pretty", "bit", "little", "sure", "know", "mean", "right", "good", "want", "need",
+    "don", "doesn", "didn", "isn", "ll", "ve", "re", "time", "got", "make", "use", "using",
+    "used", "says", "said", "let", "lets", "ones", "near", "inside", "outside", "matters",
+    "hand", "hour", "hours", "day", "days", "week", "weeks", "month", "months", "year", "years",
+    "minute", "minutes", "morning", "today", "tomorrow", "start", "end",
+})  # fmt: skip
+"""Conversational words and units of time ("by hand", "hours per week") that say nothing
+about a segment; never part of a phrase."""
 _OBJECTS = frozenset({"me", "us", "you", "him", "her", "them", "it", "to"})
 """Words that follow a verb, not a noun: what comes before them is not a noun phrase's end."""
 _NOT_HEADS = frozenset(_NOT_HEADS_WORDS.split())
@@ -108,6 +119,7 @@ def _content(word: str) -> bool:
         and len(word) > 2
         and word not in _FUNCTION
         and word not in _VERBS
+        and word not in FILLER_WORDS
         and not word.endswith(("ly", "'t", "'ll", "'d", "'re", "'ve", "'m"))
     )
 
