@@ -371,3 +371,46 @@ async def test_async_cancel_and_auth(make_app: AppFactory, stalled_anthropic: No
         )
         with pytest.raises(pc.AuthenticationError):
             await wrong.experiments.get(experiment.id)
+
+
+def test_sync_column_roles_and_run_warnings(make_app: AppFactory, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    rows = [
+        ("C1", "Finance", "I want every subscription in one list with its real cost."),
+        ("C1", "Finance", "Vendor invoices never match the licence numbers we use."),
+        ("C2", "Finance", "I need purchase orders approved before anyone signs."),
+        ("C2", "Finance", "Month end is a scramble because sales logs deals late."),
+        ("C3", "IT", "I want new starters to have every account on their first morning."),
+        ("C3", "IT", "Offboarding someone means logging into fourteen admin consoles."),
+        ("C4", "IT", "I need to see who holds a licence they have not used."),
+        ("C4", "IT", "Permissions are so granular that nobody understands them."),
+    ]
+    lines = ["Client Ref,works_in,notes", *(",".join(row) for row in rows)]
+    (data / "accounts.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with sync_client(make_app()) as client:
+        named = client.experiments.create(
+            name="Accounts",
+            data_sources=["accounts.csv"],
+            config={
+                "provider": "local",
+                "persona_count": 2,
+                "columns": {"participant": "client ref", "segment": "Works In"},
+            },
+        )
+        run = client.runs.wait(client.runs.start(named.id), timeout=RUN_TIMEOUT, poll_interval=POLL)
+        assert run.status == "succeeded" and run.warnings == []
+        assert {p.title: p.participants for p in run.personas} == {
+            "Finance": ["C1", "C2"],
+            "IT": ["C3", "C4"],
+        }
+        assert all(len(p.summary) >= 2 and p.summary[0].evidence_ids for p in run.personas)
+
+        unnamed = client.experiments.create(
+            name="Accounts", data_sources=["accounts.csv"], config={"persona_count": 2}
+        )
+        run = client.runs.wait(
+            client.runs.start(unnamed.id), timeout=RUN_TIMEOUT, poll_interval=POLL
+        )
+        [warning] = run.warnings
+        assert warning.startswith("accounts.csv: no participant column")
+        assert all(p.participants for p in run.personas)

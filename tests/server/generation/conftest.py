@@ -8,6 +8,10 @@ from persona.schemas import Evidence
 PERSONA: dict[str, Any] = {
     "name": "Ana P.",
     "title": "Weekly planner",
+    "summary": [
+        {"text": "A teacher who plans each week ahead on paper.", "evidence_ids": ["ev-1"]},
+        {"text": "Calendars that do not sync get in the way.", "evidence_ids": ["ev-2"]},
+    ],
     "demographics": {"role": "teacher"},
     "goals": [{"text": "Plan the week ahead", "evidence_ids": ["ev-1"]}],
     "pain_points": [{"text": "Calendars that do not sync", "evidence_ids": ["ev-2"]}],

@@ -141,7 +141,7 @@ async def test_direct_request_cites_aliases_that_map_back_to_the_quoted_records(
 async def test_map_reduce_aliases_each_request_afresh_and_maps_every_reply_back() -> None:
     evidence = records(120, words=30)
 
-    personas, sent = await run(evidence, fake_model, context=2048)
+    personas, sent = await run(evidence, fake_model, context=2560)
 
     notes_requests = [p for p in sent if p.kind == "notes"]
     assert len(notes_requests) > 2 and sent[-1].kind == "personas"

@@ -102,8 +102,21 @@ def test_name_is_the_only_top_heading_and_sections_follow() -> None:
         ("h2", "Evidence"),
     ]
     assert found[3].type == "paragraph_open"
-    assert plain(found[4]) == "Weekly planner"
+    assert plain(found[4]) == "Weekly planner \u00b7 invented name"  # the name is made up
     assert markdown.endswith("\n") and not markdown.endswith("\n\n")
+
+
+def test_the_summary_is_one_paragraph_under_the_title() -> None:
+    summary = [
+        Insight(text="Ana plans the week *ahead* on paper.", evidence_ids=["ev-1"]),
+        Insight(text="Calendars that do not sync get in her way.", evidence_ids=["ev-2"]),
+    ]
+    found = tokens(persona_markdown(content().model_copy(update={"summary": summary})))
+    assert found[6].type == "paragraph_open"
+    assert plain(found[7]) == (
+        "Ana plans the week *ahead* on paper. Calendars that do not sync get in her way."
+    )
+    assert found[9].type == "heading_open" and found[10].content == "Demographics"
 
 
 def test_demographics_are_a_two_column_table() -> None:
@@ -193,13 +206,14 @@ def test_markdown_in_the_data_is_shown_as_written() -> None:
     )
     found = tokens(markdown)
     inline_types = [child.type for t in found if t.type == "inline" for child in t.children or []]
-    assert inline_types.count("em_open") == 1  # the title's own emphasis, nothing from the data
+    # The title's own emphasis and the invented-name mark, nothing from the data.
+    assert inline_types.count("em_open") == 2
     assert not {"strong_open", "link_open", "html_inline"} & set(inline_types)
     assert "ordered_list_open" not in {t.type for t in found}
     assert plain(found[1]) == "# Ana *"
     assert len(texts_after(markdown, "heading_open")) == 7
     inline = [plain(t) for t in found if t.type == "inline"]
-    assert "_Lead_ | ops" in inline
+    assert "_Lead_ | ops \u00b7 invented name" in inline
     assert f"{tricky} \u2014 evidence: id`with`ticks" in inline
     assert "- a dash\n1. a number\n# a hash" in inline
     cells = [found[i + 1] for i, t in enumerate(found) if t.type == "td_open"]

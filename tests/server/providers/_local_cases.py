@@ -122,9 +122,8 @@ def dumped(personas: list[PersonaContent]) -> list[str]:
 
 
 def title_terms(title: str) -> list[str]:
-    """The terms of a title built from the text: 'Working with a and b, troubled by c'."""
-    focus, _, trouble = title.removeprefix("Working with ").partition(", troubled by ")
-    return re.split(r", | and ", focus) + ([trouble] if trouble else [])
+    """The noun phrases of a title built from the text: 'Focused on a and b'."""
+    return re.split(r", | and ", title.removeprefix("Focused on "))
 
 
 def by_title(personas: list[PersonaContent]) -> dict[str, PersonaContent]:

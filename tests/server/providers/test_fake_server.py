@@ -90,7 +90,7 @@ def test_other_routes(server: FakeOpenAIServer) -> None:
     assert [r.path for r in server.requests] == ["/v1/models", "/v1/embeddings"]
 
 
-@pytest.mark.parametrize("context", [None, 2048], ids=["direct", "map-reduce"])
+@pytest.mark.parametrize("context", [None, 2560], ids=["direct", "map-reduce"])
 async def test_citations_by_alias_map_back_to_the_quoted_records(
     settings: Settings, retry: RetryPolicy, context: int | None
 ) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from persona.generation.grounding import quote_in_text
-from persona.generation.local import naming, picking
+from persona.generation.local import phrases, picking
 from persona.providers import Provider, build_provider
 from persona.providers.local import LocalProvider
 from persona.schemas import Evidence, GenerationConfig
@@ -207,7 +207,7 @@ async def test_titles_from_text_name_shared_terms_without_filler_or_repeats() ->
         assert all(any(term in phrase for phrase in THEMES[theme]) for term in terms), terms
         words = [word for term in terms for word in term.split()]
         assert len(words) == len(set(words))  # a phrase is never listed with its own words
-        assert not set(words) & naming.FILLER_WORDS
+        assert not set(words) & phrases.FILLER_WORDS
 
 
 # --------------------------------------------------------------------------- grounding

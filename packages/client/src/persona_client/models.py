@@ -7,6 +7,79 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from typing_extensions import TypeAliasType
 
+Text = TypeAliasType(
+    "Text",
+    Annotated[
+        str,
+        Field(
+            ...,
+            description="The column holding the participants' words; null: the longest free text.",
+            max_length=200,
+            min_length=1,
+            title="Text",
+        ),
+    ],
+)
+
+
+Participant = TypeAliasType(
+    "Participant",
+    Annotated[
+        str,
+        Field(
+            ...,
+            description="The column naming the participant of each record.",
+            max_length=200,
+            min_length=1,
+            title="Participant",
+        ),
+    ],
+)
+
+
+Segment = TypeAliasType(
+    "Segment",
+    Annotated[
+        str,
+        Field(
+            ...,
+            description="The column grouping participants (a segment, role or department): the local provider keeps its groups apart and titles personas by its values.",
+            max_length=200,
+            min_length=1,
+            title="Segment",
+        ),
+    ],
+)
+
+
+class ColumnRoles(BaseModel):
+    """
+    Which column of the tabular sources plays which role, for columns not recognised by
+    name. Each is matched case- and separator-insensitively ("Customer ID" = customer_id);
+    null: recognised by name (participant, respondent, user, person, customer, id, *_id;
+    segment, role, department, team, persona, group, cohort, plan, tier, job, occupation,
+    type).
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    text: Text | None = Field(
+        None,
+        description="The column holding the participants' words; null: the longest free text.",
+        title="Text",
+    )
+    participant: Participant | None = Field(
+        None,
+        description="The column naming the participant of each record.",
+        title="Participant",
+    )
+    segment: Segment | None = Field(
+        None,
+        description="The column grouping participants (a segment, role or department): the local provider keeps its groups apart and titles personas by its values.",
+        title="Segment",
+    )
+
 
 class Evidence(BaseModel):
     """
@@ -182,6 +255,9 @@ class GenerationConfig(BaseModel):
     )
     temperature: Temperature | None = Field(None, title="Temperature")
     seed: Seed | None = Field(None, title="Seed")
+    columns: ColumnRoles | None = Field(
+        None, description="Column roles in tabular sources; null: recognised by name."
+    )
 
 
 Model1 = TypeAliasType(
@@ -229,13 +305,13 @@ class Grounding(BaseModel):
     )
     insights_supported: int = Field(
         0,
-        description="Goals, pain points and behaviours citing existing evidence.",
+        description="Summary sentences, goals, pain points and behaviours citing existing evidence.",
         ge=0,
         title="Insights Supported",
     )
     insights_unsupported: int = Field(
         0,
-        description="Goals, pain points and behaviours citing none.",
+        description="Summary sentences, goals, pain points and behaviours citing none.",
         ge=0,
         title="Insights Unsupported",
     )
@@ -374,6 +450,9 @@ class ResolvedConfig(BaseModel):
     )
     temperature: Temperature | None = Field(None, title="Temperature")
     seed: Seed | None = Field(None, title="Seed")
+    columns: ColumnRoles | None = Field(
+        None, description="Column roles in tabular sources; null: recognised by name."
+    )
 
 
 class RunCancelledEvent(BaseModel):
@@ -630,8 +709,8 @@ class EvidenceCitation(BaseModel):
     One statement of a persona that cites an evidence record.
     """
 
-    section: Literal["goals", "pain_points", "behaviours", "quotes"] = Field(
-        ..., title="Section"
+    section: Literal["summary", "goals", "pain_points", "behaviours", "quotes"] = (
+        Field(..., title="Section")
     )
     index: int = Field(
         ...,
@@ -697,8 +776,22 @@ class ExperimentPage(BaseModel):
 
 
 class Persona(BaseModel):
-    name: str = Field(..., title="Name")
-    title: str = Field(..., title="Title")
+    name: str = Field(
+        ...,
+        description="Invented for the persona, never a participant's: every persona's name is.",
+        title="Name",
+    )
+    title: str = Field(
+        ...,
+        description="Who they are: a role or a phrase naming what they do.",
+        title="Title",
+    )
+    summary: list[Insight] = Field(
+        [],
+        description="Two or three sentences a reader takes in at a glance: who they are, what they want, what stands in their way. Each cites its evidence and is checked like a goal.",
+        title="Summary",
+        validate_default=True,
+    )
     demographics: dict[str, str] = Field({}, title="Demographics")
     goals: list[Insight] = Field([], title="Goals", validate_default=True)
     pain_points: list[Insight] = Field([], title="Pain Points", validate_default=True)
@@ -757,6 +850,11 @@ class Run(BaseModel):
     grounding: Grounding | None = Field(
         None, description="Totals over the run's personas, once it has succeeded."
     )
+    warnings: list[str] = Field(
+        [],
+        description="What the run noticed about its input, once it has read it: a source with no participant column, whose records each count as a participant of their own.",
+        title="Warnings",
+    )
 
 
 class RunDetail(BaseModel):
@@ -785,6 +883,11 @@ class RunDetail(BaseModel):
     persona_ids: list[str] = Field([], title="Persona Ids")
     grounding: Grounding | None = Field(
         None, description="Totals over the run's personas, once it has succeeded."
+    )
+    warnings: list[str] = Field(
+        [],
+        description="What the run noticed about its input, once it has read it: a source with no participant column, whose records each count as a participant of their own.",
+        title="Warnings",
     )
     personas: list[Persona] = Field([], title="Personas", validate_default=True)
 

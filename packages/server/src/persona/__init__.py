@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from persona.schemas import (
         CitedEvidence,
         CitedEvidencePage,
+        ColumnRoles,
         Evidence,
         EvidenceCitation,
         EvidencePage,
@@ -82,6 +83,7 @@ _HOME: dict[str, str] = {
     "EvidenceCitation": "persona.schemas",
     "EvidencePage": "persona.schemas",
     "Experiment": "persona.schemas",
+    "ColumnRoles": "persona.schemas",
     "ExperimentCreate": "persona.schemas",
     "ExperimentPage": "persona.schemas",
     "ExperimentSource": "persona.schemas",
@@ -122,6 +124,7 @@ _HOME: dict[str, str] = {
 __all__ = (
     "CitedEvidence",
     "CitedEvidencePage",
+    "ColumnRoles",
     "ConflictError",
     "Evidence",
     "EvidenceCitation",

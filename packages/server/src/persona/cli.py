@@ -151,6 +151,22 @@ def generate(
             metavar="COLUMN", help="Column holding the participants' words (default: inferred)."
         ),
     ] = None,
+    participant_column: Annotated[
+        str | None,
+        typer.Option(
+            metavar="COLUMN",
+            help="Column naming each record's participant (default: one named participant, "
+            "respondent, user, person, customer, id or *_id).",
+        ),
+    ] = None,
+    segment_column: Annotated[
+        str | None,
+        typer.Option(
+            metavar="COLUMN",
+            help="Column grouping the participants (default: one named segment, role, "
+            "department, team, persona, group, cohort, plan, tier, job, occupation or type).",
+        ),
+    ] = None,
     with_evidence: Annotated[
         bool,
         typer.Option(
@@ -181,7 +197,7 @@ def generate(
 
     PATHs are taken from the current directory, like any command's, and must lie inside the
     data directory."""
-    config = _generation_config(count, provider, model)
+    config = _generation_config(count, provider, model, participant_column, segment_column)
     _check_encoding(encoding)
     if output_format is OutputFormat.html and out is None:
         _fail("--format html writes one file per persona: name a folder with --out")
@@ -227,16 +243,35 @@ def _check_encoding(encoding: str | None) -> None:
             ) from None
 
 
-def _generation_config(count: int, provider: str | None, model: str | None) -> GenerationConfig:
+_OPTION_OF = {
+    "provider": "--provider",
+    "model": "--model",
+    "participant": "--participant-column",
+    "segment": "--segment-column",
+}
+
+
+def _generation_config(
+    count: int,
+    provider: str | None,
+    model: str | None,
+    participant_column: str | None,
+    segment_column: str | None,
+) -> GenerationConfig:
     from pydantic import ValidationError
 
-    from persona.schemas import GenerationConfig
+    from persona.schemas import ColumnRoles, GenerationConfig
 
     try:
-        return GenerationConfig(provider=provider, model=model, persona_count=count)
+        columns = None
+        if participant_column is not None or segment_column is not None:
+            columns = ColumnRoles(participant=participant_column, segment=segment_column)
+        return GenerationConfig(
+            provider=provider, model=model, persona_count=count, columns=columns
+        )
     except ValidationError as err:
         problem = err.errors()[0]
-        option = "--provider" if problem["loc"][0] == "provider" else "--model"
+        option = _OPTION_OF.get(str(problem["loc"][-1]), "--model")
         raise typer.BadParameter(problem["msg"], param_hint=option) from None
 
 
@@ -298,6 +333,8 @@ async def _follow(service: PersonaService, experiment_id: str, run_id: str) -> l
     if run.status != "succeeded":
         message = run.error.message if run.error else f"the run ended {run.status}"
         raise PersonaError(message)
+    for warning in run.warnings:  # one line each: ``soft_wrap`` keeps rich from breaking it
+        console.print(f"warning: {warning}", style="yellow", highlight=False, soft_wrap=True)
     console.print(f"{len(run.personas)} persona(s) generated", style="green", highlight=False)
     return run.personas
 

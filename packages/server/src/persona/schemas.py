@@ -13,7 +13,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 ProviderName = Literal["local", "anthropic", "openai", "gemini", "ollama"]
 QuoteMatch = Literal["exact", "approximate", "none"]
 CitationOrigin = Literal["given", "corrected"]
-PersonaSection = Literal["goals", "pain_points", "behaviours", "quotes"]
+PersonaSection = Literal["summary", "goals", "pain_points", "behaviours", "quotes"]
 ExperimentStatus = Literal["created", "running", "succeeded", "failed"]
 RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 
@@ -47,6 +47,34 @@ class OutputModel(BaseModel):
 # --------------------------------------------------------------------------- config
 
 
+class ColumnRoles(InputModel):
+    """Which column of the tabular sources plays which role, for columns not recognised by
+    name. Each is matched case- and separator-insensitively ("Customer ID" = customer_id);
+    null: recognised by name (participant, respondent, user, person, customer, id, *_id;
+    segment, role, department, team, persona, group, cohort, plan, tier, job, occupation,
+    type)."""
+
+    text: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The column holding the participants' words; null: the longest free text.",
+    )
+    participant: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The column naming the participant of each record.",
+    )
+    segment: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The column grouping participants (a segment, role or department): the "
+        "local provider keeps its groups apart and titles personas by its values.",
+    )
+
+
 class GenerationConfig(InputModel):
     """How personas are generated. ``provider: null`` means the server's default provider."""
 
@@ -64,6 +92,9 @@ class GenerationConfig(InputModel):
     )
     temperature: float | None = Field(default=None, ge=0, le=2, strict=True)
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED, strict=True)
+    columns: ColumnRoles | None = Field(
+        default=None, description="Column roles in tabular sources; null: recognised by name."
+    )
 
     _integral_counts = field_validator("persona_count", "seed", mode="before")(
         _integral_float_as_int
@@ -316,10 +347,15 @@ class GroundingCounts(OutputModel):
     quotes_approximate: int = Field(default=0, ge=0, description="Close to a record's words.")
     quotes_unverified: int = Field(default=0, ge=0, description="Found nowhere.")
     insights_supported: int = Field(
-        default=0, ge=0, description="Goals, pain points and behaviours citing existing evidence."
+        default=0,
+        ge=0,
+        description="Summary sentences, goals, pain points and behaviours citing existing "
+        "evidence.",
     )
     insights_unsupported: int = Field(
-        default=0, ge=0, description="Goals, pain points and behaviours citing none."
+        default=0,
+        ge=0,
+        description="Summary sentences, goals, pain points and behaviours citing none.",
     )
 
 
@@ -342,8 +378,15 @@ class Grounding(GroundingCounts):
 class PersonaContent(OutputModel):
     """What a provider produces for one persona, before it is stored."""
 
-    name: str
-    title: str
+    name: str = Field(
+        description="Invented for the persona, never a participant's: every persona's name is."
+    )
+    title: str = Field(description="Who they are: a role or a phrase naming what they do.")
+    summary: list[Insight] = Field(
+        default=[],
+        description="Two or three sentences a reader takes in at a glance: who they are, what "
+        "they want, what stands in their way. Each cites its evidence and is checked like a goal.",
+    )
     demographics: dict[str, str] = {}
     goals: list[Insight] = []
     pain_points: list[Insight] = []
@@ -408,6 +451,11 @@ class Run(OutputModel):
     persona_ids: list[str] = []
     grounding: Grounding | None = Field(
         default=None, description="Totals over the run's personas, once it has succeeded."
+    )
+    warnings: list[str] = Field(
+        default=[],
+        description="What the run noticed about its input, once it has read it: a source with "
+        "no participant column, whose records each count as a participant of their own.",
     )
 
 

@@ -176,8 +176,10 @@ class PersonaService(PushOperations):
         """Validate the sources, store inline ones in the experiment's folder, save it.
 
         ``text_column`` names the column holding the participants' words in tabular
-        sources (inferred when None)."""
+        sources (else ``config.columns.text``; inferred when neither does)."""
         repository = self._repository
+        columns = data.config.columns
+        text_column = text_column or (columns.text if columns else None)
         provider = data.config.provider or self.settings.default_provider
         require_known_provider(provider, ["config", "provider"])
         experiment_id = new_id("exp")

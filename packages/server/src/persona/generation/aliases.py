@@ -93,6 +93,7 @@ def _resolve_persona(persona: PersonaContent, aliases: Mapping[str, str]) -> Per
 
     return persona.model_copy(
         update={
+            "summary": cited(persona.summary),
             "goals": cited(persona.goals),
             "pain_points": cited(persona.pain_points),
             "behaviours": cited(persona.behaviours),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from persona.generation.grounding import quote_spans
+from persona.generation.grounding import INSIGHT_SECTIONS, quote_spans
 from persona.schemas import (
     CitedEvidence,
     Evidence,
@@ -14,15 +14,13 @@ from persona.schemas import (
     Quote,
 )
 
-_INSIGHT_SECTIONS = ("goals", "pain_points", "behaviours")
-
 
 def cited_evidence(persona: PersonaContent, records: Sequence[Evidence]) -> list[CitedEvidence]:
     """``records`` (those the persona cites) with the statements citing each, in their order;
     a quote's citation carries the span(s) of its words in the record's text."""
     citations: dict[str, list[EvidenceCitation]] = {record.id: [] for record in records}
     texts = {record.id: record.text for record in records}
-    for section in _INSIGHT_SECTIONS:
+    for section in INSIGHT_SECTIONS:
         for index, insight in enumerate(getattr(persona, section)):
             for evidence_id in dict.fromkeys(insight.evidence_ids):
                 if evidence_id in citations:
@@ -42,10 +40,11 @@ def cited_evidence(persona: PersonaContent, records: Sequence[Evidence]) -> list
 
 
 def statement_evidence_ids(persona: PersonaContent) -> list[str]:
-    """The ids cited by its goals, pain points, behaviours and quotes, once each, in order
+    """The ids cited by its summary, goals, pain points, behaviours and quotes, once each, in order
     (a persona's ``evidence_ids`` may also hold records backing it only as a whole)."""
     statements: list[Quote | Insight] = [
         *persona.quotes,
+        *persona.summary,
         *persona.goals,
         *persona.pain_points,
         *persona.behaviours,

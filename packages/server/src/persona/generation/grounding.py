@@ -21,7 +21,8 @@ MAX_FOUND_IDS = 3
 """Records a miscited quote is attributed to when several hold it (the first, in run order):
 a short phrase may be in thousands, and citing them all would tell the reader nothing."""
 
-INSIGHT_SECTIONS = ("goals", "pain_points", "behaviours")
+INSIGHT_SECTIONS = ("summary", "goals", "pain_points", "behaviours")
+"""The sections of cited lines: each is checked the same way."""
 
 
 def quote_in_text(quote: str, text: str) -> bool:

@@ -65,6 +65,7 @@ class DraftPersona(_Wire):
 
     name: str = Field(min_length=1)
     title: str = Field(min_length=1)
+    summary: list[DraftInsight] = []
     demographics: dict[str, str] = {}
     goals: list[DraftInsight] = []
     pain_points: list[DraftInsight] = []
@@ -79,9 +80,11 @@ class DraftPersona(_Wire):
             return {str(k): _scalar_text(v) for k, v in value.items() if v is not None}
         return value
 
-    @field_validator("goals", "pain_points", "behaviours", "quotes", mode="before")
+    @field_validator("summary", "goals", "pain_points", "behaviours", "quotes", mode="before")
     @classmethod
     def _text_items(cls, value: Any) -> Any:
+        if isinstance(value, str):  # a summary written as one paragraph
+            value = [value]
         return [_as_text_object(v) for v in value] if isinstance(value, list) else value
 
     _ids = field_validator("evidence_ids", mode="before")(_as_id_list)
@@ -95,6 +98,7 @@ class DraftPersona(_Wire):
         return PersonaContent(
             name=self.name,
             title=self.title,
+            summary=insights(self.summary),
             demographics=self.demographics,
             goals=insights(self.goals),
             pain_points=insights(self.pain_points),

@@ -37,7 +37,8 @@ SYSTEM = (
 
 PERSONA_SHAPE = (
     '{"personas": [{"name": "a plausible first name and last initial", '
-    '"title": "a short label for the segment", '
+    '"title": "their role, or what they do", '
+    '"summary": [{"text": "...", "evidence_ids": ["<id>"]}], '
     '"demographics": {"<attribute>": "<value seen in the evidence>"}, '
     '"goals": [{"text": "...", "evidence_ids": ["<id>"]}], '
     '"pain_points": [{"text": "...", "evidence_ids": ["<id>"]}], '
@@ -183,10 +184,11 @@ def _persona_rules(count: int, source: str) -> str:
     return (
         f"Write {count} distinct user personas from the {source} below. Each persona stands "
         "for a different segment of the participants. For each persona give 2 to 4 goals, "
-        "pain points and behaviours and 2 to 5 quotes.\n"
+        "pain points and behaviours, 2 to 5 quotes and a summary: 2 or 3 sentences saying "
+        "who they are, what they want and what stands in their way.\n"
         "Rules:\n"
-        "- Every goal, pain point, behaviour and quote cites the ids (E1, E2, …) of the "
-        "evidence it rests on, exactly as written in the data.\n"
+        "- Every summary sentence, goal, pain point, behaviour and quote cites the ids (E1, "
+        "E2, …) of the evidence it rests on, exactly as written in the data.\n"
         "- A quote is copied word for word from the text of the one evidence record it cites; "
         "never paraphrase a quote.\n"
         "- Demographics use only attributes present in the data.\n"

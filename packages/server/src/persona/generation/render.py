@@ -14,6 +14,7 @@ MAX_LISTED_SOURCES = 100
 MAX_SOURCE_CHARS = 400
 """A longer record text is shortened to this many characters around the first quote."""
 _SECTION_NAMES = {
+    "summary": "summary",
     "goals": "goal",
     "pain_points": "pain point",
     "behaviours": "behaviour",
@@ -25,17 +26,20 @@ _LINE_START = re.compile(r"^(\s*)([#+\-=]|\d+[.)])", re.MULTILINE)
 _BACKTICKS = re.compile(r"`+")
 _SPACE = re.compile(r"\s+")
 _DOT = " \u00b7 "
+INVENTED_NAME = "_invented name_"
+"""Beside the title: a persona's name is made up, never a participant's."""
 _ELLIPSIS = "\u2026"
 
 
 def persona_markdown(
     persona: Persona | PersonaContent, sources: Sequence[CitedEvidence] | None = None
 ) -> str:
-    """Name, title, demographics table, insight lists, quotes and evidence, then the cited
-    records when ``sources`` are given; ends in a newline."""
+    """Name (marked as invented), title, summary, demographics table, insight lists, quotes
+    and evidence, then the cited records when ``sources`` are given; ends in a newline."""
     blocks = [
         f"# {_inline(persona.name)}",
-        f"*{_inline(persona.title)}*",
+        f"*{_inline(persona.title)}*{_DOT}{INVENTED_NAME}",
+        *_summary(persona.summary),
         _demographics(persona.demographics),
         _insights("Goals", persona.goals),
         _insights("Pain points", persona.pain_points),
@@ -48,6 +52,11 @@ def persona_markdown(
     if isinstance(persona, Persona):
         blocks.append(_footer(persona))
     return "\n\n".join(blocks) + "\n"
+
+
+def _summary(sentences: list[Insight]) -> list[str]:
+    """The summary as one paragraph; its citations are in the JSON and the Sources."""
+    return [" ".join(_inline(sentence.text) for sentence in sentences)] if sentences else []
 
 
 def _demographics(demographics: dict[str, str]) -> str:

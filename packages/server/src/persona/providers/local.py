@@ -27,7 +27,8 @@ class LocalProvider:
     ) -> GenerationResult:
         """``config.persona_count`` personas, one per segment of similar participants."""
         seed = (config.seed or 0) % 2**32  # numpy seeds are 32-bit
-        personas = await synthesize(evidence, config.persona_count, seed, progress)
+        segment = config.columns.segment if config.columns else None
+        personas = await synthesize(evidence, config.persona_count, seed, progress, segment)
         return GenerationResult(
             personas=personas, usage=Usage(input_tokens=0, output_tokens=0, cost_usd=0.0)
         )

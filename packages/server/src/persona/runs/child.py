@@ -25,6 +25,7 @@ from persona.runs.working_set import read_working_set, run_holding_working_set
 from persona.schemas import Evidence
 from persona.sources import iter_evidence
 from persona.sources.digest import evidence_digest
+from persona.sources.roles import RoleAssigner
 
 NICENESS = 10
 """How much lower than the server's this process's CPU priority is: where runs outnumber
@@ -39,8 +40,11 @@ def main() -> None:
     try:
         _emit(out, {"progress": 0.0, "stage": "reading sources"})
         with run_holding_working_set():
-            evidence = read_working_set(_records(job))
+            roles = RoleAssigner(job.config.columns)
+            evidence = read_working_set(roles.assign(_records(job)))
+            warnings = roles.warnings()
             result = asyncio.run(_synthesize(job, evidence, out))
+            result.warnings = warnings
     except PersonaError as err:
         _emit(out, {"error": {"code": err.code, "message": err.message}})
         return

@@ -47,6 +47,7 @@ from persona.schemas import Evidence, PersonaContent, RunDetail, RunError, Usage
 from persona.settings import Settings
 from persona.sources import cached_evidence, iter_evidence
 from persona.sources.digest import checked_against, evidence_digest
+from persona.sources.roles import RoleAssigner
 from persona.storage import ClaimedRun, Repository
 from persona.storage.faults import RetryPolicy
 from persona.storage.write_queue import WriteQueue
@@ -70,6 +71,7 @@ class _Snapshot:
 
     evidence: list[Evidence]
     set_id: str
+    warnings: list[str]
 
 
 @dataclass(frozen=True)
@@ -261,7 +263,7 @@ class Runner:
         await report.settled()
         if not await attached:
             raise Superseded
-        return await self._succeed(claimed, personas, result.usage)
+        return await self._succeed(claimed, personas, result.usage, snapshot.warnings)
 
     async def _runs_in_child(self, claimed: ClaimedRun) -> bool:
         if not is_local(claimed, self.settings):
@@ -300,13 +302,22 @@ class Runner:
             raise PersonaError("the synthesis process named no evidence", code="internal_error")
         if not await attached:
             raise Superseded
-        return await self._succeed(claimed, result.personas, result.usage)
+        return await self._succeed(claimed, result.personas, result.usage, result.warnings)
 
     async def _succeed(
-        self, claimed: ClaimedRun, personas: Sequence[PersonaContent], usage: Usage
+        self,
+        claimed: ClaimedRun,
+        personas: Sequence[PersonaContent],
+        usage: Usage,
+        warnings: list[str],
     ) -> RunDetail:
         stored = await self.writes.write(
-            self.repository.mark_succeeded, claimed.run_id, claimed.attempt, personas, usage
+            self.repository.mark_succeeded,
+            claimed.run_id,
+            claimed.attempt,
+            personas,
+            usage,
+            warnings,
         )
         if stored is None:
             raise Superseded
@@ -317,7 +328,13 @@ class Runner:
         """The run's evidence from a read of its sources that began at ``read_since`` or
         later: one another run began, else a new one. A failed read fails every run sharing
         it, as each would have failed reading alone."""
-        key = (tuple(claimed.data_sources), claimed.text_column)
+        columns = claimed.config.columns
+        key = (
+            tuple(claimed.data_sources),
+            claimed.source_text_column,
+            columns.participant if columns else None,
+            columns.segment if columns else None,
+        )
         shared = self._reads.get(key)
         if shared is None or shared.began < read_since:
             read = asyncio.ensure_future(self._read_snapshot(claimed))
@@ -332,36 +349,45 @@ class Runner:
     async def _read_snapshot(self, claimed: ClaimedRun) -> _Snapshot:
         """Cached small sources at once on the loop; anything else in a worker thread. The
         snapshot is stored here, once per read, so that each run only links to it."""
+        roles = RoleAssigner(claimed.config.columns)
         cached = self._cached_evidence(claimed)
         if cached is None:
-            evidence, set_id = await asyncio.to_thread(self._load_evidence, claimed)
+            evidence, set_id = await asyncio.to_thread(self._load_evidence, claimed, roles)
         else:
+            cached = list(roles.assign(cached))
             evidence, set_id = cached, evidence_digest(cached)
+        warnings = roles.warnings()
         await self.writes.run(self.repository.store_evidence, set_id, evidence)
-        return _Snapshot(evidence, set_id)
+        return _Snapshot(evidence, set_id, warnings)
 
     def _cached_evidence(self, claimed: ClaimedRun) -> list[Evidence] | None:
         return cached_evidence(
             claimed.data_sources,
             data_dir=self.settings.data_dir,
-            text_column=claimed.text_column,
+            text_column=claimed.source_text_column,
             max_read_bytes=min(CACHED_SOURCES_BYTES, self.settings.max_source_bytes),
             max_files=min(CACHED_SOURCES_FILES, self.settings.max_folder_files),
         )
 
-    def _load_evidence(self, claimed: ClaimedRun) -> tuple[list[Evidence], str]:
+    def _load_evidence(
+        self, claimed: ClaimedRun, roles: RoleAssigner
+    ) -> tuple[list[Evidence], str]:
         # A large read is kept out of the collector's passes.
-        evidence = read_working_set(self._iter_evidence(claimed))
+        evidence = read_working_set(self._iter_evidence(claimed, roles))
         return evidence, evidence_digest(evidence)
 
-    def _iter_evidence(self, claimed: ClaimedRun) -> Iterator[Evidence]:
-        return iter_evidence(
+    def _iter_evidence(
+        self, claimed: ClaimedRun, roles: RoleAssigner | None = None
+    ) -> Iterator[Evidence]:
+        """The run's records, each with its participant (``roles``: a new assigner)."""
+        records = iter_evidence(
             claimed.data_sources,
             data_dir=self.settings.data_dir,
-            text_column=claimed.text_column,
+            text_column=claimed.source_text_column,
             max_total_bytes=self.settings.max_source_bytes,
             max_folder_files=self.settings.max_folder_files,
         )
+        return (roles or RoleAssigner(claimed.config.columns)).assign(records)
 
     def _describe_failure(self, claimed: ClaimedRun, err: Exception) -> RunError:
         if isinstance(err, ProviderError):

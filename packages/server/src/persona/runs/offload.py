@@ -75,6 +75,8 @@ class ChildResult(BaseModel):
 
     personas: list[PersonaContent]
     usage: Usage
+    warnings: list[str] = []
+    """What the sources lacked (persona.sources.roles)."""
     peak_rss_kib: int
     """The child's peak resident memory, for the log."""
 
@@ -95,7 +97,7 @@ def job_for(claimed: ClaimedRun, settings: Settings) -> ChildJob:
     return ChildJob(
         sources=list(claimed.data_sources),
         data_dir=str(settings.data_dir),
-        text_column=claimed.text_column,
+        text_column=claimed.source_text_column,
         max_total_bytes=settings.max_source_bytes,
         max_folder_files=settings.max_folder_files,
         config=claimed.config,

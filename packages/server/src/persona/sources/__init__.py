@@ -17,9 +17,11 @@ Formats, chosen by extension (case-insensitive):
   may hold PDFs or images) and devices, FIFOs and sockets, which are never opened.
 
 Records of tabular sources: the participant is the first of the columns named participant,
-respondent, interviewee, user, user_id, speaker, id or name (case-insensitive; see
-``PARTICIPANT_COLUMNS``); the text is the ``text_column`` when given, else the column with the
-longest non-numeric values on average over the first 200 records. Every other non-empty value
+respondent, interviewee, user, person, customer, speaker, id or name, or else ending in ``_id``
+(case- and separator-insensitive: "Respondent ID"; see ``PARTICIPANT_NAMES``); the text is the
+``text_column`` when given, else the column with the longest non-numeric values on average
+over the first 200 records that is no grouping column ("department", "Customer Type") and
+does not repeat its values like one. Every other non-empty value
 becomes an attribute. Records with empty text are skipped.
 
 Every file is read once even when several sources name it. A file read before with the same
@@ -38,6 +40,7 @@ from typing import BinaryIO
 from persona.errors import SourceError
 from persona.schemas import Evidence
 from persona.sources.cache import content_key, evidence_cache
+from persona.sources.columns import PARTICIPANT_NAMES
 from persona.sources.decoding import ByteBudget, read_lines
 from persona.sources.paths import (
     SUPPORTED_EXTENSIONS,
@@ -47,14 +50,14 @@ from persona.sources.paths import (
     plan_sources,
     resolve_source,
 )
-from persona.sources.records import PARTICIPANT_COLUMNS, evidence_id
+from persona.sources.records import evidence_id
 from persona.sources.tabular import read_csv, read_json, read_jsonl
 from persona.sources.text import read_text
 
 __all__ = [
     "DEFAULT_MAX_FOLDER_FILES",
     "DEFAULT_MAX_TOTAL_BYTES",
-    "PARTICIPANT_COLUMNS",
+    "PARTICIPANT_NAMES",
     "SUPPORTED_EXTENSIONS",
     "Evidence",
     "cached_evidence",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -12,27 +11,14 @@ from typing import Any, TypeVar
 
 from persona.errors import SourceError
 from persona.schemas import Evidence
+from persona.sources.columns import find_column, is_grouping_column, participant_column
 
 SAMPLE_RECORDS = 200
 """Records looked at to infer the text column."""
+CATEGORY_MIN_VALUES = 9
+"""Values a column needs in the sample before its repeats mark it as categories."""
 
-# In order of preference: the first of these names among the columns is the participant.
-PARTICIPANT_COLUMNS = (
-    "participant",
-    "participant_id",
-    "participant_name",
-    "respondent",
-    "respondent_id",
-    "interviewee",
-    "user",
-    "user_id",
-    "username",
-    "speaker",
-    "id",
-    "name",
-)
 _MAX_NESTING = 8
-_SEPARATORS = re.compile(r"[\s\-]+")
 SHARED_VALUE_CHARS = 64
 """Participants, attribute names and values up to this length are shared between the records
 of one file that repeat them (a role, a plan, a participant's id on each of their rows)."""
@@ -85,17 +71,6 @@ def evidence_id(source: str, locator: str) -> str:
     return f"ev-{digest[:16]}"
 
 
-def _normalise(column: str) -> str:
-    return _SEPARATORS.sub("_", column.strip().casefold())
-
-
-def participant_column(columns: Sequence[str]) -> str | None:
-    by_name: dict[str, str] = {}
-    for column in columns:
-        by_name.setdefault(_normalise(column), column)
-    return next((by_name[n] for n in PARTICIPANT_COLUMNS if n in by_name), None)
-
-
 def _is_number(value: str) -> bool:
     try:
         float(value.replace(",", ""))
@@ -117,11 +92,15 @@ def _average_text_length(values: list[str]) -> float | None:
 def infer_text_column(
     columns: Sequence[str], sample: Sequence[Mapping[str, str]], *, exclude: str | None
 ) -> str | None:
-    """The free-text column with the longest values on average (first column wins a tie)."""
+    """The free-text column with the longest values on average (first column wins a tie),
+    leaving out columns whose values repeat like categories, then grouping columns
+    ("Customer Type", "department"), as long as something else is left: many respondents may
+    give the same short answer, but a column named as a grouping is never their words."""
+    candidates = [c for c in columns if c != exclude]
+    ungrouped = [c for c in candidates if not is_grouping_column(c)]
+    words = [c for c in ungrouped if not _repeating(c, sample)]
     best: tuple[float, str] | None = None
-    for column in columns:
-        if column == exclude:
-            continue
+    for column in words or ungrouped or candidates:
         values = [v for record in sample if (v := record.get(column, "").strip())]
         average = _average_text_length(values)
         if average is not None and (best is None or average > best[0]):
@@ -129,11 +108,10 @@ def infer_text_column(
     return best[1] if best else None
 
 
-def _match_column(wanted: str, columns: Sequence[str]) -> str | None:
-    if wanted in columns:
-        return wanted
-    folded = [c for c in columns if c.casefold() == wanted.casefold()]
-    return folded[0] if len(folded) == 1 else None
+def _repeating(column: str, sample: Sequence[Mapping[str, str]]) -> bool:
+    """Whether the column's values repeat like categories: at most a third distinct."""
+    values = [v for record in sample if (v := record.get(column, "").strip())]
+    return len(values) >= CATEGORY_MIN_VALUES and 3 * len(set(values)) <= len(values)
 
 
 @dataclass(frozen=True)
@@ -207,7 +185,7 @@ def plan_columns(
     listed = ", ".join(columns) or "(none)"
     participant = participant_column(columns)
     if text_column is not None:
-        text = _match_column(text_column, columns)
+        text = find_column(text_column, columns)
         if text is None:
             raise SourceError(source, f"no text column {text_column!r}; the columns are: {listed}")
     else:

@@ -78,6 +78,8 @@ class RunRow(Base):
     only when no run points at it (``persona.storage.evidence.delete_unused``)."""
     grounding: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     """Grounding totals over the run's personas, once it has succeeded."""
+    warnings: Mapped[list[str]] = mapped_column(JSON)
+    """What the run noticed about its input, for its caller (a source naming no participant)."""
 
     __table_args__ = (
         Index("ix_runs_experiment_created", "experiment_id", "created_at", "id"),
@@ -97,6 +99,7 @@ class PersonaRow(Base):
     position: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(Text)
     title: Mapped[str] = mapped_column(Text)
+    summary: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     demographics: Mapped[dict[str, str]] = mapped_column(JSON)
     goals: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     pain_points: Mapped[list[dict[str, Any]]] = mapped_column(JSON)

@@ -156,10 +156,11 @@ SUCCEED = (
         finished_at=bindparam("b_now"),
         usage=bindparam("b_usage"),
         grounding=bindparam("b_grounding"),
+        warnings=bindparam("b_warnings"),
         **NO_LEASE,
     )
 )
-"""The current attempt succeeded: record its usage and grounding, end its lease."""
+"""The current attempt succeeded: record its usage, grounding and warnings, end its lease."""
 
 FAIL = (
     update(RUN_TABLE)

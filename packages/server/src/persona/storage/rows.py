@@ -56,6 +56,12 @@ class ClaimedRun:
     data_sources: list[str]
     text_column: str | None
 
+    @property
+    def source_text_column(self) -> str | None:
+        """The text column the run reads: its config's, else the experiment's."""
+        columns = self.config.columns
+        return columns.text if columns and columns.text else self.text_column
+
 
 @dataclass(frozen=True)
 class _ExperimentStats:
@@ -236,6 +242,7 @@ def _run_fields(row: RunRow | Row[Any]) -> dict[str, Any]:
         "usage": Usage.model_validate(row.usage),
         "error": error,
         "grounding": None if row.grounding is None else Grounding.model_validate(row.grounding),
+        "warnings": row.warnings,
     }
 
 

@@ -93,6 +93,7 @@ class RunStore(StoreBase):
             "attempts": 0,
             "created_at": now,
             "usage": Usage().model_dump(mode="json"),
+            "warnings": [],
         }
         with self.db.write_connection() as connection:
             if (
@@ -273,11 +274,16 @@ class RunStore(StoreBase):
             return True
 
     def mark_succeeded(
-        self, run_id: str, attempt: int, personas: Sequence[PersonaContent], usage: Usage
+        self,
+        run_id: str,
+        attempt: int,
+        personas: Sequence[PersonaContent],
+        usage: Usage,
+        warnings: Sequence[str] = (),
     ) -> RunDetail | None:
-        """In one transaction: the run becomes succeeded and its personas are stored.
-        Returns the run as stored, with its personas, or None (nothing written) when the
-        attempt is stale."""
+        """In one transaction: the run becomes succeeded and its personas are stored, with
+        the ``warnings`` its input gave. Returns the run as stored, with its personas, or None
+        (nothing written) when the attempt is stale."""
         now = utcnow()
         values = {
             "b_run": run_id,
@@ -285,6 +291,7 @@ class RunStore(StoreBase):
             "b_now": now,
             "b_usage": usage.model_dump(mode="json"),
             "b_grounding": Grounding.total([p.grounding for p in personas]).model_dump(),
+            "b_warnings": list(warnings),
         }
         with self.db.write_connection() as connection:
             run = _update_returning_run(connection, queries.SUCCEED, values)

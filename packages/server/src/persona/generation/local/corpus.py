@@ -16,7 +16,12 @@ from dataclasses import dataclass, field
 from typing import overload
 
 from persona.errors import InsufficientEvidenceError
-from persona.generation.local.sections import section_of
+from persona.generation.local.sections import (
+    PAIN_POINTS,
+    question_section,
+    section_of,
+    tone_only,
+)
 from persona.schemas import Evidence
 
 # A sentence ends at . ! ? or … (with closing quotes/brackets) before white space, or at a
@@ -24,12 +29,15 @@ from persona.schemas import Evidence
 _SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s|$)|\n")
 WORD = re.compile(r"\b[^\W\d_][^\W\d_]+\b")  # two or more letters; no digits
 _REFERS_BACK = re.compile(
-    r"(?:that|this|it|they|these|those|he|she)\b"
+    r"(?:(?:if|when|because|so|and|but|then|also|which|once|since|after|until|as)\s+)?"
+    r"(?:that|this|it|they|these|those|he|she|them|there)\b"
+    r"|(?:and|but|so|also|then|which|otherwise|anyway|now|instead|however|plus|yet)\b"
     r"|(?:i|we)\b[^.!?]{0,20}?\b(?:want|need|like|love)\s+(?:that|this|it|them)\s+to\b",
     re.IGNORECASE,
 )
-"""A sentence opening with a pronoun ("That means...") or wanting one ("I want that to
-happen on its own") means little without the sentence before it..."""
+"""A sentence opening with a pronoun ("That means...", "If they hesitate...", "Once it
+worked..."), with a connective ("But...", "Now anyone...") or wanting a pronoun ("I want
+that to happen on its own") means little without the sentence before it..."""
 _DUMMY_IT = re.compile(
     r"it(?:'s|\u2019s|\s+is|\s+was|\s+would(?:\s+be)?|\s+will\s+be|\s+gets)\b.*"
     r"\b(?:to|when|that|if|how|because)\b",
@@ -103,11 +111,28 @@ class Corpus:
         """What a persona shows for ``sentence``: the sentence, with its context if it needs it."""
         return self.context_lines.get(sentence) or self.sentence_text[sentence]
 
-    def section(self, key: str) -> int:
-        """GOALS, PAIN_POINTS, BEHAVIOURS, or -1 when no cue phrase matches ``key``."""
+    def section(self, key: str, sentence: int | None = None) -> int:
+        """GOALS, PAIN_POINTS, BEHAVIOURS, or -1 when no cue phrase matches ``key``. A
+        record of one sentence (``sentence``) with no cue, or only a negative tone, takes its
+        question's section."""
         if key not in self.sections:
             self.sections[key] = section_of(key)
-        return self.sections[key]
+        found = self.sections[key]
+        if sentence is None or (found >= 0 and found != PAIN_POINTS):
+            return found
+        asked = self._answered_section(sentence)
+        if asked < 0 or asked == found or (found >= 0 and not tone_only(key)):
+            return found
+        return asked
+
+    def _answered_section(self, sentence: int) -> int:
+        record = self.sentence_record[sentence]
+        alone = (sentence == 0 or self.sentence_record[sentence - 1] != record) and (
+            sentence + 1 >= len(self.sentence_record)
+            or self.sentence_record[sentence + 1] != record
+        )
+        question = self.records[record].attributes.get("question") if alone else None
+        return question_section(question) if question else -1
 
 
 def read_corpus(evidence: Sequence[Evidence]) -> Corpus:

@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from persona.generation.local.profiles import ROLE_KEYS, most_common, role_key
-from persona.generation.local.sections import feeling_words
+from persona.generation.local.phrases import title_phrases
+from persona.generation.local.profiles import most_common
+from persona.sources.columns import role_rank
 
 if TYPE_CHECKING:
     from persona.generation.local.corpus import Corpus
     from persona.generation.local.segments import Segment
 
-FILLER_WORDS = frozenset({
-    "actually", "basically", "honestly", "just", "like", "really", "maybe", "okay", "ok",
-    "yeah", "yes", "guess", "think", "thing", "things", "lot", "lots", "stuff", "kind", "sort",
-    "way", "pretty", "bit", "little", "sure", "know", "mean", "right", "good", "want", "need",
-    "don", "doesn", "didn", "isn", "ll", "ve", "re", "time", "got", "make", "use", "using",
-    "used", "says", "said", "let", "lets", "ones", "near", "inside", "outside", "matters",
-    "hand", "hour", "hours", "day", "days", "week", "weeks", "month", "months", "year", "years",
-    "minute", "minutes", "morning", "today", "tomorrow", "start", "end",
-})  # fmt: skip
-"""Conversational words and units of time ("by hand", "hours per week") that say nothing
-about a segment; never part of a title."""
 FIRST_NAMES = (
     "Ada", "Amara", "Ben", "Carmen", "Chen", "Dario", "Elena", "Emeka", "Farah", "Felix",
     "Grace", "Hamid", "Hana", "Ines", "Ivan", "Jonas", "Kai", "Keiko", "Lara", "Leon",
@@ -40,55 +29,40 @@ LAST_NAMES = (
 )  # fmt: skip
 
 
-FOCUS_TERMS = 3
-"""Distinctive terms a title may name as what the segment works with; the pain point's
-term may be any of the segment's terms."""
-
-
 def title_for(
-    attributes: dict[str, list[str]], terms: list[str], pain: str | None, taken: list[str]
+    attributes: dict[str, list[str]],
+    phrases: list[str],
+    taken: list[str],
+    segment_key: str | None = None,
 ) -> str:
-    """The dominant role-like attribute; else a phrase built from the segment's most
-    distinctive term and the one its main pain point (``pain``) is about: "Working with
-    pick lists, troubled by scanners". Distinct from the titles ``taken`` before it."""
-    role = _dominant_role(attributes)
+    """The dominant role-like attribute ("Ward nurse"); else what the segment's people deal
+    with, from the noun phrases that tell them apart: "Focused on repeat prescriptions and
+    blood results". Distinct from the titles ``taken`` before it."""
+    role = dominant_role(attributes, segment_key)
     if role is not None:
         role = role[:1].upper() + role[1:]
-        if role not in taken or not terms:
+        if role not in taken or not phrases:
             return role
-        return f"{role}, working with {_join_terms(terms)}"
-    if not terms:
-        return "General participant"
-    trouble = _term_in(terms[1:], pain)
-    focus = [term for term in terms[:FOCUS_TERMS] if term != trouble]
-    for count in range(1, len(focus) + 1):
-        title = f"Working with {_join_terms(focus[:count])}"
-        if trouble is not None:
-            title += f", troubled by {trouble}"
+        return f"{role} focused on {phrases[0]}"
+    for start in range(max(1, len(phrases) - 1)):
+        chosen = title_phrases(phrases[start:])
+        if not chosen:
+            break
+        title = f"Focused on {_join_terms(chosen)}"
         if title not in taken:
             return title
-    return title
+    return f"Participant group {len(taken) + 1}"
 
 
-def _term_in(terms: list[str], text: str | None) -> str | None:
-    """The first of ``terms`` that ``text`` says, word for word, and that names a thing
-    rather than a feeling ("scanners", not "hate writing")."""
-    if not text:
-        return None
-    lowered = text.casefold()
-    for term in terms:
-        if set(term.split()) & feeling_words():
-            continue
-        if re.search(rf"\b{re.escape(term)}\b", lowered):
-            return term
-    return None
-
-
-def _dominant_role(attributes: dict[str, list[str]]) -> str | None:
-    by_key = {role_key(key): key for key in attributes}
-    for wanted in ROLE_KEYS:
-        if wanted in by_key:
-            values = attributes[by_key[wanted]]
+def dominant_role(attributes: dict[str, list[str]], segment_key: str | None = None) -> str | None:
+    """The value a third or more of the segment give for the segment column (``segment_key``)
+    or, failing that, for the first role-like column that has one."""
+    ranked = sorted((rank, key) for key in attributes if (rank := role_rank(key)) is not None)
+    if segment_key in attributes:
+        ranked.insert(0, (-1, segment_key))
+    for _, key in ranked:
+        values = attributes[key]
+        if values:
             counts = Counter(values)
             top = most_common(counts)
             if 3 * counts[top] > len(values):  # at least a third of those who said

@@ -23,7 +23,7 @@ MIN_QUOTES = 2
 MAX_CANDIDATES = 2_000
 MAX_SUPPORT_IDS = 10
 """Evidence ids cited per item: the sentence's own record plus records saying the same."""
-INSIGHT_CHARS = (20, 300)
+INSIGHT_CHARS = (12, 300)
 QUOTE_CHARS = (30, 300)
 NEAR_DUPLICATE = 0.9
 """Token similarity (Indel, over words) from which two lines say the same: only one is shown."""
@@ -62,7 +62,7 @@ class SentencePicker:
     def choose_insights(self) -> None:
         """Pick each section's lines, most central first."""
         for section in range(len(SECTIONS)):
-            matching = [(s, k) for s, k in self.candidates if self.corpus.section(k) == section]
+            matching = [(s, k) for s, k in self.candidates if self.corpus.section(k, s) == section]
             self.chosen[section] = self._take(
                 matching, MAX_INSIGHTS, INSIGHT_CHARS, avoid=self.used
             )
@@ -74,18 +74,23 @@ class SentencePicker:
         ]
 
     def quotes(self, target: int) -> list[Quote]:
-        """Verbatim quotes: sentences with cue phrases first, then other central sentences,
-        from as many participants as possible. When that gives fewer than ``MIN_QUOTES``, an
-        insight of a section that has others becomes a quote, then short sentences are
-        taken; a line is never shown both as an insight and as a quote."""
-        cued = [(s, key) for s, key in self.candidates if self.corpus.section(key) >= 0]
-        plain = [(s, key) for s, key in self.candidates if self.corpus.section(key) < 0]
+        """Verbatim quotes: self-contained sentences with cue phrases first, then other
+        central sentences, then those that need the sentence before them, from as many
+        participants as possible. When that gives fewer than ``MIN_QUOTES``, insights are
+        quoted as well (a quote may repeat a goal), then short sentences are taken."""
+        cued = [(s, key) for s, key in self.candidates if self.corpus.section(key, s) >= 0]
+        plain = [(s, key) for s, key in self.candidates if self.corpus.section(key, s) < 0]
         chosen: list[int] = []
         avoid = set(self.used)
-        for candidates in (cued, plain):
-            self._fill(chosen, candidates, target, QUOTE_CHARS, avoid)
+        ordered = [self._self_contained(cued), self._self_contained(plain), cued, plain]
+        for fresh_speakers in (True, False):
+            for candidates in ordered:
+                speakers = {self._speaker(s) for s in chosen} if fresh_speakers else None
+                chosen += self._take(
+                    candidates, target - len(chosen), QUOTE_CHARS, avoid=avoid, speakers=speakers
+                )
         if len(chosen) < MIN_QUOTES:  # short answers only, or every sentence is an insight
-            self._promote_insights(chosen)
+            self._repeat_insights(chosen)
         if len(chosen) < MIN_QUOTES:
             self._fill(chosen, self.candidates, MIN_QUOTES, (1, 10**6), avoid)
         return [
@@ -93,20 +98,24 @@ class SentencePicker:
             for s in chosen
         ]
 
-    def _promote_insights(self, chosen: list[int]) -> None:
-        """Move insights to the quotes, least central first, from participants not yet
-        quoted, keeping at least one insight in each section."""
-        speakers = {self._speaker(sentence) for sentence in chosen}
-        for section in sorted(self.chosen, key=lambda s: (-len(self.chosen[s]), s)):
-            lines = self.chosen[section]
-            for sentence in reversed(list(lines)):
-                if len(chosen) >= MIN_QUOTES or len(lines) <= 1:
+    def _self_contained(self, candidates: list[tuple[int, str]]) -> list[tuple[int, str]]:
+        """The candidates that need no sentence before them to make sense."""
+        context = self.corpus.context_lines
+        return [(s, key) for s, key in candidates if s not in context]
+
+    def _repeat_insights(self, chosen: list[int]) -> None:
+        """Quote insights too, from participants not yet quoted first, until ``MIN_QUOTES``."""
+        lines = [s for section in sorted(self.chosen) for s in self.chosen[section]]
+        lines.sort(key=lambda s: len(self.corpus.line(s)) < QUOTE_CHARS[0])  # whole sentences first
+        for fresh_speakers in (True, False):
+            speakers = {self._speaker(sentence) for sentence in chosen}
+            for sentence in lines:
+                if len(chosen) >= MIN_QUOTES:
                     return
-                speaker = self._speaker(sentence)
-                if speaker not in speakers and len(self.corpus.line(sentence)) >= QUOTE_CHARS[0]:
-                    lines.remove(sentence)
-                    chosen.append(sentence)
-                    speakers.add(speaker)
+                if sentence in chosen or (fresh_speakers and self._speaker(sentence) in speakers):
+                    continue
+                chosen.append(sentence)
+                speakers.add(self._speaker(sentence))
 
     def _fill(
         self,

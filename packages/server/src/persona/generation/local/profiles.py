@@ -8,6 +8,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from persona.sources.columns import is_grouping_column
+
 if TYPE_CHECKING:
     from persona.generation.local.corpus import Corpus
     from persona.generation.local.segments import Segment
@@ -20,11 +22,6 @@ SHOWN_VALUES = 3
 VARYING_SHARE = 0.25
 MIN_IDENTIFYING = 5
 """A text attribute with a distinct value for each of this many participants is an identifier."""
-
-ROLE_KEYS = (
-    "role", "job_title", "jobtitle", "job", "title", "occupation", "position", "profession",
-    "segment", "persona", "user_type", "customer_type",
-)  # fmt: skip
 
 
 @dataclass
@@ -87,7 +84,7 @@ def descriptive_attributes(profiles: Profiles) -> dict[str, bool]:
         if any(_free_text(value) for value in counts):
             continue
         identifying = len(counts) >= MIN_IDENTIFYING and max(counts.values()) == 1
-        if identifying and not numeric and role_key(key) not in ROLE_KEYS:
+        if identifying and not numeric and not is_grouping_column(key):
             continue
         kept[key] = numeric
     return kept

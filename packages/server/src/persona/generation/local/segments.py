@@ -1,5 +1,4 @@
-"""Participants clustered into segments (k-means with a fixed seed), and each segment's
-distinctive terms."""
+"""Participants clustered into segments (k-means with a fixed seed)."""
 
 from __future__ import annotations
 
@@ -8,7 +7,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from persona.generation.local.corpus import Corpus
-from persona.generation.local.naming import FILLER_WORDS
 from persona.generation.local.vectors import Vectors
 
 if TYPE_CHECKING:
@@ -17,7 +15,6 @@ if TYPE_CHECKING:
 
 KMEANS_RESTARTS = ((200, 30), (2_000, 10), (None, 3))
 """k-means++ runs (best kept) by participant count: many where they are cheap, fewer beyond."""
-TITLE_TERMS = 8
 
 
 @dataclass
@@ -26,7 +23,6 @@ class Segment:
     records: np.ndarray
     sentences: np.ndarray
     centroid: np.ndarray
-    terms: list[str]
 
 
 def segment_participants(corpus: Corpus, vectors: Vectors, count: int, seed: int) -> list[Segment]:
@@ -48,15 +44,12 @@ def segment_participants(corpus: Corpus, vectors: Vectors, count: int, seed: int
             for label in range(count)
         ]
     )
-    distinctive = centroids - centroids.mean(axis=0) if count > 1 else centroids
-    shares = _term_shares(vectors.participants, labels, count)
     return [
         Segment(
             participants=np.flatnonzero(labels == label),
             records=np.flatnonzero(record_label == label),
             sentences=np.flatnonzero(sentence_label == label),
             centroid=centroids[label],
-            terms=_top_terms(shares, label, distinctive[label], vectors.terms),
         )
         for label in range(count)
     ]
@@ -117,44 +110,3 @@ def _repair_empty(labels: np.ndarray, count: int) -> np.ndarray:
         sizes[largest] -= 1
         sizes[empty] += 1
     return labels
-
-
-def _term_shares(participants: csr_matrix, labels: np.ndarray, count: int) -> np.ndarray:
-    """For each segment (row) and term (column), the share of its participants who use it."""
-    import numpy as np
-    from scipy.sparse import csr_matrix
-
-    used = participants.copy()
-    used.data = np.ones_like(used.data)
-    membership = csr_matrix(
-        (np.ones(len(labels), dtype=np.float32), (labels, np.arange(len(labels)))),
-        shape=(count, len(labels)),
-    )
-    sizes = np.bincount(labels, minlength=count).astype(np.float32)
-    return np.asarray((membership @ used).todense()) / sizes[:, None]
-
-
-def _top_terms(shares: np.ndarray, label: int, weights: np.ndarray, terms: np.ndarray) -> list[str]:
-    """The terms most of the segment uses and few others do (ties: two-word phrases, then the
-    most distinctive by TF-IDF), no filler words, a phrase replacing the words it contains."""
-    import numpy as np
-
-    others = np.delete(shares, label, axis=0)
-    outside = others.max(axis=0) if len(others) else np.zeros_like(shares[label])
-    score = np.round(shares[label] - outside, 6)
-    phrase = np.char.find(terms.astype(str), " ") >= 0
-    order = np.lexsort((np.arange(len(weights)), -weights, ~phrase, -score))
-    chosen: list[str] = []
-    for index in order.tolist():
-        if len(chosen) >= TITLE_TERMS or weights[index] <= 0 or score[index] <= 0:
-            break
-        term = str(terms[index])
-        words = set(term.split())
-        if words & FILLER_WORDS:
-            continue
-        overlapping = [other for other in chosen if words & set(other.split())]
-        if any(" " in other for other in overlapping):
-            continue  # a phrase already says it
-        # Distinct terms that share a word: a phrase and the single words it contains.
-        chosen = [other for other in chosen if other not in overlapping] + [term]
-    return chosen[:TITLE_TERMS]

@@ -10,13 +10,8 @@ from typing import TYPE_CHECKING
 
 from persona.errors import InsufficientEvidenceError
 from persona.generation.local.corpus import WORD, Corpus
-from persona.generation.local.profiles import (
-    ROLE_KEYS,
-    Profiles,
-    descriptive_attributes,
-    read_profiles,
-    role_key,
-)
+from persona.generation.local.profiles import Profiles, descriptive_attributes, read_profiles
+from persona.sources.columns import role_rank
 
 if TYPE_CHECKING:
     import numpy as np
@@ -51,7 +46,9 @@ class Vectors:
     one of the sources lacks): placed by their words once the others are clustered."""
 
 
-def vectorise(corpus: Corpus) -> Vectors:
+def vectorise(corpus: Corpus, segment_key: str | None = None) -> Vectors:
+    """TF-IDF vectors of the corpus; ``segment_key``: the attribute a caller named as the
+    segment column, weighted like one recognised by name."""
     import numpy as np
     from scipy.sparse import csr_matrix, hstack
     from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
@@ -80,7 +77,7 @@ def vectorise(corpus: Corpus) -> Vectors:
     # tens of megabytes.
     counts.data *= tfidf.idf_.astype(np.float32)[counts.indices]
     sentences = normalize(counts, copy=False)
-    attributes, undescribed = _attribute_vectors(read_profiles(corpus), participants)
+    attributes, undescribed = _attribute_vectors(read_profiles(corpus), participants, segment_key)
     clustering = participants if attributes is None else hstack([participants, attributes])
     return Vectors(
         counter.get_feature_names_out(),
@@ -108,7 +105,7 @@ def _analyzer() -> Callable[[str], list[str]]:
 
 
 def _attribute_vectors(
-    profiles: Profiles, text: csr_matrix
+    profiles: Profiles, text: csr_matrix, segment_key: str | None
 ) -> tuple[csr_matrix | None, np.ndarray]:
     """Weighted one-hot rows of the participants' categorical attributes (None if none fit),
     and which participants lack a value for an attribute of full weight.
@@ -125,7 +122,11 @@ def _attribute_vectors(
     numeric_keys = {key for key, numeric in descriptive_attributes(profiles).items() if numeric}
     for key, values in _grouping_attributes(profiles):
         groups = _group_indices(values)
-        weight = _attribute_weight(key, groups, text, numeric=key in numeric_keys)
+        numeric = key in numeric_keys
+        if key == segment_key and not numeric:
+            weight = ATTRIBUTE_WEIGHT
+        else:
+            weight = _attribute_weight(key, groups, text, numeric=numeric)
         # A participant without a value is placed by their words alone: a survey that
         # has no segment column is not a segment of its own.
         present = np.asarray([value != "" for value in values], dtype=bool)
@@ -143,7 +144,7 @@ def _attribute_vectors(
 def _attribute_weight(key: str, groups: np.ndarray, text: csr_matrix, *, numeric: bool) -> float:
     """Full weight for a segment- or role-like column (the researcher's own segmentation);
     for any other, a weight that grows with how well its groups agree with the text."""
-    if role_key(key) in ROLE_KEYS and not numeric:
+    if role_rank(key) is not None and not numeric:
         return ATTRIBUTE_WEIGHT
     agreement = _agreement(groups, text)
     if numeric:  # quantile buckets are not the researcher's groups: no full weight early
