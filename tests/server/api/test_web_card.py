@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import markupsafe
 import pytest
 from persona.cli import app
 from typer.testing import CliRunner
@@ -103,3 +104,19 @@ def test_generate_html_without_a_folder_says_so(
 
     assert result.exit_code == 1
     assert "--out" in result.stderr
+
+
+async def test_the_card_shows_the_summary_with_its_grounding_and_evidence(
+    client: httpx.AsyncClient, persona: dict[str, Any]
+) -> None:
+    html = (await client.get(f"/personas/{persona['id']}/html")).text
+
+    assert persona["summary"], "the local provider writes a summary"
+    summary = html[html.index('id="h-summary"') : html.index('id="h-goals"')]
+    for index, sentence in enumerate(persona["summary"]):
+        start = summary.index(f'id="summary-{index}"')
+        line = summary[start : summary.index("</li>", start)]
+        assert str(markupsafe.escape(sentence["text"])) in line
+        assert 'class="badge badge-' in line and 'class="records"' in line
+    assert html.index('id="persona-name"') < html.index('id="h-summary"')
+    assert "invented name" in html[: html.index('id="h-summary"')]

@@ -60,12 +60,6 @@ class PersonaCard:
     sections: dict[str, list[CardLine]]
     sources: list[CitedEvidence] = field(default_factory=list)
 
-    @property
-    def summary(self) -> str | None:
-        """The persona's one-line summary, once personas carry one."""
-        summary = getattr(self.persona, "summary", None)
-        return summary if isinstance(summary, str) and summary else None
-
 
 def persona_card(
     persona: Persona | PersonaContent, sources: Sequence[CitedEvidence]

@@ -18,12 +18,14 @@ from markupsafe import Markup, escape
 from persona.schemas import Insight, Quote, TextSpan
 
 SECTION_TITLES = {
+    "summary": "Summary",
     "goals": "Goals",
     "pain_points": "Pain points",
     "behaviours": "Behaviours",
     "quotes": "Quotes",
 }
 SECTION_SINGULAR = {
+    "summary": "summary sentence",
     "goals": "goal",
     "pain_points": "pain point",
     "behaviours": "behaviour",
