@@ -71,7 +71,7 @@ async def test_a_run_with_openai_stores_grounded_personas(
     assert run.status == "succeeded", run.error
     assert run.config.provider == "openai" and run.progress == 1.0
     assert run.usage.input_tokens > 0 and run.usage.output_tokens > 0
-    assert run.usage.cost_usd is not None and run.usage.cost_usd > 0  # gpt-4o-mini is priced
+    assert run.usage.cost_usd is not None and run.usage.cost_usd > 0  # gpt-5.4-mini is priced
     stored = (await service.list_personas(experiment_id)).items
     assert len(stored) == 3
     assert {p.id for p in stored} == set(run.persona_ids)
@@ -83,7 +83,7 @@ async def test_a_run_with_openai_stores_grounded_personas(
         assert persona.participants
         assert persona.participants == sorted({participant_of[i] for i in persona.evidence_ids})
     (request,) = server.chat_requests
-    assert request.body["model"] == "gpt-4o-mini"
+    assert request.body["model"] == "gpt-5.4-mini"
     assert "authorization" not in request.headers
     assert "Every morning I spend the first hour" in request.body["messages"][1]["content"]
 

@@ -103,7 +103,7 @@ async def test_openai_answer_without_choices_is_invalid_output(
 
 
 @respx.mock
-async def test_anthropic_forces_its_one_tool_and_caps_temperature(
+async def test_anthropic_forces_its_one_tool_and_sends_no_temperature(
     settings: Settings, retry: RetryPolicy, evidence: list[Evidence]
 ) -> None:
     route = respx.post(ANTHROPIC.url).mock(
@@ -114,14 +114,15 @@ async def test_anthropic_forces_its_one_tool_and_caps_temperature(
     await run(provider, evidence, config("anthropic", temperature=1.5, seed=3))
 
     request = route.calls.last.request
-    assert request.headers["x-api-key"] == KEY
-    assert request.headers["anthropic-version"] == "2023-06-01"
+    assert request.headers["authorization"] == f"Bearer {KEY}"
+    assert "x-api-key" not in request.headers
+    assert request.headers["anthropic-version"] == "2026-10-21"
     body = body_of(request)
-    assert body["model"] == "claude-sonnet-4-5-20250929"
+    assert body["model"] == "claude-sonnet-4-6"
     assert body["tool_choice"] == {"type": "tool", "name": body["tools"][0]["name"]}
     assert body["tools"][0]["input_schema"]["properties"]["personas"]["maxItems"] == 2
     assert body["max_tokens"] == provider.budget(body["model"], 2).output_tokens
-    assert body["temperature"] == 1.0
+    assert "temperature" not in body  # the SDK has had none since 1.0
     assert "seed" not in body  # Anthropic has none
     assert isinstance(body["system"], str)
 
@@ -176,7 +177,9 @@ async def test_gemini_skips_thoughts_and_bills_thinking_tokens_as_output(
     respx.post(GEMINI.url).mock(return_value=httpx.Response(200, json=answer))
 
     result = await run(
-        GeminiProvider(settings, api_key=KEY, retry=retry), evidence, config("gemini")
+        GeminiProvider(settings, api_key=KEY, retry=retry),
+        evidence,
+        config("gemini", model="gemini-2.5-flash"),
     )
 
     assert len(result.personas) == 2
@@ -185,7 +188,7 @@ async def test_gemini_skips_thoughts_and_bills_thinking_tokens_as_output(
 
 
 @respx.mock
-async def test_gemini_blocked_prompt_is_rejected_with_the_reason(
+async def test_gemini_blocked_prompt_is_refused_with_the_reason(
     settings: Settings, retry: RetryPolicy, evidence: list[Evidence]
 ) -> None:
     blocked = {"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {}}
@@ -194,7 +197,7 @@ async def test_gemini_blocked_prompt_is_rejected_with_the_reason(
     with pytest.raises(ProviderError) as caught:
         await run(GeminiProvider(settings, api_key=KEY, retry=retry), evidence, config("gemini"))
 
-    assert caught.value.code == "provider_rejected"
+    assert caught.value.code == "provider_refused"
     assert "SAFETY" in caught.value.message
 
 

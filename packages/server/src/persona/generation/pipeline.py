@@ -5,7 +5,10 @@ out); this module decides what to ask. Evidence that fits the model's context go
 request. Evidence that does not is condensed chunk by chunk into notes that keep evidence
 ids (map), condensed again while the notes are still too large, and the personas are written
 from the notes (reduce). A reply that cannot be parsed gets one repair request; a second
-failure is ``ProviderError(code="invalid_output")`` with the raw replies kept. Every request
+failure is ``ProviderError(code="invalid_output")`` with the raw replies kept. A reply cut off
+at its token limit is asked again once with the most room the model allows, never repaired at
+the same size; a refused or blocked reply fails the run at once with ``provider_refused``. Every
+request
 names its records by short aliases; its reply is read back to stored ids with that request's
 table (see ``persona.generation.aliases``).
 """
@@ -13,10 +16,11 @@ table (see ``persona.generation.aliases``).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar, overload
+from typing import Any, Literal, TypeVar, overload
 
 from persona.errors import InsufficientEvidenceError, ProviderError
 from persona.generation.aliases import resolve_notes, resolve_personas, widest_alias
@@ -56,13 +60,28 @@ MAX_CONDENSE_ROUNDS = 4
 """Rounds of condensing notes further before giving up (each round shrinks them severalfold)."""
 
 
+Stop = Literal["complete", "truncated", "exhausted", "refused"]
+"""Why a reply ended: ``complete``; ``truncated`` at the output limit the request set (more
+room may help); ``exhausted``, cut off at the model's own ceiling (more room cannot help);
+``refused`` or blocked by the model or the provider's filters."""
+
+
 @dataclass
 class Completion:
-    """A model's reply to one prompt and the tokens the provider counted for it."""
+    """A model's reply to one prompt, why it ended and the tokens the provider counted."""
 
     text: str
     input_tokens: int = 0
+    """Every input token, cached and cache-written ones included."""
     output_tokens: int = 0
+    stop: Stop = "complete"
+    stop_reason: str | None = None
+    """The provider's own word for why the reply ended (``max_tokens``, ``SAFETY``, a refusal
+    message), for error messages."""
+    cached_input_tokens: int = 0
+    """Of ``input_tokens``, those read from the provider's prompt cache."""
+    cache_write_tokens: int = 0
+    """Of ``input_tokens``, those written to the provider's prompt cache."""
 
 
 Complete = Callable[[ChatPrompt], Awaitable[Completion]]
@@ -132,14 +151,20 @@ class LLMGeneration:
         *,
         label: str,
         budget: TokenBudget,
+        max_output_tokens: int | None = None,
         progress: ProgressCallback | None = None,
     ) -> None:
         self._complete = complete
         self.label = label
         """Names the provider and model in error messages, e.g. "openai model gpt-4o-mini"."""
         self.budget = budget
+        self.max_output_tokens = max_output_tokens or budget.output_tokens
+        """The most output tokens the model can give one reply."""
         self._progress = progress
+        self._stage = (0.0, "starting")
         self.usage = Usage()
+        self.cached_input_tokens = 0
+        self.cache_write_tokens = 0
         self.requests = 0
 
     async def personas(self, evidence: Sequence[Evidence], count: int) -> list[PersonaContent]:
@@ -169,13 +194,48 @@ class LLMGeneration:
                 f"{estimate_tokens(prompt.text)} tokens; it holds {self.budget.input_limit}",
                 code="context_exceeded",
             )
+        completion = await self._request(prompt)
+        if completion.stop == "truncated":
+            completion = await self._with_more_room(prompt, completion)
+        if completion.stop in ("truncated", "exhausted"):
+            raise ProviderError(
+                f"{self.label} cut its {prompt.kind} reply off at its output limit "
+                f"({completion.stop_reason}) with the most room it allows; ask for fewer "
+                "personas per run",
+                code="invalid_output",
+                raw_output=completion.text or None,
+            )
+        return completion
+
+    async def _request(self, prompt: ChatPrompt) -> Completion:
+        """One request, its usage counted; a refusal fails at once, with the usage kept."""
         completion = await self._complete(prompt)
         self.requests += 1
         self.usage = Usage(
             input_tokens=self.usage.input_tokens + completion.input_tokens,
             output_tokens=self.usage.output_tokens + completion.output_tokens,
         )
+        self.cached_input_tokens += completion.cached_input_tokens
+        self.cache_write_tokens += completion.cache_write_tokens
+        if completion.stop == "refused":
+            # A repair request would quote the refusal back and pay for a second one.
+            raise ProviderError(
+                f"{self.label} refused to write the {prompt.kind}: {completion.stop_reason}",
+                code="provider_refused",
+                raw_output=completion.text or None,
+            )
         return completion
+
+    async def _with_more_room(self, prompt: ChatPrompt, cut: Completion) -> Completion:
+        """``prompt`` again with the most output room the model and its context allow, once;
+        ``cut`` itself when that is no more than it had (the same size would be cut again)."""
+        room = min(
+            self.max_output_tokens,
+            self.budget.context_tokens - estimate_tokens(prompt.text) - self.budget.margin,
+        )
+        if room <= prompt.max_output_tokens:
+            return cut
+        return await self._request(dataclasses.replace(prompt, max_output_tokens=room))
 
     async def _ask(self, prompt: ChatPrompt, parse: Callable[[str], Parsed]) -> Parsed:
         """Send ``prompt`` and parse the reply; one repair request if it cannot be parsed.
@@ -210,8 +270,16 @@ class LLMGeneration:
         return bare
 
     async def _report(self, fraction: float, stage: str) -> None:
+        self._stage = (fraction, stage)
         if self._progress is not None:
             await self._progress(fraction, stage)
+
+    async def tokens_received(self, tokens: int) -> None:
+        """Reports a streamed reply's progress: ``tokens`` received so far, in the current
+        stage (the stage itself stays what it was)."""
+        fraction, stage = self._stage
+        if self._progress is not None:
+            await self._progress(fraction, f"{stage} ({tokens} tokens received)")
 
     # ----------------------------------------------------------------------- map-reduce
 

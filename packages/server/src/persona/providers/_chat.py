@@ -12,7 +12,7 @@ are the same for all of them.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, ClassVar, Self
 
 import httpx
@@ -24,9 +24,17 @@ from persona.generation.prompt import ChatPrompt
 from persona.providers import ProviderSpec, provider_spec
 from persona.providers._http import JsonApi, RetryPolicy
 from persona.providers.base import GenerationResult, ProgressCallback
-from persona.providers.pricing import context_window, cost_usd
+from persona.providers.pricing import context_window, cost_usd, max_output_tokens
 from persona.schemas import Evidence, GenerationConfig, Usage
 from persona.settings import Settings
+
+TokensReceived = Callable[[int], Awaitable[None]]
+"""Told how many tokens of a streamed reply have arrived so far."""
+
+TIMEOUT_OUTPUT_TOKENS = 4_096
+"""The output the configured provider timeout is meant for: a request asking for more gets
+proportionally longer. At the default 120 s this is about the Anthropic SDK's own reckoning (an
+hour per 128k tokens): 19,024 tokens get 557 s where the SDK expects 535 s."""
 
 
 class ChatProvider(ABC):
@@ -39,6 +47,8 @@ class ChatProvider(ABC):
     default_context_tokens: ClassVar[int]
     """Used for a model missing from the table in ``pricing`` (and not set in settings)."""
     max_output_tokens: ClassVar[int] = 32_000
+    """What a run plans a reply to hold at most; a model may allow more
+    (``pricing.MAX_OUTPUT_TOKENS``), which a reply cut off at its limit is asked again with."""
     grounds_personas: ClassVar[bool] = True
     """The pipeline checks every quote and citation against the evidence, so the runner
     does not check them a second time."""
@@ -93,6 +103,15 @@ class ChatProvider(ABC):
             or self.default_context_tokens
         )
 
+    def output_limit(self, model: str) -> int:
+        """The most tokens one reply of ``model`` may hold."""
+        return max_output_tokens(model) or self.max_output_tokens
+
+    def request_timeout(self, max_tokens: int) -> float:
+        """How long a request asking for up to ``max_tokens`` may take: the configured timeout,
+        longer in proportion for more output than ``TIMEOUT_OUTPUT_TOKENS``."""
+        return self.settings.provider_timeout * max(1.0, max_tokens / TIMEOUT_OUTPUT_TOKENS)
+
     def budget(self, model: str, persona_count: int) -> TokenBudget:
         context = self.context_tokens(model)
         output = output_tokens_for(persona_count, context, self.max_output_tokens)
@@ -109,23 +128,40 @@ class ChatProvider(ABC):
         budget = self.budget(model, config.persona_count)
 
         async def complete(prompt: ChatPrompt) -> Completion:
-            return await self._complete(prompt, model=model, config=config, budget=budget)
+            return await self._complete(
+                prompt,
+                model=model,
+                config=config,
+                budget=budget,
+                received=generation.tokens_received,
+            )
 
         generation = LLMGeneration(
-            complete, label=f"{self.name} model {model}", budget=budget, progress=progress
+            complete,
+            label=f"{self.name} model {model}",
+            budget=budget,
+            max_output_tokens=max(budget.output_tokens, self.output_limit(model)),
+            progress=progress,
         )
         try:
             personas = await generation.personas(evidence, config.persona_count)
         except ProviderError as err:
-            err.usage = _priced(model, generation.usage)
+            err.usage = _priced(model, generation)
             raise
-        return GenerationResult(personas=personas, usage=_priced(model, generation.usage))
+        return GenerationResult(personas=personas, usage=_priced(model, generation))
 
     @abstractmethod
     async def _complete(
-        self, prompt: ChatPrompt, *, model: str, config: GenerationConfig, budget: TokenBudget
+        self,
+        prompt: ChatPrompt,
+        *,
+        model: str,
+        config: GenerationConfig,
+        budget: TokenBudget,
+        received: TokensReceived,
     ) -> Completion:
-        """Send one prompt to the API and return the model's reply and the tokens counted."""
+        """Send one prompt to the API and return the model's reply, why it ended and the
+        tokens counted (telling ``received`` as a streamed reply arrives)."""
 
     async def aclose(self) -> None:
         await self.api.aclose()
@@ -139,11 +175,18 @@ class ChatProvider(ABC):
         )
 
 
-def _priced(model: str, usage: Usage) -> Usage:
+def _priced(model: str, generation: LLMGeneration) -> Usage:
+    usage = generation.usage
     return Usage(
         input_tokens=usage.input_tokens,
         output_tokens=usage.output_tokens,
-        cost_usd=cost_usd(model, usage.input_tokens, usage.output_tokens),
+        cost_usd=cost_usd(
+            model,
+            usage.input_tokens,
+            usage.output_tokens,
+            cached_input_tokens=generation.cached_input_tokens,
+            cache_write_tokens=generation.cache_write_tokens,
+        ),
     )
 
 

@@ -1,35 +1,56 @@
 """Google's Gemini API (generateContent), with a JSON response constrained by a schema.
 
 The schema goes in ``responseJsonSchema`` (plain JSON Schema) rather than ``responseSchema``
-(an OpenAPI subset that cannot express free-form demographics). The key is read from
-``GEMINI_API_KEY``, else ``GOOGLE_API_KEY``, and sent in the ``x-goog-api-key`` header so it
-never appears in a URL or a log line.
+(an OpenAPI subset that cannot express free-form demographics). The key is read as
+google-genai reads it, ``GOOGLE_API_KEY`` before ``GEMINI_API_KEY``, and sent in the
+``x-goog-api-key`` header so it never appears in a URL or a log line. ``GEMINI_BASE_URL`` (or
+the SDK's ``GOOGLE_GEMINI_BASE_URL``) points it at another endpoint; the API version is
+appended as the SDK appends it. A reply that ends with ``CONTINUATION`` is resumed with its
+``continuationToken``, as the SDK does by default.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from persona.errors import ProviderError
 from persona.generation.chunking import TokenBudget
-from persona.generation.pipeline import Completion
+from persona.generation.pipeline import Completion, Stop
 from persona.generation.prompt import ChatPrompt
-from persona.providers._chat import ChatProvider, count
+from persona.providers._chat import ChatProvider, TokensReceived, count
 from persona.schemas import GenerationConfig
+
+API_VERSION = "v1beta"
 
 SEED_MODULUS = 2**31
 """Gemini's seed is a 32-bit integer; larger configured seeds are folded into its range."""
+
+MAX_CONTINUATIONS = 16
+"""Hops followed for one reply: a server that keeps asking to continue is not believed forever."""
+
+COMPLETE = frozenset({"STOP", "FINISH_REASON_UNSPECIFIED", "MALFORMED_FUNCTION_CALL"})
+"""Finish reasons after which the reply is whatever it is: parsing (and repair) judge it."""
 
 
 class GeminiProvider(ChatProvider, provider="gemini"):
     default_context_tokens: ClassVar[int] = 1_048_576
 
+    @classmethod
+    def endpoint(cls, configured: str | None) -> str:
+        return f"{(configured or str(cls.spec.base_url)).rstrip('/')}/{API_VERSION}"
+
     def headers(self, api_key: str | None) -> dict[str, str]:
         return {"x-goog-api-key": str(api_key)}
 
     async def _complete(
-        self, prompt: ChatPrompt, *, model: str, config: GenerationConfig, budget: TokenBudget
+        self,
+        prompt: ChatPrompt,
+        *,
+        model: str,
+        config: GenerationConfig,
+        budget: TokenBudget,
+        received: TokensReceived,
     ) -> Completion:
         # No maxOutputTokens: on thinking models it also caps the thinking, which would cut
         # replies short; the budget already reserves room for the reply.
@@ -41,32 +62,72 @@ class GeminiProvider(ChatProvider, provider="gemini"):
             generation["temperature"] = config.temperature
         if config.seed is not None:
             generation["seed"] = config.seed % SEED_MODULUS
-        body = {
+        body: dict[str, Any] = {
             "systemInstruction": {"parts": [{"text": prompt.system}]},
             "contents": [{"role": "user", "parts": [{"text": prompt.user}]}],
             "generationConfig": generation,
         }
         model_path = quote(model.removeprefix("models/"), safe="")
-        response = await self.api.post(f"/models/{model_path}:generateContent", body)
-        return self._read(response)
+        path = f"/models/{model_path}:generateContent"
+        time_limit = self.request_timeout(prompt.max_output_tokens)
+        hops: list[Completion] = []
+        for _ in range(MAX_CONTINUATIONS):
+            response = await self.api.post(path, body, time_limit=time_limit)
+            completion, token = self._read(response)
+            hops.append(completion)
+            if token is None:
+                break
+            body = {**body, "continuationToken": token}
+        return _joined(hops)
 
-    def _read(self, response: dict[str, Any]) -> Completion:
-        candidates = response.get("candidates")
-        if not candidates:
-            blocked = (response.get("promptFeedback") or {}).get("blockReason")
-            if blocked:
-                raise ProviderError(
-                    f"gemini blocked the prompt ({blocked})", code="provider_rejected"
-                )
-            raise self._unexpected(response, "candidates")
-        parts = ((candidates[0] or {}).get("content") or {}).get("parts") or []
-        answer = [p for p in parts if isinstance(p, dict) and not p.get("thought")]
-        text = "".join(str(p.get("text", "")) for p in answer)
+    def _read(self, response: dict[str, Any]) -> tuple[Completion, str | None]:
+        """The reply of one hop, and its continuation token when it asks to be resumed."""
         usage = response.get("usageMetadata") or {}
-        return Completion(
-            text=text,
+        counted = Completion(
+            "",
             input_tokens=count(usage.get("promptTokenCount")),
             # Thinking tokens are billed as output.
             output_tokens=count(usage.get("candidatesTokenCount"))
             + count(usage.get("thoughtsTokenCount")),
+            cached_input_tokens=count(usage.get("cachedContentTokenCount")),
         )
+        candidates = response.get("candidates")
+        if not candidates:
+            blocked = (response.get("promptFeedback") or {}).get("blockReason")
+            if blocked:
+                return replace(counted, stop="refused", stop_reason=f"prompt {blocked}"), None
+            raise self._unexpected(response, "candidates")
+        candidate = candidates[0] or {}
+        parts = (candidate.get("content") or {}).get("parts") or []
+        answer = [p for p in parts if isinstance(p, dict) and not p.get("thought")]
+        text = "".join(str(p.get("text", "")) for p in answer)
+        finish = str(candidate.get("finishReason") or "FINISH_REASON_UNSPECIFIED")
+        token = candidate.get("continuationToken")
+        if finish == "CONTINUATION" and token:
+            return replace(counted, text=text), str(token)
+        reason = ": ".join(filter(None, [finish, candidate.get("finishMessage")]))
+        return replace(counted, text=text, stop=_stop(finish), stop_reason=reason), None
+
+
+def _stop(finish: str) -> Stop:
+    if finish in COMPLETE:
+        return "complete"
+    if finish == "MAX_TOKENS":
+        # No output limit is sent: the model's own ceiling cut it.
+        return "exhausted"
+    # SAFETY, RECITATION, BLOCKLIST, PROHIBITED_CONTENT, SPII, LANGUAGE, OTHER, ...
+    return "refused"
+
+
+def _joined(hops: list[Completion]) -> Completion:
+    """One reply from the hops of a continued one: their text in order, their usage summed,
+    and the last hop's reason for ending."""
+    last = hops[-1]
+    return Completion(
+        text="".join(h.text for h in hops),
+        input_tokens=sum(h.input_tokens for h in hops),
+        output_tokens=sum(h.output_tokens for h in hops),
+        stop=last.stop,
+        stop_reason=last.stop_reason,
+        cached_input_tokens=sum(h.cached_input_tokens for h in hops),
+    )

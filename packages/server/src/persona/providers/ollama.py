@@ -17,7 +17,7 @@ from persona.generation.chunking import TokenBudget
 from persona.generation.pipeline import Completion
 from persona.generation.prompt import ChatPrompt
 from persona.providers import provider_spec
-from persona.providers._chat import ChatProvider, count
+from persona.providers._chat import ChatProvider, TokensReceived, count
 from persona.schemas import GenerationConfig
 
 DEFAULT_PORT = 11434
@@ -67,7 +67,13 @@ class OllamaProvider(ChatProvider, provider="ollama"):
         return base_url_from_host(configured)
 
     async def _complete(
-        self, prompt: ChatPrompt, *, model: str, config: GenerationConfig, budget: TokenBudget
+        self,
+        prompt: ChatPrompt,
+        *,
+        model: str,
+        config: GenerationConfig,
+        budget: TokenBudget,
+        received: TokensReceived,
     ) -> Completion:
         options: dict[str, Any] = {
             "num_ctx": budget.context_tokens,
@@ -87,12 +93,17 @@ class OllamaProvider(ChatProvider, provider="ollama"):
             "format": prompt.schema,
             "options": options,
         }
-        response = await self.api.post("/api/chat", body)
+        time_limit = self.request_timeout(prompt.max_output_tokens)
+        response = await self.api.post("/api/chat", body, time_limit=time_limit)
         message = response.get("message")
         if not isinstance(message, dict):
             raise self._unexpected(response, "message")
+        done = str(response.get("done_reason") or "stop")
         return Completion(
             text=str(message.get("content") or ""),
             input_tokens=count(response.get("prompt_eval_count")),
             output_tokens=count(response.get("eval_count")),
+            # num_predict set the limit: a reply cut at "length" may get more room.
+            stop="truncated" if done == "length" else "complete",
+            stop_reason=done,
         )

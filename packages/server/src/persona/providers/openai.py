@@ -15,10 +15,10 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from persona.generation.chunking import TokenBudget
-from persona.generation.pipeline import Completion
+from persona.generation.pipeline import Completion, Stop
 from persona.generation.prompt import ChatPrompt
 from persona.providers import provider_spec
-from persona.providers._chat import ChatProvider, count
+from persona.providers._chat import ChatProvider, TokensReceived, count
 from persona.schemas import GenerationConfig
 
 
@@ -46,7 +46,13 @@ class OpenAIProvider(ChatProvider, provider="openai"):
         return {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
     async def _complete(
-        self, prompt: ChatPrompt, *, model: str, config: GenerationConfig, budget: TokenBudget
+        self,
+        prompt: ChatPrompt,
+        *,
+        model: str,
+        config: GenerationConfig,
+        budget: TokenBudget,
+        received: TokensReceived,
     ) -> Completion:
         body: dict[str, Any] = {
             "model": model,
@@ -67,7 +73,8 @@ class OpenAIProvider(ChatProvider, provider="openai"):
             body["temperature"] = config.temperature
         if config.seed is not None:
             body["seed"] = config.seed
-        response = await self.api.post("/chat/completions", body)
+        time_limit = self.request_timeout(prompt.max_output_tokens)
+        response = await self.api.post("/chat/completions", body, time_limit=time_limit)
         return self._read(response)
 
     def _read(self, response: dict[str, Any]) -> Completion:
@@ -75,10 +82,26 @@ class OpenAIProvider(ChatProvider, provider="openai"):
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
             raise self._unexpected(response, "choices")
         message = choices[0].get("message") or {}
-        text = message.get("content") or message.get("refusal") or ""
         usage = response.get("usage") or {}
+        details = usage.get("prompt_tokens_details") or {}
+        refusal = message.get("refusal")
+        finish = str(choices[0].get("finish_reason") or "stop")
+        stop: Stop = _STOPS.get(finish, "complete")
+        if refusal:
+            stop = "refused"
+        text = message.get("content") or ""
         return Completion(
             text=text if isinstance(text, str) else str(text),
             input_tokens=count(usage.get("prompt_tokens")),
             output_tokens=count(usage.get("completion_tokens")),
+            stop=stop,
+            stop_reason=str(refusal) if refusal else finish,
+            cached_input_tokens=count(details.get("cached_tokens")),
         )
+
+
+_STOPS: dict[str, Stop] = {
+    # No output limit is sent: a reply cut at "length" reached the model's own ceiling.
+    "length": "exhausted",
+    "content_filter": "refused",
+}
