@@ -5,8 +5,9 @@ Read as the official SDKs read them (anthropic 2.17, openai 3.63, google-genai 3
 - ``x-should-retry: true`` or ``false`` overrides the status, as the SDKs let it;
 - a body-level retry delay (Gemini's ``google.rpc.RetryInfo.retryDelay``) counts as much as
   a ``Retry-After`` header;
-- exhausted quota or credit (OpenAI ``insufficient_quota``, Anthropic's "credit balance is
-  too low", Gemini's billing quota without a retry delay) is ``provider_quota``;
+- exhausted quota or credit (OpenAI ``insufficient_quota``, Anthropic's ``billing_error`` or
+  "credit balance is too low", Gemini's billing quota without a retry delay) is
+  ``provider_quota``;
 - an invalid key reported with a 400 (Gemini ``API_KEY_INVALID``) is ``provider_auth``;
 - a prompt longer than the model's context is ``context_exceeded``.
 """
@@ -25,7 +26,7 @@ MAX_ERROR_DETAIL = 300
 AUTH_STATUSES = frozenset({401, 403})
 RETRY_STATUSES = frozenset({408, 409, 429})
 
-QUOTA_MARKERS = frozenset({"insufficient_quota", "billing_hard_limit_reached"})
+QUOTA_MARKERS = frozenset({"insufficient_quota", "billing_hard_limit_reached", "billing_error"})
 QUOTA_PHRASES = ("credit balance is too low", "check your plan and billing")
 AUTH_MARKERS = frozenset({"API_KEY_INVALID", "invalid_api_key", "authentication_error"})
 CONTEXT_MARKERS = frozenset({"context_length_exceeded", "string_above_max_length"})

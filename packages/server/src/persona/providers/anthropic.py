@@ -90,13 +90,15 @@ class AnthropicProvider(ChatProvider, provider="anthropic"):
         cached = count(usage.get("cache_read_input_tokens"))
         written = count(usage.get("cache_creation_input_tokens"))
         reason = str(response.get("stop_reason") or "end_turn")
+        details = response.get("stop_details") or {}
+        explained = [str(details[k]) for k in ("category", "explanation") if details.get(k)]
         return Completion(
             text=text,
             # Anthropic counts cache reads and writes apart from the other input tokens.
             input_tokens=count(usage.get("input_tokens")) + cached + written,
             output_tokens=count(usage.get("output_tokens")),
             stop=STOPS.get(reason, "complete"),
-            stop_reason=reason,
+            stop_reason=": ".join([reason, *explained]),
             cached_input_tokens=cached,
             cache_write_tokens=written,
         )

@@ -97,6 +97,7 @@ class OpenAIProvider(ChatProvider, provider="openai"):
             stop=stop,
             stop_reason=str(refusal) if refusal else finish,
             cached_input_tokens=count(details.get("cached_tokens")),
+            cache_write_tokens=count(details.get("cache_write_tokens")),
         )
 
 
