@@ -156,9 +156,7 @@ def _gemini_success(text: str, input_tokens: int, output_tokens: int) -> dict[st
 
 GEMINI = ApiCase(
     name="gemini",
-    url=re.compile(
-        r"https://generativelanguage\.googleapis\.com/v1beta/models/[^/:]+:generateContent"
-    ),
+    url=re.compile(r"https://generativelanguage\.googleapis\.com/v1/models/[^/:]+:generateContent"),
     env={"GEMINI_API_KEY": KEY},
     build=lambda settings, retry: GeminiProvider(settings, api_key=KEY, retry=retry),
     success=_gemini_success,

@@ -155,7 +155,7 @@ async def test_gemini_sends_the_key_in_a_header_and_the_schema_as_json_schema(
     await run(provider, evidence, config("gemini", model="gemini-2.5-pro", seed=2**40 + 5))
 
     request = route.calls.last.request
-    assert request.url.path == "/v1beta/models/gemini-2.5-pro:generateContent"
+    assert request.url.path == "/v1/models/gemini-2.5-pro:generateContent"
     assert KEY not in str(request.url)
     assert request.headers["x-goog-api-key"] == KEY
     body = body_of(request)

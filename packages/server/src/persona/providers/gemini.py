@@ -21,7 +21,7 @@ from persona.generation.prompt import ChatPrompt
 from persona.providers._chat import ChatProvider, TokensReceived, count
 from persona.schemas import GenerationConfig
 
-API_VERSION = "v1beta"
+API_VERSION = "v1"
 
 SEED_MODULUS = 2**31
 """Gemini's seed is a 32-bit integer; larger configured seeds are folded into its range."""
@@ -29,8 +29,21 @@ SEED_MODULUS = 2**31
 MAX_CONTINUATIONS = 16
 """Hops followed for one reply: a server that keeps asking to continue is not believed forever."""
 
-COMPLETE = frozenset({"STOP", "FINISH_REASON_UNSPECIFIED", "MALFORMED_FUNCTION_CALL"})
-"""Finish reasons after which the reply is whatever it is: parsing (and repair) judge it."""
+COMPLETE = frozenset(
+    {
+        "STOP",
+        "FINISH_REASON_UNSPECIFIED",
+        "MALFORMED_FUNCTION_CALL",
+        "UNEXPECTED_TOOL_CALL",
+        "TOO_MANY_TOOL_CALLS",
+        "MISSING_THOUGHT_SIGNATURE",
+        "MALFORMED_RESPONSE",
+        "NO_IMAGE",
+    }
+)
+"""Finish reasons after which the reply is whatever it is: parsing (and repair) judge it. Every
+other one but MAX_TOKENS and CONTINUATION (SAFETY, RECITATION, BLOCKLIST, PROHIBITED_CONTENT,
+SPII, LANGUAGE, MODEL_ARMOR, OTHER, ...) means the reply was withheld or blocked."""
 
 
 class GeminiProvider(ChatProvider, provider="gemini"):
@@ -63,7 +76,8 @@ class GeminiProvider(ChatProvider, provider="gemini"):
         if config.seed is not None:
             generation["seed"] = config.seed % SEED_MODULUS
         body: dict[str, Any] = {
-            "systemInstruction": {"parts": [{"text": prompt.system}]},
+            # google-genai turns a system instruction string into a user-role Content.
+            "systemInstruction": {"role": "user", "parts": [{"text": prompt.system}]},
             "contents": [{"role": "user", "parts": [{"text": prompt.user}]}],
             "generationConfig": generation,
         }
@@ -115,7 +129,6 @@ def _stop(finish: str) -> Stop:
     if finish == "MAX_TOKENS":
         # No output limit is sent: the model's own ceiling cut it.
         return "exhausted"
-    # SAFETY, RECITATION, BLOCKLIST, PROHIBITED_CONTENT, SPII, LANGUAGE, OTHER, ...
     return "refused"
 
 

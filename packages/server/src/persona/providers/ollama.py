@@ -89,6 +89,8 @@ class OllamaProvider(ChatProvider, provider="ollama"):
                 {"role": "system", "content": prompt.system},
                 {"role": "user", "content": prompt.user},
             ],
+            # As the ollama SDK sends it: no tools offered.
+            "tools": [],
             "stream": False,
             "format": prompt.schema,
             "options": options,

@@ -1,0 +1,80 @@
+"""Ollama: Persona's /api/chat requests against ollama 0.6's, and its reading of replies built
+from the SDK's own models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ollama
+from persona.providers._http import RetryPolicy
+from persona.providers.ollama import OllamaProvider
+from persona.schemas import Evidence
+from persona.settings import Settings
+
+from tests.fakes.recorder import Recorder, Reply
+from tests.server.providers.conformance.conftest import failure, generate, same_request
+from tests.server.providers.conftest import personas_json
+
+HEADERS = ("content-type",)
+
+
+def provider(settings: Settings, retry: RetryPolicy, recorder: Recorder) -> OllamaProvider:
+    return OllamaProvider(settings, base_url=recorder.url, retry=retry)
+
+
+def chat(done_reason: str = "stop", text: str | None = None) -> dict[str, Any]:
+    built = ollama.ChatResponse(
+        model="llama3.1",
+        created_at="2026-12-01T00:00:00Z",
+        done=True,
+        done_reason=done_reason,
+        prompt_eval_count=1200,
+        eval_count=400,
+        message=ollama.Message(role="assistant", content=personas_json() if text is None else text),
+    )
+    return built.model_dump(mode="json", exclude_none=True)
+
+
+async def test_the_request_is_the_one_the_sdk_sends(
+    settings: Settings, retry: RetryPolicy, recorder: Recorder, evidence: list[Evidence]
+) -> None:
+    recorder.serve(Reply.of(chat()))
+    await generate(provider(settings, retry, recorder), evidence, temperature=0.5, seed=3)
+    (ours,) = recorder.requests
+
+    recorder.serve(Reply.of(chat()))
+    body = ours.json()
+    ollama.Client(host=recorder.url).chat(
+        model=body["model"],
+        messages=body["messages"],
+        format=body["format"],
+        options=body["options"],
+        stream=body["stream"],
+    )
+    (theirs,) = recorder.requests
+
+    same_request(ours, theirs, HEADERS)
+
+
+async def test_a_reply_cut_at_num_predict_is_asked_again_with_more_room(
+    settings: Settings, retry: RetryPolicy, recorder: Recorder, evidence: list[Evidence]
+) -> None:
+    recorder.serve(Reply.of(chat("length", '{"personas": [')), Reply.of(chat()))
+
+    result = await generate(provider(settings, retry, recorder), evidence)
+
+    first, second = (r.json() for r in recorder.requests)
+    assert second["options"]["num_predict"] > first["options"]["num_predict"]
+    assert second["messages"] == first["messages"]  # the same request, not a repair
+    assert len(result.personas) == 2
+
+
+async def test_a_reply_cut_again_with_the_most_room_fails_once(
+    settings: Settings, retry: RetryPolicy, recorder: Recorder, evidence: list[Evidence]
+) -> None:
+    recorder.serve(Reply.of(chat("length", '{"personas": [')))
+
+    error_ = await failure(provider(settings, retry, recorder), evidence)
+
+    assert error_.code == "invalid_output" and "output limit" in error_.message
+    assert len(recorder.requests) == 2  # the first request and the one with more room
