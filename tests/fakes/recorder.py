@@ -1,6 +1,10 @@
 """A loopback recorder: an HTTP server on 127.0.0.1 that keeps every request it is sent and
 answers with canned replies, in order (the last one again once they run out).
 
+Requests for what a server says about itself (``/v1/models``, ``/api/show``) are kept apart, in
+``lookups``, and answered from ``about`` (404 for a path not in it), so that they take no canned
+reply meant for a generation.
+
 Persona's providers and the official SDKs are pointed at the same recorder in turn, so that a
 test can compare what each sent for the same call."""
 
@@ -47,10 +51,15 @@ class Reply:
         return cls(200, text.encode(), {"content-type": "text/event-stream"})
 
 
+LOOKUPS = ("/v1/models", "/api/show")
+
+
 class Recorder:
     def __init__(self, *replies: Reply) -> None:
         self.replies: deque[Reply] = deque(replies)
         self.requests: list[Recorded] = []
+        self.lookups: list[Recorded] = []
+        self.about: dict[str, Reply] = {}
         self._last = Reply()
         recorder = self
 
@@ -59,8 +68,13 @@ class Recorder:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                recorder.requests.append(Recorded(self.command, self.path, headers, body))
-                reply = recorder.next_reply()
+                recorded = Recorded(self.command, self.path, headers, body)
+                if self.path.endswith(LOOKUPS):
+                    recorder.lookups.append(recorded)
+                    reply = recorder.about.get(self.path, Reply(404, b'{"error": "not found"}'))
+                else:
+                    recorder.requests.append(recorded)
+                    reply = recorder.next_reply()
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)

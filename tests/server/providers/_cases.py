@@ -195,7 +195,13 @@ OLLAMA = ApiCase(
     name="ollama",
     url="http://127.0.0.1:11434/api/chat",
     env={},
-    build=lambda settings, retry: OllamaProvider(settings, retry=retry),
+    # With the context set, the provider does not ask /api/show, which respx does not serve.
+    build=lambda settings, retry: OllamaProvider(
+        settings
+        if settings.provider_context_tokens
+        else settings.model_copy(update={"provider_context_tokens": 8192}),
+        retry=retry,
+    ),
     success=_ollama_success,
     prompt_of=lambda body: body["messages"][-1]["content"],
     schema_of=lambda body: body["format"],

@@ -62,11 +62,15 @@ async def test_openai_leaves_out_what_the_config_does_not_set(
     route = respx.post("http://127.0.0.1:8000/v1/chat/completions").mock(
         return_value=httpx.Response(200, json=OPENAI.success(personas_json(), 10, 5))
     )
+    listed = {"object": "list", "data": [{"id": "qwen2.5-7b-instruct", "max_model_len": 32768}]}
+    models = respx.get("http://127.0.0.1:8000/v1/models").respond(200, json=listed)
     provider = OpenAIProvider(
         settings, api_key=None, base_url="http://127.0.0.1:8000/v1", retry=retry
     )
 
     result = await run(provider, evidence, config("openai", model="qwen2.5-7b-instruct"))
+
+    assert models.called  # vLLM's max_model_len sized the request
 
     body = body_of(route.calls.last.request)
     assert "authorization" not in route.calls.last.request.headers
@@ -83,6 +87,8 @@ async def test_openai_from_env_uses_the_base_url_and_key(
     route = respx.post("https://llm.example.com/v1/chat/completions").mock(
         return_value=httpx.Response(200, json=OPENAI.success(personas_json(), 10, 5))
     )
+    respx.get("https://llm.example.com/v1/models").respond(404)
+    respx.post("https://llm.example.com/api/show").respond(404)
 
     await run(OpenAIProvider.from_env(settings), evidence, config("openai"))
 
@@ -202,18 +208,22 @@ async def test_gemini_blocked_prompt_is_refused_with_the_reason(
 
 
 @respx.mock
-async def test_ollama_asks_for_the_context_the_budget_assumes(
+async def test_ollama_asks_for_the_context_the_server_reports_for_the_model(
     settings: Settings, retry: RetryPolicy, evidence: list[Evidence]
 ) -> None:
     route = respx.post(OLLAMA.url).mock(
         return_value=httpx.Response(200, json=OLLAMA.success(personas_json(), 10, 5))
     )
+    info = {"general.architecture": "llama", "llama.context_length": 32768}
+    shown = respx.post("http://127.0.0.1:11434/api/show").respond(200, json={"model_info": info})
     provider = OllamaProvider(settings, retry=retry)
 
     await run(provider, evidence, config("ollama", temperature=0.0, seed=11))
 
+    assert body_of(shown.calls.last.request) == {"model": "llama3.1"}
     body = body_of(route.calls.last.request)
-    budget = provider.budget("llama3.1", 2)
+    budget = provider.budget("llama3.1", 2, served=32768)
+    assert budget.context_tokens == 32768
     assert body["model"] == "llama3.1"
     assert body["stream"] is False
     assert body["format"]["required"] == ["personas"]
@@ -232,6 +242,7 @@ async def test_ollama_unknown_model_is_rejected_with_ollamas_message(
     respx.post(OLLAMA.url).mock(
         return_value=httpx.Response(404, json={"error": "model 'llama9' not found"})
     )
+    respx.post("http://127.0.0.1:11434/api/show").respond(404, json={"error": "not found"})
 
     with pytest.raises(ProviderError) as caught:
         await run(OllamaProvider(settings, retry=retry), evidence, config("ollama", model="llama9"))
@@ -271,6 +282,7 @@ async def test_ollama_from_env_talks_to_ollama_host(
     route = respx.post("http://gpu-box:11434/api/chat").mock(
         return_value=httpx.Response(200, json=OLLAMA.success(personas_json(), 10, 5))
     )
+    respx.post("http://gpu-box:11434/api/show").respond(404)
 
     await run(OllamaProvider.from_env(settings), evidence, config("ollama"))
 
@@ -293,3 +305,38 @@ async def test_one_http_client_serves_every_request_of_a_provider(
     await provider.aclose()
     assert client.is_closed and provider.api._client is None
     await provider.aclose()  # closing twice is harmless
+
+
+@respx.mock
+async def test_a_compatible_server_silent_about_an_unknown_model_asks_for_the_setting(
+    settings: Settings, retry: RetryPolicy, evidence: list[Evidence]
+) -> None:
+    respx.get("http://127.0.0.1:8000/v1/models").respond(200, json={"data": []})
+    respx.post("http://127.0.0.1:8000/api/show").respond(404)
+    chat = respx.post("http://127.0.0.1:8000/v1/chat/completions")
+    provider = OpenAIProvider(
+        settings, api_key=None, base_url="http://127.0.0.1:8000/v1", retry=retry
+    )
+
+    with pytest.raises(ProviderError) as caught:
+        await run(provider, evidence, config("openai", model="my-finetune"))
+
+    assert caught.value.code == "provider_not_configured"
+    assert "PERSONA_PROVIDER_CONTEXT_TOKENS" in caught.value.message
+    assert not chat.called  # no guessed 128k prompt sent
+
+
+async def test_the_context_setting_wins_over_what_the_server_says(
+    settings: Settings, retry: RetryPolicy
+) -> None:
+    configured = settings.model_copy(update={"provider_context_tokens": 16_384})
+    provider = OpenAIProvider(
+        configured, api_key=None, base_url="http://127.0.0.1:8000/v1", retry=retry
+    )
+    assert provider.context_tokens("my-finetune", served=65_536) == 16_384
+    assert (
+        OpenAIProvider(settings, api_key=None, base_url="http://127.0.0.1:8000/v1").context_tokens(
+            "my-finetune", served=65_536
+        )
+        == 65_536
+    )

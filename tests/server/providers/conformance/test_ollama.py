@@ -78,3 +78,18 @@ async def test_a_reply_cut_again_with_the_most_room_fails_once(
 
     assert error_.code == "invalid_output" and "output limit" in error_.message
     assert len(recorder.requests) == 2  # the first request and the one with more room
+
+
+async def test_the_context_window_is_what_api_show_reports_asked_once(
+    settings: Settings, retry: RetryPolicy, recorder: Recorder, evidence: list[Evidence]
+) -> None:
+    shown = {"model_info": {"general.architecture": "qwen2", "qwen2.context_length": 40960}}
+    recorder.about["/api/show"] = Reply.of(shown)
+    recorder.serve(Reply.of(chat()))
+
+    await generate(provider(settings, retry, recorder), evidence)
+    await generate(provider(settings, retry, recorder), evidence)
+
+    assert [r.json()["options"]["num_ctx"] for r in recorder.requests] == [40960, 40960]
+    (lookup,) = recorder.lookups  # the second run used the answer kept from the first
+    assert lookup.json() == {"model": "llama3.1"}

@@ -96,12 +96,20 @@ class ChatProvider(ABC):
         """The headers every request carries, the key among them; none by default."""
         return {}
 
-    def context_tokens(self, model: str) -> int:
+    def context_tokens(self, model: str, served: int | None = None) -> int:
+        """The context window to plan with: the setting, else what the server says (``served``),
+        else the known size of ``model``, else the provider's default."""
         return (
             self.settings.provider_context_tokens
+            or served
             or context_window(model)
             or self.default_context_tokens
         )
+
+    async def served_context(self, model: str) -> int | None:
+        """The context window the server reports for ``model``, for servers that say; None
+        for the providers' own APIs, whose models' sizes are in ``pricing``."""
+        return None
 
     def output_limit(self, model: str) -> int:
         """The most tokens one reply of ``model`` may hold."""
@@ -112,8 +120,8 @@ class ChatProvider(ABC):
         longer in proportion for more output than ``TIMEOUT_OUTPUT_TOKENS``."""
         return self.settings.provider_timeout * max(1.0, max_tokens / TIMEOUT_OUTPUT_TOKENS)
 
-    def budget(self, model: str, persona_count: int) -> TokenBudget:
-        context = self.context_tokens(model)
+    def budget(self, model: str, persona_count: int, served: int | None = None) -> TokenBudget:
+        context = self.context_tokens(model, served)
         output = output_tokens_for(persona_count, context, self.max_output_tokens)
         return TokenBudget(context_tokens=context, output_tokens=output)
 
@@ -125,7 +133,8 @@ class ChatProvider(ABC):
         progress: ProgressCallback | None = None,
     ) -> GenerationResult:
         model = config.model or self.default_model
-        budget = self.budget(model, config.persona_count)
+        served = None if self.settings.provider_context_tokens else await self.served_context(model)
+        budget = self.budget(model, config.persona_count, served)
 
         async def complete(prompt: ChatPrompt) -> Completion:
             return await self._complete(

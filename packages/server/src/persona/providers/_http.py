@@ -205,6 +205,19 @@ class JsonApi:
             lambda: self._stream_attempt(path, body, time_limit, on_event)
         )
 
+    async def probe(
+        self, method: str, url: str, body: Mapping[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        """One request to ``url`` for something optional (what a server says about itself): its
+        JSON object, or None when it fails in any way. Never retried."""
+        try:
+            async with asyncio.timeout(self.timeout):
+                response = await self._http().request(method, url, json=body)
+        except (TimeoutError, httpx.HTTPError):
+            return None
+        outcome = _decoded(response) if response.status_code < 300 else None
+        return outcome if isinstance(outcome, dict) else None
+
     async def _with_retries(self, attempt: Callable[[], Awaitable[T | _Failure]]) -> T:
         failure = _Failure("no attempt made")
         for number in range(self.retry.max_retries + 1):

@@ -3,7 +3,8 @@
 ``OLLAMA_HOST`` names the server (``127.0.0.1:11434`` when unset). The JSON Schema goes in
 ``format`` (Ollama 0.5+ constrains the reply to it), and ``num_ctx`` is set to the context
 size the budget assumes, since Ollama otherwise cuts long prompts silently at its small
-default.
+default. That size is ``PERSONA_PROVIDER_CONTEXT_TOKENS`` when set, else the model's context
+length as ``/api/show`` reports it, else 8,192.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from persona.generation.pipeline import Completion
 from persona.generation.prompt import ChatPrompt
 from persona.providers import provider_spec
 from persona.providers._chat import ChatProvider, TokensReceived, count
+from persona.providers._served import ollama_context, remembered
 from persona.schemas import GenerationConfig
 
 DEFAULT_PORT = 11434
@@ -65,6 +67,10 @@ class OllamaProvider(ChatProvider, provider="ollama"):
     @classmethod
     def endpoint(cls, configured: str | None) -> str:
         return base_url_from_host(configured)
+
+    async def served_context(self, model: str) -> int | None:
+        base = self.api.base_url
+        return await remembered(base, model, lambda: ollama_context(self.api, base, model))
 
     async def _complete(
         self,

@@ -1,6 +1,9 @@
 """OpenAI Chat Completions, and any server that speaks it (vLLM, LM Studio, Ollama's /v1).
 
-``OPENAI_BASE_URL`` points it at a compatible server. ``OPENAI_API_KEY`` is required for
+``OPENAI_BASE_URL`` points it at a compatible server, whose context window is what the server
+reports (vLLM's ``max_model_len``, Ollama's ``/api/show``), else the known size of the model,
+else ``PERSONA_PROVIDER_CONTEXT_TOKENS``; a run on a server that says nothing about a model
+nobody knows fails asking for the setting rather than guessing. ``OPENAI_API_KEY`` is required for
 every server except one on this machine (127.0.0.1, ::1, localhost): local servers usually
 take no key, and a remote one that needs none is rare enough to set a dummy key for.
 Structured output: ``response_format`` of type ``json_schema`` with ``strict: false``
@@ -14,11 +17,14 @@ import ipaddress
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+from persona.errors import ProviderError
 from persona.generation.chunking import TokenBudget
 from persona.generation.pipeline import Completion, Stop
 from persona.generation.prompt import ChatPrompt
 from persona.providers import provider_spec
 from persona.providers._chat import ChatProvider, TokensReceived, count
+from persona.providers._served import ollama_context, remembered, vllm_context
+from persona.providers.pricing import context_window
 from persona.schemas import GenerationConfig
 
 
@@ -44,6 +50,32 @@ class OpenAIProvider(ChatProvider, provider="openai"):
 
     def headers(self, api_key: str | None) -> dict[str, str]:
         return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+    @property
+    def compatible(self) -> bool:
+        """Whether the endpoint is a compatible server rather than OpenAI's own API."""
+        return self.api.base_url != str(self.spec.base_url).rstrip("/")
+
+    async def served_context(self, model: str) -> int | None:
+        if not self.compatible:
+            return None
+        base = self.api.base_url
+
+        async def ask() -> int | None:
+            listed = await vllm_context(self.api, f"{base}/models", model)
+            return listed or await ollama_context(self.api, base.removesuffix("/v1"), model)
+
+        return await remembered(base, model, ask)
+
+    def context_tokens(self, model: str, served: int | None = None) -> int:
+        known = self.settings.provider_context_tokens or served or context_window(model)
+        if self.compatible and not known:
+            raise ProviderError(
+                f"the server at {self.api.base_url} does not say how much context {model!r} "
+                "holds, and it is not a model Persona knows: set PERSONA_PROVIDER_CONTEXT_TOKENS",
+                code="provider_not_configured",
+            )
+        return super().context_tokens(model, served)
 
     async def _complete(
         self,
