@@ -136,3 +136,39 @@ async def test_no_retries_means_one_attempt(sleep: RecordingSleep) -> None:
         await client.post("/generate", {})
     assert route.call_count == 1
     await client.aclose()
+
+
+@respx.mock
+async def test_a_stream_is_read_event_by_event_and_retried_whole_when_it_fails(
+    sleep: RecordingSleep,
+) -> None:
+    stream = 'event: a\ndata: {"n": 1}\n\nevent: b\ndata: {"n":\ndata: 2}\n\n'
+    respx.post(URL).mock(
+        side_effect=[
+            httpx.Response(503, json={"error": {"message": "busy"}}),
+            httpx.Response(200, text=stream, headers={"content-type": "text/event-stream"}),
+        ]
+    )
+    client = api(RetryPolicy(max_retries=1, sleep=sleep))
+    seen: list[dict[str, object]] = []
+
+    async def on_event(event: dict[str, object]) -> None:
+        seen.append(event)
+
+    events = await client.stream("/generate", {}, time_limit=5.0, on_event=on_event)
+
+    assert events == seen == [{"n": 1}, {"n": 2}]  # a data field over two lines is one event
+    assert len(sleep.delays) == 1
+    await client.aclose()
+
+
+@respx.mock
+async def test_a_stream_refused_for_good_raises_at_once(sleep: RecordingSleep) -> None:
+    respx.post(URL).respond(401, json={"error": {"message": "invalid key"}})
+    client = api(RetryPolicy(max_retries=3, sleep=sleep))
+
+    with pytest.raises(ProviderError) as caught:
+        await client.stream("/generate", {}, time_limit=5.0)
+
+    assert caught.value.code == "provider_auth" and sleep.delays == []
+    await client.aclose()

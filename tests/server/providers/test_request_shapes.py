@@ -340,3 +340,10 @@ async def test_the_context_setting_wins_over_what_the_server_says(
         )
         == 65_536
     )
+
+
+def test_a_request_for_more_output_gets_proportionally_more_time(settings: Settings) -> None:
+    provider = OpenAIProvider(settings, api_key=KEY)
+    assert provider.request_timeout(1_000) == provider.request_timeout(4_096) == 5.0
+    # 20 personas: at the default 120 s this is 557 s, where the Anthropic SDK expects 535 s
+    assert provider.request_timeout(19_024) == pytest.approx(5.0 * 19_024 / 4_096)
