@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
 import httpx
@@ -30,6 +31,18 @@ from persona.settings import Settings
 
 TokensReceived = Callable[[int], Awaitable[None]]
 """Told how many tokens of a streamed reply have arrived so far."""
+
+
+@dataclass(frozen=True)
+class ChatCall:
+    """What one run asks of every request it sends: the model, the run's config, the token
+    budget, and where to report a streamed reply's progress."""
+
+    model: str
+    config: GenerationConfig
+    budget: TokenBudget
+    received: TokensReceived
+
 
 TIMEOUT_OUTPUT_TOKENS = 4_096
 """The output the configured provider timeout is meant for: a request asking for more gets
@@ -138,11 +151,7 @@ class ChatProvider(ABC):
 
         async def complete(prompt: ChatPrompt) -> Completion:
             return await self._complete(
-                prompt,
-                model=model,
-                config=config,
-                budget=budget,
-                received=generation.tokens_received,
+                prompt, ChatCall(model, config, budget, generation.tokens_received)
             )
 
         generation = LLMGeneration(
@@ -160,17 +169,9 @@ class ChatProvider(ABC):
         return GenerationResult(personas=personas, usage=_priced(model, generation))
 
     @abstractmethod
-    async def _complete(
-        self,
-        prompt: ChatPrompt,
-        *,
-        model: str,
-        config: GenerationConfig,
-        budget: TokenBudget,
-        received: TokensReceived,
-    ) -> Completion:
+    async def _complete(self, prompt: ChatPrompt, call: ChatCall) -> Completion:
         """Send one prompt to the API and return the model's reply, why it ended and the
-        tokens counted (telling ``received`` as a streamed reply arrives)."""
+        tokens counted (telling ``call.received`` as a streamed reply arrives)."""
 
     async def aclose(self) -> None:
         await self.api.aclose()

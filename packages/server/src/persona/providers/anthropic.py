@@ -16,11 +16,10 @@ import json
 from typing import Any, ClassVar
 
 from persona.errors import ProviderError
-from persona.generation.chunking import CHARS_PER_TOKEN, TokenBudget
+from persona.generation.chunking import CHARS_PER_TOKEN
 from persona.generation.pipeline import Completion, Stop
 from persona.generation.prompt import ChatPrompt
-from persona.providers._chat import ChatProvider, TokensReceived, count
-from persona.schemas import GenerationConfig
+from persona.providers._chat import ChatCall, ChatProvider, TokensReceived, count
 
 API_VERSION = "2026-10-21"
 
@@ -41,18 +40,10 @@ class AnthropicProvider(ChatProvider, provider="anthropic"):
     def headers(self, api_key: str | None) -> dict[str, str]:
         return {"Authorization": f"Bearer {api_key}", "anthropic-version": API_VERSION}
 
-    async def _complete(
-        self,
-        prompt: ChatPrompt,
-        *,
-        model: str,
-        config: GenerationConfig,
-        budget: TokenBudget,
-        received: TokensReceived,
-    ) -> Completion:
+    async def _complete(self, prompt: ChatPrompt, call: ChatCall) -> Completion:
         tool = f"record_{prompt.schema_name}"
         body: dict[str, Any] = {
-            "model": model,
+            "model": call.model,
             "max_tokens": prompt.max_output_tokens,
             "system": prompt.system,
             "messages": [{"role": "user", "content": prompt.user}],
@@ -69,7 +60,7 @@ class AnthropicProvider(ChatProvider, provider="anthropic"):
         if time_limit <= self.settings.provider_timeout:
             response = await self.api.post("/v1/messages", body, time_limit=time_limit)
         else:
-            response = await self._stream({**body, "stream": True}, time_limit, received)
+            response = await self._stream({**body, "stream": True}, time_limit, call.received)
         return self._read(response, tool)
 
     async def _stream(

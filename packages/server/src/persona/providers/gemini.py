@@ -15,11 +15,9 @@ from dataclasses import replace
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from persona.generation.chunking import TokenBudget
 from persona.generation.pipeline import Completion, Stop
 from persona.generation.prompt import ChatPrompt
-from persona.providers._chat import ChatProvider, TokensReceived, count
-from persona.schemas import GenerationConfig
+from persona.providers._chat import ChatCall, ChatProvider, count
 
 API_VERSION = "v1"
 
@@ -56,15 +54,8 @@ class GeminiProvider(ChatProvider, provider="gemini"):
     def headers(self, api_key: str | None) -> dict[str, str]:
         return {"x-goog-api-key": str(api_key)}
 
-    async def _complete(
-        self,
-        prompt: ChatPrompt,
-        *,
-        model: str,
-        config: GenerationConfig,
-        budget: TokenBudget,
-        received: TokensReceived,
-    ) -> Completion:
+    async def _complete(self, prompt: ChatPrompt, call: ChatCall) -> Completion:
+        model, config = call.model, call.config
         # No maxOutputTokens: on thinking models it also caps the thinking, which would cut
         # replies short; the budget already reserves room for the reply.
         generation: dict[str, Any] = {

@@ -14,13 +14,11 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from persona.errors import InvalidInputError
-from persona.generation.chunking import TokenBudget
 from persona.generation.pipeline import Completion
 from persona.generation.prompt import ChatPrompt
 from persona.providers import provider_spec
-from persona.providers._chat import ChatProvider, TokensReceived, count
+from persona.providers._chat import ChatCall, ChatProvider, count
 from persona.providers._served import ollama_context, remembered
-from persona.schemas import GenerationConfig
 
 DEFAULT_PORT = 11434
 
@@ -72,17 +70,10 @@ class OllamaProvider(ChatProvider, provider="ollama"):
         base = self.api.base_url
         return await remembered(base, model, lambda: ollama_context(self.api, base, model))
 
-    async def _complete(
-        self,
-        prompt: ChatPrompt,
-        *,
-        model: str,
-        config: GenerationConfig,
-        budget: TokenBudget,
-        received: TokensReceived,
-    ) -> Completion:
+    async def _complete(self, prompt: ChatPrompt, call: ChatCall) -> Completion:
+        model, config = call.model, call.config
         options: dict[str, Any] = {
-            "num_ctx": budget.context_tokens,
+            "num_ctx": call.budget.context_tokens,
             "num_predict": prompt.max_output_tokens,
         }
         if config.temperature is not None:

@@ -18,14 +18,12 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from persona.errors import ProviderError
-from persona.generation.chunking import TokenBudget
 from persona.generation.pipeline import Completion, Stop
 from persona.generation.prompt import ChatPrompt
 from persona.providers import provider_spec
-from persona.providers._chat import ChatProvider, TokensReceived, count
+from persona.providers._chat import ChatCall, ChatProvider, count
 from persona.providers._served import ollama_context, remembered, vllm_context
 from persona.providers.pricing import context_window
-from persona.schemas import GenerationConfig
 
 
 def is_loopback_url(url: str) -> bool:
@@ -77,15 +75,8 @@ class OpenAIProvider(ChatProvider, provider="openai"):
             )
         return super().context_tokens(model, served)
 
-    async def _complete(
-        self,
-        prompt: ChatPrompt,
-        *,
-        model: str,
-        config: GenerationConfig,
-        budget: TokenBudget,
-        received: TokensReceived,
-    ) -> Completion:
+    async def _complete(self, prompt: ChatPrompt, call: ChatCall) -> Completion:
+        model, config = call.model, call.config
         body: dict[str, Any] = {
             "model": model,
             "messages": [
