@@ -172,3 +172,20 @@ async def test_a_stream_refused_for_good_raises_at_once(sleep: RecordingSleep) -
 
     assert caught.value.code == "provider_auth" and sleep.delays == []
     await client.aclose()
+
+
+@respx.mock
+async def test_an_error_event_mid_stream_is_retried_then_reported(sleep: RecordingSleep) -> None:
+    broken = (
+        'data: {"type": "ping"}\n\ndata: {"type": "error", "error": {"message": "Overloaded"}}\n\n'
+    )
+    route = respx.post(URL).respond(200, text=broken, headers={"content-type": "text/event-stream"})
+    client = api(RetryPolicy(max_retries=1, sleep=sleep))
+
+    with pytest.raises(ProviderError) as caught:
+        await client.stream("/generate", {}, time_limit=5.0)
+
+    assert caught.value.code == "provider_unavailable"
+    assert "an error in the stream: Overloaded" in caught.value.message
+    assert route.call_count == 2
+    await client.aclose()

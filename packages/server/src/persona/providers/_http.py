@@ -285,6 +285,10 @@ class JsonApi:
                         event = json.loads(data)
                     except ValueError:
                         return _Failure("an event in the stream is not JSON")
+                    if isinstance(event, dict) and event.get("type") == "error":
+                        # An error mid-stream (Anthropic's overloaded_error) ends this
+                        # attempt; like the same status before the stream, it may pass.
+                        return _Failure(f"an error in the stream: {_stream_error(event)}")
                     if isinstance(event, dict):
                         events.append(event)
                         if on_event is not None:
@@ -356,3 +360,8 @@ async def _sse_data(response: httpx.Response) -> AsyncIterator[str]:
             lines = []
     if lines:
         yield "\n".join(lines)
+
+
+def _stream_error(event: dict[str, Any]) -> str:
+    error = event.get("error")
+    return str(error.get("message", error) if isinstance(error, dict) else error)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from persona.errors import ProviderError
 from persona.generation.chunking import CHARS_PER_TOKEN
 from persona.generation.pipeline import Completion, Stop
 from persona.generation.prompt import ChatPrompt
@@ -119,12 +118,6 @@ class StreamedMessage:
                 **(self._message.get("usage") or {}),
                 **(event.get("usage") or {}),
             }
-        elif kind == "error":
-            error = event.get("error") or {}
-            raise ProviderError(
-                f"anthropic failed while streaming its reply: {error.get('message', error)}",
-                code="provider_unavailable",
-            )
 
     async def _delta(self, index: int, delta: dict[str, Any]) -> None:
         piece = str(delta.get("partial_json") or delta.get("text") or "")
