@@ -106,8 +106,9 @@ class StreamedMessage:
 
     async def add(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
-        if kind == "message_start":
-            self._message = {**self._message, **(event.get("message") or {}), "content": []}
+        if kind == "message_start":  # also the start of a retried stream: begin afresh
+            self._message = {"usage": {}, **(event.get("message") or {}), "content": []}
+            self._partial_json = {}
         elif kind == "content_block_start":
             self._message["content"].append(dict(event.get("content_block") or {}))
         elif kind == "content_block_delta":
