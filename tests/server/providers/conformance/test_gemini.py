@@ -11,7 +11,7 @@ from google import genai
 from google.genai import types
 from persona.providers import provider_spec
 from persona.providers._http import RetryPolicy
-from persona.providers.gemini import GeminiProvider
+from persona.providers.gemini import MAX_CONTINUATIONS, GeminiProvider
 from persona.schemas import Evidence
 from persona.settings import Settings
 
@@ -232,3 +232,14 @@ async def test_the_base_url_and_key_are_read_as_the_sdk_reads_them(
     assert ours.path == theirs.path
     monkeypatch.setenv("GEMINI_BASE_URL", "https://gemini.example.com")
     assert provider_spec("gemini").configured_base_url() == "https://gemini.example.com"
+
+
+async def test_a_reply_that_never_stops_continuing_is_cut_off_after_the_hops_allowed(
+    settings: Settings, retry: RetryPolicy, recorder: Recorder, evidence: list[Evidence]
+) -> None:
+    recorder.serve(Reply.of(response(types.FinishReason.CONTINUATION, text="x", token=b"again")))
+
+    error_ = await failure(provider(settings, retry, recorder), evidence)
+
+    assert error_.code == "invalid_output" and "CONTINUATION" in error_.message
+    assert len(recorder.requests) == MAX_CONTINUATIONS

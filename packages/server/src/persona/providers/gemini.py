@@ -81,9 +81,10 @@ class GeminiProvider(ChatProvider, provider="gemini"):
             completion, token = self._read(response)
             hops.append(completion)
             if token is None:
-                break
+                return _joined(hops)
             body = {**body, "continuationToken": token}
-        return _joined(hops)
+        # Still asking to continue after every hop allowed: the reply is cut off.
+        return replace(_joined(hops), stop="exhausted", stop_reason="CONTINUATION")
 
     def _read(self, response: dict[str, Any]) -> tuple[Completion, str | None]:
         """The reply of one hop, and its continuation token when it asks to be resumed."""
