@@ -12,7 +12,7 @@ are the same for all of them.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
@@ -24,13 +24,11 @@ from persona.generation.pipeline import Completion, LLMGeneration
 from persona.generation.prompt import ChatPrompt
 from persona.providers import ProviderSpec, provider_spec
 from persona.providers._http import JsonApi, RetryPolicy
+from persona.providers._streaming import StreamedReply, TokensReceived
 from persona.providers.base import GenerationResult, ProgressCallback
 from persona.providers.pricing import context_window, cost_usd, max_output_tokens
 from persona.schemas import Evidence, GenerationConfig, Usage
 from persona.settings import Settings
-
-TokensReceived = Callable[[int], Awaitable[None]]
-"""Told how many tokens of a streamed reply have arrived so far."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +130,41 @@ class ChatProvider(ABC):
         """How long a request asking for up to ``max_tokens`` may take: the configured timeout,
         longer in proportion for more output than ``TIMEOUT_OUTPUT_TOKENS``."""
         return self.settings.provider_timeout * max(1.0, max_tokens / TIMEOUT_OUTPUT_TOKENS)
+
+    def streams(self, max_tokens: int) -> bool:
+        """Whether a request for up to ``max_tokens`` is streamed: when writing its output may
+        take longer than the configured timeout, as the Anthropic SDK requires of long requests
+        (a connection silent for minutes is cut by proxies, and a stream shows progress)."""
+        return self.request_timeout(max_tokens) > self.settings.provider_timeout
+
+    async def _exchange(
+        self, path: str, body: dict[str, Any], prompt: ChatPrompt, call: ChatCall
+    ) -> dict[str, Any]:
+        """The API's response to ``body``: posted, or streamed and put back together as the
+        same response when the output asked for is long; either way within a time limit that
+        grows with that output."""
+        time_limit = self.request_timeout(prompt.max_output_tokens)
+        if not self.streams(prompt.max_output_tokens):
+            return await self.api.post(path, body, time_limit=time_limit)
+        reply = self.streamed_reply(call.received)
+        stream_path, stream_body = self.streaming(path, body)
+        await self.api.stream(
+            stream_path,
+            stream_body,
+            time_limit=time_limit,
+            on_event=reply.add,
+            on_start=reply.restart,
+            ndjson=reply.ndjson,
+        )
+        return reply.assembled()
+
+    def streaming(self, path: str, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The path and body that ask for ``body``'s reply as a stream."""
+        return path, {**body, "stream": True}
+
+    @abstractmethod
+    def streamed_reply(self, received: TokensReceived) -> StreamedReply:
+        """What puts this API's stream back together, reporting tokens to ``received``."""
 
     def budget(self, model: str, persona_count: int, served: int | None = None) -> TokenBudget:
         context = self.context_tokens(model, served)

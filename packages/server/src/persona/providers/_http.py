@@ -8,7 +8,9 @@ run.
 
 Status handling, the same for every provider (``persona.providers._classify`` decides):
 
-- 2xx with a JSON body: returned (``stream`` hands over the body's server-sent events).
+- 2xx with a JSON body: returned (``stream`` hands over the body's events, server-sent or one
+  JSON object a line; an error event in the middle of a stream is classified as the same error
+  before it would be).
 - 401, 403, or a 400 naming an invalid key: ``provider_auth`` at once.
 - exhausted quota or credit: ``provider_quota`` at once.
 - a prompt longer than the model's context: ``context_exceeded`` at once.
@@ -37,6 +39,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import aiohttp
 import httpx
 from httpx_aiohttp import HttpxAiohttpClient
+from httpx_sse import EventSource, SSEError
 
 from persona.errors import ProviderError
 from persona.providers._classify import classify, read_error
@@ -195,14 +198,21 @@ class JsonApi:
         *,
         time_limit: float,
         on_event: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
+        on_start: Callable[[], None] | None = None,
+        ndjson: bool = False,
     ) -> list[dict[str, Any]]:
-        """POST ``body`` and read the reply as server-sent events: every event's JSON data, in
-        order, each also passed to ``on_event`` as it arrives.
+        """POST ``body`` and read the reply as a stream of events: every event's JSON object, in
+        order, each also passed to ``on_event`` as it arrives (``on_start`` is told before each
+        attempt, so that a retried stream is put together afresh).
 
-        ``time_limit`` bounds the whole attempt; a silence longer than the client's own timeout
-        fails it sooner. A stream cut off before its end is retried as a whole."""
+        Events are server-sent events, or one JSON object a line when ``ndjson`` (Ollama);
+        OpenAI's closing ``[DONE]`` ends the stream. ``time_limit`` bounds the whole attempt;
+        a silence longer than the client's own timeout fails it sooner. A stream cut off before
+        its end is retried as a whole."""
         return await self._with_retries(
-            lambda: self._stream_attempt(path, body, time_limit, on_event)
+            lambda: self._stream_attempt(
+                path, body, time_limit, _Listener(on_event, on_start), ndjson
+            )
         )
 
     async def probe(
@@ -266,10 +276,13 @@ class JsonApi:
         path: str,
         body: Mapping[str, Any],
         time_limit: float,
-        on_event: Callable[[dict[str, Any]], Awaitable[None]] | None,
+        listener: _Listener,
+        ndjson: bool,
     ) -> list[dict[str, Any]] | _Failure:
         url = _absolute_url(self.base_url, path)
         events: list[dict[str, Any]] = []
+        if listener.on_start is not None:
+            listener.on_start()
         try:
             async with (
                 asyncio.timeout(time_limit),
@@ -280,22 +293,40 @@ class JsonApi:
                     failure = self._outcome(response)
                     assert isinstance(failure, _Failure)  # _outcome raises what is not retried
                     return failure
-                async for data in _sse_data(response):
+                async for data in _stream_data(response, ndjson):
+                    if data == "[DONE]":
+                        break
                     try:
                         event = json.loads(data)
                     except ValueError:
                         return _Failure("an event in the stream is not JSON")
-                    if isinstance(event, dict) and event.get("type") == "error":
-                        # An error mid-stream (Anthropic's overloaded_error) ends this
-                        # attempt; like the same status before the stream, it may pass.
-                        return _Failure(f"an error in the stream: {_stream_error(event)}")
-                    if isinstance(event, dict):
-                        events.append(event)
-                        if on_event is not None:
-                            await on_event(event)
+                    if not isinstance(event, dict):
+                        continue
+                    if event.get("type") == "error" or "error" in event:
+                        return self._stream_error(event)
+                    events.append(event)
+                    if listener.on_event is not None:
+                        await listener.on_event(event)
+        except SSEError as exc:
+            return _Failure(f"the reply is not a stream ({exc})")
         except (TimeoutError, httpx.TransportError) as exc:
             return self._transport_failure(exc, time_limit)
         return events
+
+    def _stream_error(self, event: dict[str, Any]) -> _Failure:
+        """An error event in the middle of a stream, judged as the same error sent as the whole
+        response would be: retried when that would be, else raised."""
+        status = _stream_status(event)
+        try:
+            failure = self._outcome(httpx.Response(status, json=event))
+        except ProviderError as err:
+            err.message = err.message.replace(f"(HTTP {status})", "(in the stream)")
+            raise
+        assert isinstance(failure, _Failure)
+        message = read_error(httpx.Response(status, json=event)).message
+        return _Failure(
+            f"an error in the stream: {message}", status=None, retry_after=failure.retry_after
+        )
 
     def _transport_failure(self, exc: Exception, timeout: float) -> _Failure:
         cause = exc.__cause__
@@ -348,20 +379,46 @@ def _decoded(response: httpx.Response) -> dict[str, Any] | _Failure:
     return decoded
 
 
-async def _sse_data(response: httpx.Response) -> AsyncIterator[str]:
-    """The ``data`` of each server-sent event, its lines joined (the event name is not needed:
-    every provider's data names its own type)."""
-    lines: list[str] = []
-    async for line in response.aiter_lines():
-        if line.startswith("data:"):
-            lines.append(line[5:].removeprefix(" "))
-        elif not line and lines:
-            yield "\n".join(lines)
-            lines = []
-    if lines:
-        yield "\n".join(lines)
+@dataclass(frozen=True)
+class _Listener:
+    on_event: Callable[[dict[str, Any]], Awaitable[None]] | None
+    on_start: Callable[[], None] | None
 
 
-def _stream_error(event: dict[str, Any]) -> str:
+async def _stream_data(response: httpx.Response, ndjson: bool) -> AsyncIterator[str]:
+    """The data of each event: a server-sent event's (its lines joined by httpx-sse; the event
+    name is not needed, as every provider's data names its own type), or a non-empty line."""
+    if ndjson:
+        async for line in response.aiter_lines():
+            if line.strip():
+                yield line
+        return
+    async for sse in EventSource(response).aiter_sse():
+        if sse.data:
+            yield sse.data
+
+
+ERROR_TYPE_STATUS = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "billing_error": 402,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "overloaded_error": 529,
+}
+"""The status Anthropic gives each error type, for an error event that comes with none."""
+
+
+def _stream_status(event: dict[str, Any]) -> int:
+    """The HTTP status an error event stands for: its own code (Google's), else its type's
+    (Anthropic's), else a server fault (OpenAI's and Ollama's carry no status)."""
     error = event.get("error")
-    return str(error.get("message", error) if isinstance(error, dict) else error)
+    if not isinstance(error, dict):
+        return 500
+    code = error.get("code")
+    if isinstance(code, int) and 400 <= code < 600:
+        return code
+    return ERROR_TYPE_STATUS.get(str(error.get("type")), 500)

@@ -15,15 +15,12 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from persona.generation.chunking import CHARS_PER_TOKEN
 from persona.generation.pipeline import Completion, Stop
 from persona.generation.prompt import ChatPrompt
-from persona.providers._chat import ChatCall, ChatProvider, TokensReceived, count
+from persona.providers._chat import ChatCall, ChatProvider, count
+from persona.providers._streaming import StreamedReply, TokensReceived
 
 API_VERSION = "2026-10-21"
-
-REPORT_EVERY_TOKENS = 1000
-"""A streamed reply's progress is reported this often: each report is a stored run event."""
 
 STOPS: dict[str, Stop] = {
     "max_tokens": "truncated",
@@ -55,19 +52,11 @@ class AnthropicProvider(ChatProvider, provider="anthropic"):
             ],
             "tool_choice": {"type": "tool", "name": tool},
         }
-        time_limit = self.request_timeout(prompt.max_output_tokens)
-        if time_limit <= self.settings.provider_timeout:
-            response = await self.api.post("/v1/messages", body, time_limit=time_limit)
-        else:
-            response = await self._stream({**body, "stream": True}, time_limit, call.received)
+        response = await self._exchange("/v1/messages", body, prompt, call)
         return self._read(response, tool)
 
-    async def _stream(
-        self, body: dict[str, Any], time_limit: float, received: TokensReceived
-    ) -> dict[str, Any]:
-        message = StreamedMessage(received)
-        await self.api.stream("/v1/messages", body, time_limit=time_limit, on_event=message.add)
-        return message.assembled()
+    def streamed_reply(self, received: TokensReceived) -> StreamedReply:
+        return StreamedMessage(received)
 
     def _read(self, response: dict[str, Any], tool: str) -> Completion:
         blocks = response.get("content")
@@ -94,19 +83,16 @@ class AnthropicProvider(ChatProvider, provider="anthropic"):
         )
 
 
-class StreamedMessage:
+class StreamedMessage(StreamedReply):
     """A Message put together from its stream's events, as the SDK's accumulator does."""
 
-    def __init__(self, received: TokensReceived) -> None:
-        self._received = received
+    def _begin(self) -> None:
         self._message: dict[str, Any] = {"content": [], "usage": {}}
         self._partial_json: dict[int, list[str]] = {}
-        self._chars = 0
-        self._reported = 0
 
     async def add(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
-        if kind == "message_start":  # also the start of a retried stream: begin afresh
+        if kind == "message_start":
             self._message = {"usage": {}, **(event.get("message") or {}), "content": []}
             self._partial_json = {}
         elif kind == "content_block_start":
@@ -127,11 +113,7 @@ class StreamedMessage:
         elif delta.get("type") == "text_delta" and index < len(self._message["content"]):
             block = self._message["content"][index]
             block["text"] = block.get("text", "") + piece
-        self._chars += len(piece)
-        tokens = int(self._chars / CHARS_PER_TOKEN)
-        if tokens - self._reported >= REPORT_EVERY_TOKENS:
-            self._reported = tokens
-            await self._received(tokens)
+        await self.received(piece)
 
     def assembled(self) -> dict[str, Any]:
         """The Message as a non-streamed request would have returned it."""

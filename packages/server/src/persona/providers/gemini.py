@@ -6,7 +6,8 @@ google-genai reads it, ``GOOGLE_API_KEY`` before ``GEMINI_API_KEY``, and sent in
 ``x-goog-api-key`` header so it never appears in a URL or a log line. ``GEMINI_BASE_URL`` (or
 the SDK's ``GOOGLE_GEMINI_BASE_URL``) points it at another endpoint; the API version is
 appended as the SDK appends it. A reply that ends with ``CONTINUATION`` is resumed with its
-``continuationToken``, as the SDK does by default.
+``continuationToken``, as the SDK does by default. A long generation is streamed
+(``:streamGenerateContent?alt=sse``) and its partial responses put back together as one.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from urllib.parse import quote
 from persona.generation.pipeline import Completion, Stop
 from persona.generation.prompt import ChatPrompt
 from persona.providers._chat import ChatCall, ChatProvider, count
+from persona.providers._streaming import StreamedReply, TokensReceived, text_of
 
 API_VERSION = "v1"
 
@@ -74,10 +76,9 @@ class GeminiProvider(ChatProvider, provider="gemini"):
         }
         model_path = quote(model.removeprefix("models/"), safe="")
         path = f"/models/{model_path}:generateContent"
-        time_limit = self.request_timeout(prompt.max_output_tokens)
         hops: list[Completion] = []
         for _ in range(MAX_CONTINUATIONS):
-            response = await self.api.post(path, body, time_limit=time_limit)
+            response = await self._exchange(path, body, prompt, call)
             completion, token = self._read(response)
             hops.append(completion)
             if token is None:
@@ -85,6 +86,13 @@ class GeminiProvider(ChatProvider, provider="gemini"):
             body = {**body, "continuationToken": token}
         # Still asking to continue after every hop allowed: the reply is cut off.
         return replace(_joined(hops), stop="exhausted", stop_reason="CONTINUATION")
+
+    def streaming(self, path: str, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        stream_path = path.replace(":generateContent", ":streamGenerateContent") + "?alt=sse"
+        return stream_path, body
+
+    def streamed_reply(self, received: TokensReceived) -> StreamedReply:
+        return StreamedContent(received)
 
     def _read(self, response: dict[str, Any]) -> tuple[Completion, str | None]:
         """The reply of one hop, and its continuation token when it asks to be resumed."""
@@ -136,3 +144,34 @@ def _joined(hops: list[Completion]) -> Completion:
         stop_reason=last.stop_reason,
         cached_input_tokens=sum(h.cached_input_tokens for h in hops),
     )
+
+
+class StreamedContent(StreamedReply):
+    """A response put together from its stream of partial ones: the first candidate's parts in
+    order, its last finish reason, message and continuation token, and the last usage (each
+    partial response carries the usage so far)."""
+
+    def _begin(self) -> None:
+        self._parts: list[dict[str, Any]] = []
+        self._candidate: dict[str, Any] | None = None
+        self._rest: dict[str, Any] = {}
+
+    async def add(self, event: dict[str, Any]) -> None:
+        for key in ("usageMetadata", "promptFeedback"):
+            if event.get(key):
+                self._rest[key] = event[key]
+        candidates = event.get("candidates") or []
+        if not candidates or not isinstance(candidates[0], dict):
+            return
+        candidate = candidates[0]
+        self._candidate = {**(self._candidate or {}), **candidate}
+        for part in (candidate.get("content") or {}).get("parts") or []:
+            if isinstance(part, dict):
+                self._parts.append(part)
+                await self.received(text_of(part.get("text")))
+
+    def assembled(self) -> dict[str, Any]:
+        if self._candidate is None:
+            return {"candidates": [], **self._rest}
+        content = {**(self._candidate.get("content") or {}), "parts": self._parts}
+        return {"candidates": [{**self._candidate, "content": content}], **self._rest}

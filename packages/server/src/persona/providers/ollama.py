@@ -4,7 +4,8 @@
 ``format`` (Ollama 0.5+ constrains the reply to it), and ``num_ctx`` is set to the context
 size the budget assumes, since Ollama otherwise cuts long prompts silently at its small
 default. That size is ``PERSONA_PROVIDER_CONTEXT_TOKENS`` when set, else the model's context
-length as ``/api/show`` reports it, else 8,192.
+length as ``/api/show`` reports it, else 8,192. A long generation is streamed (one JSON object
+a line, the last with ``done_reason`` and the counts) and put back together as the reply.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from persona.generation.prompt import ChatPrompt
 from persona.providers import provider_spec
 from persona.providers._chat import ChatCall, ChatProvider, count
 from persona.providers._served import ollama_context, remembered
+from persona.providers._streaming import StreamedReply, TokensReceived, text_of
 
 DEFAULT_PORT = 11434
 
@@ -92,8 +94,12 @@ class OllamaProvider(ChatProvider, provider="ollama"):
             "format": prompt.schema,
             "options": options,
         }
-        time_limit = self.request_timeout(prompt.max_output_tokens)
-        response = await self.api.post("/api/chat", body, time_limit=time_limit)
+        return self._read(await self._exchange("/api/chat", body, prompt, call))
+
+    def streamed_reply(self, received: TokensReceived) -> StreamedReply:
+        return StreamedChat(received)
+
+    def _read(self, response: dict[str, Any]) -> Completion:
         message = response.get("message")
         if not isinstance(message, dict):
             raise self._unexpected(response, "message")
@@ -106,3 +112,25 @@ class OllamaProvider(ChatProvider, provider="ollama"):
             stop="truncated" if done == "length" else "complete",
             stop_reason=done,
         )
+
+
+class StreamedChat(StreamedReply):
+    """A chat reply put together from its lines: the message's content joined, and the last
+    line's ``done_reason`` and counts."""
+
+    ndjson = True
+
+    def _begin(self) -> None:
+        self._content: list[str] = []
+        self._last: dict[str, Any] = {}
+
+    async def add(self, event: dict[str, Any]) -> None:
+        piece = text_of((event.get("message") or {}).get("content"))
+        self._content.append(piece)
+        self._last = event
+        await self.received(piece)
+
+    def assembled(self) -> dict[str, Any]:
+        if not self._last:
+            return {}
+        return {**self._last, "message": {"role": "assistant", "content": "".join(self._content)}}

@@ -8,7 +8,8 @@ every server except one on this machine (127.0.0.1, ::1, localhost): local serve
 take no key, and a remote one that needs none is rare enough to set a dummy key for.
 Structured output: ``response_format`` of type ``json_schema`` with ``strict: false``
 (strict mode cannot express free-form demographics, and several compatible servers accept
-only the non-strict form).
+only the non-strict form). A long generation is streamed (``stream_options.include_usage``
+asks for the usage in a last chunk) and put back together as the completion it stands for.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from persona.generation.prompt import ChatPrompt
 from persona.providers import provider_spec
 from persona.providers._chat import ChatCall, ChatProvider, count
 from persona.providers._served import ollama_context, remembered, vllm_context
+from persona.providers._streaming import StreamedReply, TokensReceived, text_of
 from persona.providers.pricing import context_window
 
 
@@ -96,9 +98,14 @@ class OpenAIProvider(ChatProvider, provider="openai"):
             body["temperature"] = config.temperature
         if config.seed is not None:
             body["seed"] = config.seed
-        time_limit = self.request_timeout(prompt.max_output_tokens)
-        response = await self.api.post("/chat/completions", body, time_limit=time_limit)
+        response = await self._exchange("/chat/completions", body, prompt, call)
         return self._read(response)
+
+    def streaming(self, path: str, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        return path, {**body, "stream": True, "stream_options": {"include_usage": True}}
+
+    def streamed_reply(self, received: TokensReceived) -> StreamedReply:
+        return StreamedCompletion(received)
 
     def _read(self, response: dict[str, Any]) -> Completion:
         choices = response.get("choices")
@@ -129,3 +136,34 @@ _STOPS: dict[str, Stop] = {
     "length": "exhausted",
     "content_filter": "refused",
 }
+
+
+class StreamedCompletion(StreamedReply):
+    """A chat completion put together from its chunks: the first choice's content and refusal
+    deltas joined, its last finish reason, and the usage of the closing chunk."""
+
+    def _begin(self) -> None:
+        self._content: list[str] = []
+        self._refusal: list[str] = []
+        self._finish: str | None = None
+        self._usage: dict[str, Any] | None = None
+
+    async def add(self, event: dict[str, Any]) -> None:
+        if isinstance(event.get("usage"), dict):
+            self._usage = event["usage"]
+        for choice in event.get("choices") or []:
+            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
+                continue
+            delta = choice.get("delta") or {}
+            content, refusal = text_of(delta.get("content")), text_of(delta.get("refusal"))
+            self._content.append(content)
+            self._refusal.append(refusal)
+            self._finish = choice.get("finish_reason") or self._finish
+            await self.received(content + refusal)
+
+    def assembled(self) -> dict[str, Any]:
+        message = {"content": "".join(self._content), "refusal": "".join(self._refusal) or None}
+        return {
+            "choices": [{"index": 0, "message": message, "finish_reason": self._finish}],
+            "usage": self._usage,
+        }
