@@ -50,6 +50,20 @@ class Reply:
         text = "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events)
         return cls(200, text.encode(), {"content-type": "text/event-stream"})
 
+    @classmethod
+    def data(cls, events: list[dict[str, Any]], *, done: bool = False) -> Reply:
+        """A stream of unnamed server-sent events (OpenAI's and Gemini's), closed with OpenAI's
+        ``[DONE]`` when ``done``."""
+        data = [json.dumps(e) for e in events] + (["[DONE]"] if done else [])
+        text = "".join(f"data: {d}\n\n" for d in data)
+        return cls(200, text.encode(), {"content-type": "text/event-stream"})
+
+    @classmethod
+    def lines(cls, events: list[dict[str, Any]]) -> Reply:
+        """A stream of one JSON object a line (Ollama's)."""
+        text = "".join(json.dumps(e) + "\n" for e in events)
+        return cls(200, text.encode(), {"content-type": "application/x-ndjson"})
+
 
 LOOKUPS = ("/v1/models", "/api/show")
 

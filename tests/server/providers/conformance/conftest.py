@@ -3,6 +3,7 @@ hatch.toml), and Persona's reading of replies built from the SDKs' own response 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +14,10 @@ from persona.providers.base import GenerationResult
 from persona.schemas import Evidence, GenerationConfig
 
 from tests.fakes.recorder import Recorded, Recorder
+from tests.server.providers.conftest import personas_json
+
+LONG_RUN = 20
+"""Personas asked of a run whose reply is long enough to be streamed."""
 
 
 @pytest.fixture
@@ -57,3 +62,15 @@ def same_request(ours: Recorded, theirs: Recorded, headers: tuple[str, ...]) -> 
     assert (ours.method, ours.path) == (theirs.method, theirs.path)
     assert {h: ours.headers.get(h) for h in headers} == {h: theirs.headers.get(h) for h in headers}
     assert ours.json() == theirs.json()
+
+
+def personas_reply(count: int) -> str:
+    """A well-formed reply of ``count`` personas (the two of ``personas_json`` in turn)."""
+    reply = json.loads(personas_json(min(count, 2)))
+    reply["personas"] = [reply["personas"][i % 2] for i in range(count)]
+    return json.dumps(reply)
+
+
+def pieces(text: str, size: int = 400) -> list[str]:
+    """``text`` cut into the pieces a stream would carry it in."""
+    return [text[i : i + size] for i in range(0, len(text), size)]

@@ -10,6 +10,8 @@ import pytest
 from openai.types import CompletionUsage, ErrorObject
 from openai.types.chat import ChatCompletion, ChatCompletionMessage
 from openai.types.chat.chat_completion import Choice
+from openai.types.chat.chat_completion_chunk import ChatCompletionChunk, ChoiceDelta
+from openai.types.chat.chat_completion_chunk import Choice as ChunkChoice
 from openai.types.completion_usage import PromptTokensDetails
 from persona.providers._http import RetryPolicy
 from persona.providers.openai import OpenAIProvider
@@ -17,7 +19,15 @@ from persona.schemas import Evidence
 from persona.settings import Settings
 
 from tests.fakes.recorder import Recorder, Reply
-from tests.server.providers.conformance.conftest import failure, generate, same_request
+from tests.server.providers.conformance.conftest import (
+    LONG_RUN,
+    Progress,
+    failure,
+    generate,
+    personas_reply,
+    pieces,
+    same_request,
+)
 from tests.server.providers.conftest import RecordingSleep, personas_json
 
 KEY = "sk-test-openai-key"
@@ -178,3 +188,117 @@ async def test_x_should_retry_overrides_the_status_either_way(
     )
     result = await generate(provider(settings, retry, recorder), evidence)
     assert len(result.personas) == 2 and len(recorder.requests) == 2
+
+
+def chunks(
+    finish: Finish = "stop",
+    *,
+    content: str | None = None,
+    refusal: str | None = None,
+    usage: CompletionUsage | None = None,
+) -> list[dict[str, Any]]:
+    """The stream of a completion, chunk by chunk, as the API sends it with
+    ``stream_options.include_usage``: deltas, the finish reason, then the usage alone."""
+
+    def chunk(delta: ChoiceDelta | None, finish_reason: Finish | None = None) -> dict[str, Any]:
+        choices = [] if delta is None else [ChunkChoice(index=0, delta=delta)]
+        if choices and finish_reason:
+            choices[0].finish_reason = finish_reason
+        built = ChatCompletionChunk(
+            id="chatcmpl-1",
+            object="chat.completion.chunk",
+            created=1_790_000_000,
+            model="gpt-5.4-mini-2026-03-17",
+            choices=choices,
+            usage=None
+            if delta
+            else usage
+            or CompletionUsage(prompt_tokens=1200, completion_tokens=400, total_tokens=1600),
+        )
+        return built.model_dump(mode="json")
+
+    text = personas_reply(LONG_RUN) if content is None and refusal is None else content or ""
+    deltas = [ChoiceDelta(role="assistant", content="")]
+    deltas += [ChoiceDelta(content=piece) for piece in pieces(text)]
+    deltas += [ChoiceDelta(refusal=piece) for piece in pieces(refusal or "", 8)]
+    return [
+        *(chunk(delta) for delta in deltas),
+        chunk(ChoiceDelta(), finish),
+        chunk(None),
+    ]
+
+
+async def test_a_long_generation_is_streamed_as_the_sdk_streams_it(
+    settings: Settings, retry: RetryPolicy, recorder: Recorder, evidence: list[Evidence]
+) -> None:
+    recorder.serve(Reply.data(chunks(), done=True))
+    progress = Progress()
+    result = await generate(
+        provider(settings, retry, recorder), evidence, count=LONG_RUN, progress=progress
+    )
+    (ours,) = recorder.requests
+
+    recorder.serve(Reply.data(chunks(), done=True))
+    client = openai.OpenAI(api_key=KEY, base_url=f"{recorder.url}/v1", max_retries=0)
+    streamed = list(client.chat.completions.create(**ours.json()))
+    (theirs,) = recorder.requests
+
+    same_request(ours, theirs, HEADERS)
+    assert ours.json()["stream_options"] == {"include_usage": True}
+    assert streamed[-1].usage is not None and streamed[-2].choices[0].finish_reason == "stop"
+    assert len(result.personas) == LONG_RUN
+    assert (result.usage.input_tokens, result.usage.output_tokens) == (1200, 400)
+    assert any(stage.endswith("tokens received)") for stage in progress.stages)
+
+
+async def test_a_streamed_refusal_fails_at_once_with_its_text_and_the_usage_kept(
+    settings: Settings, retry: RetryPolicy, recorder: Recorder, evidence: list[Evidence]
+) -> None:
+    recorder.serve(Reply.data(chunks(refusal="I can't help with that."), done=True))
+
+    error_ = await failure(provider(settings, retry, recorder), evidence, count=LONG_RUN)
+
+    assert error_.code == "provider_refused"
+    assert "I can't help with that." in error_.message
+    assert len(recorder.requests) == 1
+    assert error_.usage is not None and error_.usage.output_tokens == 400
+
+
+async def test_cached_input_in_the_closing_chunk_is_priced_at_the_cached_rate(
+    settings: Settings, retry: RetryPolicy, recorder: Recorder, evidence: list[Evidence]
+) -> None:
+    usage = CompletionUsage(
+        prompt_tokens=10_000,
+        completion_tokens=1_000,
+        total_tokens=11_000,
+        prompt_tokens_details=PromptTokensDetails(cached_tokens=8_000),
+    )
+    recorder.serve(Reply.data(chunks(usage=usage), done=True))
+
+    result = await generate(provider(settings, retry, recorder), evidence, count=LONG_RUN)
+
+    expected = (2_000 * 0.75 + 8_000 * 0.075 + 1_000 * 4.50) / 1e6
+    assert result.usage.cost_usd == pytest.approx(expected)
+
+
+async def test_an_error_mid_stream_is_retried_as_the_same_error_before_it_would_be(
+    settings: Settings,
+    retry: RetryPolicy,
+    sleep: RecordingSleep,
+    recorder: Recorder,
+    evidence: list[Evidence],
+) -> None:
+    whole = chunks()
+    fault = error("server_error", "The server had an error", "server_error")
+    recorder.serve(Reply.data([*whole[:5], fault]), Reply.data(whole, done=True))
+
+    result = await generate(provider(settings, retry, recorder), evidence, count=LONG_RUN)
+
+    assert len(recorder.requests) == 2 and len(sleep.delays) == 1
+    assert len(result.personas) == LONG_RUN  # the retried stream was read afresh
+    assert result.usage.output_tokens == 400
+
+    quota = error("insufficient_quota", "You exceeded your current quota.", "insufficient_quota")
+    recorder.serve(Reply.data([*whole[:5], quota]))
+    error_ = await failure(provider(settings, retry, recorder), evidence, count=LONG_RUN)
+    assert error_.code == "provider_quota" and len(recorder.requests) == 1
