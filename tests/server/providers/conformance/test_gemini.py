@@ -16,7 +16,15 @@ from persona.schemas import Evidence
 from persona.settings import Settings
 
 from tests.fakes.recorder import Recorded, Recorder, Reply
-from tests.server.providers.conformance.conftest import failure, generate, same_request
+from tests.server.providers.conformance.conftest import (
+    LONG_RUN,
+    Progress,
+    failure,
+    generate,
+    personas_reply,
+    pieces,
+    same_request,
+)
 from tests.server.providers.conftest import RecordingSleep, personas_json
 
 KEY = "AIza-test-gemini-key"
@@ -243,3 +251,97 @@ async def test_a_reply_that_never_stops_continuing_is_cut_off_after_the_hops_all
 
     assert error_.code == "invalid_output" and "CONTINUATION" in error_.message
     assert len(recorder.requests) == MAX_CONTINUATIONS
+
+
+def streamed(
+    finish: types.FinishReason = types.FinishReason.STOP,
+    *,
+    text: str | None = None,
+    message: str | None = None,
+) -> list[dict[str, Any]]:
+    """A response as ``:streamGenerateContent`` sends it: partial responses, each with the
+    usage so far, the last with the finish reason."""
+    parts = pieces(personas_reply(LONG_RUN) if text is None else text) or [""]
+    chunks = []
+    for number, piece in enumerate(parts, start=1):
+        last = number == len(parts)
+        built = types.GenerateContentResponse(
+            candidates=[
+                types.Candidate(
+                    content=types.Content(role="model", parts=[types.Part(text=piece)]),
+                    finish_reason=finish if last else None,
+                    finish_message=message if last else None,
+                )
+            ],
+            usage_metadata=types.GenerateContentResponseUsageMetadata(
+                prompt_token_count=1200, candidates_token_count=400 if last else number
+            ),
+        )
+        chunks.append(built.model_dump(mode="json", by_alias=True, exclude_none=True))
+    return chunks
+
+
+async def test_a_long_generation_is_streamed_as_the_sdk_streams_it(
+    settings: Settings, retry: RetryPolicy, recorder: Recorder, evidence: list[Evidence]
+) -> None:
+    recorder.serve(Reply.data(streamed()))
+    progress = Progress()
+    result = await generate(
+        provider(settings, retry, recorder), evidence, count=LONG_RUN, progress=progress
+    )
+    (ours,) = recorder.requests
+
+    recorder.serve(Reply.data(streamed()))
+    body = ours.json()
+    generation = body["generationConfig"]
+    config = types.GenerateContentConfig(
+        system_instruction=body["systemInstruction"]["parts"][0]["text"],
+        response_mime_type=generation["responseMimeType"],
+        response_json_schema=generation["responseJsonSchema"],
+    )
+    client = sdk(recorder)
+    chunks = list(
+        client.models.generate_content_stream(
+            model="gemini-3.5-flash", contents=body["contents"], config=config
+        )
+    )
+    (theirs,) = recorder.requests
+
+    same_request(ours, theirs, HEADERS)
+    assert ours.path == "/v1/models/gemini-3.5-flash:streamGenerateContent?alt=sse"
+    assert chunks[-1].candidates and chunks[-1].candidates[0].finish_reason == "STOP"
+    assert len(result.personas) == LONG_RUN
+    assert (result.usage.input_tokens, result.usage.output_tokens) == (1200, 400)
+    assert any(stage.endswith("tokens received)") for stage in progress.stages)
+
+
+async def test_a_stream_blocked_part_way_fails_at_once_with_the_reason(
+    settings: Settings, retry: RetryPolicy, recorder: Recorder, evidence: list[Evidence]
+) -> None:
+    recorder.serve(Reply.data(streamed(types.FinishReason.SAFETY, message="withheld")))
+
+    error_ = await failure(provider(settings, retry, recorder), evidence, count=LONG_RUN)
+
+    assert error_.code == "provider_refused"
+    assert "SAFETY" in error_.message and "withheld" in error_.message
+    assert len(recorder.requests) == 1
+    assert error_.usage is not None and error_.usage.output_tokens == 400
+
+
+async def test_an_error_mid_stream_waits_for_its_retry_delay_and_is_read_afresh(
+    settings: Settings,
+    retry: RetryPolicy,
+    sleep: RecordingSleep,
+    recorder: Recorder,
+    evidence: list[Evidence],
+) -> None:
+    whole = streamed()
+    delay = {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "17s"}
+    fault = google_error(429, "RESOURCE_EXHAUSTED", "Quota exceeded for metric", delay)
+    recorder.serve(Reply.data([*whole[:3], fault]), Reply.data(whole))
+
+    result = await generate(provider(settings, retry, recorder), evidence, count=LONG_RUN)
+
+    assert sleep.delays == [17.0]
+    assert len(result.personas) == LONG_RUN
+    assert result.usage.output_tokens == 400

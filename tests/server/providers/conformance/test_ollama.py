@@ -12,7 +12,15 @@ from persona.schemas import Evidence
 from persona.settings import Settings
 
 from tests.fakes.recorder import Recorder, Reply
-from tests.server.providers.conformance.conftest import failure, generate, same_request
+from tests.server.providers.conformance.conftest import (
+    LONG_RUN,
+    Progress,
+    failure,
+    generate,
+    personas_reply,
+    pieces,
+    same_request,
+)
 from tests.server.providers.conftest import personas_json
 
 HEADERS = ("content-type",)
@@ -93,3 +101,73 @@ async def test_the_context_window_is_what_api_show_reports_asked_once(
     assert [r.json()["options"]["num_ctx"] for r in recorder.requests] == [40960, 40960]
     (lookup,) = recorder.lookups  # the second run used the answer kept from the first
     assert lookup.json() == {"model": "llama3.1"}
+
+
+def lines(done_reason: str = "stop", text: str | None = None) -> list[dict[str, Any]]:
+    """A reply as ``/api/chat`` streams it: a line per piece, then one with the counts."""
+
+    def line(content: str, **done: Any) -> dict[str, Any]:
+        built = ollama.ChatResponse(
+            model="llama3.1",
+            created_at="2026-12-01T00:00:00Z",
+            done=bool(done),
+            message=ollama.Message(role="assistant", content=content),
+            **done,
+        )
+        return built.model_dump(mode="json", exclude_none=True)
+
+    body = personas_reply(LONG_RUN) if text is None else text
+    counts = {"done_reason": done_reason, "prompt_eval_count": 1200, "eval_count": 400}
+    return [*(line(piece) for piece in pieces(body)), line("", **counts)]
+
+
+def large_context(recorder: Recorder) -> None:
+    """The model holds enough context for a reply long enough to be streamed."""
+    shown = {"model_info": {"general.architecture": "llama", "llama.context_length": 131072}}
+    recorder.about["/api/show"] = Reply.of(shown)
+
+
+async def test_a_long_generation_is_streamed_as_the_sdk_streams_it(
+    settings: Settings, retry: RetryPolicy, recorder: Recorder, evidence: list[Evidence]
+) -> None:
+    large_context(recorder)
+    recorder.serve(Reply.lines(lines()))
+    progress = Progress()
+    result = await generate(
+        provider(settings, retry, recorder), evidence, count=LONG_RUN, progress=progress
+    )
+    (ours,) = recorder.requests
+
+    recorder.serve(Reply.lines(lines()))
+    body = ours.json()
+    parts = ollama.Client(host=recorder.url).chat(
+        model=body["model"],
+        messages=body["messages"],
+        format=body["format"],
+        options=body["options"],
+        stream=True,
+    )
+    last = list(parts)[-1]
+    (theirs,) = recorder.requests
+
+    same_request(ours, theirs, HEADERS)
+    assert body["stream"] is True and body["options"]["num_predict"] > 4096
+    assert last.done_reason == "stop"
+    assert len(result.personas) == LONG_RUN
+    assert (result.usage.input_tokens, result.usage.output_tokens) == (1200, 400)
+    assert any(stage.endswith("tokens received)") for stage in progress.stages)
+
+
+async def test_an_error_line_mid_stream_is_retried_and_the_stream_read_afresh(
+    settings: Settings, retry: RetryPolicy, recorder: Recorder, evidence: list[Evidence]
+) -> None:
+    whole = lines()
+    broken = [*whole[:3], {"error": "an error was encountered while running the model"}]
+    large_context(recorder)
+    recorder.serve(Reply.lines(broken), Reply.lines(whole))
+
+    result = await generate(provider(settings, retry, recorder), evidence, count=LONG_RUN)
+
+    assert len(recorder.requests) == 2
+    assert len(result.personas) == LONG_RUN
+    assert result.usage.output_tokens == 400
