@@ -185,7 +185,8 @@ async def test_a_reply_past_the_context_window_is_not_asked_again(
 ) -> None:
     recorder.serve(Reply.of(message("model_context_window_exceeded")))
 
-    error_ = await failure(provider(settings, retry, recorder), evidence)
+    # One persona: nothing left to split into smaller requests.
+    error_ = await failure(provider(settings, retry, recorder), evidence, count=1)
 
     assert error_.code == "invalid_output"
     assert "model_context_window_exceeded" in error_.message

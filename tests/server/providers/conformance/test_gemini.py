@@ -149,7 +149,8 @@ async def test_max_tokens_without_a_limit_sent_is_not_asked_again(
 ) -> None:
     recorder.serve(Reply.of(response(types.FinishReason.MAX_TOKENS, text='{"personas": [')))
 
-    error_ = await failure(provider(settings, retry, recorder), evidence)
+    # One persona: nothing left to split into smaller requests.
+    error_ = await failure(provider(settings, retry, recorder), evidence, count=1)
 
     assert error_.code == "invalid_output" and "MAX_TOKENS" in error_.message
     assert len(recorder.requests) == 1
@@ -247,7 +248,8 @@ async def test_a_reply_that_never_stops_continuing_is_cut_off_after_the_hops_all
 ) -> None:
     recorder.serve(Reply.of(response(types.FinishReason.CONTINUATION, text="x", token=b"again")))
 
-    error_ = await failure(provider(settings, retry, recorder), evidence)
+    # One persona: nothing left to split into smaller requests.
+    error_ = await failure(provider(settings, retry, recorder), evidence, count=1)
 
     assert error_.code == "invalid_output" and "CONTINUATION" in error_.message
     assert len(recorder.requests) == MAX_CONTINUATIONS

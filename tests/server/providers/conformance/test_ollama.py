@@ -82,7 +82,8 @@ async def test_a_reply_cut_again_with_the_most_room_fails_once(
 ) -> None:
     recorder.serve(Reply.of(chat("length", '{"personas": [')))
 
-    error_ = await failure(provider(settings, retry, recorder), evidence)
+    # One persona: nothing left to split into smaller requests.
+    error_ = await failure(provider(settings, retry, recorder), evidence, count=1)
 
     assert error_.code == "invalid_output" and "output limit" in error_.message
     assert len(recorder.requests) == 2  # the first request and the one with more room

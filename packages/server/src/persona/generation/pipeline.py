@@ -7,10 +7,12 @@ ids (map), condensed again while the notes are still too large, and the personas
 from the notes (reduce). A reply that cannot be parsed gets one repair request; a second
 failure is ``ProviderError(code="invalid_output")`` with the raw replies kept. A reply cut off
 at its token limit is asked again once with the most room the model allows, never repaired at
-the same size; a refused or blocked reply fails the run at once with ``provider_refused``. Every
-request
-names its records by short aliases; its reply is read back to stored ids with that request's
-table (see ``persona.generation.aliases``).
+the same size; cut off even then, the work is split (the personas asked for in two smaller
+batches from the same data, each later batch told who is already written so that they stay
+distinct; a chunk's notes from its two halves), down to a single persona or record. A refused or
+blocked reply fails the run at once with ``provider_refused``. Every request names its records
+by short aliases; its reply is read back to stored ids with that request's table (see
+``persona.generation.aliases``).
 """
 
 from __future__ import annotations
@@ -85,6 +87,11 @@ class Completion:
 
 
 Complete = Callable[[ChatPrompt], Awaitable[Completion]]
+
+
+class OutputCutOffError(ProviderError):
+    """A reply cut off at its output limit with the most room the model allows: asking for
+    less in one request is what may help."""
 
 
 def _shortened(note: Note, max_tokens: int, render: Callable[[Note], str] = render_note) -> Note:
@@ -171,19 +178,59 @@ class LLMGeneration:
         """``count`` personas from ``evidence``, grounded in it."""
         if not evidence:
             raise InsufficientEvidenceError("there is no evidence to write personas from")
-        direct = persona_prompt(evidence, count, self.budget.output_tokens)
-        if self.budget.fits(direct.text):
+        output = self.budget.output_tokens
+        if self.budget.fits(persona_prompt(evidence, count, output).text):
             await self._report(0.1, "writing personas")
-            drafts = await self._ask(direct, lambda text: parse_personas(text, count))
+            drafts = await self._personas_in_batches(
+                lambda n: persona_prompt(evidence, n, output), count
+            )
         else:
             notes = await self._condense_evidence(evidence)
             notes = await self._condense_notes_until_they_fit(notes, count)
             await self._report(0.85, "writing personas from notes")
-            reduce = personas_from_notes_prompt(notes, count, self.budget.output_tokens)
-            drafts = await self._ask(reduce, lambda text: parse_personas(text, count))
+            drafts = await self._personas_in_batches(
+                lambda n: personas_from_notes_prompt(notes, n, output), count
+            )
         # No stage of its own, which would cost a database write; in a thread, as a miscited
         # quote has the run's evidence indexed, which takes long on large runs.
         return await asyncio.to_thread(_ground_all, drafts, evidence)
+
+    async def _personas_in_batches(
+        self,
+        prompt_for: Callable[[int], ChatPrompt],
+        count: int,
+        written: Sequence[PersonaContent] = (),
+    ) -> list[PersonaContent]:
+        """``count`` personas more than ``written``, in one request; in two batches of about
+        half as many when the reply is cut off even with the most room the model allows (and
+        so on down to one persona a request), each batch told who is already written."""
+        prompt = self._unlike(prompt_for(count), written)
+        try:
+            return await self._ask(prompt, lambda text: parse_personas(text, count))
+        except OutputCutOffError:
+            if count < 2:
+                raise
+        first = (count + 1) // 2
+        fraction, _ = self._stage
+        await self._report(fraction, f"writing personas in batches of {first} or fewer")
+        drafts = await self._personas_in_batches(prompt_for, first, written)
+        return drafts + await self._personas_in_batches(
+            prompt_for, count - first, [*written, *drafts]
+        )
+
+    def _unlike(self, prompt: ChatPrompt, written: Sequence[PersonaContent]) -> ChatPrompt:
+        """``prompt`` asking for personas other than ``written``, when the names fit the
+        context (distinct personas are wanted, but the data matters more)."""
+        if not written:
+            return prompt
+        names = "; ".join(f"{p.name} ({p.title})" for p in written)
+        unlike = dataclasses.replace(
+            prompt,
+            user=f"{prompt.user}\n\nThese personas are already written from the same data: "
+            f"{names}. Write different people, each standing for a segment none of them "
+            "stands for.",
+        )
+        return unlike if self.budget.fits(unlike.text) else prompt
 
     # ----------------------------------------------------------------------- requests
 
@@ -198,7 +245,7 @@ class LLMGeneration:
         if completion.stop == "truncated":
             completion = await self._with_more_room(prompt, completion)
         if completion.stop in ("truncated", "exhausted"):
-            raise ProviderError(
+            raise OutputCutOffError(
                 f"{self.label} cut its {prompt.kind} reply off at its output limit "
                 f"({completion.stop_reason}) with the most room it allows; ask for fewer "
                 "personas per run",
@@ -344,6 +391,33 @@ class LLMGeneration:
             code="context_exceeded",
         )
 
+    async def _chunk_notes(
+        self,
+        records: Sequence[Evidence | Note],
+        part: int,
+        parts: int,
+        source: str,
+        gate: asyncio.Semaphore,
+    ) -> list[Note]:
+        """Notes from one chunk; from its two halves, one request each (and so on down to one
+        record), when the reply is cut off even with the most room the model allows."""
+        prompt = notes_prompt(
+            records,
+            part=part,
+            parts=parts,
+            source=source,
+            max_output_tokens=self.budget.output_tokens,
+        )
+        try:
+            async with gate:
+                return await self._ask(prompt, parse_notes)
+        except OutputCutOffError:
+            if len(records) < 2:
+                raise
+        half = len(records) // 2
+        first = await self._chunk_notes(records[:half], part, parts, source, gate)
+        return first + await self._chunk_notes(records[half:], part, parts, source, gate)
+
     async def _condense(
         self,
         chunks: Sequence[Sequence[Evidence | Note]],
@@ -358,15 +432,7 @@ class LLMGeneration:
 
         async def condense_one(part: int, records: Sequence[Evidence | Note]) -> list[Note]:
             nonlocal done
-            prompt = notes_prompt(
-                records,
-                part=part,
-                parts=len(chunks),
-                source=source,
-                max_output_tokens=self.budget.output_tokens,
-            )
-            async with gate:
-                notes = await self._ask(prompt, parse_notes)
+            notes = await self._chunk_notes(records, part, len(chunks), source, gate)
             done += 1
             await self._report(
                 start + (end - start) * done / len(chunks), f"{stage}: {done}/{len(chunks)} chunks"
