@@ -247,8 +247,9 @@ class LLMGeneration:
         if completion.stop in ("truncated", "exhausted"):
             raise OutputCutOffError(
                 f"{self.label} cut its {prompt.kind} reply off at its output limit "
-                f"({completion.stop_reason}) with the most room it allows; ask for fewer "
-                "personas per run",
+                f"({completion.stop_reason}) with the most room it allows, even asked for "
+                "one persona or about one record a request; choose a model that writes "
+                "longer replies",
                 code="invalid_output",
                 raw_output=completion.text or None,
             )
