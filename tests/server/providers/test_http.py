@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -189,3 +190,67 @@ async def test_an_error_event_mid_stream_is_retried_then_reported(sleep: Recordi
     assert "an error in the stream: Overloaded" in caught.value.message
     assert route.call_count == 2
     await client.aclose()
+
+
+@respx.mock
+async def test_a_stream_of_json_lines_is_read_line_by_line_and_done_ends_an_event_stream(
+    sleep: RecordingSleep,
+) -> None:
+    lines = '{"n": 1}\n\n{"n": 2, "done": true}\n'
+    events = 'data: {"n": 1}\n\ndata: [DONE]\n\ndata: {"n": 9}\n\n'
+    respx.post(URL).mock(
+        side_effect=[
+            httpx.Response(200, text=lines, headers={"content-type": "application/x-ndjson"}),
+            httpx.Response(200, text=events, headers={"content-type": "text/event-stream"}),
+        ]
+    )
+    client = api(RetryPolicy(max_retries=0, sleep=sleep))
+
+    assert await client.stream("/generate", {}, time_limit=5.0, ndjson=True) == [
+        {"n": 1},
+        {"n": 2, "done": True},
+    ]
+    assert await client.stream("/generate", {}, time_limit=5.0) == [{"n": 1}]
+    await client.aclose()
+
+
+@respx.mock
+async def test_a_reply_that_is_not_an_event_stream_is_retried_then_reported(
+    sleep: RecordingSleep,
+) -> None:
+    route = respx.post(URL).respond(200, json={"n": 1})
+    client = api(RetryPolicy(max_retries=1, sleep=sleep))
+
+    with pytest.raises(ProviderError) as caught:
+        await client.stream("/generate", {}, time_limit=5.0)
+
+    assert caught.value.code == "provider_unavailable" and "not a stream" in caught.value.message
+    assert route.call_count == 2
+    await client.aclose()
+
+
+@respx.mock
+async def test_an_error_event_that_cannot_pass_fails_at_once_as_the_same_error_would(
+    sleep: RecordingSleep,
+) -> None:
+    quota = {"error": {"message": "You exceeded your quota", "code": "insufficient_quota"}}
+    auth = {"type": "error", "error": {"type": "authentication_error", "message": "bad key"}}
+    restarts: list[int] = []
+    for attempts, (event, code) in enumerate(
+        ((quota, "provider_quota"), (auth, "provider_auth")), 1
+    ):
+        stream = f'data: {{"n": 1}}\n\ndata: {json.dumps(event)}\n\n'
+        route = respx.post(URL).respond(
+            200, text=stream, headers={"content-type": "text/event-stream"}
+        )
+        client = api(RetryPolicy(max_retries=3, sleep=sleep))
+
+        with pytest.raises(ProviderError) as caught:
+            await client.stream(
+                "/generate", {}, time_limit=5.0, on_start=lambda: restarts.append(1)
+            )
+
+        assert caught.value.code == code and "(in the stream)" in caught.value.message
+        assert route.call_count == attempts and sleep.delays == []  # one request for each
+        await client.aclose()
+    assert len(restarts) == 2  # told once before each attempt
