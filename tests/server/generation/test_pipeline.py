@@ -16,19 +16,14 @@ from persona.generation.chunking import TokenBudget, estimate_tokens
 from persona.generation.parsing import Note
 from persona.generation.pipeline import Completion, LLMGeneration, _shortened
 from persona.generation.prompt import ChatPrompt, persona_prompt, render_note
-from persona.providers._http import RetryPolicy
 from persona.providers.openai import OpenAIProvider
-from persona.schemas import Evidence, GenerationConfig
+from persona.schemas import Evidence
 from persona.settings import Settings
 
 from tests.fakes import model_answer
-from tests.server.generation.conftest import PERSONA
+from tests.server.generation.conftest import PERSONA, generate
 
 URL = "https://api.openai.com/v1/chat/completions"
-
-
-async def no_sleep(_: float) -> None:
-    return None
 
 
 def reply(text: str) -> httpx.Response:
@@ -44,19 +39,6 @@ def reply(text: str) -> httpx.Response:
 def prompt_and_schema(request: httpx.Request) -> tuple[str, dict[str, Any]]:
     body = json.loads(request.content)
     return body["messages"][-1]["content"], body["response_format"]["json_schema"]["schema"]
-
-
-async def generate(
-    evidence: list[Evidence], tmp_path: Path, count: int = 1, context: int | None = None
-) -> Any:
-    settings = Settings(_env_file=None, data_dir=tmp_path, provider_context_tokens=context)
-    provider = OpenAIProvider(settings, api_key="k", retry=RetryPolicy(sleep=no_sleep))
-    try:
-        return await provider.generate(
-            evidence, GenerationConfig(provider="openai", persona_count=count)
-        )
-    finally:
-        await provider.aclose()
 
 
 def budget_at(context: int) -> TokenBudget:

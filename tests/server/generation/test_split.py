@@ -13,20 +13,13 @@ import httpx
 import pytest
 import respx
 from persona.errors import ProviderError
-from persona.providers._http import RetryPolicy
-from persona.providers.base import GenerationResult
-from persona.providers.openai import OpenAIProvider
-from persona.schemas import Evidence, GenerationConfig
-from persona.settings import Settings
+from persona.schemas import Evidence
 
 from tests.fakes import model_answer
+from tests.server.generation.conftest import generate
 
 URL = "https://api.openai.com/v1/chat/completions"
 RECORD = re.compile(r'^\{"id": "E\d+"', re.MULTILINE)
-
-
-async def no_sleep(_: float) -> None:
-    return None
 
 
 class CuttingModel:
@@ -81,20 +74,6 @@ def evidence(records: int, words: int = 12) -> list[Evidence]:
     ]
 
 
-async def generate(
-    data: list[Evidence], tmp_path: Path, count: int, context: int
-) -> GenerationResult:
-    # A small context keeps each reply short enough to be read whole rather than streamed.
-    settings = Settings(_env_file=None, data_dir=tmp_path, provider_context_tokens=context)
-    provider = OpenAIProvider(settings, api_key="k", retry=RetryPolicy(sleep=no_sleep))
-    try:
-        return await provider.generate(
-            data, GenerationConfig(provider="openai", persona_count=count)
-        )
-    finally:
-        await provider.aclose()
-
-
 @respx.mock
 async def test_personas_cut_off_are_asked_for_in_halves_each_told_who_is_written(
     tmp_path: Path,
@@ -102,6 +81,7 @@ async def test_personas_cut_off_are_asked_for_in_halves_each_told_who_is_written
     model = CuttingModel(max_personas=2)
     respx.post(URL).mock(side_effect=model)
 
+    # A small context keeps each reply short enough to be read whole rather than streamed.
     result = await generate(evidence(8), tmp_path, count=5, context=12_000)
 
     assert [count for _, count, _ in model.asked] == [5, 3, 2, 1, 2]
