@@ -64,6 +64,14 @@ def same_request(ours: Recorded, theirs: Recorded, headers: tuple[str, ...]) -> 
     assert ours.json() == theirs.json()
 
 
+def read_in_full(result: GenerationResult, progress: Progress) -> None:
+    """A long run's streamed reply was read whole: every persona, the usage its last event
+    counted (1,200 in, 400 out), and the tokens received reported on the way."""
+    assert len(result.personas) == LONG_RUN
+    assert (result.usage.input_tokens, result.usage.output_tokens) == (1200, 400)
+    assert any(stage.endswith("tokens received)") for stage in progress.stages)
+
+
 def personas_reply(count: int) -> str:
     """A well-formed reply of ``count`` personas (the two of ``personas_json`` in turn)."""
     reply = json.loads(personas_json(min(count, 2)))

@@ -26,6 +26,7 @@ from tests.server.providers.conformance.conftest import (
     generate,
     personas_reply,
     pieces,
+    read_in_full,
     same_request,
 )
 from tests.server.providers.conftest import RecordingSleep, personas_json
@@ -85,12 +86,29 @@ async def test_the_request_is_the_one_the_sdk_sends(
     same_request(ours, theirs, HEADERS)
 
 
-async def test_a_refusal_is_never_quoted_back_and_fails_with_its_text(
-    settings: Settings, retry: RetryPolicy, recorder: Recorder, evidence: list[Evidence]
-) -> None:
-    recorder.serve(Reply.of(completion(refusal="I can't help with that.")))
+def answer(streamed: bool, **reply: Any) -> tuple[Reply, int]:
+    """``completion(**reply)`` as the whole response or as its stream, and the personas a run
+    asks for to get it that way."""
+    if streamed:
+        return Reply.data(chunks(**reply), done=True), LONG_RUN
+    return Reply.of(completion(**reply)), 2
 
-    error_ = await failure(provider(settings, retry, recorder), evidence)
+
+WAYS = pytest.mark.parametrize("streamed", [False, True], ids=["whole", "streamed"])
+
+
+@WAYS
+async def test_a_refusal_is_never_quoted_back_and_fails_with_its_text(
+    settings: Settings,
+    retry: RetryPolicy,
+    recorder: Recorder,
+    evidence: list[Evidence],
+    streamed: bool,
+) -> None:
+    reply, count = answer(streamed, refusal="I can't help with that.")
+    recorder.serve(reply)
+
+    error_ = await failure(provider(settings, retry, recorder), evidence, count=count)
 
     assert error_.code == "provider_refused"
     assert "I can't help with that." in error_.message
@@ -122,8 +140,13 @@ async def test_a_reply_cut_at_the_models_length_is_not_repaired_at_the_same_size
     assert len(recorder.requests) == 1
 
 
+@WAYS
 async def test_cached_input_is_priced_at_the_cached_rate(
-    settings: Settings, retry: RetryPolicy, recorder: Recorder, evidence: list[Evidence]
+    settings: Settings,
+    retry: RetryPolicy,
+    recorder: Recorder,
+    evidence: list[Evidence],
+    streamed: bool,
 ) -> None:
     usage = CompletionUsage(
         prompt_tokens=10_000,
@@ -131,9 +154,10 @@ async def test_cached_input_is_priced_at_the_cached_rate(
         total_tokens=11_000,
         prompt_tokens_details=PromptTokensDetails(cached_tokens=8_000),
     )
-    recorder.serve(Reply.of(completion(usage=usage)))
+    reply, count = answer(streamed, usage=usage)
+    recorder.serve(reply)
 
-    result = await generate(provider(settings, retry, recorder), evidence)
+    result = await generate(provider(settings, retry, recorder), evidence, count=count)
 
     # gpt-5.4-mini: $0.75 input, $0.075 cached input, $4.50 output per million tokens
     expected = (2_000 * 0.75 + 8_000 * 0.075 + 1_000 * 4.50) / 1e6
@@ -247,39 +271,7 @@ async def test_a_long_generation_is_streamed_as_the_sdk_streams_it(
     same_request(ours, theirs, HEADERS)
     assert ours.json()["stream_options"] == {"include_usage": True}
     assert streamed[-1].usage is not None and streamed[-2].choices[0].finish_reason == "stop"
-    assert len(result.personas) == LONG_RUN
-    assert (result.usage.input_tokens, result.usage.output_tokens) == (1200, 400)
-    assert any(stage.endswith("tokens received)") for stage in progress.stages)
-
-
-async def test_a_streamed_refusal_fails_at_once_with_its_text_and_the_usage_kept(
-    settings: Settings, retry: RetryPolicy, recorder: Recorder, evidence: list[Evidence]
-) -> None:
-    recorder.serve(Reply.data(chunks(refusal="I can't help with that."), done=True))
-
-    error_ = await failure(provider(settings, retry, recorder), evidence, count=LONG_RUN)
-
-    assert error_.code == "provider_refused"
-    assert "I can't help with that." in error_.message
-    assert len(recorder.requests) == 1
-    assert error_.usage is not None and error_.usage.output_tokens == 400
-
-
-async def test_cached_input_in_the_closing_chunk_is_priced_at_the_cached_rate(
-    settings: Settings, retry: RetryPolicy, recorder: Recorder, evidence: list[Evidence]
-) -> None:
-    usage = CompletionUsage(
-        prompt_tokens=10_000,
-        completion_tokens=1_000,
-        total_tokens=11_000,
-        prompt_tokens_details=PromptTokensDetails(cached_tokens=8_000),
-    )
-    recorder.serve(Reply.data(chunks(usage=usage), done=True))
-
-    result = await generate(provider(settings, retry, recorder), evidence, count=LONG_RUN)
-
-    expected = (2_000 * 0.75 + 8_000 * 0.075 + 1_000 * 4.50) / 1e6
-    assert result.usage.cost_usd == pytest.approx(expected)
+    read_in_full(result, progress)
 
 
 async def test_an_error_mid_stream_is_retried_as_the_same_error_before_it_would_be(
