@@ -162,3 +162,15 @@ async def test_a_provider_without_its_key_is_refused_before_the_run_starts(
     assert (await service.list_runs(experiment.id)).items == []
     listed = {p.name: p.configured for p in service.list_providers()}
     assert listed["anthropic"] is False
+
+
+async def test_a_run_asking_for_a_long_reply_streams_it_and_stores_it_whole(
+    server: FakeOpenAIServer, service: PersonaService
+) -> None:
+    experiment_id, run = await run_once(service, count=6)
+
+    assert run.status == "succeeded", run.error
+    (request,) = server.chat_requests
+    assert request.body["stream"] is True  # 6 personas ask for more than 4,096 tokens
+    assert run.usage.output_tokens > 0  # from the stream's closing usage chunk
+    assert len((await service.list_personas(experiment_id)).items) == 6
