@@ -16,8 +16,14 @@ from persona.schemas import Evidence
 from persona.settings import Settings
 
 from tests.fakes.recorder import Recorder, Reply
-from tests.server.providers.conformance.conftest import Progress, failure, generate, same_request
-from tests.server.providers.conftest import RecordingSleep, personas_json
+from tests.server.providers.conformance.conftest import (
+    Progress,
+    failure,
+    generate,
+    personas_reply,
+    same_request,
+)
+from tests.server.providers.conftest import RecordingSleep
 
 KEY = "sk-ant-test-key"
 HEADERS = ("authorization", "x-api-key", "anthropic-version", "content-type")
@@ -41,8 +47,7 @@ def message(
 ) -> dict[str, Any]:
     content: list[types.ContentBlock] = []
     if stop_reason != "refusal":
-        reply = json.loads(personas_json(min(personas, 2)))
-        reply["personas"] = [reply["personas"][i % 2] for i in range(personas)]
+        reply = json.loads(personas_reply(personas))
         content = [
             types.ToolUseBlock(id="toolu_01", name="record_personas", input=reply, type="tool_use")
         ]
@@ -164,6 +169,26 @@ async def test_a_reply_cut_off_at_max_tokens_is_asked_again_with_the_models_limi
     assert second["messages"] == first["messages"]  # the same request, not a repair
     assert len(result.personas) == 2
     assert result.usage.input_tokens == 2400
+
+
+async def test_a_reply_cut_off_even_with_the_models_limit_is_split_into_smaller_batches(
+    settings: Settings, retry: RetryPolicy, recorder: Recorder, evidence: list[Evidence]
+) -> None:
+    cut = message("max_tokens")
+    one = Reply.of(message("tool_use", personas=1))
+    recorder.serve(Reply.of(cut), Reply.events(events(cut)), one, one)
+
+    result = await generate(provider(settings, retry, recorder), evidence)
+
+    asked = [r.json() for r in recorder.requests]
+    counts = [a["tools"][0]["input_schema"]["properties"]["personas"]["minItems"] for a in asked]
+    assert counts == [2, 2, 1, 1]  # the same request with more room, then one persona each
+    assert asked[1]["max_tokens"] > asked[0]["max_tokens"] == asked[2]["max_tokens"]
+    assert "Dana K." not in asked[2]["messages"][0]["content"]
+    assert "already written" in asked[3]["messages"][0]["content"]
+    assert "Dana K." in asked[3]["messages"][0]["content"]  # asked for someone else
+    assert len(result.personas) == 2
+    assert result.usage.input_tokens == 4 * 1200  # the cut replies were paid for too
 
 
 async def test_a_refusal_fails_at_once_with_the_reason_and_the_usage_kept(
