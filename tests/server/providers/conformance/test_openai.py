@@ -295,3 +295,24 @@ async def test_an_error_mid_stream_is_retried_as_the_same_error_before_it_would_
     recorder.serve(Reply.data([*whole[:5], quota]))
     error_ = await failure(provider(settings, retry, recorder), evidence, count=LONG_RUN)
     assert error_.code == "provider_quota" and len(recorder.requests) == 1
+
+
+async def test_a_stream_closed_before_its_finish_reason_is_retried_as_a_truncated_body(
+    settings: Settings,
+    retry: RetryPolicy,
+    sleep: RecordingSleep,
+    recorder: Recorder,
+    evidence: list[Evidence],
+) -> None:
+    whole = chunks()
+    recorder.serve(Reply.data(whole[:5]), Reply.data(whole, done=True))
+
+    result = await generate(provider(settings, retry, recorder), evidence, count=LONG_RUN)
+
+    assert len(recorder.requests) == 2 and len(sleep.delays) == 1
+    assert len(result.personas) == LONG_RUN
+
+    recorder.serve(Reply.data(whole[:5]))
+    error_ = await failure(provider(settings, retry, recorder), evidence, count=LONG_RUN)
+    assert error_.code == "provider_unavailable"
+    assert "the stream closed before its last event" in error_.message

@@ -154,6 +154,7 @@ class ChatProvider(ABC):
             time_limit=time_limit,
             on_event=reply.add,
             on_start=reply.restart,
+            finished=reply.finished,
             ndjson=reply.ndjson,
         )
         return reply.assembled()

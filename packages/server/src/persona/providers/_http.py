@@ -199,11 +199,13 @@ class JsonApi:
         time_limit: float,
         on_event: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
         on_start: Callable[[], None] | None = None,
+        finished: Callable[[], bool] | None = None,
         ndjson: bool = False,
     ) -> list[dict[str, Any]]:
         """POST ``body`` and read the reply as a stream of events: every event's JSON object, in
         order, each also passed to ``on_event`` as it arrives (``on_start`` is told before each
-        attempt, so that a retried stream is put together afresh).
+        attempt, so that a retried stream is put together afresh). A stream that closes before
+        ``finished`` says it is complete is cut off, and retried like a truncated body.
 
         Events are server-sent events, or one JSON object a line when ``ndjson`` (Ollama);
         OpenAI's closing ``[DONE]`` ends the stream. ``time_limit`` bounds the whole attempt;
@@ -211,7 +213,7 @@ class JsonApi:
         its end is retried as a whole."""
         return await self._with_retries(
             lambda: self._stream_attempt(
-                path, body, time_limit, _Listener(on_event, on_start), ndjson
+                path, body, time_limit, _Listener(on_event, on_start, finished), ndjson
             )
         )
 
@@ -311,6 +313,8 @@ class JsonApi:
             return _Failure(f"the reply is not a stream ({exc})")
         except (TimeoutError, httpx.TransportError) as exc:
             return self._transport_failure(exc, time_limit)
+        if listener.finished is not None and not listener.finished():
+            return _Failure("the stream closed before its last event")
         return events
 
     def _stream_error(self, event: dict[str, Any]) -> _Failure:
@@ -383,6 +387,7 @@ def _decoded(response: httpx.Response) -> dict[str, Any] | _Failure:
 class _Listener:
     on_event: Callable[[dict[str, Any]], Awaitable[None]] | None
     on_start: Callable[[], None] | None
+    finished: Callable[[], bool] | None = None
 
 
 async def _stream_data(response: httpx.Response, ndjson: bool) -> AsyncIterator[str]:

@@ -56,6 +56,10 @@ class StreamedReply(ABC):
         """Take in one event of the stream."""
 
     @abstractmethod
+    def finished(self) -> bool:
+        """Whether the reply's last event has arrived: a stream closed before it is cut off."""
+
+    @abstractmethod
     def assembled(self) -> dict[str, Any]:
         """The response a non-streamed request would have returned."""
 

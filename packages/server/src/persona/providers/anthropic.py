@@ -89,16 +89,22 @@ class StreamedMessage(StreamedReply):
     def _begin(self) -> None:
         self._message: dict[str, Any] = {"content": [], "usage": {}}
         self._partial_json: dict[int, list[str]] = {}
+        self._stopped = False
+
+    def finished(self) -> bool:
+        return self._stopped
 
     async def add(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
         if kind == "message_start":
+            self._begin()
             self._message = {"usage": {}, **(event.get("message") or {}), "content": []}
-            self._partial_json = {}
         elif kind == "content_block_start":
             self._message["content"].append(dict(event.get("content_block") or {}))
         elif kind == "content_block_delta":
             await self._delta(int(event.get("index", 0)), event.get("delta") or {})
+        elif kind == "message_stop":
+            self._stopped = True
         elif kind == "message_delta":
             self._message.update(event.get("delta") or {})
             self._message["usage"] = {

@@ -156,6 +156,10 @@ class StreamedContent(StreamedReply):
         self._candidate: dict[str, Any] | None = None
         self._rest: dict[str, Any] = {}
 
+    def finished(self) -> bool:
+        ended = self._candidate is not None and bool(self._candidate.get("finishReason"))
+        return ended or bool((self._rest.get("promptFeedback") or {}).get("blockReason"))
+
     async def add(self, event: dict[str, Any]) -> None:
         for key in ("usageMetadata", "promptFeedback"):
             if event.get(key):

@@ -124,6 +124,9 @@ class StreamedChat(StreamedReply):
         self._content: list[str] = []
         self._last: dict[str, Any] = {}
 
+    def finished(self) -> bool:
+        return self._last.get("done") is True
+
     async def add(self, event: dict[str, Any]) -> None:
         piece = text_of((event.get("message") or {}).get("content"))
         self._content.append(piece)

@@ -148,6 +148,9 @@ class StreamedCompletion(StreamedReply):
         self._finish: str | None = None
         self._usage: dict[str, Any] | None = None
 
+    def finished(self) -> bool:
+        return self._finish is not None
+
     async def add(self, event: dict[str, Any]) -> None:
         if isinstance(event.get("usage"), dict):
             self._usage = event["usage"]
