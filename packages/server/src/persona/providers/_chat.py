@@ -3,7 +3,9 @@
 A provider subclasses ``ChatProvider``, naming its entry in the registry
 (``class AnthropicProvider(ChatProvider, provider="anthropic")``), and writes one method,
 ``_complete``, that turns a ``ChatPrompt`` into its API's request and reads the reply and
-token counts from its API's response (and ``headers`` when its key travels in a header).
+token counts from its API's response (and ``headers`` when its key travels in a header), and
+``streamed_reply``, what puts its stream back together as that response: ``_exchange`` streams a
+request whose output is long (``streaming`` says how the API is asked for a stream).
 The constructor, reading the key and endpoint from the environment, and everything else
 (what to ask, parsing, repair, map-reduce, grounding, in ``persona.generation.pipeline``)
 are the same for all of them.
