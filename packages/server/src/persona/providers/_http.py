@@ -327,10 +327,8 @@ class JsonApi:
             err.message = err.message.replace(f"(HTTP {status})", "(in the stream)")
             raise
         assert isinstance(failure, _Failure)
-        message = read_error(httpx.Response(status, json=event)).message
-        return _Failure(
-            f"an error in the stream: {message}", status=None, retry_after=failure.retry_after
-        )
+        message = failure.reason.removeprefix(f"HTTP {status}: ")
+        return _Failure(f"an error in the stream: {message}", retry_after=failure.retry_after)
 
     def _transport_failure(self, exc: Exception, timeout: float) -> _Failure:
         cause = exc.__cause__
