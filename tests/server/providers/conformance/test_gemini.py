@@ -269,9 +269,10 @@ def streamed(
     *,
     text: str | None = None,
     message: str | None = None,
+    token: bytes | None = None,
 ) -> list[dict[str, Any]]:
     """A response as ``:streamGenerateContent`` sends it: partial responses, each with the
-    usage so far, the last with the finish reason."""
+    usage so far, the last with the finish reason (and continuation token)."""
     parts = pieces(personas_reply(LONG_RUN) if text is None else text) or [""]
     chunks = []
     for number, piece in enumerate(parts, start=1):
@@ -282,6 +283,7 @@ def streamed(
                     content=types.Content(role="model", parts=[types.Part(text=piece)]),
                     finish_reason=finish if last else None,
                     finish_message=message if last else None,
+                    continuation_token=token if last else None,
                 )
             ],
             usage_metadata=types.GenerateContentResponseUsageMetadata(
@@ -342,3 +344,20 @@ async def test_an_error_mid_stream_waits_for_its_retry_delay_and_is_read_afresh(
     assert sleep.delays == [17.0]
     assert len(result.personas) == LONG_RUN
     assert result.usage.output_tokens == 400
+
+
+async def test_a_streamed_continuation_is_followed_with_its_token(
+    settings: Settings, retry: RetryPolicy, recorder: Recorder, evidence: list[Evidence]
+) -> None:
+    whole = personas_reply(LONG_RUN)
+    first = streamed(types.FinishReason.CONTINUATION, text=whole[:1000], token=b"hop-1")
+    recorder.serve(Reply.data(first), Reply.data(streamed(text=whole[1000:])))
+
+    result = await generate(provider(settings, retry, recorder), evidence, count=LONG_RUN)
+
+    before, after = recorder.requests
+    assert before.path == after.path and after.path.endswith(":streamGenerateContent?alt=sse")
+    assert after.json()["continuationToken"] == "aG9wLTE="  # b"hop-1", as the API sent it
+    assert after.json()["contents"] == before.json()["contents"]
+    assert len(result.personas) == LONG_RUN
+    assert result.usage.input_tokens == 2400  # both hops were billed
