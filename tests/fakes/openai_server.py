@@ -6,7 +6,8 @@
         ...                                                       # then answers normally
         assert len(server.requests) == 3
 
-It serves ``POST /v1/chat/completions`` and ``GET /v1/models`` over HTTP/1.1 with keep-alive,
+It serves ``POST /v1/chat/completions`` (streamed when the request asks) and ``GET /v1/models``
+over HTTP/1.1 with keep-alive,
 from its own thread and event loop, so that sync tests, async tests, benchmarks and servers
 in other processes can all use it. Every request waits ``latency`` seconds, then gets the next
 scripted reply, or ``default(body)`` when the script is empty. The default reply is what
@@ -235,8 +236,37 @@ def _reason(status: int) -> str:
         return "Unknown"
 
 
-def _head(status: int, length: int, extra: dict[str, str] | None = None) -> bytes:
-    lines = [f"HTTP/1.1 {status} {_reason(status)}", "Content-Type: application/json"]
+def streamed(completed: dict[str, Any], pieces: int = 4) -> bytes:
+    """A chat completion as its stream of server-sent chunks (``stream: true`` with
+    ``stream_options.include_usage``): the content in ``pieces``, the finish reason, the usage
+    alone, then ``[DONE]``."""
+    (choice,) = completed["choices"]
+    text = choice["message"]["content"]
+    size = max(1, -(-len(text) // pieces))
+    head = {k: completed[k] for k in ("id", "created", "model")}
+    head["object"] = "chat.completion.chunk"
+
+    def chunk(choices: list[dict[str, Any]], usage: Any = None) -> dict[str, Any]:
+        return {**head, "choices": choices, "usage": usage}
+
+    events = [chunk([{"index": 0, "delta": {"role": "assistant", "content": ""}}])]
+    events += [
+        chunk([{"index": 0, "delta": {"content": text[i : i + size]}}])
+        for i in range(0, len(text), size)
+    ]
+    events.append(chunk([{"index": 0, "delta": {}, "finish_reason": choice["finish_reason"]}]))
+    events.append(chunk([], completed["usage"]))
+    data = [json.dumps(event) for event in events] + ["[DONE]"]
+    return "".join(f"data: {d}\n\n" for d in data).encode()
+
+
+def _head(
+    status: int,
+    length: int,
+    extra: dict[str, str] | None = None,
+    content_type: str = "application/json",
+) -> bytes:
+    lines = [f"HTTP/1.1 {status} {_reason(status)}", f"Content-Type: {content_type}"]
     lines.append(f"Content-Length: {length}")
     lines += [f"{name}: {value}" for name, value in (extra or {}).items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
@@ -373,7 +403,11 @@ class FakeOpenAIServer:
         if isinstance(reply, Stall):
             await asyncio.sleep(reply.seconds)
             reply = self.default(body)
-        if isinstance(reply, Content):
+        if isinstance(reply, Content) and body.get("stream"):
+            data = streamed(completion(body, reply.text, next(self._numbers)))
+            writer.write(_head(200, len(data), content_type="text/event-stream") + data)
+            await writer.drain()
+        elif isinstance(reply, Content):
             await self._send(writer, 200, completion(body, reply.text, next(self._numbers)))
         elif isinstance(reply, Status):
             extra = {"Retry-After": reply.retry_after} if reply.retry_after is not None else None

@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
-from persona.schemas import Evidence
+from persona.providers._http import RetryPolicy
+from persona.providers.base import GenerationResult
+from persona.providers.openai import OpenAIProvider
+from persona.schemas import Evidence, GenerationConfig
+from persona.settings import Settings
 
 PERSONA: dict[str, Any] = {
     "name": "Ana P.",
@@ -47,3 +52,21 @@ def evidence() -> list[Evidence]:
         )
         for n, text in enumerate(texts, start=1)
     ]
+
+
+async def no_sleep(_: float) -> None:
+    return None
+
+
+async def generate(
+    evidence: list[Evidence], tmp_path: Path, count: int = 1, context: int | None = None
+) -> GenerationResult:
+    """A run of the openai provider (its API mocked by the test) with ``context`` tokens."""
+    settings = Settings(_env_file=None, data_dir=tmp_path, provider_context_tokens=context)
+    provider = OpenAIProvider(settings, api_key="k", retry=RetryPolicy(sleep=no_sleep))
+    try:
+        return await provider.generate(
+            evidence, GenerationConfig(provider="openai", persona_count=count)
+        )
+    finally:
+        await provider.aclose()

@@ -16,19 +16,14 @@ from persona.generation.chunking import TokenBudget, estimate_tokens
 from persona.generation.parsing import Note
 from persona.generation.pipeline import Completion, LLMGeneration, _shortened
 from persona.generation.prompt import ChatPrompt, persona_prompt, render_note
-from persona.providers._http import RetryPolicy
 from persona.providers.openai import OpenAIProvider
-from persona.schemas import Evidence, GenerationConfig
+from persona.schemas import Evidence
 from persona.settings import Settings
 
 from tests.fakes import model_answer
-from tests.server.generation.conftest import PERSONA
+from tests.server.generation.conftest import PERSONA, generate
 
 URL = "https://api.openai.com/v1/chat/completions"
-
-
-async def no_sleep(_: float) -> None:
-    return None
 
 
 def reply(text: str) -> httpx.Response:
@@ -44,19 +39,6 @@ def reply(text: str) -> httpx.Response:
 def prompt_and_schema(request: httpx.Request) -> tuple[str, dict[str, Any]]:
     body = json.loads(request.content)
     return body["messages"][-1]["content"], body["response_format"]["json_schema"]["schema"]
-
-
-async def generate(
-    evidence: list[Evidence], tmp_path: Path, count: int = 1, context: int | None = None
-) -> Any:
-    settings = Settings(_env_file=None, data_dir=tmp_path, provider_context_tokens=context)
-    provider = OpenAIProvider(settings, api_key="k", retry=RetryPolicy(sleep=no_sleep))
-    try:
-        return await provider.generate(
-            evidence, GenerationConfig(provider="openai", persona_count=count)
-        )
-    finally:
-        await provider.aclose()
 
 
 def budget_at(context: int) -> TokenBudget:
@@ -260,3 +242,74 @@ def test_a_note_is_shortened_summary_first_then_quotes_then_ids() -> None:
     assert tight.evidence_ids == note.evidence_ids[: len(tight.evidence_ids)]
     assert estimate_tokens(render_note(tight)) <= 150
     assert tightest.evidence_ids == ["ev-0000"]  # never fewer than one
+
+
+class Scripted:
+    """A ``Complete`` function answering from a script and keeping every prompt it is sent."""
+
+    def __init__(self, *completions: Completion) -> None:
+        self.completions = list(completions)
+        self.prompts: list[ChatPrompt] = []
+
+    async def __call__(self, prompt: ChatPrompt) -> Completion:
+        self.prompts.append(prompt)
+        return self.completions.pop(0)
+
+
+def one_record() -> list[Evidence]:
+    return [Evidence(id="ev-1", source="s.txt", locator="line 1", text="I hate long forms.")]
+
+
+async def test_a_reply_cut_at_its_limit_is_asked_again_with_the_most_room_that_fits() -> None:
+    budget = TokenBudget(context_tokens=16_000, output_tokens=1_000)
+    complete = Scripted(
+        Completion('{"personas": [', 10, 1_000, stop="truncated", stop_reason="length"),
+        Completion(json.dumps({"personas": [PERSONA]}), 10, 1_500),
+    )
+    generation = LLMGeneration(complete, label="m", budget=budget, max_output_tokens=64_000)
+
+    await generation.personas(one_record(), 1)
+
+    first, second = complete.prompts
+    room = budget.context_tokens - estimate_tokens(first.text) - budget.margin
+    assert (first.max_output_tokens, second.max_output_tokens) == (1_000, room)
+    assert second.user == first.user  # asked again, not repaired
+    assert generation.usage.output_tokens == 2_500
+
+
+async def test_a_reply_cut_with_no_more_room_to_give_fails_without_a_second_request() -> None:
+    budget = TokenBudget(context_tokens=16_000, output_tokens=1_000)
+    complete = Scripted(Completion('{"personas": [', 10, 1_000, stop="truncated"))
+    generation = LLMGeneration(complete, label="m", budget=budget, max_output_tokens=1_000)
+
+    with pytest.raises(ProviderError) as caught:
+        await generation.personas(one_record(), 1)
+
+    assert caught.value.code == "invalid_output" and "output limit" in caught.value.message
+    assert len(complete.prompts) == 1
+
+
+async def test_a_refusal_fails_at_once_with_its_reason_and_usage_counted() -> None:
+    budget = TokenBudget(context_tokens=16_000, output_tokens=1_000)
+    complete = Scripted(Completion("", 10, 3, stop="refused", stop_reason="content_filter"))
+    generation = LLMGeneration(complete, label="m", budget=budget)
+
+    with pytest.raises(ProviderError) as caught:
+        await generation.personas(one_record(), 1)
+
+    assert caught.value.code == "provider_refused" and "content_filter" in caught.value.message
+    assert len(complete.prompts) == 1 and generation.usage.output_tokens == 3
+
+
+async def test_tokens_received_are_reported_in_the_current_stage() -> None:
+    stages: list[tuple[float, str]] = []
+
+    async def progress(fraction: float, stage: str) -> None:
+        stages.append((fraction, stage))
+
+    budget = TokenBudget(context_tokens=16_000, output_tokens=1_000)
+    generation = LLMGeneration(Scripted(), label="m", budget=budget, progress=progress)
+    await generation._report(0.1, "writing personas")
+    await generation.tokens_received(2_000)
+
+    assert stages[-1] == (0.1, "writing personas (2000 tokens received)")

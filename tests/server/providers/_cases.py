@@ -156,9 +156,7 @@ def _gemini_success(text: str, input_tokens: int, output_tokens: int) -> dict[st
 
 GEMINI = ApiCase(
     name="gemini",
-    url=re.compile(
-        r"https://generativelanguage\.googleapis\.com/v1beta/models/[^/:]+:generateContent"
-    ),
+    url=re.compile(r"https://generativelanguage\.googleapis\.com/v1/models/[^/:]+:generateContent"),
     env={"GEMINI_API_KEY": KEY},
     build=lambda settings, retry: GeminiProvider(settings, api_key=KEY, retry=retry),
     success=_gemini_success,
@@ -197,7 +195,13 @@ OLLAMA = ApiCase(
     name="ollama",
     url="http://127.0.0.1:11434/api/chat",
     env={},
-    build=lambda settings, retry: OllamaProvider(settings, retry=retry),
+    # With the context set, the provider does not ask /api/show, which respx does not serve.
+    build=lambda settings, retry: OllamaProvider(
+        settings
+        if settings.provider_context_tokens
+        else settings.model_copy(update={"provider_context_tokens": 8192}),
+        retry=retry,
+    ),
     success=_ollama_success,
     prompt_of=lambda body: body["messages"][-1]["content"],
     schema_of=lambda body: body["format"],

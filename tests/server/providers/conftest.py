@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from persona.providers import _served
 from persona.providers._http import RetryPolicy
 from persona.schemas import Evidence
 from persona.settings import Settings
@@ -29,6 +30,12 @@ class RecordingSleep:
 
     async def __call__(self, seconds: float) -> None:
         self.delays.append(seconds)
+
+
+@pytest.fixture(autouse=True)
+def _forget_what_servers_said() -> None:
+    """Each test's fake servers answer for themselves: no context window kept from another's."""
+    _served._answers.clear()
 
 
 @pytest.fixture

@@ -71,7 +71,7 @@ async def test_a_run_with_openai_stores_grounded_personas(
     assert run.status == "succeeded", run.error
     assert run.config.provider == "openai" and run.progress == 1.0
     assert run.usage.input_tokens > 0 and run.usage.output_tokens > 0
-    assert run.usage.cost_usd is not None and run.usage.cost_usd > 0  # gpt-4o-mini is priced
+    assert run.usage.cost_usd is not None and run.usage.cost_usd > 0  # gpt-5.4-mini is priced
     stored = (await service.list_personas(experiment_id)).items
     assert len(stored) == 3
     assert {p.id for p in stored} == set(run.persona_ids)
@@ -83,7 +83,7 @@ async def test_a_run_with_openai_stores_grounded_personas(
         assert persona.participants
         assert persona.participants == sorted({participant_of[i] for i in persona.evidence_ids})
     (request,) = server.chat_requests
-    assert request.body["model"] == "gpt-4o-mini"
+    assert request.body["model"] == "gpt-5.4-mini"
     assert "authorization" not in request.headers
     assert "Every morning I spend the first hour" in request.body["messages"][1]["content"]
 
@@ -162,3 +162,15 @@ async def test_a_provider_without_its_key_is_refused_before_the_run_starts(
     assert (await service.list_runs(experiment.id)).items == []
     listed = {p.name: p.configured for p in service.list_providers()}
     assert listed["anthropic"] is False
+
+
+async def test_a_run_asking_for_a_long_reply_streams_it_and_stores_it_whole(
+    server: FakeOpenAIServer, service: PersonaService
+) -> None:
+    experiment_id, run = await run_once(service, count=6)
+
+    assert run.status == "succeeded", run.error
+    (request,) = server.chat_requests
+    assert request.body["stream"] is True  # 6 personas ask for more than 4,096 tokens
+    assert run.usage.output_tokens > 0  # from the stream's closing usage chunk
+    assert len((await service.list_personas(experiment_id)).items) == 6

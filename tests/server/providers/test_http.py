@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -136,3 +137,120 @@ async def test_no_retries_means_one_attempt(sleep: RecordingSleep) -> None:
         await client.post("/generate", {})
     assert route.call_count == 1
     await client.aclose()
+
+
+@respx.mock
+async def test_a_stream_is_read_event_by_event_and_retried_whole_when_it_fails(
+    sleep: RecordingSleep,
+) -> None:
+    stream = 'event: a\ndata: {"n": 1}\n\nevent: b\ndata: {"n":\ndata: 2}\n\n'
+    respx.post(URL).mock(
+        side_effect=[
+            httpx.Response(503, json={"error": {"message": "busy"}}),
+            httpx.Response(200, text=stream, headers={"content-type": "text/event-stream"}),
+        ]
+    )
+    client = api(RetryPolicy(max_retries=1, sleep=sleep))
+    seen: list[dict[str, object]] = []
+
+    async def on_event(event: dict[str, object]) -> None:
+        seen.append(event)
+
+    events = await client.stream("/generate", {}, time_limit=5.0, on_event=on_event)
+
+    assert events == seen == [{"n": 1}, {"n": 2}]  # a data field over two lines is one event
+    assert len(sleep.delays) == 1
+    await client.aclose()
+
+
+@respx.mock
+async def test_a_stream_refused_for_good_raises_at_once(sleep: RecordingSleep) -> None:
+    respx.post(URL).respond(401, json={"error": {"message": "invalid key"}})
+    client = api(RetryPolicy(max_retries=3, sleep=sleep))
+
+    with pytest.raises(ProviderError) as caught:
+        await client.stream("/generate", {}, time_limit=5.0)
+
+    assert caught.value.code == "provider_auth" and sleep.delays == []
+    await client.aclose()
+
+
+@respx.mock
+async def test_an_error_event_mid_stream_is_retried_then_reported(sleep: RecordingSleep) -> None:
+    broken = (
+        'data: {"type": "ping"}\n\ndata: {"type": "error", "error": {"message": "Overloaded"}}\n\n'
+    )
+    route = respx.post(URL).respond(200, text=broken, headers={"content-type": "text/event-stream"})
+    client = api(RetryPolicy(max_retries=1, sleep=sleep))
+
+    with pytest.raises(ProviderError) as caught:
+        await client.stream("/generate", {}, time_limit=5.0)
+
+    assert caught.value.code == "provider_unavailable"
+    assert "an error in the stream: Overloaded" in caught.value.message
+    assert route.call_count == 2
+    await client.aclose()
+
+
+@respx.mock
+async def test_a_stream_of_json_lines_is_read_line_by_line_and_done_ends_an_event_stream(
+    sleep: RecordingSleep,
+) -> None:
+    lines = '{"n": 1}\n\n{"n": 2, "done": true}\n'
+    events = 'data: {"n": 1}\n\ndata: [DONE]\n\ndata: {"n": 9}\n\n'
+    respx.post(URL).mock(
+        side_effect=[
+            httpx.Response(200, text=lines, headers={"content-type": "application/x-ndjson"}),
+            httpx.Response(200, text=events, headers={"content-type": "text/event-stream"}),
+        ]
+    )
+    client = api(RetryPolicy(max_retries=0, sleep=sleep))
+
+    assert await client.stream("/generate", {}, time_limit=5.0, ndjson=True) == [
+        {"n": 1},
+        {"n": 2, "done": True},
+    ]
+    assert await client.stream("/generate", {}, time_limit=5.0) == [{"n": 1}]
+    await client.aclose()
+
+
+@respx.mock
+async def test_a_reply_that_is_not_an_event_stream_is_retried_then_reported(
+    sleep: RecordingSleep,
+) -> None:
+    route = respx.post(URL).respond(200, json={"n": 1})
+    client = api(RetryPolicy(max_retries=1, sleep=sleep))
+
+    with pytest.raises(ProviderError) as caught:
+        await client.stream("/generate", {}, time_limit=5.0)
+
+    assert caught.value.code == "provider_unavailable" and "not a stream" in caught.value.message
+    assert route.call_count == 2
+    await client.aclose()
+
+
+@respx.mock
+async def test_an_error_event_that_cannot_pass_fails_at_once_as_the_same_error_would(
+    sleep: RecordingSleep,
+) -> None:
+    quota = {"error": {"message": "You exceeded your quota", "code": "insufficient_quota"}}
+    auth = {"type": "error", "error": {"type": "authentication_error", "message": "bad key"}}
+    restarts: list[int] = []
+    for attempts, (event, code) in enumerate(
+        ((quota, "provider_quota"), (auth, "provider_auth")), 1
+    ):
+        stream = f'data: {{"n": 1}}\n\ndata: {json.dumps(event)}\n\n'
+        route = respx.post(URL).respond(
+            200, text=stream, headers={"content-type": "text/event-stream"}
+        )
+        client = api(RetryPolicy(max_retries=3, sleep=sleep))
+
+        with pytest.raises(ProviderError) as caught:
+            await client.stream(
+                "/generate", {}, time_limit=5.0, on_start=lambda: restarts.append(1)
+            )
+
+        assert caught.value.code == code and "(in the stream)" in caught.value.message
+        assert route.call_count == attempts and sleep.delays == []  # one request for each
+        await client.aclose()
+    assert len(restarts) == 2  # told once before each attempt

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from persona.providers.pricing import canonical_model, context_window, cost_usd, price_of
+from persona.providers.pricing import (
+    canonical_model,
+    context_window,
+    cost_usd,
+    max_output_tokens,
+    price_of,
+)
 
 
 @pytest.mark.parametrize(
@@ -40,3 +46,25 @@ def test_context_windows() -> None:
     assert context_window("claude-sonnet-4-5-20250929") == 200_000
     assert context_window("gpt-4o-mini") == 128_000
     assert context_window("mystery-model") is None
+
+
+def test_cached_input_and_cache_writes_are_billed_at_their_own_rates() -> None:
+    # claude-sonnet-4-6: $3 input, $0.30 cache read, $3.75 cache write, $15 output
+    cost = cost_usd(
+        "claude-sonnet-4-6", 3_000, 1_000, cached_input_tokens=1_000, cache_write_tokens=1_000
+    )
+    assert cost == pytest.approx((1_000 * 3.0 + 1_000 * 0.30 + 1_000 * 3.75 + 1_000 * 15.0) / 1e6)
+    # OpenAI charges no more than input for a cache write
+    assert cost_usd("gpt-5.4-mini", 1_000, 0, cache_write_tokens=1_000) == cost_usd(
+        "gpt-5.4-mini", 1_000, 0
+    )
+    # counts that exceed the input are capped, never billed below zero input
+    assert cost_usd("gpt-5.4-mini", 1_000, 0, cached_input_tokens=5_000) == pytest.approx(
+        1_000 * 0.075 / 1e6
+    )
+
+
+def test_output_limits() -> None:
+    assert max_output_tokens("claude-sonnet-4-6") == 64_000
+    assert max_output_tokens("gpt-5.4-mini-2026-03-17") == 128_000
+    assert max_output_tokens("mystery-model") is None

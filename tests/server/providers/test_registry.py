@@ -44,7 +44,7 @@ def test_every_provider_is_listed_with_its_default_model_and_variable() -> None:
     assert listed["gemini"].env_var == "GEMINI_API_KEY"
     for cls in (AnthropicProvider, OpenAIProvider, GeminiProvider, OllamaProvider):
         assert listed[cls.name].default_model == cls.default_model
-    assert listed["anthropic"].default_model == "claude-sonnet-4-5-20250929"
+    assert listed["anthropic"].default_model == "claude-sonnet-4-6"
 
 
 def test_a_key_in_the_environment_configures_its_provider(

@@ -62,11 +62,15 @@ async def test_openai_leaves_out_what_the_config_does_not_set(
     route = respx.post("http://127.0.0.1:8000/v1/chat/completions").mock(
         return_value=httpx.Response(200, json=OPENAI.success(personas_json(), 10, 5))
     )
+    listed = {"object": "list", "data": [{"id": "qwen2.5-7b-instruct", "max_model_len": 32768}]}
+    models = respx.get("http://127.0.0.1:8000/v1/models").respond(200, json=listed)
     provider = OpenAIProvider(
         settings, api_key=None, base_url="http://127.0.0.1:8000/v1", retry=retry
     )
 
     result = await run(provider, evidence, config("openai", model="qwen2.5-7b-instruct"))
+
+    assert models.called  # vLLM's max_model_len sized the request
 
     body = body_of(route.calls.last.request)
     assert "authorization" not in route.calls.last.request.headers
@@ -83,6 +87,8 @@ async def test_openai_from_env_uses_the_base_url_and_key(
     route = respx.post("https://llm.example.com/v1/chat/completions").mock(
         return_value=httpx.Response(200, json=OPENAI.success(personas_json(), 10, 5))
     )
+    respx.get("https://llm.example.com/v1/models").respond(404)
+    respx.post("https://llm.example.com/api/show").respond(404)
 
     await run(OpenAIProvider.from_env(settings), evidence, config("openai"))
 
@@ -103,7 +109,7 @@ async def test_openai_answer_without_choices_is_invalid_output(
 
 
 @respx.mock
-async def test_anthropic_forces_its_one_tool_and_caps_temperature(
+async def test_anthropic_forces_its_one_tool_and_sends_no_temperature(
     settings: Settings, retry: RetryPolicy, evidence: list[Evidence]
 ) -> None:
     route = respx.post(ANTHROPIC.url).mock(
@@ -114,14 +120,15 @@ async def test_anthropic_forces_its_one_tool_and_caps_temperature(
     await run(provider, evidence, config("anthropic", temperature=1.5, seed=3))
 
     request = route.calls.last.request
-    assert request.headers["x-api-key"] == KEY
-    assert request.headers["anthropic-version"] == "2023-06-01"
+    assert request.headers["authorization"] == f"Bearer {KEY}"
+    assert "x-api-key" not in request.headers
+    assert request.headers["anthropic-version"] == "2026-10-21"
     body = body_of(request)
-    assert body["model"] == "claude-sonnet-4-5-20250929"
+    assert body["model"] == "claude-sonnet-4-6"
     assert body["tool_choice"] == {"type": "tool", "name": body["tools"][0]["name"]}
     assert body["tools"][0]["input_schema"]["properties"]["personas"]["maxItems"] == 2
     assert body["max_tokens"] == provider.budget(body["model"], 2).output_tokens
-    assert body["temperature"] == 1.0
+    assert "temperature" not in body  # the SDK has had none since 1.0
     assert "seed" not in body  # Anthropic has none
     assert isinstance(body["system"], str)
 
@@ -154,7 +161,7 @@ async def test_gemini_sends_the_key_in_a_header_and_the_schema_as_json_schema(
     await run(provider, evidence, config("gemini", model="gemini-2.5-pro", seed=2**40 + 5))
 
     request = route.calls.last.request
-    assert request.url.path == "/v1beta/models/gemini-2.5-pro:generateContent"
+    assert request.url.path == "/v1/models/gemini-2.5-pro:generateContent"
     assert KEY not in str(request.url)
     assert request.headers["x-goog-api-key"] == KEY
     body = body_of(request)
@@ -176,7 +183,9 @@ async def test_gemini_skips_thoughts_and_bills_thinking_tokens_as_output(
     respx.post(GEMINI.url).mock(return_value=httpx.Response(200, json=answer))
 
     result = await run(
-        GeminiProvider(settings, api_key=KEY, retry=retry), evidence, config("gemini")
+        GeminiProvider(settings, api_key=KEY, retry=retry),
+        evidence,
+        config("gemini", model="gemini-2.5-flash"),
     )
 
     assert len(result.personas) == 2
@@ -185,7 +194,7 @@ async def test_gemini_skips_thoughts_and_bills_thinking_tokens_as_output(
 
 
 @respx.mock
-async def test_gemini_blocked_prompt_is_rejected_with_the_reason(
+async def test_gemini_blocked_prompt_is_refused_with_the_reason(
     settings: Settings, retry: RetryPolicy, evidence: list[Evidence]
 ) -> None:
     blocked = {"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {}}
@@ -194,23 +203,27 @@ async def test_gemini_blocked_prompt_is_rejected_with_the_reason(
     with pytest.raises(ProviderError) as caught:
         await run(GeminiProvider(settings, api_key=KEY, retry=retry), evidence, config("gemini"))
 
-    assert caught.value.code == "provider_rejected"
+    assert caught.value.code == "provider_refused"
     assert "SAFETY" in caught.value.message
 
 
 @respx.mock
-async def test_ollama_asks_for_the_context_the_budget_assumes(
+async def test_ollama_asks_for_the_context_the_server_reports_for_the_model(
     settings: Settings, retry: RetryPolicy, evidence: list[Evidence]
 ) -> None:
     route = respx.post(OLLAMA.url).mock(
         return_value=httpx.Response(200, json=OLLAMA.success(personas_json(), 10, 5))
     )
+    info = {"general.architecture": "llama", "llama.context_length": 32768}
+    shown = respx.post("http://127.0.0.1:11434/api/show").respond(200, json={"model_info": info})
     provider = OllamaProvider(settings, retry=retry)
 
     await run(provider, evidence, config("ollama", temperature=0.0, seed=11))
 
+    assert body_of(shown.calls.last.request) == {"model": "llama3.1"}
     body = body_of(route.calls.last.request)
-    budget = provider.budget("llama3.1", 2)
+    budget = provider.budget("llama3.1", 2, served=32768)
+    assert budget.context_tokens == 32768
     assert body["model"] == "llama3.1"
     assert body["stream"] is False
     assert body["format"]["required"] == ["personas"]
@@ -229,6 +242,7 @@ async def test_ollama_unknown_model_is_rejected_with_ollamas_message(
     respx.post(OLLAMA.url).mock(
         return_value=httpx.Response(404, json={"error": "model 'llama9' not found"})
     )
+    respx.post("http://127.0.0.1:11434/api/show").respond(404, json={"error": "not found"})
 
     with pytest.raises(ProviderError) as caught:
         await run(OllamaProvider(settings, retry=retry), evidence, config("ollama", model="llama9"))
@@ -268,6 +282,7 @@ async def test_ollama_from_env_talks_to_ollama_host(
     route = respx.post("http://gpu-box:11434/api/chat").mock(
         return_value=httpx.Response(200, json=OLLAMA.success(personas_json(), 10, 5))
     )
+    respx.post("http://gpu-box:11434/api/show").respond(404)
 
     await run(OllamaProvider.from_env(settings), evidence, config("ollama"))
 
@@ -290,3 +305,45 @@ async def test_one_http_client_serves_every_request_of_a_provider(
     await provider.aclose()
     assert client.is_closed and provider.api._client is None
     await provider.aclose()  # closing twice is harmless
+
+
+@respx.mock
+async def test_a_compatible_server_silent_about_an_unknown_model_asks_for_the_setting(
+    settings: Settings, retry: RetryPolicy, evidence: list[Evidence]
+) -> None:
+    respx.get("http://127.0.0.1:8000/v1/models").respond(200, json={"data": []})
+    respx.post("http://127.0.0.1:8000/api/show").respond(404)
+    chat = respx.post("http://127.0.0.1:8000/v1/chat/completions")
+    provider = OpenAIProvider(
+        settings, api_key=None, base_url="http://127.0.0.1:8000/v1", retry=retry
+    )
+
+    with pytest.raises(ProviderError) as caught:
+        await run(provider, evidence, config("openai", model="my-finetune"))
+
+    assert caught.value.code == "provider_not_configured"
+    assert "PERSONA_PROVIDER_CONTEXT_TOKENS" in caught.value.message
+    assert not chat.called  # no guessed 128k prompt sent
+
+
+async def test_the_context_setting_wins_over_what_the_server_says(
+    settings: Settings, retry: RetryPolicy
+) -> None:
+    configured = settings.model_copy(update={"provider_context_tokens": 16_384})
+    provider = OpenAIProvider(
+        configured, api_key=None, base_url="http://127.0.0.1:8000/v1", retry=retry
+    )
+    assert provider.context_tokens("my-finetune", served=65_536) == 16_384
+    assert (
+        OpenAIProvider(settings, api_key=None, base_url="http://127.0.0.1:8000/v1").context_tokens(
+            "my-finetune", served=65_536
+        )
+        == 65_536
+    )
+
+
+def test_a_request_for_more_output_gets_proportionally_more_time(settings: Settings) -> None:
+    provider = OpenAIProvider(settings, api_key=KEY)
+    assert provider.request_timeout(1_000) == provider.request_timeout(4_096) == 5.0
+    # 20 personas: at the default 120 s this is 557 s, where the Anthropic SDK expects 535 s
+    assert provider.request_timeout(19_024) == pytest.approx(5.0 * 19_024 / 4_096)

@@ -475,7 +475,7 @@ class RunCancelledEvent(BaseModel):
 class RunError(BaseModel):
     code: str = Field(
         ...,
-        description="Machine-readable: invalid_output, provider_auth, interrupted, ...",
+        description="Machine-readable: invalid_output, provider_auth, provider_quota, provider_refused, provider_rejected, provider_unavailable, context_exceeded, interrupted, ...",
         title="Code",
     )
     message: str = Field(..., title="Message")
@@ -484,7 +484,7 @@ class RunError(BaseModel):
 class RunFailedData(BaseModel):
     code: str = Field(
         ...,
-        description="Machine-readable: invalid_output, provider_auth, ...",
+        description="Machine-readable: invalid_output, provider_auth, provider_quota, provider_refused, ...",
         title="Code",
     )
     message: str = Field(..., title="Message")

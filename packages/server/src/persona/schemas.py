@@ -428,7 +428,10 @@ class Usage(OutputModel):
 
 class RunError(OutputModel):
     code: str = Field(
-        description="Machine-readable: invalid_output, provider_auth, interrupted, ..."
+        description=(
+            "Machine-readable: invalid_output, provider_auth, provider_quota, provider_refused, "
+            "provider_rejected, provider_unavailable, context_exceeded, interrupted, ..."
+        )
     )
     message: str
 

@@ -129,7 +129,12 @@ class Settings(BaseSettings):
 
     # Providers
     provider_timeout: float = Field(
-        default=120.0, gt=0, description="Seconds per provider request."
+        default=120.0,
+        gt=0,
+        description=(
+            "Seconds per provider request asking for up to 4,096 output tokens; a request "
+            "asking for more gets proportionally longer."
+        ),
     )
     provider_max_retries: int = Field(default=3, ge=0)
     provider_retry_base_delay: float = Field(

@@ -37,7 +37,11 @@ class RunSucceededData(OutputModel):
 
 
 class RunFailedData(OutputModel):
-    code: str = Field(description="Machine-readable: invalid_output, provider_auth, ...")
+    code: str = Field(
+        description=(
+            "Machine-readable: invalid_output, provider_auth, provider_quota, provider_refused, ..."
+        )
+    )
     message: str
 
 

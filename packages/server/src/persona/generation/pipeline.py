@@ -5,18 +5,24 @@ out); this module decides what to ask. Evidence that fits the model's context go
 request. Evidence that does not is condensed chunk by chunk into notes that keep evidence
 ids (map), condensed again while the notes are still too large, and the personas are written
 from the notes (reduce). A reply that cannot be parsed gets one repair request; a second
-failure is ``ProviderError(code="invalid_output")`` with the raw replies kept. Every request
-names its records by short aliases; its reply is read back to stored ids with that request's
-table (see ``persona.generation.aliases``).
+failure is ``ProviderError(code="invalid_output")`` with the raw replies kept. A reply cut off
+at its token limit is asked again once with the most room the model allows, never repaired at
+the same size; cut off even then, the work is split (the personas asked for in two smaller
+batches from the same data, each later batch told who is already written so that they stay
+distinct; a chunk's notes from its two halves), down to a single persona or record. A refused or
+blocked reply fails the run at once with ``provider_refused``. Every request names its records
+by short aliases; its reply is read back to stored ids with that request's table (see
+``persona.generation.aliases``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar, overload
+from typing import Any, Literal, TypeVar, overload
 
 from persona.errors import InsufficientEvidenceError, ProviderError
 from persona.generation.aliases import resolve_notes, resolve_personas, widest_alias
@@ -56,16 +62,36 @@ MAX_CONDENSE_ROUNDS = 4
 """Rounds of condensing notes further before giving up (each round shrinks them severalfold)."""
 
 
+Stop = Literal["complete", "truncated", "exhausted", "refused"]
+"""Why a reply ended: ``complete``; ``truncated`` at the output limit the request set (more
+room may help); ``exhausted``, cut off at the model's own ceiling (more room cannot help);
+``refused`` or blocked by the model or the provider's filters."""
+
+
 @dataclass
 class Completion:
-    """A model's reply to one prompt and the tokens the provider counted for it."""
+    """A model's reply to one prompt, why it ended and the tokens the provider counted."""
 
     text: str
     input_tokens: int = 0
+    """Every input token, cached and cache-written ones included."""
     output_tokens: int = 0
+    stop: Stop = "complete"
+    stop_reason: str | None = None
+    """The provider's own word for why the reply ended (``max_tokens``, ``SAFETY``, a refusal
+    message), for error messages."""
+    cached_input_tokens: int = 0
+    """Of ``input_tokens``, those read from the provider's prompt cache."""
+    cache_write_tokens: int = 0
+    """Of ``input_tokens``, those written to the provider's prompt cache."""
 
 
 Complete = Callable[[ChatPrompt], Awaitable[Completion]]
+
+
+class OutputCutOffError(ProviderError):
+    """A reply cut off at its output limit with the most room the model allows: asking for
+    less in one request is what may help."""
 
 
 def _shortened(note: Note, max_tokens: int, render: Callable[[Note], str] = render_note) -> Note:
@@ -132,33 +158,79 @@ class LLMGeneration:
         *,
         label: str,
         budget: TokenBudget,
+        max_output_tokens: int | None = None,
         progress: ProgressCallback | None = None,
     ) -> None:
         self._complete = complete
         self.label = label
         """Names the provider and model in error messages, e.g. "openai model gpt-4o-mini"."""
         self.budget = budget
+        self.max_output_tokens = max_output_tokens or budget.output_tokens
+        """The most output tokens the model can give one reply."""
         self._progress = progress
+        self._stage = (0.0, "starting")
         self.usage = Usage()
+        self.cached_input_tokens = 0
+        self.cache_write_tokens = 0
         self.requests = 0
 
     async def personas(self, evidence: Sequence[Evidence], count: int) -> list[PersonaContent]:
         """``count`` personas from ``evidence``, grounded in it."""
         if not evidence:
             raise InsufficientEvidenceError("there is no evidence to write personas from")
-        direct = persona_prompt(evidence, count, self.budget.output_tokens)
-        if self.budget.fits(direct.text):
+        output = self.budget.output_tokens
+        if self.budget.fits(persona_prompt(evidence, count, output).text):
             await self._report(0.1, "writing personas")
-            drafts = await self._ask(direct, lambda text: parse_personas(text, count))
+            drafts = await self._personas_in_batches(
+                lambda n: persona_prompt(evidence, n, output), count
+            )
         else:
             notes = await self._condense_evidence(evidence)
             notes = await self._condense_notes_until_they_fit(notes, count)
             await self._report(0.85, "writing personas from notes")
-            reduce = personas_from_notes_prompt(notes, count, self.budget.output_tokens)
-            drafts = await self._ask(reduce, lambda text: parse_personas(text, count))
+            drafts = await self._personas_in_batches(
+                lambda n: personas_from_notes_prompt(notes, n, output), count
+            )
         # No stage of its own, which would cost a database write; in a thread, as a miscited
         # quote has the run's evidence indexed, which takes long on large runs.
         return await asyncio.to_thread(_ground_all, drafts, evidence)
+
+    async def _personas_in_batches(
+        self,
+        prompt_for: Callable[[int], ChatPrompt],
+        count: int,
+        written: Sequence[PersonaContent] = (),
+    ) -> list[PersonaContent]:
+        """``count`` personas more than ``written``, in one request; in two batches of about
+        half as many when the reply is cut off even with the most room the model allows (and
+        so on down to one persona a request), each batch told who is already written."""
+        prompt = self._unlike(prompt_for(count), written)
+        try:
+            return await self._ask(prompt, lambda text: parse_personas(text, count))
+        except OutputCutOffError:
+            if count < 2:
+                raise
+        first = (count + 1) // 2
+        fraction, _ = self._stage
+        await self._report(fraction, f"writing personas in batches of {first} or fewer")
+        drafts = await self._personas_in_batches(prompt_for, first, written)
+        return drafts + await self._personas_in_batches(
+            prompt_for, count - first, [*written, *drafts]
+        )
+
+    def _unlike(self, prompt: ChatPrompt, written: Sequence[PersonaContent]) -> ChatPrompt:
+        """``prompt`` asking for personas other than ``written``, when the names fit the
+        context (distinct personas are wanted, but the data matters more)."""
+        if not written:
+            return prompt
+        names = "; ".join(f"{p.name} ({p.title})" for p in written)
+        unlike = dataclasses.replace(
+            prompt,
+            user=f"{prompt.user}\n\nThese personas are already written from the same data: "
+            f"{names}. Write different people, each standing for a segment none of them "
+            "stands for.",
+        )
+        return unlike if self.budget.fits(unlike.text) else prompt
 
     # ----------------------------------------------------------------------- requests
 
@@ -169,13 +241,49 @@ class LLMGeneration:
                 f"{estimate_tokens(prompt.text)} tokens; it holds {self.budget.input_limit}",
                 code="context_exceeded",
             )
+        completion = await self._request(prompt)
+        if completion.stop == "truncated":
+            completion = await self._with_more_room(prompt, completion)
+        if completion.stop in ("truncated", "exhausted"):
+            raise OutputCutOffError(
+                f"{self.label} cut its {prompt.kind} reply off at its output limit "
+                f"({completion.stop_reason}) with the most room it allows, even asked for "
+                "one persona or about one record a request; choose a model that writes "
+                "longer replies",
+                code="invalid_output",
+                raw_output=completion.text or None,
+            )
+        return completion
+
+    async def _request(self, prompt: ChatPrompt) -> Completion:
+        """One request, its usage counted; a refusal fails at once, with the usage kept."""
         completion = await self._complete(prompt)
         self.requests += 1
         self.usage = Usage(
             input_tokens=self.usage.input_tokens + completion.input_tokens,
             output_tokens=self.usage.output_tokens + completion.output_tokens,
         )
+        self.cached_input_tokens += completion.cached_input_tokens
+        self.cache_write_tokens += completion.cache_write_tokens
+        if completion.stop == "refused":
+            # A repair request would quote the refusal back and pay for a second one.
+            raise ProviderError(
+                f"{self.label} refused to write the {prompt.kind}: {completion.stop_reason}",
+                code="provider_refused",
+                raw_output=completion.text or None,
+            )
         return completion
+
+    async def _with_more_room(self, prompt: ChatPrompt, cut: Completion) -> Completion:
+        """``prompt`` again with the most output room the model and its context allow, once;
+        ``cut`` itself when that is no more than it had (the same size would be cut again)."""
+        room = min(
+            self.max_output_tokens,
+            self.budget.context_tokens - estimate_tokens(prompt.text) - self.budget.margin,
+        )
+        if room <= prompt.max_output_tokens:
+            return cut
+        return await self._request(dataclasses.replace(prompt, max_output_tokens=room))
 
     async def _ask(self, prompt: ChatPrompt, parse: Callable[[str], Parsed]) -> Parsed:
         """Send ``prompt`` and parse the reply; one repair request if it cannot be parsed.
@@ -210,8 +318,16 @@ class LLMGeneration:
         return bare
 
     async def _report(self, fraction: float, stage: str) -> None:
+        self._stage = (fraction, stage)
         if self._progress is not None:
             await self._progress(fraction, stage)
+
+    async def tokens_received(self, tokens: int) -> None:
+        """Reports a streamed reply's progress: ``tokens`` received so far, in the current
+        stage (the stage itself stays what it was)."""
+        fraction, stage = self._stage
+        if self._progress is not None:
+            await self._progress(fraction, f"{stage} ({tokens} tokens received)")
 
     # ----------------------------------------------------------------------- map-reduce
 
@@ -276,6 +392,33 @@ class LLMGeneration:
             code="context_exceeded",
         )
 
+    async def _chunk_notes(
+        self,
+        records: Sequence[Evidence | Note],
+        part: int,
+        parts: int,
+        source: str,
+        gate: asyncio.Semaphore,
+    ) -> list[Note]:
+        """Notes from one chunk; from its two halves, one request each (and so on down to one
+        record), when the reply is cut off even with the most room the model allows."""
+        prompt = notes_prompt(
+            records,
+            part=part,
+            parts=parts,
+            source=source,
+            max_output_tokens=self.budget.output_tokens,
+        )
+        try:
+            async with gate:
+                return await self._ask(prompt, parse_notes)
+        except OutputCutOffError:
+            if len(records) < 2:
+                raise
+        half = len(records) // 2
+        first = await self._chunk_notes(records[:half], part, parts, source, gate)
+        return first + await self._chunk_notes(records[half:], part, parts, source, gate)
+
     async def _condense(
         self,
         chunks: Sequence[Sequence[Evidence | Note]],
@@ -290,15 +433,7 @@ class LLMGeneration:
 
         async def condense_one(part: int, records: Sequence[Evidence | Note]) -> list[Note]:
             nonlocal done
-            prompt = notes_prompt(
-                records,
-                part=part,
-                parts=len(chunks),
-                source=source,
-                max_output_tokens=self.budget.output_tokens,
-            )
-            async with gate:
-                notes = await self._ask(prompt, parse_notes)
+            notes = await self._chunk_notes(records, part, len(chunks), source, gate)
             done += 1
             await self._report(
                 start + (end - start) * done / len(chunks), f"{stage}: {done}/{len(chunks)} chunks"

@@ -48,6 +48,11 @@ class ProviderSpec:
     """The API's endpoint when nothing overrides it; None for a provider with no API."""
     base_url_env: str | None = None
     """The environment variable that overrides ``base_url``, if the provider reads one."""
+    base_url_env_aliases: tuple[str, ...] = ()
+    """Further variables the official SDK reads for the endpoint, after ``base_url_env``."""
+    key_order: tuple[str, ...] = ()
+    """The order the official SDK reads ``env_vars`` in, when it differs from theirs (whose
+    first is the one messages name)."""
 
     def configured(self) -> bool:
         if not self.env_vars or self.api_key() is not None:
@@ -60,12 +65,14 @@ class ProviderSpec:
         return bool(self.env_vars) and self.keyless is None
 
     def api_key(self) -> str | None:
-        """The key from the first of ``env_vars`` that is set and not empty."""
-        return next((os.environ[v] for v in self.env_vars if os.environ.get(v)), None)
+        """The key from the first of ``env_vars`` (in ``key_order``) that is set and not empty."""
+        order = self.key_order or self.env_vars
+        return next((os.environ[v] for v in order if os.environ.get(v)), None)
 
     def configured_base_url(self) -> str | None:
-        """The endpoint named by ``base_url_env``, when it is set and not empty."""
-        return (os.environ.get(self.base_url_env) or None) if self.base_url_env else None
+        """The endpoint named by ``base_url_env`` (or an alias), when set and not empty."""
+        names = (self.base_url_env, *self.base_url_env_aliases) if self.base_url_env else ()
+        return next((os.environ[v] for v in names if os.environ.get(v)), None)
 
 
 # Factories import their module when called, so that importing the registry stays cheap.
@@ -111,7 +118,7 @@ _SPECS: dict[str, ProviderSpec] = {
     "local": ProviderSpec("local", "tfidf-kmeans", (), _local),
     "anthropic": ProviderSpec(
         "anthropic",
-        "claude-sonnet-4-5-20250929",
+        "claude-sonnet-4-6",
         ("ANTHROPIC_API_KEY",),
         _anthropic,
         base_url="https://api.anthropic.com",
@@ -119,7 +126,7 @@ _SPECS: dict[str, ProviderSpec] = {
     ),
     "openai": ProviderSpec(
         "openai",
-        "gpt-4o-mini",
+        "gpt-5.4-mini",
         ("OPENAI_API_KEY",),
         _openai,
         keyless=_openai_keyless,
@@ -128,10 +135,14 @@ _SPECS: dict[str, ProviderSpec] = {
     ),
     "gemini": ProviderSpec(
         "gemini",
-        "gemini-2.5-flash",
+        "gemini-3.5-flash",
         ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
         _gemini,
-        base_url="https://generativelanguage.googleapis.com/v1beta",
+        base_url="https://generativelanguage.googleapis.com",
+        base_url_env="GEMINI_BASE_URL",
+        base_url_env_aliases=("GOOGLE_GEMINI_BASE_URL",),
+        # google-genai prefers GOOGLE_API_KEY when both are set.
+        key_order=("GOOGLE_API_KEY", "GEMINI_API_KEY"),
     ),
     "ollama": ProviderSpec(
         "ollama",
