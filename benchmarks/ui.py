@@ -19,21 +19,23 @@ second visit loads (target: the HTML only: the assets are immutable, content-has
 Times are measured from the client on loopback, so they include the HTTP round trip: an
 upper bound on the server's time. Measures only; asserts nothing.
 
-2026-12-07, 300 requests each, on 2 cores shared with two other developers' test runs (load
-average 2.9-3.8). Idle: the persona page p50 10.6 ms, p99 18.2 ms; the evidence page p50
-11.5 ms, p99 25.7 ms (the same records as JSON from the API: p50 3.3 ms, p99 8.7 ms). With
-runs of the 10,000 records executing (6 started while measuring; each a synthesis child
-process at full CPU, while the server checks its snapshot and stores its personas): the
-persona page p50 27.1 ms, p99 143.1 ms; the evidence page p50 23.4 ms, p99 141.3 ms; the
-JSON evidence p50 14.1 ms, p99 115.7 ms. On this machine the runs take the cores the server
-needs, for the API as for the pages: the 50 ms target is met only while no run executes. A
-profile of the server then (py-spy, 15 s) finds its event loop's thread busy about a third
-of the time, the rest waiting for the interpreter lock held by the threads that execute
-runs and write. The persona page weighs 57.8 KB of HTML and 64.5 KB of assets on a first
-visit (122.3 KB), 57.8 KB on the next. Before the cited records were cached
+2026-12-07, 300 requests each, on 2 cores with nothing else running (load average under
+1). Idle: the persona page p50 4.7 ms, p99 8.0 ms; the evidence page p50 5.1 ms, p99
+8.0 ms (the same records as JSON from the API: p50 2.4 ms, p99 3.4 ms). With runs of the
+10,000 records executing one after another (a `local` synthesis in a thread of the server,
+the sources being under ``local_subprocess_min_bytes``): the persona page p50 13.2 ms, p99
+21.2 ms; the evidence page p50 27.0 ms, p99 43.6 ms; the JSON evidence p50 17.3 ms, p99
+27.9 ms. Before the server shortened its switch interval (``hand_the_lock_back_sooner``,
+0.5 ms instead of Python's 5 ms), the same measure gave the persona page p99 140.1 ms, the
+evidence page p99 359.4 ms and the JSON evidence p99 259.9 ms (1 ms: 30.0, 49.9 and
+39.6 ms): every wake-up of a request waited for the synthesis thread to hand the
+interpreter lock over. The price is the runs' share of the processor while requests keep
+coming: 4 runs finished during the measuring instead of 15 in a window about half as long.
+The persona page weighs 57.8 KB of HTML and 64.7 KB of assets on a first visit
+(122.5 KB), 57.8 KB on the next. Before the cited records were cached
 (``persona.generation.cited_cache``) the persona page took p50 44.5 ms idle; asset URLs are
 hashed once per process and templates are not checked for changes on every render (both
-showed in that profile).
+showed in a profile).
 
     python benchmarks/ui.py [--requests 300] [--records 10000]
 """

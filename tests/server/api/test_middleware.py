@@ -159,10 +159,13 @@ async def test_an_http1_request_without_length_headers_reaches_the_app() -> None
 
 @pytest.fixture
 def unfrozen() -> Iterator[None]:
-    """Whatever a test freezes is given back to the collector afterwards."""
+    """Whatever a test freezes is given back to the collector afterwards (and the switch
+    interval a server app sets is put back)."""
     assert gc.get_freeze_count() == 0
+    interval = sys.getswitchinterval()
     yield
     gc.unfreeze()
+    sys.setswitchinterval(interval)
 
 
 async def test_a_server_app_freezes_its_start_up_heap(tmp_path: Path, unfrozen: None) -> None:
@@ -189,14 +192,14 @@ async def start_and_stop():
 
 
 asyncio.run(start_and_stop())
-print("persona.providers.openai" in sys.modules, "aiohttp" in sys.modules)
+print("persona.providers.openai" in sys.modules, "aiohttp" in sys.modules, sys.getswitchinterval())
 """
 
 
 @pytest.mark.parametrize(
-    ("long_running", "imported"), [(True, "True True"), (False, "False False")]
+    ("long_running", "imported"), [(True, "True True 0.0005"), (False, "False False 0.005")]
 )
-def test_a_server_app_imports_the_providers_at_start_up(
+def test_a_server_app_imports_the_providers_and_tunes_its_threads_at_start_up(
     tmp_path: Path, long_running: bool, imported: str
 ) -> None:
     # A fresh interpreter: this one has imported every provider in other tests.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import re
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -54,6 +55,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if app.state.long_running:
         import_providers()
         freeze_startup_heap()
+        hand_the_lock_back_sooner()
         start_from_environment()
     try:
         yield
@@ -73,6 +75,24 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
+REQUEST_SWITCH_INTERVAL = 0.0005
+"""Seconds a thread may hold the interpreter lock while another waits for it (Python's
+default is 0.005)."""
+
+
+def hand_the_lock_back_sooner() -> None:
+    """Let the event loop's thread win the interpreter lock back sooner.
+
+    A server process also executes runs in threads (a `local` synthesis of sources below
+    ``local_subprocess_min_bytes``, snapshots, stored personas), which compute for long
+    stretches. Every time a request's coroutine wakes up it may wait a whole interval for
+    one of them to hand the lock over, and a page wakes up many times. A shorter interval
+    keeps pages and API reads prompt while runs execute, for a
+    share of those runs' speed (benchmarks/ui.py).
+    """
+    sys.setswitchinterval(REQUEST_SWITCH_INTERVAL)
+
+
 def server_app() -> FastAPI:
     """The app of a server process: ``persona serve`` and ``uvicorn persona.api:app``."""
     configure_server_logging()
@@ -83,7 +103,8 @@ def create_app(settings: Settings | None = None, *, long_running: bool = False) 
     """Build the app. Cheap: the database and the runner start in the lifespan.
 
     ``long_running`` says the app owns its process for good (a server): its start-up heap
-    is then frozen (``freeze_startup_heap``). Leave it off where apps come and go, as in
+    is then frozen (``freeze_startup_heap``) and its threads hand the interpreter lock back
+    sooner (``hand_the_lock_back_sooner``). Leave it off where apps come and go, as in
     tests: frozen objects are never collected, even once they become garbage."""
     settings = settings or Settings()
     app = FastAPI(
