@@ -78,8 +78,8 @@ one unit, hence purity 0):
     public_short               1.00  1.00     0     0   0.00  0.67  0.09  0.0    0%     3       1
       mean / total             0.67  0.67               0.92                            3       1
 
-After (column roles, a record naming no participant counting as its own, sections by the
-issue's cues and by the question a one-sentence answer replies to, quotes that may repeat an
+After (column roles, a record naming no participant counting as its own, sections by cue
+phrases and by the question a one-sentence answer replies to, quotes that may repeat an
 insight, noun-phrase titles). The validation sets' figures were read, never their personas;
 one look at a validation source's records (public_short: its grouping column had been taken
 for the text, as the same few short answers repeat) led to trying columns named as groupings
