@@ -462,12 +462,20 @@ class RunCancelledEvent(BaseModel):
 
     id: int = Field(
         ...,
-        description="Increases by one per event of the run; resume after it.",
+        description="The event's number in its run: 1, 2, 3, ... in the order the run's events happened. Resume a stream after it; order webhook deliveries of a run by it (they may arrive out of order).",
         title="Id",
     )
     run_id: str = Field(..., title="Run Id")
     experiment_id: str = Field(..., title="Experiment Id")
-    created_at: AwareDatetime = Field(..., title="Created At")
+    timestamp: AwareDatetime = Field(
+        ..., description="When the event happened.", title="Timestamp"
+    )
+    created_at: AwareDatetime = Field(
+        ...,
+        deprecated=True,
+        description="Deprecated: the same as `timestamp`, kept until the next minor version.",
+        title="Created At",
+    )
     type: Literal["run.cancelled"] = Field(..., title="Type")
     data: NoEventData
 
@@ -497,12 +505,20 @@ class RunFailedEvent(BaseModel):
 
     id: int = Field(
         ...,
-        description="Increases by one per event of the run; resume after it.",
+        description="The event's number in its run: 1, 2, 3, ... in the order the run's events happened. Resume a stream after it; order webhook deliveries of a run by it (they may arrive out of order).",
         title="Id",
     )
     run_id: str = Field(..., title="Run Id")
     experiment_id: str = Field(..., title="Experiment Id")
-    created_at: AwareDatetime = Field(..., title="Created At")
+    timestamp: AwareDatetime = Field(
+        ..., description="When the event happened.", title="Timestamp"
+    )
+    created_at: AwareDatetime = Field(
+        ...,
+        deprecated=True,
+        description="Deprecated: the same as `timestamp`, kept until the next minor version.",
+        title="Created At",
+    )
     type: Literal["run.failed"] = Field(..., title="Type")
     data: RunFailedData
 
@@ -519,12 +535,20 @@ class RunProgressEvent(BaseModel):
 
     id: int = Field(
         ...,
-        description="Increases by one per event of the run; resume after it.",
+        description="The event's number in its run: 1, 2, 3, ... in the order the run's events happened. Resume a stream after it; order webhook deliveries of a run by it (they may arrive out of order).",
         title="Id",
     )
     run_id: str = Field(..., title="Run Id")
     experiment_id: str = Field(..., title="Experiment Id")
-    created_at: AwareDatetime = Field(..., title="Created At")
+    timestamp: AwareDatetime = Field(
+        ..., description="When the event happened.", title="Timestamp"
+    )
+    created_at: AwareDatetime = Field(
+        ...,
+        deprecated=True,
+        description="Deprecated: the same as `timestamp`, kept until the next minor version.",
+        title="Created At",
+    )
     type: Literal["run.progress"] = Field(..., title="Type")
     data: RunProgressData
 
@@ -536,12 +560,20 @@ class RunQueuedEvent(BaseModel):
 
     id: int = Field(
         ...,
-        description="Increases by one per event of the run; resume after it.",
+        description="The event's number in its run: 1, 2, 3, ... in the order the run's events happened. Resume a stream after it; order webhook deliveries of a run by it (they may arrive out of order).",
         title="Id",
     )
     run_id: str = Field(..., title="Run Id")
     experiment_id: str = Field(..., title="Experiment Id")
-    created_at: AwareDatetime = Field(..., title="Created At")
+    timestamp: AwareDatetime = Field(
+        ..., description="When the event happened.", title="Timestamp"
+    )
+    created_at: AwareDatetime = Field(
+        ...,
+        deprecated=True,
+        description="Deprecated: the same as `timestamp`, kept until the next minor version.",
+        title="Created At",
+    )
     type: Literal["run.queued"] = Field(..., title="Type")
     data: NoEventData
 
@@ -561,12 +593,20 @@ class RunStartedEvent(BaseModel):
 
     id: int = Field(
         ...,
-        description="Increases by one per event of the run; resume after it.",
+        description="The event's number in its run: 1, 2, 3, ... in the order the run's events happened. Resume a stream after it; order webhook deliveries of a run by it (they may arrive out of order).",
         title="Id",
     )
     run_id: str = Field(..., title="Run Id")
     experiment_id: str = Field(..., title="Experiment Id")
-    created_at: AwareDatetime = Field(..., title="Created At")
+    timestamp: AwareDatetime = Field(
+        ..., description="When the event happened.", title="Timestamp"
+    )
+    created_at: AwareDatetime = Field(
+        ...,
+        deprecated=True,
+        description="Deprecated: the same as `timestamp`, kept until the next minor version.",
+        title="Created At",
+    )
     type: Literal["run.started"] = Field(..., title="Type")
     data: RunStartedData
 
@@ -584,6 +624,27 @@ class SourceUpload(BaseModel):
         description="Data files, stored in the experiment's own folder.",
         min_length=1,
         title="Files",
+    )
+
+
+class StreamTicket(BaseModel):
+    """
+    A credential for one event stream, for a browser's EventSource (which cannot send
+    an Authorization header).
+    """
+
+    ticket: str = Field(
+        ..., description="Pass as `?ticket=`; opens this stream only.", title="Ticket"
+    )
+    url: str = Field(
+        ...,
+        description="The stream's path with the ticket: `new EventSource(base + url)`.",
+        title="Url",
+    )
+    expires_at: AwareDatetime = Field(
+        ...,
+        description="Until when the stream may be opened (or reopened by a reconnect) with it; a stream already open keeps going.",
+        title="Expires At",
     )
 
 
@@ -911,12 +972,20 @@ class RunSucceededEvent(BaseModel):
 
     id: int = Field(
         ...,
-        description="Increases by one per event of the run; resume after it.",
+        description="The event's number in its run: 1, 2, 3, ... in the order the run's events happened. Resume a stream after it; order webhook deliveries of a run by it (they may arrive out of order).",
         title="Id",
     )
     run_id: str = Field(..., title="Run Id")
     experiment_id: str = Field(..., title="Experiment Id")
-    created_at: AwareDatetime = Field(..., title="Created At")
+    timestamp: AwareDatetime = Field(
+        ..., description="When the event happened.", title="Timestamp"
+    )
+    created_at: AwareDatetime = Field(
+        ...,
+        deprecated=True,
+        description="Deprecated: the same as `timestamp`, kept until the next minor version.",
+        title="Created At",
+    )
     type: Literal["run.succeeded"] = Field(..., title="Type")
     data: RunSucceededData
 

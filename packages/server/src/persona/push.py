@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from persona.events import reads as events
 from persona.events.schemas import ExperimentEventPage, RunEvent, RunEventPage
+from persona.events.streams import ClosingStream
 from persona.ids import utcnow
 from persona.webhooks import operations as webhooks
 from persona.webhooks.schemas import (
@@ -45,6 +46,8 @@ class PushOperations:
         @property
         def _started(self) -> Parts: ...
 
+        _parts: Parts | None
+
     async def list_run_events(
         self, experiment_id: str, run_id: str, *, after: int = 0, limit: int = 100
     ) -> RunEventPage:
@@ -56,10 +59,11 @@ class PushOperations:
 
     async def stream_run_events(
         self, experiment_id: str, run_id: str, *, after: int = 0
-    ) -> AsyncIterator[RunEvent]:
+    ) -> ClosingStream[RunEvent]:
         """The run's events after event ``after``, then each as it is committed (by this
         process or another), ending after the terminal one. NotFoundError at once for an
-        unknown run. Close the iterator (``aclose``) to stop early."""
+        unknown run. Close the iterator (``aclose``) to stop early. Its ``nothing_follows``
+        says at once that the run has ended and no event follows ``after``."""
         hub, repository = self._started.hub, self._repository
         return await events.stream_run_events(
             hub, self._call, repository, experiment_id, run_id, after
@@ -84,6 +88,16 @@ class PushOperations:
         return await events.stream_experiment_events(
             hub, self._call, repository, experiment_id, after
         )
+
+    def stop_streams(self) -> None:
+        """End every open event stream now (their iterators finish), and every stream opened
+        from now on once it has given what is stored: the process is about to stop."""
+        self._started.hub.stop_streams()
+
+    @property
+    def streams_stopped(self) -> bool:
+        """Whether ``stop_streams`` was called: a stream that ended did so for the stop."""
+        return self._parts is not None and self._parts.hub.stopping
 
     # ------------------------------------------------------------------ webhooks
 

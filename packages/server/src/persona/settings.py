@@ -123,8 +123,15 @@ class Settings(BaseSettings):
         min_length=1,
         description=(
             "Seconds before each retry of a failed delivery (with jitter), about a day in "
-            "all; after the last one the delivery has failed."
+            "all; after the last one the delivery has failed. A receiver's Retry-After "
+            "postpones a retry, up to the longest of these."
         ),
+    )
+    webhook_timeout: float = Field(
+        default=15.0,
+        gt=0,
+        le=30,
+        description="Seconds a webhook receiver has to answer a delivery.",
     )
 
     # Providers

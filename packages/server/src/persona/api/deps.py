@@ -142,12 +142,16 @@ class TokenFirstRoute(APIRoute):
         takes_json = body_field is not None and not isinstance(body_field.field_info, params.Form)
 
         async def checked(request: Request) -> Response:
-            await require_token(request)
+            await self.authorize(request)
             if takes_json:
                 check_json_body(request)
             return await handle(request)
 
         return checked
+
+    async def authorize(self, request: Request) -> None:
+        """The route's credential check: the bearer token."""
+        await require_token(request)
 
     def handler_after_token(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         """What answers once the token is checked: FastAPI's own handler of the endpoint."""

@@ -17,8 +17,11 @@ from persona.runs.queue_logs import NOISY_LOGGERS, quiet_job_queue_logs
 
 PERSONA_LOGGER = "persona"
 ACCESS_LOGGER = "persona.access"
-SECRET_QUERY_PARAMETERS = frozenset({"token", "access_token", "api_key", "key", "password"})
-"""Query parameters whose values never reach the log (a token sent the wrong way)."""
+SECRET_QUERY_PARAMETERS = frozenset(
+    {"token", "access_token", "api_key", "key", "password", "ticket"}
+)
+"""Query parameters whose values never reach the log (a token sent the wrong way, a stream
+ticket)."""
 
 access_logger = logging.getLogger(ACCESS_LOGGER)
 

@@ -7,6 +7,7 @@ import re
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -26,8 +27,10 @@ from persona.api.routes import (
     providers,
     runs,
     sources,
+    stream_tickets,
     webhooks,
 )
+from persona.api.sse import STOP_STREAMS
 from persona.providers import import_providers
 from persona.service import PersonaService
 from persona.settings import Settings
@@ -46,8 +49,11 @@ UPLOAD_PATH = re.compile(r"(/ui)?/experiments/[^/]+/sources|/ui/experiments")
 
 
 @asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Start the service with the app; on shutdown, active runs are left re-queueable."""
+async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+    """Start the service with the app; on shutdown, active runs are left re-queueable.
+
+    The state it yields hands the server's connections (persona.api.protocol) the way to
+    end every event stream as soon as the server starts stopping."""
     service = PersonaService(app.state.settings)
     await service.start()
     app.state.service = service
@@ -58,7 +64,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         hand_the_lock_back_sooner()
         start_from_environment()
     try:
-        yield
+        yield {STOP_STREAMS: service.stop_streams}
     finally:
         await service.aclose()
 
@@ -127,6 +133,7 @@ def create_app(settings: Settings | None = None, *, long_running: bool = False) 
         sources.router,
         runs.router,
         events.router,
+        stream_tickets.router,
         personas.router,
         providers.router,
         webhooks.router,

@@ -152,7 +152,13 @@ def problem_from(scope: Scope, exc: BodyTooLarge) -> ASGIApp:
 
 
 CORS_METHODS = ("GET", "POST", "DELETE")
-CORS_REQUEST_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID")
+CORS_REQUEST_HEADERS = (
+    "Authorization",
+    "Content-Type",
+    "Idempotency-Key",
+    "X-Request-ID",
+    "Last-Event-ID",  # a fetch-based stream resuming
+)
 CORS_EXPOSED_HEADERS = ("X-Request-ID", "Location", "Retry-After")
 CORS_MAX_AGE_SECONDS = 600
 

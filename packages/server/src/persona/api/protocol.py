@@ -9,7 +9,10 @@ unparsable request with a plain-text 400. Here:
 * they must arrive within ``PERSONA_HEADER_TIMEOUT`` of a connection's start or of a
   request's first byte (408; a connection that sent nothing is closed silently);
 * a body may pause at most ``PERSONA_BODY_TIMEOUT`` (408 unless a response started);
-* unparsable requests get a 400 problem.
+* unparsable requests get a 400 problem;
+* when the server starts stopping, every event stream of the app ends at once, cleanly
+  (persona.api.sse), instead of holding its connection until the graceful shutdown's time
+  runs out and the stream is cut.
 
 These answers are written before or beside the app, so they carry a fresh request id. After
 one, the connection stops reading what the client still sends (a lingering close):
@@ -32,6 +35,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from persona.api.errors import PROBLEM_MEDIA_TYPE, REQUEST_ID_HEADER
 from persona.api.middleware import new_request_id
+from persona.api.sse import STOP_STREAMS
 from persona.settings import Settings
 
 LINGER_SECONDS = 2.0
@@ -135,6 +139,14 @@ class PersonaHttpProtocol(HttpToolsProtocol):
         self.head_bytes = 0
         self.head_has_newline = False
         super().on_message_complete()
+
+    def shutdown(self) -> None:
+        # uvicorn calls it on every open connection when it starts stopping, before it waits
+        # for them to finish: event streams never finish by themselves.
+        stop_streams = self.app_state.get(STOP_STREAMS)
+        if stop_streams is not None:
+            stop_streams()
+        super().shutdown()
 
     def send_400_response(self, msg: str) -> None:
         # uvicorn has logged it already.

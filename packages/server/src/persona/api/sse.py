@@ -5,6 +5,10 @@ as ``id`` (a browser's EventSource sends it back as ``Last-Event-ID`` when it re
 comment line goes out when nothing was sent for ``HEARTBEAT_INTERVAL`` seconds, so proxies
 keep the connection open and a gone client is noticed. When the client disconnects Starlette
 cancels the response, and closing the event iterator ends its subscription.
+
+When the server stops, the event iterators end (``EventHub.stop_streams``) and the stream
+closes cleanly with a last comment saying so and the ``retry`` hint again: the client
+reconnects (to another replica, or after the restart) with ``Last-Event-ID``.
 """
 
 from __future__ import annotations
@@ -14,14 +18,19 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 
 from fastapi.sse import KEEPALIVE_COMMENT, format_sse_event
-from starlette.responses import StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
 from persona.events.schemas import RunEvent
 
 EVENT_STREAM = "text/event-stream"
 HEARTBEAT_INTERVAL = 15.0
 RETRY_MILLISECONDS = 2000
-"""How long an EventSource waits before it reconnects, sent once at the start."""
+"""How long an EventSource waits before it reconnects, sent at the start (and at a stop)."""
+STOP_STREAMS = "persona.stop_streams"
+"""The lifespan state's key of the callable that ends every stream of the app."""
+STOPPING = format_sse_event(
+    retry=RETRY_MILLISECONDS, comment="server stopping: reconnect with Last-Event-ID"
+)
 
 
 def wants_event_stream(accept: str | None) -> bool:
@@ -30,10 +39,13 @@ def wants_event_stream(accept: str | None) -> bool:
 
 
 def event_stream_response(
-    events: AsyncIterator[RunEvent], event_id: Callable[[RunEvent], str]
+    events: AsyncIterator[RunEvent],
+    event_id: Callable[[RunEvent], str],
+    stopped: Callable[[], bool] = lambda: False,
 ) -> StreamingResponse:
+    """``stopped`` says, once the events end, whether they ended for a server stop."""
     return StreamingResponse(
-        _encoded(events, event_id),
+        _encoded(events, event_id, stopped),
         media_type=EVENT_STREAM,
         headers={
             "Cache-Control": "no-store",
@@ -43,8 +55,16 @@ def event_stream_response(
     )
 
 
+def nothing_follows() -> Response:
+    """The answer to a stream that would be empty for good (a run that has ended, resumed
+    after its last event): 204 is what stops an EventSource from reconnecting."""
+    return Response(status_code=204, headers={"Cache-Control": "no-store", "Vary": "Accept"})
+
+
 async def _encoded(
-    events: AsyncIterator[RunEvent], event_id: Callable[[RunEvent], str]
+    events: AsyncIterator[RunEvent],
+    event_id: Callable[[RunEvent], str],
+    stopped: Callable[[], bool] = lambda: False,
 ) -> AsyncIterator[bytes]:
     yield format_sse_event(retry=RETRY_MILLISECONDS, comment="events follow")
     pending: asyncio.Future[RunEvent] | None = None
@@ -59,6 +79,8 @@ async def _encoded(
             try:
                 event = pending.result()
             except StopAsyncIteration:
+                if stopped():
+                    yield STOPPING
                 return
             finally:
                 pending = None if done else pending

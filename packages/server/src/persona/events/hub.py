@@ -110,6 +110,8 @@ class EventHub:
         self._woken = asyncio.Event()
         self._pump: asyncio.Task[None] | None = None
         self._closed = False
+        self.stopping = False
+        """Set by ``stop_streams``: every stream ends, and streams opened now end at once."""
 
     async def read_start(
         self, run_id: str, experiment_id: str | None, after: int, limit: int
@@ -160,6 +162,9 @@ class EventHub:
         if self._closed:
             raise RuntimeError("the event hub is closed")
         subscription = Subscription(run_id, experiment_id)
+        if self.stopping:
+            subscription.end()  # what the table holds, then the end
+            return subscription
         if run_id is not None:
             # A run new to the hub is read from ``after`` on; one already read keeps its
             # position, and the caller reads the events up to it from the table.
@@ -189,6 +194,16 @@ class EventHub:
     def wake(self) -> None:
         """Something was committed (a notification): read what is new now."""
         self._woken.set()
+
+    def stop_streams(self) -> None:
+        """End every open stream now, and every stream opened from now on after what the
+        table holds: the server is stopping, and its clients resume elsewhere (or after the
+        restart) with Last-Event-ID. Without this, a stream would hold its connection until
+        the server's grace period ran out and cut it."""
+        self.stopping = True
+        for subscriptions in (*self._by_run.values(), *self._by_experiment.values()):
+            for subscription in subscriptions:
+                subscription.end()
 
     async def aclose(self) -> None:
         self._closed = True

@@ -39,7 +39,7 @@ async def list_run_events(
 
 async def stream_run_events(
     hub: EventHub, call: Call, repository: Repository, experiment_id: str, run_id: str, after: int
-) -> AsyncIterator[RunEvent]:
+) -> ClosingStream[RunEvent]:
     events = await open_run_event_stream(hub, call, repository, experiment_id, run_id, after)
     return _public(events)
 
@@ -90,6 +90,6 @@ async def _start_event(
 
 def _public(
     events: AsyncGenerator[StoredRunEvent, None] | ClosingStream[StoredRunEvent],
-) -> AsyncIterator[RunEvent]:
+) -> ClosingStream[RunEvent]:
     """The events in the API's shape; closing it closes ``events``."""
     return ClosingStream(events, convert=run_event)

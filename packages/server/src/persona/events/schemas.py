@@ -46,10 +46,18 @@ class RunFailedData(OutputModel):
 
 
 class _RunEventBase(OutputModel):
-    id: int = Field(description="Increases by one per event of the run; resume after it.")
+    id: int = Field(
+        description="The event's number in its run: 1, 2, 3, ... in the order the run's "
+        "events happened. Resume a stream after it; order webhook deliveries of a run by it "
+        "(they may arrive out of order)."
+    )
     run_id: str
     experiment_id: str
-    created_at: AwareDatetime
+    timestamp: AwareDatetime = Field(description="When the event happened.")
+    created_at: AwareDatetime = Field(
+        description="Deprecated: the same as `timestamp`, kept until the next minor version.",
+        json_schema_extra={"deprecated": True},
+    )
 
 
 class RunQueuedEvent(_RunEventBase):
@@ -130,6 +138,7 @@ def run_event(stored: StoredRunEvent) -> RunEvent:
             "type": stored.type,
             "run_id": stored.run_id,
             "experiment_id": stored.experiment_id,
+            "timestamp": stored.created_at,
             "created_at": stored.created_at,
             "data": stored.payload,
         }
@@ -147,3 +156,17 @@ def parse_event_key(key: str) -> tuple[str, int] | None:
     if not run_id or not seq.isdigit() or len(seq) > 12:
         return None
     return run_id, int(seq)
+
+
+class StreamTicket(OutputModel):
+    """A credential for one event stream, for a browser's EventSource (which cannot send
+    an Authorization header)."""
+
+    ticket: str = Field(description="Pass as `?ticket=`; opens this stream only.")
+    url: str = Field(
+        description="The stream's path with the ticket: `new EventSource(base + url)`."
+    )
+    expires_at: AwareDatetime = Field(
+        description="Until when the stream may be opened (or reopened by a reconnect) with it; "
+        "a stream already open keeps going."
+    )

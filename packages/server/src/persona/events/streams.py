@@ -24,7 +24,10 @@ U = TypeVar("U")
 
 class ClosingStream(AsyncIterator[U]):
     """An async iterator whose ``aclose`` always releases what it holds, even when it was
-    closed before its first item (an async generator's ``finally`` would not run then)."""
+    closed before its first item (an async generator's ``finally`` would not run then).
+
+    ``nothing_follows`` is known when it opens: the run has ended and no event follows the
+    one it resumes after, so it yields nothing (an HTTP stream answers 204 then)."""
 
     def __init__(
         self,
@@ -35,6 +38,7 @@ class ClosingStream(AsyncIterator[U]):
         self._source = source
         self._release = release
         self._convert = convert
+        self.nothing_follows: bool = isinstance(source, ClosingStream) and source.nothing_follows
 
     def __aiter__(self) -> ClosingStream[U]:
         return self
@@ -68,7 +72,11 @@ async def open_run_event_stream(
         hub.unsubscribe(subscription)
         raise
     events = _run_events(hub, call, repository, run_id, subscription, after, finished, page)
-    return ClosingStream(events, lambda: hub.unsubscribe(subscription))
+    stream: ClosingStream[StoredRunEvent] = ClosingStream(
+        events, lambda: hub.unsubscribe(subscription)
+    )
+    stream.nothing_follows = finished and not page
+    return stream
 
 
 async def _run_events(

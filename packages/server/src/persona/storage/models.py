@@ -188,8 +188,9 @@ class RunEventRow(Base):
 class WebhookRow(Base):
     """An endpoint that receives run events, signed with its secret (Standard Webhooks).
 
-    After a rotation the previous secret keeps signing, next to the new one, until
-    ``previous_secret_expires_at``."""
+    After a rotation the secrets it replaced keep signing, next to the new one, each until
+    its grace period ends: ``previous_secrets`` holds ``{"secret", "expires_at"}`` (ISO 8601)
+    for each, newest first."""
 
     __tablename__ = "webhooks"
 
@@ -197,8 +198,9 @@ class WebhookRow(Base):
     url: Mapped[str] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
     secret: Mapped[str] = mapped_column(String(100))
-    previous_secret: Mapped[str | None] = mapped_column(String(100))
-    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    previous_secrets: Mapped[list[dict[str, str]]] = mapped_column(
+        JSON, server_default="[]", default=list
+    )
     enabled: Mapped[bool] = mapped_column(Boolean)
     disabled_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

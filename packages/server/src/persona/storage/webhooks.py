@@ -94,11 +94,13 @@ class WebhookStore(StoreBase):
     def rotate_webhook_secret(
         self, webhook_id: str, secret: str, now: datetime, overlap: timedelta
     ) -> WebhookWithSecret:
-        """A new secret; the current one keeps signing too for ``overlap``."""
+        """A new secret; the current one keeps signing too for ``overlap``, and so does every
+        earlier one still inside its own grace period (a second rotation drops none)."""
         with self.db.write() as session:
             row = _webhook_row(session, webhook_id, for_update=True)
-            row.previous_secret, row.secret = row.secret, secret
-            row.previous_secret_expires_at = now + overlap
+            replaced = {"secret": row.secret, "expires_at": (now + overlap).isoformat()}
+            row.previous_secrets = [replaced, *_in_grace(row.previous_secrets, now)]
+            row.secret = secret
             session.flush()
             types = _event_types(session, [webhook_id]).get(row.id, [])
             return WebhookWithSecret(**_webhook(row, types), secret=secret)
@@ -167,10 +169,8 @@ class WebhookStore(StoreBase):
         if not webhook.enabled:
             self.finish_attempt(key, "failed", None, now, error="the webhook is disabled")
             return None
-        secrets = [webhook.secret]
-        expires = webhook.previous_secret_expires_at
-        if webhook.previous_secret and expires is not None and expires > now:
-            secrets.append(webhook.previous_secret)
+        in_grace = _in_grace(webhook.previous_secrets, now)
+        secrets = [webhook.secret, *(kept["secret"] for kept in in_grace)]
         return Outgoing(
             key, webhook.url, secrets, StoredRunEvent.model_validate(event._asdict()), attempts
         )
@@ -205,6 +205,11 @@ class WebhookStore(StoreBase):
             row = session.get(WebhookRow, webhook_id)
             if row is not None:
                 row.enabled, row.disabled_reason = False, reason
+
+
+def _in_grace(previous: list[dict[str, str]] | None, now: datetime) -> list[dict[str, str]]:
+    """The replaced secrets whose grace period has not ended, newest first."""
+    return [kept for kept in previous or [] if datetime.fromisoformat(kept["expires_at"]) > now]
 
 
 def _webhook_row(session: Any, webhook_id: str, *, for_update: bool = False) -> WebhookRow:

@@ -7,8 +7,11 @@ another takes over once the lease lapses), and posts the event as JSON with the 
 Webhooks headers (``webhook-id``, ``webhook-timestamp``, ``webhook-signature`` computed by
 the ``standardwebhooks`` package, with both secrets during a rotation). A 2xx answer
 succeeds; 410 Gone disables the webhook; anything else, or no answer within
-``TIMEOUT``, is retried after the next of ``Settings.webhook_retry_delays`` until they run
-out. Redirects are not followed and at most ``MAX_RESPONSE_BYTES`` of an answer is read.
+``Settings.webhook_timeout``, is retried after the next of ``Settings.webhook_retry_delays``
+until they run out, or later when the receiver's ``Retry-After`` asks for more time (never
+later than the longest delay of the schedule). Redirects are not followed and at most
+``MAX_RESPONSE_BYTES`` of an answer is read. Deliveries are concurrent, so a run's events
+may arrive out of order (as Standard Webhooks allows): receivers order them by ``id``.
 Sending runs beside the runs, never in their way: a run's transaction only records the
 delivery.
 """
@@ -21,7 +24,8 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -39,11 +43,10 @@ logger = logging.getLogger("persona.webhooks")
 
 POLL_INTERVAL = 1.0
 """Seconds between two looks for due deliveries."""
-TIMEOUT = 10.0
-"""Seconds a receiver has to answer."""
 MAX_RESPONSE_BYTES = 64 * 1024
 LEASE = timedelta(seconds=60)
-"""How long a claimed attempt is held: longer than ``TIMEOUT`` plus recording it."""
+"""How long a claimed attempt is held: longer than the timeout (at most 30 s) plus
+recording it."""
 BATCH = 50
 """Deliveries claimed at a look; sent concurrently."""
 
@@ -58,7 +61,7 @@ class WebhookSender:
         self._woken = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._http = httpx.AsyncClient(
-            timeout=TIMEOUT,
+            timeout=settings.webhook_timeout,
             follow_redirects=False,
             headers={"User-Agent": "persona-webhooks", "Content-Type": "application/json"},
         )
@@ -106,9 +109,10 @@ class WebhookSender:
             return
         started = time.monotonic()
         status: int | None = None
+        wait: float | None = None
         try:
             await check_target(outgoing.url, allow_private=self._settings.webhook_allow_private)
-            status = await self._post(outgoing)
+            status, wait = await self._post(outgoing)
             error = None if 200 <= status < 300 else f"the receiver answered {status}"
         except UnsafeTarget as exc:
             error = str(exc)
@@ -129,9 +133,10 @@ class WebhookSender:
                 await asyncio.shield(release)
             raise
         duration = round((time.monotonic() - started) * 1000)
-        await self._record(outgoing, status, error, duration)
+        await self._record(outgoing, status, error, duration, wait)
 
-    async def _post(self, outgoing: Outgoing) -> int:
+    async def _post(self, outgoing: Outgoing) -> tuple[int, float | None]:
+        """The receiver's status, and the seconds its ``Retry-After`` asks to wait."""
         event = run_event(outgoing.event)
         body = event.model_dump_json().encode()
         message_id = event_key(event)
@@ -150,10 +155,15 @@ class WebhookSender:
                 read += len(chunk)
                 if read >= MAX_RESPONSE_BYTES:
                     break
-            return reply.status_code
+            return reply.status_code, retry_after(reply.headers.get("retry-after"), utcnow())
 
     async def _record(
-        self, outgoing: Outgoing, status: int | None, error: str | None, duration: int
+        self,
+        outgoing: Outgoing,
+        status: int | None,
+        error: str | None,
+        duration: int,
+        wait: float | None = None,
     ) -> None:
         now = utcnow()
         repository = self._repository
@@ -164,7 +174,9 @@ class WebhookSender:
             reason = "the receiver answered 410 Gone"
             await self._call(repository.disable_webhook, outgoing.key[0], reason)
         else:
-            state, next_at = self._retry(outgoing.attempts, now)
+            state, next_at = self._retry(outgoing.attempts, now, wait)
+            if wait is not None and state == "pending":
+                error = f"{error} (Retry-After: {wait:g} s)"
         await self._call(
             repository.finish_attempt,
             outgoing.key,
@@ -176,12 +188,34 @@ class WebhookSender:
             duration_ms=duration,
         )
 
-    def _retry(self, attempts: int, now: datetime) -> tuple[str, datetime | None]:
-        """After failed attempt number ``attempts``: pending until the next delay, or failed
-        once every delay was used."""
+    def _retry(
+        self, attempts: int, now: datetime, wait: float | None
+    ) -> tuple[str, datetime | None]:
+        """After failed attempt number ``attempts``: pending until the next delay (or the
+        receiver's ``wait``, when longer, up to the schedule's longest delay), or failed once
+        every delay was used."""
         delays = self._settings.webhook_retry_delays
         if attempts > len(delays):
             return "failed", None
         # Jitter, so deliveries that failed together (a receiver down) do not return together.
         delay = delays[attempts - 1] * random.uniform(0.8, 1.2)  # noqa: S311 - not a secret
+        if wait is not None:
+            delay = max(delay, min(wait, max(delays)))
         return "pending", now + timedelta(seconds=delay)
+
+
+def retry_after(header: str | None, now: datetime) -> float | None:
+    """The seconds a ``Retry-After`` header asks for: a number of seconds or an HTTP date
+    (RFC 9110, 10.2.3). None when absent or unreadable; 0 for a date already past."""
+    if header is None:
+        return None
+    header = header.strip()
+    if header.isascii() and header.isdigit():
+        return float(header)
+    try:
+        when = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # RFC 9110 dates are GMT; an obsolete form may say nothing
+        when = when.replace(tzinfo=UTC)
+    return max((when - now).total_seconds(), 0.0)

@@ -6,9 +6,7 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 
 from persona.api.deps import Cursor, Limit, ServiceDep, TokenFirstRoute
 from persona.api.openapi import problems
-from persona.api.sse import event_stream_response, wants_event_stream
 from persona.errors import InvalidInputError
-from persona.events.schemas import RunEventPage
 from persona.schemas import (
     EvidencePage,
     GenerationOverrides,
@@ -146,66 +144,6 @@ async def get_run(experiment_id: str, run_id: str, service: ServiceDep) -> RunDe
 async def cancel_run(experiment_id: str, run_id: str, service: ServiceDep) -> Run:
     """Cancel a queued or running run; 409 when it has already finished."""
     return await service.cancel_run(experiment_id, run_id)
-
-
-@router.get(
-    "/runs/{run_id}/events",
-    operation_id="listRunEvents",
-    response_model=RunEventPage,
-    responses={
-        200: {
-            "description": "A page of the run's events as JSON; with `Accept: "
-            "text/event-stream`, the events as Server-Sent Events (see the operation)."
-        },
-        **problems(401, 404, 422),
-    },
-)
-async def list_run_events(
-    experiment_id: str,
-    run_id: str,
-    service: ServiceDep,
-    limit: Limit = 100,
-    after: Annotated[
-        int,
-        Query(
-            ge=0,
-            le=2**31 - 1,
-            description="Only events after this event id (0: from the first).",
-        ),
-    ] = 0,
-    last_event_id: Annotated[
-        str | None,
-        Header(
-            alias="Last-Event-ID",
-            max_length=40,
-            description="For a stream: resume after this event id (overrides `after`).",
-        ),
-    ] = None,
-    # Left out of the document: one media type per response is what generated clients parse.
-    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> RunEventPage | Response:
-    """The run's state changes (queued, started, progress, succeeded, failed, cancelled),
-    oldest first.
-
-    With `Accept: text/event-stream` the same path streams them as Server-Sent Events: the
-    events after `after` (or the `Last-Event-ID` header), then each one as it happens, until
-    the run's terminal event (run.succeeded, run.failed or run.cancelled) ends the stream.
-    Each SSE has the event's `type` as `event`, its `id` as `id`, and the event's JSON (one
-    of the RunEvent schemas) as `data`; a comment is sent every 15 s of silence."""
-    if wants_event_stream(accept):
-        start = after if last_event_id is None else _event_id(last_event_id)
-        events = await service.stream_run_events(experiment_id, run_id, after=start)
-        return event_stream_response(events, lambda event: str(event.id))
-    return await service.list_run_events(experiment_id, run_id, after=after, limit=limit)
-
-
-def _event_id(header: str) -> int:
-    if not (header.isascii() and header.isdigit() and len(header) <= 12):
-        raise InvalidInputError(
-            f"Last-Event-ID must be the id of an event of the run (digits), not {header!r}",
-            location=["header", "Last-Event-ID"],
-        )
-    return int(header)
 
 
 def evidence_filter(

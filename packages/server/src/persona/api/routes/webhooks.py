@@ -4,7 +4,7 @@ import inspect
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, Request, Response
 
 from persona.api.deps import Cursor, Limit, ServiceDep, TokenFirstRoute
 from persona.api.openapi import problems
@@ -34,12 +34,27 @@ router = APIRouter(prefix="/webhooks", tags=["webhooks"], route_class=TokenFirst
     operation_id="createWebhook",
     status_code=201,
     response_model=WebhookWithSecret,
-    responses=problems(401, 422),
+    responses={
+        201: {
+            "description": "Created; `Location` is the webhook's URL.",
+            "headers": {
+                "Location": {"schema": {"type": "string"}, "description": "The webhook's URL."}
+            },
+        },
+        **problems(401, 422),
+    },
 )
-async def create_webhook(body: WebhookCreate, service: ServiceDep) -> WebhookWithSecret:
+async def create_webhook(
+    body: WebhookCreate, service: ServiceDep, request: Request, response: Response
+) -> WebhookWithSecret:
     """Register an endpoint for run events. The answer holds the signing secret, shown only
-    now: every delivery is signed with it per the Standard Webhooks specification."""
-    return await service.create_webhook(body)
+    now: every delivery is signed with it per the Standard Webhooks specification.
+
+    Deliveries are sent at least once, and not necessarily in order: a receiver orders the
+    events of a run by their `id` (1, 2, 3, ...) and skips a `webhook-id` it has seen."""
+    created = await service.create_webhook(body)
+    response.headers["Location"] = request.url_for("get_webhook", webhook_id=created.id).path
+    return created
 
 
 @router.get("", operation_id="listWebhooks", response_model=WebhookList, responses=problems(401))
