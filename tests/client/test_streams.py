@@ -30,6 +30,7 @@ def sse(seq: int, event_type: str) -> bytes:
         "type": event_type,
         "run_id": "run-abc",
         "experiment_id": "exp-abc",
+        "timestamp": NOW,
         "created_at": NOW,
         "data": DATA[event_type],
     }
@@ -96,6 +97,24 @@ def test_a_stream_starts_after_the_given_event(run: pc.models.Run, sleeps: list[
     script = Script(stream(sse(4, "run.succeeded")))
     assert [e.id for e in script.sync_client().runs.stream(run, after=3)] == [4]
     assert script.requests[0].headers["last-event-id"] == "3"
+
+
+def test_a_stream_after_the_last_event_of_an_ended_run_is_empty(
+    run: pc.models.Run, sleeps: list[float]
+) -> None:
+    """204 No Content: the run has ended and nothing follows; no reconnecting."""
+    script = Script(httpx.Response(204))
+    assert list(script.sync_client().runs.stream(run, after=4)) == []
+    assert len(script.requests) == 1 and sleeps == []
+
+
+async def test_an_async_stream_after_the_last_event_of_an_ended_run_is_empty(
+    run: pc.models.Run, sleeps: list[float]
+) -> None:
+    script = Script(httpx.Response(204))
+    async with script.async_client() as client:
+        assert [event async for event in client.runs.stream(run, after=4)] == []
+    assert len(script.requests) == 1 and sleeps == []
 
 
 def test_a_stream_gives_up_after_reconnecting_in_vain(

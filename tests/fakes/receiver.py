@@ -18,8 +18,11 @@ class Delivery:
 
 
 class WebhookReceiver:
-    def __init__(self, *statuses: int, port: int = 0, stall: bool = False) -> None:
-        """``stall``: take each delivery and answer only once ``release`` is set."""
+    def __init__(
+        self, *statuses: int, port: int = 0, stall: bool = False, retry_after: str | None = None
+    ) -> None:
+        """``stall``: take each delivery and answer only once ``release`` is set.
+        ``retry_after``: the Retry-After header of every answer that is not a 2xx."""
         self.statuses: deque[int] = deque(statuses)
         self.deliveries: list[Delivery] = []
         self.received = threading.Condition()
@@ -38,6 +41,8 @@ class WebhookReceiver:
                 if stall:
                     receiver.release.wait(60)
                 self.send_response(status)
+                if retry_after is not None and not 200 <= status < 300:
+                    self.send_header("Retry-After", retry_after)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
                 self.wfile.write(b"ok")

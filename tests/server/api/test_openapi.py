@@ -32,6 +32,8 @@ OPERATION_IDS = {
     "listProviders",
     "listRunEvents",
     "listExperimentEvents",
+    "createRunStreamTicket",
+    "createExperimentStreamTicket",
     "createWebhook",
     "listWebhooks",
     "getWebhook",

@@ -17,6 +17,7 @@ def _cancelled() -> RunEvent:
         id=7,
         run_id="run-a",
         experiment_id="exp-a",
+        timestamp=datetime(2026, 1, 1, tzinfo=UTC),
         created_at=datetime(2026, 1, 1, tzinfo=UTC),
         data=NoEventData(),
     )

@@ -40,6 +40,8 @@ from persona_client._streams import (
 from persona_client.models import Health
 
 T = TypeVar("T")
+NOTHING_FOLLOWS = 204
+"""A stream's answer when the run has ended and no event follows the one resumed after."""
 
 UploadFiles = list[tuple[str, tuple[str, IO[bytes], str]]]
 
@@ -153,10 +155,13 @@ class PersonaClient(BaseClient):
             )
 
     @contextlib.contextmanager
-    def stream(self, operation: Operation[object], cursor: StreamCursor) -> Iterator[EventSource]:
+    def stream(
+        self, operation: Operation[object], cursor: StreamCursor
+    ) -> Iterator[EventSource | None]:
         """Open ``operation`` as a stream of Server-Sent Events, resuming after the cursor's
-        last event. Raises the API error of an error answer, and EventStreamUnavailable when
-        the answer is not an event stream."""
+        last event; None when nothing follows it (204: the run has ended). Raises the API
+        error of an error answer, and EventStreamUnavailable when the answer is not an event
+        stream."""
         with self._http.stream(
             operation.method,
             self._url(operation),
@@ -164,6 +169,9 @@ class PersonaClient(BaseClient):
             headers={**self._headers_for(operation), **cursor.headers()},
             timeout=stream_timeout(self.timeout, cursor),
         ) as response:
+            if response.status_code == NOTHING_FOLLOWS:
+                yield None
+                return
             if not response.is_success:
                 response.read()
                 raise make_status_error(response)
@@ -265,7 +273,7 @@ class AsyncPersonaClient(BaseClient):
     @contextlib.asynccontextmanager
     async def stream(
         self, operation: Operation[object], cursor: StreamCursor
-    ) -> AsyncIterator[EventSource]:
+    ) -> AsyncIterator[EventSource | None]:
         """Open ``operation`` as a stream of Server-Sent Events; see ``PersonaClient.stream``."""
         async with self._http.stream(
             operation.method,
@@ -274,6 +282,9 @@ class AsyncPersonaClient(BaseClient):
             headers={**self._headers_for(operation), **cursor.headers()},
             timeout=stream_timeout(self.timeout, cursor),
         ) as response:
+            if response.status_code == NOTHING_FOLLOWS:
+                yield None
+                return
             if not response.is_success:
                 await response.aread()
                 raise make_status_error(response)

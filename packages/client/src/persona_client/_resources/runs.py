@@ -153,6 +153,8 @@ class Runs(_Resource):
         while True:
             try:
                 with self._stream(operation, cursor) as source:
+                    if source is None:
+                        return  # the run has ended; nothing follows the last event
                     request = source.response.request
                     for sse in source.iter_sse():
                         event = cursor.received(sse)
@@ -319,6 +321,8 @@ class AsyncRuns(_AsyncResource):
         while True:
             try:
                 async with self._stream(operation, cursor) as source:
+                    if source is None:
+                        return  # the run has ended; nothing follows the last event
                     request = source.response.request
                     async for sse in source.aiter_sse():
                         event = cursor.received(sse)
