@@ -8,7 +8,10 @@ failure.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,3 +49,22 @@ def find_chromium(binary: Path, *, required: bool) -> Path:
             required=required,
         )
     return binary
+
+
+@contextmanager
+def launched_chromium() -> Iterator[Any]:
+    """Playwright's Chromium on Debian's binary, headless and offline; a skip (or a failure
+    under PERSONA_REQUIRE_BROWSER=1) when the browser or Playwright is missing."""
+    find_chromium(CHROMIUM, required=BROWSER_REQUIRED)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable(
+            "playwright is not installed (hatch test installs it)", required=BROWSER_REQUIRED
+        )
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=list(OFFLINE_ARGS), headless=True
+        )
+        yield launched
+        launched.close()

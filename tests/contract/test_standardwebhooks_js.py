@@ -25,7 +25,7 @@ TOKEN = "webhook-js-token-0123456789"
 VERIFY_SCRIPT = """
 const fs = require("fs");
 const { Webhook } = require("standardwebhooks");
-const { secrets, deliveries } = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+const { secrets, deliveries } = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
 const results = deliveries.map(({ body, headers }) => secrets.map((secret) => {
   try {
     return new Webhook(secret).verify(Buffer.from(body, "base64"), headers).type;

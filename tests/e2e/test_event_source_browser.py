@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browsers import BROWSER_REQUIRED, CHROMIUM, OFFLINE_ARGS, find_chromium, unavailable
+from tests.browsers import launched_chromium
 from tests.servers import (
     RUN_TIMEOUT,
     ServerProcess,
@@ -145,19 +145,8 @@ class Relay:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    find_chromium(CHROMIUM, required=BROWSER_REQUIRED)
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable(
-            "playwright is not installed (hatch test installs it)", required=BROWSER_REQUIRED
-        )
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=list(OFFLINE_ARGS), headless=True
-        )
+    with launched_chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
@@ -168,18 +157,13 @@ def app_origin() -> Iterator[AppOrigin]:
 
 
 @pytest.fixture(scope="module")
-def provider() -> Iterator[StalledProvider]:
-    stalled = StalledProvider()
-    yield stalled
-    stalled.close()
-
-
-@pytest.fixture(scope="module")
 def server(
-    tmp_path_factory: pytest.TempPathFactory, app_origin: AppOrigin, provider: StalledProvider
+    tmp_path_factory: pytest.TempPathFactory,
+    app_origin: AppOrigin,
+    stalled_provider: StalledProvider,
 ) -> Iterator[ServerProcess]:
     data_dir = make_data_dir(tmp_path_factory.mktemp("browser-app"))
-    env = clean_env(PERSONA_CORS_ORIGINS=app_origin.url, OPENAI_BASE_URL=provider.url)
+    env = clean_env(PERSONA_CORS_ORIGINS=app_origin.url, OPENAI_BASE_URL=stalled_provider.url)
     with running_server(data_dir, env, "--auth-token", TOKEN, "--log-level", "info") as running:
         yield running
 
@@ -215,8 +199,9 @@ def start_run(api: httpx.Client, body: dict[str, Any]) -> tuple[str, str, str]:
 
 
 def stream_requests(server: ServerProcess, run_id: str) -> list[tuple[str, int]]:
-    """The access log's requests for the run's event stream: (target, status)."""
-    pattern = re.compile(rf'"GET (\S*/runs/{run_id}/events\S*) HTTP/1.1" (\d+)')
+    """The access log's requests for the run's events with a ticket (the browser's):
+    (target, status)."""
+    pattern = re.compile(rf'"GET (\S*/runs/{run_id}/events\?ticket=\S*) HTTP/1.1" (\d+)')
     return [(m[1], int(m[2])) for m in pattern.finditer(server.output())]
 
 
@@ -268,11 +253,15 @@ def test_without_close_the_reconnect_after_the_terminal_event_gets_204_and_stops
 
 
 def test_a_dropped_stream_resumes_without_losing_or_repeating_an_event(
-    tab: Any, relay: Relay, api: httpx.Client, server: ServerProcess, provider: StalledProvider
+    tab: Any,
+    relay: Relay,
+    api: httpx.Client,
+    server: ServerProcess,
+    stalled_provider: StalledProvider,
 ) -> None:
-    provider.called.clear()
+    stalled_provider.called.clear()
     experiment_id, run_id, location = start_run(api, STALLED)
-    assert provider.called.wait(RUN_TIMEOUT)  # running, and staying so until cancelled
+    assert stalled_provider.called.wait(RUN_TIMEOUT)  # running, and staying so until cancelled
 
     tab.evaluate(
         "([api, token, e, r]) => watch(api, token, e, r, true)",

@@ -34,13 +34,6 @@ LOCAL_BODY: dict[str, Any] = {
 
 
 @pytest.fixture(scope="module")
-def stalled_provider() -> Iterator[StalledProvider]:
-    provider = StalledProvider()
-    yield provider
-    provider.close()
-
-
-@pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_data_dir(tmp_path_factory.mktemp("server"), TEST_INTERVIEWS)
 

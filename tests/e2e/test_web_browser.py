@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browsers import BROWSER_REQUIRED, CHROMIUM, OFFLINE_ARGS, find_chromium, unavailable
+from tests.browsers import BROWSER_REQUIRED, launched_chromium, unavailable
 from tests.paths import EXAMPLE_INTERVIEWS, REPO_ROOT
 from tests.servers import ServerProcess, clean_env, make_data_dir, running_server, wait_for
 
@@ -61,23 +61,12 @@ class Watch:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    find_chromium(CHROMIUM, required=BROWSER_REQUIRED)
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable(
-            "playwright is not installed (hatch test installs it)", required=BROWSER_REQUIRED
-        )
-    if not AXE.exists():
-        unavailable(
-            "axe-core is missing: run `npm ci` in tools/contract", required=BROWSER_REQUIRED
-        )
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=list(OFFLINE_ARGS), headless=True
-        )
+    with launched_chromium() as launched:
+        if not AXE.exists():
+            unavailable(
+                "axe-core is missing: run `npm ci` in tools/contract", required=BROWSER_REQUIRED
+            )
         yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
