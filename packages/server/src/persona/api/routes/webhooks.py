@@ -158,11 +158,20 @@ def document_deliveries(receiver: APIRouter) -> None:
                 f"POSTed to every webhook that receives `{event_type}` (or `*`). Verify the "
                 "signature with the webhook's secret (Standard Webhooks; "
                 "`persona_client.verify_webhook`) before trusting the body. Answer 2xx "
-                "quickly; anything else is retried after 5 s, 5 min, 30 min, 2 h, 5 h and "
-                "10 h, and 410 Gone disables the webhook."
+                "within 15 s; anything else is retried after 5 s, 5 min, 30 min, 2 h, 5 h "
+                "and 10 h (later when the answer's `Retry-After` asks, up to 10 h), and 410 "
+                "Gone disables the webhook. Deliveries are at least once and not in order: "
+                "order a run's events by `id` and skip a `webhook-id` already seen."
             ),
             status_code=200,
-            responses={410: {"description": "Disable this webhook: no more deliveries."}},
+            responses={
+                410: {"description": "Disable this webhook: no more deliveries."},
+                503: {
+                    "description": "Not now: retried after the schedule's next delay, or "
+                    "after `Retry-After` (seconds or an HTTP date) when that is longer.",
+                    "headers": {"Retry-After": {"schema": {"type": "string"}}},
+                },
+            },
         )
 
 
