@@ -220,3 +220,48 @@ async def test_an_experiment_stream_gives_every_runs_events_and_resumes_after_a_
         rest = [await anext(resumed) for _ in range(len(listed.items) - 1)]
     await resumed.aclose()  # type: ignore[attr-defined]
     assert [event_key(e) for e in rest] == [event_key(e) for e in listed.items[1:]]
+
+
+async def test_stopping_the_streams_ends_every_open_one_and_any_opened_after(
+    service: PersonaService, scripted: ScriptedProvider, wait_until: WaitUntil
+) -> None:
+    experiment_id, run_id = await _held_run(service, scripted)
+    await asyncio.wait_for(scripted.started.wait(), WITHIN)
+
+    async def progress_stored() -> bool:
+        events = (await service.list_run_events(experiment_id, run_id)).items
+        return any(event.type == "run.progress" for event in events)
+
+    await wait_until(progress_stored, within=WITHIN)  # nothing more is written until released
+    run_stream = await service.stream_run_events(experiment_id, run_id)
+    experiment_stream = await service.stream_experiment_events(experiment_id)
+    first = await asyncio.wait_for(anext(run_stream), WITHIN)
+
+    service.stop_streams()
+    rest = await _collect(run_stream)
+    whole_experiment = await _collect(experiment_stream)
+    opened_after = await _collect(await service.stream_run_events(experiment_id, run_id))
+
+    assert service.streams_stopped
+    stored = (await service.list_run_events(experiment_id, run_id)).items
+    assert [first, *rest] == stored, "the open stream gave what was stored, then ended"
+    assert whole_experiment == stored
+    assert opened_after == stored
+    assert all(event.type not in TERMINAL for event in stored), "the run is still running"
+    assert scripted.hold is not None
+    scripted.hold.set()
+
+
+async def test_nothing_follows_the_terminal_event_of_a_finished_run(
+    service: PersonaService, scripted: ScriptedProvider
+) -> None:
+    experiment = await service.create_experiment(_body())
+    run = (await service.start_run(experiment.id)).run
+    await service.wait_for_run(experiment.id, run.id, timeout=WITHIN)
+    last = (await service.list_run_events(experiment.id, run.id, limit=200)).items[-1]
+
+    after_last = await service.stream_run_events(experiment.id, run.id, after=last.id)
+    before_last = await service.stream_run_events(experiment.id, run.id, after=last.id - 1)
+
+    assert after_last.nothing_follows and await _collect(after_last) == []
+    assert not before_last.nothing_follows and await _collect(before_last) == [last]
