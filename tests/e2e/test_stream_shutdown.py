@@ -53,38 +53,36 @@ async def _open_streams_then_stop(url: str, stop: asyncio.Event) -> list[str | B
     return await asyncio.gather(*streams, return_exceptions=True)
 
 
-def test_a_stop_with_50_open_streams_ends_them_cleanly_at_once(data_dir: Path) -> None:
-    provider = StalledProvider()
-    env = clean_env(OPENAI_BASE_URL=provider.url)
+def test_a_stop_with_50_open_streams_ends_them_cleanly_at_once(
+    data_dir: Path, stalled_provider: StalledProvider
+) -> None:
+    env = clean_env(OPENAI_BASE_URL=stalled_provider.url)
     headers = {"Authorization": f"Bearer {TOKEN}"}
-    try:
-        with running_server(data_dir, env, "--auth-token", TOKEN, "--log-level", "info") as server:
-            with httpx.Client(base_url=server.base_url, headers=headers, timeout=30) as api:
-                experiment = api.post(
-                    "/experiments", json={**LOCAL_BODY, "config": {"provider": "openai"}}
-                ).json()
-                location = api.post(f"/experiments/{experiment['id']}/generate").headers["location"]
-            assert provider.called.wait(RUN_TIMEOUT)  # the run stays running: streams wait
-            stop = asyncio.Event()
-            stopped_after: list[float] = []
+    with running_server(data_dir, env, "--auth-token", TOKEN, "--log-level", "info") as server:
+        with httpx.Client(base_url=server.base_url, headers=headers, timeout=30) as api:
+            experiment = api.post(
+                "/experiments", json={**LOCAL_BODY, "config": {"provider": "openai"}}
+            ).json()
+            location = api.post(f"/experiments/{experiment['id']}/generate").headers["location"]
+        assert stalled_provider.called.wait(RUN_TIMEOUT)  # the run stays running: streams wait
+        stop = asyncio.Event()
+        stopped_after: list[float] = []
 
-            async def stop_when_open() -> None:
-                await stop.wait()
-                started = time.monotonic()
-                server.process.send_signal(signal.SIGTERM)
-                await asyncio.to_thread(server.process.wait, GRACE_SECONDS * 3)
-                stopped_after.append(time.monotonic() - started)
+        async def stop_when_open() -> None:
+            await stop.wait()
+            started = time.monotonic()
+            server.process.send_signal(signal.SIGTERM)
+            await asyncio.to_thread(server.process.wait, GRACE_SECONDS * 3)
+            stopped_after.append(time.monotonic() - started)
 
-            async def scenario() -> list[str | BaseException]:
-                stopping = asyncio.create_task(stop_when_open())
-                ended = await _open_streams_then_stop(f"{server.base_url}{location}/events", stop)
-                await stopping
-                return ended
+        async def scenario() -> list[str | BaseException]:
+            stopping = asyncio.create_task(stop_when_open())
+            ended = await _open_streams_then_stop(f"{server.base_url}{location}/events", stop)
+            await stopping
+            return ended
 
-            ended = asyncio.run(scenario())
-            log = server.output()
-    finally:
-        provider.close()
+        ended = asyncio.run(scenario())
+        log = server.output()
 
     cut = [repr(result) for result in ended if isinstance(result, BaseException)]
     assert cut == [], f"{len(cut)} streams were cut: {cut[:3]}"
