@@ -70,7 +70,14 @@ async def test_a_run_ticket_opens_that_runs_stream_and_no_other(
         f"{run['location']}/events", params={"ticket": minted["ticket"][:-2] + "xx"}
     )
 
+    with_token_too = await client.get(
+        f"{other['location']}/events",
+        params={"ticket": minted["ticket"]},
+        headers={**AUTHORIZED, **STREAM},
+    )
+
     assert minted["url"].startswith(f"{run['location']}/events?ticket=")
+    assert with_token_too.status_code == 200, "an Authorization header decides alone"
     assert opened.status_code == reopened.status_code == 200
     assert "event: run.succeeded" in opened.text
     assert "event: run.succeeded" in reopened.text

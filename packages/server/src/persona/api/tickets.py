@@ -79,11 +79,12 @@ def ticket_opens(request: Request, ticket: str, target: StreamTarget) -> bool:
 
 
 async def require_token_or_ticket(request: Request) -> None:
-    """A stream's credential: a ticket for this very stream (``?ticket=``), or the token.
+    """A stream's credential: the token when the request has an Authorization header (it
+    alone decides then), else a ticket for this very stream (``?ticket=``).
 
     The one place a ticket is accepted instead of the token."""
     ticket = request.query_params.get(TICKET_PARAMETER)
-    if ticket is None or not request.app.state.api_tokens:
+    if ticket is None or "authorization" in request.headers or not request.app.state.api_tokens:
         await require_token(request)
         return
     params = request.path_params
