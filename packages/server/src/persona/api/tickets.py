@@ -13,7 +13,8 @@ stays valid for reconnects of its stream until it expires. A stream that is open
 going past that; a reconnect after it gets 401 (which stops ``EventSource``), and the
 browser mints a new ticket and resumes with ``?after=`` the last event id it saw. Like the
 session cookie, a ticket names (by a digest) the token that minted it, which must still be
-accepted. The access log shows ``ticket=***``.
+accepted. A request that has an Authorization header is decided by its token alone. The
+access log hides the ticket's value.
 """
 
 from __future__ import annotations
