@@ -19,6 +19,7 @@ from persona.api.memtrace import start_from_environment
 from persona.api.middleware import BodyLimitMiddleware, CorsMiddleware, RequestIdMiddleware
 from persona.api.openapi import TAGS, install_openapi
 from persona.api.routes import (
+    estimates,
     events,
     experiments,
     health,
@@ -126,6 +127,7 @@ def create_app(settings: Settings | None = None, *, long_running: bool = False) 
         experiments.router,
         sources.router,
         runs.router,
+        estimates.router,
         events.router,
         personas.router,
         providers.router,

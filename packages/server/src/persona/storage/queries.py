@@ -66,13 +66,19 @@ def experiments_query(*columns: Any) -> Select[Any]:
         .limit(1)
         .scalar_subquery()
     )
+    # A run's recorded cost is null when its model has no known price: it adds nothing.
+    spent = (
+        select(func.coalesce(func.sum(RunRow.usage["cost_usd"].as_float()), 0.0))
+        .where(of_experiment)
+        .scalar_subquery()
+    )
     return select(
-        *(columns or (ExperimentRow,)), run_count, personas_stored, active, latest_outcome
+        *(columns or (ExperimentRow,)), run_count, personas_stored, active, latest_outcome, spent
     )
 
 
 EXPERIMENTS = experiments_query()
-"""Every experiment with its run count, personas stored and status inputs."""
+"""Every experiment with its run count, personas stored, status inputs and spend."""
 
 EXPERIMENT_BY_ID = EXPERIMENTS.where(ExperimentRow.id == bindparam("experiment_id"))
 """One experiment (``experiment_id``) with its counts and status inputs."""
@@ -97,11 +103,13 @@ CLAIMED = (
         RUNS.experiment_id,
         EXPERIMENT_TABLE.c.data_sources,
         EXPERIMENT_TABLE.c.text_column,
+        RUNS.spend_cap_usd,
     )
     .join_from(RUN_TABLE, EXPERIMENT_TABLE)
     .where(RUNS.id == bindparam("b_run"))
 )
-"""What the runner needs of a run it claimed: attempt, config, and its experiment's sources."""
+"""What the runner needs of a run it claimed: attempt, config, its experiment's sources and
+its spend cap."""
 
 CLAIM = (
     update(RUN_TABLE)

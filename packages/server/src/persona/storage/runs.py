@@ -66,11 +66,12 @@ class RunStore(StoreBase):
         config: ResolvedConfig,
         *,
         idempotency: tuple[str, str] | None = None,
+        spend_cap_usd: float | None = None,
     ) -> tuple[Run, bool]:
         """Insert a queued run. With ``idempotency`` = (key, request hash), a key seen before
         returns (the earlier run, False), or raises IdempotencyConflictError on another hash."""
         try:
-            return self._insert_run(experiment_id, config, idempotency)
+            return self._insert_run(experiment_id, config, idempotency, spend_cap_usd)
         except IntegrityError:
             batch = self.db.open_batch
             if idempotency is None or (batch is not None and batch.as_one):
@@ -80,7 +81,11 @@ class RunStore(StoreBase):
             return self._replay(experiment_id, *idempotency)
 
     def _insert_run(
-        self, experiment_id: str, config: ResolvedConfig, idempotency: tuple[str, str] | None
+        self,
+        experiment_id: str,
+        config: ResolvedConfig,
+        idempotency: tuple[str, str] | None,
+        spend_cap_usd: float | None = None,
     ) -> tuple[Run, bool]:
         now = utcnow()
         values: dict[str, Any] = {
@@ -94,6 +99,7 @@ class RunStore(StoreBase):
             "created_at": now,
             "usage": Usage().model_dump(mode="json"),
             "warnings": [],
+            "spend_cap_usd": spend_cap_usd,
         }
         with self.db.write_connection() as connection:
             if (
@@ -219,6 +225,7 @@ class RunStore(StoreBase):
                 config=ResolvedConfig.model_validate(found.config),
                 data_sources=list(found.data_sources),
                 text_column=found.text_column,
+                spend_cap_usd=found.spend_cap_usd,
             )
 
     def renew_leases(self, owner: str, run_ids: Sequence[str], lease_seconds: float) -> int:
