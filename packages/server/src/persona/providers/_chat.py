@@ -63,6 +63,9 @@ class ChatProvider(ABC):
     max_output_tokens: ClassVar[int] = 32_000
     """What a run plans a reply to hold at most; a model may allow more
     (``pricing.MAX_OUTPUT_TOKENS``), which a reply cut off at its limit is asked again with."""
+    limits_output: ClassVar[bool] = True
+    """Whether a request sets the most tokens its reply may hold (``prompt.max_output_tokens``);
+    a provider whose requests set none may reply with up to the model's output limit."""
     grounds_personas: ClassVar[bool] = True
     """The pipeline checks every quote and citation against the evidence, so the runner
     does not check them a second time."""

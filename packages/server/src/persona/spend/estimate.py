@@ -79,12 +79,20 @@ def chat_estimate(
     mapped = len(prompts) > 1
     # The final request of map-reduce carries the notes: at most what its context holds.
     counted_max = counted + (budget.input_limit if mapped else 0)
-    completion_max = sum(p.max_output_tokens for p in prompts)
     notes = [
         "repairs of unusable replies, replies asked again with more room and further rounds "
         "of condensing notes are not planned: they depend on the replies (a run stops at its "
         "cap all the same)"
     ]
+    if provider.limits_output:
+        completion_max = sum(p.max_output_tokens for p in prompts)
+    else:
+        completion_max = len(prompts) * provider.output_limit(model)
+        notes.append(
+            f"{provider.name}'s requests set no output limit (one would cut a reasoning "
+            f"model's thinking): each reply is bounded by the model's, "
+            f"{provider.output_limit(model)} tokens"
+        )
     low = cost_usd(model, counted, 0)
     high = cost_usd(model, counted_max, completion_max)
     if high is None:

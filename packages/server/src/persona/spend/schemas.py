@@ -39,7 +39,9 @@ class RunEstimate(OutputModel):
         ge=0, description="With the final map_reduce request as full as its context allows."
     )
     completion_tokens_max: int = Field(
-        ge=0, description="The most the planned requests may write: each one's max_tokens."
+        ge=0,
+        description="The most the planned requests may write: each one's max_tokens, or the "
+        "model's output limit where the provider's requests set none (openai, gemini).",
     )
     cost_usd_min: float | None = Field(
         description="The prompt tokens at the model's input price; null when it has no price."

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import importlib
 import math
+import warnings
 from typing import Literal, Protocol, cast
 
 Method = Literal["tokenizer", "characters"]
@@ -31,11 +32,14 @@ class _Encoding(Protocol):
 
 @functools.cache
 def _encoding() -> _Encoding | None:
-    try:
-        module = importlib.import_module("bpe_openai")
-    except ImportError:
-        return None
-    return cast(_Encoding, module.get_encoding(ENCODING))
+    with warnings.catch_warnings():
+        # It reads its data with importlib.resources.open_binary: deprecated, still working.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            module = importlib.import_module("bpe_openai")
+        except ImportError:
+            return None
+        return cast(_Encoding, module.get_encoding(ENCODING))
 
 
 def counting_method() -> Method:
