@@ -558,7 +558,7 @@ class RunEstimate(BaseModel):
     )
     completion_tokens_max: int = Field(
         ...,
-        description="The most the planned requests may write: each one's max_tokens.",
+        description="The most the planned requests may write: each one's max_tokens, or the model's output limit where the provider's requests set none (openai, gemini).",
         ge=0,
         title="Completion Tokens Max",
     )
