@@ -197,3 +197,32 @@ async def test_an_experiment_without_a_budget_runs_uncapped_and_counts_its_spend
     assert run.status == "succeeded" and run.spend_cap_usd is None
     assert run.usage.cost_usd is not None
     assert (await svc.get_experiment(experiment_id)).spent_usd == pytest.approx(run.usage.cost_usd)
+
+
+async def test_active_runs_hold_their_estimate_so_a_loop_of_starts_stops_at_the_budget(
+    make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every request waits longer than the test: the runs stay running, their usage unrecorded.
+    with FakeOpenAIServer(latency=120) as slow:
+        monkeypatch.setenv("OPENAI_BASE_URL", slow.base_url)
+        monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+        async with PersonaService(make_settings(provider_retry_base_delay=0.0)) as service:
+            experiment_id = await new_experiment(service, max_cost_usd=1.5)
+            bound = (await service.estimate_run(experiment_id)).cost_usd_max
+            assert bound is not None and 0.5 < bound < 0.75  # two fit in 1.5, three do not
+
+            first = await service.start_run(experiment_id)
+            second = await service.start_run(experiment_id)
+            with pytest.raises(BudgetExceededError) as refused:
+                await service.start_run(experiment_id)
+
+            assert f"${2 * bound:.6f} held by active runs" in refused.value.message
+            assert second.run.spend_cap_usd == pytest.approx(1.5 - bound)
+            (budget,) = (await service.estimate_run(experiment_id)).budgets
+            assert budget.reserved_usd == pytest.approx(2 * bound) and budget.spent_usd == 0.0
+            # A cancelled run holds nothing any more.
+            await service.cancel_run(experiment_id, first.run.id)
+            third = await service.start_run(experiment_id)
+            assert third.run.spend_cap_usd == pytest.approx(1.5 - bound)
+            for started in (second, third):
+                await service.cancel_run(experiment_id, started.run.id)

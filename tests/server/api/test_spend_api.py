@@ -49,6 +49,7 @@ async def test_estimate_returns_the_plan_and_sends_nothing(
             "name": f"experiment {experiment['id']}'s max_cost_usd",
             "limit_usd": 3.0,
             "spent_usd": 0.0,
+            "reserved_usd": 0.0,
             "remaining_usd": 3.0,
         }
     ]

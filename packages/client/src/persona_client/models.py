@@ -20,7 +20,12 @@ class BudgetState(BaseModel):
     )
     limit_usd: float = Field(..., title="Limit Usd")
     spent_usd: float = Field(
-        ..., description="Recorded by runs so far.", title="Spent Usd"
+        ..., description="Recorded by finished runs.", title="Spent Usd"
+    )
+    reserved_usd: float = Field(
+        ...,
+        description="Held by runs still queued or running: the upper bounds of their estimates.",
+        title="Reserved Usd",
     )
     remaining_usd: float = Field(..., title="Remaining Usd")
 

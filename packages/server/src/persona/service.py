@@ -298,9 +298,9 @@ class PersonaService(PushOperations, SpendOperations):
         provider = config.provider or self.settings.default_provider
         require_known_provider(provider, ["provider"])
         require_configured(provider)
-        cap = await self._spend_cap(experiment, config, budgets)
+        spend = await self._run_spend(experiment, config, budgets)
         run, created = await self._started.writes.write_new_run(
-            repository.create_run, experiment_id, config, idempotency=idempotency, spend_cap_usd=cap
+            repository.create_run, experiment_id, config, idempotency=idempotency, spend=spend
         )
         if created:
             await self._dispatcher.submit(run.id, experiment_id)

@@ -1,9 +1,12 @@
 """Budgets: whether a run may start, what it may spend, and the guard that stops it there.
 
 A budget is anything with a limit and a spend so far: an experiment's ``max_cost_usd`` (its
-runs' recorded cost), or one a caller adds (an API key's). A run starts only when the upper
-bound of its estimate fits what is left of every budget that applies; it may then spend the
-least that is left (its cap), which ``SpendGuard`` holds it to before each provider request.
+runs' recorded cost), or one a caller adds (an API key's). What is left excludes what active
+runs reserve: the upper bounds of their estimates, since a run records its usage only when it
+ends (otherwise a loop could queue a thousand runs against an untouched budget). A run starts
+only when the upper bound of its estimate fits what is left of every budget that applies; it
+may then spend the least that is left (its cap), which ``SpendGuard`` holds it to before each
+provider request.
 """
 
 from __future__ import annotations
@@ -23,19 +26,20 @@ class Budget:
     """Names it in errors, e.g. "experiment exp-123's budget (max_cost_usd)"."""
     limit_usd: float
     spent_usd: float
+    """Recorded by finished runs."""
+    reserved_usd: float = 0.0
+    """Held by runs still queued or running: the upper bounds of their estimates."""
 
     @property
     def remaining_usd(self) -> float:
-        return max(0.0, self.limit_usd - self.spent_usd)
+        return max(0.0, self.limit_usd - self.spent_usd - self.reserved_usd)
 
 
-def spend_cap(budgets: Sequence[Budget], cost_max_usd: float | None, estimate: str) -> float | None:
-    """What a run may spend: the least that is left of ``budgets`` (None when there are none).
+def spend_cap(budgets: Sequence[Budget], cost_max_usd: float | None, estimate: str) -> float:
+    """What a run may spend: the least that is left of ``budgets`` (one at least).
 
     BudgetExceededError when ``cost_max_usd``, the upper bound of the run's estimate
     (described by ``estimate``), is unknown or exceeds what is left of any of them."""
-    if not budgets:
-        return None
     tightest = min(budgets, key=lambda budget: budget.remaining_usd)
     if cost_max_usd is None:
         raise BudgetExceededError(
@@ -46,7 +50,8 @@ def spend_cap(budgets: Sequence[Budget], cost_max_usd: float | None, estimate: s
         if cost_max_usd > budget.remaining_usd:
             raise BudgetExceededError(
                 f"the run may cost up to ${cost_max_usd:.6f} ({estimate}), more than is left "
-                f"of {budget.name}: ${budget.remaining_usd:.6f} of ${budget.limit_usd:.6f}"
+                f"of {budget.name}: ${budget.remaining_usd:.6f} of ${budget.limit_usd:.6f} "
+                f"(${budget.spent_usd:.6f} spent, ${budget.reserved_usd:.6f} held by active runs)"
             )
     return tightest.remaining_usd
 

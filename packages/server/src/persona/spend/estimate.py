@@ -28,7 +28,11 @@ MESSAGE_FRAMING_TOKENS = 3
 def states(budgets: Sequence[Budget]) -> list[BudgetState]:
     return [
         BudgetState(
-            name=b.name, limit_usd=b.limit_usd, spent_usd=b.spent_usd, remaining_usd=b.remaining_usd
+            name=b.name,
+            limit_usd=b.limit_usd,
+            spent_usd=b.spent_usd,
+            reserved_usd=b.reserved_usd,
+            remaining_usd=b.remaining_usd,
         )
         for b in budgets
     ]

@@ -18,7 +18,9 @@ from persona.sources.roles import RoleAssigner
 from persona.spend.budgets import Budget, spend_cap
 from persona.spend.estimate import chat_estimate, described, offline_estimate
 from persona.spend.schemas import RunEstimate
+from persona.storage.rows import RunSpend
 from persona.storage.sources import experiment_text_column
+from persona.storage.spend import reserved_spend
 
 if TYPE_CHECKING:
     from persona.settings import Settings
@@ -26,14 +28,6 @@ if TYPE_CHECKING:
 
 P = ParamSpec("P")
 T = TypeVar("T")
-
-
-def experiment_budget(experiment: Experiment) -> Budget | None:
-    """The experiment's own budget (its config's ``max_cost_usd``), if it has one."""
-    limit = experiment.config.max_cost_usd
-    if limit is None:
-        return None
-    return Budget(f"experiment {experiment.id}'s max_cost_usd", limit, experiment.spent_usd)
 
 
 class SpendOperations:
@@ -60,23 +54,30 @@ class SpendOperations:
         experiment = await self.get_experiment(experiment_id)
         config = effective_config(experiment.config, overrides, self.settings.default_provider)
         require_known_provider(config.provider, ["provider"])
-        return await self._estimate(experiment, config, self._budgets(experiment, budgets))
+        applying = await self._budgets(experiment, budgets)
+        return await self._estimate(experiment, config, applying)
 
-    async def _spend_cap(
+    async def _run_spend(
         self, experiment: Experiment, config: ResolvedConfig, budgets: Sequence[Budget]
-    ) -> float | None:
-        """What a run of ``config`` may spend: None when no budget applies; else the least
-        left of them, once its estimate fits every one (BudgetExceededError when not)."""
-        applying = self._budgets(experiment, budgets)
+    ) -> RunSpend | None:
+        """What a run of ``config`` may spend and reserves: None when no budget applies; else
+        the least left of them and its estimate's upper bound, once that fits every one
+        (BudgetExceededError when not)."""
+        applying = await self._budgets(experiment, budgets)
         if not applying:
             return None
         estimate = await self._estimate(experiment, config, applying)
-        return spend_cap(applying, estimate.cost_usd_max, described(estimate))
+        cap = spend_cap(applying, estimate.cost_usd_max, described(estimate))
+        return RunSpend(cap_usd=cap, reserved_usd=estimate.cost_usd_max or 0.0)
 
-    @staticmethod
-    def _budgets(experiment: Experiment, extra: Sequence[Budget]) -> list[Budget]:
-        own = experiment_budget(experiment)
-        return [own, *extra] if own is not None else list(extra)
+    async def _budgets(self, experiment: Experiment, extra: Sequence[Budget]) -> list[Budget]:
+        """The experiment's own budget (its config's ``max_cost_usd``), if any, and ``extra``."""
+        limit = experiment.config.max_cost_usd
+        if limit is None:
+            return list(extra)
+        reserved = await self._call(reserved_spend, self._repository, experiment.id)
+        name = f"experiment {experiment.id}'s max_cost_usd"
+        return [Budget(name, limit, experiment.spent_usd, reserved), *extra]
 
     async def _estimate(
         self, experiment: Experiment, config: ResolvedConfig, budgets: Sequence[Budget]

@@ -14,7 +14,10 @@ class BudgetState(OutputModel):
 
     name: str = Field(description="Which budget: the experiment's max_cost_usd, or a key's.")
     limit_usd: float
-    spent_usd: float = Field(description="Recorded by runs so far.")
+    spent_usd: float = Field(description="Recorded by finished runs.")
+    reserved_usd: float = Field(
+        description="Held by runs still queued or running: the upper bounds of their estimates."
+    )
     remaining_usd: float
 
 

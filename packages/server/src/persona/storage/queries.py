@@ -83,6 +83,12 @@ EXPERIMENTS = experiments_query()
 EXPERIMENT_BY_ID = EXPERIMENTS.where(ExperimentRow.id == bindparam("experiment_id"))
 """One experiment (``experiment_id``) with its counts and status inputs."""
 
+RESERVED_SPEND = select(func.coalesce(func.sum(RunRow.spend_reserved_usd), 0.0)).where(
+    RunRow.experiment_id == bindparam("b_experiment"), RunRow.status.in_(ACTIVE)
+)
+"""What the queued and running runs of an experiment hold of its budget (their usage is
+recorded when they end)."""
+
 RUN_TABLE = cast(Table, RunRow.__table__)
 
 EXPERIMENT_TABLE = cast(Table, ExperimentRow.__table__)

@@ -46,6 +46,15 @@ class StoreBase:
 
 
 @dataclass(frozen=True)
+class RunSpend:
+    """What a new run may spend of its budgets (``cap_usd``) and what its estimate holds of
+    them while it is active (``reserved_usd``)."""
+
+    cap_usd: float
+    reserved_usd: float
+
+
+@dataclass(frozen=True)
 class ClaimedRun:
     """A run just moved from queued to running: what the runner needs to execute it."""
 

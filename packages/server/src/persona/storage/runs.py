@@ -29,6 +29,7 @@ from persona.storage.events import StoredRunEvent, events_after, record_event
 from persona.storage.models import IdempotencyRow, RunRow
 from persona.storage.rows import (
     ClaimedRun,
+    RunSpend,
     StoreBase,
     _after_cursor,
     _check_hash,
@@ -66,12 +67,12 @@ class RunStore(StoreBase):
         config: ResolvedConfig,
         *,
         idempotency: tuple[str, str] | None = None,
-        spend_cap_usd: float | None = None,
+        spend: RunSpend | None = None,
     ) -> tuple[Run, bool]:
         """Insert a queued run. With ``idempotency`` = (key, request hash), a key seen before
         returns (the earlier run, False), or raises IdempotencyConflictError on another hash."""
         try:
-            return self._insert_run(experiment_id, config, idempotency, spend_cap_usd)
+            return self._insert_run(experiment_id, config, idempotency, spend)
         except IntegrityError:
             batch = self.db.open_batch
             if idempotency is None or (batch is not None and batch.as_one):
@@ -85,7 +86,7 @@ class RunStore(StoreBase):
         experiment_id: str,
         config: ResolvedConfig,
         idempotency: tuple[str, str] | None,
-        spend_cap_usd: float | None = None,
+        spend: RunSpend | None = None,
     ) -> tuple[Run, bool]:
         now = utcnow()
         values: dict[str, Any] = {
@@ -99,7 +100,8 @@ class RunStore(StoreBase):
             "created_at": now,
             "usage": Usage().model_dump(mode="json"),
             "warnings": [],
-            "spend_cap_usd": spend_cap_usd,
+            "spend_cap_usd": spend.cap_usd if spend else None,
+            "spend_reserved_usd": spend.reserved_usd if spend else None,
         }
         with self.db.write_connection() as connection:
             if (
