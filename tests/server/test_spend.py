@@ -3,12 +3,13 @@ OpenAI-compatible server (real sockets, the real runner, SQLite and PostgreSQL).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 from persona.errors import BudgetExceededError
 from persona.schemas import ExperimentCreate, GenerationConfig, RunDetail
-from persona.service import PersonaService
+from persona.service import PersonaService, StartedRun
 from persona.settings import Settings
 from persona.spend.budgets import Budget
 
@@ -226,3 +227,25 @@ async def test_active_runs_hold_their_estimate_so_a_loop_of_starts_stops_at_the_
             assert third.run.spend_cap_usd == pytest.approx(1.5 - bound)
             for started in (second, third):
                 await service.cancel_run(experiment_id, started.run.id)
+
+
+async def test_runs_started_at_once_cannot_all_take_the_same_room(
+    make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FakeOpenAIServer(latency=120) as slow:
+        monkeypatch.setenv("OPENAI_BASE_URL", slow.base_url)
+        monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+        async with PersonaService(make_settings(provider_retry_base_delay=0.0)) as service:
+            experiment_id = await new_experiment(service, max_cost_usd=1.5)
+
+            outcomes = await asyncio.gather(
+                *(service.start_run(experiment_id) for _ in range(8)), return_exceptions=True
+            )
+
+            started = [o for o in outcomes if not isinstance(o, BaseException)]
+            refused = [o for o in outcomes if isinstance(o, BudgetExceededError)]
+            assert (len(started), len(refused)) == (2, 6), outcomes
+            assert len((await service.list_runs(experiment_id)).items) == 2
+            for run in started:
+                assert isinstance(run, StartedRun)
+                await service.cancel_run(experiment_id, run.run.id)

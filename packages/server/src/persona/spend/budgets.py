@@ -18,6 +18,10 @@ from persona.errors import BudgetExceededError, ProviderError
 from persona.schemas import Usage
 
 
+def experiment_budget_name(experiment_id: str) -> str:
+    return f"experiment {experiment_id}'s max_cost_usd"
+
+
 @dataclass(frozen=True)
 class Budget:
     """A spending limit and what has been spent against it, in USD."""

@@ -15,7 +15,7 @@ from persona.runs.config import effective_config, require_known_provider
 from persona.schemas import Evidence, Experiment, GenerationOverrides, ResolvedConfig
 from persona.sources import iter_evidence
 from persona.sources.roles import RoleAssigner
-from persona.spend.budgets import Budget, spend_cap
+from persona.spend.budgets import Budget, experiment_budget_name, spend_cap
 from persona.spend.estimate import chat_estimate, described, offline_estimate
 from persona.spend.schemas import RunEstimate
 from persona.storage.rows import RunSpend
@@ -68,7 +68,8 @@ class SpendOperations:
             return None
         estimate = await self._estimate(experiment, config, applying)
         cap = spend_cap(applying, estimate.cost_usd_max, described(estimate))
-        return RunSpend(cap_usd=cap, reserved_usd=estimate.cost_usd_max or 0.0)
+        limit = experiment.config.max_cost_usd
+        return RunSpend(cap_usd=cap, reserved_usd=estimate.cost_usd_max or 0.0, limit_usd=limit)
 
     async def _budgets(self, experiment: Experiment, extra: Sequence[Budget]) -> list[Budget]:
         """The experiment's own budget (its config's ``max_cost_usd``), if any, and ``extra``."""
@@ -76,7 +77,7 @@ class SpendOperations:
         if limit is None:
             return list(extra)
         reserved = await self._call(reserved_spend, self._repository, experiment.id)
-        name = f"experiment {experiment.id}'s max_cost_usd"
+        name = experiment_budget_name(experiment.id)
         return [Budget(name, limit, experiment.spent_usd, reserved), *extra]
 
     async def _estimate(

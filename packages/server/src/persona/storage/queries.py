@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    case,
     delete,
     exists,
     func,
@@ -83,11 +84,19 @@ EXPERIMENTS = experiments_query()
 EXPERIMENT_BY_ID = EXPERIMENTS.where(ExperimentRow.id == bindparam("experiment_id"))
 """One experiment (``experiment_id``) with its counts and status inputs."""
 
-RESERVED_SPEND = select(func.coalesce(func.sum(RunRow.spend_reserved_usd), 0.0)).where(
-    RunRow.experiment_id == bindparam("b_experiment"), RunRow.status.in_(ACTIVE)
+EXPERIMENT_SPEND = select(
+    func.coalesce(func.sum(RunRow.usage["cost_usd"].as_float()), 0.0),
+    func.coalesce(
+        func.sum(case((RunRow.status.in_(ACTIVE), RunRow.spend_reserved_usd), else_=None)), 0.0
+    ),
+).where(RunRow.experiment_id == bindparam("b_experiment"))
+"""What an experiment's runs recorded as spent, and what its queued and running runs hold of
+its budget (their usage is recorded when they end)."""
+
+LOCK_EXPERIMENT = (
+    select(ExperimentRow.id).where(ExperimentRow.id == bindparam("b_experiment")).with_for_update()
 )
-"""What the queued and running runs of an experiment hold of its budget (their usage is
-recorded when they end)."""
+"""Lock an experiment's row (PostgreSQL; SQLite has one writer) until the transaction ends."""
 
 RUN_TABLE = cast(Table, RunRow.__table__)
 

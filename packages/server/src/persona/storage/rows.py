@@ -52,6 +52,8 @@ class RunSpend:
 
     cap_usd: float
     reserved_usd: float
+    limit_usd: float | None = None
+    """The experiment's own budget, checked again when the run is stored; None: it has none."""
 
 
 @dataclass(frozen=True)

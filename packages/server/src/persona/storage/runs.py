@@ -48,6 +48,7 @@ from persona.storage.rows import (
     _update_returning_run,
     check_limit,
 )
+from persona.storage.spend import check_room
 
 
 class RunStore(StoreBase):
@@ -119,6 +120,8 @@ class RunStore(StoreBase):
                 if found is not None:
                     _check_hash(key, found.request_hash, request_hash)
                     return _stored_run(connection, found.run_id), False
+            if spend is not None:
+                check_room(connection, experiment_id, spend)
             connection.execute(queries.INSERT_RUN, values)
             record_event(connection, values["id"], experiment_id, "run.queued", now)
             if idempotency is not None:
