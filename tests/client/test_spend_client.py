@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import persona_client as pc
 import pytest
 
-from tests.fakes import FakeOpenAIServer
+from tests.fakes import FakeOpenAIServer, serving_openai
 
 from .conftest import AppFactory
 from .test_against_app import async_client, sync_client
@@ -22,8 +22,7 @@ BODY = {
 
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAIServer]:
-    with FakeOpenAIServer() as server:
-        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    with serving_openai(monkeypatch) as server:
         yield server
 
 

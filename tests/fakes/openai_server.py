@@ -28,7 +28,7 @@ import threading
 import time
 import warnings
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -468,3 +468,13 @@ class FakeOpenAIServer:
         elif isinstance(reply, Hangup):
             return False
         return True
+
+
+@contextlib.contextmanager
+def serving_openai(monkeypatch: Any, latency: float = 0.0) -> Iterator[FakeOpenAIServer]:
+    """The fake, started and named by ``OPENAI_BASE_URL`` (a loopback server needs no key)
+    through ``monkeypatch`` (pytest's), until the block ends."""
+    with FakeOpenAIServer(latency=latency) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+        yield server

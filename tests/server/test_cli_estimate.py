@@ -9,7 +9,7 @@ import pytest
 from persona.cli import app
 from typer.testing import CliRunner
 
-from tests.fakes import FakeOpenAIServer
+from tests.fakes import serving_openai
 
 runner = CliRunner()
 
@@ -23,10 +23,7 @@ def in_research_dir(research_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path
 def test_estimate_prints_an_llm_run_s_plan_and_sends_nothing(
     in_research_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with FakeOpenAIServer() as fake:
-        monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
-        monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-
+    with serving_openai(monkeypatch) as fake:
         result = runner.invoke(
             app, ["generate", "interviews.csv", "-n", "2", "--provider", "openai", "--estimate"]
         )

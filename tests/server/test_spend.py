@@ -13,7 +13,7 @@ from persona.service import PersonaService, StartedRun
 from persona.settings import Settings
 from persona.spend.budgets import Budget
 
-from tests.fakes import Content, FakeOpenAIServer
+from tests.fakes import Content, FakeOpenAIServer, serving_openai
 
 MANY_TOKENS = 1_000_000
 """A reply reported as this many tokens costs $4.50 on gpt-5.4-mini: past any cap below."""
@@ -21,10 +21,19 @@ MANY_TOKENS = 1_000_000
 
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAIServer]:
-    with FakeOpenAIServer() as server:
-        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-        monkeypatch.delenv("OPENAI_API_KEY", raising=False)  # a loopback server needs no key
+    with serving_openai(monkeypatch) as server:
         yield server
+
+
+@pytest.fixture
+async def slow_svc(
+    make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[PersonaService]:
+    """A service whose provider requests wait longer than a test: its runs stay running,
+    their usage unrecorded (tests cancel them)."""
+    with serving_openai(monkeypatch, latency=120):
+        async with PersonaService(make_settings(provider_retry_base_delay=0.0)) as service:
+            yield service
 
 
 @pytest.fixture
@@ -201,51 +210,41 @@ async def test_an_experiment_without_a_budget_runs_uncapped_and_counts_its_spend
 
 
 async def test_active_runs_hold_their_estimate_so_a_loop_of_starts_stops_at_the_budget(
-    make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+    slow_svc: PersonaService,
 ) -> None:
-    # Every request waits longer than the test: the runs stay running, their usage unrecorded.
-    with FakeOpenAIServer(latency=120) as slow:
-        monkeypatch.setenv("OPENAI_BASE_URL", slow.base_url)
-        monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-        async with PersonaService(make_settings(provider_retry_base_delay=0.0)) as service:
-            experiment_id = await new_experiment(service, max_cost_usd=1.5)
-            bound = (await service.estimate_run(experiment_id)).cost_usd_max
-            assert bound is not None and 0.5 < bound < 0.75  # two fit in 1.5, three do not
+    experiment_id = await new_experiment(slow_svc, max_cost_usd=1.5)
+    bound = (await slow_svc.estimate_run(experiment_id)).cost_usd_max
+    assert bound is not None and 0.5 < bound < 0.75  # two fit in 1.5, three do not
 
-            first = await service.start_run(experiment_id)
-            second = await service.start_run(experiment_id)
-            with pytest.raises(BudgetExceededError) as refused:
-                await service.start_run(experiment_id)
+    first = await slow_svc.start_run(experiment_id)
+    second = await slow_svc.start_run(experiment_id)
+    with pytest.raises(BudgetExceededError) as refused:
+        await slow_svc.start_run(experiment_id)
 
-            assert f"${2 * bound:.6f} held by active runs" in refused.value.message
-            assert second.run.spend_cap_usd == pytest.approx(1.5 - bound)
-            (budget,) = (await service.estimate_run(experiment_id)).budgets
-            assert budget.reserved_usd == pytest.approx(2 * bound) and budget.spent_usd == 0.0
-            # A cancelled run holds nothing any more.
-            await service.cancel_run(experiment_id, first.run.id)
-            third = await service.start_run(experiment_id)
-            assert third.run.spend_cap_usd == pytest.approx(1.5 - bound)
-            for started in (second, third):
-                await service.cancel_run(experiment_id, started.run.id)
+    assert f"${2 * bound:.6f} held by active runs" in refused.value.message
+    assert second.run.spend_cap_usd == pytest.approx(1.5 - bound)
+    (budget,) = (await slow_svc.estimate_run(experiment_id)).budgets
+    assert budget.reserved_usd == pytest.approx(2 * bound) and budget.spent_usd == 0.0
+    # A cancelled run holds nothing any more.
+    await slow_svc.cancel_run(experiment_id, first.run.id)
+    third = await slow_svc.start_run(experiment_id)
+    assert third.run.spend_cap_usd == pytest.approx(1.5 - bound)
+    for started in (second, third):
+        await slow_svc.cancel_run(experiment_id, started.run.id)
 
 
 async def test_runs_started_at_once_cannot_all_take_the_same_room(
-    make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+    slow_svc: PersonaService,
 ) -> None:
-    with FakeOpenAIServer(latency=120) as slow:
-        monkeypatch.setenv("OPENAI_BASE_URL", slow.base_url)
-        monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-        async with PersonaService(make_settings(provider_retry_base_delay=0.0)) as service:
-            experiment_id = await new_experiment(service, max_cost_usd=1.5)
+    experiment_id = await new_experiment(slow_svc, max_cost_usd=1.5)
 
-            outcomes = await asyncio.gather(
-                *(service.start_run(experiment_id) for _ in range(8)), return_exceptions=True
-            )
+    outcomes = await asyncio.gather(
+        *(slow_svc.start_run(experiment_id) for _ in range(8)), return_exceptions=True
+    )
 
-            started = [o for o in outcomes if not isinstance(o, BaseException)]
-            refused = [o for o in outcomes if isinstance(o, BudgetExceededError)]
-            assert (len(started), len(refused)) == (2, 6), outcomes
-            assert len((await service.list_runs(experiment_id)).items) == 2
-            for run in started:
-                assert isinstance(run, StartedRun)
-                await service.cancel_run(experiment_id, run.run.id)
+    started = [o for o in outcomes if isinstance(o, StartedRun)]
+    refused = [o for o in outcomes if isinstance(o, BudgetExceededError)]
+    assert (len(started), len(refused)) == (2, 6), outcomes
+    assert len((await slow_svc.list_runs(experiment_id)).items) == 2
+    for run in started:
+        await slow_svc.cancel_run(experiment_id, run.run.id)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.fakes import Content, FakeOpenAIServer
+from tests.fakes import Content, FakeOpenAIServer, serving_openai
 
 from .conftest import ClientFactory
 from .test_runs import wait_finished
@@ -17,8 +17,7 @@ MANY_TOKENS = 1_000_000
 
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAIServer]:
-    with FakeOpenAIServer() as server:
-        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    with serving_openai(monkeypatch) as server:
         yield server
 
 
