@@ -27,7 +27,7 @@ class Budget:
     """A spending limit and what has been spent against it, in USD."""
 
     name: str
-    """Names it in errors, e.g. "experiment exp-123's budget (max_cost_usd)"."""
+    """Names it in errors, e.g. "experiment exp-123's max_cost_usd" or "key ci's max_cost_usd"."""
     limit_usd: float
     spent_usd: float
     """Recorded by finished runs."""
