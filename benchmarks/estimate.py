@@ -29,8 +29,9 @@ never late. The 320-row run sent 3 requests more than planned: its notes did not
 final request and were condensed once more, which only the replies can tell (the estimate
 says so in its notes; the run's cap holds all the same). The upper bounds are wide because
 OpenAI's requests set no output limit: each reply is bounded by the model's (128,000 tokens).
-An estimate took 2.6 s the first time in a process (loading the tokenizer takes about 1 s,
-and the provider is imported), then 18-240 ms, most of it reading the sources.
+An estimate took 1.2-2.6 s the first time in a process (loading the tokenizer takes about
+1 s, and the provider is imported), then 10-240 ms over these sources, most of it reading them
+(a start with a budget pays this too: it estimates the run first).
 """
 
 from __future__ import annotations
