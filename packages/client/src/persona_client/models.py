@@ -523,7 +523,7 @@ class RunCancelledEvent(BaseModel):
 class RunError(BaseModel):
     code: str = Field(
         ...,
-        description="Machine-readable: invalid_output, provider_auth, provider_quota, provider_refused, provider_rejected, provider_unavailable, context_exceeded, interrupted, ...",
+        description="Machine-readable: invalid_output, provider_auth, provider_quota, provider_refused, provider_rejected, provider_unavailable, context_exceeded, budget_exceeded, interrupted, ...",
         title="Code",
     )
     message: str = Field(..., title="Message")

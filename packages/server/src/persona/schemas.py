@@ -445,7 +445,8 @@ class RunError(OutputModel):
     code: str = Field(
         description=(
             "Machine-readable: invalid_output, provider_auth, provider_quota, provider_refused, "
-            "provider_rejected, provider_unavailable, context_exceeded, interrupted, ..."
+            "provider_rejected, provider_unavailable, context_exceeded, budget_exceeded, "
+            "interrupted, ..."
         )
     )
     message: str
