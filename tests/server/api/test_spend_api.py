@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -99,16 +100,29 @@ async def test_spend_and_the_cap_show_on_the_experiment_and_the_run(
 
 @pytest.mark.parametrize(
     ("value", "problem"),
-    [(0, "greater than 0"), (-1, "greater than 0"), ("5", "valid number"), (True, "number")],
+    [
+        ("0", "greater than 0"),
+        ("-1", "greater than 0"),
+        ('"5"', "valid number"),
+        ("true", "number"),
+        ("NaN", "finite number"),  # Python's JSON reader takes NaN and Infinity
+        ("Infinity", "finite number"),
+        ("1000001", "less than or equal to 1000000"),
+    ],
 )
 async def test_a_budget_that_is_not_a_positive_number_is_refused(
-    make_client: ClientFactory, value: object, problem: str
+    make_client: ClientFactory, value: str, problem: str
 ) -> None:
     client = await make_client()
+    raw = json.dumps(body()).replace(
+        '"persona_count": 2', f'"persona_count": 2, "max_cost_usd": {value}'
+    )
 
-    response = await client.post("/experiments", json=body(max_cost_usd=value))
+    response = await client.post(
+        "/experiments", content=raw, headers={"Content-Type": "application/json"}
+    )
 
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     (error,) = response.json()["errors"]
     assert error["loc"] == ["body", "config", "max_cost_usd"] and problem in error["msg"]
     assert (await client.get("/experiments")).json()["items"] == []

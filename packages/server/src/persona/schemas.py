@@ -100,6 +100,7 @@ class GenerationConfig(InputModel):
         gt=0,
         le=1_000_000,
         strict=True,
+        allow_inf_nan=False,
         description="The experiment's budget: what all its runs together may cost, in USD. A run "
         "whose estimate may exceed what is left is refused (409 budget_exceeded), and a run "
         "stops before the request that would pass it; null: no budget.",
