@@ -12,6 +12,7 @@ from persona.schemas import ExperimentCreate, GenerationConfig, RunDetail
 from persona.service import PersonaService, StartedRun
 from persona.settings import Settings
 from persona.spend.budgets import Budget
+from persona.sync_service import SyncPersonaService
 
 from tests.fakes import Content, FakeOpenAIServer, serving_openai
 
@@ -248,3 +249,24 @@ async def test_runs_started_at_once_cannot_all_take_the_same_room(
     assert len((await slow_svc.list_runs(experiment_id)).items) == 2
     for run in started:
         await slow_svc.cancel_run(experiment_id, run.run.id)
+
+
+def test_the_sync_wrapper_estimates_and_passes_budgets(
+    fake: FakeOpenAIServer, spend_settings: Settings
+) -> None:
+    with SyncPersonaService(spend_settings) as service:
+        experiment = service.create_experiment(
+            ExperimentCreate(
+                name="Sync spend",
+                data_sources=["interviews.csv"],
+                config=GenerationConfig(provider="openai", persona_count=2),
+            )
+        )
+        spent = Budget("key ci's max_cost_usd", limit_usd=1.0, spent_usd=1.0)
+
+        estimate = service.estimate_run(experiment.id, budgets=[spent])
+        with pytest.raises(BudgetExceededError, match="key ci's max_cost_usd"):
+            service.start_run(experiment.id, budgets=[spent])
+
+    assert estimate.strategy == "direct" and estimate.budgets[0].remaining_usd == 0.0
+    assert fake.chat_requests == []
