@@ -11,6 +11,7 @@ from tests.fakes.openai_server import (
     Status,
     Truncated,
     model_answer,
+    serving_openai,
     write_reply,
 )
 
@@ -25,5 +26,6 @@ __all__ = [
     "Status",
     "Truncated",
     "model_answer",
+    "serving_openai",
     "write_reply",
 ]

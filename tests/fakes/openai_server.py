@@ -26,8 +26,9 @@ import json
 import re
 import threading
 import time
+import warnings
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -37,9 +38,11 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Content:
-    """A 200 chat completion whose message content is ``text``."""
+    """A 200 chat completion whose message content is ``text``; its usage reports
+    ``completion_tokens`` when given, else the tokens of ``text``."""
 
     text: str
+    completion_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -196,10 +199,48 @@ def _cached_answer(prompt: str, schema: str) -> str:
     return model_answer(prompt, json.loads(schema))
 
 
-def completion(body: dict[str, Any], text: str, number: int) -> dict[str, Any]:
-    """A chat completion in the documented shape, with token counts estimated from text."""
-    prompt_chars = sum(len(str(m.get("content", ""))) for m in body.get("messages", []))
-    prompt_tokens, completion_tokens = prompt_chars // 4 + 1, len(text) // 4 + 1
+@functools.cache
+def _encoding() -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # its data's importlib call
+        try:
+            import bpe_openai
+        except ImportError:  # the tokens extra is not installed: a rough count
+            return None
+        return bpe_openai.get_encoding("o200k_base")
+
+
+@functools.lru_cache(maxsize=256)
+def tokens_of(text: str) -> int:
+    """``text``'s tokens as OpenAI's current models count them (o200k_base), when the
+    tokenizer is installed; else about one per four characters."""
+    encoding = _encoding()
+    if encoding is None:
+        return len(text) // 4 + 1
+    return len(encoding.encode_ordinary(text))
+
+
+MESSAGE_TOKENS = 3
+"""OpenAI's framing: each message costs 3 tokens besides its content, and the reply 3 more."""
+
+
+def prompt_tokens(body: dict[str, Any]) -> int:
+    """The prompt tokens OpenAI reports for a chat request: its messages, their framing and
+    the reply's JSON schema."""
+    messages = body.get("messages", [])
+    counted = sum(tokens_of(str(m.get("content", ""))) + MESSAGE_TOKENS for m in messages)
+    json_schema = (body.get("response_format") or {}).get("json_schema") or {}
+    schema = json.dumps(json_schema["schema"]) if "schema" in json_schema else ""
+    return counted + MESSAGE_TOKENS + (tokens_of(schema) if schema else 0)
+
+
+def completion(
+    body: dict[str, Any], text: str, number: int, completion_tokens: int | None = None
+) -> dict[str, Any]:
+    """A chat completion in the documented shape, with its prompt and completion tokens
+    counted (``completion_tokens`` reports another count of the reply's)."""
+    prompt_count = prompt_tokens(body)
+    reply_count = tokens_of(text) if completion_tokens is None else completion_tokens
     return {
         "id": f"chatcmpl-fake-{number}",
         "object": "chat.completion",
@@ -213,9 +254,9 @@ def completion(body: dict[str, Any], text: str, number: int) -> dict[str, Any]:
             }
         ],
         "usage": {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens,
+            "prompt_tokens": prompt_count,
+            "completion_tokens": reply_count,
+            "total_tokens": prompt_count + reply_count,
         },
     }
 
@@ -403,12 +444,14 @@ class FakeOpenAIServer:
         if isinstance(reply, Stall):
             await asyncio.sleep(reply.seconds)
             reply = self.default(body)
-        if isinstance(reply, Content) and body.get("stream"):
-            data = streamed(completion(body, reply.text, next(self._numbers)))
-            writer.write(_head(200, len(data), content_type="text/event-stream") + data)
-            await writer.drain()
-        elif isinstance(reply, Content):
-            await self._send(writer, 200, completion(body, reply.text, next(self._numbers)))
+        if isinstance(reply, Content):
+            completed = completion(body, reply.text, next(self._numbers), reply.completion_tokens)
+            if body.get("stream"):
+                data = streamed(completed)
+                writer.write(_head(200, len(data), content_type="text/event-stream") + data)
+                await writer.drain()
+            else:
+                await self._send(writer, 200, completed)
         elif isinstance(reply, Status):
             extra = {"Retry-After": reply.retry_after} if reply.retry_after is not None else None
             error = {"message": reply.message, "type": "fake_error", "code": str(reply.status)}
@@ -425,3 +468,13 @@ class FakeOpenAIServer:
         elif isinstance(reply, Hangup):
             return False
         return True
+
+
+@contextlib.contextmanager
+def serving_openai(monkeypatch: Any, latency: float = 0.0) -> Iterator[FakeOpenAIServer]:
+    """The fake, started and named by ``OPENAI_BASE_URL`` (a loopback server needs no key)
+    through ``monkeypatch`` (pytest's), until the block ends."""
+    with FakeOpenAIServer(latency=latency) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+        yield server

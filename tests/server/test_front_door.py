@@ -10,6 +10,8 @@ import persona.errors
 import persona.schemas
 import persona.service
 import persona.settings
+import persona.spend.budgets
+import persona.spend.schemas
 import persona.sync_service
 import pytest
 
@@ -32,6 +34,8 @@ def test_every_public_name_is_the_object_its_module_defines() -> None:
         persona.settings,
         persona.schemas,
         persona.errors,
+        persona.spend.budgets,
+        persona.spend.schemas,
     )
     for name in persona.__all__:
         value = getattr(persona, name)

@@ -17,6 +17,7 @@ OPERATION_IDS = {
     "getExperiment",
     "deleteExperiment",
     "startRun",
+    "estimateRun",
     "listRuns",
     "getRun",
     "cancelRun",

@@ -32,6 +32,7 @@ from persona_client.models import (
     ProviderInfo,
     Run,
     RunDetail,
+    RunEstimate,
     RunEventPage,
     RunPage,
     Webhook,
@@ -118,6 +119,7 @@ _experiment = _json_parser(TypeAdapter(Experiment), "an Experiment")
 _experiment_page = _json_parser(TypeAdapter(ExperimentPage), "an ExperimentPage")
 _source_list = _json_parser(TypeAdapter(ExperimentSourceList), "an ExperimentSourceList")
 _run = _json_parser(TypeAdapter(Run), "a Run")
+_run_estimate = _json_parser(TypeAdapter(RunEstimate), "a RunEstimate")
 _run_detail = _json_parser(TypeAdapter(RunDetail), "a RunDetail")
 _run_page = _json_parser(TypeAdapter(RunPage), "a RunPage")
 _run_event_page = _json_parser(TypeAdapter(RunEventPage), "a RunEventPage")
@@ -220,6 +222,13 @@ def start_run(
     body = {key: value for key, value in overrides.items() if value is not None}
     headers = {IDEMPOTENCY_KEY_HEADER: idempotency_key or str(uuid.uuid4())}
     return Operation("POST", path, _run, replayable=True, json=body, headers=headers)
+
+
+def estimate_run(experiment_id: str, overrides: Mapping[str, object]) -> Operation[RunEstimate]:
+    """POST .../estimate: reads the sources and sends nothing to a provider, so safe to retry."""
+    path = f"/experiments/{_segment(experiment_id, 'experiment_id')}/estimate"
+    body = {key: value for key, value in overrides.items() if value is not None}
+    return Operation("POST", path, _run_estimate, replayable=True, json=body)
 
 
 def upload_sources(experiment_id: str, paths: StrPath | Iterable[StrPath]) -> Operation[Experiment]:

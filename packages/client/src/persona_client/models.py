@@ -7,6 +7,29 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from typing_extensions import TypeAliasType
 
+
+class BudgetState(BaseModel):
+    """
+    A budget that applies to a run, as it stands.
+    """
+
+    name: str = Field(
+        ...,
+        description="Which budget: the experiment's max_cost_usd, or a key's.",
+        title="Name",
+    )
+    limit_usd: float = Field(..., title="Limit Usd")
+    spent_usd: float = Field(
+        ..., description="Recorded by finished runs.", title="Spent Usd"
+    )
+    reserved_usd: float = Field(
+        ...,
+        description="Held by runs still queued or running: the upper bounds of their estimates.",
+        title="Reserved Usd",
+    )
+    remaining_usd: float = Field(..., title="Remaining Usd")
+
+
 Text = TypeAliasType(
     "Text",
     Annotated[
@@ -226,6 +249,21 @@ Seed = TypeAliasType(
 )
 
 
+MaxCostUsd = TypeAliasType(
+    "MaxCostUsd",
+    Annotated[
+        float,
+        Field(
+            ...,
+            description="The experiment's budget: what all its runs together may cost, in USD. A run whose estimate may exceed what is left is refused (409 budget_exceeded), and a run stops before the request that would pass it; null: no budget.",
+            gt=0.0,
+            le=1000000.0,
+            title="Max Cost Usd",
+        ),
+    ],
+)
+
+
 class GenerationConfig(BaseModel):
     """
     How personas are generated. ``provider: null`` means the server's default provider.
@@ -257,6 +295,11 @@ class GenerationConfig(BaseModel):
     seed: Seed | None = Field(None, title="Seed")
     columns: ColumnRoles | None = Field(
         None, description="Column roles in tabular sources; null: recognised by name."
+    )
+    max_cost_usd: MaxCostUsd | None = Field(
+        None,
+        description="The experiment's budget: what all its runs together may cost, in USD. A run whose estimate may exceed what is left is refused (409 budget_exceeded), and a run stops before the request that would pass it; null: no budget.",
+        title="Max Cost Usd",
     )
 
 
@@ -453,6 +496,11 @@ class ResolvedConfig(BaseModel):
     columns: ColumnRoles | None = Field(
         None, description="Column roles in tabular sources; null: recognised by name."
     )
+    max_cost_usd: MaxCostUsd | None = Field(
+        None,
+        description="The experiment's budget: what all its runs together may cost, in USD. A run whose estimate may exceed what is left is refused (409 budget_exceeded), and a run stops before the request that would pass it; null: no budget.",
+        title="Max Cost Usd",
+    )
 
 
 class RunCancelledEvent(BaseModel):
@@ -483,10 +531,74 @@ class RunCancelledEvent(BaseModel):
 class RunError(BaseModel):
     code: str = Field(
         ...,
-        description="Machine-readable: invalid_output, provider_auth, provider_quota, provider_refused, provider_rejected, provider_unavailable, context_exceeded, interrupted, ...",
+        description="Machine-readable: invalid_output, provider_auth, provider_quota, provider_refused, provider_rejected, provider_unavailable, context_exceeded, budget_exceeded, interrupted, ...",
         title="Code",
     )
     message: str = Field(..., title="Message")
+
+
+class RunEstimate(BaseModel):
+    """
+    What a run of the experiment would send and what it may cost, planned with the prompts
+    it would send, without sending any.
+    """
+
+    provider: Literal["local", "anthropic", "openai", "gemini", "ollama"] = (
+        Field(..., title="Provider")
+    )
+    model: str | None = Field(
+        ..., description="The model priced; null for the local provider.", title="Model"
+    )
+    strategy: Literal["offline", "direct", "map_reduce"] = Field(
+        ...,
+        description="'offline': the local provider, no requests; 'direct': the evidence fits one request; 'map_reduce': a notes request per chunk of evidence, then one writing the personas from the notes.",
+        title="Strategy",
+    )
+    requests: int = Field(
+        ..., description="Provider requests planned.", ge=0, title="Requests"
+    )
+    prompt_tokens: int = Field(
+        ...,
+        description="Tokens of the planned prompts (instructions, data and reply schema); for map_reduce, the final request counted without the notes it will carry.",
+        ge=0,
+        title="Prompt Tokens",
+    )
+    prompt_tokens_max: int = Field(
+        ...,
+        description="With the final map_reduce request as full as its context allows.",
+        ge=0,
+        title="Prompt Tokens Max",
+    )
+    completion_tokens_max: int = Field(
+        ...,
+        description="The most the planned requests may write: each one's max_tokens, or the model's output limit where the provider's requests set none (openai, gemini).",
+        ge=0,
+        title="Completion Tokens Max",
+    )
+    cost_usd_min: float | None = Field(
+        ...,
+        description="The prompt tokens at the model's input price; null when it has no price.",
+        title="Cost Usd Min",
+    )
+    cost_usd_max: float | None = Field(
+        ...,
+        description="prompt_tokens_max and completion_tokens_max at the model's prices; null when it has no price. A run is refused when this exceeds what is left of a budget.",
+        title="Cost Usd Max",
+    )
+    counted_with: Literal["tokenizer", "characters", "none"] = Field(
+        ...,
+        description="'tokenizer': counted with the o200k_base encoding (OpenAI's; close for other providers); 'characters': estimated from characters (the tokenizer is not installed); 'none': nothing is sent.",
+        title="Counted With",
+    )
+    budgets: list[BudgetState] = Field(
+        [],
+        description="The budgets a run would be checked against.",
+        title="Budgets",
+        validate_default=True,
+    )
+    notes: list[str] = Field(
+        [], description="What the estimate leaves out, in words.", title="Notes"
+    )
 
 
 class RunFailedData(BaseModel):
@@ -817,6 +929,12 @@ class Experiment(BaseModel):
         description="Personas stored by all its runs (each run's own count is config).",
         title="Personas Stored",
     )
+    spent_usd: float = Field(
+        0.0,
+        description="What its runs have cost so far, in USD, from the usage they recorded (runs of a model without a known price count nothing).",
+        ge=0.0,
+        title="Spent Usd",
+    )
 
 
 class ExperimentCreate(BaseModel):
@@ -911,6 +1029,11 @@ class Run(BaseModel):
     grounding: Grounding | None = Field(
         None, description="Totals over the run's personas, once it has succeeded."
     )
+    spend_cap_usd: float | None = Field(
+        None,
+        description="The most the run may spend, in USD: the least that was left of its budgets when it started. Once its usage reaches it, no further provider request is sent and the run fails with budget_exceeded. Null: no budget applies.",
+        title="Spend Cap Usd",
+    )
     warnings: list[str] = Field(
         [],
         description="What the run noticed about its input, once it has read it: a source with no participant column, whose records each count as a participant of their own.",
@@ -944,6 +1067,11 @@ class RunDetail(BaseModel):
     persona_ids: list[str] = Field([], title="Persona Ids")
     grounding: Grounding | None = Field(
         None, description="Totals over the run's personas, once it has succeeded."
+    )
+    spend_cap_usd: float | None = Field(
+        None,
+        description="The most the run may spend, in USD: the least that was left of its budgets when it started. Once its usage reaches it, no further provider request is sent and the run fails with budget_exceeded. Null: no budget applies.",
+        title="Spend Cap Usd",
     )
     warnings: list[str] = Field(
         [],

@@ -23,6 +23,7 @@ from persona.__about__ import __version__
 
 if TYPE_CHECKING:
     from persona.errors import (
+        BudgetExceededError,
         ConflictError,
         IdempotencyConflictError,
         InsufficientEvidenceError,
@@ -69,6 +70,8 @@ if TYPE_CHECKING:
     )
     from persona.service import PersonaService, StartedRun, UploadedFile
     from persona.settings import Settings
+    from persona.spend.budgets import Budget
+    from persona.spend.schemas import BudgetState, RunEstimate
     from persona.sync_service import SyncPersonaService
 
 _HOME: dict[str, str] = {
@@ -108,6 +111,7 @@ _HOME: dict[str, str] = {
     "RunPage": "persona.schemas",
     "TextSpan": "persona.schemas",
     "Usage": "persona.schemas",
+    "BudgetExceededError": "persona.errors",
     "ConflictError": "persona.errors",
     "IdempotencyConflictError": "persona.errors",
     "InsufficientEvidenceError": "persona.errors",
@@ -118,10 +122,16 @@ _HOME: dict[str, str] = {
     "ProviderError": "persona.errors",
     "ProviderNotConfiguredError": "persona.errors",
     "SourceError": "persona.errors",
+    "Budget": "persona.spend.budgets",
+    "BudgetState": "persona.spend.schemas",
+    "RunEstimate": "persona.spend.schemas",
 }
 """The module each public name lives in, imported when the name is first asked for."""
 
 __all__ = (
+    "Budget",
+    "BudgetExceededError",
+    "BudgetState",
     "CitedEvidence",
     "CitedEvidencePage",
     "ColumnRoles",
@@ -160,6 +170,7 @@ __all__ = (
     "Run",
     "RunDetail",
     "RunError",
+    "RunEstimate",
     "RunPage",
     "Settings",
     "SourceError",

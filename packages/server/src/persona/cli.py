@@ -7,9 +7,11 @@ them, so ``persona --version`` and ``persona --help`` start fast.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from persona.service import PersonaService
 
     Cited = list[tuple[Persona, list[CitedEvidence]]]
+    ThrowawayExperiment = contextlib.AbstractAsyncContextManager[tuple[PersonaService, str]]
 
 API_EXTRA_MISSING = (
     "the server needs the api extra: from a clone, pip install './packages/server[api]'"
@@ -192,6 +195,13 @@ def generate(
             "Excel on Windows.",
         ),
     ] = None,
+    estimate: Annotated[
+        bool,
+        typer.Option(
+            "--estimate",
+            help="Print what the run would send and may cost (JSON) and run nothing.",
+        ),
+    ] = False,
 ) -> None:
     """Generate personas from data files: progress on stderr, personas on stdout.
 
@@ -206,7 +216,11 @@ def generate(
         _fail(f"the data directory {root} does not exist or is not a directory (--data-dir)")
     sources = [_inside_data_dir(path, root) for path in paths]
     try:
-        cited = asyncio.run(_generate(sources, root, config, text_column, encoding))
+        experiment = _throwaway_experiment(sources, root, config, text_column, encoding)
+        if estimate:
+            typer.echo(asyncio.run(_estimate(experiment)))
+            return
+        cited = asyncio.run(_generate(experiment))
     except PersonaError as err:
         message = str(err)
         if OUTSIDE in message:  # e.g. a symbolic link out of it
@@ -275,15 +289,15 @@ def _generation_config(
         raise typer.BadParameter(problem["msg"], param_hint=option) from None
 
 
-async def _generate(
+@contextlib.asynccontextmanager
+async def _throwaway_experiment(
     paths: list[str],
     data_dir: Path,
     config: GenerationConfig,
     text_column: str | None,
     encoding: str | None,
-) -> Cited:
-    """One experiment in a throwaway database. Each persona comes with the records it cites,
-    read before the database goes."""
+) -> AsyncIterator[tuple[PersonaService, str]]:
+    """A service over a throwaway database holding one experiment of ``paths``, and its id."""
     from persona.schemas import ExperimentCreate
     from persona.service import PersonaService
     from persona.settings import Settings
@@ -300,9 +314,22 @@ async def _generate(
                 ExperimentCreate(name="persona generate", data_sources=paths, config=config),
                 text_column=text_column,
             )
-            started = await service.start_run(experiment.id)
-            personas = await _follow(service, experiment.id, started.run.id)
-            return [(persona, await _cited(service, persona.id)) for persona in personas]
+            yield service, experiment.id
+
+
+async def _generate(experiment: ThrowawayExperiment) -> Cited:
+    """One run of the experiment. Each persona comes with the records it cites, read before
+    the database goes."""
+    async with experiment as (service, experiment_id):
+        started = await service.start_run(experiment_id)
+        personas = await _follow(service, experiment_id, started.run.id)
+        return [(persona, await _cited(service, persona.id)) for persona in personas]
+
+
+async def _estimate(experiment: ThrowawayExperiment) -> str:
+    """The estimate of a run of the experiment, as JSON."""
+    async with experiment as (service, experiment_id):
+        return (await service.estimate_run(experiment_id)).model_dump_json(indent=2)
 
 
 async def _cited(service: PersonaService, persona_id: str) -> list[CitedEvidence]:

@@ -4,7 +4,8 @@ PersonaError
  ├── NotFoundError              (a resource id that does not exist)
  ├── ConflictError              (state does not allow the operation)
  │    ├── IdempotencyConflictError
- │    └── SourceChangedError     (a run's sources changed between two reads)
+ │    ├── SourceChangedError     (a run's sources changed between two reads)
+ │    └── BudgetExceededError    (a run's estimate exceeds what is left of a budget)
  ├── InvalidInputError          (input that names what was wrong and where)
  │    ├── SourceError           (a data source: file + place)
  │    └── InsufficientEvidenceError
@@ -56,6 +57,13 @@ class IdempotencyConflictError(ConflictError):
 
 class SourceChangedError(ConflictError):
     code = "source_changed"
+
+
+class BudgetExceededError(ConflictError):
+    """A run is refused before any provider request: what it may cost exceeds what is left of
+    a budget (the message names the budget and the estimate), or it cannot be priced."""
+
+    code = "budget_exceeded"
 
 
 class InvalidInputError(PersonaError):

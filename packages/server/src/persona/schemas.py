@@ -95,6 +95,16 @@ class GenerationConfig(InputModel):
     columns: ColumnRoles | None = Field(
         default=None, description="Column roles in tabular sources; null: recognised by name."
     )
+    max_cost_usd: float | None = Field(
+        default=None,
+        gt=0,
+        le=1_000_000,
+        strict=True,
+        allow_inf_nan=False,
+        description="The experiment's budget: what all its runs together may cost, in USD. A run "
+        "whose estimate may exceed what is left is refused (409 budget_exceeded), and a run "
+        "stops before the request that would pass it; null: no budget.",
+    )
 
     _integral_counts = field_validator("persona_count", "seed", mode="before")(
         _integral_float_as_int
@@ -243,6 +253,12 @@ class Experiment(OutputModel):
     run_count: int = 0
     personas_stored: int = Field(
         default=0, description="Personas stored by all its runs (each run's own count is config)."
+    )
+    spent_usd: float = Field(
+        default=0.0,
+        ge=0,
+        description="What its runs have cost so far, in USD, from the usage they recorded (runs "
+        "of a model without a known price count nothing).",
     )
 
 
@@ -430,7 +446,8 @@ class RunError(OutputModel):
     code: str = Field(
         description=(
             "Machine-readable: invalid_output, provider_auth, provider_quota, provider_refused, "
-            "provider_rejected, provider_unavailable, context_exceeded, interrupted, ..."
+            "provider_rejected, provider_unavailable, context_exceeded, budget_exceeded, "
+            "interrupted, ..."
         )
     )
     message: str
@@ -454,6 +471,12 @@ class Run(OutputModel):
     persona_ids: list[str] = []
     grounding: Grounding | None = Field(
         default=None, description="Totals over the run's personas, once it has succeeded."
+    )
+    spend_cap_usd: float | None = Field(
+        default=None,
+        description="The most the run may spend, in USD: the least that was left of its budgets "
+        "when it started. Once its usage reaches it, no further provider request is sent and the "
+        "run fails with budget_exceeded. Null: no budget applies.",
     )
     warnings: list[str] = Field(
         default=[],

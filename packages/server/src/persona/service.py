@@ -73,6 +73,8 @@ from persona.sources.uploads import (
     safe_file_name,
     store_uploads,
 )
+from persona.spend.budgets import Budget
+from persona.spend.operations import SpendOperations
 from persona.storage import ReadWouldWait, Repository
 from persona.storage.evidence import NO_FILTER, EvidenceFilter
 from persona.storage.sources import experiment_text_column, remove_data_source
@@ -102,7 +104,7 @@ class StartedRun:
     """False when an idempotency key matched an earlier request: ``run`` is that earlier run."""
 
 
-class PersonaService(PushOperations):
+class PersonaService(PushOperations, SpendOperations):
     """Owns the database, the runner and the providers for one data directory."""
 
     def __init__(self, settings: Settings | None = None) -> None:
@@ -276,11 +278,14 @@ class PersonaService(PushOperations):
         overrides: GenerationOverrides | None = None,
         *,
         idempotency_key: str | None = None,
+        budgets: Sequence[Budget] = (),
     ) -> StartedRun:
         """Queue a run of the experiment (its config with ``overrides``) and return at once.
 
         The same ``idempotency_key`` with the same overrides returns the run it made first;
-        with other overrides it is an IdempotencyConflictError."""
+        with other overrides it is an IdempotencyConflictError. The experiment's budget and
+        ``budgets`` (a caller's, such as an API key's) apply: a run whose estimate may exceed
+        what is left of one is a BudgetExceededError, and a run may spend the least left."""
         repository = self._repository
         experiment = await self.get_experiment(experiment_id)
         config = effective_config(experiment.config, overrides, self.settings.default_provider)
@@ -293,8 +298,9 @@ class PersonaService(PushOperations):
         provider = config.provider or self.settings.default_provider
         require_known_provider(provider, ["provider"])
         require_configured(provider)
+        spend = await self._run_spend(experiment, config, budgets)
         run, created = await self._started.writes.write_new_run(
-            repository.create_run, experiment_id, config, idempotency=idempotency
+            repository.create_run, experiment_id, config, idempotency=idempotency, spend=spend
         )
         if created:
             await self._dispatcher.submit(run.id, experiment_id)

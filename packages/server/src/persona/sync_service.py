@@ -27,6 +27,8 @@ from persona.schemas import (
 from persona.service import PersonaService, StartedRun
 from persona.settings import Settings
 from persona.sources.uploads import UploadedFile
+from persona.spend.budgets import Budget
+from persona.spend.schemas import RunEstimate
 from persona.storage.evidence import NO_FILTER, EvidenceFilter
 
 T = TypeVar("T")
@@ -120,10 +122,22 @@ class SyncPersonaService:
         overrides: GenerationOverrides | None = None,
         *,
         idempotency_key: str | None = None,
+        budgets: Sequence[Budget] = (),
     ) -> StartedRun:
         return self._run(
-            self._service.start_run(experiment_id, overrides, idempotency_key=idempotency_key)
+            self._service.start_run(
+                experiment_id, overrides, idempotency_key=idempotency_key, budgets=budgets
+            )
         )
+
+    def estimate_run(
+        self,
+        experiment_id: str,
+        overrides: GenerationOverrides | None = None,
+        *,
+        budgets: Sequence[Budget] = (),
+    ) -> RunEstimate:
+        return self._run(self._service.estimate_run(experiment_id, overrides, budgets=budgets))
 
     def list_runs(
         self,

@@ -7,7 +7,7 @@ from typing import Any
 
 from persona_client import _operations as ops
 from persona_client._resources._resource import _apaginate, _AsyncResource, _paginate, _Resource
-from persona_client.models import Experiment, ExperimentPage, GenerationConfig
+from persona_client.models import Experiment, ExperimentPage, GenerationConfig, RunEstimate
 
 
 class Experiments(_Resource):
@@ -46,6 +46,19 @@ class Experiments(_Resource):
         """Delete the experiment with its runs and personas, cancelling active runs."""
         self._request(ops.delete_experiment(experiment_id))
 
+    def estimate(
+        self,
+        experiment_id: str,
+        *,
+        provider: str | None = None,
+        model: str | None = None,
+        persona_count: int | None = None,
+    ) -> RunEstimate:
+        """What a run (with these overrides) would send and may cost, and the budgets it
+        would be checked against; nothing is sent to a provider."""
+        overrides = {"provider": provider, "model": model, "persona_count": persona_count}
+        return self._request(ops.estimate_run(experiment_id, overrides))
+
 
 class AsyncExperiments(_AsyncResource):
     async def list(
@@ -82,3 +95,15 @@ class AsyncExperiments(_AsyncResource):
     async def delete(self, experiment_id: str) -> None:
         """Delete the experiment with its runs and personas, cancelling active runs."""
         await self._request(ops.delete_experiment(experiment_id))
+
+    async def estimate(
+        self,
+        experiment_id: str,
+        *,
+        provider: str | None = None,
+        model: str | None = None,
+        persona_count: int | None = None,
+    ) -> RunEstimate:
+        """What a run would send and may cost; see ``Experiments.estimate``."""
+        overrides = {"provider": provider, "model": model, "persona_count": persona_count}
+        return await self._request(ops.estimate_run(experiment_id, overrides))

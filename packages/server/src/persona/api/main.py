@@ -20,6 +20,7 @@ from persona.api.memtrace import start_from_environment
 from persona.api.middleware import BodyLimitMiddleware, CorsMiddleware, RequestIdMiddleware
 from persona.api.openapi import TAGS, install_openapi
 from persona.api.routes import (
+    estimates,
     events,
     experiments,
     health,
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None, *, long_running: bool = False) 
         experiments.router,
         sources.router,
         runs.router,
+        estimates.router,
         events.router,
         stream_tickets.router,
         personas.router,

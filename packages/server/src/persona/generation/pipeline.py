@@ -160,8 +160,11 @@ class LLMGeneration:
         budget: TokenBudget,
         max_output_tokens: int | None = None,
         progress: ProgressCallback | None = None,
+        before_request: Callable[[], None] | None = None,
     ) -> None:
         self._complete = complete
+        self._before_request = before_request
+        """Called before every request; what it raises stops the run (a spend cap reached)."""
         self.label = label
         """Names the provider and model in error messages, e.g. "openai model gpt-4o-mini"."""
         self.budget = budget
@@ -194,6 +197,28 @@ class LLMGeneration:
         # No stage of its own, which would cost a database write; in a thread, as a miscited
         # quote has the run's evidence indexed, which takes long on large runs.
         return await asyncio.to_thread(_ground_all, drafts, evidence)
+
+    def planned_prompts(self, evidence: Sequence[Evidence], count: int) -> list[ChatPrompt]:
+        """The prompts ``personas`` sends first, built without sending any: the one request
+        when the evidence fits, else a notes request per chunk and the final request (shown
+        without notes, which only the model's replies give). Repairs, retries with more room
+        and further rounds of condensing depend on the replies and are not planned."""
+        output = self.budget.output_tokens
+        direct = persona_prompt(evidence, count, output)
+        if not evidence or self.budget.fits(direct.text):
+            return [direct]
+        chunks = self._evidence_chunks(evidence)
+        notes = [
+            notes_prompt(
+                records,
+                part=part,
+                parts=len(chunks),
+                source="research evidence",
+                max_output_tokens=output,
+            )
+            for part, records in enumerate(chunks, start=1)
+        ]
+        return [*notes, personas_from_notes_prompt([], count, output)]
 
     async def _personas_in_batches(
         self,
@@ -257,6 +282,8 @@ class LLMGeneration:
 
     async def _request(self, prompt: ChatPrompt) -> Completion:
         """One request, its usage counted; a refusal fails at once, with the usage kept."""
+        if self._before_request is not None:
+            self._before_request()
         completion = await self._complete(prompt)
         self.requests += 1
         self.usage = Usage(
@@ -344,16 +371,19 @@ class LLMGeneration:
             )
         return room
 
-    async def _condense_evidence(self, evidence: Sequence[Evidence]) -> list[Note]:
+    def _evidence_chunks(self, evidence: Sequence[Evidence]) -> list[list[Evidence]]:
         room = self._chunk_room("research evidence")
         # Sized with the longest alias a chunk can give, so that a chunk still fits once its
         # request names its records E1, E2, ...
         sized = functools.partial(render_evidence, alias=widest_alias(room))
         try:
             pieces = [p for e in evidence for p in split_evidence(e, room - 1, sized)]
-            chunks = pack_sized(pieces, [estimate_tokens(sized(p)) for p in pieces], room)
+            return pack_sized(pieces, [estimate_tokens(sized(p)) for p in pieces], room)
         except ChunkTooLargeError as exc:
             raise ProviderError(f"{self.label}: {exc}", code="context_exceeded") from None
+
+    async def _condense_evidence(self, evidence: Sequence[Evidence]) -> list[Note]:
+        chunks = self._evidence_chunks(evidence)
         return await self._condense(chunks, "research evidence", "condensing evidence", 0.05, 0.75)
 
     async def _condense_notes_until_they_fit(self, notes: list[Note], count: int) -> list[Note]:

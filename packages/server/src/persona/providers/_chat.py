@@ -31,6 +31,7 @@ from persona.providers.base import GenerationResult, ProgressCallback
 from persona.providers.pricing import context_window, cost_usd, max_output_tokens
 from persona.schemas import Evidence, GenerationConfig, Usage
 from persona.settings import Settings
+from persona.spend.budgets import SpendGuard
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,9 @@ class ChatProvider(ABC):
     max_output_tokens: ClassVar[int] = 32_000
     """What a run plans a reply to hold at most; a model may allow more
     (``pricing.MAX_OUTPUT_TOKENS``), which a reply cut off at its limit is asked again with."""
+    limits_output: ClassVar[bool] = True
+    """Whether a request sets the most tokens its reply may hold (``prompt.max_output_tokens``);
+    a provider whose requests set none may reply with up to the model's output limit."""
     grounds_personas: ClassVar[bool] = True
     """The pipeline checks every quote and citation against the evidence, so the runner
     does not check them a second time."""
@@ -180,6 +184,7 @@ class ChatProvider(ABC):
         config: GenerationConfig,
         *,
         progress: ProgressCallback | None = None,
+        spend_cap_usd: float | None = None,
     ) -> GenerationResult:
         model = config.model or self.default_model
         served = None if self.settings.provider_context_tokens else await self.served_context(model)
@@ -196,6 +201,9 @@ class ChatProvider(ABC):
             budget=budget,
             max_output_tokens=max(budget.output_tokens, self.output_limit(model)),
             progress=progress,
+            before_request=None
+            if spend_cap_usd is None
+            else SpendGuard(spend_cap_usd, lambda: _priced(model, generation)).check,
         )
         try:
             personas = await generation.personas(evidence, config.persona_count)

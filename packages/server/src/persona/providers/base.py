@@ -30,8 +30,11 @@ class Provider(Protocol):
         config: GenerationConfig,
         *,
         progress: ProgressCallback | None = None,
+        spend_cap_usd: float | None = None,
     ) -> GenerationResult:
-        """Produce ``config.persona_count`` personas grounded in ``evidence``."""
+        """Produce ``config.persona_count`` personas grounded in ``evidence``; with
+        ``spend_cap_usd``, send no request once the usage so far costs that much (the run
+        fails with ``budget_exceeded``)."""
         ...
 
     async def aclose(self) -> None:

@@ -48,6 +48,8 @@ SPII, LANGUAGE, MODEL_ARMOR, OTHER, ...) means the reply was withheld or blocked
 
 class GeminiProvider(ChatProvider, provider="gemini"):
     default_context_tokens: ClassVar[int] = 1_048_576
+    limits_output: ClassVar[bool] = False
+    """No maxOutputTokens (see ``_complete``)."""
 
     @classmethod
     def endpoint(cls, configured: str | None) -> str:

@@ -24,8 +24,10 @@ class LocalProvider:
         config: GenerationConfig,
         *,
         progress: ProgressCallback | None = None,
+        spend_cap_usd: float | None = None,
     ) -> GenerationResult:
-        """``config.persona_count`` personas, one per segment of similar participants."""
+        """``config.persona_count`` personas, one per segment of similar participants (free:
+        a spend cap has nothing to stop)."""
         seed = (config.seed or 0) % 2**32  # numpy seeds are 32-bit
         segment = config.columns.segment if config.columns else None
         personas = await synthesize(evidence, config.persona_count, seed, progress, segment)

@@ -47,6 +47,8 @@ def keyless_configured() -> bool:
 
 class OpenAIProvider(ChatProvider, provider="openai"):
     default_context_tokens: ClassVar[int] = 128_000
+    limits_output: ClassVar[bool] = False
+    """No max_completion_tokens: on reasoning models it also caps the reasoning."""
 
     def headers(self, api_key: str | None) -> dict[str, str]:
         return {"Authorization": f"Bearer {api_key}"} if api_key else {}

@@ -254,7 +254,11 @@ class Runner:
         )
         attached.add_done_callback(mark_retrieved)
         provider = self._provider(claimed.config.provider or self.settings.default_provider)
-        result = await provider.generate(evidence, claimed.config, progress=report.provider)
+        # Only a run with a cap passes one: a provider without budgets need not know of them.
+        capped = {} if claimed.spend_cap_usd is None else {"spend_cap_usd": claimed.spend_cap_usd}
+        result = await provider.generate(
+            evidence, claimed.config, progress=report.provider, **capped
+        )
         personas = result.personas
         if not getattr(provider, "grounds_personas", False):
             # No stage of its own: marking the run succeeded follows within milliseconds, and

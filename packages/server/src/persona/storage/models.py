@@ -80,6 +80,11 @@ class RunRow(Base):
     """Grounding totals over the run's personas, once it has succeeded."""
     warnings: Mapped[list[str]] = mapped_column(JSON)
     """What the run noticed about its input, for its caller (a source naming no participant)."""
+    spend_cap_usd: Mapped[float | None] = mapped_column(Float)
+    """The most the run may spend (the least left of its budgets at its start); None: no cap."""
+    spend_reserved_usd: Mapped[float | None] = mapped_column(Float)
+    """The upper bound of its estimate, held against its budgets while it is queued or running
+    (its usage is recorded when it ends); None: no budget applied."""
 
     __table_args__ = (
         Index("ix_runs_experiment_created", "experiment_id", "created_at", "id"),

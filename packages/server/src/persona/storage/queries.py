@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    case,
     delete,
     exists,
     func,
@@ -66,16 +67,36 @@ def experiments_query(*columns: Any) -> Select[Any]:
         .limit(1)
         .scalar_subquery()
     )
+    # A run's recorded cost is null when its model has no known price: it adds nothing.
+    spent = (
+        select(func.coalesce(func.sum(RunRow.usage["cost_usd"].as_float()), 0.0))
+        .where(of_experiment)
+        .scalar_subquery()
+    )
     return select(
-        *(columns or (ExperimentRow,)), run_count, personas_stored, active, latest_outcome
+        *(columns or (ExperimentRow,)), run_count, personas_stored, active, latest_outcome, spent
     )
 
 
 EXPERIMENTS = experiments_query()
-"""Every experiment with its run count, personas stored and status inputs."""
+"""Every experiment with its run count, personas stored, status inputs and spend."""
 
 EXPERIMENT_BY_ID = EXPERIMENTS.where(ExperimentRow.id == bindparam("experiment_id"))
 """One experiment (``experiment_id``) with its counts and status inputs."""
+
+EXPERIMENT_SPEND = select(
+    func.coalesce(func.sum(RunRow.usage["cost_usd"].as_float()), 0.0),
+    func.coalesce(
+        func.sum(case((RunRow.status.in_(ACTIVE), RunRow.spend_reserved_usd), else_=None)), 0.0
+    ),
+).where(RunRow.experiment_id == bindparam("b_experiment"))
+"""What an experiment's runs recorded as spent, and what its queued and running runs hold of
+its budget (their usage is recorded when they end)."""
+
+LOCK_EXPERIMENT = (
+    select(ExperimentRow.id).where(ExperimentRow.id == bindparam("b_experiment")).with_for_update()
+)
+"""Lock an experiment's row (PostgreSQL; SQLite has one writer) until the transaction ends."""
 
 RUN_TABLE = cast(Table, RunRow.__table__)
 
@@ -97,11 +118,13 @@ CLAIMED = (
         RUNS.experiment_id,
         EXPERIMENT_TABLE.c.data_sources,
         EXPERIMENT_TABLE.c.text_column,
+        RUNS.spend_cap_usd,
     )
     .join_from(RUN_TABLE, EXPERIMENT_TABLE)
     .where(RUNS.id == bindparam("b_run"))
 )
-"""What the runner needs of a run it claimed: attempt, config, and its experiment's sources."""
+"""What the runner needs of a run it claimed: attempt, config, its experiment's sources and
+its spend cap."""
 
 CLAIM = (
     update(RUN_TABLE)

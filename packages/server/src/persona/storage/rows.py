@@ -46,6 +46,17 @@ class StoreBase:
 
 
 @dataclass(frozen=True)
+class RunSpend:
+    """What a new run may spend of its budgets (``cap_usd``) and what its estimate holds of
+    them while it is active (``reserved_usd``)."""
+
+    cap_usd: float
+    reserved_usd: float
+    limit_usd: float | None = None
+    """The experiment's own budget, checked again when the run is stored; None: it has none."""
+
+
+@dataclass(frozen=True)
 class ClaimedRun:
     """A run just moved from queued to running: what the runner needs to execute it."""
 
@@ -55,6 +66,8 @@ class ClaimedRun:
     config: ResolvedConfig
     data_sources: list[str]
     text_column: str | None
+    spend_cap_usd: float | None = None
+    """The most the run may spend; None: no budget applies."""
 
     @property
     def source_text_column(self) -> str | None:
@@ -69,6 +82,7 @@ class _ExperimentStats:
     personas_stored: int
     active: bool
     latest_outcome: str | None
+    spent_usd: float = 0.0
 
     @property
     def status(self) -> ExperimentStatus:
@@ -205,6 +219,7 @@ def _experiment(row: ExperimentRow, stats: _ExperimentStats) -> Experiment:
         updated_at=row.updated_at,
         run_count=stats.run_count,
         personas_stored=stats.personas_stored,
+        spent_usd=stats.spent_usd,
     )
 
 
@@ -243,6 +258,7 @@ def _run_fields(row: RunRow | Row[Any]) -> dict[str, Any]:
         "error": error,
         "grounding": None if row.grounding is None else Grounding.model_validate(row.grounding),
         "warnings": row.warnings,
+        "spend_cap_usd": row.spend_cap_usd,
     }
 
 

@@ -29,6 +29,7 @@ from persona.storage.events import StoredRunEvent, events_after, record_event
 from persona.storage.models import IdempotencyRow, RunRow
 from persona.storage.rows import (
     ClaimedRun,
+    RunSpend,
     StoreBase,
     _after_cursor,
     _check_hash,
@@ -47,6 +48,7 @@ from persona.storage.rows import (
     _update_returning_run,
     check_limit,
 )
+from persona.storage.spend import check_room
 
 
 class RunStore(StoreBase):
@@ -66,11 +68,12 @@ class RunStore(StoreBase):
         config: ResolvedConfig,
         *,
         idempotency: tuple[str, str] | None = None,
+        spend: RunSpend | None = None,
     ) -> tuple[Run, bool]:
         """Insert a queued run. With ``idempotency`` = (key, request hash), a key seen before
         returns (the earlier run, False), or raises IdempotencyConflictError on another hash."""
         try:
-            return self._insert_run(experiment_id, config, idempotency)
+            return self._insert_run(experiment_id, config, idempotency, spend)
         except IntegrityError:
             batch = self.db.open_batch
             if idempotency is None or (batch is not None and batch.as_one):
@@ -80,7 +83,11 @@ class RunStore(StoreBase):
             return self._replay(experiment_id, *idempotency)
 
     def _insert_run(
-        self, experiment_id: str, config: ResolvedConfig, idempotency: tuple[str, str] | None
+        self,
+        experiment_id: str,
+        config: ResolvedConfig,
+        idempotency: tuple[str, str] | None,
+        spend: RunSpend | None = None,
     ) -> tuple[Run, bool]:
         now = utcnow()
         values: dict[str, Any] = {
@@ -94,6 +101,8 @@ class RunStore(StoreBase):
             "created_at": now,
             "usage": Usage().model_dump(mode="json"),
             "warnings": [],
+            "spend_cap_usd": spend.cap_usd if spend else None,
+            "spend_reserved_usd": spend.reserved_usd if spend else None,
         }
         with self.db.write_connection() as connection:
             if (
@@ -111,6 +120,8 @@ class RunStore(StoreBase):
                 if found is not None:
                     _check_hash(key, found.request_hash, request_hash)
                     return _stored_run(connection, found.run_id), False
+            if spend is not None:
+                check_room(connection, experiment_id, spend)
             connection.execute(queries.INSERT_RUN, values)
             record_event(connection, values["id"], experiment_id, "run.queued", now)
             if idempotency is not None:
@@ -219,6 +230,7 @@ class RunStore(StoreBase):
                 config=ResolvedConfig.model_validate(found.config),
                 data_sources=list(found.data_sources),
                 text_column=found.text_column,
+                spend_cap_usd=found.spend_cap_usd,
             )
 
     def renew_leases(self, owner: str, run_ids: Sequence[str], lease_seconds: float) -> int:

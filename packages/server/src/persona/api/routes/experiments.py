@@ -35,6 +35,7 @@ SEED_RESPONSE: dict[str, Any] = {
     "updated_at": "2025-10-01T09:30:00Z",
     "run_count": 0,
     "personas_stored": 0,
+    "spent_usd": 0.0,
 }
 
 EXPERIMENT_LINKS = {
