@@ -50,6 +50,7 @@ DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
 )
 """Errors that say the database cannot be used now, rather than that a request is wrong."""
 DATABASE_RETRY_AFTER_SECONDS = 5
+DATABASE_UNAVAILABLE_DETAIL = "The database cannot be reached; try again shortly."
 
 
 class ProblemResponse(JSONResponse):
@@ -197,7 +198,7 @@ async def database_error_handler(request: Request, exc: Exception) -> ProblemRes
     return problem_response(
         request,
         503,
-        detail="The database cannot be reached; try again shortly.",
+        detail=DATABASE_UNAVAILABLE_DETAIL,
         code="database_unavailable",
         headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
     )

@@ -1,0 +1,92 @@
+"""/mcp on ``persona serve``: the MCP server over Streamable HTTP, behind the API's own
+authentication, with Host and Origin checked against the server's settings.
+
+DNS-rebinding protection: a web page an attacker serves can make a browser resolve its own
+host name to this server's address; the Host header then names the attacker's host, and
+Origin the attacker's page. Hosts accepted: the address the server listens on, loopback,
+and ``PERSONA_ALLOWED_HOSTS``. Origins accepted: those hosts' and ``PERSONA_CORS_ORIGINS``.
+A server listening on every interface (0.0.0.0) with no allowed hosts cannot know the names
+it is reached by, and checks neither; its token (required off loopback) guards it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.types import Receive, Scope, Send
+
+from persona.api.deps import require_token
+from persona.api.errors import http_error_handler
+from persona.mcp.server import build_server
+from persona.mcp.tools import ServiceSource
+from persona.settings import Settings
+
+MCP_PATH = "/mcp"
+MCP_METHODS = ["GET", "POST", "DELETE"]
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+def _host_name(host: str) -> str:
+    """A host as a Host header carries it: an IPv6 address in brackets."""
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return host.lower()
+    return f"[{address}]" if address.version == 6 else str(address)
+
+
+def _listens_everywhere(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_unspecified
+    except ValueError:
+        return False
+
+
+def transport_security(settings: Settings) -> TransportSecuritySettings:
+    """Which Host and Origin headers /mcp accepts (see the module's docstring)."""
+    if _listens_everywhere(settings.host) and not settings.allowed_hosts:
+        return TransportSecuritySettings(enable_dns_rebinding_protection=False)
+    names = [*LOOPBACK_HOSTS, *(_host_name(h) for h in [settings.host, *settings.allowed_hosts])]
+    names = list(dict.fromkeys(names))
+    hosts = [pattern for name in names for pattern in (name, f"{name}:*")]
+    origins = [f"{scheme}://{pattern}" for pattern in hosts for scheme in ("http", "https")] + list(
+        settings.cors_origins
+    )
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins
+    )
+
+
+class McpEndpoint:
+    """The ASGI endpoint of /mcp: the API's token check (``require_token``, the one check
+    every protected route makes), then the MCP session manager."""
+
+    def __init__(self, sessions: StreamableHTTPSessionManager) -> None:
+        self.sessions = sessions
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        try:
+            await require_token(request)
+        except HTTPException as refused:
+            response = await http_error_handler(request, refused)
+            await response(scope, receive, send)
+            return
+        await self.sessions.handle_request(scope, receive, send)
+
+
+def session_manager(service: ServiceSource, settings: Settings) -> StreamableHTTPSessionManager:
+    """The Streamable HTTP session manager of a new MCP server over the app's service."""
+    server = build_server(service)
+    # Builds the manager (kept on the server); the Starlette app it comes in is not used:
+    # /mcp is a route of the API's app, and its lifespan runs the manager.
+    server.streamable_http_app(
+        streamable_http_path=MCP_PATH,
+        transport_security=transport_security(settings),
+        max_request_body_size=settings.max_body_bytes,
+    )
+    return server.session_manager
