@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager, nullcontext
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.routing import Route
@@ -29,9 +31,30 @@ def install_mcp(app: FastAPI, settings: Settings) -> None:
     app.router.routes.append(Route(MCP_PATH, McpEndpoint(sessions), methods=MCP_METHODS))
 
 
-def mcp_sessions(app: FastAPI) -> AbstractAsyncContextManager[None]:
-    """The MCP sessions' lifetime: entered once the service has started, left before it stops."""
-    if app.state.mcp_sessions is None:
-        return nullcontext()
-    running: AbstractAsyncContextManager[None] = app.state.mcp_sessions.run()
-    return running
+@asynccontextmanager
+async def mcp_sessions(app: FastAPI) -> AsyncIterator[None]:
+    """The MCP sessions' lifetime: entered once the service has started, left before it stops.
+
+    The session manager runs in a task of its own: its task group must be left by the task
+    that entered it, and a lifespan may be entered and left by different tasks (as test
+    fixtures do)."""
+    sessions = app.state.mcp_sessions
+    if sessions is None:
+        yield
+        return
+    running, stop = asyncio.Event(), asyncio.Event()
+
+    async def run() -> None:
+        async with sessions.run():
+            running.set()
+            await stop.wait()
+
+    task = asyncio.create_task(run(), name="mcp sessions")
+    await asyncio.wait([task, asyncio.create_task(running.wait())], return_when="FIRST_COMPLETED")
+    if task.done():
+        task.result()  # the manager failed to start: raise its error
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
