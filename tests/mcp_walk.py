@@ -90,9 +90,7 @@ async def walk(client: Client, *, key: str = "walk-1") -> Walked:
         progress.append((value, total, message))
 
     ids = {"experiment_id": experiment_id, "run_id": run["id"]}
-    waited = structured(
-        await client.call_tool("wait_for_run", ids, progress_callback=on_progress)
-    )
+    waited = structured(await client.call_tool("wait_for_run", ids, progress_callback=on_progress))
     assert waited["status"] == "succeeded", waited
     assert len(waited["persona_ids"]) == 3
     assert progress, "no progress notification arrived while waiting"
@@ -112,7 +110,9 @@ async def walk(client: Client, *, key: str = "walk-1") -> Walked:
     assert cited, "the persona's Markdown cites no evidence"
 
     record = json.loads(
-        text_of((await client.read_resource(f"persona://runs/{run['id']}/evidence/{cited[0]}")).contents)
+        text_of(
+            (await client.read_resource(f"persona://runs/{run['id']}/evidence/{cited[0]}")).contents
+        )
     )
     assert record["id"] == cited[0]
     found = structured(

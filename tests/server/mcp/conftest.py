@@ -20,7 +20,6 @@ from persona.settings import Settings
 
 from tests.mcp_walk import examples_data_dir
 
-
 T = TypeVar("T")
 
 

@@ -124,8 +124,12 @@ async def test_bad_arguments_are_tool_errors_and_the_session_goes_on(faces: Face
     wrong = problem(await faces.mcp.call_tool("get_run", {"experiment_id": 5}))
     assert wrong["code"] == "validation_error" and wrong["status"] == 422
     assert "experiment_id" in wrong["message"] and "run_id: Field required" in wrong["message"]
-    assert problem(await faces.mcp.call_tool("start_run", {"experiment_id": "exp-x", "idempotency_key": ""}))["code"] == "validation_error"  # fmt: skip
-    assert problem(await faces.mcp.call_tool("list_experiments", {"limit": 1000}))["code"] == "validation_error"  # fmt: skip
+    for tool, arguments in [
+        ("start_run", {"experiment_id": "exp-x", "idempotency_key": ""}),
+        ("list_experiments", {"limit": 1000}),
+        ("create_experiment", {"name": "No sources", "data_sources": []}),
+    ]:
+        assert problem(await faces.mcp.call_tool(tool, arguments))["code"] == "validation_error"
     unknown = await faces.mcp.call_tool("no_such_tool", {})
     assert unknown.is_error
     listed = structured(await faces.mcp.call_tool("list_experiments", {}))
@@ -197,15 +201,21 @@ async def test_get_run_and_search_evidence_filters(faces: Faces) -> None:
     assert "personas" not in run
 
     by_source = structured(
-        await faces.mcp.call_tool("search_evidence", {**ids, "source": "interviews.csv", "limit": 200})
+        await faces.mcp.call_tool(
+            "search_evidence", {**ids, "source": "interviews.csv", "limit": 200}
+        )
     )
     assert by_source["items"] and {i["source"] for i in by_source["items"]} == {"interviews.csv"}
-    by_text = structured(await faces.mcp.call_tool("search_evidence", {**ids, "text": "SPREADSHEET"}))
+    by_text = structured(
+        await faces.mcp.call_tool("search_evidence", {**ids, "text": "SPREADSHEET"})
+    )
     assert by_text["items"]
     assert all("spreadsheet" in item["text"].lower() for item in by_text["items"])
     page = structured(await faces.mcp.call_tool("search_evidence", {**ids, "limit": 2}))
     following = structured(
-        await faces.mcp.call_tool("search_evidence", {**ids, "limit": 2, "cursor": page["next_cursor"]})
+        await faces.mcp.call_tool(
+            "search_evidence", {**ids, "limit": 2, "cursor": page["next_cursor"]}
+        )
     )
     assert {i["id"] for i in page["items"]}.isdisjoint(i["id"] for i in following["items"])
 
@@ -246,4 +256,3 @@ async def test_the_prompt_embeds_the_personas_and_asks_for_evidence(faces: Faces
     with pytest.raises(MCPError) as refused:
         await faces.mcp.get_prompt("summarise_personas", {"experiment_id": empty})
     assert refused.value.error.data["code"] == "conflict"
-
