@@ -41,6 +41,7 @@ async def test_every_tool_declares_its_schemas_hints_and_scope(faces: Faces) -> 
     assert set(tools) == set(TOOL_SCOPES)
     for name, tool in tools.items():
         assert tool.description and len(tool.description) > 40, name
+        assert "  " not in tool.description and "\n" not in tool.description, name
         assert tool.input_schema["type"] == "object", name
         assert tool.output_schema is not None and tool.output_schema["type"] == "object", name
         hints = tool.annotations

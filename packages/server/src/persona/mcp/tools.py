@@ -8,6 +8,7 @@ failure is a tool error carrying the code, message and status of the API's probl
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Callable
 from typing import Annotated
 
@@ -316,8 +317,13 @@ it again with the same arguments changes nothing more."""
 
 
 def add_tools(server: MCPServer, service: ServiceSource) -> None:
+    """Each tool of TOOL_SCOPES, described by its docstring (without its indentation)."""
     tools = PersonaTools(service)
     for name in TOOL_SCOPES:
+        tool = getattr(tools, name)
         title = name.replace("_", " ").capitalize()
         annotations = ANNOTATIONS[name].model_copy(update={"title": title})
-        server.add_tool(getattr(tools, name), name=name, title=title, annotations=annotations)
+        description = inspect.cleandoc(tool.__doc__).replace("\n", " ")
+        server.add_tool(
+            tool, name=name, title=title, description=description, annotations=annotations
+        )
