@@ -487,7 +487,7 @@ MCP_EXTRA_MISSING = "the MCP server needs the mcp extra: pip install './packages
 
 
 @app.command(
-    short_help="Serve the MCP server on stdio, for AI assistants (needs the mcp extra).",
+    short_help="Serve MCP tools to AI assistants on stdio (needs the mcp extra).",
     epilog="Example, as an assistant's command:\n\n\b\n  persona mcp --data-dir ~/research",
 )
 def mcp(
