@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import respx
 from mcp.shared.exceptions import MCPError
 from mcp.types import EmbeddedResource, TextContent, TextResourceContents
 from persona.mcp.scopes import TOOL_SCOPES
 
+from tests.fakes.stalled import stalled_anthropic
 from tests.mcp_walk import problem, structured, text_of, walk
 from tests.server.mcp.conftest import Faces
 
@@ -155,23 +156,15 @@ async def test_list_and_delete_experiments(faces: Faces) -> None:
 
 
 @pytest.fixture
-def stalled_anthropic(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Anthropic's API, configured and never answering: its runs stay running."""
+def stalled(monkeypatch: pytest.MonkeyPatch) -> Iterator[asyncio.Event]:
+    """Anthropic configured and never answering: its runs stay running."""
     monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
-    called = asyncio.Event()
-
-    async def never_answers(request: httpx.Request) -> httpx.Response:
-        called.set()
-        await asyncio.Event().wait()
-        raise AssertionError("unreachable")
-
-    with respx.mock(assert_all_called=False) as mock:
-        mock.post("https://api.anthropic.com/v1/messages").mock(side_effect=never_answers)
+    with stalled_anthropic() as called:
         yield called
 
 
 async def test_wait_returns_an_unfinished_run_after_its_timeout_and_cancel_ends_it(
-    faces: Faces, stalled_anthropic: asyncio.Event
+    faces: Faces, stalled: asyncio.Event
 ) -> None:
     experiment_id = await _create(faces, provider="anthropic")
     run = structured(
@@ -180,7 +173,7 @@ async def test_wait_returns_an_unfinished_run_after_its_timeout_and_cancel_ends_
         )
     )
     ids = {"experiment_id": experiment_id, "run_id": run["id"]}
-    await asyncio.wait_for(stalled_anthropic.wait(), 30)
+    await asyncio.wait_for(stalled.wait(), 30)
     waited = structured(await faces.mcp.call_tool("wait_for_run", {**ids, "timeout_seconds": 0.3}))
     assert waited["status"] == "running"
 
