@@ -121,3 +121,31 @@ def test_mcp_is_not_an_operation_of_the_openapi_document_but_its_description_nam
     spec = httpx.get(f"{server.base_url}/openapi.json", timeout=30).json()
     assert "/mcp" not in spec["paths"]
     assert "`/mcp`" in spec["info"]["description"]
+
+
+def test_a_request_needs_no_session_so_any_worker_or_replica_answers_it(
+    server: ServerProcess,
+) -> None:
+    """No session is kept in a process: a tool call with no session id, sent without an
+    initialize before it, is answered: any worker process or replica can take any request."""
+    call = {
+        "jsonrpc": "2.0",
+        "id": 7,
+        "method": "tools/call",
+        "params": {"name": "list_experiments", "arguments": {"limit": 1}},
+    }
+    headers = MCP_HEADERS | {
+        "Authorization": f"Bearer {TOKEN}",
+        "MCP-Protocol-Version": "2025-06-18",
+    }
+    answer = httpx.post(f"{server.base_url}/mcp", json=call, headers=headers, timeout=30)
+    assert answer.status_code == 200, answer.text
+    assert "mcp-session-id" not in answer.headers
+    assert '"structuredContent"' in answer.text and '"isError":false' in answer.text
+
+
+def test_an_oversized_request_is_refused_before_it_is_read(server: ServerProcess) -> None:
+    huge = {**INITIALIZE, "params": {**INITIALIZE["params"], "padding": "x" * (3 * 1024 * 1024)}}
+    headers = MCP_HEADERS | {"Authorization": f"Bearer {TOKEN}"}
+    refused = httpx.post(f"{server.base_url}/mcp", json=huge, headers=headers, timeout=30)
+    assert refused.status_code == 413

@@ -86,6 +86,10 @@ def session_manager(service: ServiceSource, settings: Settings) -> StreamableHTT
     # /mcp is a route of the API's app, and its lifespan runs the manager.
     server.streamable_http_app(
         streamable_http_path=MCP_PATH,
+        # Each request on its own, no session kept in this process: the next request of a
+        # client may reach another worker process (--workers) or replica. Progress still
+        # streams on the response of the request it belongs to.
+        stateless_http=True,
         transport_security=transport_security(settings),
         max_request_body_size=settings.max_body_bytes,
     )
