@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -39,11 +42,26 @@ class PersonaMcpServer(MCPServer[Any]):
             raise
 
 
+@contextmanager
+def root_logging_left_alone() -> Iterator[None]:
+    """MCPServer() configures the root logger (a rich handler, level INFO) unless it has a
+    handler already; the process that builds one has its own logging (``persona serve``),
+    or keeps Python's default (``persona mcp``: warnings on stderr)."""
+    root = logging.getLogger()
+    placeholder = logging.NullHandler()
+    root.addHandler(placeholder)
+    try:
+        yield
+    finally:
+        root.removeHandler(placeholder)
+
+
 def build_server(service: ServiceSource) -> PersonaMcpServer:
     """The MCP server over the started service ``service()`` gives, on any transport."""
-    server = PersonaMcpServer(
-        "persona", title="Persona", version=__version__, instructions=INSTRUCTIONS
-    )
+    with root_logging_left_alone():
+        server = PersonaMcpServer(
+            "persona", title="Persona", version=__version__, instructions=INSTRUCTIONS
+        )
     add_tools(server, service)
     add_resources(server, service)
     add_prompts(server, service)
