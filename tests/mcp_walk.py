@@ -106,6 +106,7 @@ async def walk(client: Client, *, key: str = "walk-1") -> Walked:
     markdown = structured(persona)["markdown"]
     assert text_of(persona.content) == markdown
     assert markdown.startswith(f"# {listed['items'][0]['name']}")
+    assert "quotes verified" in markdown and "\u2713 verified" in markdown  # its grounding
     cited = EVIDENCE_ID.findall(markdown)
     assert cited, "the persona's Markdown cites no evidence"
 

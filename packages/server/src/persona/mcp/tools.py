@@ -8,6 +8,7 @@ failure is a tool error carrying the code, message and status of the API's probl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 from collections.abc import Callable
 from typing import Annotated
@@ -16,6 +17,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
+from persona.generation.render import persona_markdown
 from persona.mcp.errors import answer
 from persona.mcp.models import (
     DeletedExperiment,
@@ -154,11 +156,7 @@ class PersonaTools:
         """A run's status (queued, running, succeeded, failed, cancelled, interrupted),
         progress, error, warnings and the ids of the personas it made."""
 
-        async def get() -> Run:
-            detail = await self.service().get_run(experiment_id, run_id)
-            return Run.model_validate(detail.model_dump(exclude={"personas"}))
-
-        return await answer(get)
+        return await answer(lambda: _run(self.service(), experiment_id, run_id))
 
     async def wait_for_run(
         self,
@@ -176,13 +174,10 @@ class PersonaTools:
 
         async def wait() -> Run:
             service = self.service()
-            try:
+            with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(timeout_seconds):
                     await _follow(service, experiment_id, run_id, ctx)
-            except TimeoutError:
-                pass
-            detail = await service.get_run(experiment_id, run_id)
-            return Run.model_validate(detail.model_dump(exclude={"personas"}))
+            return await _run(service, experiment_id, run_id)
 
         return await answer(wait)
 
@@ -222,15 +217,13 @@ class PersonaTools:
         grounded in them, then the cited records themselves. The name is invented."""
 
         async def get() -> PersonaMarkdown:
-            service = self.service()
-            persona = await service.get_persona(persona_id)
-            markdown = await service.get_persona_markdown(persona_id)
+            persona, cited = await self.service().get_cited_persona(persona_id)
             return PersonaMarkdown(
                 id=persona.id,
                 experiment_id=persona.experiment_id,
                 run_id=persona.run_id,
                 name=persona.name,
-                markdown=markdown,
+                markdown=persona_markdown(persona, cited),
             )
 
         return await answer(get, text=lambda found: found.markdown)
@@ -243,7 +236,12 @@ class PersonaTools:
             Filter, Field(description="Only this participant's records.")
         ] = None,
         source: Annotated[
-            Filter, Field(description="Only records of this source, e.g. 'interviews.csv'.")
+            str | None,
+            Field(
+                min_length=1,
+                max_length=4096,
+                description="Only records of this source, e.g. 'interviews.csv'.",
+            ),
         ] = None,
         text: Annotated[
             Filter, Field(description="Only records whose text holds this (any case).")
@@ -284,6 +282,12 @@ class PersonaTools:
             return DeletedExperiment(id=experiment_id)
 
         return await answer(delete)
+
+
+async def _run(service: PersonaService, experiment_id: str, run_id: str) -> Run:
+    """The run without its personas (list_personas and get_persona show them)."""
+    detail = await service.get_run(experiment_id, run_id)
+    return Run.model_validate(detail.model_dump(exclude={"personas"}))
 
 
 async def _follow(service: PersonaService, experiment_id: str, run_id: str, ctx: Context) -> None:
