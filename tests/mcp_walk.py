@@ -15,7 +15,7 @@ from mcp import Client
 from mcp.types import CallToolResult, TextContent, TextResourceContents
 from persona.mcp.scopes import TOOL_SCOPES
 
-from tests.paths import EXAMPLES_DIR
+from tests.paths import EXAMPLES_DIR, REPO_ROOT
 
 EXAMPLE_SOURCES = ["interviews.csv", "transcripts"]
 """The example interviews and the folder of Markdown transcripts, from examples/."""
@@ -127,3 +127,15 @@ async def walk(client: Client, *, key: str = "walk-1") -> Walked:
     resource = await client.read_resource(f"persona://personas/{persona_id}")
     assert text_of(resource.contents) == markdown
     return Walked(experiment_id, run["id"], waited["persona_ids"], progress)
+
+
+ASSISTANT_SECTION = "## Use from an AI assistant"
+JSON_BLOCK = re.compile(r"^```json\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+
+
+def assistant_configurations() -> list[dict[str, Any]]:
+    """The configuration files the README's "Use from an AI assistant" shows (Claude
+    Desktop's, then VS Code's), parsed."""
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split(ASSISTANT_SECTION, 1)[1].split("\n## ", 1)[0]
+    return [json.loads(block) for block in JSON_BLOCK.findall(section)]

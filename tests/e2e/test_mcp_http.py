@@ -16,7 +16,13 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-from tests.mcp_walk import examples_data_dir, problem, structured, walk
+from tests.mcp_walk import (
+    assistant_configurations,
+    examples_data_dir,
+    problem,
+    structured,
+    walk,
+)
 from tests.servers import ServerProcess, clean_env, running_server
 
 pytestmark = pytest.mark.e2e
@@ -149,3 +155,26 @@ def test_an_oversized_request_is_refused_before_it_is_read(server: ServerProcess
     headers = MCP_HEADERS | {"Authorization": f"Bearer {TOKEN}"}
     refused = httpx.post(f"{server.base_url}/mcp", json=huge, headers=headers, timeout=30)
     assert refused.status_code == 413
+
+
+async def test_the_readme_s_http_configurations_reach_mcp(server: ServerProcess) -> None:
+    """VS Code's HTTP entry, and the URL and header Claude Desktop's bridge is given, as the
+    README shows them, with this server's port and token."""
+    claude, vscode = assistant_configurations()
+    entry = vscode["servers"]["persona-server"]
+    assert entry["type"] == "http"
+    url = entry["url"].replace("http://127.0.0.1:8000", server.base_url)
+    token_input = next(i for i in vscode["inputs"] if i["id"] == "persona-token")
+    assert token_input["password"] is True
+    headers = {
+        name: value.replace("${input:persona-token}", TOKEN)
+        for name, value in entry["headers"].items()
+    }
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=60) as http,
+        Client(streamable_http_client(url, http_client=http)) as client,
+    ):
+        assert len((await client.list_tools()).tools) == 10
+    bridge = claude["mcpServers"]["persona-server"]["args"]
+    assert bridge[1] == entry["url"]
+    assert bridge[2:] == ["--header", "Authorization: Bearer ${PERSONA_TOKEN}"]

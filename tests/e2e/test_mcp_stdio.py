@@ -4,6 +4,7 @@ later session finds what an earlier one stored; bad arguments leave the session 
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,10 +12,19 @@ from pathlib import Path
 import pytest
 from mcp import Client, StdioServerParameters
 
-from tests.mcp_walk import examples_data_dir, problem, structured, walk
+from tests.mcp_walk import (
+    assistant_configurations,
+    examples_data_dir,
+    problem,
+    structured,
+    walk,
+)
 from tests.servers import clean_env
 
 pytestmark = pytest.mark.e2e
+
+PLACEHOLDER_DATA_DIR = re.compile(r"^(/home/you|\$\{workspaceFolder\})/research$")
+"""The data directories the README's configurations name."""
 
 
 def _persona_mcp(env: dict[str, str], *args: str, cwd: Path) -> StdioServerParameters:
@@ -61,3 +71,25 @@ def test_a_missing_data_directory_is_one_line_and_exit_1(tmp_path: Path) -> None
     message = done.stderr.decode()
     assert message.startswith(f"error: the data directory {missing} does not exist")
     assert message.count("\n") == 1
+
+
+async def test_the_readme_s_stdio_configurations_start_the_server(tmp_path: Path) -> None:
+    """Claude Desktop's and VS Code's stdio entries, as the README shows them, with this
+    environment's `persona` and a data directory of this test's."""
+    data_dir = examples_data_dir(tmp_path)
+    persona = Path(sys.executable).parent / "persona"
+    claude, vscode = assistant_configurations()
+    entries = [claude["mcpServers"]["persona"], vscode["servers"]["persona"]]
+    assert vscode["servers"]["persona"]["type"] == "stdio"
+    for entry in entries:
+        assert Path(entry["command"]).name == "persona"
+        args = [PLACEHOLDER_DATA_DIR.sub(str(data_dir), arg) for arg in entry["args"]]
+        assert args == ["mcp", "--data-dir", str(data_dir)]
+        command = StdioServerParameters(command=str(persona), args=args, env=clean_env())
+        async with Client(command) as client:
+            created = structured(
+                await client.call_tool(
+                    "create_experiment", {"name": "Configured", "data_sources": ["survey.csv"]}
+                )
+            )
+            assert created["data_sources"] == ["survey.csv"]
