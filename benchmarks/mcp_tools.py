@@ -11,18 +11,20 @@ after another: over stdio, over Streamable HTTP (/mcp: stateless, each call one 
 as ``GET /experiments/{id}/runs/{id}`` on the same server. Figures are printed, never
 asserted.
 
-Measured on the development machine (2 cores shared with other engineers' test runs,
-300 calls; SQLite):
+Measured on the development machine (2 cores shared with other engineers' test runs, load
+average about 6; 300 calls; SQLite):
 
-    stdio: run ended 3.64 s after start_run, 6 progress notifications
-    get_run over stdio           median   3.33 ms   p95   8.23 ms
-    http:  run ended 3.50 s after start_run, 6 progress notifications
-    get_run over /mcp            median  15.19 ms   p95  23.62 ms
-    GET run (REST)               median   2.11 ms   p95  10.87 ms
+    stdio: run ended 3.36 s after start_run, 6 progress notifications
+    get_run over stdio           median   2.46 ms   p95   6.59 ms
+    http:  run ended 2.10 s after start_run, 6 progress notifications
+    get_run over /mcp            median   3.87 ms   p95   8.57 ms
+    GET run (REST)               median   1.78 ms   p95   5.20 ms
 
-A call to /mcp costs about 13 ms more than the REST read: the server keeps no session, so
+A call to /mcp costs about 2 ms more than the REST read: the server keeps no session, so
 each POST sets up a server session and answers as an event stream (what lets any worker
-process take it, and wait_for_run stream its progress). Next to a model's turn it is noise.
+process take it, and wait_for_run stream its progress). An earlier run, on a busier
+machine, measured 15.2 ms (p95 23.6) against 2.1 ms for REST: the extra work is CPU that
+waits longest when the cores are taken. Next to a model's turn either is small.
 """
 
 from __future__ import annotations
