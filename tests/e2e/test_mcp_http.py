@@ -178,3 +178,14 @@ async def test_the_readme_s_http_configurations_reach_mcp(server: ServerProcess)
     bridge = claude["mcpServers"]["persona-server"]["args"]
     assert bridge[1] == entry["url"]
     assert bridge[2:] == ["--header", "Authorization: Bearer ${PERSONA_TOKEN}"]
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE", "PUT"])
+def test_only_post_is_served_and_other_methods_get_a_405_problem(
+    server: ServerProcess, method: str
+) -> None:
+    headers = MCP_HEADERS | {"Authorization": f"Bearer {TOKEN}"}
+    answer = httpx.request(method, f"{server.base_url}/mcp", headers=headers, timeout=10)
+    assert answer.status_code == 405
+    assert answer.headers["allow"] == "POST"
+    assert answer.json()["code"] == "method_not_allowed"

@@ -26,7 +26,9 @@ from persona.mcp.tools import ServiceSource
 from persona.settings import Settings
 
 MCP_PATH = "/mcp"
-MCP_METHODS = ["GET", "POST", "DELETE"]
+MCP_METHODS = ["POST"]
+"""A server that keeps no session has no stream to open (GET) and none to end (DELETE):
+both get 405, as the transport allows, rather than a stream that never carries anything."""
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 
