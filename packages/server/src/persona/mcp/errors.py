@@ -13,7 +13,13 @@ from mcp.types import INTERNAL_ERROR, INVALID_PARAMS, CallToolResult, TextConten
 from pydantic import BaseModel, ValidationError
 
 from persona import errors
-from persona.api.errors import DATABASE_UNAVAILABLE, DATABASE_UNAVAILABLE_DETAIL, status_for
+from persona.api.errors import (
+    DATABASE_UNAVAILABLE,
+    DATABASE_UNAVAILABLE_DETAIL,
+    field_error,
+    invalid_fields_detail,
+    status_for,
+)
 from persona.schemas import OutputModel
 
 logger = logging.getLogger("persona.mcp")
@@ -41,18 +47,12 @@ def problem_of(exc: Exception) -> ToolProblem:
             code="database_unavailable", message=DATABASE_UNAVAILABLE_DETAIL, status=503
         )
     if isinstance(exc, ValidationError):
-        return ToolProblem(code="validation_error", message=_validation_message(exc), status=422)
+        fields = [field_error(error) for error in exc.errors()]
+        return ToolProblem(
+            code="validation_error", message=invalid_fields_detail(fields), status=422
+        )
     logger.error("unhandled error in an MCP call", exc_info=exc)
     return ToolProblem(code="internal_error", message=INTERNAL_ERROR_MESSAGE, status=500)
-
-
-def _validation_message(exc: ValidationError) -> str:
-    """Worded as the API's validation problems are: the fields and what is wrong with each."""
-    problems = exc.errors()
-    fields = "; ".join(
-        f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in problems[:5]
-    )
-    return f"{len(problems)} invalid field{'s' if len(problems) != 1 else ''}: {fields}"
 
 
 def error_result(problem: ToolProblem) -> CallToolResult:
