@@ -15,12 +15,10 @@ import ipaddress
 
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from persona.api.deps import require_token
-from persona.api.errors import http_error_handler
 from persona.mcp.server import build_server
 from persona.mcp.tools import ServiceSource
 from persona.settings import Settings
@@ -65,19 +63,14 @@ def transport_security(settings: Settings) -> TransportSecuritySettings:
 
 class McpEndpoint:
     """The ASGI endpoint of /mcp: the API's token check (``require_token``, the one check
-    every protected route makes), then the MCP session manager."""
+    every protected route makes), then the MCP session manager. A refusal is raised to the
+    app's error handlers, which answer it as for any route."""
 
     def __init__(self, sessions: StreamableHTTPSessionManager) -> None:
         self.sessions = sessions
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        try:
-            await require_token(request)
-        except HTTPException as refused:
-            response = await http_error_handler(request, refused)
-            await response(scope, receive, send)
-            return
+        await require_token(Request(scope, receive))
         await self.sessions.handle_request(scope, receive, send)
 
 
