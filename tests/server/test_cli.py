@@ -227,7 +227,7 @@ def test_help_shows_flags_as_flags(command: str, flags: list[str]) -> None:
         assert line.split(flag, 1)[1].strip()[0].isupper(), line
 
 
-@pytest.mark.parametrize("command", ["generate", "serve", "openapi"])
+@pytest.mark.parametrize("command", ["generate", "serve", "mcp", "openapi"])
 def test_help_names_values_in_words_not_python_types(command: str) -> None:
     result = runner.invoke(app, [command, "--help"])
 
@@ -241,7 +241,7 @@ def test_the_command_list_gives_whole_summaries() -> None:
     commands = result.output.split("Commands:")[1].split("\n\n")[0].splitlines()
 
     summaries = {line.split()[0]: line for line in commands if line.strip()}
-    assert set(summaries) == {"generate", "serve", "worker", "openapi"}
+    assert set(summaries) == {"generate", "serve", "worker", "mcp", "openapi"}
     assert "persona generate examples/interviews.csv" in result.output  # the examples
     assert [line for line in summaries.values() if line.endswith("...")] == [
         summaries["worker"]  # the worker command is documented in docs/deploy.md

@@ -362,3 +362,15 @@ def test_the_sync_wrapper_lists_and_deletes_sources(settings: Settings) -> None:
         ).data_sources
         assert [s.kind for s in service.list_sources(experiment.id).items] == ["path", "upload"]
         assert service.delete_source(experiment.id, stored[1]).data_sources == stored[:1]
+
+
+def test_one_evidence_record_is_found_by_its_run_alone(settings: Settings) -> None:
+    with SyncPersonaService(settings) as service:
+        experiment = service.create_experiment(experiment_body())
+        run = service.wait_for_run(experiment.id, service.start_run(experiment.id).run.id)
+        second = service.list_run_evidence(experiment.id, run.id, limit=2).items[1]
+        assert service.get_run_evidence(run.id, second.id) == second
+        with pytest.raises(NotFoundError, match="evidence 'ev-missing' not found"):
+            service.get_run_evidence(run.id, "ev-missing")
+        with pytest.raises(NotFoundError, match="run 'run-missing' not found"):
+            service.get_run_evidence("run-missing", second.id)

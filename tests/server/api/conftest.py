@@ -9,10 +9,11 @@ from typing import Any
 
 import httpx
 import pytest
-import respx
 from fastapi import FastAPI
 from persona.api import create_app
 from persona.settings import Settings
+
+from tests.fakes.stalled import stalled_anthropic
 
 TOKEN = "s3cret-token-for-tests"
 
@@ -81,15 +82,7 @@ def stalled_provider(
     The event is set once a run has called it."""
     monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
     monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
-    called = asyncio.Event()
-
-    async def never_answers(request: httpx.Request) -> httpx.Response:
-        called.set()
-        await asyncio.Event().wait()
-        raise AssertionError("unreachable")
-
-    with respx.mock(assert_all_called=False) as mock:
-        mock.post("https://api.anthropic.com/v1/messages").mock(side_effect=never_answers)
+    with stalled_anthropic() as called:
         yield called
 
 

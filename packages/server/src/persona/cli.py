@@ -510,6 +510,39 @@ def worker(
         _fail(err.message)
 
 
+MCP_EXTRA_MISSING = "the MCP server needs the mcp extra: pip install './packages/server[mcp]'"
+
+
+@app.command(
+    short_help="Serve MCP tools to AI assistants on stdio (needs the mcp extra).",
+    epilog="Example, as an assistant's command:\n\n\b\n  persona mcp --data-dir ~/research",
+)
+def mcp(
+    data_dir: ServerDataDir = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(metavar="URL", help="SQLAlchemy URL; default: as for `persona serve`."),
+    ] = None,
+) -> None:
+    """Serve Persona's MCP tools on stdin and stdout until the client closes them, over the
+    database and data directory `persona serve` would use (needs the mcp extra)."""
+    from persona.settings import Settings
+
+    try:
+        from persona.mcp.stdio import serve_stdio
+    except ImportError:
+        _fail(MCP_EXTRA_MISSING)
+    values: dict[str, object] = {}
+    if data_dir is not None:
+        values["data_dir"] = data_dir
+    if database_url is not None:
+        values["database_url"] = database_url
+    try:
+        asyncio.run(serve_stdio(Settings(**values)))  # type: ignore[arg-type]
+    except PersonaError as err:
+        _fail(err.message)
+
+
 @app.command(short_help="Export the API's OpenAPI document (needs the api extra).")
 def openapi(
     output: Annotated[

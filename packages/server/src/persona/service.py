@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Literal, ParamSpec, TypeVar
 from persona.__about__ import __version__
 from persona.errors import (
     InvalidInputError,
+    NotFoundError,
 )
 from persona.generation.citations import cited_evidence, statement_evidence_ids
 from persona.generation.cited_cache import CitedRecordsCache
@@ -39,6 +40,7 @@ from persona.runtime import Parts, release, start_parts, stop_runs
 from persona.schemas import (
     CitedEvidence,
     CitedEvidencePage,
+    Evidence,
     EvidencePage,
     Experiment,
     ExperimentCreate,
@@ -414,6 +416,15 @@ class PersonaService(PushOperations, SpendOperations):
             limit=limit,
             cursor=cursor,
         )
+
+    async def get_run_evidence(self, run_id: str, evidence_id: str) -> Evidence:
+        """One evidence record of a run, found by the run's id alone."""
+        experiment_id = await self._call(self._repository.experiment_of_run, run_id)
+        where = EvidenceFilter(ids=[evidence_id])
+        page = await self.list_run_evidence(experiment_id, run_id, where, limit=1)
+        if not page.items:
+            raise NotFoundError("evidence", evidence_id)
+        return page.items[0]
 
     async def list_persona_evidence(
         self, persona_id: str, *, limit: int = 50, cursor: str | None = None

@@ -168,6 +168,19 @@ class Settings(BaseSettings):
         description="Origins browsers may call the API from, comma-separated; none by default.",
     )
 
+    # MCP over HTTP (/mcp, persona.mcp.http): the Host and Origin headers it accepts
+    host: str = Field(
+        default="127.0.0.1",
+        description="The address the server listens on (`persona serve --host` sets it).",
+    )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "Host names clients reach the server by, beyond its address and loopback, "
+            "comma-separated: /mcp refuses other Host headers (DNS-rebinding protection)."
+        ),
+    )
+
     # HTTP connections (persona.api.protocol, in the server process)
     max_header_bytes: int = Field(
         default=64 * KB,
@@ -186,7 +199,7 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="Longest pause, in seconds, inside a request body."
     )
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "allowed_hosts", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from persona.schemas import (
     CitedEvidencePage,
+    Evidence,
     EvidencePage,
     Experiment,
     ExperimentCreate,
@@ -200,6 +201,9 @@ class SyncPersonaService:
                 experiment_id, run_id, where, limit=limit, cursor=cursor
             )
         )
+
+    def get_run_evidence(self, run_id: str, evidence_id: str) -> Evidence:
+        return self._run(self._service.get_run_evidence(run_id, evidence_id))
 
     def list_persona_evidence(
         self, persona_id: str, *, limit: int = 50, cursor: str | None = None

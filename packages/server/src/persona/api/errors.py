@@ -50,6 +50,7 @@ DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
 )
 """Errors that say the database cannot be used now, rather than that a request is wrong."""
 DATABASE_RETRY_AFTER_SECONDS = 5
+DATABASE_UNAVAILABLE_DETAIL = "The database cannot be reached; try again shortly."
 
 
 class ProblemResponse(JSONResponse):
@@ -118,7 +119,7 @@ async def persona_error_handler(request: Request, exc: Exception) -> ProblemResp
     )
 
 
-def _field_error(error: Mapping[str, Any]) -> FieldError:
+def field_error(error: Mapping[str, Any]) -> FieldError:
     loc = [part if isinstance(part, int) else str(part) for part in error.get("loc", ())]
     return FieldError(loc=loc, msg=str(error.get("msg", "")), type=str(error.get("type", "")))
 
@@ -150,13 +151,18 @@ async def validation_error_handler(request: Request, exc: Exception) -> ProblemR
     if any(error.get("type") == "json_invalid" for error in exc.errors()):
         # Not a field of the body that is wrong: there is no body to validate.
         return malformed_json_problem(request, exc)
-    field_errors = [_field_error(error) for error in exc.errors()]
-    count = len(field_errors)
-    detail = f"{count} invalid field{'s' if count != 1 else ''}: " + "; ".join(
-        f"{'.'.join(str(p) for p in e.loc)}: {e.msg}" for e in field_errors[:5]
-    )
+    field_errors = [field_error(error) for error in exc.errors()]
+    detail = invalid_fields_detail(field_errors)
     return problem_response(
         request, 422, detail=detail, code="validation_error", field_errors=field_errors
+    )
+
+
+def invalid_fields_detail(field_errors: list[FieldError]) -> str:
+    """The detail of a validation problem: how many fields, and the first five."""
+    count = len(field_errors)
+    return f"{count} invalid field{'s' if count != 1 else ''}: " + "; ".join(
+        f"{'.'.join(str(p) for p in e.loc)}: {e.msg}" for e in field_errors[:5]
     )
 
 
@@ -197,7 +203,7 @@ async def database_error_handler(request: Request, exc: Exception) -> ProblemRes
     return problem_response(
         request,
         503,
-        detail="The database cannot be reached; try again shortly.",
+        detail=DATABASE_UNAVAILABLE_DETAIL,
         code="database_unavailable",
         headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
     )

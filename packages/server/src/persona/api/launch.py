@@ -202,6 +202,7 @@ def serve(
         server_environment(
             auth_token=auth_token, no_auth=no_auth, data_dir=data_dir, database_url=database_url
         )
+        | {"PERSONA_HOST": host}
     )
     settings = Settings()
     if settings.effective_database_url.startswith("postgresql"):

@@ -16,6 +16,7 @@ from persona.api.cache import ResponseCache
 from persona.api.docs import install_docs
 from persona.api.errors import install_error_handlers
 from persona.api.logs import configure_server_logging
+from persona.api.mcp import install_mcp, mcp_sessions
 from persona.api.memtrace import start_from_environment
 from persona.api.middleware import BodyLimitMiddleware, CorsMiddleware, RequestIdMiddleware
 from persona.api.openapi import TAGS, install_openapi
@@ -43,6 +44,10 @@ evidence-backed user personas.
 
 Every error is an RFC 9457 problem (`application/problem+json`) carrying the request id
 that the `X-Request-ID` header of every response also carries.
+
+AI assistants use Persona through its MCP server at `/mcp` (Streamable HTTP, with the same
+bearer token; not an operation of this document): tools to create experiments, start and
+follow runs, and read personas with their evidence.
 """
 
 # The API's uploads, and the interface's new-experiment form.
@@ -65,7 +70,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         hand_the_lock_back_sooner()
         start_from_environment()
     try:
-        yield {STOP_STREAMS: service.stop_streams}
+        async with mcp_sessions(app):
+            yield {STOP_STREAMS: service.stop_streams}
     finally:
         await service.aclose()
 
@@ -146,6 +152,7 @@ def create_app(settings: Settings | None = None, *, long_running: bool = False) 
     install_docs(app)
     install_openapi(app)
     install_web(app)
+    install_mcp(app, settings)
 
     # Added last = outermost: every response, even a 413, carries the request id.
     app.add_middleware(

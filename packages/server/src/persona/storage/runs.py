@@ -156,6 +156,15 @@ class RunStore(StoreBase):
                 personas = list(connection.execute(queries.RUN_PERSONAS, {"b_run": run_id}))
         return _run_detail(row, [_persona(p) for p in personas])
 
+    def experiment_of_run(self, run_id: str) -> str:
+        """The id of the experiment a run belongs to; NotFoundError for an unknown run."""
+        with self.db.read_connection() as connection:
+            row = connection.execute(queries.RUN_BY_ID, {"b_run": run_id}).one_or_none()
+        if row is None:
+            raise NotFoundError("run", run_id)
+        experiment_id: str = row.experiment_id
+        return experiment_id
+
     def list_runs(
         self,
         experiment_id: str,
