@@ -298,7 +298,7 @@ async def _follow(service: PersonaService, experiment_id: str, run_id: str, ctx:
             if event.type == "run.progress":
                 await ctx.report_progress(event.data.progress, 1.0, event.data.stage)
     finally:
-        await events.aclose()  # type: ignore[attr-defined]
+        await events.aclose()
 
 
 WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
