@@ -1,0 +1,258 @@
+"""A run's evidence as a provider not on this machine may see it, and the way back.
+
+``PrivacyView.of`` pseudonymises every record's participant, attribute values and text, keeping
+for each text where every pseudonym stands and what it replaced. ``restore`` turns the personas
+the model wrote back into the participants' words: a quote found in the text the model saw is
+replaced by the characters of the original text at the same place, so it is verified exactly when
+it is verbatim in the original source; every other line has its pseudonyms replaced by the
+values they stand for. The personas are then grounded again, in the original evidence.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from persona.generation.grounding import EvidenceIndex, ground, quote_spans
+from persona.privacy.detectors import KINDS, Detector, Kind, greeted_names
+from persona.privacy.pseudonyms import Pseudonyms, Restorer
+from persona.schemas import Evidence, Insight, PersonaContent, PrivacyKindCount, PrivacyReport, Quote
+from persona.sources.records import make_evidence
+
+
+@dataclass(frozen=True, slots=True)
+class Masked:
+    """One text with its personal data replaced, and where each replacement stands:
+    ``starts[i]``/``ends[i]`` in the masked text, ``originals[i]`` the span it replaced."""
+
+    text: str
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+    originals: tuple[tuple[int, int], ...]
+
+    def original_span(self, start: int, end: int) -> tuple[int, int]:
+        """The span of the original text that characters ``start`` to ``end`` of the masked
+        text stand for: a span cutting a pseudonym takes all of what it replaced."""
+        return self._original(start, at_end=False), self._original(end, at_end=True)
+
+    def _original(self, position: int, *, at_end: bool) -> int:
+        i = bisect.bisect_right(self.starts, position - 1 if at_end else position) - 1
+        if i < 0:
+            return position
+        if position < self.ends[i] or (at_end and position == self.ends[i]):
+            return self.originals[i][1] if at_end else self.originals[i][0]
+        return position + self.originals[i][1] - self.ends[i]
+
+
+@dataclass
+class _Tally:
+    replaced: Counter[Kind] = field(default_factory=Counter)
+    records: Counter[Kind] = field(default_factory=Counter)
+    values: dict[Kind, set[str]] = field(default_factory=dict)
+    affected: int = 0
+
+    def report(self, records: int, reason: str) -> PrivacyReport:
+        kinds = [
+            PrivacyKindCount(
+                kind=kind,
+                replaced=self.replaced[kind],
+                records=self.records[kind],
+                values=len(self.values.get(kind, ())),
+            )
+            for kind in KINDS
+            if self.replaced[kind]
+        ]
+        return PrivacyReport(
+            pseudonymized=True,
+            reason=reason,
+            records=records,
+            records_affected=self.affected,
+            kinds=kinds,
+        )
+
+
+class _Masker:
+    """Pseudonymises the records of one run with one detector and one set of pseudonyms."""
+
+    def __init__(self, detector: Detector, pseudonyms: Pseudonyms) -> None:
+        self.detector = detector
+        self.pseudonyms = pseudonyms
+        self.sent: dict[str, str] = {}
+        """pseudonym → original, of every pseudonym this run sends."""
+        self.tally = _Tally()
+
+    def _pseudonym(self, kind: Kind, original: str, kinds: Counter[Kind]) -> str:
+        pseudonym = self.pseudonyms.of(kind, original)
+        self.sent[pseudonym] = original
+        kinds[kind] += 1
+        self.tally.values.setdefault(kind, set()).add(original)
+        return pseudonym
+
+    def mask(self, text: str, kinds: Counter[Kind]) -> Masked | None:
+        found = self.detector.find(text)
+        if not found:
+            return None
+        parts: list[str] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        originals: list[tuple[int, int]] = []
+        position = length = 0
+        for item in found:
+            parts.append(text[position : item.start])
+            length += item.start - position
+            pseudonym = self._pseudonym(item.kind, text[item.start : item.end], kinds)
+            starts.append(length)
+            parts.append(pseudonym)
+            length += len(pseudonym)
+            ends.append(length)
+            originals.append((item.start, item.end))
+            position = item.end
+        parts.append(text[position:])
+        return Masked("".join(parts), tuple(starts), tuple(ends), tuple(originals))
+
+    def record(self, item: Evidence) -> tuple[Evidence, Masked | None]:
+        kinds: Counter[Kind] = Counter()
+        participant = item.participant
+        if participant and self.detector.names.get(participant):
+            participant = self._pseudonym(self.detector.names[participant], participant, kinds)
+        attributes = item.attributes
+        if attributes:
+            attributes = {}
+            for key, value in item.attributes.items():
+                masked_value = self.mask(value, kinds)
+                attributes[key] = value if masked_value is None else masked_value.text
+        masked = self.mask(item.text, kinds)
+        if not kinds:
+            return item, None
+        self.tally.affected += 1
+        for kind, count in kinds.items():
+            self.tally.replaced[kind] += count
+            self.tally.records[kind] += 1
+        changed = make_evidence(
+            id=item.id,
+            source=item.source,
+            locator=item.locator,
+            participant=participant,
+            text=item.text if masked is None else masked.text,
+            attributes=attributes,
+        )
+        return changed, masked
+
+
+def listed_names(
+    evidence: Iterable[Evidence], names: Iterable[str], *, keep: Iterable[str] = ()
+) -> dict[str, Kind]:
+    """The names to look for in a run's evidence: its participants (ids, names and speakers),
+    the experiment's list, and names seen after a greeting or before a signature."""
+    kept = {k.casefold() for k in keep}
+    listed: dict[str, Kind] = {}
+    greeted: set[str] = set()
+    for item in evidence:
+        if item.participant:
+            listed[item.participant] = "participant"
+        greeted.update(greeted_names(item.text))
+        for value in item.attributes.values():
+            greeted.update(greeted_names(value))
+    for name in [*names, *greeted]:
+        name = name.strip()
+        if name and name.casefold() not in kept:
+            listed.setdefault(name, "name")
+    return listed
+
+
+@dataclass
+class PrivacyView:
+    """The pseudonymised evidence of one run, its report, and the way back."""
+
+    original: Sequence[Evidence]
+    evidence: list[Evidence]
+    """What the provider is given: the same ids, pseudonymised participant, attributes, text."""
+    masks: dict[str, Masked]
+    """Of each record whose text changed, by id."""
+    restorer: Restorer
+    report: PrivacyReport
+    added: list = field(default_factory=list)  # type: ignore[type-arg]
+    """Pseudonyms new to the experiment, to be stored with it."""
+
+    @classmethod
+    def of(
+        cls,
+        evidence: Sequence[Evidence],
+        detector: Detector,
+        pseudonyms: Pseudonyms,
+        *,
+        reason: str,
+    ) -> PrivacyView:
+        masker = _Masker(detector, pseudonyms)
+        sent: list[Evidence] = []
+        masks: dict[str, Masked] = {}
+        for item in evidence:
+            changed, masked = masker.record(item)
+            sent.append(changed)
+            if masked is not None:
+                masks[item.id] = masked
+        return cls(
+            original=evidence,
+            evidence=sent,
+            masks=masks,
+            restorer=Restorer(masker.sent),
+            report=masker.tally.report(len(evidence), reason),
+            added=list(pseudonyms.added),
+        )
+
+    # ------------------------------------------------------------------ the way back
+
+    def restore(self, personas: Sequence[PersonaContent]) -> list[PersonaContent]:
+        """The personas in the participants' words, grounded in the original evidence."""
+        index = EvidenceIndex.of(self.original)
+        restored = []
+        for persona in personas:
+            back = self._restore(persona)
+            grounded = ground(back, index)
+            dropped = persona.dropped_evidence_ids + grounded.dropped_evidence_ids
+            restored.append(grounded.model_copy(update={"dropped_evidence_ids": dropped}))
+        return restored
+
+    def _restore(self, persona: PersonaContent) -> PersonaContent:
+        words = self.restorer
+        sections = {
+            section: [
+                Insight(text=words(i.text), evidence_ids=i.evidence_ids, supported=i.supported)
+                for i in getattr(persona, section)
+            ]
+            for section in ("summary", "goals", "pain_points", "behaviours")
+        }
+        return persona.model_copy(
+            update={
+                "name": words(persona.name),
+                "title": words(persona.title),
+                "demographics": {words(k): words(v) for k, v in persona.demographics.items()},
+                "quotes": [self._quote(q) for q in persona.quotes],
+                "participants": [words(p) for p in persona.participants],
+                **sections,
+            }
+        )
+
+    def _quote(self, quote: Quote) -> Quote:
+        """``quote`` in the original words: where it stands in a record the model saw, the
+        original characters at that place; else with its pseudonyms replaced."""
+        by_id = {item.id: item for item in self.original} if quote.evidence_ids else {}
+        for evidence_id in quote.evidence_ids:
+            masked = self.masks.get(evidence_id)
+            if masked is None:
+                continue
+            spans = quote_spans(quote, masked.text)
+            if spans:
+                start, end = masked.original_span(spans[0].start, spans[0].end)
+                original = by_id[evidence_id].text[start:end]
+                if quote.match == "approximate":
+                    return quote.model_copy(
+                        update={"text": self.restorer(quote.text), "source_text": original}
+                    )
+                return quote.model_copy(update={"text": original})
+        source_text = quote.source_text and self.restorer(quote.source_text)
+        return quote.model_copy(
+            update={"text": self.restorer(quote.text), "source_text": source_text}
+        )
