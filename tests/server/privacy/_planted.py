@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-SURVEY = """respondent,role,answer
-Dana Whitfield,operations,"Email me at dana.whitfield@northwind.example.com and I will send the export; Northwind Traders pays for the seats."
-P-0417,analyst,"Call me on +44 20 7946 0958 after three, because the dashboard at https://intranet.northwind.io/reports is slow every morning."
-Marek Nowak,finance,"Refunds went to IBAN GB82 WEST 1234 5698 7654 32 and the card 4111 1111 1111 1111 was charged twice last month."
-Ines Duarte,it,"Our VPN gateway 10.20.30.40 drops me when I work from home, and Dana Whitfield has the same problem with it."
-"""
+SURVEY = "\n".join(
+    [
+        "respondent,role,answer",
+        'Dana Whitfield,operations,"Email me at dana.whitfield@northwind.example.com and I will '
+        'send the export; Northwind Traders pays for the seats."',
+        'P-0417,analyst,"Call me on +44 20 7946 0958 after three, because the dashboard at '
+        'https://intranet.northwind.io/reports is slow every morning."',
+        'Marek Nowak,finance,"Refunds went to IBAN GB82 WEST 1234 5698 7654 32 and the card '
+        '4111 1111 1111 1111 was charged twice last month."',
+        'Ines Duarte,it,"Our VPN gateway 10.20.30.40 drops me when I work from home, and Dana '
+        'Whitfield has the same problem with it."',
+        "",
+    ]
+)
 
 TRANSCRIPT = """# Mobile interview
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from persona_client import _operations as ops
 from persona_client._resources._resource import _apaginate, _AsyncResource, _paginate, _Resource
-from persona_client.models import Experiment, ExperimentPage, GenerationConfig
+from persona_client.models import Experiment, ExperimentPage, GenerationConfig, PrivacyPreview
 
 
 class Experiments(_Resource):
@@ -46,6 +46,21 @@ class Experiments(_Resource):
         """Delete the experiment with its runs and personas, cancelling active runs."""
         self._request(ops.delete_experiment(experiment_id))
 
+    def preview_privacy(
+        self,
+        experiment_id: str,
+        *,
+        evidence_id: str | None = None,
+        limit: int | None = None,
+        provider: str | None = None,
+    ) -> PrivacyPreview:
+        """Exactly what ``provider`` (default: the experiment's) would receive for the first
+        ``limit`` records, or the record ``evidence_id``, and what a run would replace."""
+        operation = ops.preview_privacy(
+            experiment_id, evidence_id=evidence_id, limit=limit, provider=provider
+        )
+        return self._request(operation)
+
 
 class AsyncExperiments(_AsyncResource):
     async def list(
@@ -82,3 +97,17 @@ class AsyncExperiments(_AsyncResource):
     async def delete(self, experiment_id: str) -> None:
         """Delete the experiment with its runs and personas, cancelling active runs."""
         await self._request(ops.delete_experiment(experiment_id))
+
+    async def preview_privacy(
+        self,
+        experiment_id: str,
+        *,
+        evidence_id: str | None = None,
+        limit: int | None = None,
+        provider: str | None = None,
+    ) -> PrivacyPreview:
+        """What a provider would receive; see ``Experiments.preview_privacy``."""
+        operation = ops.preview_privacy(
+            experiment_id, evidence_id=evidence_id, limit=limit, provider=provider
+        )
+        return await self._request(operation)

@@ -23,6 +23,7 @@ from persona.api.routes import (
     experiments,
     health,
     personas,
+    privacy,
     providers,
     runs,
     sources,
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None, *, long_running: bool = False) 
         runs.router,
         events.router,
         personas.router,
+        privacy.router,
         providers.router,
         webhooks.router,
     ):

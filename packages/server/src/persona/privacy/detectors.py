@@ -126,7 +126,9 @@ class Detector:
         region: str | None = "US",
     ) -> None:
         self.keep = frozenset(k.casefold() for k in keep)
-        self.names = {n: k for n, k in names.items() if len(n) >= 2 and n.casefold() not in self.keep}
+        self.names = {
+            n: k for n, k in names.items() if len(n) >= 2 and n.casefold() not in self.keep
+        }
         self.region = region
         self._names = _literal_pattern(self.names)
 
@@ -171,7 +173,9 @@ class Detector:
         for number in phonenumbers.PhoneNumberMatcher(text[begin:end], self.region):
             self._add_span(found, text, begin + number.start, begin + number.end, "phone")
 
-    def _add(self, found: list[Found], text: str, matches: Iterable[re.Match[str]], kind: Kind) -> None:
+    def _add(
+        self, found: list[Found], text: str, matches: Iterable[re.Match[str]], kind: Kind
+    ) -> None:
         for match in matches:
             self._add_span(found, text, match.start(), match.end(), kind)
 

@@ -9,6 +9,7 @@ the run's report says which applied and why.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
@@ -64,8 +65,7 @@ def require_ner() -> None:
     missing = []
     if importlib.util.find_spec(NER_MODEL) is None:
         missing.append(
-            f"the spaCy model {NER_MODEL!r} (install it with: python -m spacy download "
-            f"{NER_MODEL})"
+            f"the spaCy model {NER_MODEL!r} (install it with: python -m spacy download {NER_MODEL})"
         )
     if importlib.util.find_spec("presidio_analyzer") is None:
         missing.append("Presidio's analyzer (install it with: pip install 'persona[pii]')")
@@ -82,9 +82,8 @@ def require_ner() -> None:
 def ner_names(evidence: Sequence[Evidence]) -> set[str]:  # pragma: no cover - needs a model
     """Names of people and organisations Presidio's analyzer finds in the evidence."""
     require_ner()
-    from presidio_analyzer import AnalyzerEngine
-
-    engine = AnalyzerEngine()
+    # Imported by name: the extra is optional, and type checks run without it.
+    engine = importlib.import_module("presidio_analyzer").AnalyzerEngine()
     names: set[str] = set()
     for item in evidence:
         for result in engine.analyze(item.text, language="en", entities=["PERSON", "NRP"]):
@@ -109,9 +108,7 @@ def names_from_file(name: str, data_dir: Path) -> list[str]:
     return [n for line in lines if (n := line.split("#", 1)[0].strip()) and len(n) >= 2]
 
 
-def detector(
-    privacy: PrivacyConfig, evidence: Sequence[Evidence], data_dir: Path
-) -> Detector:
+def detector(privacy: PrivacyConfig, evidence: Sequence[Evidence], data_dir: Path) -> Detector:
     """The detector for a run: the built-in patterns and every name it should look for."""
     names = list(privacy.names)
     if privacy.names_file:

@@ -18,7 +18,14 @@ from dataclasses import dataclass, field
 from persona.generation.grounding import EvidenceIndex, ground, quote_spans
 from persona.privacy.detectors import KINDS, Detector, Kind, greeted_names
 from persona.privacy.pseudonyms import Pseudonyms, Restorer
-from persona.schemas import Evidence, Insight, PersonaContent, PrivacyKindCount, PrivacyReport, Quote
+from persona.schemas import (
+    Evidence,
+    Insight,
+    PersonaContent,
+    PrivacyKindCount,
+    PrivacyReport,
+    Quote,
+)
 from persona.sources.records import make_evidence
 
 

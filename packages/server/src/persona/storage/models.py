@@ -266,4 +266,3 @@ class PseudonymRow(Base):
     __table_args__ = (
         UniqueConstraint("experiment_id", "kind", "digest", name="uq_pseudonyms_value"),
     )
-

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from typing import cast
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from persona.privacy.detectors import Kind
 from persona.privacy.pseudonyms import Pseudonym
 from persona.schemas import PrivacyReport
 from persona.storage.models import PseudonymRow, RunRow
@@ -29,7 +31,8 @@ class PrivacyStore(StoreBase):
             PseudonymRow.experiment_id == experiment_id
         )
         with self.db.read_connection() as connection:
-            return [Pseudonym(kind, number, original) for kind, number, original in connection.execute(statement)]  # type: ignore[arg-type]
+            rows = connection.execute(statement).all()
+        return [Pseudonym(cast(Kind, kind), number, original) for kind, number, original in rows]
 
     def add_pseudonyms(self, experiment_id: str, added: Sequence[Pseudonym]) -> bool:
         """Store pseudonyms new to the experiment; False, storing none, when another run
