@@ -39,6 +39,7 @@ OPERATION_IDS = {
     "rotateWebhookSecret",
     "listWebhookDeliveries",
     "redeliverWebhookDelivery",
+    "previewPrivacy",
 }
 
 

@@ -7,9 +7,11 @@ them, so ``persona --version`` and ``persona --help`` start fast.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -192,12 +194,31 @@ def generate(
             "Excel on Windows.",
         ),
     ] = None,
+    pseudonymize: Annotated[
+        bool | None,
+        typer.Option(
+            "--pseudonymize/--no-pseudonymize",
+            help="Replace personal data by pseudonyms before the provider sees it; default: "
+            "on for anthropic, gemini and a remote openai, off for the others.",
+            show_default=False,
+        ),
+    ] = None,
+    privacy_preview: Annotated[
+        bool,
+        typer.Option(
+            "--privacy-preview",
+            help="Generate nothing: print (JSON) exactly what the provider would receive for "
+            "the first records, and what the privacy step would replace.",
+        ),
+    ] = False,
 ) -> None:
     """Generate personas from data files: progress on stderr, personas on stdout.
 
     PATHs are taken from the current directory, like any command's, and must lie inside the
     data directory."""
     config = _generation_config(count, provider, model, participant_column, segment_column)
+    if pseudonymize is not None:
+        config.privacy.pseudonymize = pseudonymize
     _check_encoding(encoding)
     if output_format is OutputFormat.html and out is None:
         _fail("--format html writes one file per persona: name a folder with --out")
@@ -206,6 +227,9 @@ def generate(
         _fail(f"the data directory {root} does not exist or is not a directory (--data-dir)")
     sources = [_inside_data_dir(path, root) for path in paths]
     try:
+        if privacy_preview:
+            typer.echo(asyncio.run(_preview(sources, root, config, text_column, encoding)))
+            return
         cited = asyncio.run(_generate(sources, root, config, text_column, encoding))
     except PersonaError as err:
         message = str(err)
@@ -275,15 +299,15 @@ def _generation_config(
         raise typer.BadParameter(problem["msg"], param_hint=option) from None
 
 
-async def _generate(
+@contextlib.asynccontextmanager
+async def _experiment(
     paths: list[str],
     data_dir: Path,
     config: GenerationConfig,
     text_column: str | None,
     encoding: str | None,
-) -> Cited:
-    """One experiment in a throwaway database. Each persona comes with the records it cites,
-    read before the database goes."""
+) -> AsyncIterator[tuple[PersonaService, str]]:
+    """A service over a throwaway database, and an experiment over ``paths`` in it."""
     from persona.schemas import ExperimentCreate
     from persona.service import PersonaService
     from persona.settings import Settings
@@ -300,9 +324,34 @@ async def _generate(
                 ExperimentCreate(name="persona generate", data_sources=paths, config=config),
                 text_column=text_column,
             )
-            started = await service.start_run(experiment.id)
-            personas = await _follow(service, experiment.id, started.run.id)
-            return [(persona, await _cited(service, persona.id)) for persona in personas]
+            yield service, experiment.id
+
+
+async def _generate(
+    paths: list[str],
+    data_dir: Path,
+    config: GenerationConfig,
+    text_column: str | None,
+    encoding: str | None,
+) -> Cited:
+    """One experiment in a throwaway database. Each persona comes with the records it cites,
+    read before the database goes."""
+    async with _experiment(paths, data_dir, config, text_column, encoding) as (service, exp):
+        started = await service.start_run(exp)
+        personas = await _follow(service, exp, started.run.id)
+        return [(persona, await _cited(service, persona.id)) for persona in personas]
+
+
+async def _preview(
+    paths: list[str],
+    data_dir: Path,
+    config: GenerationConfig,
+    text_column: str | None,
+    encoding: str | None,
+) -> str:
+    """The privacy preview of an experiment over ``paths``, as JSON."""
+    async with _experiment(paths, data_dir, config, text_column, encoding) as (service, exp):
+        return (await service.preview_privacy(exp)).model_dump_json(indent=2)
 
 
 async def _cited(service: PersonaService, persona_id: str) -> list[CitedEvidence]:
