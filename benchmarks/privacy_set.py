@@ -231,7 +231,9 @@ def phone(rng: random.Random) -> str:
             ),
             "e164": phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
         }[style]
-    style = rng.choice([phonenumbers.PhoneNumberFormat.INTERNATIONAL, phonenumbers.PhoneNumberFormat.E164])
+    style = rng.choice(
+        [phonenumbers.PhoneNumberFormat.INTERNATIONAL, phonenumbers.PhoneNumberFormat.E164]
+    )
     return phonenumbers.format_number(number, style)
 
 
@@ -251,9 +253,7 @@ class Writer:
         self.pool = pool
         self.rng = random.Random(seed)
         self.planted = Planted()
-        self.people: list[tuple[str, str]] = [
-            (f, la) for f in pool.first for la in pool.last
-        ]
+        self.people: list[tuple[str, str]] = [(f, la) for f in pool.first for la in pool.last]
         self.rng.shuffle(self.people)
         self._next_person = 0
         self.listed_people = [f"{f} {la}" for f, la in self.people[-40:]]
@@ -266,13 +266,18 @@ class Writer:
 
     def email(self, first: str, last: str) -> str:
         rng = self.rng
-        local = rng.choice([f"{first}.{last}", f"{first[0]}{last}", f"{first}_{last}", f"{first}+ux"])
+        local = rng.choice(
+            [f"{first}.{last}", f"{first[0]}{last}", f"{first}_{last}", f"{first}+ux"]
+        )
         return f"{local.lower()}@{rng.choice(self.pool.domains)}"
 
     def url(self) -> str:
         rng = self.rng
         domain = rng.choice(self.pool.domains)
-        path = "/".join(rng.choice(["reports", "billing", "app", "help", "q3", "invoice", "v2"]) for _ in range(rng.randint(0, 3)))
+        path = "/".join(
+            rng.choice(["reports", "billing", "app", "help", "q3", "invoice", "v2"])
+            for _ in range(rng.randint(0, 3))
+        )
         query = f"?id={rng.randint(100, 99999)}" if rng.random() < 0.3 else ""
         start = rng.choice(["https://", "http://", "https://www.", "www.", ""])
         if start == "" and not path:
@@ -319,7 +324,9 @@ class Writer:
         for n in range(rows):
             first, last = self.person()
             if n % 2:
-                participant = self.planted.plant(name, "participant_id", f"R-{self.rng.randint(1000, 9999)}{n}")
+                participant = self.planted.plant(
+                    name, "participant_id", f"R-{self.rng.randint(1000, 9999)}{n}"
+                )
             else:
                 participant = self.planted.plant(name, "participant_name", f"{first} {last}")
             records.append(
@@ -340,14 +347,20 @@ class Writer:
 
     def transcript(self, name: str, turns: int) -> None:
         first, last = self.person()
-        speaker = self.planted.plant(name, "speaker", f"{first} {last}" if self.rng.random() < 0.5 else first)
+        speaker = self.planted.plant(
+            name, "speaker", f"{first} {last}" if self.rng.random() < 0.5 else first
+        )
         lines = ["# Interview", ""]
         hello = self.rng.choice(["Hi", "Hello", "Thanks"])
-        lines.append(f"**Interviewer:** {hello} {first}, thanks for joining. Tell me about your week.")
+        lines.append(
+            f"**Interviewer:** {hello} {first}, thanks for joining. Tell me about your week."
+        )
         self.planted.plant(name, "greeting" if speaker != first else "speaker", first)
         for _ in range(turns):
             lines.append(f"**{speaker}:** {self.answer(name).replace(chr(10), ' ')}")
-            lines.append(f"**Interviewer:** {self.rng.choice(self.pool.filler)} What happened next?")
+            lines.append(
+                f"**Interviewer:** {self.rng.choice(self.pool.filler)} What happened next?"
+            )
         lines.append(f"**{speaker}:** {self.rng.choice(self.pool.filler)}")
         self.planted.files[name] = "\n".join(lines) + "\n"
 

@@ -9,6 +9,7 @@ looks like one, so a record without digits, ``@`` or a link costs a few substrin
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable, Sequence
@@ -36,23 +37,30 @@ class Found:
 
 _EMAIL = re.compile(r"[\w.+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _TLDS = "com|org|net|io|co|uk|de|fr|nl|es|it|eu|app|dev|ai|gov|edu|info|biz|me|us|ca|au"
-_URL = re.compile(
-    r"\b(?:https?://|ftp://|www\.)[^\s<>\"'`]+"
-    rf"|\b[A-Za-z0-9][A-Za-z0-9-]*(?:\.[A-Za-z0-9-]+)*\.(?:{_TLDS})\b(?:/[^\s<>\"'`]*)?",
-)
+_URL = re.compile(r"(?:https?://|ftp://|www\.)[^\s<>\"'`]+")
+_TLD = re.compile(rf"\.(?:{_TLDS})(?![\w-])")
+"""The end of a bare domain ("acme.io"): its start is found by walking back from here, which
+costs far less than trying a domain pattern at every word."""
+_DOMAIN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-")
+_PATH_END = frozenset(" \t\n\r<>\"'`")
 _URL_TRAILING = ".,;:!?)]}'\""
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
+_IBAN = re.compile(r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
 _CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.]|\.\d)")
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
-_PHONE_CANDIDATE = re.compile(r"(?:\+|\b00|\()?\d[\d ().\-\u00a0]{5,}\d")
-"""A digit run long enough to be a phone number, with the separators numbers are written with."""
+_NUMBERS = re.compile(r"(?:\+|\()?\d[\d ().\-\u00a0]{5,}\d")
+"""A run of digits long enough to be a phone, card or IP address, with the separators those
+are written with: one scan finds every candidate, each then checked for what it may be."""
 _DIGITS = re.compile(r"\d")
+# No leading \b: a pattern opening with literal words lets the engine skip to their first
+# letters; the word boundary before them is checked afterwards.
 _GREETING = re.compile(
-    r"\b(?:Hi|Hello|Hey|Dear|Thanks|Thank you|Cheers|Morning|Afternoon|Evening|Bye)"
+    r"(?:Hi|Hello|Hey|Dear|Thanks|Thank you|Cheers|Morning|Afternoon|Evening|Bye)"
     r",?[ \t]+(?P<name>[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?)\b"
-    r"|(?:^|\n)[ \t]*(?:\u2014|\u2013|--|-|Regards,|Best,|Thanks,|Cheers,|Best regards,)"
-    r"[ \t]*\n?[ \t]*(?P<signed>[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?)[ \t]*(?=\n|$)"
+)
+_SIGNATURE = re.compile(
+    r"\n[ \t]*(?:\u2014|\u2013|--|-|Regards,|Best,|Thanks,|Cheers,|Best regards,)"
+    r"[ \t]*\n?[ \t]*(?P<name>[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?)[ \t]*(?=\n|$)"
 )
 _NOT_NAMES = frozenset(
     {
@@ -63,6 +71,23 @@ _NOT_NAMES = frozenset(
     }
 )  # fmt: skip
 """Words a greeting or signature puts where a name goes that are not names."""
+
+
+_DATE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}")
+
+
+@functools.lru_cache(maxsize=65_536)
+def _is_phone(candidate: str, region: str | None) -> bool:
+    """Whether ``candidate`` is one valid phone number, international or local to ``region``.
+
+    Cached: a participant's number recurs in their signature, and the library is slow."""
+    try:
+        number = phonenumbers.parse(candidate, region)
+    except phonenumbers.NumberParseException:
+        return False
+    if region and phonenumbers.is_valid_number_for_region(number, region):
+        return True  # the common case, without the library's search through every region
+    return bool(phonenumbers.is_valid_number(number))
 
 
 def luhn_valid(digits: str) -> bool:
@@ -102,12 +127,19 @@ def _trim_url(text: str, start: int, end: int) -> int:
 
 def greeted_names(text: str) -> Iterable[str]:
     """Names after a greeting ("Hi Sarah") or alone on a line after a dash ("— Tom")."""
-    for match in _GREETING.finditer(text):
-        name = match["name"] or match["signed"]
+    matches = [m for m in _GREETING.finditer(text) if not _inside_word(text, m.start())]
+    if "\n" in text:
+        matches += _SIGNATURE.finditer("\n" + text)
+    for match in matches:
+        name = match["name"]
         first = name.split()[0]
         if first in _NOT_NAMES:
             continue
         yield first if name.split()[-1] in _NOT_NAMES else name
+
+
+def _inside_word(text: str, start: int) -> bool:
+    return start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_")
 
 
 class Detector:
@@ -139,39 +171,77 @@ class Detector:
         has_digits = _DIGITS.search(text) is not None
         if "@" in text:
             self._add(found, text, _EMAIL.finditer(text), "email")
-        if "." in text or "/" in text:
-            for match in _URL.finditer(text):
-                end = _trim_url(text, match.start(), match.end())
-                self._add_span(found, text, match.start(), end, "url")
+        if "." in text:
+            self._urls(found, text)
         if has_digits:
             self._digits(found, text)
         if self._names is not None:
             for match in self._names.finditer(text):
-                self._add_span(found, text, match.start(), match.end(), self.names[match[0]])
+                if not _inside_word(text, match.start()):
+                    self._add_span(found, text, match.start(), match.end(), self.names[match[0]])
         found.sort(key=lambda item: item.start)
         return found
 
+    def _urls(self, found: list[Found], text: str) -> None:
+        if "/" in text or "www." in text:
+            for match in _URL.finditer(text):
+                end = _trim_url(text, match.start(), match.end())
+                self._add_span(found, text, match.start(), end, "url")
+        for match in _TLD.finditer(text):
+            start = match.start()
+            while start > 0 and text[start - 1] in _DOMAIN_CHARS:
+                start -= 1
+            if start == match.start() or (start > 0 and text[start - 1] in "@/"):
+                continue  # no name before the dot, or part of an address or a longer link
+            end = match.end()
+            while end + 1 < len(text) and text[end] == "." and text[end + 1].isalnum():
+                end += 1  # more labels: "acme.co.uk"
+                while end < len(text) and text[end] in _DOMAIN_CHARS and text[end] != ".":
+                    end += 1
+            if end < len(text) and text[end] == "/":
+                while end < len(text) and text[end] not in _PATH_END:
+                    end += 1
+            self._add_span(found, text, start, _trim_url(text, start, end), "url")
+
     def _digits(self, found: list[Found], text: str) -> None:
         for match in _IBAN.finditer(text):
-            if iban_valid(match[0]):
+            if not _inside_word(text, match.start()) and iban_valid(match[0]):
                 self._add_span(found, text, match.start(), match.end(), "iban")
-        for match in _CARD.finditer(text):
-            digits = match[0].replace(" ", "").replace("-", "")
-            if 13 <= len(digits) <= 19 and luhn_valid(digits):
-                self._add_span(found, text, match.start(), match.end(), "card")
-        for pattern in (_IPV4, _IPV6):
-            for match in pattern.finditer(text):
+        for match in _NUMBERS.finditer(text):
+            run, start = match[0], match.start()
+            digits = sum(map(str.isdigit, run))
+            if digits < 7:
+                continue
+            if digits >= 13:
+                for card in _CARD.finditer(run):
+                    number = card[0].replace(" ", "").replace("-", "")
+                    if 13 <= len(number) <= 19 and luhn_valid(number):
+                        self._add_span(
+                            found, text, start + card.start(), start + card.end(), "card"
+                        )
+            if run.count(".") >= 3:
+                for address in _IPV4.finditer(run):
+                    if _ip_valid(address[0]):
+                        end = start + address.end()
+                        self._add_span(found, text, start + address.start(), end, "ip")
+            self._phones(found, text, start, match.end())
+        if text.count(":") >= 2:
+            for match in _IPV6.finditer(text):
                 if _ip_valid(match[0]):
                     self._add_span(found, text, match.start(), match.end(), "ip")
-        for match in _PHONE_CANDIDATE.finditer(text):
-            if sum(c.isdigit() for c in match[0]) >= 7:
-                self._phones(found, text, match.start(), match.end())
 
     def _phones(self, found: list[Found], text: str, start: int, end: int) -> None:
-        # The library is slow: it sees the candidate with a little context (a leading "+").
-        begin = max(0, start - 1)
-        for number in phonenumbers.PhoneNumberMatcher(text[begin:end], self.region):
-            self._add_span(found, text, begin + number.start, begin + number.end, "phone")
+        if any(item.start < end and start < item.end for item in found):
+            return  # a card, an IBAN or an address already: not a phone number as well
+        candidate = text[start:end]
+        if _DATE.fullmatch(candidate):
+            return
+        if _is_phone(candidate, self.region):
+            self._add_span(found, text, start, end, "phone")
+        elif sum(map(str.isdigit, candidate)) >= 10:
+            # Perhaps a number run together with others: the library's matcher looks inside.
+            for number in phonenumbers.PhoneNumberMatcher(candidate, self.region):
+                self._add_span(found, text, start + number.start, start + number.end, "phone")
 
     def _add(
         self, found: list[Found], text: str, matches: Iterable[re.Match[str]], kind: Kind
@@ -198,7 +268,8 @@ def _literal_pattern(words: Sequence[str] | dict[str, Kind]) -> re.Pattern[str] 
         for char in word:
             node = node.setdefault(char, {})
         node[""] = {}
-    return re.compile(rf"(?<!\w)(?:{_trie_pattern(trie)})(?!\w)")
+    # The word boundary before a name is checked by the caller (see ``_GREETING``).
+    return re.compile(rf"(?:{_trie_pattern(trie)})(?!\w)")
 
 
 def _trie_pattern(node: dict[str, dict]) -> str:  # type: ignore[type-arg]

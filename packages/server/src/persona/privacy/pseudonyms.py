@@ -69,19 +69,19 @@ class Pseudonyms:
         return pseudonym.text
 
 
+_PSEUDONYM = re.compile(
+    r"(?:Participant [A-Z]+|Person \d+|\[(?:email|phone|url|ip|card|iban) \d+\])(?!\w)"
+)
+"""Anything shaped like a pseudonym (see ``label``): one pattern, whatever the number of them."""
+
+
 class Restorer:
     """Puts the original words back in place of pseudonyms in a model's text."""
 
     def __init__(self, originals: Mapping[str, str]) -> None:
         self.originals = dict(originals)
         """pseudonym → original, of the pseudonyms a run sent."""
-        # Longest first, and never inside a longer one: "Person 1" is not in "Person 12".
-        ordered = sorted(self.originals, key=len, reverse=True)
-        self._pattern = (
-            re.compile("|".join(re.escape(p) + r"(?![\w])" for p in ordered)) if ordered else None
-        )
 
     def __call__(self, text: str) -> str:
-        if self._pattern is None:
-            return text
-        return self._pattern.sub(lambda match: self.originals[match[0]], text)
+        # A pseudonym the run did not send (an invented "Person 99") stays as it is.
+        return _PSEUDONYM.sub(lambda match: self.originals.get(match[0], match[0]), text)

@@ -128,6 +128,9 @@ class _Masker:
         if attributes:
             attributes = {}
             for key, value in item.attributes.items():
+                if value.isalpha() and value.islower():  # "team", "enterprise": nothing to find
+                    attributes[key] = value
+                    continue
                 masked_value = self.mask(value, kinds)
                 attributes[key] = value if masked_value is None else masked_value.text
         masked = self.mask(item.text, kinds)
