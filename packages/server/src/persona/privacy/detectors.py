@@ -214,6 +214,8 @@ class Detector:
                 continue
             if digits >= 13:
                 for card in _CARD.finditer(run):
+                    if card.start() > 0 and run[card.start() - 1] == "+":
+                        continue  # "+49 1514 ...": a phone number, whatever Luhn says
                     number = card[0].replace(" ", "").replace("-", "")
                     if 13 <= len(number) <= 19 and luhn_valid(number):
                         self._add_span(

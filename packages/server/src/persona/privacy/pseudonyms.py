@@ -48,25 +48,26 @@ class Pseudonyms:
     """The pseudonyms of one experiment: those stored before, and those added now."""
 
     def __init__(self, known: Iterable[Pseudonym] = ()) -> None:
-        self._by_original: dict[tuple[Kind, str], Pseudonym] = {}
+        self._by_original: dict[tuple[Kind, str], str] = {}
         self._highest: dict[Kind, int] = {}
         self.added: list[Pseudonym] = []
         """New since construction: to be stored with the experiment."""
         for pseudonym in known:
             self._remember(pseudonym)
 
-    def _remember(self, pseudonym: Pseudonym) -> None:
-        self._by_original[(pseudonym.kind, pseudonym.original)] = pseudonym
+    def _remember(self, pseudonym: Pseudonym) -> str:
+        text = self._by_original[(pseudonym.kind, pseudonym.original)] = pseudonym.text
         self._highest[pseudonym.kind] = max(self._highest.get(pseudonym.kind, 0), pseudonym.number)
+        return text
 
     def of(self, kind: Kind, original: str) -> str:
         """The pseudonym of ``original``, given a new number the first time it is met."""
-        pseudonym = self._by_original.get((kind, original))
-        if pseudonym is None:
+        text = self._by_original.get((kind, original))
+        if text is None:
             pseudonym = Pseudonym(kind, self._highest.get(kind, 0) + 1, original)
-            self._remember(pseudonym)
+            text = self._remember(pseudonym)
             self.added.append(pseudonym)
-        return pseudonym.text
+        return text
 
 
 _PSEUDONYM = re.compile(

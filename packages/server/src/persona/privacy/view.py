@@ -14,6 +14,7 @@ import bisect
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from persona.generation.grounding import EvidenceIndex, ground, quote_spans
 from persona.privacy.detectors import KINDS, Detector, Kind, greeted_names
@@ -26,7 +27,6 @@ from persona.schemas import (
     PrivacyReport,
     Quote,
 )
-from persona.sources.records import make_evidence
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,16 +57,25 @@ class Masked:
 class _Tally:
     replaced: Counter[Kind] = field(default_factory=Counter)
     records: Counter[Kind] = field(default_factory=Counter)
-    values: dict[Kind, set[str]] = field(default_factory=dict)
     affected: int = 0
 
-    def report(self, records: int, reason: str) -> PrivacyReport:
+    def count(self, kinds: list[Kind]) -> None:
+        """One record's replacements, one kind per replacement."""
+        self.affected += 1
+        if len(kinds) == 1:  # the common case, without building a set
+            self.replaced[kinds[0]] += 1
+            self.records[kinds[0]] += 1
+            return
+        self.replaced.update(kinds)
+        self.records.update(set(kinds))
+
+    def report(self, records: int, reason: str, values: Counter[Kind]) -> PrivacyReport:
         kinds = [
             PrivacyKindCount(
                 kind=kind,
                 replaced=self.replaced[kind],
                 records=self.records[kind],
-                values=len(self.values.get(kind, ())),
+                values=values[kind],
             )
             for kind in KINDS
             if self.replaced[kind]
@@ -86,18 +95,38 @@ class _Masker:
     def __init__(self, detector: Detector, pseudonyms: Pseudonyms) -> None:
         self.detector = detector
         self.pseudonyms = pseudonyms
-        self.sent: dict[str, str] = {}
-        """pseudonym → original, of every pseudonym this run sends."""
+        self._sent: dict[tuple[Kind, str], str] = {}
+        """(kind, original) → pseudonym, of every value this run sends."""
+        self._values: dict[str, tuple[str, list[Kind]]] = {}
         self.tally = _Tally()
 
-    def _pseudonym(self, kind: Kind, original: str, kinds: Counter[Kind]) -> str:
-        pseudonym = self.pseudonyms.of(kind, original)
-        self.sent[pseudonym] = original
-        kinds[kind] += 1
-        self.tally.values.setdefault(kind, set()).add(original)
+    @property
+    def sent(self) -> dict[str, str]:
+        """pseudonym → original, of every pseudonym this run sends."""
+        return {pseudonym: original for (_, original), pseudonym in self._sent.items()}
+
+    def values(self) -> Counter[Kind]:
+        return Counter(kind for kind, _ in self._sent)
+
+    def _pseudonym(self, kind: Kind, original: str, kinds: list[Kind]) -> str:
+        kinds.append(kind)
+        pseudonym = self._sent.get((kind, original))
+        if pseudonym is None:
+            pseudonym = self._sent[(kind, original)] = self.pseudonyms.of(kind, original)
         return pseudonym
 
-    def mask(self, text: str, kinds: Counter[Kind]) -> Masked | None:
+    def _value(self, value: str, kinds: list[Kind]) -> str:
+        """An attribute's value pseudonymised: segments, roles and plans repeat from record to
+        record, so each distinct value is looked at once."""
+        known = self._values.get(value)
+        if known is None:
+            found: list[Kind] = []
+            masked = self.mask(value, found)
+            known = self._values[value] = (value if masked is None else masked.text, found)
+        kinds += known[1]
+        return known[0]
+
+    def mask(self, text: str, kinds: list[Kind]) -> Masked | None:
         found = self.detector.find(text)
         if not found:
             return None
@@ -120,35 +149,22 @@ class _Masker:
         return Masked("".join(parts), tuple(starts), tuple(ends), tuple(originals))
 
     def record(self, item: Evidence) -> tuple[Evidence, Masked | None]:
-        kinds: Counter[Kind] = Counter()
+        kinds: list[Kind] = []
+        changes: dict[str, Any] = {}
         participant = item.participant
-        if participant and self.detector.names.get(participant):
-            participant = self._pseudonym(self.detector.names[participant], participant, kinds)
-        attributes = item.attributes
-        if attributes:
-            attributes = {}
-            for key, value in item.attributes.items():
-                if value.isalpha() and value.islower():  # "team", "enterprise": nothing to find
-                    attributes[key] = value
-                    continue
-                masked_value = self.mask(value, kinds)
-                attributes[key] = value if masked_value is None else masked_value.text
+        if participant and (kind := self.detector.names.get(participant)):
+            changes["participant"] = self._pseudonym(kind, participant, kinds)
+        if item.attributes:
+            attributes = {key: self._value(value, kinds) for key, value in item.attributes.items()}
+            if attributes != item.attributes:
+                changes["attributes"] = attributes
         masked = self.mask(item.text, kinds)
         if not kinds:
             return item, None
-        self.tally.affected += 1
-        for kind, count in kinds.items():
-            self.tally.replaced[kind] += count
-            self.tally.records[kind] += 1
-        changed = make_evidence(
-            id=item.id,
-            source=item.source,
-            locator=item.locator,
-            participant=participant,
-            text=item.text if masked is None else masked.text,
-            attributes=attributes,
-        )
-        return changed, masked
+        self.tally.count(kinds)
+        if masked is not None:
+            changes["text"] = masked.text
+        return item.model_copy(update=changes), masked
 
 
 def listed_names(
@@ -159,12 +175,14 @@ def listed_names(
     kept = {k.casefold() for k in keep}
     listed: dict[str, Kind] = {}
     greeted: set[str] = set()
+    values: set[str] = set()
     for item in evidence:
         if item.participant:
             listed[item.participant] = "participant"
         greeted.update(greeted_names(item.text))
-        for value in item.attributes.values():
-            greeted.update(greeted_names(value))
+        values.update(item.attributes.values())
+    for value in values:  # attributes repeat: each distinct value once
+        greeted.update(greeted_names(value))
     for name in [*names, *greeted]:
         name = name.strip()
         if name and name.casefold() not in kept:
@@ -208,7 +226,7 @@ class PrivacyView:
             evidence=sent,
             masks=masks,
             restorer=Restorer(masker.sent),
-            report=masker.tally.report(len(evidence), reason),
+            report=masker.tally.report(len(evidence), reason, masker.values()),
             added=list(pseudonyms.added),
         )
 
