@@ -23,6 +23,7 @@ def kinds(text: str, detector: Detector | None = None) -> list[tuple[str, str]]:
         ("see www.acme.com/pricing, then", "url", "www.acme.com/pricing"),
         ("see acme-tools.co.uk/help for it", "url", "acme-tools.co.uk/help"),
         ("from 192.168.10.42 again", "ip", "192.168.10.42"),
+        ("host 1.2.3.4 was down", "ip", "1.2.3.4"),
         ("from 2001:db8::8a2e:370:7334 again", "ip", "2001:db8::8a2e:370:7334"),
         ("card 4111-1111-1111-1111 declined", "card", "4111-1111-1111-1111"),
         ("card 5500005555555559 declined", "card", "5500005555555559"),

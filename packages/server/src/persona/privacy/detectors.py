@@ -209,6 +209,11 @@ class Detector:
                 self._add_span(found, text, match.start(), match.end(), "iban")
         for match in _NUMBERS.finditer(text):
             run, start = match[0], match.start()
+            if run.count(".") >= 3:
+                for address in _IPV4.finditer(run):
+                    if _ip_valid(address[0]):
+                        end = start + address.end()
+                        self._add_span(found, text, start + address.start(), end, "ip")
             digits = sum(map(str.isdigit, run))
             if digits < 7:
                 continue
@@ -221,11 +226,6 @@ class Detector:
                         self._add_span(
                             found, text, start + card.start(), start + card.end(), "card"
                         )
-            if run.count(".") >= 3:
-                for address in _IPV4.finditer(run):
-                    if _ip_valid(address[0]):
-                        end = start + address.end()
-                        self._add_span(found, text, start + address.start(), end, "ip")
             self._phones(found, text, start, match.end())
         if text.count(":") >= 2:
             for match in _IPV6.finditer(text):

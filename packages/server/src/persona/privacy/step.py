@@ -14,7 +14,7 @@ import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
 
-from persona.errors import InvalidInputError, PersonaError
+from persona.errors import ConflictError, InvalidInputError
 from persona.privacy.detectors import Detector
 from persona.privacy.pseudonyms import Pseudonym, Pseudonyms
 from persona.privacy.view import PrivacyView, listed_names
@@ -70,7 +70,7 @@ def require_ner() -> None:
     if importlib.util.find_spec("presidio_analyzer") is None:
         missing.append("Presidio's analyzer (install it with: pip install 'persona[pii]')")
     if missing:
-        raise PersonaError(
+        raise ConflictError(
             "privacy.ner is on but named-entity recognition needs "
             + " and ".join(missing)
             + "; nothing is downloaded at run time. Turn privacy.ner off to use the built-in "
