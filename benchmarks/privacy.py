@@ -41,14 +41,11 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # for tests.fakes and the set's generator
 
-from benchmarks.privacy_set import KINDS, TUNING, build, parts, write  # noqa: E402
 from persona.privacy.detectors import Detector  # noqa: E402
 from persona.privacy.pseudonyms import Pseudonyms  # noqa: E402
 from persona.privacy.step import detector as run_detector  # noqa: E402
@@ -57,6 +54,7 @@ from persona.schemas import Evidence, PrivacyConfig  # noqa: E402
 from persona.sources import iter_evidence  # noqa: E402
 from persona.sources.roles import RoleAssigner  # noqa: E402
 
+from benchmarks.privacy_set import KINDS, TUNING, build, parts, write  # noqa: E402
 from tests.fakes import FakeOpenAIServer  # noqa: E402
 
 CONFIG = PrivacyConfig(pseudonymize=True, names_file="names.txt", phone_region="US")
@@ -163,12 +161,13 @@ def dense(count: int, scratch: Path) -> tuple[list[Evidence], Path]:
         per_kind = int(per_kind * count / len(records) * 1.1) + 1
 
 
-async def run_times(folder: Path, pairs: int, latency: float) -> tuple[list[float], list[float]]:
+async def run_times(
+    folder: Path, sources: list[str], pairs: int, latency: float
+) -> tuple[list[float], list[float]]:
     from persona.schemas import ExperimentCreate, GenerationConfig
     from persona.service import PersonaService
     from persona.settings import Settings
 
-    sources = sorted(p.name for p in folder.iterdir() if p.suffix in (".csv", ".jsonl"))[:5]
     on: list[float] = []
     off: list[float] = []
     with FakeOpenAIServer(latency=latency) as fake, tempfile.TemporaryDirectory() as state:
@@ -236,8 +235,10 @@ def main() -> None:
                 f"\n{len(records)} records, {name}: pseudonymised in {elapsed:.2f} s "
                 f"({cpu:.2f} s CPU; {replaced} replacements in {changed} records)"
             )
+        folder = folders["tuning"]
         for latency in args.latency or [0.0, 1.0]:
-            on, off = asyncio.run(run_times(folders["tuning"], args.pairs, latency))
+            sources = sorted(p.name for p in folder.iterdir() if p.suffix in (".csv", ".jsonl"))
+            on, off = asyncio.run(run_times(folders["tuning"], sources[:5], args.pairs, latency))
             ratio = statistics.median(on) / statistics.median(off)
             print(
                 f"run, fake model answering in {latency:.1f} s: privacy on median "

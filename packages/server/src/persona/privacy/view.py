@@ -164,7 +164,19 @@ class _Masker:
         self.tally.count(kinds)
         if masked is not None:
             changes["text"] = masked.text
-        return item.model_copy(update=changes), masked
+        return _replaced(item, changes), masked
+
+
+def _replaced(item: Evidence, changes: dict[str, Any]) -> Evidence:
+    """``item`` with ``changes``, like ``model_copy(update=...)`` at a third of its cost (a run
+    of 100,000 records makes 100,000 of them): every field is set, as ``make_evidence`` sets
+    them, so the copy shares its fields-set and has no extra or private values."""
+    copy = object.__new__(Evidence)
+    object.__setattr__(copy, "__dict__", {**item.__dict__, **changes})
+    object.__setattr__(copy, "__pydantic_fields_set__", item.__pydantic_fields_set__)
+    object.__setattr__(copy, "__pydantic_extra__", None)
+    object.__setattr__(copy, "__pydantic_private__", None)
+    return copy
 
 
 def listed_names(
