@@ -123,3 +123,24 @@ async def test_off_for_a_loopback_server_by_default_and_the_report_says_so(
     assert "off by default" in run.privacy.reason
     assert "dana.whitfield@northwind.example.com" in json.dumps(server.chat_requests[0].body)
     assert _pseudonym_rows(service, experiment_id) == 0
+
+
+async def test_ner_without_its_model_fails_the_run_before_anything_is_sent(
+    server: FakeOpenAIServer, planted_dir: Path, service: PersonaService
+) -> None:
+    experiment = await service.create_experiment(
+        ExperimentCreate(
+            name="Sign-in study",
+            data_sources=SOURCES,
+            config=GenerationConfig(
+                provider="openai", privacy=PrivacyConfig(pseudonymize=True, ner=True)
+            ),
+        )
+    )
+    started = await service.start_run(experiment.id)
+    run = await service.wait_for_run(experiment.id, started.run.id, timeout=60)
+
+    assert run.status == "failed" and run.error is not None
+    assert run.error.code == "ner_unavailable"
+    assert "python -m spacy download en_core_web_lg" in run.error.message
+    assert server.chat_requests == []
