@@ -63,11 +63,16 @@ def test_listed_names_are_whole_words_longest_first_and_keep_wins() -> None:
         {"Ann": "participant", "Ann Lee": "name", "Acme": "name", "P7": "participant"},
         keep=["acme"],
     )
-    text = "Ann Lee told Ann that Annabel and P7 (not P77) use Acme."
+    text = "Ann Lee told Ann's sister that Annabel and P7 (not P77) use Acme."
     assert kinds(text, detector) == [
         ("name", "Ann Lee"),
         ("participant", "Ann"),
         ("participant", "P7"),
+    ]
+    ids = Detector({"P-0417": "participant", "O'Neil": "name"})
+    assert kinds("P-0417 and O'Neil's team, not P-04170", ids) == [
+        ("participant", "P-0417"),
+        ("name", "O'Neil"),
     ]
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -139,7 +139,7 @@ def greeted_names(text: str) -> Iterable[str]:
 
 
 def _inside_word(text: str, start: int) -> bool:
-    return start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_")
+    return start > 0 and _word_char(text[start - 1])
 
 
 class Detector:
@@ -162,7 +162,7 @@ class Detector:
             n: k for n, k in names.items() if len(n) >= 2 and n.casefold() not in self.keep
         }
         self.region = region
-        self._names = _literal_pattern(self.names)
+        self._names = _Names(self.names)
 
     def find(self, text: str) -> list[Found]:
         """Non-overlapping finds in ``text``, left to right; where two overlap, the kind found
@@ -175,10 +175,8 @@ class Detector:
             self._urls(found, text)
         if has_digits:
             self._digits(found, text)
-        if self._names is not None:
-            for match in self._names.finditer(text):
-                if not _inside_word(text, match.start()):
-                    self._add_span(found, text, match.start(), match.end(), self.names[match[0]])
+        for start, name in self._names.finditer(text):
+            self._add_span(found, text, start, start + len(name), self.names[name])
         found.sort(key=lambda item: item.start)
         return found
 
@@ -259,26 +257,57 @@ class Detector:
             found.append(item)
 
 
-def _literal_pattern(words: Sequence[str] | dict[str, Kind]) -> re.Pattern[str] | None:
-    """One pattern matching any of ``words`` as a whole word, longest first, as a trie (an
-    alternation of thousands of names would try each one at every capital letter)."""
-    if not words:
-        return None
-    trie: dict[str, dict] = {}  # type: ignore[type-arg]
-    for word in words:
-        node = trie
-        for char in word:
-            node = node.setdefault(char, {})
-        node[""] = {}
-    # The word boundary before a name is checked by the caller (see ``_GREETING``).
-    return re.compile(rf"(?:{_trie_pattern(trie)})(?!\w)")
+_TOKEN_REST = r"(?:[\w'\u2019\-]*[^\W_])?"
+"""A word goes on through letters, digits, apostrophes and hyphens ("O'Neil", "P-0417"), and
+ends with a letter or digit."""
 
 
-def _trie_pattern(node: dict[str, dict]) -> str:  # type: ignore[type-arg]
-    branches = [re.escape(char) + _trie_pattern(child) for char, child in node.items() if char]
-    ending = "" in node
-    if not branches:
-        return ""
-    # Longer continuations first, so that "Ann Lee" wins over "Ann".
-    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-    return f"(?:{body})?" if ending else body
+class _Names:
+    """Finds listed names as whole words, longest first, case as written.
+
+    Names are looked up by their first word: a scan for words starting with a letter some name
+    starts with, then a dictionary lookup, so thousands of names cost no more to look for than
+    a few (a pattern holding them all would take seconds to compile)."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.by_first: dict[str, list[str]] = {}
+        for name in names:
+            first = re.match(rf"[^\W_]{_TOKEN_REST}", name)
+            if first is not None:
+                self.by_first.setdefault(first[0], []).append(name)
+        for listed in self.by_first.values():
+            listed.sort(key=len, reverse=True)
+        starts = "".join(sorted({re.escape(word[0]) for word in self.by_first}))
+        self._words = re.compile(rf"[{starts}]{_TOKEN_REST}") if starts else None
+
+    def finditer(self, text: str) -> Iterator[tuple[int, str]]:
+        """(start, name) of every listed name in ``text``, left to right."""
+        if self._words is None:
+            return
+        after = 0
+        for word in self._words.finditer(text):
+            start = word.start()
+            if start < after or _inside_word(text, start):
+                continue
+            for name in self._candidates(word[0]):
+                end = start + len(name)
+                if text.startswith(name, start) and (end == len(text) or not _word_char(text[end])):
+                    yield start, name
+                    after = end
+                    break
+
+    def _candidates(self, word: str) -> list[str]:
+        """The names starting with ``word``, or with the part of it before an apostrophe or
+        a hyphen ("Dana's" is "Dana" in "Dana's team")."""
+        listed = self.by_first.get(word)
+        while listed is None:
+            cut = max(word.rfind("'"), word.rfind("\u2019"), word.rfind("-"))
+            if cut <= 0:
+                return []
+            word = word[:cut]
+            listed = self.by_first.get(word)
+        return listed
+
+
+def _word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"

@@ -18,7 +18,7 @@ from typing import Any
 
 from persona.generation.grounding import EvidenceIndex, ground, quote_spans
 from persona.privacy.detectors import KINDS, Detector, Kind, greeted_names
-from persona.privacy.pseudonyms import Pseudonyms, Restorer
+from persona.privacy.pseudonyms import Pseudonym, Pseudonyms, Restorer
 from persona.schemas import (
     Evidence,
     Insight,
@@ -213,7 +213,7 @@ class PrivacyView:
     """Of each record whose text changed, by id."""
     restorer: Restorer
     report: PrivacyReport
-    added: list = field(default_factory=list)  # type: ignore[type-arg]
+    added: list[Pseudonym] = field(default_factory=list)
     """Pseudonyms new to the experiment, to be stored with it."""
 
     @classmethod
@@ -278,7 +278,7 @@ class PrivacyView:
     def _quote(self, quote: Quote) -> Quote:
         """``quote`` in the original words: where it stands in a record the model saw, the
         original characters at that place; else with its pseudonyms replaced."""
-        by_id = {item.id: item for item in self.original} if quote.evidence_ids else {}
+        by_id = EvidenceIndex.of(self.original).by_id
         for evidence_id in quote.evidence_ids:
             masked = self.masks.get(evidence_id)
             if masked is None:
