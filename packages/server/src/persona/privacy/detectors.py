@@ -257,7 +257,7 @@ class Detector:
             found.append(item)
 
 
-_TOKEN_REST = r"(?:[\w'\u2019\-]*[^\W_])?"
+_WORD_REST = r"(?:[\w'\u2019\-]*[^\W_])?"
 """A word goes on through letters, digits, apostrophes and hyphens ("O'Neil", "P-0417"), and
 ends with a letter or digit."""
 
@@ -272,13 +272,13 @@ class _Names:
     def __init__(self, names: Iterable[str]) -> None:
         self.by_first: dict[str, list[str]] = {}
         for name in names:
-            first = re.match(rf"[^\W_]{_TOKEN_REST}", name)
+            first = re.match(rf"[^\W_]{_WORD_REST}", name)
             if first is not None:
                 self.by_first.setdefault(first[0], []).append(name)
         for listed in self.by_first.values():
             listed.sort(key=len, reverse=True)
         starts = "".join(sorted({re.escape(word[0]) for word in self.by_first}))
-        self._words = re.compile(rf"[{starts}]{_TOKEN_REST}") if starts else None
+        self._words = re.compile(rf"[{starts}]{_WORD_REST}") if starts else None
 
     def finditer(self, text: str) -> Iterator[tuple[int, str]]:
         """(start, name) of every listed name in ``text``, left to right."""
