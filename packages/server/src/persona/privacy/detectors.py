@@ -284,29 +284,36 @@ class _Names:
         """(start, name) of every listed name in ``text``, left to right."""
         if self._words is None:
             return
-        after = 0
+        by_first, after, length = self.by_first, 0, len(text)
         for word in self._words.finditer(text):
+            listed = by_first.get(word[0])
+            if listed is None:
+                joined = word[0]
+                if "'" not in joined and "-" not in joined and "\u2019" not in joined:
+                    continue  # most words: no name starts with them
+                listed = self._joined(joined)
+                if not listed:
+                    continue
             start = word.start()
-            if start < after or _inside_word(text, start):
+            if start < after or (start and _word_char(text[start - 1])):
                 continue
-            for name in self._candidates(word[0]):
+            for name in listed:
                 end = start + len(name)
-                if text.startswith(name, start) and (end == len(text) or not _word_char(text[end])):
+                if text.startswith(name, start) and (end == length or not _word_char(text[end])):
                     yield start, name
                     after = end
                     break
 
-    def _candidates(self, word: str) -> list[str]:
-        """The names starting with ``word``, or with the part of it before an apostrophe or
-        a hyphen ("Dana's" is "Dana" in "Dana's team")."""
-        listed = self.by_first.get(word)
-        while listed is None:
+    def _joined(self, word: str) -> list[str]:
+        """The names starting with the part of ``word`` before an apostrophe or a hyphen
+        ("Dana's" is "Dana" in "Dana's team")."""
+        while True:
             cut = max(word.rfind("'"), word.rfind("\u2019"), word.rfind("-"))
             if cut <= 0:
                 return []
             word = word[:cut]
-            listed = self.by_first.get(word)
-        return listed
+            if (listed := self.by_first.get(word)) is not None:
+                return listed
 
 
 def _word_char(char: str) -> bool:
