@@ -19,6 +19,7 @@ from typing import Any
 from persona.generation.grounding import EvidenceIndex, ground, quote_spans
 from persona.privacy.detectors import KINDS, Detector, Kind, greeted_names
 from persona.privacy.pseudonyms import Pseudonym, Pseudonyms, Restorer
+from persona.runs.working_set import read_working_set
 from persona.schemas import (
     Evidence,
     Insight,
@@ -226,13 +227,13 @@ class PrivacyView:
         reason: str,
     ) -> PrivacyView:
         masker = _Masker(detector, pseudonyms)
-        sent: list[Evidence] = []
-        masks: dict[str, Masked] = {}
-        for item in evidence:
-            changed, masked = masker.record(item)
-            sent.append(changed)
-            if masked is not None:
-                masks[item.id] = masked
+        # As large as the evidence read, and as free of cycles: created as a read is (see
+        # persona.runs.working_set), without the collector's passes over it.
+        pairs = read_working_set(masker.record(item) for item in evidence)
+        sent = [changed for changed, _ in pairs]
+        masks = {
+            item.id: masked for item, (_, masked) in zip(evidence, pairs, strict=True) if masked
+        }
         return cls(
             original=evidence,
             evidence=sent,

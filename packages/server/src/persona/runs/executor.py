@@ -32,6 +32,7 @@ from pathlib import Path
 from persona.errors import DatabaseUnavailableError, PersonaError, ProviderError
 from persona.generation.grounding import EvidenceIndex, ground
 from persona.ids import new_id
+from persona.privacy.step import decide, off
 from persona.providers import Provider, build_provider
 from persona.runs.offload import (
     EvidenceRead,
@@ -307,6 +308,15 @@ class Runner:
                 )
             )
             attached.add_done_callback(mark_retrieved)
+            # Only a run with privacy off synthesises in a child (see _runs_in_child).
+            _, reason = decide(claimed.config.privacy, claimed.config.provider)
+            recorded = self.writes.queue(
+                self.repository.record_privacy,
+                claimed.run_id,
+                claimed.attempt,
+                off(reason, read.records),
+            )
+            recorded.add_done_callback(mark_retrieved)
 
         job = job_for(claimed, self.settings)
         if self._child_slots.locked():
