@@ -86,3 +86,19 @@ def test_local_phone_formats_follow_the_region() -> None:
     assert kinds("ring 020 7946 0958 today", Detector({}, region="GB")) == [
         ("phone", "020 7946 0958")
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a" * 200_000 + " @",  # an e-mail's start tried at every letter would never end
+        "x." * 100_000 + "com",  # a domain's start walked back from every label
+        "\n-" + " " * 200_000 + "x",  # a signature's spaces tried two ways
+        "1 " * 100_000,  # one run of digits
+        "Ann'" * 50_000,
+    ],
+    ids=["no-at", "labels", "signature-spaces", "digits", "apostrophes"],
+)
+def test_hostile_records_are_scanned_once(text: str) -> None:
+    found = Detector({"Ann": "participant"}).find(text)  # quadratic work would not return
+    assert all(f.end - f.start <= 260 or f.kind == "url" for f in found)

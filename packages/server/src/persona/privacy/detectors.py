@@ -35,7 +35,10 @@ class Found:
         return self.start < other.end and other.start < self.end
 
 
-_EMAIL = re.compile(r"[\w.+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# Every pattern starts only where a match can begin (never inside the run of characters it
+# opens with) and takes each character once, so that a hostile record of a megabyte without
+# spaces costs a scan, not a scan per character.
+_EMAIL = re.compile(r"(?<![\w.+'-])[\w.+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _TLDS = "com|org|net|io|co|uk|de|fr|nl|es|it|eu|app|dev|ai|gov|edu|info|biz|me|us|ca|au"
 _URL = re.compile(r"(?:https?://|ftp://|www\.)[^\s<>\"'`]+")
 _TLD = re.compile(rf"\.(?:{_TLDS})(?![\w-])")
@@ -60,7 +63,7 @@ _GREETING = re.compile(
 )
 _SIGNATURE = re.compile(
     r"\n[ \t]*(?:\u2014|\u2013|--|-|Regards,|Best,|Thanks,|Cheers,|Best regards,)"
-    r"[ \t]*\n?[ \t]*(?P<name>[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?)[ \t]*(?=\n|$)"
+    r"[ \t]*(?:\n[ \t]*)?(?P<name>[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?)[ \t]*(?=\n|$)"
 )
 _NOT_NAMES = frozenset(
     {
@@ -72,6 +75,14 @@ _NOT_NAMES = frozenset(
 )  # fmt: skip
 """Words a greeting or signature puts where a name goes that are not names."""
 
+
+MAX_DOMAIN = 253
+"""The longest a domain name can be: how far back a bare domain's start is looked for."""
+MAX_JOINS = 4
+"""Apostrophes and hyphens in the first word of a name at most ("Jean-Luc's")."""
+_JOINERS = frozenset("'\u2019-")
+MAX_NUMBER = 64
+"""The longest run of digits and separators looked at as a phone number."""
 
 _DATE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}")
 
@@ -185,9 +196,12 @@ class Detector:
             for match in _URL.finditer(text):
                 end = _trim_url(text, match.start(), match.end())
                 self._add_span(found, text, match.start(), end, "url")
+        after = 0
         for match in _TLD.finditer(text):
-            start = match.start()
-            while start > 0 and text[start - 1] in _DOMAIN_CHARS:
+            if match.start() < after:
+                continue  # a later label of a domain already found ("acme.co.uk")
+            start, limit = match.start(), max(0, match.start() - MAX_DOMAIN)
+            while start > limit and text[start - 1] in _DOMAIN_CHARS:
                 start -= 1
             if start == match.start() or (start > 0 and text[start - 1] in "@/"):
                 continue  # no name before the dot, or part of an address or a longer link
@@ -199,6 +213,7 @@ class Detector:
             if end < len(text) and text[end] == "/":
                 while end < len(text) and text[end] not in _PATH_END:
                     end += 1
+            after = end
             self._add_span(found, text, start, _trim_url(text, start, end), "url")
 
     def _digits(self, found: list[Found], text: str) -> None:
@@ -231,6 +246,8 @@ class Detector:
                     self._add_span(found, text, match.start(), match.end(), "ip")
 
     def _phones(self, found: list[Found], text: str, start: int, end: int) -> None:
+        if end - start > MAX_NUMBER:
+            return
         if any(item.start < end and start < item.end for item in found):
             return  # a card, an IBAN or an address already: not a phone number as well
         candidate = text[start:end]
@@ -306,14 +323,12 @@ class _Names:
 
     def _joined(self, word: str) -> list[str]:
         """The names starting with the part of ``word`` before an apostrophe or a hyphen
-        ("Dana's" is "Dana" in "Dana's team")."""
-        while True:
-            cut = max(word.rfind("'"), word.rfind("\u2019"), word.rfind("-"))
-            if cut <= 0:
-                return []
-            word = word[:cut]
-            if (listed := self.by_first.get(word)) is not None:
+        ("Dana's" is "Dana" in "Dana's team"), the longest such part first."""
+        cuts = [n for n, char in enumerate(word[:MAX_DOMAIN]) if char in _JOINERS]
+        for cut in reversed(cuts[:MAX_JOINS]):
+            if (listed := self.by_first.get(word[:cut])) is not None:
                 return listed
+        return []
 
 
 def _word_char(char: str) -> bool:
