@@ -77,7 +77,7 @@ async def test_off_for_the_local_provider_shows_the_records_as_they_are(
 ) -> None:
     experiment_id = await _experiment(client)
 
-    preview = (await client.post(f"/experiments/{experiment_id}/privacy-preview")).json()
+    preview = (await client.post(f"/experiments/{experiment_id}/privacy-preview", json={})).json()
 
     assert not preview["report"]["pseudonymized"] and len(preview["records"]) == 3
     assert "dana.whitfield@northwind.example.com" in preview["records"][0]["sent"]
@@ -91,10 +91,11 @@ async def test_off_for_the_local_provider_shows_the_records_as_they_are(
         ({"limit": 21}, 422),
         ({"provider": "skynet"}, 422),
         ({"surprise": True}, 422),
+        (None, 422),  # no body: {} asks for the defaults
     ],
 )
 async def test_bad_requests_name_what_was_wrong(
-    client: httpx.AsyncClient, body: dict[str, object], status: int
+    client: httpx.AsyncClient, body: dict[str, object] | None, status: int
 ) -> None:
     experiment_id = await _experiment(client)
 
@@ -104,8 +105,18 @@ async def test_bad_requests_name_what_was_wrong(
     assert response.json()["errors"] or response.json()["detail"]
 
 
+async def test_a_whole_number_written_as_a_float_is_a_limit(client: httpx.AsyncClient) -> None:
+    experiment_id = await _experiment(client)
+
+    response = await client.post(
+        f"/experiments/{experiment_id}/privacy-preview", json={"limit": 2.0}
+    )
+
+    assert response.status_code == 200 and len(response.json()["records"]) == 2
+
+
 async def test_an_unknown_experiment_is_404(client: httpx.AsyncClient) -> None:
-    response = await client.post("/experiments/exp-nope/privacy-preview")
+    response = await client.post("/experiments/exp-nope/privacy-preview", json={})
     assert response.status_code == 404
 
 

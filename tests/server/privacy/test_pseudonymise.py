@@ -136,3 +136,10 @@ def test_ner_without_its_model_names_the_model_and_how_to_install_it() -> None:
     assert caught.value.code == "ner_unavailable"
     assert "en_core_web_lg" in caught.value.message
     assert "python -m spacy download en_core_web_lg" in caught.value.message
+
+
+def test_privacy_switches_are_booleans_not_numbers() -> None:
+    with pytest.raises(ValueError, match="pseudonymize"):
+        PrivacyConfig.model_validate({"pseudonymize": 1})
+    with pytest.raises(ValueError, match="ner"):
+        PrivacyConfig.model_validate({"ner": 0})

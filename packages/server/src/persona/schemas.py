@@ -86,6 +86,7 @@ class PrivacyConfig(InputModel):
 
     pseudonymize: bool | None = Field(
         default=None,
+        strict=True,
         description="null: on for anthropic, gemini and openai (unless its base URL is "
         "loopback), off for local, ollama and a loopback OpenAI-compatible server. false for "
         "a cloud provider is recorded on every run.",
@@ -113,6 +114,7 @@ class PrivacyConfig(InputModel):
     )
     ner: bool = Field(
         default=False,
+        strict=True,
         description="Also replace the names a named-entity recogniser finds (persona[pii] "
         "with a spaCy model the user installed).",
     )

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from persona.schemas import InputModel, OutputModel, PrivacyReport, ProviderName
+from persona.schemas import (
+    InputModel,
+    OutputModel,
+    PrivacyReport,
+    ProviderName,
+    _integral_float_as_int,
+)
 
 MAX_PREVIEW_RECORDS = 20
 
@@ -23,6 +29,8 @@ class PrivacyPreviewRequest(InputModel):
     provider: ProviderName | None = Field(
         default=None, description="The provider to preview for; null: the experiment's."
     )
+
+    _integral_limit = field_validator("limit", mode="before")(_integral_float_as_int)
 
 
 class PrivacyPreviewRecord(OutputModel):

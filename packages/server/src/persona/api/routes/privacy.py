@@ -15,9 +15,9 @@ router = APIRouter(
 )
 
 PreviewRequest = Annotated[
-    PrivacyPreviewRequest | None,
+    PrivacyPreviewRequest,
     Body(
-        description="Which records to show and for which provider; empty: the first three, "
+        description="Which records to show and for which provider; `{}`: the first three, "
         "for the experiment's provider.",
         openapi_examples={
             "first": {"summary": "The first three records", "value": {}},
@@ -37,7 +37,7 @@ PreviewRequest = Annotated[
     responses=problems(401, 404, 413, 422),
 )
 async def preview_privacy(
-    experiment_id: str, service: ServiceDep, request: PreviewRequest = None
+    experiment_id: str, service: ServiceDep, request: PreviewRequest
 ) -> PrivacyPreview:
     """Exactly what a provider would receive for a few of the experiment's records (or the one
     named), after the privacy step its config and provider call for, and what a run would
