@@ -34,7 +34,7 @@ PreviewRequest = Annotated[
     "/privacy-preview",
     operation_id="previewPrivacy",
     response_model=PrivacyPreview,
-    responses=problems(401, 404, 413, 422),
+    responses=problems(400, 401, 404, 409, 413, 422),
 )
 async def preview_privacy(
     experiment_id: str, service: ServiceDep, request: PreviewRequest
