@@ -38,9 +38,9 @@ part's count of occurrences):
     iban): 1.000 on both parts.
 
     100,000 records, typical (1 in 10 with personal data):  1.74 s (1.73 s CPU)
-    100,000 records, dense (every one with personal data):   6.41 s (6.31 s CPU)
-    run, fake answering at once:   privacy on 0.028 s, off 0.010 s: 2.75x
-    run, fake answering in 1 s:    privacy on 1.032 s, off 1.013 s: 1.02x
+    100,000 records, dense (every one with personal data):   6.12 s (6.11 s CPU)
+    run, fake answering at once:   privacy on 0.025 s, off 0.009 s: 2.87x
+    run, fake answering in 1 s:    privacy on 1.035 s, off 1.014 s: 1.02x
 
 Read these as an upper bound: the set's look-alikes are a handful of sentence templates
 (dates, times, prices, ticket numbers, versions), and its names are all listed, greeted or
