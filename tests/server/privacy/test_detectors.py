@@ -69,7 +69,8 @@ def test_listed_names_are_whole_words_longest_first_and_keep_wins() -> None:
         ("participant", "Ann"),
         ("participant", "P7"),
     ]
-    ids = Detector({"P-0417": "participant", "O'Neil": "name"})
+    ids = Detector({"P-0417": "participant", "O'Neil": "name", "R-4155552671": "participant"})
+    assert kinds("R-4155552671 said so", ids) == [("participant", "R-4155552671")]
     assert kinds("P-0417 and O'Neil's team, not P-04170", ids) == [
         ("participant", "P-0417"),
         ("name", "O'Neil"),

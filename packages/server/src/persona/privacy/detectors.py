@@ -184,10 +184,12 @@ class Detector:
             self._add(found, text, _EMAIL.finditer(text), "email")
         if "." in text:
             self._urls(found, text)
-        if has_digits:
-            self._digits(found, text)
+        # Listed names before numbers: a participant id ("R-20481977") is the participant,
+        # even where its digits would make a phone number.
         for start, name in self._names.finditer(text):
             self._add_span(found, text, start, start + len(name), self.names[name])
+        if has_digits:
+            self._digits(found, text)
         found.sort(key=lambda item: item.start)
         return found
 
