@@ -5,6 +5,7 @@ own words. On SQLite and PostgreSQL (the ``service`` fixture)."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,8 +58,12 @@ def _pseudonym_rows(service: PersonaService, experiment_id: str) -> int:
 
 
 async def test_nothing_planted_reaches_the_provider_and_personas_keep_the_real_words(
-    server: FakeOpenAIServer, planted_dir: Path, service: PersonaService
+    server: FakeOpenAIServer,
+    planted_dir: Path,
+    service: PersonaService,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG, logger="persona")
     experiment_id, run = await _run(service, pseudonymize=True)
 
     assert run.status == "succeeded", run.error
@@ -91,6 +96,10 @@ async def test_nothing_planted_reaches_the_provider_and_personas_keep_the_real_w
         assert counts[kind].values == len(PLANTED[kind]), kind
     assert counts["name"].values == len(PLANTED["name"])
     assert run.privacy.records == len(evidence) and run.privacy.records_affected == len(evidence)
+
+    events = await service.list_run_events(experiment_id, run.id)
+    told = caplog.text + json.dumps([e.model_dump(mode="json") for e in events.items])
+    assert events.items and not any(v in told for vs in PLANTED.values() for v in vs)
 
     assert _pseudonym_rows(service, experiment_id) == sum(len(v) for v in PLANTED.values())
     await service.delete_experiment(experiment_id)
