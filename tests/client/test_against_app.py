@@ -277,6 +277,24 @@ def test_sync_sources_are_listed_and_deleted(make_app: AppFactory, tmp_path: Pat
             client.sources.delete(experiment.id, uploaded)
 
 
+def test_sync_privacy_preview(make_app: AppFactory) -> None:
+    inline = {"name": "mail.md", "content": "Hi Sarah, call me on +44 20 7946 0958.\n"}
+    with sync_client(make_app()) as client:
+        experiment = client.experiments.create(
+            **{**SEED, "data_sources": [inline, "./interviews.csv"]}
+        )
+        first = client.experiments.preview_privacy(experiment.id)
+        assert not first.report.pseudonymized and len(first.records) == 3
+
+        preview = client.experiments.preview_privacy(experiment.id, provider="anthropic", limit=2)
+        assert preview.report.pseudonymized and preview.provider == "anthropic"
+        mail = preview.records[0]
+        assert "Hi Person 1, call me on [phone 1]." in mail.sent
+        assert "Sarah" not in mail.sent and "7946" not in mail.sent
+        with pytest.raises(pc.UnprocessableEntityError, match="evidence_id"):
+            client.experiments.preview_privacy(experiment.id, evidence_id="ev-0000000000000000")
+
+
 # --------------------------------------------------------------------------- async
 
 
@@ -414,3 +432,13 @@ def test_sync_column_roles_and_run_warnings(make_app: AppFactory, tmp_path: Path
         [warning] = run.warnings
         assert warning.startswith("accounts.csv: no participant column")
         assert all(p.participants for p in run.personas)
+
+
+async def test_async_privacy_preview(make_app: AppFactory) -> None:
+    async with async_client(make_app()) as client:
+        experiment = await client.experiments.create(**SEED)
+        preview = await client.experiments.preview_privacy(
+            experiment.id, provider="gemini", evidence_id=None, limit=1
+        )
+        assert preview.report.pseudonymized and len(preview.records) == 1
+        assert '"participant": "Participant A"' in preview.records[0].sent

@@ -75,6 +75,8 @@ async def test_a_run_over_large_sources_gives_in_a_child_the_personas_it_gives_i
     assert len(in_child.personas) == 3
     assert (in_child.progress, in_child.stage) == (1.0, "done")
     assert in_child.usage.model_dump() == in_process.usage.model_dump()
+    assert in_child.privacy is not None and in_child.privacy == in_process.privacy
+    assert not in_child.privacy.pseudonymized and in_child.privacy.records == 45
     # The snapshot stored from the second read is the evidence the child synthesised from.
     assert child_evidence == process_evidence
     assert len(child_evidence) == 45

@@ -42,6 +42,7 @@ OPERATION_IDS = {
     "rotateWebhookSecret",
     "listWebhookDeliveries",
     "redeliverWebhookDelivery",
+    "previewPrivacy",
 }
 
 

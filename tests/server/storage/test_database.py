@@ -50,6 +50,7 @@ def test_migrate_creates_the_schema_in_an_empty_database_and_its_parent_folder(
         "webhooks",
         "webhook_event_types",
         "webhook_deliveries",
+        "pseudonyms",
     }
     with db.engine.connect() as connection:
         version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()

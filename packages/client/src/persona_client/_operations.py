@@ -29,6 +29,7 @@ from persona_client.models import (
     InlineSource,
     Persona,
     PersonaPage,
+    PrivacyPreview,
     ProviderInfo,
     Run,
     RunDetail,
@@ -118,6 +119,7 @@ _health = _json_parser(TypeAdapter(Health), "a Health")
 _experiment = _json_parser(TypeAdapter(Experiment), "an Experiment")
 _experiment_page = _json_parser(TypeAdapter(ExperimentPage), "an ExperimentPage")
 _source_list = _json_parser(TypeAdapter(ExperimentSourceList), "an ExperimentSourceList")
+_privacy_preview = _json_parser(TypeAdapter(PrivacyPreview), "a PrivacyPreview")
 _run = _json_parser(TypeAdapter(Run), "a Run")
 _run_estimate = _json_parser(TypeAdapter(RunEstimate), "a RunEstimate")
 _run_detail = _json_parser(TypeAdapter(RunDetail), "a RunDetail")
@@ -244,6 +246,16 @@ def upload_sources(experiment_id: str, paths: StrPath | Iterable[StrPath]) -> Op
 def list_sources(experiment_id: str) -> Operation[ExperimentSourceList]:
     path = f"/experiments/{_segment(experiment_id, 'experiment_id')}/sources"
     return Operation("GET", path, _source_list, replayable=True)
+
+
+def preview_privacy(
+    experiment_id: str, *, evidence_id: str | None, limit: int | None, provider: str | None
+) -> Operation[PrivacyPreview]:
+    """POST .../privacy-preview: safe to repeat (it stores pseudonyms, the same each time)."""
+    path = f"/experiments/{_segment(experiment_id, 'experiment_id')}/privacy-preview"
+    given = {"evidence_id": evidence_id, "limit": limit, "provider": provider}
+    body = {key: value for key, value in given.items() if value is not None}
+    return Operation("POST", path, _privacy_preview, replayable=True, json=body)
 
 
 def delete_source(experiment_id: str, name: str) -> Operation[None]:

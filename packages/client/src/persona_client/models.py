@@ -264,45 +264,6 @@ MaxCostUsd = TypeAliasType(
 )
 
 
-class GenerationConfig(BaseModel):
-    """
-    How personas are generated. ``provider: null`` means the server's default provider.
-    """
-
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    provider: Literal["local", "anthropic", "openai", "gemini", "ollama"] | None = (
-        Field(
-            None,
-            description="LLM provider; null means the configured default ('local').",
-            title="Provider",
-        )
-    )
-    model: Model | None = Field(
-        None,
-        description="Model name; null means the provider's default model.",
-        title="Model",
-    )
-    persona_count: int = Field(
-        3,
-        description="How many personas to generate.",
-        ge=1,
-        le=20,
-        title="Persona Count",
-    )
-    temperature: Temperature | None = Field(None, title="Temperature")
-    seed: Seed | None = Field(None, title="Seed")
-    columns: ColumnRoles | None = Field(
-        None, description="Column roles in tabular sources; null: recognised by name."
-    )
-    max_cost_usd: MaxCostUsd | None = Field(
-        None,
-        description="The experiment's budget: what all its runs together may cost, in USD. A run whose estimate may exceed what is left is refused (409 budget_exceeded), and a run stops before the request that would pass it; null: no budget.",
-        title="Max Cost Usd",
-    )
-
-
 Model1 = TypeAliasType(
     "Model1", Annotated[str, Field(..., max_length=200, min_length=1, title="Model")]
 )
@@ -417,6 +378,149 @@ class NoEventData(BaseModel):
     """
 
 
+Name = TypeAliasType("Name", Annotated[str, Field(..., max_length=200, min_length=2)])
+
+
+NamesFile = TypeAliasType(
+    "NamesFile",
+    Annotated[
+        str,
+        Field(
+            ...,
+            description="A file in the data directory listing more names, one a line.",
+            max_length=500,
+            min_length=1,
+            title="Names File",
+        ),
+    ],
+)
+
+
+KeepItem = TypeAliasType(
+    "KeepItem", Annotated[str, Field(..., max_length=200, min_length=1)]
+)
+
+
+class PrivacyConfig(BaseModel):
+    """
+    What leaves the machine: personal data in the evidence is replaced by stable
+    pseudonyms before a provider not on this machine sees it, and put back before storing.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    pseudonymize: bool | None = Field(
+        None,
+        description="null: on for anthropic, gemini and openai (unless its base URL is loopback), off for local, ollama and a loopback OpenAI-compatible server. false for a cloud provider is recorded on every run.",
+        title="Pseudonymize",
+    )
+    names: list[Name] = Field(
+        [],
+        description="Names of people and organisations to replace wherever they appear.",
+        max_length=10000,
+        title="Names",
+    )
+    names_file: NamesFile | None = Field(
+        None,
+        description="A file in the data directory listing more names, one a line.",
+        title="Names File",
+    )
+    keep: list[KeepItem] = Field(
+        [],
+        description="Values never replaced (a product's or the team's own name), any case.",
+        max_length=10000,
+        title="Keep",
+    )
+    phone_region: str = Field(
+        "US",
+        description="The region whose local phone formats are recognised (ISO 3166 code).",
+        pattern="^[A-Z]{2}$",
+        title="Phone Region",
+    )
+    ner: bool = Field(
+        False,
+        description="Also replace the names a named-entity recogniser finds (persona[pii] with a spaCy model the user installed).",
+        title="Ner",
+    )
+
+
+class PrivacyKindCount(BaseModel):
+    kind: Literal["participant", "name", "email", "phone", "url", "ip", "card", "iban"] = (
+        Field(..., title="Kind")
+    )
+    replaced: int = Field(
+        ..., description="Occurrences replaced.", ge=0, title="Replaced"
+    )
+    records: int = Field(
+        ..., description="Records with at least one.", ge=0, title="Records"
+    )
+    values: int = Field(
+        ..., description="Distinct values replaced.", ge=0, title="Values"
+    )
+
+
+class PrivacyPreviewRecord(BaseModel):
+    id: str = Field(..., title="Id")
+    source: str = Field(..., title="Source")
+    locator: str = Field(..., title="Locator")
+    sent: str = Field(
+        ...,
+        description="The record exactly as a request to the provider carries it: one JSON line, its id replaced by the request's alias (E1, E2, ... in order).",
+        title="Sent",
+    )
+
+
+EvidenceId = TypeAliasType(
+    "EvidenceId",
+    Annotated[
+        str,
+        Field(
+            ...,
+            description="The record to show (an evidence id, 'ev-' and 16 hex digits); null: the first records of the experiment's sources.",
+            max_length=200,
+            min_length=1,
+            title="Evidence Id",
+        ),
+    ],
+)
+
+
+class PrivacyPreviewRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    evidence_id: EvidenceId | None = Field(
+        None,
+        description="The record to show (an evidence id, 'ev-' and 16 hex digits); null: the first records of the experiment's sources.",
+        title="Evidence Id",
+    )
+    limit: int = Field(3, description="Records to show.", ge=1, le=20, title="Limit")
+    provider: Literal["local", "anthropic", "openai", "gemini", "ollama"] | None = (
+        Field(
+            None,
+            description="The provider to preview for; null: the experiment's.",
+            title="Provider",
+        )
+    )
+
+
+class PrivacyReport(BaseModel):
+    """
+    What a run's privacy step replaced before the provider saw the evidence.
+    """
+
+    pseudonymized: bool = Field(..., title="Pseudonymized")
+    reason: str = Field(
+        ..., description="Why it was on or off for this run.", title="Reason"
+    )
+    records: int = Field(0, description="Records checked.", ge=0, title="Records")
+    records_affected: int = Field(
+        0, description="Records with a replacement.", ge=0, title="Records Affected"
+    )
+    kinds: list[PrivacyKindCount] = Field([], title="Kinds", validate_default=True)
+
+
 class Problem(BaseModel):
     """
     RFC 9457 problem details: the one shape of every error response.
@@ -500,6 +604,9 @@ class ResolvedConfig(BaseModel):
         None,
         description="The experiment's budget: what all its runs together may cost, in USD. A run whose estimate may exceed what is left is refused (409 budget_exceeded), and a run stops before the request that would pass it; null: no budget.",
         title="Max Cost Usd",
+    )
+    privacy: PrivacyConfig | None = Field(
+        None, description="Pseudonymising personal data before it reaches a provider."
     )
 
 
@@ -937,21 +1044,51 @@ class Experiment(BaseModel):
     )
 
 
-class ExperimentCreate(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    name: str = Field(..., max_length=100, min_length=1, title="Name")
-    description: Description | None = Field(None, title="Description")
-    data_sources: list[DataSources | InlineSource] = Field(
-        ..., max_length=100, min_length=1, title="Data Sources"
-    )
-    config: GenerationConfig = Field({"persona_count": 3}, validate_default=True)
-
-
 class ExperimentPage(BaseModel):
     items: list[Experiment] = Field(..., title="Items")
     next_cursor: str | None = Field(None, title="Next Cursor")
+
+
+class GenerationConfig(BaseModel):
+    """
+    How personas are generated. ``provider: null`` means the server's default provider.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    provider: Literal["local", "anthropic", "openai", "gemini", "ollama"] | None = (
+        Field(
+            None,
+            description="LLM provider; null means the configured default ('local').",
+            title="Provider",
+        )
+    )
+    model: Model | None = Field(
+        None,
+        description="Model name; null means the provider's default model.",
+        title="Model",
+    )
+    persona_count: int = Field(
+        3,
+        description="How many personas to generate.",
+        ge=1,
+        le=20,
+        title="Persona Count",
+    )
+    temperature: Temperature | None = Field(None, title="Temperature")
+    seed: Seed | None = Field(None, title="Seed")
+    columns: ColumnRoles | None = Field(
+        None, description="Column roles in tabular sources; null: recognised by name."
+    )
+    max_cost_usd: MaxCostUsd | None = Field(
+        None,
+        description="The experiment's budget: what all its runs together may cost, in USD. A run whose estimate may exceed what is left is refused (409 budget_exceeded), and a run stops before the request that would pass it; null: no budget.",
+        title="Max Cost Usd",
+    )
+    privacy: PrivacyConfig | None = Field(
+        None, description="Pseudonymising personal data before it reaches a provider."
+    )
 
 
 class Persona(BaseModel):
@@ -1006,6 +1143,17 @@ class PersonaPage(BaseModel):
     next_cursor: str | None = Field(None, title="Next Cursor")
 
 
+class PrivacyPreview(BaseModel):
+    provider: Literal["local", "anthropic", "openai", "gemini", "ollama"] = (
+        Field(..., title="Provider")
+    )
+    report: PrivacyReport = Field(
+        ...,
+        description="What a run would replace now, over all of the experiment's evidence.",
+    )
+    records: list[PrivacyPreviewRecord] = Field(..., title="Records")
+
+
 class Run(BaseModel):
     id: str = Field(
         ..., description="'run-' followed by a random URL-safe id.", title="Id"
@@ -1033,6 +1181,10 @@ class Run(BaseModel):
         None,
         description="The most the run may spend, in USD: the least that was left of its budgets when it started. Once its usage reaches it, no further provider request is sent and the run fails with budget_exceeded. Null: no budget applies.",
         title="Spend Cap Usd",
+    )
+    privacy: PrivacyReport | None = Field(
+        None,
+        description="What the privacy step replaced before the provider saw the evidence; null until the run has read its evidence.",
     )
     warnings: list[str] = Field(
         [],
@@ -1072,6 +1224,10 @@ class RunDetail(BaseModel):
         None,
         description="The most the run may spend, in USD: the least that was left of its budgets when it started. Once its usage reaches it, no further provider request is sent and the run fails with budget_exceeded. Null: no budget applies.",
         title="Spend Cap Usd",
+    )
+    privacy: PrivacyReport | None = Field(
+        None,
+        description="What the privacy step replaced before the provider saw the evidence; null until the run has read its evidence.",
     )
     warnings: list[str] = Field(
         [],
@@ -1147,6 +1303,21 @@ class CitedEvidence(BaseModel):
 class CitedEvidencePage(BaseModel):
     items: list[CitedEvidence] = Field(..., title="Items")
     next_cursor: str | None = Field(None, title="Next Cursor")
+
+
+class ExperimentCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    name: str = Field(..., max_length=100, min_length=1, title="Name")
+    description: Description | None = Field(None, title="Description")
+    data_sources: list[DataSources | InlineSource] = Field(
+        ..., max_length=100, min_length=1, title="Data Sources"
+    )
+    config: GenerationConfig = Field(
+        {"persona_count": 3, "privacy": {"keep": [], "names": [], "ner": False, "phone_region": "US"}},
+        validate_default=True,
+    )
 
 
 class ExperimentEventPage(BaseModel):

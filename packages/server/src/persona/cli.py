@@ -202,12 +202,31 @@ def generate(
             help="Print what the run would send and may cost (JSON) and run nothing.",
         ),
     ] = False,
+    pseudonymize: Annotated[
+        bool | None,
+        typer.Option(
+            "--pseudonymize/--no-pseudonymize",
+            help="Replace personal data by pseudonyms before the provider sees it; default: "
+            "on for anthropic, gemini and a remote openai, off for the others.",
+            show_default=False,
+        ),
+    ] = None,
+    privacy_preview: Annotated[
+        bool,
+        typer.Option(
+            "--privacy-preview",
+            help="Generate nothing: print (JSON) exactly what the provider would receive for "
+            "the first records, and what the privacy step would replace.",
+        ),
+    ] = False,
 ) -> None:
     """Generate personas from data files: progress on stderr, personas on stdout.
 
     PATHs are taken from the current directory, like any command's, and must lie inside the
     data directory."""
     config = _generation_config(count, provider, model, participant_column, segment_column)
+    if pseudonymize is not None:
+        config.privacy.pseudonymize = pseudonymize
     _check_encoding(encoding)
     if output_format is OutputFormat.html and out is None:
         _fail("--format html writes one file per persona: name a folder with --out")
@@ -219,6 +238,9 @@ def generate(
         experiment = _throwaway_experiment(sources, root, config, text_column, encoding)
         if estimate:
             typer.echo(asyncio.run(_estimate(experiment)))
+            return
+        if privacy_preview:
+            typer.echo(asyncio.run(_preview(experiment)))
             return
         cited = asyncio.run(_generate(experiment))
     except PersonaError as err:
@@ -330,6 +352,12 @@ async def _estimate(experiment: ThrowawayExperiment) -> str:
     """The estimate of a run of the experiment, as JSON."""
     async with experiment as (service, experiment_id):
         return (await service.estimate_run(experiment_id)).model_dump_json(indent=2)
+
+
+async def _preview(experiment: ThrowawayExperiment) -> str:
+    """The privacy preview of the experiment, as JSON."""
+    async with experiment as (service, experiment_id):
+        return (await service.preview_privacy(experiment_id)).model_dump_json(indent=2)
 
 
 async def _cited(service: PersonaService, persona_id: str) -> list[CitedEvidence]:

@@ -75,6 +75,68 @@ class ColumnRoles(InputModel):
     )
 
 
+# --------------------------------------------------------------------------- privacy
+
+PiiKind = Literal["participant", "name", "email", "phone", "url", "ip", "card", "iban"]
+
+
+class PrivacyConfig(InputModel):
+    """What leaves the machine: personal data in the evidence is replaced by stable
+    pseudonyms before a provider not on this machine sees it, and put back before storing."""
+
+    pseudonymize: bool | None = Field(
+        default=None,
+        strict=True,
+        description="null: on for anthropic, gemini and openai (unless its base URL is "
+        "loopback), off for local, ollama and a loopback OpenAI-compatible server. false for "
+        "a cloud provider is recorded on every run.",
+    )
+    names: list[Annotated[str, Field(min_length=2, max_length=200)]] = Field(
+        default=[],
+        max_length=10_000,
+        description="Names of people and organisations to replace wherever they appear.",
+    )
+    names_file: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        description="A file in the data directory listing more names, one a line.",
+    )
+    keep: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default=[],
+        max_length=10_000,
+        description="Values never replaced (a product's or the team's own name), any case.",
+    )
+    phone_region: str = Field(
+        default="US",
+        pattern=r"^[A-Z]{2}$",
+        description="The region whose local phone formats are recognised (ISO 3166 code).",
+    )
+    ner: bool = Field(
+        default=False,
+        strict=True,
+        description="Also replace the names a named-entity recogniser finds (persona[pii] "
+        "with a spaCy model the user installed).",
+    )
+
+
+class PrivacyKindCount(OutputModel):
+    kind: PiiKind
+    replaced: int = Field(ge=0, description="Occurrences replaced.")
+    records: int = Field(ge=0, description="Records with at least one.")
+    values: int = Field(ge=0, description="Distinct values replaced.")
+
+
+class PrivacyReport(OutputModel):
+    """What a run's privacy step replaced before the provider saw the evidence."""
+
+    pseudonymized: bool
+    reason: str = Field(description="Why it was on or off for this run.")
+    records: int = Field(default=0, ge=0, description="Records checked.")
+    records_affected: int = Field(default=0, ge=0, description="Records with a replacement.")
+    kinds: list[PrivacyKindCount] = []
+
+
 class GenerationConfig(InputModel):
     """How personas are generated. ``provider: null`` means the server's default provider."""
 
@@ -104,6 +166,10 @@ class GenerationConfig(InputModel):
         description="The experiment's budget: what all its runs together may cost, in USD. A run "
         "whose estimate may exceed what is left is refused (409 budget_exceeded), and a run "
         "stops before the request that would pass it; null: no budget.",
+    )
+    privacy: PrivacyConfig = Field(
+        default_factory=PrivacyConfig,
+        description="Pseudonymising personal data before it reaches a provider.",
     )
 
     _integral_counts = field_validator("persona_count", "seed", mode="before")(
@@ -477,6 +543,11 @@ class Run(OutputModel):
         description="The most the run may spend, in USD: the least that was left of its budgets "
         "when it started. Once its usage reaches it, no further provider request is sent and the "
         "run fails with budget_exceeded. Null: no budget applies.",
+    )
+    privacy: PrivacyReport | None = Field(
+        default=None,
+        description="What the privacy step replaced before the provider saw the evidence; "
+        "null until the run has read its evidence.",
     )
     warnings: list[str] = Field(
         default=[],

@@ -29,6 +29,7 @@ from persona.generation.citations import cited_evidence, statement_evidence_ids
 from persona.generation.cited_cache import CitedRecordsCache
 from persona.generation.render import MAX_LISTED_SOURCES, persona_markdown
 from persona.ids import new_id
+from persona.privacy.operations import PrivacyOperations
 from persona.providers import list_providers, require_configured
 from persona.push import PushOperations
 from persona.runs.config import effective_config, require_known_provider
@@ -106,7 +107,7 @@ class StartedRun:
     """False when an idempotency key matched an earlier request: ``run`` is that earlier run."""
 
 
-class PersonaService(PushOperations, SpendOperations):
+class PersonaService(PushOperations, SpendOperations, PrivacyOperations):
     """Owns the database, the runner and the providers for one data directory."""
 
     def __init__(self, settings: Settings | None = None) -> None:

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar
 
+from persona.privacy.schemas import PrivacyPreview, PrivacyPreviewRequest
 from persona.schemas import (
     CitedEvidencePage,
     Evidence,
@@ -116,6 +117,11 @@ class SyncPersonaService:
 
     def delete_source(self, experiment_id: str, name: str) -> Experiment:
         return self._run(self._service.delete_source(experiment_id, name))
+
+    def preview_privacy(
+        self, experiment_id: str, request: PrivacyPreviewRequest | None = None
+    ) -> PrivacyPreview:
+        return self._run(self._service.preview_privacy(experiment_id, request))
 
     def start_run(
         self,

@@ -7,7 +7,13 @@ from typing import Any
 
 from persona_client import _operations as ops
 from persona_client._resources._resource import _apaginate, _AsyncResource, _paginate, _Resource
-from persona_client.models import Experiment, ExperimentPage, GenerationConfig, RunEstimate
+from persona_client.models import (
+    Experiment,
+    ExperimentPage,
+    GenerationConfig,
+    PrivacyPreview,
+    RunEstimate,
+)
 
 
 class Experiments(_Resource):
@@ -59,6 +65,21 @@ class Experiments(_Resource):
         overrides = {"provider": provider, "model": model, "persona_count": persona_count}
         return self._request(ops.estimate_run(experiment_id, overrides))
 
+    def preview_privacy(
+        self,
+        experiment_id: str,
+        *,
+        evidence_id: str | None = None,
+        limit: int | None = None,
+        provider: str | None = None,
+    ) -> PrivacyPreview:
+        """Exactly what ``provider`` (default: the experiment's) would receive for the first
+        ``limit`` records, or the record ``evidence_id``, and what a run would replace."""
+        operation = ops.preview_privacy(
+            experiment_id, evidence_id=evidence_id, limit=limit, provider=provider
+        )
+        return self._request(operation)
+
 
 class AsyncExperiments(_AsyncResource):
     async def list(
@@ -107,3 +128,17 @@ class AsyncExperiments(_AsyncResource):
         """What a run would send and may cost; see ``Experiments.estimate``."""
         overrides = {"provider": provider, "model": model, "persona_count": persona_count}
         return await self._request(ops.estimate_run(experiment_id, overrides))
+
+    async def preview_privacy(
+        self,
+        experiment_id: str,
+        *,
+        evidence_id: str | None = None,
+        limit: int | None = None,
+        provider: str | None = None,
+    ) -> PrivacyPreview:
+        """What a provider would receive; see ``Experiments.preview_privacy``."""
+        operation = ops.preview_privacy(
+            experiment_id, evidence_id=evidence_id, limit=limit, provider=provider
+        )
+        return await self._request(operation)

@@ -26,6 +26,7 @@ from persona.api.routes import (
     experiments,
     health,
     personas,
+    privacy,
     providers,
     runs,
     sources,
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None, *, long_running: bool = False) 
         events.router,
         stream_tickets.router,
         personas.router,
+        privacy.router,
         providers.router,
         webhooks.router,
     ):

@@ -32,6 +32,7 @@ from pathlib import Path
 from persona.errors import DatabaseUnavailableError, PersonaError, ProviderError
 from persona.generation.grounding import EvidenceIndex, ground
 from persona.ids import new_id
+from persona.privacy.step import decide, off
 from persona.providers import Provider, build_provider
 from persona.runs.offload import (
     EvidenceRead,
@@ -41,6 +42,7 @@ from persona.runs.offload import (
     subprocess_slots,
     synthesize_in_child,
 )
+from persona.runs.privacy import privacy_view
 from persona.runs.progress import ProgressReporter, Superseded, mark_retrieved
 from persona.runs.working_set import read_working_set, run_holding_working_set
 from persona.schemas import Evidence, PersonaContent, RunDetail, RunError, Usage
@@ -254,23 +256,36 @@ class Runner:
         )
         attached.add_done_callback(mark_retrieved)
         provider = self._provider(claimed.config.provider or self.settings.default_provider)
+        view, privacy = await privacy_view(
+            self.repository,
+            self.writes,
+            claimed.experiment_id,
+            claimed.config,
+            evidence,
+            self.settings.data_dir,
+        )
+        recorded = self.writes.queue(
+            self.repository.record_privacy, claimed.run_id, claimed.attempt, privacy
+        )
+        recorded.add_done_callback(mark_retrieved)
+        sent = evidence if view is None else view.evidence
         # Only a run with a cap passes one: a provider without budgets need not know of them.
         capped = {} if claimed.spend_cap_usd is None else {"spend_cap_usd": claimed.spend_cap_usd}
-        result = await provider.generate(
-            evidence, claimed.config, progress=report.provider, **capped
-        )
+        result = await provider.generate(sent, claimed.config, progress=report.provider, **capped)
         personas = result.personas
-        if not getattr(provider, "grounds_personas", False):
+        if view is not None:  # back in the participants' words, grounded in them
+            personas = await asyncio.to_thread(view.restore, personas)
+        elif not getattr(provider, "grounds_personas", False):
             # No stage of its own: marking the run succeeded follows within milliseconds, and
             # a progress write per run would cost more than the grounding check itself.
             personas = await asyncio.to_thread(_grounded, personas, evidence)
         await report.settled()
-        if not await attached:
+        if not await attached or not await recorded:
             raise Superseded
         return await self._succeed(claimed, personas, result.usage, snapshot.warnings)
 
     async def _runs_in_child(self, claimed: ClaimedRun) -> bool:
-        if not is_local(claimed, self.settings):
+        if not is_local(claimed, self.settings) or claimed.config.privacy.pseudonymize:
             return False  # known without a thread to look at the sources
         return await asyncio.to_thread(runs_in_child, claimed, self.settings)
 
@@ -295,6 +310,15 @@ class Runner:
                 )
             )
             attached.add_done_callback(mark_retrieved)
+            # Only a run with privacy off synthesises in a child (see _runs_in_child).
+            _, reason = decide(claimed.config.privacy, claimed.config.provider)
+            recorded = self.writes.queue(
+                self.repository.record_privacy,
+                claimed.run_id,
+                claimed.attempt,
+                off(reason, read.records),
+            )
+            recorded.add_done_callback(mark_retrieved)
 
         job = job_for(claimed, self.settings)
         if self._child_slots.locked():

@@ -16,6 +16,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -85,6 +86,8 @@ class RunRow(Base):
     spend_reserved_usd: Mapped[float | None] = mapped_column(Float)
     """The upper bound of its estimate, held against its budgets while it is queued or running
     (its usage is recorded when it ends); None: no budget applied."""
+    privacy: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """The run's privacy report (kinds and counts, never values), once it has read its evidence."""
 
     __table_args__ = (
         Index("ix_runs_experiment_created", "experiment_id", "created_at", "id"),
@@ -249,4 +252,24 @@ class WebhookDeliveryRow(Base):
             ["run_id", "seq"], ["run_events.run_id", "run_events.seq"], ondelete="CASCADE"
         ),
         Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    )
+
+
+class PseudonymRow(Base):
+    """One value of an experiment's evidence and its pseudonym (``kind`` and ``number``), the
+    same in every run of the experiment; deleted with the experiment."""
+
+    __tablename__ = "pseudonyms"
+
+    experiment_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("experiments.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    original: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(64))
+    """SHA-256 of ``original``: one pseudonym per value, however long the value."""
+
+    __table_args__ = (
+        UniqueConstraint("experiment_id", "kind", "digest", name="uq_pseudonyms_value"),
     )

@@ -33,6 +33,7 @@ from persona.storage.models import (
     ExperimentRow,
     IdempotencyRow,
     PersonaRow,
+    PseudonymRow,
     RunEventRow,
     RunRow,
     WebhookDeliveryRow,
@@ -250,10 +251,10 @@ EXPERIMENT_RUN_SNAPSHOTS = select(RunRow.id, RunRow.evidence_set_id).where(
 
 DELETE_EXPERIMENT_CHILDREN = tuple(
     delete(table).where(table.experiment_id == bindparam("b_experiment"))
-    for table in (IdempotencyRow, PersonaRow, RunEventRow, RunRow)
+    for table in (IdempotencyRow, PersonaRow, RunEventRow, RunRow, PseudonymRow)
 )
-"""Delete an experiment's idempotency keys, personas, run events and runs, child tables first: the
-cascade does not depend on the database honouring ON DELETE CASCADE."""
+"""Delete an experiment's idempotency keys, personas, run events, runs and pseudonyms, child
+tables first: the cascade does not depend on the database honouring ON DELETE CASCADE."""
 
 DELETE_EXPERIMENT = delete(ExperimentRow).where(ExperimentRow.id == bindparam("b_experiment"))
 """Delete the experiments row itself (after its children)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from persona.storage.experiments import ExperimentStore
 from persona.storage.personas import PersonaStore
+from persona.storage.privacy import PrivacyStore
 from persona.storage.queries import CLAIMED_STAGE
 from persona.storage.rows import MAX_PAGE_SIZE, ClaimedRun, check_limit
 from persona.storage.run_events import RunEventStore
@@ -20,7 +21,13 @@ from persona.storage.webhooks import WebhookStore
 
 
 class Repository(
-    ExperimentStore, RunStore, RunEventStore, EvidenceStore, PersonaStore, WebhookStore
+    ExperimentStore,
+    RunStore,
+    RunEventStore,
+    EvidenceStore,
+    PersonaStore,
+    WebhookStore,
+    PrivacyStore,
 ):
     """Every repository of one database: ``Repository(database).create_run(...)``."""
 

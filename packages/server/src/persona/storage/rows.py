@@ -21,6 +21,7 @@ from persona.schemas import (
     Grounding,
     Persona,
     PersonaContent,
+    PrivacyReport,
     ResolvedConfig,
     Run,
     RunDetail,
@@ -259,6 +260,7 @@ def _run_fields(row: RunRow | Row[Any]) -> dict[str, Any]:
         "grounding": None if row.grounding is None else Grounding.model_validate(row.grounding),
         "warnings": row.warnings,
         "spend_cap_usd": row.spend_cap_usd,
+        "privacy": None if row.privacy is None else PrivacyReport.model_validate(row.privacy),
     }
 
 
