@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, ParamSpec, TypeVar
 
 from persona.__about__ import __version__
+from persona.access.operations import AccessOperations
 from persona.errors import (
     InvalidInputError,
 )
@@ -102,7 +103,7 @@ class StartedRun:
     """False when an idempotency key matched an earlier request: ``run`` is that earlier run."""
 
 
-class PersonaService(PushOperations):
+class PersonaService(PushOperations, AccessOperations):
     """Owns the database, the runner and the providers for one data directory."""
 
     def __init__(self, settings: Settings | None = None) -> None:
@@ -276,11 +277,13 @@ class PersonaService(PushOperations):
         overrides: GenerationOverrides | None = None,
         *,
         idempotency_key: str | None = None,
+        key_id: str | None = None,
     ) -> StartedRun:
         """Queue a run of the experiment (its config with ``overrides``) and return at once.
 
         The same ``idempotency_key`` with the same overrides returns the run it made first;
-        with other overrides it is an IdempotencyConflictError."""
+        with other overrides it is an IdempotencyConflictError. ``key_id``: the API key
+        starting it (its spend counts the run's cost)."""
         repository = self._repository
         experiment = await self.get_experiment(experiment_id)
         config = effective_config(experiment.config, overrides, self.settings.default_provider)
@@ -294,7 +297,7 @@ class PersonaService(PushOperations):
         require_known_provider(provider, ["provider"])
         require_configured(provider)
         run, created = await self._started.writes.write_new_run(
-            repository.create_run, experiment_id, config, idempotency=idempotency
+            repository.create_run, experiment_id, config, idempotency=idempotency, key_id=key_id
         )
         if created:
             await self._dispatcher.submit(run.id, experiment_id)

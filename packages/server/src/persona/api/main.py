@@ -19,9 +19,11 @@ from persona.api.memtrace import start_from_environment
 from persona.api.middleware import BodyLimitMiddleware, CorsMiddleware, RequestIdMiddleware
 from persona.api.openapi import TAGS, install_openapi
 from persona.api.routes import (
+    audit,
     events,
     experiments,
     health,
+    keys,
     personas,
     providers,
     runs,
@@ -130,6 +132,8 @@ def create_app(settings: Settings | None = None, *, long_running: bool = False) 
         personas.router,
         providers.router,
         webhooks.router,
+        keys.router,
+        audit.router,
     ):
         app.include_router(router)
     webhooks.document_deliveries(app.webhooks)

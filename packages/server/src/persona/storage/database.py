@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("persona.storage")
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-SCHEMA_REVISION = "0010"
+SCHEMA_REVISION = "0011"
 """The newest migration. A database already there is opened without loading Alembic."""
 MIGRATION_LOCK_KEY = 0x5045_5253_4F4E_41
 """The PostgreSQL advisory lock held while migrating ("PERSONA" in hex)."""

@@ -9,9 +9,12 @@ in a worker thread. Run state changes are guarded (``WHERE status = ... AND atte
 
 from __future__ import annotations
 
+from persona.storage.audit import AuditStore
 from persona.storage.experiments import ExperimentStore
+from persona.storage.keys import KeyStore
 from persona.storage.personas import PersonaStore
 from persona.storage.queries import CLAIMED_STAGE
+from persona.storage.rate_limits import RateLimitStore
 from persona.storage.rows import MAX_PAGE_SIZE, ClaimedRun, check_limit
 from persona.storage.run_events import RunEventStore
 from persona.storage.run_evidence import EvidenceStore
@@ -20,7 +23,15 @@ from persona.storage.webhooks import WebhookStore
 
 
 class Repository(
-    ExperimentStore, RunStore, RunEventStore, EvidenceStore, PersonaStore, WebhookStore
+    ExperimentStore,
+    RunStore,
+    RunEventStore,
+    EvidenceStore,
+    PersonaStore,
+    WebhookStore,
+    KeyStore,
+    AuditStore,
+    RateLimitStore,
 ):
     """Every repository of one database: ``Repository(database).create_run(...)``."""
 

@@ -66,11 +66,13 @@ class RunStore(StoreBase):
         config: ResolvedConfig,
         *,
         idempotency: tuple[str, str] | None = None,
+        key_id: str | None = None,
     ) -> tuple[Run, bool]:
         """Insert a queued run. With ``idempotency`` = (key, request hash), a key seen before
-        returns (the earlier run, False), or raises IdempotencyConflictError on another hash."""
+        returns (the earlier run, False), or raises IdempotencyConflictError on another hash.
+        ``key_id``: the API key that started it, whose spend the run's cost counts in."""
         try:
-            return self._insert_run(experiment_id, config, idempotency)
+            return self._insert_run(experiment_id, config, idempotency, key_id)
         except IntegrityError:
             batch = self.db.open_batch
             if idempotency is None or (batch is not None and batch.as_one):
@@ -80,7 +82,11 @@ class RunStore(StoreBase):
             return self._replay(experiment_id, *idempotency)
 
     def _insert_run(
-        self, experiment_id: str, config: ResolvedConfig, idempotency: tuple[str, str] | None
+        self,
+        experiment_id: str,
+        config: ResolvedConfig,
+        idempotency: tuple[str, str] | None,
+        key_id: str | None,
     ) -> tuple[Run, bool]:
         now = utcnow()
         values: dict[str, Any] = {
@@ -94,6 +100,7 @@ class RunStore(StoreBase):
             "created_at": now,
             "usage": Usage().model_dump(mode="json"),
             "warnings": [],
+            "key_id": key_id,
         }
         with self.db.write_connection() as connection:
             if (

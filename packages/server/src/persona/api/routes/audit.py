@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
+
+from persona.access.schemas import AuditPage
+from persona.api.deps import Cursor, Limit, ServiceDep, TokenFirstRoute
+from persona.api.openapi import problems
+from persona.storage.audit import AuditFilter
+
+router = APIRouter(prefix="/audit", tags=["audit"], route_class=TokenFirstRoute)
+
+
+@router.get(
+    "",
+    operation_id="listAuditEntries",
+    response_model=AuditPage,
+    responses=problems(401, 422),
+)
+async def list_audit_entries(
+    service: ServiceDep,
+    key_id: Annotated[
+        str | None, Query(min_length=1, max_length=64, description="Only this key's requests.")
+    ] = None,
+    operation_id: Annotated[
+        str | None,
+        Query(
+            min_length=1, max_length=100, description="Only this operation (`deleteExperiment`)."
+        ),
+    ] = None,
+    since: Annotated[
+        AwareDatetime | None, Query(description="Entries at or after this time.")
+    ] = None,
+    until: Annotated[AwareDatetime | None, Query(description="Entries before this time.")] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> AuditPage:
+    """State-changing requests, newest first: who (key), which operation on which ids, the
+    status answered and the request id. Kept for PERSONA_AUDIT_RETENTION_DAYS days."""
+    where = AuditFilter(key_id=key_id, operation_id=operation_id, since=since, until=until)
+    return await service.list_audit(where, limit=limit, cursor=cursor)

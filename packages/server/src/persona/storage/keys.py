@@ -1,0 +1,168 @@
+"""API keys (a hash of each secret, never the secret) and what each key's runs have spent."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from persona.access.schemas import ApiKey, ApiKeyWithSecret
+from persona.access.scopes import Scope
+from persona.errors import NotFoundError
+from persona.storage.models import ApiKeyRow, RunRow
+from persona.storage.rows import StoreBase
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    """What checking a presented secret needs of a key's row."""
+
+    id: str
+    name: str
+    scope: Scope
+    secret_hash: str
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+@dataclass(frozen=True)
+class KeySpend:
+    """What a key's runs have cost so far, and the most they may (None: no cap)."""
+
+    key_id: str
+    spent_usd: float
+    max_cost_usd: float | None
+
+
+class KeyStore(StoreBase):
+    def create_key(
+        self,
+        *,
+        key_id: str,
+        name: str,
+        scope: Scope,
+        prefix: str,
+        secret_hash: str,
+        secret: str,
+        expires_at: datetime | None,
+        max_cost_usd: float | None,
+        now: datetime,
+    ) -> ApiKeyWithSecret:
+        """Store a key; ``secret`` is only handed back in the answer, never stored."""
+        with self.db.write() as session:
+            row = ApiKeyRow(
+                id=key_id,
+                name=name,
+                scope=scope.value,
+                prefix=prefix,
+                secret_hash=secret_hash,
+                max_cost_usd=max_cost_usd,
+                created_at=now,
+                expires_at=expires_at,
+            )
+            session.add(row)
+            session.flush()
+            return ApiKeyWithSecret(**_key_fields(row, 0.0), secret=secret)
+
+    def list_keys(self) -> list[ApiKey]:
+        """Every key, revoked ones too, oldest first, with what each has spent."""
+        with self.db.read() as session:
+            rows = session.scalars(select(ApiKeyRow).order_by(ApiKeyRow.created_at, ApiKeyRow.id))
+            keys = list(rows)
+            spent = _spent(session, [row.id for row in keys])
+            return [ApiKey(**_key_fields(row, spent.get(row.id, 0.0))) for row in keys]
+
+    def get_key(self, key_id: str) -> ApiKey:
+        with self.db.read() as session:
+            row = _key_row(session, key_id)
+            return ApiKey(**_key_fields(row, _spent(session, [key_id]).get(key_id, 0.0)))
+
+    def revoke_key(self, key_id: str, now: datetime) -> None:
+        """Revoke the key from now on; revoking a revoked key changes nothing."""
+        with self.db.write() as session:
+            row = _key_row(session, key_id)
+            if row.revoked_at is None:
+                row.revoked_at = now
+
+    def update_key_budget(self, key_id: str, max_cost_usd: float | None) -> ApiKey:
+        with self.db.write() as session:
+            row = _key_row(session, key_id)
+            row.max_cost_usd = max_cost_usd
+            session.flush()
+            return ApiKey(**_key_fields(row, _spent(session, [key_id]).get(key_id, 0.0)))
+
+    def keys_with_prefix(self, prefix: str) -> list[StoredKey]:
+        with self.db.read_connection() as connection:
+            rows = connection.execute(
+                select(
+                    ApiKeyRow.id,
+                    ApiKeyRow.name,
+                    ApiKeyRow.scope,
+                    ApiKeyRow.secret_hash,
+                    ApiKeyRow.expires_at,
+                    ApiKeyRow.revoked_at,
+                    ApiKeyRow.last_used_at,
+                ).where(ApiKeyRow.prefix == prefix)
+            )
+            return [
+                StoredKey(r.id, r.name, Scope(r.scope), *r[3:])  # type: ignore[arg-type]
+                for r in rows
+            ]
+
+    def any_keys(self) -> bool:
+        """Whether a key was ever created (revoked ones count: the server stays closed)."""
+        with self.db.read_connection() as connection:
+            return connection.execute(select(ApiKeyRow.id).limit(1)).first() is not None
+
+    def note_key_used(self, key_id: str, now: datetime) -> None:
+        with self.db.write_connection() as connection:
+            connection.execute(
+                update(ApiKeyRow).where(ApiKeyRow.id == key_id).values(last_used_at=now)
+            )
+
+    def key_spend(self, key_id: str) -> KeySpend:
+        """Spend and cap of one key: what a budget check over the key needs."""
+        with self.db.read() as session:
+            row = _key_row(session, key_id)
+            spent = _spent(session, [key_id]).get(key_id, 0.0)
+            return KeySpend(key_id, spent, row.max_cost_usd)
+
+
+def _key_row(session: Session, key_id: str) -> ApiKeyRow:
+    row = session.get(ApiKeyRow, key_id)
+    if row is None:
+        raise NotFoundError("key", key_id)
+    return row
+
+
+def _spent(session: Session, key_ids: Iterable[str]) -> dict[str, float]:
+    """The cost of the runs each key started (a run without a known cost counts nothing)."""
+    ids = list(key_ids)
+    if not ids:
+        return {}
+    totals: dict[str, float] = {}
+    for key_id, usage in session.execute(
+        select(RunRow.key_id, RunRow.usage).where(RunRow.key_id.in_(ids))
+    ):
+        cost = (usage or {}).get("cost_usd") or 0.0
+        totals[key_id] = totals.get(key_id, 0.0) + float(cost)
+    return totals
+
+
+def _key_fields(row: ApiKeyRow, spent: float) -> dict[str, object]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "scope": Scope(row.scope),
+        "prefix": row.prefix,
+        "created_at": row.created_at,
+        "last_used_at": row.last_used_at,
+        "expires_at": row.expires_at,
+        "revoked_at": row.revoked_at,
+        "max_cost_usd": row.max_cost_usd,
+        "spent_usd": round(spent, 6),
+    }
