@@ -13,13 +13,12 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from persona.access.key_secrets import new_secret, secret_hash, shown_prefix
+from persona.access.key_secrets import hash_matches, new_secret, secret_hash, shown_prefix
 from persona.access.limits import RatePolicies, RatePolicy, RateState, state_of
 from persona.access.principal import KeyRefused, Principal
 from persona.access.schemas import ApiKey, ApiKeyCreate, ApiKeyList, ApiKeyWithSecret, AuditPage
-from persona.access.key_secrets import hash_matches
 from persona.errors import InvalidInputError
 from persona.ids import new_id, utcnow
 from persona.storage.audit import AuditFilter, AuditRecord
@@ -67,21 +66,7 @@ class AccessOperations:
 
     async def create_key(self, body: ApiKeyCreate) -> ApiKeyWithSecret:
         """A new key; the answer holds its secret, which is never stored or shown again."""
-        if body.expires_at is not None and body.expires_at <= utcnow():
-            raise InvalidInputError("expires_at is in the past", location=["expires_at"])
-        secret = new_secret()
-        created = await self._write(
-            self._repository.create_key,
-            key_id=new_id("key"),
-            name=body.name,
-            scope=body.scope,
-            prefix=shown_prefix(secret),
-            secret_hash=secret_hash(secret),
-            secret=secret,
-            expires_at=body.expires_at,
-            max_cost_usd=body.max_cost_usd,
-            now=utcnow(),
-        )
+        created = await self._write(self._repository.create_key, **new_key(body))
         self._keys_exist = True
         return created
 
@@ -174,6 +159,25 @@ class AccessOperations:
         """Queue a write nobody waits for; its failure is logged, never raised."""
         future = self._started.writes.queue(fn, *args, **kwargs)
         future.add_done_callback(_log_failure)
+
+
+def new_key(body: ApiKeyCreate) -> dict[str, Any]:
+    """What ``Repository.create_key`` stores for a new key: a fresh secret and its hash."""
+    now = utcnow()
+    if body.expires_at is not None and body.expires_at <= now:
+        raise InvalidInputError("expires_at is in the past", location=["expires_at"])
+    secret = new_secret()
+    return {
+        "key_id": new_id("key"),
+        "name": body.name,
+        "scope": body.scope,
+        "prefix": shown_prefix(secret),
+        "secret_hash": secret_hash(secret),
+        "secret": secret,
+        "expires_at": body.expires_at,
+        "max_cost_usd": body.max_cost_usd,
+        "now": now,
+    }
 
 
 def _log_failure(future: asyncio.Future[object]) -> None:

@@ -12,9 +12,10 @@ and answers the ``HTTPException`` it may raise (401, 403, 429) as a problem.
 from __future__ import annotations
 
 import hmac
+import logging
 from dataclasses import dataclass, field
 
-from fastapi import Request
+from fastapi import FastAPI, Request
 from fastapi.security.utils import get_authorization_scheme_param
 from starlette.exceptions import HTTPException
 
@@ -25,6 +26,8 @@ from persona.access.scopes import Scope
 from persona.service import PersonaService
 
 UNKNOWN_ADDRESS = "unknown"
+
+logger = logging.getLogger("persona.api")
 
 
 class Unauthorized(HTTPException):
@@ -185,3 +188,18 @@ async def authorize(request: Request, needed: Scope, *, starts_run: bool = False
                 raise RateLimited(state, "this key")
             access.limits.append(state)
     return access
+
+
+async def announce_access(app: FastAPI) -> None:
+    """Say at start how requests are authenticated, above all when they are not."""
+    service: PersonaService = app.state.service
+    tokens = len(app.state.api_tokens)
+    if await service.keys_exist():
+        logger.info("auth on: API keys%s", f" and {tokens} bootstrap token(s)" if tokens else "")
+    elif tokens:
+        logger.info("auth on: %d bootstrap token(s), no API keys yet", tokens)
+    else:
+        logger.warning(
+            "auth OFF: no PERSONA_API_TOKEN and no API keys, so every request is allowed "
+            "(create a key with `persona keys create` or POST /keys to turn auth on)"
+        )

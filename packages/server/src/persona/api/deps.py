@@ -86,7 +86,7 @@ async def require_token(request: Request) -> Principal:
     return await authenticate(request)
 
 
-def RequireScope(needed: Scope) -> Any:  # noqa: N802 - used like a type: RequireScope(...)
+def RequireScope(needed: Scope) -> Any:
     """A dependency that authorizes the request for ``needed`` and gives its principal."""
 
     async def authorized(request: Request) -> Principal:
@@ -165,7 +165,7 @@ class TokenFirstRoute(APIRoute):
             response.headers.update(access.headers())
             return response
 
-        if any(changes_state(method) for method in self.methods):
+        if any(changes_state(method) for method in self.methods or ()):
             return audited(checked, self.operation_id or self.name)
         return checked
 

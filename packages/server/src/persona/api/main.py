@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from persona.__about__ import __version__
+from persona.api.auth import announce_access
 from persona.api.cache import ResponseCache
 from persona.api.docs import install_docs
 from persona.api.errors import install_error_handlers
@@ -54,6 +55,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await service.start()
     app.state.service = service
     app.state.response_cache = ResponseCache(service.data_version)
+    await announce_access(app)
     if app.state.long_running:
         import_providers()
         freeze_startup_heap()

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import inspect, make_url, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from persona.access.schemas import ApiKey, ApiKeyWithSecret
 from persona.access.scopes import Scope
 from persona.errors import NotFoundError
+from persona.storage.database import Database
 from persona.storage.models import ApiKeyRow, RunRow
 from persona.storage.rows import StoreBase
 
@@ -108,10 +111,7 @@ class KeyStore(StoreBase):
                     ApiKeyRow.last_used_at,
                 ).where(ApiKeyRow.prefix == prefix)
             )
-            return [
-                StoredKey(r.id, r.name, Scope(r.scope), *r[3:])  # type: ignore[arg-type]
-                for r in rows
-            ]
+            return [StoredKey(r.id, r.name, Scope(r.scope), *r[3:]) for r in rows]
 
     def any_keys(self) -> bool:
         """Whether a key was ever created (revoked ones count: the server stays closed)."""
@@ -166,3 +166,20 @@ def _key_fields(row: ApiKeyRow, spent: float) -> dict[str, object]:
         "max_cost_usd": row.max_cost_usd,
         "spent_usd": round(spent, 6),
     }
+
+
+def database_has_keys(url: str) -> bool:
+    """Whether keys were created in the database at ``url`` (False before its first start)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
+        return False  # connecting would create the file, and its folders
+    database = Database(url, pool_size=1)
+    try:
+        with database.read_connection() as connection:
+            if not inspect(connection).has_table(ApiKeyRow.__tablename__):
+                return False
+            return connection.execute(select(ApiKeyRow.id).limit(1)).first() is not None
+    except SQLAlchemyError:
+        return False
+    finally:
+        database.dispose()
