@@ -22,13 +22,28 @@ MaxCostUsd = TypeAliasType(
 )
 
 
+MaxCostUsd1 = TypeAliasType(
+    "MaxCostUsd1",
+    Annotated[
+        float,
+        Field(
+            ...,
+            description="The key's new spend cap in US dollars; null removes the cap.",
+            gt=0.0,
+            le=1000000.0,
+            title="Max Cost Usd",
+        ),
+    ],
+)
+
+
 class ApiKeyUpdate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    max_cost_usd: MaxCostUsd | None = Field(
-        None,
-        description="Most the key's runs may spend in all, in US dollars; null for no cap.",
+    max_cost_usd: MaxCostUsd1 | None = Field(
+        ...,
+        description="The key's new spend cap in US dollars; null removes the cap.",
         title="Max Cost Usd",
     )
 

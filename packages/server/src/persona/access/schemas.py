@@ -26,7 +26,11 @@ class ApiKeyCreate(InputModel):
 
 
 class ApiKeyUpdate(InputModel):
-    max_cost_usd: float | None = MAX_COST
+    max_cost_usd: float | None = Field(
+        gt=0,
+        le=1_000_000,
+        description="The key's new spend cap in US dollars; null removes the cap.",
+    )
 
 
 class ApiKey(OutputModel):
