@@ -34,12 +34,18 @@ async def test_each_state_changing_request_is_recorded_with_who_what_and_outcome
     writer = await create_key(secured, "write")
     reader = await create_key(secured, "read")
     created = await secured.post(
-        "/experiments", json=LOCAL_BODY, headers={**bearer(writer["secret"]), "X-Request-ID": "req-1"}
+        "/experiments",
+        json=LOCAL_BODY,
+        headers={**bearer(writer["secret"]), "X-Request-ID": "req-1"},
     )
     experiment_id = created.json()["id"]
     await secured.get(f"/experiments/{experiment_id}", headers=bearer(reader["secret"]))
-    refused = await secured.delete(f"/experiments/{experiment_id}", headers=bearer(reader["secret"]))
-    deleted = await secured.delete(f"/experiments/{experiment_id}", headers=bearer(writer["secret"]))
+    refused = await secured.delete(
+        f"/experiments/{experiment_id}", headers=bearer(reader["secret"])
+    )
+    deleted = await secured.delete(
+        f"/experiments/{experiment_id}", headers=bearer(writer["secret"])
+    )
 
     log = await entries(secured)
 
@@ -70,7 +76,9 @@ async def test_no_body_secret_or_source_text_is_stored(secured: httpx.AsyncClien
 
     with database.read_connection() as connection:
         stored = " ".join(
-            str(value) for row in connection.execute(text("SELECT * FROM audit_log")) for value in row
+            str(value)
+            for row in connection.execute(text("SELECT * FROM audit_log"))
+            for value in row
         )
 
     assert "createExperiment" in stored

@@ -196,7 +196,8 @@ async def test_runs_record_the_key_that_started_them_and_add_up_its_spend(
         for run, cost in zip([*runs, by_bootstrap.json()], [0.25, 0.5, 7.0], strict=True):
             usage = f'{{"input_tokens": 10, "output_tokens": 5, "cost_usd": {cost}}}'
             connection.execute(
-                text("UPDATE runs SET usage = :usage WHERE id = :id"), {"usage": usage, "id": run["id"]}
+                text("UPDATE runs SET usage = :usage WHERE id = :id"),
+                {"usage": usage, "id": run["id"]},
             )
 
     spend = await secured.app.state.service.key_spend(created["id"])  # type: ignore[attr-defined]

@@ -66,7 +66,9 @@ async def test_a_thousand_wrong_keys_from_one_address_get_401_then_429(
     right = bearer((await create_key(client, "read"))["secret"])
 
     statuses = [
-        (await client.get("/experiments", headers=bearer(f"psk_wrong{n:04d}" + "x" * 30))).status_code
+        (
+            await client.get("/experiments", headers=bearer(f"psk_wrong{n:04d}" + "x" * 30))
+        ).status_code
         for n in range(1000)
     ]
     after = await client.get("/experiments", headers=right)
