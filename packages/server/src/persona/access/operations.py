@@ -9,7 +9,9 @@ refused by every process at once.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import math
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -61,6 +63,11 @@ class AccessOperations:
     _open_checked_at = float("-inf")
     _audit_writes = 0
     _rate_hits = 0
+
+    @functools.cached_property
+    def _lockouts(self) -> dict[str, tuple[int, float]]:
+        """Client addresses past their failed attempts: (count, when the window ends)."""
+        return {}
 
     # ------------------------------------------------------------------ keys
 
@@ -147,13 +154,31 @@ class AccessOperations:
         self._rate_hits += 1
         return state_of(policy, count, now)
 
-    async def peek_requests(self, policy: RatePolicy, subject: str) -> RateState:
-        """The window of ``subject`` so far, counting nothing."""
+    async def count_failure(self, address: str) -> None:
+        """Count a failed authentication from ``address``; past the limit, lock it out."""
+        policy = self.rate_policies.auth_failures
+        if not policy.enabled:
+            return
+        state = await self.count_request(policy, address)
+        if state.count >= policy.limit:
+            self._lockouts[address] = (state.count, time.time() + state.reset_seconds)
+
+    def lockout(self, address: str) -> RateState | None:
+        """The window that locks ``address`` out, while it lasts.
+
+        Kept in memory: a lock-out is decided from the counter all processes share, so each
+        process locks an address out at its first failure past the limit; asking the
+        database before every request's credentials are checked would cost every request a
+        read."""
+        found = self._lockouts.get(address)
+        if found is None:
+            return None
+        count, ends = found
         now = time.time()
-        count = await self._call(
-            self._repository.hits, f"{policy.name}:{subject}", policy.window_start(now)
-        )
-        return state_of(policy, count, now)
+        if now >= ends:
+            del self._lockouts[address]
+            return None
+        return RateState(self.rate_policies.auth_failures, count, max(math.ceil(ends - now), 1))
 
     def _queue_quietly(self, fn: Callable[P, object], *args: P.args, **kwargs: P.kwargs) -> None:
         """Queue a write nobody waits for; its failure is logged, never raised."""

@@ -113,25 +113,22 @@ async def authenticate(request: Request) -> Principal:
     """Who the request acts as; Unauthorized (401) or RateLimited (429) otherwise."""
     accepted: tuple[bytes, ...] = request.app.state.api_tokens
     service = service_of(request)
+    address = client_address(request)
+    locked = service.lockout(address)
+    if locked is not None:
+        # Past its failed attempts, an address is refused before any credential is looked
+        # at, so that neither keys nor the bootstrap token can be guessed faster than that.
+        raise RateLimited(locked, "one client address with failed credentials")
     authorization = request.headers.get("authorization")
     token = presented_token(authorization)
     if not accepted and not await service.keys_exist():
         return OPEN  # no token, no key: the server is open, as it says at start
     if token is not None and accepted and token_matches(token, accepted):
         return BOOTSTRAP
-    address = client_address(request)
-    failures = service.rate_policies.auth_failures
-    if failures.enabled:
-        # An address past its failures is refused before its key is even looked at, so
-        # that keys cannot be guessed faster than the limit allows.
-        so_far = await service.peek_requests(failures, address)
-        if so_far.count >= failures.limit:
-            raise RateLimited(so_far, "one client address with failed credentials")
     refusal = await _refusal(service, request, authorization, token)
     if isinstance(refusal, Principal):
         return refusal
-    if failures.enabled:
-        await service.count_request(failures, address)
+    await service.count_failure(address)
     raise refusal
 
 

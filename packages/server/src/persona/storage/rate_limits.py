@@ -5,7 +5,7 @@ SQLite and PostgreSQL alike, so N replicas share one limit rather than having N.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete
 from sqlalchemy.dialects import postgresql, sqlite
 
 from persona.storage.models import RateLimitRow
@@ -17,16 +17,6 @@ class RateLimitStore(StoreBase):
         """Count one request of ``subject`` in the window; the window's count with it."""
         with self.db.write_connection() as connection:
             return _upsert_count(connection, subject, window_start)
-
-    def hits(self, subject: str, window_start: int) -> int:
-        """The window's count so far, counting nothing."""
-        with self.db.read_connection() as connection:
-            found = connection.execute(
-                select(RateLimitRow.count).where(
-                    RateLimitRow.subject == subject, RateLimitRow.window_start == window_start
-                )
-            ).scalar()
-            return int(found or 0)
 
     def prune_rate_limits(self, before: int) -> None:
         """Delete the counters of windows that opened before ``before`` (epoch seconds)."""
