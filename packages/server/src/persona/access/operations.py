@@ -24,7 +24,7 @@ from persona.access.schemas import ApiKey, ApiKeyCreate, ApiKeyList, ApiKeyWithS
 from persona.errors import InvalidInputError
 from persona.ids import new_id, utcnow
 from persona.storage.audit import AuditFilter, AuditRecord
-from persona.storage.keys import KeySpend
+from persona.storage.keys import KeySpend, StoredKey
 
 if TYPE_CHECKING:
     from persona.runtime import Parts
@@ -92,6 +92,11 @@ class AccessOperations:
         """What the key's runs have cost so far and its cap: one budget of a run it starts."""
         return await self._call(self._repository.key_spend, key_id)
 
+    @property
+    def keys_known_to_exist(self) -> bool:
+        """``keys_exist`` as last found, without asking (for pages rendering)."""
+        return self._keys_exist
+
     async def keys_exist(self) -> bool:
         """Whether any key was ever created here (or by another process on the database)."""
         if self._keys_exist:
@@ -102,6 +107,13 @@ class AccessOperations:
             self._open_checked_at = now
         return self._keys_exist
 
+    async def usable_key(self, key_id: str) -> StoredKey | None:
+        """The key with this id while it is neither revoked nor expired (a web session's)."""
+        key = await self._call(self._repository.stored_key, key_id)
+        if key is None or _refusal_of(key, utcnow()) is not None:
+            return None
+        return key
+
     async def check_key(self, secret: str) -> Principal | KeyRefused:
         """The principal a key secret stands for, or why it is refused."""
         found = await self._call(self._repository.keys_with_prefix, shown_prefix(secret))
@@ -111,10 +123,8 @@ class AccessOperations:
             return KeyRefused("unknown")
         key = matches[0]
         now = utcnow()
-        if key.revoked_at is not None:
-            return KeyRefused("revoked")
-        if key.expires_at is not None and key.expires_at <= now:
-            return KeyRefused("expired")
+        if (refused := _refusal_of(key, now)) is not None:
+            return refused
         if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
             self._queue_quietly(self._repository.note_key_used, key.id, now)
         return Principal("key", key.scope, key_id=key.id, key_name=key.name)
@@ -203,6 +213,14 @@ def new_key(body: ApiKeyCreate) -> dict[str, Any]:
         "max_cost_usd": body.max_cost_usd,
         "now": now,
     }
+
+
+def _refusal_of(key: StoredKey, now: datetime) -> KeyRefused | None:
+    if key.revoked_at is not None:
+        return KeyRefused("revoked")
+    if key.expires_at is not None and key.expires_at <= now:
+        return KeyRefused("expired")
+    return None
 
 
 def _log_failure(future: asyncio.Future[object]) -> None:

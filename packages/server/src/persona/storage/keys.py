@@ -41,6 +41,18 @@ class KeySpend:
     max_cost_usd: float | None
 
 
+STORED_KEY = select(
+    ApiKeyRow.id,
+    ApiKeyRow.name,
+    ApiKeyRow.scope,
+    ApiKeyRow.secret_hash,
+    ApiKeyRow.expires_at,
+    ApiKeyRow.revoked_at,
+    ApiKeyRow.last_used_at,
+)
+"""The columns of ``StoredKey``, in its order."""
+
+
 class KeyStore(StoreBase):
     def create_key(
         self,
@@ -100,18 +112,13 @@ class KeyStore(StoreBase):
 
     def keys_with_prefix(self, prefix: str) -> list[StoredKey]:
         with self.db.read_connection() as connection:
-            rows = connection.execute(
-                select(
-                    ApiKeyRow.id,
-                    ApiKeyRow.name,
-                    ApiKeyRow.scope,
-                    ApiKeyRow.secret_hash,
-                    ApiKeyRow.expires_at,
-                    ApiKeyRow.revoked_at,
-                    ApiKeyRow.last_used_at,
-                ).where(ApiKeyRow.prefix == prefix)
-            )
+            rows = connection.execute(STORED_KEY.where(ApiKeyRow.prefix == prefix))
             return [StoredKey(r.id, r.name, Scope(r.scope), *r[3:]) for r in rows]
+
+    def stored_key(self, key_id: str) -> StoredKey | None:
+        with self.db.read_connection() as connection:
+            row = connection.execute(STORED_KEY.where(ApiKeyRow.id == key_id)).first()
+            return None if row is None else StoredKey(row.id, row.name, Scope(row.scope), *row[3:])
 
     def any_keys(self) -> bool:
         """Whether a key was ever created (revoked ones count: the server stays closed)."""
