@@ -21,37 +21,18 @@ Figures (16 connections, 3 rounds of 5 s, 2 shared cores, load average about 1, 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from api_throughput import Result, free_port, run_httpx, wait_until_up
 
 BOOTSTRAP = "benchmark-bootstrap-token"
-START_TIMEOUT = 60.0
 NEVER_TRIPS = "1000000000"
-
-
-@dataclass
-class Result:
-    requests_per_second: float
-    p50_ms: float
-    p99_ms: float
-    errors: int
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start(
@@ -66,46 +47,13 @@ def start(
             "--port", str(port), "--data-dir", str(data_dir), "--log-level", "warning"]  # fmt: skip
     process = subprocess.Popen(argv, cwd=data_dir, env=env, stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"server exited with {process.returncode}")
-        try:
-            httpx.get(f"{base}/health", timeout=1)
-            return process, base
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise SystemExit(f"{base} did not come up in {START_TIMEOUT}s")
-
-
-async def _load(url: str, token: str, duration: float, connections: int) -> tuple[list[float], int]:
-    latencies: list[float] = []
-    errors = 0
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(limits=limits, timeout=30, headers=headers) as client:
-
-        async def worker(deadline: float) -> None:
-            nonlocal errors
-            while time.perf_counter() < deadline:
-                began = time.perf_counter()
-                response = await client.get(url)
-                latencies.append(time.perf_counter() - began)
-                errors += response.status_code != 200
-
-        warmup = time.perf_counter() + 1
-        await asyncio.gather(*(worker(warmup) for _ in range(connections)))
-        latencies.clear()
-        errors = 0
-        deadline = time.perf_counter() + duration
-        await asyncio.gather(*(worker(deadline) for _ in range(connections)))
-    return latencies, errors
+    wait_until_up(f"{base}/health", process)
+    return process, base
 
 
 def measure(url: str, token: str, duration: int, connections: int) -> Result:
-    latencies, errors = asyncio.run(_load(url, token, duration, connections))
-    cuts = statistics.quantiles(latencies, n=100)
-    return Result(len(latencies) / duration, cuts[49] * 1000, cuts[98] * 1000, errors)
+    headers = {"Authorization": f"Bearer {token}"}
+    return run_httpx(token[:4], url, duration, connections, headers)
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from persona.settings import Settings
@@ -79,3 +80,56 @@ class RatePolicies:
     @property
     def longest_window(self) -> int:
         return max(p.window_seconds for p in (self.requests, self.run_starts, self.auth_failures))
+
+
+LEASE_SHARE = 50
+"""A process reserves a 50th of a limit at a time: one counter write per that many requests."""
+MAX_LEASES = 10_000
+"""Leases kept before those of past windows are dropped."""
+
+Reserve = Callable[[str, int, int], Awaitable[int]]
+"""``reserve(subject, window_start, amount)``: add ``amount`` to the shared counter, and
+return its new total."""
+
+
+@dataclass
+class _Lease:
+    window_start: int
+    last: int
+    """The highest request number of the window reserved for this process."""
+    next: int
+    """The number the next request of this process takes."""
+
+
+class CounterLeases:
+    """Request numbers handed out from blocks reserved in the shared counter.
+
+    The counter every process shares is the only authority: a block's numbers belong to the
+    process that reserved it, and a request whose number is past the limit is refused. So
+    the processes together never let more than the limit through; a process may hold
+    numbers it does not use before the window ends, so a busy key may be refused up to a
+    fiftieth of its limit per process early. With limits under 50 every request reserves
+    its own number: exact."""
+
+    def __init__(self, reserve: Reserve) -> None:
+        self._reserve = reserve
+        self._leases: dict[str, _Lease] = {}
+
+    async def take(self, policy: RatePolicy, subject: str, now: float) -> int:
+        """The request's number in its window (past ``policy.limit``: refused)."""
+        window = policy.window_start(now)
+        key = f"{policy.name}:{subject}"
+        lease = self._leases.get(key)
+        if lease is None or lease.window_start != window or lease.next > lease.last:
+            amount = max(1, policy.limit // LEASE_SHARE)
+            total = await self._reserve(key, window, amount)
+            lease = _Lease(window, last=total, next=total - amount + 1)
+            self._remember(key, lease, window)
+        number = lease.next
+        lease.next += 1
+        return number
+
+    def _remember(self, key: str, lease: _Lease, window: int) -> None:
+        if len(self._leases) >= MAX_LEASES:
+            self._leases = {k: v for k, v in self._leases.items() if v.window_start >= window}
+        self._leases[key] = lease

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from persona.access.key_secrets import hash_matches, new_secret, secret_hash, shown_prefix
-from persona.access.limits import RatePolicies, RatePolicy, RateState, state_of
+from persona.access.limits import CounterLeases, RatePolicies, RatePolicy, RateState, state_of
 from persona.access.principal import KeyRefused, Principal
 from persona.access.schemas import ApiKey, ApiKeyCreate, ApiKeyList, ApiKeyWithSecret, AuditPage
 from persona.errors import InvalidInputError
@@ -63,6 +63,14 @@ class AccessOperations:
     _open_checked_at = float("-inf")
     _audit_writes = 0
     _rate_hits = 0
+
+    @functools.cached_property
+    def _counter_leases(self) -> CounterLeases:
+        async def reserve(subject: str, window_start: int, amount: int) -> int:
+            write = self._repository.count_hits
+            return await self._started.writes.write(write, subject, window_start, amount)
+
+        return CounterLeases(reserve)
 
     @functools.cached_property
     def _lockouts(self) -> dict[str, tuple[int, float]]:
@@ -154,10 +162,7 @@ class AccessOperations:
     async def count_request(self, policy: RatePolicy, subject: str) -> RateState:
         """Count one request of ``subject`` under ``policy`` (shared by every process)."""
         now = time.time()
-        window = policy.window_start(now)
-        count = await self._started.writes.write(
-            self._repository.count_hit, f"{policy.name}:{subject}", window
-        )
+        count = await self._counter_leases.take(policy, subject, now)
         if self._rate_hits % PRUNE_EVERY == 0:
             before = int(now) - 2 * self.rate_policies.longest_window
             self._queue_quietly(self._repository.prune_rate_limits, before)
