@@ -10,9 +10,18 @@ row (every request: a revocation holds at once, on every replica); a limited key
 UPSERT of its window's counter, group-committed with the other writes. Measures only;
 asserts nothing.
 
-Figures (16 connections, 3 rounds of 5 s, 2 shared cores, load average about 1, 2026-12-07):
+Figures (httpx generator, 16 connections, 3 rounds of 4 s, 2 cores shared with other work,
+load average 5-6, 2026-12-07; requests/s, p50):
 
-    SQLite:      bootstrap token ... req/s, p50 ... ms; key, unlimited ...; key, limited ...
+                 bootstrap token     key, unlimited      key, limited
+    SQLite       470, 19.7 ms        489, 20.5 ms        413, 25.1 ms
+    PostgreSQL   327, 34.1 ms        230, 49.6 ms        221, 48.1 ms
+
+A limited request costs about a tenth of the rate beside an unlimited one. Before each
+process reserved its counts in blocks (``persona.access.limits.CounterLeases``), counting
+wrote once per request: 0.56-0.66 of the bootstrap token's rate on SQLite. On PostgreSQL the
+key's row costs a round trip per request (about 0.7 of the token's rate, limited or not):
+the price of a revocation holding at once on every replica, which a cache would delay.
 
     python benchmarks/rate_limits.py [--duration 5] [--rounds 3] [--connections 16]
         [--database-url postgresql+psycopg://...]
