@@ -301,3 +301,36 @@ async def test_a_key_created_in_the_database_directly_closes_an_open_server(
     await asyncio.sleep(1.1)  # how long an open server believes no key exists
 
     assert_problem(await client.get("/experiments"), 401, "unauthorized")
+
+
+def spec_operations_needing_more_than(scope: str) -> list[tuple[str, str, str]]:
+    """Every (method, path, needed scope) of the spec above ``scope``, with placeholder ids."""
+    import json
+
+    from persona.api.spec import openapi_json
+
+    order = ["read", "write", "admin"]
+    found = []
+    for path, item in json.loads(openapi_json())["paths"].items():
+        for method, operation in item.items():
+            (requirement,) = operation["security"] or [{"bearerAuth": [None]}]
+            (needed,) = requirement["bearerAuth"]
+            if needed is not None and order.index(needed) > order.index(scope):
+                concrete = path.replace("{", "x-").replace("}", "")
+                found.append((method.upper(), concrete, needed))
+    return found
+
+
+@pytest.mark.parametrize("scope", ["read", "write"])
+async def test_every_operation_above_a_keys_scope_is_refused_with_403(
+    make_client: ClientFactory, scope: str
+) -> None:
+    client = await make_client(api_token=TOKEN, rate_limit_requests=0)
+    key = bearer((await create_key(client, scope))["secret"])
+    operations = spec_operations_needing_more_than(scope)
+
+    assert len(operations) >= (12 if scope == "write" else 18)
+    for method, path, needed in operations:
+        response = await client.request(method, path, headers=key)
+        body = assert_problem(response, 403, "insufficient_scope")
+        assert f"needs scope '{needed}'" in body["detail"], (method, path)
