@@ -127,10 +127,12 @@ async def test_only_admin_keys_read_the_log_and_bad_filters_are_422(
 
     refused = await secured.get("/audit", headers=bearer(writer["secret"]))
     naive = await secured.get("/audit", params={"since": "2026-01-01T00:00:00"}, headers=ADMIN)
+    number = await secured.get("/audit", params={"until": "0.5"}, headers=ADMIN)
     cursor = await secured.get("/audit", params={"cursor": "not-a-cursor"}, headers=ADMIN)
 
     assert_problem(refused, 403, "insufficient_scope")
     assert_problem(naive, 422)
+    assert "ISO 8601" in assert_problem(number, 422)["detail"]
     assert_problem(cursor, 422)
 
 

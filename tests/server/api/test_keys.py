@@ -173,11 +173,14 @@ async def test_an_admin_sets_and_removes_a_keys_spend_cap(secured: httpx.AsyncCl
     )
     missing = await secured.patch("/keys/key-nope", json={"max_cost_usd": 1}, headers=ADMIN)
     unsaid = await secured.patch(f"/keys/{created['id']}", json={}, headers=ADMIN)
+    await secured.delete(f"/keys/{created['id']}", headers=ADMIN)
+    revoked = await secured.patch(f"/keys/{created['id']}", json={"max_cost_usd": 1}, headers=ADMIN)
 
     assert capped.json()["max_cost_usd"] == 3
     assert cleared.json()["max_cost_usd"] is None
     assert_problem(missing, 404, "not_found")
     assert_problem(unsaid, 422)
+    assert "revoked" in assert_problem(revoked, 404, "not_found")["detail"]
 
 
 async def test_runs_record_the_key_that_started_them_and_add_up_its_spend(

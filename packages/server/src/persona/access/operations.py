@@ -24,6 +24,7 @@ from persona.access.schemas import ApiKey, ApiKeyCreate, ApiKeyList, ApiKeyWithS
 from persona.errors import InvalidInputError
 from persona.ids import new_id, utcnow
 from persona.storage.audit import AuditFilter, AuditRecord
+from persona.storage.faults import is_transient
 from persona.storage.keys import KeySpend, StoredKey
 
 if TYPE_CHECKING:
@@ -229,8 +230,11 @@ def _refusal_of(key: StoredKey, now: datetime) -> KeyRefused | None:
 
 
 def _log_failure(future: asyncio.Future[object]) -> None:
-    if not future.cancelled() and (error := future.exception()) is not None:
-        logger.warning("a background access write failed: %s", error)
+    if future.cancelled() or (error := future.exception()) is None:
+        return
+    # An outage is logged once, by the database's own outage log: not once per write.
+    level = logging.DEBUG if is_transient(error) else logging.WARNING
+    logger.log(level, "a background access write failed: %s", error)
 
 
 def audit_record(

@@ -104,8 +104,11 @@ class KeyStore(StoreBase):
                 row.revoked_at = now
 
     def update_key_budget(self, key_id: str, max_cost_usd: float | None) -> ApiKey:
+        """Set the key's cap; a revoked key is gone for this (kept only for the record)."""
         with self.db.write() as session:
             row = _key_row(session, key_id)
+            if row.revoked_at is not None:
+                raise RevokedKeyError(key_id)
             row.max_cost_usd = max_cost_usd
             session.flush()
             return ApiKey(**_key_fields(row, _spent(session, [key_id]).get(key_id, 0.0)))
@@ -137,6 +140,12 @@ class KeyStore(StoreBase):
             row = _key_row(session, key_id)
             spent = _spent(session, [key_id]).get(key_id, 0.0)
             return KeySpend(key_id, spent, row.max_cost_usd)
+
+
+class RevokedKeyError(NotFoundError):
+    def __init__(self, key_id: str) -> None:
+        super().__init__("key", key_id)
+        self.message = f"key {key_id!r} was revoked: it can no longer be changed"
 
 
 def _key_row(session: Session, key_id: str) -> ApiKeyRow:

@@ -14,7 +14,7 @@ router = APIRouter(prefix="/keys", tags=["keys"], route_class=TokenFirstRoute)
     operation_id="createKey",
     status_code=201,
     response_model=ApiKeyWithSecret,
-    responses=problems(401, 422),
+    responses=problems(400, 401, 422),
 )
 async def create_key(body: ApiKeyCreate, service: ServiceDep) -> ApiKeyWithSecret:
     """Create an API key. The answer holds its secret (`psk_…`), shown only now: the
@@ -33,10 +33,10 @@ async def list_keys(service: ServiceDep) -> ApiKeyList:
     "/{key_id}",
     operation_id="updateKey",
     response_model=ApiKey,
-    responses=problems(401, 404, 422),
+    responses=problems(400, 401, 404, 422),
 )
 async def update_key(key_id: str, body: ApiKeyUpdate, service: ServiceDep) -> ApiKey:
-    """Set or clear the key's spend cap (`max_cost_usd`)."""
+    """Set or clear the key's spend cap (`max_cost_usd`); a revoked key is 404."""
     return await service.set_key_budget(key_id, body.max_cost_usd)
 
 
