@@ -36,6 +36,11 @@ DURATION = re.compile(r"(\d+)([dhm])")
 UNITS = {"d": "days", "h": "hours", "m": "minutes"}
 
 
+def _option(location: tuple[int | str, ...]) -> str:
+    """The command-line option of a field: ``max_cost_usd`` → ``max-cost-usd``."""
+    return "-".join(str(part).replace("_", "-") for part in location)
+
+
 def _fail(message: str) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(1)
@@ -124,7 +129,7 @@ def create(
         with _repository(data_dir, database_url) as repository:
             created = repository.create_key(**new_key(body))
     except ValidationError as exc:
-        _fail("; ".join(f"--{'-'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+        _fail("; ".join(f"--{_option(e['loc'])}: {e['msg']}" for e in exc.errors()))
     except PersonaError as exc:
         _fail(exc.message)
     typer.echo(_describe(created), err=True)
