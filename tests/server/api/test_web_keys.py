@@ -109,3 +109,26 @@ _LOCAL = {
     "data_sources": ["interviews.csv"],
     "config": {"provider": "local", "persona_count": 2, "seed": 1},
 }
+
+
+async def test_the_interfaces_changes_are_audited_under_the_apis_operation_names(
+    guarded: httpx.AsyncClient,
+) -> None:
+    experiment = (await guarded.post("/experiments", json=_LOCAL, headers=ADMIN)).json()
+    reader = await create_key(guarded, "read")
+    writer = await create_key(guarded, "write")
+    await sign_in(guarded, reader["secret"])
+    await post_form(guarded, f"/ui/experiments/{experiment['id']}/runs")
+    await sign_in(guarded, writer["secret"])
+    await post_form(guarded, f"/ui/experiments/{experiment['id']}/runs")
+    await guarded.app.state.service._started.writes.drain()  # type: ignore[attr-defined]
+
+    log = (await guarded.get("/audit", params={"operation_id": "startRun"}, headers=ADMIN)).json()
+
+    assert [(e["key_name"], e["status"]) for e in log["items"]] == [
+        ("write-key", 303),
+        ("read-key", 403),
+    ]
+    assert log["items"][0]["target_ids"] == {"experiment_id": experiment["id"]}
+    signins = (await guarded.get("/audit", params={"operation_id": "signIn"}, headers=ADMIN)).json()
+    assert [e["status"] for e in signins["items"]] == [303, 303]

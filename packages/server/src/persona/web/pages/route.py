@@ -20,7 +20,8 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from persona.access.scopes import Scope
+from persona.access.scopes import Scope, changes_state
+from persona.api.audit import audited
 from persona.api.errors import status_for
 from persona.errors import PersonaError
 from persona.web.pages.rendering import SECURITY_HEADERS, error_page
@@ -49,6 +50,11 @@ def validation_message(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "Invalid request."
 
 
+def camel_case(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(part.capitalize() for part in rest)
+
+
 def read_only_message(scope: Scope) -> str:
     return (
         f"You are signed in with a key of scope '{scope}': it shows every page, but creating "
@@ -72,10 +78,10 @@ class WebRoute(APIRoute):
                 if request.method == "GET" and "hx-request" not in request.headers:
                     return sign_in_redirect(request)
                 return error_page(request, 401, "Sign in to continue.")
-            if principal is not None and request.method not in SAFE_METHODS:
-                if not principal.allows(Scope.write):
-                    return error_page(request, 403, read_only_message(principal.scope))
-                request.scope.setdefault("state", {})["principal"] = principal
+            request.scope.setdefault("state", {})["principal"] = principal
+            writes = request.method not in SAFE_METHODS
+            if principal is not None and writes and not principal.allows(Scope.write):
+                return error_page(request, 403, read_only_message(principal.scope))
             try:
                 response = await handle(request)
             except PersonaError as exc:
@@ -88,4 +94,7 @@ class WebRoute(APIRoute):
                 response.headers.setdefault(name, value)
             return response
 
+        if any(changes_state(method) for method in self.methods or ()):
+            # Recorded under the name of the same operation in the API (start_run: startRun).
+            return audited(guarded, camel_case(self.name))
         return guarded
