@@ -94,7 +94,8 @@ class AccessOperations:
         """Refuse the key from now on, in every process sharing the database."""
         await self._write(self._repository.revoke_key, key_id, utcnow())
 
-    async def set_key_budget(self, key_id: str, max_cost_usd: float | None) -> ApiKey:
+    async def update_key(self, key_id: str, *, max_cost_usd: float | None) -> ApiKey:
+        """Set the key's spend cap in US dollars; None removes it."""
         return await self._write(self._repository.update_key_budget, key_id, max_cost_usd)
 
     async def key_spend(self, key_id: str) -> KeySpend:
@@ -148,11 +149,13 @@ class AccessOperations:
             self._queue_quietly(self._repository.prune_audit, before)
         self._audit_writes += 1
 
-    async def list_audit(
+    async def list_audit_entries(
         self, where: AuditFilter, *, limit: int = 50, cursor: str | None = None
     ) -> AuditPage:
         """Audit entries, newest first."""
-        return await self._call(self._repository.list_audit, where, limit=limit, cursor=cursor)
+        return await self._call(
+            self._repository.list_audit_entries, where, limit=limit, cursor=cursor
+        )
 
     # ------------------------------------------------------------------ rate limits
 

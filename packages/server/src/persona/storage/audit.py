@@ -40,7 +40,7 @@ class AuditStore(StoreBase):
         with self.db.write_connection() as connection:
             connection.execute(insert(AuditRow), [vars(record) for record in records])
 
-    def list_audit(
+    def list_audit_entries(
         self, where: AuditFilter, *, limit: int = 50, cursor: str | None = None
     ) -> AuditPage:
         """Entries newest first."""

@@ -51,4 +51,4 @@ async def list_audit_entries(
     """State-changing requests, newest first: who (key), which operation on which ids, the
     status answered and the request id. Kept for PERSONA_AUDIT_RETENTION_DAYS days."""
     where = AuditFilter(key_id=key_id, operation_id=operation_id, since=since, until=until)
-    return await service.list_audit(where, limit=limit, cursor=cursor)
+    return await service.list_audit_entries(where, limit=limit, cursor=cursor)

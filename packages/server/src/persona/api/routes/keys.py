@@ -37,7 +37,7 @@ async def list_keys(service: ServiceDep) -> ApiKeyList:
 )
 async def update_key(key_id: str, body: ApiKeyUpdate, service: ServiceDep) -> ApiKey:
     """Set or clear the key's spend cap (`max_cost_usd`); a revoked key is 404."""
-    return await service.set_key_budget(key_id, body.max_cost_usd)
+    return await service.update_key(key_id, max_cost_usd=body.max_cost_usd)
 
 
 @router.delete(
