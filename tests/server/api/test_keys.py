@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -337,3 +338,18 @@ async def test_every_operation_above_a_keys_scope_is_refused_with_403(
         response = await client.request(method, path, headers=key)
         body = assert_problem(response, 403, "insufficient_scope")
         assert f"needs scope '{needed}'" in body["detail"], (method, path)
+
+
+async def test_the_server_says_at_start_how_requests_are_authenticated(
+    make_client: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="persona.api")
+    client = await make_client()
+    opened = [r for r in caplog.records if r.name == "persona.api"]
+    await client.post("/keys", json={"name": "first", "scope": "admin"})
+    caplog.clear()
+    await make_client()  # a second process on the same database, started now
+    closed = [r for r in caplog.records if r.name == "persona.api"]
+
+    assert [(r.levelno, "auth OFF" in r.getMessage()) for r in opened] == [(logging.WARNING, True)]
+    assert [r.getMessage() for r in closed] == ["auth on: API keys"]
