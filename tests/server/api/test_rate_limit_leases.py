@@ -55,3 +55,14 @@ async def test_a_new_window_starts_from_one_and_subjects_count_apart() -> None:
     assert (first, other, later) == ([1, 2, 3, 4], 1, 1)
     assert state_of(policy, first[-1], 10.0).exceeded
     assert state_of(policy, first[-1], 10.0).reset_seconds == 50
+
+
+async def test_requests_arriving_together_share_one_reservation() -> None:
+    counter = SharedCounter()
+    leases = CounterLeases(counter.reserve)
+    policy = RatePolicy("requests", 600, 60)
+
+    numbers = await asyncio.gather(*(leases.take(policy, "key-a", 5.0) for _ in range(100)))
+
+    assert sorted(numbers) == list(range(1, 101))
+    assert counter.writes == 9  # blocks of 12: not one block per request

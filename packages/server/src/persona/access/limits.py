@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import Awaitable, Callable
@@ -114,20 +115,35 @@ class CounterLeases:
     def __init__(self, reserve: Reserve) -> None:
         self._reserve = reserve
         self._leases: dict[str, _Lease] = {}
+        self._reserving: dict[str, asyncio.Future[None]] = {}
+        """Reservations in flight: requests arriving meanwhile wait for them rather than
+        reserve blocks of their own (which would waste all but one number of each)."""
 
     async def take(self, policy: RatePolicy, subject: str, now: float) -> int:
         """The request's number in its window (past ``policy.limit``: refused)."""
         window = policy.window_start(now)
         key = f"{policy.name}:{subject}"
-        lease = self._leases.get(key)
-        if lease is None or lease.window_start != window or lease.next > lease.last:
+        while True:
+            lease = self._leases.get(key)
+            if lease is not None and lease.window_start == window and lease.next <= lease.last:
+                number = lease.next
+                lease.next += 1
+                return number
+            if (reserving := self._reserving.get(key)) is not None:
+                await asyncio.shield(reserving)
+                continue
+            await self._reserve_block(policy, key, window)
+
+    async def _reserve_block(self, policy: RatePolicy, key: str, window: int) -> None:
+        done = asyncio.get_running_loop().create_future()
+        self._reserving[key] = done
+        try:
             amount = max(1, policy.limit // LEASE_SHARE)
             total = await self._reserve(key, window, amount)
-            lease = _Lease(window, last=total, next=total - amount + 1)
-            self._remember(key, lease, window)
-        number = lease.next
-        lease.next += 1
-        return number
+            self._remember(key, _Lease(window, last=total, next=total - amount + 1), window)
+        finally:
+            del self._reserving[key]
+            done.set_result(None)
 
     def _remember(self, key: str, lease: _Lease, window: int) -> None:
         if len(self._leases) >= MAX_LEASES:
