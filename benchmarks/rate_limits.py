@@ -11,17 +11,17 @@ UPSERT of its window's counter, group-committed with the other writes. Measures 
 asserts nothing.
 
 Figures (httpx generator, 16 connections, 3 rounds of 4 s, 2 cores shared with other work,
-load average 5-6, 2026-12-07; requests/s, p50):
+load average 2-2.5, 2026-12-07; requests/s, p50):
 
                  bootstrap token     key, unlimited      key, limited
-    SQLite       470, 19.7 ms        489, 20.5 ms        413, 25.1 ms
-    PostgreSQL   327, 34.1 ms        230, 49.6 ms        221, 48.1 ms
+    SQLite       655, 13.8 ms        486, 20.2 ms        510, 19.4 ms
+    PostgreSQL   547, 19.6 ms        372, 39.9 ms        381, 42.6 ms
 
-A limited request costs about a tenth of the rate beside an unlimited one. Before each
-process reserved its counts in blocks (``persona.access.limits.CounterLeases``), counting
-wrote once per request: 0.56-0.66 of the bootstrap token's rate on SQLite. On PostgreSQL the
-key's row costs a round trip per request (about 0.7 of the token's rate, limited or not):
-the price of a revocation holding at once on every replica, which a cache would delay.
+A limited request costs no more than an unlimited one: each process reserves a fiftieth of a
+limit at a time (``persona.access.limits.CounterLeases``). Counting with one write per
+request instead gave 0.56-0.66 of the bootstrap token's rate on SQLite (load average 5).
+What a key costs is the read of its row on every request (0.7-0.75 of the token's rate): the
+price of a revocation holding at once on every replica, which a cache would delay.
 
     python benchmarks/rate_limits.py [--duration 5] [--rounds 3] [--connections 16]
         [--database-url postgresql+psycopg://...]
