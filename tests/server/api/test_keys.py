@@ -9,15 +9,22 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import APIRouter
 from persona.access.key_secrets import secret_hash
 from persona.access.operations import new_key
+from persona.access.principal import Principal
 from persona.access.schemas import ApiKeyCreate
+from persona.access.scopes import Scope
+from persona.api import create_app
+from persona.api.deps import RequireScope
 from persona.storage import Repository
 from sqlalchemy import text
 
 from .conftest import LOCAL_BODY, TOKEN, ClientFactory, assert_problem
 
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
+WriteAccess = RequireScope(Scope.write)
+"""What a route outside the API's routers (an ASGI mount's, a plugin's) declares."""
 
 
 def bearer(secret: str) -> dict[str, str]:
@@ -353,3 +360,24 @@ async def test_the_server_says_at_start_how_requests_are_authenticated(
 
     assert [(r.levelno, "auth OFF" in r.getMessage()) for r in opened] == [(logging.WARNING, True)]
     assert [r.getMessage() for r in closed] == ["auth on: API keys"]
+
+
+async def test_require_scope_gives_other_routes_the_same_check(
+    make_client: ClientFactory, settings_for: Any
+) -> None:
+    app = create_app(settings_for(api_token=TOKEN))
+    extra = APIRouter()
+
+    @extra.get("/extra")
+    async def extra_route(principal: WriteAccess) -> dict[str, str | None]:
+        assert isinstance(principal, Principal)
+        return {"key": principal.key_name}
+
+    app.include_router(extra)
+    client = await make_client(app=app)
+    reader = bearer((await create_key(client, "read"))["secret"])
+    writer = bearer((await create_key(client, "write"))["secret"])
+
+    assert (await client.get("/extra", headers=writer)).json() == {"key": "write-key"}
+    assert_problem(await client.get("/extra", headers=reader), 403, "insufficient_scope")
+    assert_problem(await client.get("/extra"), 401, "unauthorized")
