@@ -143,11 +143,13 @@ def run_wrk(name: str, url: str, duration: int, connections: int) -> Result:
     return Result(name, rps, p50, p99, int(errors.group(1)) if errors else 0)
 
 
-async def _httpx_load(url: str, duration: float, connections: int) -> tuple[list[float], int]:
+async def _httpx_load(
+    url: str, duration: float, connections: int, headers: dict[str, str] | None = None
+) -> tuple[list[float], int]:
     latencies: list[float] = []
     errors = 0
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+    async with httpx.AsyncClient(limits=limits, timeout=30, headers=headers) as client:
 
         async def worker(deadline: float) -> None:
             nonlocal errors
@@ -166,8 +168,10 @@ async def _httpx_load(url: str, duration: float, connections: int) -> tuple[list
     return latencies, errors
 
 
-def run_httpx(name: str, url: str, duration: int, connections: int) -> Result:
-    latencies, errors = asyncio.run(_httpx_load(url, duration, connections))
+def run_httpx(
+    name: str, url: str, duration: int, connections: int, headers: dict[str, str] | None = None
+) -> Result:
+    latencies, errors = asyncio.run(_httpx_load(url, duration, connections, headers))
     cuts = statistics.quantiles(latencies, n=100)
     return Result(name, len(latencies) / duration, cuts[49] * 1000, cuts[98] * 1000, errors)
 

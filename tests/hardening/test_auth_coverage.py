@@ -7,11 +7,14 @@ covered without touching this file.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from persona.api import create_app
+from persona.settings import Settings
 
 from tests.hardening.conftest import TOKEN, assert_problem
 
@@ -37,6 +40,13 @@ BODY_BY_MEDIA_TYPE: dict[str, dict[str, Any]] = {
         "headers": {"Content-Type": "multipart/form-data; boundary=x"},
     },
 }
+
+
+@pytest.fixture
+def app(make_settings: Callable[..., Settings]) -> FastAPI:
+    """The real app, without the lock-out of an address past its failed attempts: every
+    operation is tried with a bad token from one address, to see each one's 401."""
+    return create_app(make_settings(rate_limit_auth_failures=0))
 
 
 def protected_operations(app: FastAPI) -> list[tuple[str, str, dict[str, Any]]]:
@@ -67,9 +77,11 @@ def request_body(operation: dict[str, Any]) -> dict[str, Any]:
 def test_the_spec_lists_the_operations(app: FastAPI) -> None:
     operations = protected_operations(app)
     assert len(operations) > 10, operations
-    # The spec itself says each one needs the token and may answer 401.
+    # The spec itself says each one needs the token (with a scope) and may answer 401.
     for method, path, operation in operations:
-        assert operation.get("security") == [{"bearerAuth": []}], (method, path)
+        (requirement,) = operation.get("security", [])
+        assert list(requirement) == ["bearerAuth"], (method, path)
+        assert requirement["bearerAuth"] in (["read"], ["write"], ["admin"]), (method, path)
         assert "401" in operation["responses"], (method, path)
 
 

@@ -11,11 +11,15 @@ is fixed and derandomized, with no example database or cache, so a run is reprod
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 import schemathesis
 from fastapi import FastAPI
+from persona.api import create_app
+from persona.settings import Settings
 from schemathesis.checks import CheckContext
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.transport import Response
@@ -25,6 +29,14 @@ from schemathesis.python.asgi import shutdown_lifespans
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.hardening.conftest import TOKEN
+
+
+@pytest.fixture
+def app(make_settings: Callable[..., Settings]) -> FastAPI:
+    """The real app, without the lock-out of an address past its failed attempts: the fuzzer
+    sends every operation without and with wrong credentials, from one address."""
+    return create_app(make_settings(rate_limit_auth_failures=0))
+
 
 MAX_EXAMPLES = 40
 MAX_STATEFUL_STEPS = 20

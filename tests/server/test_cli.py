@@ -241,10 +241,11 @@ def test_the_command_list_gives_whole_summaries() -> None:
     commands = result.output.split("Commands:")[1].split("\n\n")[0].splitlines()
 
     summaries = {line.split()[0]: line for line in commands if line.strip()}
-    assert set(summaries) == {"generate", "serve", "worker", "mcp", "openapi"}
+    assert set(summaries) == {"generate", "serve", "worker", "mcp", "openapi", "keys"}
     assert "persona generate examples/interviews.csv" in result.output  # the examples
     assert [line for line in summaries.values() if line.endswith("...")] == [
-        summaries["worker"]  # the worker command is documented in docs/deploy.md
+        summaries["worker"],  # the worker command is documented in docs/deploy.md
+        summaries["keys"],  # so are keys (and the README)
     ]
 
 

@@ -151,6 +151,7 @@ async def test_an_unreachable_database_is_503_on_every_route_and_logged_once(
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=True)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             experiment = await create_local(client)
+            await app.state.service._started.writes.drain()  # its audit entry, written
             break_the_database(app, data_dir)
             caplog.clear()
 

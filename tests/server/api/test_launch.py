@@ -311,3 +311,24 @@ def test_servers_on_postgresql_share_their_database(tmp_path: Path) -> None:
     )  # type: ignore[call-arg]
 
     assert serve_lock.claim_database(settings, "http://127.0.0.1:8000") is None
+
+
+def test_keys_in_the_database_allow_non_loopback_without_a_token(
+    environ: dict[str, str],
+    uvicorn_calls: list[dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    from persona.access.operations import new_key
+    from persona.access.schemas import ApiKeyCreate
+    from persona.storage import Database, Repository
+
+    database = Database(f"sqlite:///{tmp_path}/.persona/persona.db")
+    database.migrate()
+    Repository(database).create_key(**new_key(ApiKeyCreate(name="ops", scope="admin")))
+    database.dispose()
+
+    launch.serve(**serve_args(host="0.0.0.0", data_dir=tmp_path))
+
+    assert "Auth:             on (API keys)" in capsys.readouterr().out
+    assert len(uvicorn_calls) == 1

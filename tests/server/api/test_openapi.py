@@ -43,6 +43,34 @@ OPERATION_IDS = {
     "listWebhookDeliveries",
     "redeliverWebhookDelivery",
     "previewPrivacy",
+    "createKey",
+    "listKeys",
+    "updateKey",
+    "revokeKey",
+    "listAuditEntries",
+}
+WRITE_OPERATIONS = {
+    "createExperiment",
+    "deleteExperiment",
+    "uploadSources",
+    "deleteSource",
+    "startRun",
+    "cancelRun",
+    "previewPrivacy",
+}
+ADMIN_OPERATIONS = {
+    "createWebhook",
+    "listWebhooks",
+    "getWebhook",
+    "deleteWebhook",
+    "rotateWebhookSecret",
+    "listWebhookDeliveries",
+    "redeliverWebhookDelivery",
+    "createKey",
+    "listKeys",
+    "updateKey",
+    "revokeKey",
+    "listAuditEntries",
 }
 
 
@@ -86,7 +114,7 @@ def test_every_error_response_is_a_problem_and_every_response_has_request_id() -
                 assert schema == {"$ref": "#/components/schemas/Problem"}
 
 
-def test_secured_operations_declare_401_and_bearer() -> None:
+def test_secured_operations_declare_their_scope_and_access_problems() -> None:
     spec = json.loads(openapi_json())
 
     assert spec["components"]["securitySchemes"]["bearerAuth"] == {
@@ -98,8 +126,16 @@ def test_secured_operations_declare_401_and_bearer() -> None:
         if op["operationId"] == "getHealth":
             assert op["security"] == []
             continue
-        assert op["security"] == [{"bearerAuth": []}], op["operationId"]
-        assert "401" in op["responses"], op["operationId"]
+        operation_id = op["operationId"]
+        if operation_id in ADMIN_OPERATIONS:
+            scope = "admin"
+        elif operation_id in WRITE_OPERATIONS:
+            scope = "write"
+        else:
+            scope = "read"
+        assert op["security"] == [{"bearerAuth": [scope]}], operation_id
+        assert {"401", "403", "429"} <= set(op["responses"]), operation_id
+        assert "Retry-After" in op["responses"]["429"]["headers"], operation_id
 
 
 def test_spec_documents_statuses_bodies_and_examples() -> None:
@@ -109,7 +145,7 @@ def test_spec_documents_statuses_bodies_and_examples() -> None:
     generate = paths["/experiments/{experiment_id}/generate"]["post"]
     persona = paths["/personas/{persona_id}"]["get"]
 
-    assert set(create["responses"]) == {"201", "400", "401", "413", "422", "500"}
+    assert set(create["responses"]) == {"201", "400", "401", "403", "413", "422", "429", "500"}
     seed = create["requestBody"]["content"]["application/json"]["examples"]["seed"]["value"]
     assert seed["data_sources"] == ["./interviews.csv"]
     assert (
@@ -136,6 +172,8 @@ def test_spec_documents_statuses_bodies_and_examples() -> None:
         "personas",
         "providers",
         "webhooks",
+        "keys",
+        "audit",
     ]
     assert set(spec["webhooks"]) == {
         "run.queued",

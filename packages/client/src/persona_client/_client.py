@@ -18,13 +18,17 @@ from persona_client._base import DEFAULT_MAX_RETRIES, BaseClient, connection_err
 from persona_client._exceptions import make_status_error
 from persona_client._operations import Operation
 from persona_client._resources import (
+    AsyncAudit,
     AsyncExperiments,
+    AsyncKeys,
     AsyncPersonas,
     AsyncProviders,
     AsyncRuns,
     AsyncSources,
     AsyncWebhooks,
+    Audit,
     Experiments,
+    Keys,
     Personas,
     Providers,
     Runs,
@@ -102,6 +106,8 @@ class PersonaClient(BaseClient):
         self.sources = Sources(self)
         self.providers = Providers(self)
         self.webhooks = Webhooks(self)
+        self.keys = Keys(self)
+        self.audit = Audit(self)
 
     def health(self) -> Health:
         """The server's status, version and database state (``status: "unavailable"`` when the
@@ -219,6 +225,8 @@ class AsyncPersonaClient(BaseClient):
         self.sources = AsyncSources(self)
         self.providers = AsyncProviders(self)
         self.webhooks = AsyncWebhooks(self)
+        self.keys = AsyncKeys(self)
+        self.audit = AsyncAudit(self)
 
     async def health(self) -> Health:
         """The server's status, version and database state; see ``PersonaClient.health``."""

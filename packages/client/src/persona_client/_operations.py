@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
@@ -19,6 +20,10 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from persona_client._exceptions import APIResponseValidationError
 from persona_client.models import (
+    ApiKey,
+    ApiKeyList,
+    ApiKeyWithSecret,
+    AuditPage,
     CitedEvidencePage,
     EvidencePage,
     Experiment,
@@ -419,3 +424,60 @@ _webhook_with_secret = _json_parser(TypeAdapter(WebhookWithSecret), "a WebhookWi
 _webhook_list = _json_parser(TypeAdapter(WebhookList), "a WebhookList")
 _delivery = _json_parser(TypeAdapter(WebhookDelivery), "a WebhookDelivery")
 _delivery_page = _json_parser(TypeAdapter(WebhookDeliveryPage), "a WebhookDeliveryPage")
+
+
+# --------------------------------------------------------------------------- keys and audit
+
+
+def _key_path(key_id: str) -> str:
+    return f"/keys/{_segment(key_id, 'key_id')}"
+
+
+def create_key(
+    *, name: str, scope: str, expires_at: datetime | None, max_cost_usd: float | None
+) -> Operation[ApiKeyWithSecret]:
+    body: dict[str, Any] = {"name": name, "scope": scope}
+    if expires_at is not None:
+        body["expires_at"] = expires_at.isoformat()
+    if max_cost_usd is not None:
+        body["max_cost_usd"] = max_cost_usd
+    return Operation("POST", "/keys", _key_with_secret, replayable=False, json=body)
+
+
+def list_keys() -> Operation[ApiKeyList]:
+    return Operation("GET", "/keys", _key_list, replayable=True)
+
+
+def update_key(key_id: str, *, max_cost_usd: float | None) -> Operation[ApiKey]:
+    body = {"max_cost_usd": max_cost_usd}
+    return Operation("PATCH", _key_path(key_id), _key, replayable=True, json=body)
+
+
+def revoke_key(key_id: str) -> Operation[None]:
+    return Operation("DELETE", _key_path(key_id), _no_content, replayable=True)
+
+
+def list_audit_entries(
+    *,
+    key_id: str | None,
+    operation_id: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int | None,
+    cursor: str | None,
+) -> Operation[AuditPage]:
+    params = _page_params(
+        limit,
+        cursor,
+        key_id=key_id,
+        operation_id=operation_id,
+        since=since.isoformat() if since else None,
+        until=until.isoformat() if until else None,
+    )
+    return Operation("GET", "/audit", _audit_page, replayable=True, params=params)
+
+
+_key = _json_parser(TypeAdapter(ApiKey), "an ApiKey")
+_key_with_secret = _json_parser(TypeAdapter(ApiKeyWithSecret), "an ApiKeyWithSecret")
+_key_list = _json_parser(TypeAdapter(ApiKeyList), "an ApiKeyList")
+_audit_page = _json_parser(TypeAdapter(AuditPage), "an AuditPage")

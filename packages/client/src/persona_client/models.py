@@ -7,6 +7,74 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from typing_extensions import TypeAliasType
 
+MaxCostUsd = TypeAliasType(
+    "MaxCostUsd",
+    Annotated[
+        float,
+        Field(
+            ...,
+            description="Most the key's runs may spend in all, in US dollars; null for no cap.",
+            gt=0.0,
+            le=1000000.0,
+            title="Max Cost Usd",
+        ),
+    ],
+)
+
+
+MaxCostUsd1 = TypeAliasType(
+    "MaxCostUsd1",
+    Annotated[
+        float,
+        Field(
+            ...,
+            description="The key's new spend cap in US dollars; null removes the cap.",
+            gt=0.0,
+            le=1000000.0,
+            title="Max Cost Usd",
+        ),
+    ],
+)
+
+
+class ApiKeyUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    max_cost_usd: MaxCostUsd1 | None = Field(
+        ...,
+        description="The key's new spend cap in US dollars; null removes the cap.",
+        title="Max Cost Usd",
+    )
+
+
+class AuditEntry(BaseModel):
+    id: str = Field(..., title="Id")
+    created_at: AwareDatetime = Field(..., title="Created At")
+    key_id: str | None = Field(
+        ...,
+        description="The key used; null for the bootstrap token or an open server.",
+        title="Key Id",
+    )
+    key_name: str | None = Field(..., title="Key Name")
+    operation_id: str = Field(
+        ...,
+        description="The operation, as the OpenAPI document names it.",
+        title="Operation Id",
+    )
+    target_ids: dict[str, str] = Field(
+        ..., description="The ids the request's path named.", title="Target Ids"
+    )
+    status: int = Field(
+        ..., description="The HTTP status it was answered with.", title="Status"
+    )
+    request_id: str | None = Field(..., title="Request Id")
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntry] = Field(..., title="Items")
+    next_cursor: str | None = Field(None, title="Next Cursor")
+
 
 class BudgetState(BaseModel):
     """
@@ -249,8 +317,8 @@ Seed = TypeAliasType(
 )
 
 
-MaxCostUsd = TypeAliasType(
-    "MaxCostUsd",
+MaxCostUsd2 = TypeAliasType(
+    "MaxCostUsd2",
     Annotated[
         float,
         Field(
@@ -600,7 +668,7 @@ class ResolvedConfig(BaseModel):
     columns: ColumnRoles | None = Field(
         None, description="Column roles in tabular sources; null: recognised by name."
     )
-    max_cost_usd: MaxCostUsd | None = Field(
+    max_cost_usd: MaxCostUsd2 | None = Field(
         None,
         description="The experiment's budget: what all its runs together may cost, in USD. A run whose estimate may exceed what is left is refused (409 budget_exceeded), and a run stops before the request that would pass it; null: no budget.",
         title="Max Cost Usd",
@@ -984,6 +1052,101 @@ class WebhookWithSecret(BaseModel):
     )
 
 
+class ApiKey(BaseModel):
+    id: str = Field(..., title="Id")
+    name: str = Field(..., title="Name")
+    scope: Literal["read", "write", "admin"] = Field(
+        ...,
+        description="What a key may do. Each scope includes the ones before it.",
+        title="Scope",
+    )
+    prefix: str = Field(
+        ...,
+        description="The secret's first characters, to tell keys apart.",
+        title="Prefix",
+    )
+    created_at: AwareDatetime = Field(..., title="Created At")
+    last_used_at: AwareDatetime | None = Field(
+        None,
+        description="Last authenticated request, to the minute.",
+        title="Last Used At",
+    )
+    expires_at: AwareDatetime | None = Field(None, title="Expires At")
+    revoked_at: AwareDatetime | None = Field(None, title="Revoked At")
+    max_cost_usd: float | None = Field(None, title="Max Cost Usd")
+    spent_usd: float = Field(
+        0.0,
+        description="What the runs this key started have cost so far.",
+        title="Spent Usd",
+    )
+
+
+class ApiKeyCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    name: str = Field(
+        ...,
+        max_length=100,
+        min_length=1,
+        pattern="^[^\\x00-\\x1f\\x7f]+$",
+        title="Name",
+    )
+    scope: Literal["read", "write", "admin"] = Field(
+        ...,
+        description="`read`, `write` (includes read) or `admin` (includes all).",
+        title="Scope",
+    )
+    expires_at: AwareDatetime | None = Field(
+        None,
+        description="When the key stops working; null for never.",
+        title="Expires At",
+    )
+    max_cost_usd: MaxCostUsd | None = Field(
+        None,
+        description="Most the key's runs may spend in all, in US dollars; null for no cap.",
+        title="Max Cost Usd",
+    )
+
+
+class ApiKeyList(BaseModel):
+    items: list[ApiKey] = Field(..., title="Items")
+
+
+class ApiKeyWithSecret(BaseModel):
+    id: str = Field(..., title="Id")
+    name: str = Field(..., title="Name")
+    scope: Literal["read", "write", "admin"] = Field(
+        ...,
+        description="What a key may do. Each scope includes the ones before it.",
+        title="Scope",
+    )
+    prefix: str = Field(
+        ...,
+        description="The secret's first characters, to tell keys apart.",
+        title="Prefix",
+    )
+    created_at: AwareDatetime = Field(..., title="Created At")
+    last_used_at: AwareDatetime | None = Field(
+        None,
+        description="Last authenticated request, to the minute.",
+        title="Last Used At",
+    )
+    expires_at: AwareDatetime | None = Field(None, title="Expires At")
+    revoked_at: AwareDatetime | None = Field(None, title="Revoked At")
+    max_cost_usd: float | None = Field(None, title="Max Cost Usd")
+    spent_usd: float = Field(
+        0.0,
+        description="What the runs this key started have cost so far.",
+        title="Spent Usd",
+    )
+    secret: str = Field(
+        ...,
+        description="The key (`psk_…`), shown only now: send it as `Authorization: Bearer`.",
+        title="Secret",
+    )
+
+
 class EvidenceCitation(BaseModel):
     """
     One statement of a persona that cites an evidence record.
@@ -1081,7 +1244,7 @@ class GenerationConfig(BaseModel):
     columns: ColumnRoles | None = Field(
         None, description="Column roles in tabular sources; null: recognised by name."
     )
-    max_cost_usd: MaxCostUsd | None = Field(
+    max_cost_usd: MaxCostUsd2 | None = Field(
         None,
         description="The experiment's budget: what all its runs together may cost, in USD. A run whose estimate may exceed what is left is refused (409 budget_exceeded), and a run stops before the request that would pass it; null: no budget.",
         title="Max Cost Usd",

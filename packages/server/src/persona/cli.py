@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from persona.__about__ import __version__
+from persona.cli_keys import keys_app
 from persona.cli_output import OutputFormat, printed_personas, render_persona, write_personas
 from persona.errors import PersonaError
 
@@ -50,6 +51,8 @@ app = typer.Typer(
     # shows flags as flags.
     rich_markup_mode=None,
 )
+
+app.add_typer(keys_app)
 
 
 ServerDataDir = Annotated[

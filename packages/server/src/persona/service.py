@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, ParamSpec, TypeVar
 
 from persona.__about__ import __version__
+from persona.access.operations import AccessOperations
 from persona.errors import (
     InvalidInputError,
     NotFoundError,
@@ -107,7 +108,7 @@ class StartedRun:
     """False when an idempotency key matched an earlier request: ``run`` is that earlier run."""
 
 
-class PersonaService(PushOperations, SpendOperations, PrivacyOperations):
+class PersonaService(PushOperations, SpendOperations, PrivacyOperations, AccessOperations):
     """Owns the database, the runner and the providers for one data directory."""
 
     def __init__(self, settings: Settings | None = None) -> None:
@@ -282,13 +283,16 @@ class PersonaService(PushOperations, SpendOperations, PrivacyOperations):
         *,
         idempotency_key: str | None = None,
         budgets: Sequence[Budget] = (),
+        key_id: str | None = None,
     ) -> StartedRun:
         """Queue a run of the experiment (its config with ``overrides``) and return at once.
 
         The same ``idempotency_key`` with the same overrides returns the run it made first;
         with other overrides it is an IdempotencyConflictError. The experiment's budget and
         ``budgets`` (a caller's, such as an API key's) apply: a run whose estimate may exceed
-        what is left of one is a BudgetExceededError, and a run may spend the least left."""
+        what is left of one is a BudgetExceededError, and a run may spend the least left.
+        ``key_id``: the API key
+        starting it (its spend counts the run's cost)."""
         repository = self._repository
         experiment = await self.get_experiment(experiment_id)
         config = effective_config(experiment.config, overrides, self.settings.default_provider)
@@ -303,7 +307,12 @@ class PersonaService(PushOperations, SpendOperations, PrivacyOperations):
         require_configured(provider)
         spend = await self._run_spend(experiment, config, budgets)
         run, created = await self._started.writes.write_new_run(
-            repository.create_run, experiment_id, config, idempotency=idempotency, spend=spend
+            repository.create_run,
+            experiment_id,
+            config,
+            idempotency=idempotency,
+            spend=spend,
+            key_id=key_id,
         )
         if created:
             await self._dispatcher.submit(run.id, experiment_id)

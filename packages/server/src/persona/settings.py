@@ -163,6 +163,32 @@ class Settings(BaseSettings):
         default=None, description="Bearer token(s), comma-separated for rotation."
     )
     max_body_bytes: int = Field(default=2 * MB, gt=0, description="JSON request bodies.")
+
+    # Keys, audit log and rate limits (persona.access); counters live in the database, so
+    # the limits hold across every replica sharing it
+    audit_retention_days: int = Field(
+        default=90, ge=1, description="Days audit log entries are kept before being pruned."
+    )
+    rate_limit_window_seconds: int = Field(
+        default=60, ge=1, le=86_400, description="The window of the request limits."
+    )
+    rate_limit_requests: int = Field(
+        default=600, ge=0, description="Requests one key may make per window (0: no limit)."
+    )
+    rate_limit_auth_failures: int = Field(
+        default=20,
+        ge=0,
+        description=(
+            "Requests with a missing or wrong key one client address may make per window; "
+            "past it, that address gets 429 even with a right key (0: no limit)."
+        ),
+    )
+    rate_limit_run_starts: int = Field(
+        default=30, ge=0, description="Runs one key may start per run window (0: no limit)."
+    )
+    rate_limit_run_window_seconds: int = Field(
+        default=3600, ge=1, le=86_400, description="The window of the run-start limit."
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Origins browsers may call the API from, comma-separated; none by default.",

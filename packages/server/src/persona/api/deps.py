@@ -3,26 +3,71 @@
 from __future__ import annotations
 
 import email.message
-import hmac
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request, params
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
-from fastapi.security.utils import get_authorization_scheme_param
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from persona.access.principal import Principal
+from persona.access.scopes import RUN_STARTING_OPERATIONS, Scope, changes_state, required_scope
+from persona.api.audit import audited
+from persona.api.auth import (
+    QUERY_TOKEN_NAMES,
+    Access,
+    Unauthorized,
+    authenticate,
+    authorize,
+    presented_token,
+    token_matches,
+)
+from persona.schemas import Problem
 from persona.service import PersonaService
 
+__all__ = ["QUERY_TOKEN_NAMES", "Unauthorized", "presented_token", "token_matches"]
+
 BEARER_SCHEME_NAME = "bearerAuth"
-BEARER_SECURITY: list[dict[str, list[str]]] = [{BEARER_SCHEME_NAME: []}]
 bearer_scheme = HTTPBearer(
     auto_error=False,
     scheme_name=BEARER_SCHEME_NAME,
-    description="`Authorization: Bearer <token>`; the token is the server's PERSONA_API_TOKEN.",
+    description=(
+        "`Authorization: Bearer <key>`: an API key (`psk_…`, see /keys) or the server's "
+        "PERSONA_API_TOKEN. The scope an operation needs (`read`, `write`, `admin`) is "
+        "listed in its security requirement; each scope includes the ones before it."
+    ),
 )
+
+
+RATE_LIMIT_HEADERS = {
+    "Retry-After": {"description": "Seconds until the window ends.", "schema": {"type": "integer"}},
+    "RateLimit-Policy": {
+        "description": 'The quota and window (IETF draft): `"requests";q=600;w=60`.',
+        "schema": {"type": "string"},
+    },
+    "RateLimit": {
+        "description": 'What is left of it (IETF draft): `"requests";r=0;t=12`.',
+        "schema": {"type": "string"},
+    },
+}
+ACCESS_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "Missing, invalid, revoked or expired key."},
+    403: {
+        "model": Problem,
+        "description": "The key lacks the scope this operation needs (`insufficient_scope`).",
+    },
+    429: {
+        "model": Problem,
+        "description": "Over a rate limit (`rate_limited`): try again after `Retry-After`.",
+        "headers": RATE_LIMIT_HEADERS,
+    },
+}
+
+
+def bearer_security(scope: Scope) -> list[dict[str, list[str]]]:
+    return [{BEARER_SCHEME_NAME: [scope.value]}]
 
 
 # Dependencies are ``async def`` although they never await: FastAPI would run a plain ``def``
@@ -34,58 +79,22 @@ async def get_service(request: Request) -> PersonaService:
     return service
 
 
-class Unauthorized(HTTPException):
-    code = "unauthorized"
+async def require_token(request: Request) -> Principal:
+    """Who the request acts as (401/429 otherwise): the check every protected path shares.
 
-    def __init__(self, detail: str, *, invalid_token: bool) -> None:
-        challenge = 'Bearer error="invalid_token"' if invalid_token else "Bearer"
-        super().__init__(401, detail=detail, headers={"WWW-Authenticate": challenge})
-
-
-def token_matches(presented: str, accepted: tuple[bytes, ...]) -> bool:
-    """Constant-time comparison against every accepted token (no early exit)."""
-    candidate = presented.encode()
-    results = [hmac.compare_digest(candidate, token) for token in accepted]
-    return any(results)
+    Routes check their scope too (``TokenFirstRoute``); other callers use
+    ``RequireScope(Scope.write)`` as a dependency, or ``persona.api.auth.authorize``."""
+    return await authenticate(request)
 
 
-def presented_token(authorization: str | None) -> str | None:
-    """The token of an ``Authorization: Bearer <token>`` header, parsed as HTTPBearer does."""
-    scheme, credentials = get_authorization_scheme_param(authorization)
-    if not (scheme and credentials) or scheme.lower() != "bearer":
-        return None
-    return credentials
+def RequireScope(needed: Scope) -> Any:
+    """A dependency that authorizes the request for ``needed`` and gives its principal."""
 
+    async def authorized(request: Request) -> Principal:
+        access = await authorize(request, needed)
+        return access.principal
 
-def is_authorized(authorization: str | None, accepted: tuple[bytes, ...]) -> bool:
-    """Whether a request with this Authorization header may use a protected route."""
-    if not accepted:
-        return True
-    token = presented_token(authorization)
-    return token is not None and token_matches(token, accepted)
-
-
-QUERY_TOKEN_NAMES = ("token", "access_token", "api_key")
-"""Query parameters clients try for a token. Never accepted: URLs end up in logs, proxies
-and browser histories."""
-
-
-async def require_token(request: Request) -> None:
-    """Check the bearer token when the server has tokens configured."""
-    accepted: tuple[bytes, ...] = request.app.state.api_tokens
-    authorization = request.headers.get("authorization")
-    if is_authorized(authorization, accepted):
-        return
-    if presented_token(authorization) is not None:
-        raise Unauthorized("Invalid bearer token.", invalid_token=True)
-    in_query = next((name for name in QUERY_TOKEN_NAMES if name in request.query_params), None)
-    if in_query is not None:
-        raise Unauthorized(
-            f"Missing bearer token. A token in the query string (?{in_query}=) is not "
-            "accepted: send it as 'Authorization: Bearer <token>'.",
-            invalid_token=False,
-        )
-    raise Unauthorized("Missing bearer token.", invalid_token=False)
+    return Annotated[Principal, Depends(authorized)]
 
 
 class UnsupportedMediaType(HTTPException):
@@ -121,37 +130,49 @@ def check_json_body(request: Request) -> None:
 
 
 class TokenFirstRoute(APIRoute):
-    """A route that needs the bearer token, checked before FastAPI reads the body.
+    """A route that needs a key with a scope, checked before FastAPI reads the body.
 
     FastAPI parses the body before it runs dependencies, so a token dependency would give a
     client with no token a 422 describing its malformed body instead of a 401. The check is
     the route's own rather than a dependency's (which FastAPI would resolve on every request
-    on top of it); the operation declares the bearer scheme in the OpenAPI document.
+    on top of it); the operation declares the bearer scheme, with the scope it needs
+    (``persona.access.scopes.required_scope``), and its 401, 403 and 429 answers in the
+    OpenAPI document. A state-changing request is recorded in the audit log, however it
+    ends.
     """
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        (method,) = kwargs.get("methods") or ["GET"]
+        self.needed_scope = required_scope(method, path)
         kwargs["openapi_extra"] = {
-            "security": BEARER_SECURITY,
+            "security": bearer_security(self.needed_scope),
             **(kwargs.get("openapi_extra") or {}),
         }
+        kwargs["responses"] = {**ACCESS_PROBLEMS, **(kwargs.get("responses") or {})}
         super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = self.handler_after_token()
         body_field = self.body_field
         takes_json = body_field is not None and not isinstance(body_field.field_info, params.Form)
+        needed = self.needed_scope
+        starts_run = self.operation_id in RUN_STARTING_OPERATIONS
 
         async def checked(request: Request) -> Response:
-            await self.authorize(request)
+            access = await self.authorize(request, needed, starts_run=starts_run)
             if takes_json:
                 check_json_body(request)
-            return await handle(request)
+            response = await handle(request)
+            response.headers.update(access.headers())
+            return response
 
+        if any(changes_state(method) for method in self.methods or ()):
+            return audited(checked, self.operation_id or self.name)
         return checked
 
-    async def authorize(self, request: Request) -> None:
-        """The route's credential check: the bearer token."""
-        await require_token(request)
+    async def authorize(self, request: Request, needed: Scope, *, starts_run: bool) -> Access:
+        """The route's credential check: a key or token with the scope it needs."""
+        return await authorize(request, needed, starts_run=starts_run)
 
     def handler_after_token(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         """What answers once the token is checked: FastAPI's own handler of the endpoint."""
@@ -173,3 +194,12 @@ NameFilter = Annotated[
         description="Only experiments whose name holds this text (any case).",
     ),
 ]
+
+
+async def current_principal(request: Request) -> Principal | None:
+    """Who the request acts as, as its route's check found (None outside protected routes)."""
+    principal: Principal | None = request.scope.get("state", {}).get("principal")
+    return principal
+
+
+PrincipalDep = Annotated[Principal | None, Depends(current_principal)]

@@ -20,6 +20,7 @@ from persona.connections import check_server_database
 from persona.errors import PersonaError
 from persona.runtime import ENGINE_POOL_SIZE
 from persona.settings import Settings
+from persona.storage.keys import database_has_keys
 
 APP_FACTORY = "persona.api.main:server_app"
 HTTP_PROTOCOL = "persona.api.protocol:PersonaHttpProtocol"
@@ -84,13 +85,16 @@ def browsable_url(host: str, port: int) -> str:
     return f"http://{shown}:{port}"
 
 
-def banner(settings: Settings, *, host: str, port: int) -> str:
+def banner(settings: Settings, *, host: str, port: int, keys: bool = False) -> str:
     url = browsable_url(host, port)
     address = _address(host)
     everywhere = address is not None and address.is_unspecified
     listening = [f"  Listening on:     {host} (every interface), port {port}"] if everywhere else []
     tokens = len(settings.api_tokens)
     auth = f"on ({tokens} token{'s' if tokens != 1 else ''})" if tokens else "OFF (no token)"
+    if keys:
+        bootstrap = f", {tokens} bootstrap token{'s' if tokens != 1 else ''}" if tokens else ""
+        auth = f"on (API keys{bootstrap})"
     database = make_url(settings.effective_database_url).render_as_string(hide_password=True)
     return "\n".join(
         [
@@ -210,11 +214,12 @@ def serve(
         os.environ.setdefault("PERSONA_RUN_DISPATCH", "queue")
         os.environ["PERSONA_EXECUTE_RUNS"] = "true" if with_worker else "false"
         settings = Settings()
-    if not settings.api_tokens and not no_auth and not is_loopback(host):
+    keys = database_has_keys(settings.effective_database_url)
+    if not settings.api_tokens and not keys and not no_auth and not is_loopback(host):
         raise _fail(
             f"refusing to listen on {host} without a token: anyone who can reach it could read "
-            "and delete your research data. Set --auth-token (or PERSONA_API_TOKEN), "
-            "or pass --no-auth to accept that."
+            "and delete your research data. Set --auth-token (or PERSONA_API_TOKEN), create "
+            "a key (persona keys create), or pass --no-auth to accept that."
         )
     check_data_dir(settings.data_dir, create=create_data_dir)
     try:
@@ -226,7 +231,7 @@ def serve(
     except DatabaseInUse as err:
         raise _fail(str(err)) from None
     sock = bind(host, port)
-    print(banner(settings, host=host, port=port), flush=True)
+    print(banner(settings, host=host, port=port, keys=keys), flush=True)
     config = uvicorn.Config(
         APP_FACTORY,
         factory=True,

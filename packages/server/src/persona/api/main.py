@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from persona.__about__ import __version__
+from persona.api.auth import announce_access
 from persona.api.cache import ResponseCache
 from persona.api.docs import install_docs
 from persona.api.errors import install_error_handlers
@@ -21,10 +22,12 @@ from persona.api.memtrace import start_from_environment
 from persona.api.middleware import BodyLimitMiddleware, CorsMiddleware, RequestIdMiddleware
 from persona.api.openapi import TAGS, install_openapi
 from persona.api.routes import (
+    audit,
     estimates,
     events,
     experiments,
     health,
+    keys,
     personas,
     privacy,
     providers,
@@ -65,6 +68,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
     await service.start()
     app.state.service = service
     app.state.response_cache = ResponseCache(service.data_version)
+    await announce_access(app)
     if app.state.long_running:
         import_providers()
         freeze_startup_heap()
@@ -147,6 +151,8 @@ def create_app(settings: Settings | None = None, *, long_running: bool = False) 
         privacy.router,
         providers.router,
         webhooks.router,
+        keys.router,
+        audit.router,
     ):
         app.include_router(router)
     webhooks.document_deliveries(app.webhooks)

@@ -23,11 +23,13 @@ SERVERS: list[dict[str, str]] = [
 
 PROBLEM_DESCRIPTIONS: dict[int, str] = {
     400: "Malformed request body: not UTF-8, or a broken multipart message.",
-    401: "Missing or invalid bearer token.",
+    401: "Missing, invalid, revoked or expired key.",
+    403: "The key lacks the scope this operation needs (`insufficient_scope`).",
     404: "No such resource.",
     409: "The resource's current state does not allow this.",
     413: "Request body over the size limit.",
     422: "Invalid input; `errors` names each offending field.",
+    429: "Over a rate limit (`rate_limited`): try again after `Retry-After`.",
     500: "Internal error; the body and the X-Request-ID header carry the request id.",
 }
 
@@ -39,6 +41,8 @@ TAGS: list[dict[str, str]] = [
     {"name": "personas", "description": "Generated personas, with their evidence."},
     {"name": "providers", "description": "LLM providers and whether they are configured."},
     {"name": "webhooks", "description": "Endpoints that receive run events, signed."},
+    {"name": "keys", "description": "API keys, their scopes and spend (admin)."},
+    {"name": "audit", "description": "Who changed what, and how it ended (admin)."},
 ]
 
 

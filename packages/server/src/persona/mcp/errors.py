@@ -13,6 +13,9 @@ from mcp.types import INTERNAL_ERROR, INVALID_PARAMS, CallToolResult, TextConten
 from pydantic import BaseModel, ValidationError
 
 from persona import errors
+from persona.access.principal import Principal
+from persona.access.scopes import Scope
+from persona.api.auth import Forbidden
 from persona.api.errors import (
     DATABASE_UNAVAILABLE,
     DATABASE_UNAVAILABLE_DETAIL,
@@ -53,6 +56,12 @@ def problem_of(exc: Exception) -> ToolProblem:
         )
     logger.error("unhandled error in an MCP call", exc_info=exc)
     return ToolProblem(code="internal_error", message=INTERNAL_ERROR_MESSAGE, status=500)
+
+
+def scope_problem(principal: Principal, needed: Scope) -> ToolProblem:
+    """The API's 403 problem for a key without the scope a tool needs."""
+    forbidden = Forbidden(principal, needed)
+    return ToolProblem(code=forbidden.code, message=forbidden.detail, status=forbidden.status_code)
 
 
 def error_result(problem: ToolProblem) -> CallToolResult:

@@ -18,7 +18,8 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
-from persona.api.deps import require_token
+from persona.api.auth import authorize
+from persona.mcp.scopes import ENDPOINT_SCOPE
 from persona.mcp.server import build_server
 from persona.mcp.tools import ServiceSource
 from persona.settings import Settings
@@ -62,15 +63,16 @@ def transport_security(settings: Settings) -> TransportSecuritySettings:
 
 
 class McpEndpoint:
-    """The ASGI endpoint of /mcp: the API's token check (``require_token``, the one check
-    every protected route makes), then the MCP session manager. A refusal is raised to the
-    app's error handlers, which answer it as for any route."""
+    """The ASGI endpoint of /mcp: the API's access check (``authorize``, the one check every
+    protected route makes: key or token, read scope, rate limits), then the MCP session
+    manager; each tool checks the scope it needs (``persona.mcp.scopes``). A refusal is
+    raised to the app's error handlers, which answer it as for any route."""
 
     def __init__(self, sessions: StreamableHTTPSessionManager) -> None:
         self.sessions = sessions
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await require_token(Request(scope, receive))
+        await authorize(Request(scope, receive), ENDPOINT_SCOPE)
         await self.sessions.handle_request(scope, receive, send)
 
 

@@ -8,21 +8,33 @@ Resources and the prompt only read.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
+from typing import Any
 
-Scope = Literal["read", "write"]
+from persona.access.principal import Principal
+from persona.access.scopes import Scope
 
 TOOL_SCOPES: Mapping[str, Scope] = {
-    "create_experiment": "write",
-    "start_run": "write",
-    "get_run": "read",
-    "wait_for_run": "read",
-    "cancel_run": "write",
-    "list_personas": "read",
-    "get_persona": "read",
-    "search_evidence": "read",
-    "list_experiments": "read",
-    "delete_experiment": "write",
+    "create_experiment": Scope.write,
+    "start_run": Scope.write,
+    "get_run": Scope.read,
+    "wait_for_run": Scope.read,
+    "cancel_run": Scope.write,
+    "list_personas": Scope.read,
+    "get_persona": Scope.read,
+    "search_evidence": Scope.read,
+    "list_experiments": Scope.read,
+    "delete_experiment": Scope.write,
 }
-RESOURCE_SCOPE: Scope = "read"
-PROMPT_SCOPE: Scope = "read"
+RESOURCE_SCOPE = Scope.read
+PROMPT_SCOPE = Scope.read
+ENDPOINT_SCOPE = Scope.read
+"""What /mcp itself needs: every request of it reads at least."""
+
+
+def principal_of(request: Any) -> Principal | None:
+    """Who an MCP request over HTTP acts as, as /mcp's check found it (None over stdio, whose
+    caller started the process and may do anything)."""
+    if request is None:
+        return None
+    principal: Principal | None = request.scope.get("state", {}).get("principal")
+    return principal

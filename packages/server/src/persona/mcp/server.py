@@ -13,9 +13,10 @@ from mcp.types import CallToolResult, InputRequiredResult
 from pydantic import ValidationError
 
 from persona.__about__ import __version__
-from persona.mcp.errors import error_result, problem_of
+from persona.mcp.errors import error_result, problem_of, scope_problem
 from persona.mcp.prompts import add_prompts
 from persona.mcp.resources import add_resources
+from persona.mcp.scopes import TOOL_SCOPES, principal_of
 from persona.mcp.tools import ServiceSource, add_tools
 
 INSTRUCTIONS = """\
@@ -33,7 +34,13 @@ class PersonaMcpServer(MCPServer[Any]):
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
         """Arguments that do not fit a tool's schema are a tool error with the code and
-        message of the API's validation problems, like any other error of a tool."""
+        message of the API's validation problems, like any other error of a tool. A caller
+        over HTTP whose key lacks the tool's scope gets the API's 403 problem."""
+        needed = TOOL_SCOPES.get(name)
+        request = context.request_context.request if context is not None else None
+        principal = principal_of(request)
+        if needed is not None and principal is not None and not principal.allows(needed):
+            return error_result(scope_problem(principal, needed))
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:

@@ -88,11 +88,15 @@ class RunRow(Base):
     (its usage is recorded when it ends); None: no budget applied."""
     privacy: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     """The run's privacy report (kinds and counts, never values), once it has read its evidence."""
+    key_id: Mapped[str | None] = mapped_column(String(64))
+    """The API key that started the run (None: the bootstrap token, an open server, the SDK).
+    No foreign key: a run outlives neither its experiment nor needs its key's row."""
 
     __table_args__ = (
         Index("ix_runs_experiment_created", "experiment_id", "created_at", "id"),
         Index("ix_runs_status", "status"),
         Index("ix_runs_evidence_set_id", "evidence_set_id"),
+        Index("ix_runs_key_id", "key_id"),
     )
 
 
@@ -273,3 +277,63 @@ class PseudonymRow(Base):
     __table_args__ = (
         UniqueConstraint("experiment_id", "kind", "digest", name="uq_pseudonyms_value"),
     )
+
+
+class ApiKeyRow(Base):
+    """An API key: its scope and lifetime, and a hash of its secret (never the secret).
+
+    A revoked key keeps its row, so that the audit log and its runs still name it."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    scope: Mapped[str] = mapped_column(String(16))
+    prefix: Mapped[str] = mapped_column(String(16))
+    """The secret's first characters, shown in lists and used to find the key's row."""
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    max_cost_usd: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_api_keys_prefix", "prefix"),
+        Index("ix_api_keys_created", "created_at", "id"),
+    )
+
+
+class AuditRow(Base):
+    """One state-changing request: who, which operation on which ids, and how it ended.
+
+    Never a body, a secret or source text. No foreign keys: entries outlive what they name."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    key_id: Mapped[str | None] = mapped_column(String(64))
+    key_name: Mapped[str | None] = mapped_column(String(100))
+    operation_id: Mapped[str] = mapped_column(String(100))
+    target_ids: Mapped[dict[str, str]] = mapped_column(JSON)
+    status: Mapped[int] = mapped_column(Integer)
+    request_id: Mapped[str | None] = mapped_column(String(128))
+
+    __table_args__ = (
+        Index("ix_audit_log_created", "created_at", "id"),
+        Index("ix_audit_log_key_created", "key_id", "created_at"),
+        Index("ix_audit_log_operation_created", "operation_id", "created_at"),
+    )
+
+
+class RateLimitRow(Base):
+    """Requests one subject (a key, an address) made in one fixed window, shared by every
+    process on the database."""
+
+    __tablename__ = "rate_limit_counters"
+
+    subject: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    """Seconds since the epoch at which the window opened."""
+    count: Mapped[int] = mapped_column(Integer)

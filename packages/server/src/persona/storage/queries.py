@@ -94,6 +94,15 @@ EXPERIMENT_SPEND = select(
 """What an experiment's runs recorded as spent, and what its queued and running runs hold of
 its budget (their usage is recorded when they end)."""
 
+KEY_SPEND = select(
+    func.coalesce(func.sum(RunRow.usage["cost_usd"].as_float()), 0.0),
+    func.coalesce(
+        func.sum(case((RunRow.status.in_(ACTIVE), RunRow.spend_reserved_usd), else_=None)), 0.0
+    ),
+).where(RunRow.key_id == bindparam("b_key"))
+"""What the runs an API key started recorded as spent, and what its queued and running ones
+hold of its budget."""
+
 LOCK_EXPERIMENT = (
     select(ExperimentRow.id).where(ExperimentRow.id == bindparam("b_experiment")).with_for_update()
 )

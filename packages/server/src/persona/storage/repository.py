@@ -9,10 +9,13 @@ in a worker thread. Run state changes are guarded (``WHERE status = ... AND atte
 
 from __future__ import annotations
 
+from persona.storage.audit import AuditStore
 from persona.storage.experiments import ExperimentStore
+from persona.storage.keys import KeyStore
 from persona.storage.personas import PersonaStore
 from persona.storage.privacy import PrivacyStore
 from persona.storage.queries import CLAIMED_STAGE
+from persona.storage.rate_limits import RateLimitStore
 from persona.storage.rows import MAX_PAGE_SIZE, ClaimedRun, check_limit
 from persona.storage.run_events import RunEventStore
 from persona.storage.run_evidence import EvidenceStore
@@ -28,6 +31,9 @@ class Repository(
     PersonaStore,
     WebhookStore,
     PrivacyStore,
+    KeyStore,
+    AuditStore,
+    RateLimitStore,
 ):
     """Every repository of one database: ``Repository(database).create_run(...)``."""
 

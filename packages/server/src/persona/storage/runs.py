@@ -69,11 +69,13 @@ class RunStore(StoreBase):
         *,
         idempotency: tuple[str, str] | None = None,
         spend: RunSpend | None = None,
+        key_id: str | None = None,
     ) -> tuple[Run, bool]:
         """Insert a queued run. With ``idempotency`` = (key, request hash), a key seen before
-        returns (the earlier run, False), or raises IdempotencyConflictError on another hash."""
+        returns (the earlier run, False), or raises IdempotencyConflictError on another hash.
+        ``key_id``: the API key that started it, whose spend the run's cost counts in."""
         try:
-            return self._insert_run(experiment_id, config, idempotency, spend)
+            return self._insert_run(experiment_id, config, idempotency, spend, key_id)
         except IntegrityError:
             batch = self.db.open_batch
             if idempotency is None or (batch is not None and batch.as_one):
@@ -87,7 +89,8 @@ class RunStore(StoreBase):
         experiment_id: str,
         config: ResolvedConfig,
         idempotency: tuple[str, str] | None,
-        spend: RunSpend | None = None,
+        spend: RunSpend | None,
+        key_id: str | None,
     ) -> tuple[Run, bool]:
         now = utcnow()
         values: dict[str, Any] = {
@@ -103,6 +106,7 @@ class RunStore(StoreBase):
             "warnings": [],
             "spend_cap_usd": spend.cap_usd if spend else None,
             "spend_reserved_usd": spend.reserved_usd if spend else None,
+            "key_id": key_id,
         }
         with self.db.write_connection() as connection:
             if (

@@ -10,10 +10,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
+from persona.access.scopes import Scope
+from persona.api.auth import Access
 from persona.api.deps import Limit, ServiceDep, TokenFirstRoute
 from persona.api.openapi import problems
 from persona.api.sse import event_stream_response, nothing_follows, wants_event_stream
-from persona.api.tickets import TICKET_PARAMETER, TICKET_SECONDS, require_token_or_ticket
+from persona.api.tickets import TICKET_PARAMETER, TICKET_SECONDS, authorize_stream
 from persona.errors import InvalidInputError
 from persona.events.schemas import ExperimentEventPage, RunEventPage, event_key
 
@@ -22,8 +24,8 @@ class StreamRoute(TokenFirstRoute):
     """A route that accepts a stream ticket for its own run or experiment instead of the
     token."""
 
-    async def authorize(self, request: Request) -> None:
-        await require_token_or_ticket(request)
+    async def authorize(self, request: Request, needed: Scope, *, starts_run: bool) -> Access:
+        return await authorize_stream(request, needed)
 
 
 router = APIRouter(prefix="/experiments/{experiment_id}", tags=["events"], route_class=StreamRoute)

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 
-from persona.api.deps import Cursor, Limit, ServiceDep, TokenFirstRoute
+from persona.api.deps import Cursor, Limit, PrincipalDep, ServiceDep, TokenFirstRoute
 from persona.api.openapi import problems
 from persona.errors import InvalidInputError
 from persona.schemas import (
@@ -84,11 +84,19 @@ async def start_generation(
     service: ServiceDep,
     request: Request,
     response: Response,
+    principal: PrincipalDep,
     overrides: Overrides = None,
     idempotency_key: IdempotencyKey = None,
 ) -> Run:
     """Queue a generation run. A provider without its API key is refused (409, naming the key)."""
-    started = await service.start_run(experiment_id, overrides, idempotency_key=idempotency_key)
+    key_id = principal.key_id if principal else None
+    started = await service.start_run(
+        experiment_id,
+        overrides,
+        idempotency_key=idempotency_key,
+        budgets=await service.key_budgets(key_id),
+        key_id=key_id,
+    )
     if not started.created:
         response.status_code = 200
     response.headers["Location"] = run_location(request, started.run)

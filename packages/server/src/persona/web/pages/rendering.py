@@ -34,7 +34,9 @@ CARD_HEADERS = {**SECURITY_HEADERS, "Content-Security-Policy": CARD_SECURITY_POL
 
 
 def auth_required(request: Request) -> bool:
-    return bool(request.app.state.api_tokens)
+    """Whether pages need signing in: a bootstrap token is set, or a key exists (as last
+    found by the session check that runs before every page)."""
+    return bool(request.app.state.api_tokens) or request.app.state.service.keys_known_to_exist
 
 
 def render(request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:

@@ -2,7 +2,8 @@
 
 In order: a state-changing request must come from a page of this server (the Origin, or
 failing that the Referer, names this host, and the browser does not call it cross-site);
-then the session must be signed in, unless the route is the sign-in form itself; then
+then the session must be signed in, unless the route is the sign-in form itself, and a
+state-changing request needs a session of scope write; then
 domain and validation errors become an error page rather than a JSON problem; every answer
 carries the interface's security headers.
 """
@@ -19,10 +20,12 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from persona.access.scopes import Scope, changes_state
+from persona.api.audit import audited
 from persona.api.errors import status_for
 from persona.errors import PersonaError
 from persona.web.pages.rendering import SECURITY_HEADERS, error_page
-from persona.web.pages.signing import sign_in_redirect, signed_in
+from persona.web.pages.signing import session_principal, sign_in_redirect
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 OPEN_PATHS = frozenset({"/signin"})
@@ -47,6 +50,18 @@ def validation_message(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "Invalid request."
 
 
+def camel_case(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(part.capitalize() for part in rest)
+
+
+def read_only_message(scope: Scope) -> str:
+    return (
+        f"You are signed in with a key of scope '{scope}': it shows every page, but creating "
+        "experiments and starting or cancelling runs need a key of scope 'write'."
+    )
+
+
 class WebRoute(APIRoute):
     """An interface route: same-origin writes, a signed-in session, HTML errors."""
 
@@ -58,10 +73,15 @@ class WebRoute(APIRoute):
             if request.method not in SAFE_METHODS and not same_origin(request):
                 message = "This form was not sent from a page of this server."
                 return error_page(request, 403, message)
-            if needs_session and not signed_in(request):
+            principal = await session_principal(request) if needs_session else None
+            if needs_session and principal is None:
                 if request.method == "GET" and "hx-request" not in request.headers:
                     return sign_in_redirect(request)
                 return error_page(request, 401, "Sign in to continue.")
+            request.scope.setdefault("state", {})["principal"] = principal
+            writes = request.method not in SAFE_METHODS
+            if principal is not None and writes and not principal.allows(Scope.write):
+                return error_page(request, 403, read_only_message(principal.scope))
             try:
                 response = await handle(request)
             except PersonaError as exc:
@@ -74,4 +94,7 @@ class WebRoute(APIRoute):
                 response.headers.setdefault(name, value)
             return response
 
+        if any(changes_state(method) for method in self.methods or ()):
+            # Recorded under the name of the same operation in the API (start_run: startRun).
+            return audited(guarded, camel_case(self.name))
         return guarded

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.sse import format_sse_event
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
-from persona.api.deps import ServiceDep
+from persona.api.deps import PrincipalDep, ServiceDep
 from persona.api.sse import EVENT_STREAM, RETRY_MILLISECONDS
 from persona.schemas import FINISHED_RUN_STATUSES
 from persona.service import PersonaService
@@ -33,8 +33,8 @@ PageCursor = Annotated[str | None, Query(min_length=1, max_length=512)]
 
 
 @router.post("")
-async def start_run(experiment_id: str, service: ServiceDep) -> Response:
-    await service.start_run(experiment_id)
+async def start_run(experiment_id: str, service: ServiceDep, principal: PrincipalDep) -> Response:
+    await service.start_run(experiment_id, key_id=principal.key_id if principal else None)
     return RedirectResponse(experiment_url(experiment_id), status_code=303)
 
 

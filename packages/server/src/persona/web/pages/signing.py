@@ -1,8 +1,11 @@
 """The interface's session cookie: signed, HttpOnly, SameSite=Strict, with an expiry.
 
-The cookie is signed with a key derived from the server's tokens, so changing the tokens
-signs everyone out; it names (by a digest) the token signed in with, which must still be
-accepted. It authorises the interface's routes only: the JSON API reads no cookie.
+Signed in with the bootstrap token, the cookie is signed with a key derived from the
+server's tokens, so changing the tokens signs everyone out; it names (by a digest) the token
+signed in with, which must still be accepted. Signed in with an API key, the cookie names the
+key and is signed with a key derived from the key's stored hash: every process sharing the
+database can check it, and revoking the key (or its expiry) ends the session at once. It
+authorises the interface's routes only: the JSON API reads no cookie.
 """
 
 from __future__ import annotations
@@ -14,9 +17,14 @@ from fastapi import Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.responses import RedirectResponse
 
+from persona.access.principal import BOOTSTRAP, OPEN, Principal
+from persona.service import PersonaService
+
 COOKIE_NAME = "persona_session"
 SESSION_SECONDS = 8 * 3600
 SALT = "persona.web.session"
+KEY_COOKIE_PREFIX = "k:"
+"""A cookie of a key's session: ``k:<key id>:<signed>``."""
 
 
 def _serializer(accepted: tuple[bytes, ...]) -> URLSafeTimedSerializer:
@@ -32,20 +40,52 @@ def session_cookie(accepted: tuple[bytes, ...], token: bytes) -> str:
     return _serializer(accepted).dumps({"token": _fingerprint(token)})
 
 
-def signed_in(request: Request) -> bool:
-    """Whether the request carries a valid, unexpired session (always, with no tokens)."""
+def _key_serializer(secret_hash: str) -> URLSafeTimedSerializer:
+    key = hashlib.sha256(b"persona web key session\0" + secret_hash.encode()).digest()
+    return URLSafeTimedSerializer(key, salt=SALT)
+
+
+def key_session_cookie(key_id: str, secret_hash: str) -> str:
+    return f"{KEY_COOKIE_PREFIX}{key_id}:{_key_serializer(secret_hash).dumps({'key': key_id})}"
+
+
+async def session_principal(request: Request) -> Principal | None:
+    """Who a valid, unexpired session acts as (anyone, on an open server); None otherwise."""
     accepted: tuple[bytes, ...] = request.app.state.api_tokens
-    if not accepted:
-        return True
+    service: PersonaService = request.app.state.service
+    if not accepted and not await service.keys_exist():
+        return OPEN
     cookie = request.cookies.get(COOKIE_NAME)
     if not cookie:
-        return False
+        return None
+    if cookie.startswith(KEY_COOKIE_PREFIX):
+        return await _key_session(service, cookie.removeprefix(KEY_COOKIE_PREFIX))
+    if accepted and _bootstrap_session(accepted, cookie):
+        return BOOTSTRAP
+    return None
+
+
+def _bootstrap_session(accepted: tuple[bytes, ...], cookie: str) -> bool:
     try:
         payload = _serializer(accepted).loads(cookie, max_age=SESSION_SECONDS)
     except BadSignature:
         return False
     fingerprints = {_fingerprint(token) for token in accepted}
     return isinstance(payload, dict) and payload.get("token") in fingerprints
+
+
+async def _key_session(service: PersonaService, value: str) -> Principal | None:
+    key_id, _, signed = value.partition(":")
+    key = await service.usable_key(key_id) if key_id and signed else None
+    if key is None:
+        return None
+    try:
+        payload = _key_serializer(key.secret_hash).loads(signed, max_age=SESSION_SECONDS)
+    except BadSignature:
+        return None
+    if payload != {"key": key_id}:
+        return None
+    return Principal("key", key.scope, key_id=key.id, key_name=key.name)
 
 
 def safe_next(target: str | None) -> str:
