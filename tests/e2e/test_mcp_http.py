@@ -189,3 +189,31 @@ def test_only_post_is_served_and_other_methods_get_a_405_problem(
     assert answer.status_code == 405
     assert answer.headers["allow"] == "POST"
     assert answer.json()["code"] == "method_not_allowed"
+
+
+async def test_a_read_key_reads_through_mcp_and_is_refused_each_writing_tool(
+    server: ServerProcess,
+) -> None:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with httpx.AsyncClient(base_url=server.base_url, headers=headers, timeout=30) as api:
+        created = await api.post("/keys", json={"name": "mcp-reader", "scope": "read"})
+        assert created.status_code == 201, created.text
+        experiments_before = (await api.get("/experiments")).json()["items"]
+
+    async with mcp_client(server, token=created.json()["secret"]) as client:
+        listed = structured(await client.call_tool("list_experiments", {}))
+        refused = problem(
+            await client.call_tool(
+                "create_experiment", {"name": "x", "data_sources": ["interviews.csv"]}
+            )
+        )
+        deleting = problem(
+            await client.call_tool("delete_experiment", {"experiment_id": "exp-anything"})
+        )
+
+    assert [item["id"] for item in listed["items"]] == [e["id"] for e in experiments_before]
+    for answer in (refused, deleting):
+        assert answer["code"] == "insufficient_scope" and answer["status"] == 403
+        assert "scope 'read'" in answer["message"] and "needs scope 'write'" in answer["message"]
+    async with httpx.AsyncClient(base_url=server.base_url, headers=headers, timeout=30) as api:
+        assert (await api.get("/experiments")).json()["items"] == experiments_before
