@@ -83,7 +83,11 @@ async def test_the_full_path_over_streamable_http(server: ServerProcess) -> None
     ("token", "challenge", "detail"),
     [
         (None, "Bearer", "Missing bearer token."),
-        ("wrong-token", 'Bearer error="invalid_token"', "Invalid bearer token."),
+        (
+            "wrong-token",
+            'Bearer error="invalid_token"',
+            "Invalid bearer token: API keys start with 'psk_'.",
+        ),
     ],
 )
 def test_mcp_refuses_a_request_without_the_server_s_token(

@@ -47,9 +47,10 @@ CLONE_CONTENT = ("examples", "schemas")
 """What the examples read from the clone."""
 README_PORT = "127.0.0.1:8000"
 LANGUAGES = {"bash", "python"}
-NOT_RUN_LANGUAGES = {"powershell", "json"}
-"""Shown for Windows, or an application's configuration (tests/e2e/test_mcp_*.py use the
-AI assistants' ones); never run here, so always under a ``not run`` marker."""
+NOT_RUN_LANGUAGES = {"powershell", "json", "javascript"}
+"""Shown for Windows, an application's configuration (tests/e2e/test_mcp_*.py use the AI
+assistants' ones), or browser code (tests/e2e/test_event_source_browser.py does what it
+shows); never run here, so always under a ``not run`` marker."""
 FENCE = re.compile(r"^```\s*(\S*)\s*$")
 NOT_RUN = re.compile(r"^<!--\s*not run:\s*(?P<why>\S.*?)\s*-->$")
 TOKEN = "readme-token-0123456789"

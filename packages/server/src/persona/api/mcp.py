@@ -6,12 +6,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from starlette.routing import Route
 
 from persona.service import PersonaService
 from persona.settings import Settings
+
+if TYPE_CHECKING:
+    from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
 
 def install_mcp(app: FastAPI, settings: Settings) -> None:
@@ -26,9 +30,16 @@ def install_mcp(app: FastAPI, settings: Settings) -> None:
         started: PersonaService = app.state.service
         return started
 
-    sessions = session_manager(service, settings)
+    def sessions() -> StreamableHTTPSessionManager:
+        # A session manager runs once: each run of the app's lifespan gets a new one.
+        return session_manager(service, settings)
+
+    def running() -> StreamableHTTPSessionManager:
+        current: StreamableHTTPSessionManager = app.state.mcp_running
+        return current
+
     app.state.mcp_sessions = sessions
-    app.router.routes.append(Route(MCP_PATH, McpEndpoint(sessions), methods=MCP_METHODS))
+    app.router.routes.append(Route(MCP_PATH, McpEndpoint(running), methods=MCP_METHODS))
 
 
 @asynccontextmanager
@@ -38,10 +49,11 @@ async def mcp_sessions(app: FastAPI) -> AsyncIterator[None]:
     The session manager runs in a task of its own: its task group must be left by the task
     that entered it, and a lifespan may be entered and left by different tasks (as test
     fixtures do)."""
-    sessions = app.state.mcp_sessions
-    if sessions is None:
+    new_sessions = app.state.mcp_sessions
+    if new_sessions is None:
         yield
         return
+    sessions = app.state.mcp_running = new_sessions()
     running, stop = asyncio.Event(), asyncio.Event()
 
     async def run() -> None:

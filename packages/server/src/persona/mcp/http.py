@@ -12,6 +12,7 @@ it is reached by, and checks neither; its token (required off loopback) guards i
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
@@ -68,12 +69,13 @@ class McpEndpoint:
     manager; each tool checks the scope it needs (``persona.mcp.scopes``). A refusal is
     raised to the app's error handlers, which answer it as for any route."""
 
-    def __init__(self, sessions: StreamableHTTPSessionManager) -> None:
+    def __init__(self, sessions: Callable[[], StreamableHTTPSessionManager]) -> None:
         self.sessions = sessions
+        """The session manager of the app's running lifespan."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await authorize(Request(scope, receive), ENDPOINT_SCOPE)
-        await self.sessions.handle_request(scope, receive, send)
+        await self.sessions().handle_request(scope, receive, send)
 
 
 def session_manager(service: ServiceSource, settings: Settings) -> StreamableHTTPSessionManager:

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from persona.generation.pipeline import Completion, LLMGeneration
 from persona.generation.prompt import ChatPrompt
 from persona.providers import Provider
-from persona.providers._chat import ChatProvider
 from persona.providers.pricing import cost_usd
 from persona.schemas import Evidence, ResolvedConfig
 from persona.spend.budgets import Budget
@@ -73,6 +72,10 @@ def chat_estimate(
     budgets: Sequence[Budget],
 ) -> RunEstimate:
     """The estimate of a run of ``config`` over ``evidence`` on an LLM ``provider``."""
+    # Imported here: the chat providers' HTTP stack loads with a run or an estimate, not
+    # with the service (a short-lived app imports no provider at start).
+    from persona.providers._chat import ChatProvider
+
     if not isinstance(provider, ChatProvider):
         return offline_estimate(config, budgets)
     model = config.model or provider.default_model
