@@ -6,13 +6,14 @@ the started service only through ``_call``, ``_write``, ``_repository`` and ``_s
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 from persona.events import reads as events
 from persona.events.schemas import ExperimentEventPage, RunEvent, RunEventPage
 from persona.events.streams import ClosingStream
 from persona.ids import utcnow
+from persona.service_parts import ServiceParts
 from persona.webhooks import operations as webhooks
 from persona.webhooks.schemas import (
     Webhook,
@@ -25,27 +26,10 @@ from persona.webhooks.schemas import (
 
 if TYPE_CHECKING:
     from persona.runtime import Parts
-    from persona.settings import Settings
-    from persona.storage import Repository
-
-P = ParamSpec("P")
-T = TypeVar("T")
 
 
-class PushOperations:
+class PushOperations(ServiceParts):
     if TYPE_CHECKING:
-        settings: Settings
-
-        async def _call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T: ...
-
-        async def _write(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T: ...
-
-        @property
-        def _repository(self) -> Repository: ...
-
-        @property
-        def _started(self) -> Parts: ...
-
         _parts: Parts | None
 
     async def list_run_events(

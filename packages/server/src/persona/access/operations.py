@@ -15,7 +15,7 @@ import math
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec
 
 from persona.access.key_secrets import hash_matches, new_secret, secret_hash, shown_prefix
 from persona.access.limits import CounterLeases, RatePolicies, RatePolicy, RateState, state_of
@@ -23,18 +23,13 @@ from persona.access.principal import KeyRefused, Principal
 from persona.access.schemas import ApiKey, ApiKeyCreate, ApiKeyList, ApiKeyWithSecret, AuditPage
 from persona.errors import InvalidInputError
 from persona.ids import new_id, utcnow
+from persona.service_parts import ServiceParts
 from persona.spend.budgets import Budget
 from persona.storage.audit import AuditFilter, AuditRecord
 from persona.storage.faults import is_transient
 from persona.storage.keys import KeySpend, StoredKey
 
-if TYPE_CHECKING:
-    from persona.runtime import Parts
-    from persona.settings import Settings
-    from persona.storage import Repository
-
 P = ParamSpec("P")
-T = TypeVar("T")
 
 logger = logging.getLogger("persona.access")
 
@@ -47,20 +42,7 @@ PRUNE_EVERY = 1000
 """Audit entries (and rate-limit hits) between two prunings, the first of a process included."""
 
 
-class AccessOperations:
-    if TYPE_CHECKING:
-        settings: Settings
-
-        async def _call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T: ...
-
-        async def _write(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T: ...
-
-        @property
-        def _repository(self) -> Repository: ...
-
-        @property
-        def _started(self) -> Parts: ...
-
+class AccessOperations(ServiceParts):
     _keys_exist = False
     _open_checked_at = float("-inf")
     _audit_writes = 0

@@ -4,38 +4,18 @@ reaching the started service only through ``_call`` and ``_started``."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from persona.privacy.preview import chosen, preview_records
 from persona.privacy.schemas import PrivacyPreview, PrivacyPreviewRequest
 from persona.runs.privacy import privacy_view
 from persona.schemas import Evidence, Experiment
+from persona.service_parts import ServiceParts
 from persona.sources import iter_evidence
 from persona.sources.roles import RoleAssigner
 from persona.storage.sources import experiment_text_column
 
-if TYPE_CHECKING:
-    from persona.runtime import Parts
-    from persona.settings import Settings
-    from persona.storage import Repository
 
-P = ParamSpec("P")
-T = TypeVar("T")
-
-
-class PrivacyOperations:
-    if TYPE_CHECKING:
-        settings: Settings
-
-        async def _call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T: ...
-
-        @property
-        def _repository(self) -> Repository: ...
-
-        @property
-        def _started(self) -> Parts: ...
-
+class PrivacyOperations(ServiceParts):
     async def preview_privacy(
         self, experiment_id: str, request: PrivacyPreviewRequest | None = None
     ) -> PrivacyPreview:

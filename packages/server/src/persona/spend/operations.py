@@ -7,12 +7,13 @@ through ``_call`` and ``_repository``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from persona.providers import build_provider
 from persona.runs.config import effective_config, require_known_provider
 from persona.schemas import Evidence, Experiment, GenerationOverrides, ResolvedConfig
+from persona.service_parts import ServiceParts
 from persona.sources import iter_evidence
 from persona.sources.roles import RoleAssigner
 from persona.spend.budgets import Budget, experiment_budget_name, spend_cap
@@ -22,22 +23,9 @@ from persona.storage.rows import RunSpend
 from persona.storage.sources import experiment_text_column
 from persona.storage.spend import reserved_spend
 
-if TYPE_CHECKING:
-    from persona.settings import Settings
-    from persona.storage import Repository
 
-P = ParamSpec("P")
-T = TypeVar("T")
-
-
-class SpendOperations:
+class SpendOperations(ServiceParts):
     if TYPE_CHECKING:
-        settings: Settings
-
-        async def _call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T: ...
-
-        @property
-        def _repository(self) -> Repository: ...
 
         async def get_experiment(self, experiment_id: str) -> Experiment: ...
 
