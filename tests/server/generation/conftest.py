@@ -4,8 +4,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from persona.generation.provider import GenerationResult
 from persona.providers._http import RetryPolicy
-from persona.providers.base import GenerationResult
 from persona.providers.openai import OpenAIProvider
 from persona.schemas import Evidence, GenerationConfig
 from persona.settings import Settings

@@ -11,9 +11,9 @@ import pytest
 import respx
 from persona.errors import ProviderError, ProviderNotConfiguredError
 from persona.generation.chunking import estimate_tokens
+from persona.generation.provider import GenerationResult
 from persona.providers import build_provider, require_configured
 from persona.providers._http import RetryPolicy
-from persona.providers.base import GenerationResult
 from persona.providers.pricing import cost_usd
 from persona.schemas import Evidence, GenerationConfig
 from persona.settings import Settings

@@ -516,7 +516,7 @@ def worker(
     ] = None,
 ) -> None:
     """Execute the runs queued in PostgreSQL until interrupted (needs the postgres extra)."""
-    from persona.runs.worker import configure_worker_logging, is_postgresql, run_worker
+    from persona.cli_worker import configure_worker_logging, is_postgresql, run_worker
     from persona.settings import Settings
 
     values: dict[str, object] = {

@@ -90,10 +90,11 @@ class PushOperations(ServiceParts):
         return await webhooks.create_webhook(self._call, self._repository, self.settings, body)
 
     async def list_webhooks(self) -> WebhookList:
-        return WebhookList(items=await self._call(self._repository.list_webhooks))
+        stored = await self._call(self._repository.list_webhooks)
+        return WebhookList(items=[webhooks.shown(item) for item in stored])
 
     async def get_webhook(self, webhook_id: str) -> Webhook:
-        return await self._call(self._repository.get_webhook, webhook_id)
+        return webhooks.shown(await self._call(self._repository.get_webhook, webhook_id))
 
     async def delete_webhook(self, webhook_id: str) -> None:
         await self._write(self._repository.delete_webhook, webhook_id)
@@ -106,7 +107,8 @@ class PushOperations(ServiceParts):
         self, webhook_id: str, *, limit: int = 50, cursor: str | None = None
     ) -> WebhookDeliveryPage:
         page = self._repository.list_deliveries
-        return await self._call(page, webhook_id, limit=limit, cursor=cursor)
+        stored = await self._call(page, webhook_id, limit=limit, cursor=cursor)
+        return webhooks.deliveries_shown(stored)
 
     async def redeliver_webhook_delivery(
         self, webhook_id: str, delivery_id: str
@@ -115,4 +117,4 @@ class PushOperations(ServiceParts):
         again = self._repository.redeliver
         delivery = await self._write(again, webhook_id, delivery_id, utcnow())
         self._started.sender.wake()
-        return delivery
+        return webhooks.delivery_shown(delivery)

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 from persona.errors import ProviderError
+from persona.generation.provider import GenerationResult
 from persona.providers._chat import ChatProvider
-from persona.providers.base import GenerationResult
 from persona.schemas import Evidence, GenerationConfig
 
 from tests.fakes.recorder import Recorded, Recorder

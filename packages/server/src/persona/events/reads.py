@@ -15,7 +15,6 @@ from persona.events.schemas import (
     RunEvent,
     RunEventPage,
     event_key,
-    parse_event_key,
     run_event,
 )
 from persona.events.streams import (
@@ -24,7 +23,7 @@ from persona.events.streams import (
     open_run_event_stream,
 )
 from persona.storage import Repository
-from persona.storage.events import StoredRunEvent
+from persona.storage.events import StoredRunEvent, parse_event_key
 
 
 async def list_run_events(

@@ -151,13 +151,6 @@ def event_key(event: RunEvent | StoredRunEvent) -> str:
     return f"{event.run_id}:{seq}"
 
 
-def parse_event_key(key: str) -> tuple[str, int] | None:
-    run_id, _, seq = key.rpartition(":")
-    if not run_id or not seq.isdigit() or len(seq) > 12:
-        return None
-    return run_id, int(seq)
-
-
 class StreamTicket(OutputModel):
     """A credential for one event stream, for a browser's EventSource (which cannot send
     an Authorization header)."""

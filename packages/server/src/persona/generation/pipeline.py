@@ -46,7 +46,7 @@ from persona.generation.prompt import (
     render_note,
     repair_prompt,
 )
-from persona.providers.base import ProgressCallback
+from persona.generation.provider import ProgressCallback
 from persona.schemas import Evidence, PersonaContent, Usage
 
 T = TypeVar("T")

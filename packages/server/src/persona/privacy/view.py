@@ -19,7 +19,6 @@ from typing import Any
 from persona.generation.grounding import EvidenceIndex, ground, quote_spans
 from persona.privacy.detectors import KINDS, Detector, Kind, greeted_names
 from persona.privacy.pseudonyms import Pseudonym, Pseudonyms, Restorer
-from persona.runs.working_set import read_working_set
 from persona.schemas import (
     Evidence,
     Insight,
@@ -28,6 +27,7 @@ from persona.schemas import (
     PrivacyReport,
     Quote,
 )
+from persona.sources.working_set import read_working_set
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +228,7 @@ class PrivacyView:
     ) -> PrivacyView:
         masker = _Masker(detector, pseudonyms)
         # As large as the evidence read, and as free of cycles: created as a read is (see
-        # persona.runs.working_set), without the collector's passes over it.
+        # persona.sources.working_set), without the collector's passes over it.
         pairs = read_working_set(masker.record(item) for item in evidence)
         sent = [changed for changed, _ in pairs]
         masks = {

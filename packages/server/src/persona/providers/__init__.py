@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from persona.errors import ProviderNotConfiguredError
-from persona.providers.base import GenerationResult, ProgressCallback, Provider
+from persona.generation.provider import GenerationResult, ProgressCallback, Provider
 from persona.schemas import ProviderInfo, ProviderName
 from persona.settings import Settings
 

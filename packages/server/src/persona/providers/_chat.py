@@ -24,10 +24,10 @@ from persona.errors import ProviderError, ProviderNotConfiguredError
 from persona.generation.chunking import TokenBudget, output_tokens_for
 from persona.generation.pipeline import Completion, LLMGeneration
 from persona.generation.prompt import ChatPrompt
+from persona.generation.provider import GenerationResult, ProgressCallback
 from persona.providers import ProviderSpec, provider_spec
 from persona.providers._http import JsonApi, RetryPolicy
 from persona.providers._streaming import StreamedReply, TokensReceived
-from persona.providers.base import GenerationResult, ProgressCallback
 from persona.providers.pricing import context_window, cost_usd, max_output_tokens
 from persona.schemas import Evidence, GenerationConfig, Usage
 from persona.settings import Settings

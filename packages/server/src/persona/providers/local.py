@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from persona.generation.local.synthesizer import synthesize
-from persona.providers.base import GenerationResult, ProgressCallback
+from persona.generation.provider import GenerationResult, ProgressCallback
 from persona.schemas import Evidence, GenerationConfig, Usage
 
 

@@ -21,11 +21,11 @@ from typing import Any, TextIO
 from persona.errors import PersonaError
 from persona.providers.local import LocalProvider
 from persona.runs.offload import ChildJob, ChildResult, EvidenceRead
-from persona.runs.working_set import read_working_set, run_holding_working_set
 from persona.schemas import Evidence
 from persona.sources import iter_evidence
 from persona.sources.digest import evidence_digest
 from persona.sources.roles import RoleAssigner
+from persona.sources.working_set import read_working_set, run_holding_working_set
 
 NICENESS = 10
 """How much lower than the server's this process's CPU priority is: where runs outnumber

@@ -44,12 +44,12 @@ from persona.runs.offload import (
 )
 from persona.runs.privacy import privacy_view
 from persona.runs.progress import ProgressReporter, Superseded, mark_retrieved
-from persona.runs.working_set import read_working_set, run_holding_working_set
 from persona.schemas import Evidence, PersonaContent, RunDetail, RunError, Usage
 from persona.settings import Settings
 from persona.sources import cached_evidence, iter_evidence
 from persona.sources.digest import checked_against, evidence_digest
 from persona.sources.roles import RoleAssigner
+from persona.sources.working_set import read_working_set, run_holding_working_set
 from persona.storage import ClaimedRun, Repository
 from persona.storage.faults import RetryPolicy
 from persona.storage.write_queue import WriteQueue

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from persona.errors import PersonaError, SourceError
-from persona.providers.base import ProgressCallback
+from persona.generation.provider import ProgressCallback
 from persona.schemas import GenerationConfig, PersonaContent, Usage
 from persona.settings import Settings
 from persona.sources.paths import plan_sources

@@ -87,3 +87,11 @@ def event_heads(
         for run_id, seq in rows:
             heads[run_id] = seq
     return heads
+
+
+def parse_event_key(key: str) -> tuple[str, int] | None:
+    """(run id, event number) from an event's key, ``{run_id}:{event id}``; None if not one."""
+    run_id, _, seq = key.rpartition(":")
+    if not run_id or not seq.isdigit() or len(seq) > 12:
+        return None
+    return run_id, int(seq)

@@ -15,21 +15,53 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from persona.errors import NotFoundError
-from persona.events.schemas import parse_event_key
 from persona.storage import queries
 from persona.storage.cursor import PositionCursor
-from persona.storage.events import StoredRunEvent
+from persona.storage.events import StoredRunEvent, parse_event_key
 from persona.storage.models import WebhookDeliveryRow, WebhookEventTypeRow, WebhookRow
 from persona.storage.rows import StoreBase, check_limit
-from persona.webhooks.schemas import (
-    Webhook,
-    WebhookDelivery,
-    WebhookDeliveryPage,
-    WebhookWithSecret,
-)
 
 DeliveryKey = tuple[str, str, int]
 """(webhook id, run id, event number)."""
+
+
+@dataclass(frozen=True)
+class StoredWebhook:
+    """A webhook as stored; ``secret`` is set only by the calls that create or rotate it."""
+
+    id: str
+    url: str
+    events: list[str]
+    description: str | None
+    enabled: bool
+    disabled_reason: str | None
+    created_at: datetime
+    secret: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredDelivery:
+    """One delivery's state; ``id`` is its event's key, ``{run_id}:{event id}``."""
+
+    id: str
+    webhook_id: str
+    event_type: str
+    run_id: str
+    event_id: int
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    response_status: int | None
+    error: str | None
+    duration_ms: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class StoredDeliveryPage:
+    items: list[StoredDelivery]
+    next_cursor: str | None
 
 
 @dataclass(frozen=True)
@@ -53,7 +85,7 @@ class WebhookStore(StoreBase):
         description: str | None,
         secret: str,
         now: datetime,
-    ) -> WebhookWithSecret:
+    ) -> StoredWebhook:
         with self.db.write() as session:
             row = WebhookRow(
                 id=webhook_id,
@@ -71,18 +103,18 @@ class WebhookStore(StoreBase):
                 for event_type in types
             )
             session.flush()
-            return WebhookWithSecret(**_webhook(row, types), secret=secret)
+            return _webhook(row, types, secret)
 
-    def list_webhooks(self) -> list[Webhook]:
+    def list_webhooks(self) -> list[StoredWebhook]:
         with self.db.read() as session:
             rows = session.scalars(select(WebhookRow).order_by(WebhookRow.created_at)).all()
             types = _event_types(session, [row.id for row in rows])
-            return [Webhook(**_webhook(row, types.get(row.id, []))) for row in rows]
+            return [_webhook(row, types.get(row.id, [])) for row in rows]
 
-    def get_webhook(self, webhook_id: str) -> Webhook:
+    def get_webhook(self, webhook_id: str) -> StoredWebhook:
         with self.db.read() as session:
             row = _webhook_row(session, webhook_id)
-            return Webhook(**_webhook(row, _event_types(session, [webhook_id]).get(row.id, [])))
+            return _webhook(row, _event_types(session, [webhook_id]).get(row.id, []))
 
     def delete_webhook(self, webhook_id: str) -> None:
         with self.db.write() as session:
@@ -93,7 +125,7 @@ class WebhookStore(StoreBase):
 
     def rotate_webhook_secret(
         self, webhook_id: str, secret: str, now: datetime, overlap: timedelta
-    ) -> WebhookWithSecret:
+    ) -> StoredWebhook:
         """A new secret; the current one keeps signing too for ``overlap``, and so does every
         earlier one still inside its own grace period (a second rotation drops none)."""
         with self.db.write() as session:
@@ -103,11 +135,11 @@ class WebhookStore(StoreBase):
             row.secret = secret
             session.flush()
             types = _event_types(session, [webhook_id]).get(row.id, [])
-            return WebhookWithSecret(**_webhook(row, types), secret=secret)
+            return _webhook(row, types, secret)
 
     def list_deliveries(
         self, webhook_id: str, *, limit: int = 50, cursor: str | None = None
-    ) -> WebhookDeliveryPage:
+    ) -> StoredDeliveryPage:
         """The webhook's deliveries, newest first."""
         check_limit(limit)
         start = PositionCursor.decode(cursor, kind="deliveries").position if cursor else 0
@@ -127,9 +159,9 @@ class WebhookStore(StoreBase):
         items = [_delivery(row) for row in rows[:limit]]
         more = len(rows) > limit
         next_cursor = PositionCursor("deliveries", start + limit).encode() if more else None
-        return WebhookDeliveryPage(items=items, next_cursor=next_cursor)
+        return StoredDeliveryPage(items=items, next_cursor=next_cursor)
 
-    def redeliver(self, webhook_id: str, delivery_id: str, now: datetime) -> WebhookDelivery:
+    def redeliver(self, webhook_id: str, delivery_id: str, now: datetime) -> StoredDelivery:
         """Send the delivery again as soon as a sender is free, whatever its state."""
         with self.db.write() as session:
             row = _delivery_row(session, webhook_id, delivery_id)
@@ -241,20 +273,21 @@ def _event_types(session: Any, webhook_ids: list[str]) -> dict[str, list[str]]:
     return types
 
 
-def _webhook(row: WebhookRow, events: list[str]) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "url": row.url,
-        "events": events,
-        "description": row.description,
-        "enabled": row.enabled,
-        "disabled_reason": row.disabled_reason,
-        "created_at": row.created_at,
-    }
+def _webhook(row: WebhookRow, events: list[str], secret: str | None = None) -> StoredWebhook:
+    return StoredWebhook(
+        id=row.id,
+        url=row.url,
+        events=events,
+        description=row.description,
+        enabled=row.enabled,
+        disabled_reason=row.disabled_reason,
+        created_at=row.created_at,
+        secret=secret,
+    )
 
 
-def _delivery(row: WebhookDeliveryRow) -> WebhookDelivery:
-    return WebhookDelivery(
+def _delivery(row: WebhookDeliveryRow) -> StoredDelivery:
+    return StoredDelivery(
         id=f"{row.run_id}:{row.seq}",
         webhook_id=row.webhook_id,
         event_type=row.event_type,

@@ -34,7 +34,7 @@ from persona.generation.local.sections import SECTIONS
 from persona.generation.local.segments import Segment, segment_participants
 from persona.generation.local.summary import summarize
 from persona.generation.local.vectors import Vectors, vectorise
-from persona.providers.base import ProgressCallback
+from persona.generation.provider import ProgressCallback
 from persona.schemas import Evidence, PersonaContent
 from persona.sources.columns import find_column
 

@@ -8,8 +8,8 @@ import weakref
 from collections.abc import Iterator
 
 import pytest
-from persona.runs import working_set
-from persona.runs.working_set import read_working_set, run_holding_working_set
+from persona.sources import working_set
+from persona.sources.working_set import read_working_set, run_holding_working_set
 
 LARGE = 50
 

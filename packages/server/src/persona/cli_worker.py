@@ -19,7 +19,7 @@ from pathlib import Path
 from persona.service import PersonaService
 from persona.settings import Settings
 
-logger = logging.getLogger("persona.runs.worker")
+logger = logging.getLogger("persona.cli_worker")
 
 LIVENESS_INTERVAL = 5.0
 """Seconds between two touches of the health file."""
