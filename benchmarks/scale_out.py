@@ -68,7 +68,9 @@ Every run of every measurement succeeded once. Reading them:
 - Found and fixed on the way (they made runs fail or slowed workers down as the backlog
   grew): deadlocks between workers' batched writes and the take-over of unheld runs, two
   workers storing one evidence snapshot at once, and every worker re-deferring every queued
-  run every 2 s.
+  run every 2 s. Searching every queued run for lost jobs on every tick, rather than as often
+  as leases are renewed, cost each worker about a tenth of its CPU with a backlog of 1,000
+  runs (``ProcrastinateDispatcher.recover``).
 """
 
 from __future__ import annotations

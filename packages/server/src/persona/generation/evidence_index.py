@@ -4,8 +4,8 @@ A quote is usually in the evidence it cites, and checking that needs no index. T
 for the others: it is built on first use, from the normalised text of every record, as an
 inverted index from word to the records holding it. A quote is looked for only in the records
 holding its rarest word, and a near-verbatim quote is compared (with rapidfuzz) only with the
-few records sharing most of its rare words, so a quote costs about the same in a run of 100
-records as in one of 100,000.
+few records sharing most of its rare words, so what a quote costs does not grow with the
+number of records.
 """
 
 from __future__ import annotations
@@ -45,13 +45,15 @@ CACHED_INDEXES = 2
 CACHED_RECORDS = 20_000
 """Evidence larger than this gets an index of its own, not kept: a kept index holds its
 records, its normalised texts and its word index until two later runs replace it, which for a
-large source is hundreds of MB held after its run has ended. Many runs over the same large
-evidence at once are rare; each then builds its word index only if a quote needs it."""
+large source is memory on the order of the source itself, held after its run has ended. Many
+runs over the same large evidence at once are rare; each then builds its word index only if a
+quote needs it."""
 
 _NON_SPACE = re.compile(r"\S+")
 _SEPARATORS = str.maketrans(dict.fromkeys(string.punctuation.replace("_", ""), " "))
 """A word is a run of characters that are neither white space nor ASCII punctuation (a
-translate and a split: several times faster than a regular expression's word matches)."""
+translate and a split make the words at once, where a regular expression's word matches
+make a match object per word)."""
 
 _normalized_text: IdentityMemo[Evidence, str] = IdentityMemo(lambda item: normalize(item.text))
 """The cited records' text, normalised once per (shared, cached) Evidence object rather than

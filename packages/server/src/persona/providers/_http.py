@@ -2,9 +2,9 @@
 
 Each provider talks through one ``httpx.AsyncClient`` whose transport is aiohttp's connection
 pool (``httpx_aiohttp``, as the OpenAI and Anthropic SDKs offer for high concurrency): with
-many requests in flight, httpcore's pool costs several times aiohttp's CPU per request
-(benchmarks/concurrent_runs.py), and a run's requests share the event loop with every other
-run.
+many requests in flight, httpcore's pool spends more CPU per request than aiohttp's
+(benchmarks/concurrent_runs.py has the figures), and a run's requests share the event loop
+with every other run.
 
 Status handling, the same for every provider (``persona.providers._classify`` decides):
 

@@ -59,7 +59,8 @@ logger = logging.getLogger("persona.runs.executor")
 CACHED_SOURCES_BYTES = 256 * 1024
 CACHED_SOURCES_FILES = 16
 """Sources up to this size are looked up in the source cache on the event loop (reading and
-hashing them takes well under a millisecond) instead of in a worker thread."""
+hashing them takes less than the hop to a worker thread and back) instead of in a worker
+thread."""
 MAX_SHARED_READS = 64
 """Sets of sources whose last read is kept for runs to share (the oldest goes first)."""
 INTERRUPT_RETRY = RetryPolicy(seconds=5.0)

@@ -3,15 +3,16 @@
 Why: the offline synthesizer is CPU work from end to end. Over a large source, parsing the
 file, building the corpus and clustering its participants take seconds, much of it in calls
 that hold the interpreter lock (a worker thread does not keep the event loop free), and they
-grow the heap by several times the source's size, which the process keeps, fragmented, long
-after the run ended. So a run of the ``local`` provider whose sources total at least
-``settings.local_subprocess_min_bytes`` runs ``python -m persona.runs.child``: the child reads
-the sources, synthesises and grounds the personas exactly as the provider does in-process,
-reports its stages, prints the personas and exits, returning all of its memory. As soon as
-the child has read the sources it names the digest of their evidence, and the runner stores
-the evidence snapshot while the child synthesises, by reading the sources once more, in
-chunks (never a list of every record), checking the digest: a source edited in between fails
-the run (``source_changed``) rather than pairing personas with other evidence.
+grow the heap by a multiple of the source's size (benchmarks/large_sources.py), which the
+process keeps, fragmented, long after the run ended. So a run of the ``local`` provider whose
+sources total at least ``settings.local_subprocess_min_bytes`` runs ``python -m
+persona.runs.child``: the child reads the sources, synthesises and grounds the personas exactly
+as the provider does in-process, reports its stages, prints the personas and exits, returning
+all of its memory. As soon as the child has read the sources it names the digest of their
+evidence, and the runner stores the evidence snapshot while the child synthesises, by reading
+the sources once more, in chunks (never a list of every record), checking the digest: a source
+edited in between fails the run (``source_changed``) rather than pairing personas with other
+evidence.
 
 The protocol is JSON: one :class:`ChildJob` on the child's stdin; on its stdout, one JSON line
 per progress report (``{"progress": 0.3, "stage": "vectorising"}``), one

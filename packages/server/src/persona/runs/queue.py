@@ -274,8 +274,8 @@ class ProcrastinateDispatcher(LocalDispatcher):
     async def recover(self) -> list[str]:
         """Re-defer the runs of jobs whose worker died (seen by its heartbeat, well before
         its leases lapse) on every tick; the runs no live process holds only as often as
-        leases are renewed. (That search reads every queued run: on every tick, with a
-        backlog of 1,000 runs, it cost each worker about a tenth of its CPU.)"""
+        leases are renewed. (That search reads every queued run: on every tick, it would cost
+        each worker CPU in proportion to the backlog; benchmarks/scale_out.py.)"""
         await self._retry_stalled_jobs()
         now = asyncio.get_running_loop().time()
         if now < self._next_take_over:

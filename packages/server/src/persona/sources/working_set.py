@@ -4,9 +4,9 @@ every other request.
 A run over a large source holds hundreds of thousands of Evidence records, each two objects
 the collector tracks (the model and its ``__dict__``). While they are created, the collector's
 full passes (due whenever the objects that survived grow by a quarter) scan all of them and
-every other object of the process, with the interpreter lock held: a 10 MB CSV gave two full
-passes of 120 and 510 ms during its parse, and while four 40 MB runs read and clustered at once
-``/health`` answered with a p99 of 200 to 340 ms (benchmarks/large_sources.py).
+every other object of the process, with the interpreter lock held: each pass grows with the
+records already read, so a large read stalls every request of the process while it runs
+(benchmarks/large_sources.py gives the figures).
 
 Evidence records never form reference cycles: reference counting frees them the moment
 their run drops them, so the collector has nothing to find among them. Hence, past
@@ -29,8 +29,9 @@ from typing import TypeVar
 T = TypeVar("T")
 
 LARGE_WORKING_SET = 20_000
-"""Records from which a read pauses the collector and its result is frozen: about a 4 MB
-CSV, whose full passes begin to take tens of milliseconds; smaller reads are left alone."""
+"""Records from which a read pauses the collector and its result is frozen: a source from
+which the full passes begin to stall requests (a few MB of CSV); smaller reads are left
+alone."""
 
 _lock = threading.Lock()
 _runs = 0

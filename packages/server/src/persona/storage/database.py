@@ -156,8 +156,8 @@ class Database:
         """Like ``write()``, a Core connection instead of an ORM session.
 
         For the runs' frequent small writes: a session executing even a Core statement
-        costs several times what the statement does. Inside ``write_together`` it is the
-        batch's connection (``WriteBatch``)."""
+        adds its unit-of-work bookkeeping, which outweighs a statement this small. Inside
+        ``write_together`` it is the batch's connection (``WriteBatch``)."""
         batch = self._open.batch
         if batch is not None and batch.as_one:
             yield batch.connection
@@ -288,11 +288,11 @@ class Database:
     def instant_reader(self) -> sqlite3.Connection:
         """This thread's own read-only connection that never waits for a lock.
 
-        In WAL mode a reader does not wait for writers, so a short read here costs tens of
-        microseconds, less than a hop to a worker thread: an event loop may read on its own
-        thread. Raises ReadWouldWait when the database is not a WAL-mode SQLite file; a
-        statement that meets a lock raises ``sqlite3.OperationalError`` at once (busy
-        timeout 0) instead of blocking the caller.
+        In WAL mode a reader does not wait for writers, so a short read here costs less than
+        the hop to a worker thread and back: an event loop may read on its own thread.
+        Raises ReadWouldWait when the database is not a WAL-mode SQLite file; a statement
+        that meets a lock raises ``sqlite3.OperationalError`` at once (busy timeout 0)
+        instead of blocking the caller.
         """
         connection = self._instant.connection
         if connection is not None:

@@ -208,7 +208,7 @@ class RunStore(StoreBase):
         return _run(row, [])
 
     # The runner's writes below are Core statements built once, on a plain connection: an
-    # ORM session costs several times the statement for writes this small and this frequent.
+    # ORM session's bookkeeping outweighs the statement for writes this small and this frequent.
 
     def claim_run(
         self, run_id: str, *, owner: str | None = None, lease_seconds: float = 0.0
