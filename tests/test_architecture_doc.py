@@ -10,6 +10,7 @@ the repository's root.
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,26 @@ def test_the_reading_finds_a_missing_path_and_an_unnamed_package() -> None:
     dropped = "\n".join(line for line in doc.splitlines() if not line.startswith("  webhooks/ "))
     assert PACKAGE / "webhooks" not in layout_paths(dropped)
     assert PACKAGE / "webhooks" in layout_paths(doc)
+
+
+def contract_modules() -> set[str]:
+    """The modules of the import contract's layers, as the document writes them."""
+    config = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    (contract,) = config["tool"]["importlinter"]["contracts"]
+    assert "ignore_imports" not in contract, "the layers contract lists no exceptions"
+    names = set()
+    for layer in contract["layers"]:
+        for module in re.split(r"\s*[|:]\s*", layer):
+            path = PACKAGE.parent / module.replace(".", "/")
+            names.add(
+                module.removeprefix("persona.").replace(".", "/")
+                + ("/" if path.is_dir() else ".py")
+            )
+    return names
+
+
+def test_the_layers_table_is_the_import_contract(text: str) -> None:
+    table = text.split("## Layers", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line]
+    in_doc = {name for row in rows[1:] for name in re.findall(r"`([\w/]+(?:\.py|/))`", row)}
+    assert in_doc == contract_modules()
