@@ -17,8 +17,9 @@ if TYPE_CHECKING:
 
 ItemT = TypeVar("ItemT")
 ItemT_co = TypeVar("ItemT_co", covariant=True)
-AfterT = TypeVar("AfterT", str, int)
-AfterT_co = TypeVar("AfterT_co", str, int, covariant=True)
+AtT = TypeVar("AtT", str, int)
+AtT_co = TypeVar("AtT_co", str, int, covariant=True)
+PageT = TypeVar("PageT")
 
 
 class Listing(Protocol[ItemT_co]):
@@ -28,66 +29,71 @@ class Listing(Protocol[ItemT_co]):
     def items(self) -> Sequence[ItemT_co]: ...
 
 
-class EventPage(Protocol[ItemT_co, AfterT_co]):
+class EventPage(Protocol[ItemT_co, AtT_co]):
     """A page of events: ``{items, next_after}``, the event to resume after."""
 
     @property
     def items(self) -> Sequence[ItemT_co]: ...
 
     @property
-    def next_after(self) -> AfterT_co | None: ...
+    def next_after(self) -> AtT_co | None: ...
+
+
+def _follow(
+    fetch: Callable[[AtT | None], PageT], resume: Callable[[PageT], AtT | None]
+) -> Iterator[PageT]:
+    """Every page, from the first, each fetched at where ``resume`` says the last one ends."""
+    at: AtT | None = None
+    while True:
+        page = fetch(at)
+        yield page
+        at = resume(page)
+        if at is None:
+            return
+
+
+async def _afollow(
+    fetch: Callable[[AtT | None], Awaitable[PageT]], resume: Callable[[PageT], AtT | None]
+) -> AsyncIterator[PageT]:
+    at: AtT | None = None
+    while True:
+        page = await fetch(at)
+        yield page
+        at = resume(page)
+        if at is None:
+            return
 
 
 def _paginate(fetch: Callable[[str | None], Page[ItemT]]) -> Iterator[ItemT]:
     """Every item of every page, following ``next_cursor`` until the last page."""
-    cursor: str | None = None
-    while True:
-        page = fetch(cursor)
+    for page in _follow(fetch, lambda page: page.next_cursor):
         yield from page.items
-        if page.next_cursor is None:
-            return
-        cursor = page.next_cursor
 
 
-def _paginate_after(fetch: Callable[[AfterT | None], EventPage[ItemT, AfterT]]) -> Iterator[ItemT]:
+async def _apaginate(fetch: Callable[[str | None], Awaitable[Page[ItemT]]]) -> AsyncIterator[ItemT]:
+    async for page in _afollow(fetch, lambda page: page.next_cursor):
+        for item in page.items:
+            yield item
+
+
+def _paginate_after(fetch: Callable[[AtT | None], EventPage[ItemT, AtT]]) -> Iterator[ItemT]:
     """Every event of every page, following ``next_after`` until the last page."""
-    after: AfterT | None = None
-    while True:
-        page = fetch(after)
+    for page in _follow(fetch, lambda page: page.next_after):
         yield from page.items
-        if page.next_after is None:
-            return
-        after = page.next_after
 
 
 async def _apaginate_after(
-    fetch: Callable[[AfterT | None], Awaitable[EventPage[ItemT, AfterT]]],
+    fetch: Callable[[AtT | None], Awaitable[EventPage[ItemT, AtT]]],
 ) -> AsyncIterator[ItemT]:
-    after: AfterT | None = None
-    while True:
-        page = await fetch(after)
+    async for page in _afollow(fetch, lambda page: page.next_after):
         for item in page.items:
             yield item
-        if page.next_after is None:
-            return
-        after = page.next_after
 
 
 async def _aitems(listing: Awaitable[Listing[ItemT]]) -> AsyncIterator[ItemT]:
     """The items of a list answer that comes in one page."""
     for item in (await listing).items:
         yield item
-
-
-async def _apaginate(fetch: Callable[[str | None], Awaitable[Page[ItemT]]]) -> AsyncIterator[ItemT]:
-    cursor: str | None = None
-    while True:
-        page = await fetch(cursor)
-        for item in page.items:
-            yield item
-        if page.next_cursor is None:
-            return
-        cursor = page.next_cursor
 
 
 class _Resource:
