@@ -115,11 +115,11 @@ def test_sync_create_generate_wait_and_read(make_app: AppFactory) -> None:
         assert [r.id for r in client.runs.iter(experiment.id, page_size=1)] == [run.id]
         paged = [p.id for p in client.personas.iter(experiment.id, page_size=2)]
         assert sorted(paged) == sorted(finished.persona_ids)
-        events = client.runs.events(experiment.id, run.id).items
+        events = client.runs.list_events(experiment.id, run.id).items
         assert [e.type for e in events[:2]] == ["run.queued", "run.started"]
         assert events[-1].type == "run.succeeded"
         assert events[-1].data.persona_ids == finished.persona_ids
-        after = client.runs.events(experiment.id, run.id, after=1, limit=1)
+        after = client.runs.list_events(experiment.id, run.id, after=1, limit=1)
         assert [e.id for e in after.items] == [2] and after.next_after == 2
 
 
@@ -134,11 +134,13 @@ def test_sync_follows_a_persona_to_its_sources(make_app: AppFactory) -> None:
         )
         persona = second.personas[0]
 
-        cited = list(client.personas.evidence(persona.id, page_size=3))
-        everything = list(client.runs.evidence(experiment.id, second.id, page_size=7))
-        some = list(client.runs.evidence(experiment.id, second.id, ids=persona.evidence_ids[:2]))
-        one = list(client.runs.evidence(experiment.id, second.id, ids=persona.evidence_ids[0]))
-        of_p01 = client.runs.evidence_page(experiment.id, second.id, participant="P01")
+        cited = list(client.personas.iter_evidence(persona.id, page_size=3))
+        everything = list(client.runs.iter_evidence(experiment.id, second.id, page_size=7))
+        some = list(
+            client.runs.iter_evidence(experiment.id, second.id, ids=persona.evidence_ids[:2])
+        )
+        one = list(client.runs.iter_evidence(experiment.id, second.id, ids=persona.evidence_ids[0]))
+        of_p01 = client.runs.list_evidence(experiment.id, second.id, participant="P01")
         latest = client.personas.list(experiment.id, latest=True).items
         of_first = list(client.personas.iter(experiment.id, run_id=first.id, page_size=1))
 
@@ -329,7 +331,7 @@ async def test_async_create_generate_wait_and_read(make_app: AppFactory) -> None
         assert persona.title in await client.personas.html(persona.id)
         assert [p.id async for p in client.personas.iter(experiment.id, page_size=1)] != []
         assert [r.id async for r in client.runs.iter(experiment.id)] == [run.id]
-        events = (await client.runs.events(experiment.id, run.id)).items
+        events = (await client.runs.list_events(experiment.id, run.id)).items
         assert [e.type for e in events][:: len(events) - 1] == ["run.queued", "run.succeeded"]
         providers = await client.providers.list()
         assert "local" in {p.name for p in providers if p.configured}
@@ -342,14 +344,14 @@ async def test_async_follows_a_persona_to_its_sources(make_app: AppFactory) -> N
         finished = await client.runs.wait(run, timeout=RUN_TIMEOUT, poll_interval=POLL)
         persona = finished.personas[0]
 
-        cited = [r async for r in client.personas.evidence(persona.id, page_size=2)]
+        cited = [r async for r in client.personas.iter_evidence(persona.id, page_size=2)]
         matching = [
             r
-            async for r in client.runs.evidence(
+            async for r in client.runs.iter_evidence(
                 experiment.id, run.id, q="SUBSCRIPTION", page_size=2
             )
         ]
-        page = await client.runs.evidence_page(experiment.id, run.id, limit=1)
+        page = await client.runs.list_evidence(experiment.id, run.id, limit=1)
         latest = await client.personas.list(experiment.id, latest=True)
 
     assert [record.id for record in cited] == persona.evidence_ids

@@ -37,10 +37,14 @@ def test_a_webhook_receives_signed_typed_events_and_shows_its_deliveries(
             pc.verify_webhook(delivery.body, delivery.headers, rotated.secret)
 
         deadline = time.monotonic() + RUN_TIMEOUT
-        while (page := client.webhooks.deliveries(hook.id)).items[0].status == "pending":
+        while (page := client.webhooks.list_deliveries(hook.id)).items[0].status == "pending":
             assert time.monotonic() < deadline
             time.sleep(0.05)
         assert (page.items[0].id, page.items[0].status) == (f"{run.id}:{event.id}", "succeeded")
+        assert [d.id for d in client.webhooks.iter_deliveries(hook.id, page_size=1)] == [
+            page.items[0].id
+        ]
+        assert [h.id for h in client.webhooks.iter()] == [hook.id]
         again = client.webhooks.redeliver(hook.id, page.items[0].id)
         assert again.status == "pending"
         client.webhooks.delete(hook.id)

@@ -369,7 +369,9 @@ def test_the_evidence_examples_find_records(server: ServerProcess) -> None:
     run = client.runs.wait(client.runs.start(experiment.id, provider="local"), timeout=120)
 
     for participant, words in (curl_filter, python_filter):
-        found = list(client.runs.evidence(experiment.id, run.id, participant=participant, q=words))
+        found = list(
+            client.runs.iter_evidence(experiment.id, run.id, participant=participant, q=words)
+        )
         assert found, (participant, words)
         assert all(record.participant == participant for record in found)
         assert all(words in record.text.lower() for record in found)

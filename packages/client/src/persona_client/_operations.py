@@ -27,6 +27,7 @@ from persona_client.models import (
     CitedEvidencePage,
     EvidencePage,
     Experiment,
+    ExperimentEventPage,
     ExperimentPage,
     ExperimentSourceList,
     GenerationConfig,
@@ -130,6 +131,7 @@ _run_estimate = _json_parser(TypeAdapter(RunEstimate), "a RunEstimate")
 _run_detail = _json_parser(TypeAdapter(RunDetail), "a RunDetail")
 _run_page = _json_parser(TypeAdapter(RunPage), "a RunPage")
 _run_event_page = _json_parser(TypeAdapter(RunEventPage), "a RunEventPage")
+_experiment_event_page = _json_parser(TypeAdapter(ExperimentEventPage), "an ExperimentEventPage")
 _persona = _json_parser(TypeAdapter(Persona), "a Persona")
 _persona_page = _json_parser(TypeAdapter(PersonaPage), "a PersonaPage")
 _evidence_page = _json_parser(TypeAdapter(EvidencePage), "an EvidencePage")
@@ -289,16 +291,29 @@ def get_run(experiment_id: str, run_id: str) -> Operation[RunDetail]:
     return Operation("GET", _run_path(experiment_id, run_id), _run_detail, replayable=True)
 
 
-def list_run_events(
-    experiment_id: str, run_id: str, *, after: int | None, limit: int | None
-) -> Operation[RunEventPage]:
+def _event_params(after: str | int | None, limit: int | None) -> Params | None:
     params: Params = {}
     if after is not None:
         params["after"] = after
     if limit is not None:
         params["limit"] = limit
+    return params or None
+
+
+def list_run_events(
+    experiment_id: str, run_id: str, *, after: int | None, limit: int | None
+) -> Operation[RunEventPage]:
     path = _run_path(experiment_id, run_id) + "/events"
-    return Operation("GET", path, _run_event_page, replayable=True, params=params or None)
+    params = _event_params(after, limit)
+    return Operation("GET", path, _run_event_page, replayable=True, params=params)
+
+
+def list_experiment_events(
+    experiment_id: str, *, after: str | None, limit: int | None
+) -> Operation[ExperimentEventPage]:
+    path = f"/experiments/{_segment(experiment_id, 'experiment_id')}/events"
+    params = _event_params(after, limit)
+    return Operation("GET", path, _experiment_event_page, replayable=True, params=params)
 
 
 def stream_run_events(experiment_id: str, run_id: str) -> Operation[RunEventPage]:

@@ -1,46 +1,119 @@
-"""``SyncPersonaService``: the SDK facade for scripts, blocking."""
+"""``SyncPersonaService``: the SDK facade for scripts, blocking.
+
+Each public method of ``PersonaService`` appears here under the same name and parameters,
+made by wrapping the coroutine (or iterator) of the async service, so the two cannot drift:
+``tests/server/test_sync_service.py`` checks that they match one to one.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import threading
-from collections.abc import Coroutine, Sequence
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from persona.privacy.schemas import PrivacyPreview, PrivacyPreviewRequest
-from persona.schemas import (
-    CitedEvidencePage,
-    Evidence,
-    EvidencePage,
-    Experiment,
-    ExperimentCreate,
-    ExperimentPage,
-    ExperimentSourceList,
-    GenerationOverrides,
-    Health,
-    Persona,
-    PersonaPage,
-    ProviderInfo,
-    Run,
-    RunDetail,
-    RunPage,
-    RunStatus,
-)
-from persona.service import PersonaService, StartedRun
+from persona.access.limits import RatePolicies
+from persona.service import PersonaService
 from persona.settings import Settings
-from persona.sources.uploads import UploadedFile
-from persona.spend.budgets import Budget
-from persona.spend.schemas import RunEstimate
-from persona.storage.evidence import NO_FILTER, EvidenceFilter
 
+P = ParamSpec("P")
 T = TypeVar("T")
+
+Method = Callable[Concatenate[PersonaService, P], T]
+Blocking = Callable[Concatenate["SyncPersonaService", P], T]
+
+
+def _blocking(method: Method[P, Coroutine[Any, Any, T]]) -> Blocking[P, T]:
+    """The async ``method``, blocking until its coroutine has finished on the service's loop."""
+
+    @functools.wraps(method)
+    def call(self: SyncPersonaService, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return self._run(method(self._service, *args, **kwargs))
+
+    return call
+
+
+def _on_loop(method: Method[P, T]) -> Blocking[P, T]:
+    """A plain method of the service, called on the service's loop thread: the state it
+    reads and changes belongs to that loop."""
+
+    @functools.wraps(method)
+    def call(self: SyncPersonaService, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        async def now() -> T:
+            return method(self._service, *args, **kwargs)
+
+        return self._run(now())
+
+    return call
+
+
+def _blocking_stream(
+    method: Method[P, Coroutine[Any, Any, AsyncIterator[T]]],
+) -> Blocking[P, BlockingStream[T]]:
+    """The async stream ``method``, as an iterator whose items are awaited on the loop."""
+
+    @functools.wraps(method)
+    def call(self: SyncPersonaService, /, *args: P.args, **kwargs: P.kwargs) -> BlockingStream[T]:
+        return BlockingStream(self, self._run(method(self._service, *args, **kwargs)))
+
+    returns = inspect.signature(method).return_annotation
+    item = str(returns).partition("[")[2].rstrip("]")
+    call.__signature__ = inspect.signature(method).replace(  # type: ignore[attr-defined]
+        return_annotation=f"BlockingStream[{item}]"
+    )
+    return call
+
+
+class BlockingStream(Iterator[T]):
+    """An event stream of ``SyncPersonaService``: iterating blocks until the next item.
+    Close it (``close()`` or a ``with`` block) to stop early and release what it holds;
+    ``nothing_follows`` is as on the async stream."""
+
+    def __init__(self, owner: SyncPersonaService, stream: AsyncIterator[T]) -> None:
+        self._owner = owner
+        self._stream = stream
+        self._closed = False
+        self.nothing_follows: bool = bool(getattr(stream, "nothing_follows", False))
+
+    def __iter__(self) -> BlockingStream[T]:
+        return self
+
+    def __next__(self) -> T:
+        if self._closed:
+            raise StopIteration
+        try:
+            return self._owner._run(self._next())
+        except StopAsyncIteration:
+            self._closed = True
+            raise StopIteration from None
+
+    async def _next(self) -> T:
+        return await anext(self._stream)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        aclose = getattr(self._stream, "aclose", None)
+        if aclose is not None:
+            self._owner._run(aclose())
+
+    def __enter__(self) -> BlockingStream[T]:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 class SyncPersonaService:
-    """``PersonaService`` for scripts: the same methods, blocking.
+    """``PersonaService`` for scripts: the same methods, blocking; its event streams are
+    plain iterators (``BlockingStream``).
 
     The service lives on a private event loop in a background thread, so runs keep going
-    between calls. Use it as a context manager, or call ``close()`` at the end.
+    between calls. Use it as a context manager, or call ``close()`` at the end (the
+    counterpart of the async service's ``aclose``; starting happens on construction).
 
         with SyncPersonaService(Settings(data_dir="research")) as svc:
             exp = svc.create_experiment(ExperimentCreate(name="Q3", data_sources=["a.csv"]))
@@ -63,6 +136,18 @@ class SyncPersonaService:
     @property
     def settings(self) -> Settings:
         return self._service.settings
+
+    @property
+    def streams_stopped(self) -> bool:
+        return self._service.streams_stopped
+
+    @property
+    def keys_known_to_exist(self) -> bool:
+        return self._service.keys_known_to_exist
+
+    @property
+    def rate_policies(self) -> RatePolicies:
+        return self._service.rate_policies
 
     def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         if self._loop.is_closed():
@@ -93,133 +178,69 @@ class SyncPersonaService:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def create_experiment(
-        self, data: ExperimentCreate, *, text_column: str | None = None
-    ) -> Experiment:
-        return self._run(self._service.create_experiment(data, text_column=text_column))
+    # experiments and sources
+    create_experiment = _blocking(PersonaService.create_experiment)
+    list_experiments = _blocking(PersonaService.list_experiments)
+    get_experiment = _blocking(PersonaService.get_experiment)
+    data_version = _on_loop(PersonaService.data_version)
+    delete_experiment = _blocking(PersonaService.delete_experiment)
+    upload_sources = _blocking(PersonaService.upload_sources)
+    list_sources = _blocking(PersonaService.list_sources)
+    delete_source = _blocking(PersonaService.delete_source)
+    experiment_dir = _on_loop(PersonaService.experiment_dir)
+    preview_privacy = _blocking(PersonaService.preview_privacy)
 
-    def list_experiments(
-        self, *, name: str | None = None, limit: int = 50, cursor: str | None = None
-    ) -> ExperimentPage:
-        return self._run(self._service.list_experiments(name=name, limit=limit, cursor=cursor))
+    # runs
+    start_run = _blocking(PersonaService.start_run)
+    estimate_run = _blocking(PersonaService.estimate_run)
+    list_runs = _blocking(PersonaService.list_runs)
+    get_run = _blocking(PersonaService.get_run)
+    cancel_run = _blocking(PersonaService.cancel_run)
+    wait_for_run = _blocking(PersonaService.wait_for_run)
+    runs_alive = _on_loop(PersonaService.runs_alive)
 
-    def get_experiment(self, experiment_id: str) -> Experiment:
-        return self._run(self._service.get_experiment(experiment_id))
+    # personas and evidence
+    get_persona = _blocking(PersonaService.get_persona)
+    get_cited_persona = _blocking(PersonaService.get_cited_persona)
+    get_persona_markdown = _blocking(PersonaService.get_persona_markdown)
+    get_persona_html = _blocking(PersonaService.get_persona_html)
+    list_personas = _blocking(PersonaService.list_personas)
+    list_run_evidence = _blocking(PersonaService.list_run_evidence)
+    get_run_evidence = _blocking(PersonaService.get_run_evidence)
+    list_persona_evidence = _blocking(PersonaService.list_persona_evidence)
 
-    def delete_experiment(self, experiment_id: str) -> None:
-        self._run(self._service.delete_experiment(experiment_id))
+    # events
+    list_run_events = _blocking(PersonaService.list_run_events)
+    stream_run_events = _blocking_stream(PersonaService.stream_run_events)
+    list_experiment_events = _blocking(PersonaService.list_experiment_events)
+    stream_experiment_events = _blocking_stream(PersonaService.stream_experiment_events)
+    stop_streams = _on_loop(PersonaService.stop_streams)
 
-    def upload_sources(self, experiment_id: str, files: Sequence[UploadedFile]) -> Experiment:
-        return self._run(self._service.upload_sources(experiment_id, files))
+    # webhooks
+    create_webhook = _blocking(PersonaService.create_webhook)
+    list_webhooks = _blocking(PersonaService.list_webhooks)
+    get_webhook = _blocking(PersonaService.get_webhook)
+    delete_webhook = _blocking(PersonaService.delete_webhook)
+    rotate_webhook_secret = _blocking(PersonaService.rotate_webhook_secret)
+    list_webhook_deliveries = _blocking(PersonaService.list_webhook_deliveries)
+    redeliver_webhook_delivery = _blocking(PersonaService.redeliver_webhook_delivery)
 
-    def list_sources(self, experiment_id: str) -> ExperimentSourceList:
-        return self._run(self._service.list_sources(experiment_id))
+    # keys, audit and rates
+    create_key = _blocking(PersonaService.create_key)
+    list_keys = _blocking(PersonaService.list_keys)
+    revoke_key = _blocking(PersonaService.revoke_key)
+    update_key = _blocking(PersonaService.update_key)
+    key_spend = _blocking(PersonaService.key_spend)
+    key_budgets = _blocking(PersonaService.key_budgets)
+    keys_exist = _blocking(PersonaService.keys_exist)
+    usable_key = _blocking(PersonaService.usable_key)
+    check_key = _blocking(PersonaService.check_key)
+    record_audit = _on_loop(PersonaService.record_audit)
+    list_audit_entries = _blocking(PersonaService.list_audit_entries)
+    count_request = _blocking(PersonaService.count_request)
+    count_failure = _blocking(PersonaService.count_failure)
+    lockout = _on_loop(PersonaService.lockout)
 
-    def delete_source(self, experiment_id: str, name: str) -> Experiment:
-        return self._run(self._service.delete_source(experiment_id, name))
-
-    def preview_privacy(
-        self, experiment_id: str, request: PrivacyPreviewRequest | None = None
-    ) -> PrivacyPreview:
-        return self._run(self._service.preview_privacy(experiment_id, request))
-
-    def start_run(
-        self,
-        experiment_id: str,
-        overrides: GenerationOverrides | None = None,
-        *,
-        idempotency_key: str | None = None,
-        budgets: Sequence[Budget] = (),
-    ) -> StartedRun:
-        return self._run(
-            self._service.start_run(
-                experiment_id, overrides, idempotency_key=idempotency_key, budgets=budgets
-            )
-        )
-
-    def estimate_run(
-        self,
-        experiment_id: str,
-        overrides: GenerationOverrides | None = None,
-        *,
-        budgets: Sequence[Budget] = (),
-    ) -> RunEstimate:
-        return self._run(self._service.estimate_run(experiment_id, overrides, budgets=budgets))
-
-    def list_runs(
-        self,
-        experiment_id: str,
-        *,
-        status: RunStatus | None = None,
-        limit: int = 50,
-        cursor: str | None = None,
-    ) -> RunPage:
-        return self._run(
-            self._service.list_runs(experiment_id, status=status, limit=limit, cursor=cursor)
-        )
-
-    def get_run(self, experiment_id: str, run_id: str) -> RunDetail:
-        return self._run(self._service.get_run(experiment_id, run_id))
-
-    def cancel_run(self, experiment_id: str, run_id: str) -> Run:
-        return self._run(self._service.cancel_run(experiment_id, run_id))
-
-    def wait_for_run(
-        self, experiment_id: str, run_id: str, *, timeout: float | None = None
-    ) -> RunDetail:
-        return self._run(self._service.wait_for_run(experiment_id, run_id, timeout=timeout))
-
-    def get_persona(self, persona_id: str) -> Persona:
-        return self._run(self._service.get_persona(persona_id))
-
-    def get_persona_markdown(self, persona_id: str) -> str:
-        return self._run(self._service.get_persona_markdown(persona_id))
-
-    def get_persona_html(self, persona_id: str) -> str:
-        return self._run(self._service.get_persona_html(persona_id))
-
-    def list_personas(
-        self,
-        experiment_id: str,
-        *,
-        run_id: str | None = None,
-        latest: bool = False,
-        limit: int = 50,
-        cursor: str | None = None,
-    ) -> PersonaPage:
-        return self._run(
-            self._service.list_personas(
-                experiment_id, run_id=run_id, latest=latest, limit=limit, cursor=cursor
-            )
-        )
-
-    def list_run_evidence(
-        self,
-        experiment_id: str,
-        run_id: str,
-        where: EvidenceFilter = NO_FILTER,
-        *,
-        limit: int = 50,
-        cursor: str | None = None,
-    ) -> EvidencePage:
-        return self._run(
-            self._service.list_run_evidence(
-                experiment_id, run_id, where, limit=limit, cursor=cursor
-            )
-        )
-
-    def get_run_evidence(self, run_id: str, evidence_id: str) -> Evidence:
-        return self._run(self._service.get_run_evidence(run_id, evidence_id))
-
-    def list_persona_evidence(
-        self, persona_id: str, *, limit: int = 50, cursor: str | None = None
-    ) -> CitedEvidencePage:
-        return self._run(
-            self._service.list_persona_evidence(persona_id, limit=limit, cursor=cursor)
-        )
-
-    def list_providers(self) -> list[ProviderInfo]:
-        return self._service.list_providers()
-
-    def get_health(self) -> Health:
-        return self._run(self._service.get_health())
+    # providers and health
+    list_providers = _on_loop(PersonaService.list_providers)
+    get_health = _blocking(PersonaService.get_health)

@@ -9,8 +9,9 @@ so they cannot drift apart in what they send.
 from persona_client._resources.access import AsyncAudit, AsyncKeys, Audit, Keys
 from persona_client._resources.experiments import AsyncExperiments, Experiments
 from persona_client._resources.personas import AsyncPersonas, Personas
+from persona_client._resources.providers import AsyncProviders, Providers
 from persona_client._resources.runs import AsyncRuns, Runs
-from persona_client._resources.sources import AsyncProviders, AsyncSources, Providers, Sources
+from persona_client._resources.sources import AsyncSources, Sources
 from persona_client._resources.webhooks import AsyncWebhooks, Webhooks
 
 __all__ = [

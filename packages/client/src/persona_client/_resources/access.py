@@ -7,7 +7,13 @@ from datetime import datetime
 from typing import Literal
 
 from persona_client import _operations as ops
-from persona_client._resources._resource import _apaginate, _AsyncResource, _paginate, _Resource
+from persona_client._resources._resource import (
+    _aitems,
+    _apaginate,
+    _AsyncResource,
+    _paginate,
+    _Resource,
+)
 from persona_client.models import ApiKey, ApiKeyList, ApiKeyWithSecret, AuditEntry, AuditPage
 
 Scope = Literal["read", "write", "admin"]
@@ -31,6 +37,10 @@ class Keys(_Resource):
     def list(self) -> ApiKeyList:
         """Every key, revoked ones too, with what each has spent (never a secret)."""
         return self._request(ops.list_keys())
+
+    def iter(self) -> Iterator[ApiKey]:
+        """Every key, revoked ones too."""
+        return iter(self.list().items)
 
     def update(self, key_id: str, *, max_cost_usd: float | None) -> ApiKey:
         """Set the key's spend cap in US dollars; None removes it."""
@@ -58,6 +68,10 @@ class AsyncKeys(_AsyncResource):
 
     async def list(self) -> ApiKeyList:
         return await self._request(ops.list_keys())
+
+    def iter(self) -> AsyncIterator[ApiKey]:
+        """Every key, revoked ones too."""
+        return _aitems(self.list())
 
     async def update(self, key_id: str, *, max_cost_usd: float | None) -> ApiKey:
         return await self._request(ops.update_key(key_id, max_cost_usd=max_cost_usd))
@@ -95,11 +109,17 @@ class Audit(_Resource):
         operation_id: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        page_size: int | None = None,
     ) -> Iterator[AuditEntry]:
-        """Every matching entry, newest first, following the pages."""
+        """Every matching entry, newest first, fetching pages of ``page_size`` as it goes."""
         return _paginate(
             lambda cursor: self.list(
-                key_id=key_id, operation_id=operation_id, since=since, until=until, cursor=cursor
+                key_id=key_id,
+                operation_id=operation_id,
+                since=since,
+                until=until,
+                limit=page_size,
+                cursor=cursor,
             )
         )
 
@@ -132,9 +152,15 @@ class AsyncAudit(_AsyncResource):
         operation_id: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        page_size: int | None = None,
     ) -> AsyncIterator[AuditEntry]:
         return _apaginate(
             lambda cursor: self.list(
-                key_id=key_id, operation_id=operation_id, since=since, until=until, cursor=cursor
+                key_id=key_id,
+                operation_id=operation_id,
+                since=since,
+                until=until,
+                limit=page_size,
+                cursor=cursor,
             )
         )

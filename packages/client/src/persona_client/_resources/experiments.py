@@ -1,4 +1,4 @@
-"""Experiments: create, list, get and delete."""
+"""Experiments: create, list, get, delete, estimate, privacy preview and events."""
 
 from __future__ import annotations
 
@@ -6,9 +6,18 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
 from persona_client import _operations as ops
-from persona_client._resources._resource import _apaginate, _AsyncResource, _paginate, _Resource
+from persona_client._resources._resource import (
+    _apaginate,
+    _apaginate_after,
+    _AsyncResource,
+    _paginate,
+    _paginate_after,
+    _Resource,
+)
+from persona_client._streams import RunEvent
 from persona_client.models import (
     Experiment,
+    ExperimentEventPage,
     ExperimentPage,
     GenerationConfig,
     PrivacyPreview,
@@ -80,6 +89,26 @@ class Experiments(_Resource):
         )
         return self._request(operation)
 
+    def list_events(
+        self, experiment_id: str, *, after: str | None = None, limit: int | None = None
+    ) -> ExperimentEventPage:
+        """One page of the events of all the experiment's runs, in the order they happened,
+        after the event whose key (``{run_id}:{id}``) is ``after``; pass ``next_after`` back
+        as ``after`` for the next."""
+        operation = ops.list_experiment_events(experiment_id, after=after, limit=limit)
+        return self._request(operation)
+
+    def iter_events(
+        self, experiment_id: str, *, after: str | None = None, page_size: int | None = None
+    ) -> Iterator[RunEvent]:
+        """Every event of the experiment's runs stored so far (after ``after``), page after
+        page."""
+        return _paginate_after(
+            lambda next_after: self.list_events(
+                experiment_id, after=after if next_after is None else next_after, limit=page_size
+            )
+        )
+
 
 class AsyncExperiments(_AsyncResource):
     async def list(
@@ -142,3 +171,20 @@ class AsyncExperiments(_AsyncResource):
             experiment_id, evidence_id=evidence_id, limit=limit, provider=provider
         )
         return await self._request(operation)
+
+    async def list_events(
+        self, experiment_id: str, *, after: str | None = None, limit: int | None = None
+    ) -> ExperimentEventPage:
+        """One page of the experiment's events; see ``Experiments.list_events``."""
+        operation = ops.list_experiment_events(experiment_id, after=after, limit=limit)
+        return await self._request(operation)
+
+    def iter_events(
+        self, experiment_id: str, *, after: str | None = None, page_size: int | None = None
+    ) -> AsyncIterator[RunEvent]:
+        """Every event of the experiment's runs stored so far; see ``Experiments.iter_events``."""
+        return _apaginate_after(
+            lambda next_after: self.list_events(
+                experiment_id, after=after if next_after is None else next_after, limit=page_size
+            )
+        )

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 
 from persona_client import _operations as ops
 from persona_client._resources._resource import _apaginate, _AsyncResource, _paginate, _Resource
-from persona_client.models import CitedEvidence, Persona, PersonaPage
+from persona_client.models import CitedEvidence, CitedEvidencePage, Persona, PersonaPage
 
 
 class Personas(_Resource):
@@ -51,13 +51,20 @@ class Personas(_Resource):
             )
         )
 
-    def evidence(self, persona_id: str, *, page_size: int | None = None) -> Iterator[CitedEvidence]:
+    def list_evidence(
+        self, persona_id: str, *, limit: int | None = None, cursor: str | None = None
+    ) -> CitedEvidencePage:
+        """One page of the records the persona cites; see ``iter_evidence``."""
+        operation = ops.list_persona_evidence(persona_id, limit=limit, cursor=cursor)
+        return self._request(operation)
+
+    def iter_evidence(
+        self, persona_id: str, *, page_size: int | None = None
+    ) -> Iterator[CitedEvidence]:
         """Every record the persona cites (source, locator, participant, text), each with the
         statements citing it and where its quotes stand in its text, page after page."""
         return _paginate(
-            lambda cursor: self._request(
-                ops.list_persona_evidence(persona_id, limit=page_size, cursor=cursor)
-            )
+            lambda cursor: self.list_evidence(persona_id, limit=page_size, cursor=cursor)
         )
 
 
@@ -102,12 +109,17 @@ class AsyncPersonas(_AsyncResource):
             )
         )
 
-    def evidence(
+    async def list_evidence(
+        self, persona_id: str, *, limit: int | None = None, cursor: str | None = None
+    ) -> CitedEvidencePage:
+        """One page of the records the persona cites; see ``Personas.iter_evidence``."""
+        operation = ops.list_persona_evidence(persona_id, limit=limit, cursor=cursor)
+        return await self._request(operation)
+
+    def iter_evidence(
         self, persona_id: str, *, page_size: int | None = None
     ) -> AsyncIterator[CitedEvidence]:
-        """Every record the persona cites; see ``Personas.evidence``."""
+        """Every record the persona cites; see ``Personas.iter_evidence``."""
         return _apaginate(
-            lambda cursor: self._request(
-                ops.list_persona_evidence(persona_id, limit=page_size, cursor=cursor)
-            )
+            lambda cursor: self.list_evidence(persona_id, limit=page_size, cursor=cursor)
         )

@@ -17,7 +17,14 @@ from persona_client._base import (
 )
 from persona_client._base import finished_run as _finished_run
 from persona_client._exceptions import APIConnectionError, NotFoundError
-from persona_client._resources._resource import _apaginate, _AsyncResource, _paginate, _Resource
+from persona_client._resources._resource import (
+    _apaginate,
+    _apaginate_after,
+    _AsyncResource,
+    _paginate,
+    _paginate_after,
+    _Resource,
+)
 from persona_client._streams import (
     TERMINAL_EVENT_TYPES,
     EventStreamUnavailable,
@@ -66,12 +73,32 @@ class Runs(_Resource):
         operation = ops.list_runs(experiment_id, status=status, limit=limit, cursor=cursor)
         return self._request(operation)
 
-    def events(
+    def list_events(
         self, experiment_id: str, run_id: str, *, after: int | None = None, limit: int | None = None
     ) -> RunEventPage:
-        """One page of the run's events (its state changes), oldest first, after ``after``."""
+        """One page of the run's events (its state changes), oldest first, after ``after``;
+        pass ``next_after`` back as ``after`` for the next."""
         operation = ops.list_run_events(experiment_id, run_id, after=after, limit=limit)
         return self._request(operation)
+
+    def iter_events(
+        self,
+        experiment_id: str,
+        run_id: str,
+        *,
+        after: int | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[RunEvent]:
+        """Every event of the run stored so far (after ``after``), page after page; ``stream``
+        follows them live."""
+        return _paginate_after(
+            lambda next_after: self.list_events(
+                experiment_id,
+                run_id,
+                after=after if next_after is None else next_after,
+                limit=page_size,
+            )
+        )
 
     def iter(
         self, experiment_id: str, *, status: str | None = None, page_size: int | None = None
@@ -84,7 +111,7 @@ class Runs(_Resource):
         """The run, with its personas embedded once it has succeeded."""
         return self._request(ops.get_run(experiment_id, run_id))
 
-    def evidence_page(
+    def list_evidence(
         self,
         experiment_id: str,
         run_id: str,
@@ -96,7 +123,7 @@ class Runs(_Resource):
         limit: int | None = None,
         cursor: str | None = None,
     ) -> EvidencePage:
-        """One page of the evidence the run read, in source order; see ``evidence``."""
+        """One page of the evidence the run read, in source order; see ``iter_evidence``."""
         operation = ops.list_run_evidence(
             experiment_id,
             run_id,
@@ -109,7 +136,7 @@ class Runs(_Resource):
         )
         return self._request(operation)
 
-    def evidence(
+    def iter_evidence(
         self,
         experiment_id: str,
         run_id: str,
@@ -123,7 +150,7 @@ class Runs(_Resource):
         """Every evidence record the run read (as it was then), in source order, page after
         page: only ``ids``, one ``participant``, one ``source``, text containing ``q``."""
         return _paginate(
-            lambda cursor: self.evidence_page(
+            lambda cursor: self.list_evidence(
                 experiment_id,
                 run_id,
                 ids=ids,
@@ -239,12 +266,30 @@ class AsyncRuns(_AsyncResource):
         operation = ops.list_runs(experiment_id, status=status, limit=limit, cursor=cursor)
         return await self._request(operation)
 
-    async def events(
+    async def list_events(
         self, experiment_id: str, run_id: str, *, after: int | None = None, limit: int | None = None
     ) -> RunEventPage:
-        """One page of the run's events (its state changes), oldest first, after ``after``."""
+        """One page of the run's events; see ``Runs.list_events``."""
         operation = ops.list_run_events(experiment_id, run_id, after=after, limit=limit)
         return await self._request(operation)
+
+    def iter_events(
+        self,
+        experiment_id: str,
+        run_id: str,
+        *,
+        after: int | None = None,
+        page_size: int | None = None,
+    ) -> AsyncIterator[RunEvent]:
+        """Every event of the run stored so far; see ``Runs.iter_events``."""
+        return _apaginate_after(
+            lambda next_after: self.list_events(
+                experiment_id,
+                run_id,
+                after=after if next_after is None else next_after,
+                limit=page_size,
+            )
+        )
 
     def iter(
         self, experiment_id: str, *, status: str | None = None, page_size: int | None = None
@@ -257,7 +302,7 @@ class AsyncRuns(_AsyncResource):
         """The run, with its personas embedded once it has succeeded."""
         return await self._request(ops.get_run(experiment_id, run_id))
 
-    async def evidence_page(
+    async def list_evidence(
         self,
         experiment_id: str,
         run_id: str,
@@ -269,7 +314,7 @@ class AsyncRuns(_AsyncResource):
         limit: int | None = None,
         cursor: str | None = None,
     ) -> EvidencePage:
-        """One page of the evidence the run read; see ``Runs.evidence``."""
+        """One page of the evidence the run read; see ``Runs.iter_evidence``."""
         operation = ops.list_run_evidence(
             experiment_id,
             run_id,
@@ -282,7 +327,7 @@ class AsyncRuns(_AsyncResource):
         )
         return await self._request(operation)
 
-    def evidence(
+    def iter_evidence(
         self,
         experiment_id: str,
         run_id: str,
@@ -293,9 +338,9 @@ class AsyncRuns(_AsyncResource):
         q: str | None = None,
         page_size: int | None = None,
     ) -> AsyncIterator[Evidence]:
-        """Every evidence record the run read; see ``Runs.evidence``."""
+        """Every evidence record the run read; see ``Runs.iter_evidence``."""
         return _apaginate(
-            lambda cursor: self.evidence_page(
+            lambda cursor: self.list_evidence(
                 experiment_id,
                 run_id,
                 ids=ids,

@@ -1,13 +1,12 @@
-"""Sources (uploads) and providers."""
+"""Sources: upload, list and delete."""
 
 from __future__ import annotations
 
-import builtins
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 
 from persona_client import _operations as ops
-from persona_client._resources._resource import _AsyncResource, _Resource
-from persona_client.models import Experiment, ExperimentSourceList, ProviderInfo
+from persona_client._resources._resource import _aitems, _AsyncResource, _Resource
+from persona_client.models import Experiment, ExperimentSource, ExperimentSourceList
 
 
 class Sources(_Resource):
@@ -19,6 +18,10 @@ class Sources(_Resource):
         """The experiment's sources: name, kind (path, inline, upload), size and, when the
         server knows it, record count."""
         return self._request(ops.list_sources(experiment_id))
+
+    def iter(self, experiment_id: str) -> Iterator[ExperimentSource]:
+        """Every source of the experiment."""
+        return iter(self.list(experiment_id).items)
 
     def delete(self, experiment_id: str, name: str) -> None:
         """Remove an inline or uploaded source (``name`` as listed) and its stored file.
@@ -38,18 +41,10 @@ class AsyncSources(_AsyncResource):
         """The experiment's sources; see ``Sources.list``."""
         return await self._request(ops.list_sources(experiment_id))
 
+    def iter(self, experiment_id: str) -> AsyncIterator[ExperimentSource]:
+        """Every source of the experiment."""
+        return _aitems(self.list(experiment_id))
+
     async def delete(self, experiment_id: str, name: str) -> None:
         """Remove an inline or uploaded source and its stored file; see ``Sources.delete``."""
         await self._request(ops.delete_source(experiment_id, name))
-
-
-class Providers(_Resource):
-    def list(self) -> builtins.list[ProviderInfo]:
-        """Every provider the server knows, and whether it is configured (never its key)."""
-        return self._request(ops.list_providers())
-
-
-class AsyncProviders(_AsyncResource):
-    async def list(self) -> builtins.list[ProviderInfo]:
-        """Every provider the server knows, and whether it is configured (never its key)."""
-        return await self._request(ops.list_providers())
