@@ -1,7 +1,8 @@
 """The committed spec lints clean: Redocly CLI (`recommended`) and Spectral (`spectral:oas`).
 
-Both read their configuration from the repository root (redocly.yaml with
-.redocly.lint-ignore.yaml, and .spectral.yaml), where each exception says why it is one.
+Redocly reads tools/contract/redocly.yaml with its .redocly.lint-ignore.yaml (not the
+repository root, where openapi-typescript would take it for its own configuration), Spectral
+the root's .spectral.yaml; each exception says why it is one.
 A warning fails as an error does: a warning left alone is a problem nobody decided on.
 """
 
@@ -10,13 +11,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .conftest import REPO, SPEC, node_tool, run_tool
+from .conftest import NODE_TOOLS, REPO, SPEC, node_tool, run_tool
 
 
 def test_redocly_lint_reports_no_errors_or_warnings() -> None:
     redocly = node_tool("redocly")
 
-    done = run_tool([redocly, "lint", "--format=json", "--config", REPO / "redocly.yaml"], REPO)
+    done = run_tool(
+        [redocly, "lint", "--format=json", "--config", NODE_TOOLS / "redocly.yaml"], REPO
+    )
 
     report = json.loads(done.stdout)
     problems = [

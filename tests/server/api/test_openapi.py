@@ -145,7 +145,9 @@ def test_spec_documents_statuses_bodies_and_examples() -> None:
     generate = paths["/experiments/{experiment_id}/generate"]["post"]
     persona = paths["/personas/{persona_id}"]["get"]
 
-    assert set(create["responses"]) == {"201", "400", "401", "403", "413", "422", "429", "500"}
+    assert set(create["responses"]) == {
+        *("201", "400", "401", "403", "413", "415", "422", "429", "500")
+    }
     seed = create["requestBody"]["content"]["application/json"]["examples"]["seed"]["value"]
     assert seed["data_sources"] == ["./interviews.csv"]
     assert (

@@ -22,12 +22,14 @@ SERVERS: list[dict[str, str]] = [
 ]
 
 PROBLEM_DESCRIPTIONS: dict[int, str] = {
-    400: "Malformed request body: not UTF-8, or a broken multipart message.",
+    400: "Malformed request body: JSON that does not parse (`malformed_json`), text that is not "
+    "UTF-8, or a broken multipart message.",
     401: "Missing, invalid, revoked or expired key.",
     403: "The key lacks the scope this operation needs (`insufficient_scope`).",
     404: "No such resource.",
     409: "The resource's current state does not allow this.",
     413: "Request body over the size limit.",
+    415: "The body is not sent as application/json (`unsupported_media_type`).",
     422: "Invalid input; `errors` names each offending field.",
     429: "Over a rate limit (`rate_limited`): try again after `Retry-After`.",
     500: "Internal error; the body and the X-Request-ID header carry the request id.",
@@ -52,6 +54,29 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
         status: {"model": Problem, "description": PROBLEM_DESCRIPTIONS[status]}
         for status in sorted({*statuses, 500})
     }
+
+
+def _body_problems(operation: dict[str, Any]) -> None:
+    """Document the answers to a bad body on every operation that takes one, so no route can
+    forget them: 400 for a body that does not parse, 413 for one over the size limit (every
+    body passes the limit middleware), and 415 for a JSON operation sent another media type
+    (``check_json_body``). A route's own description of these statuses is kept."""
+    body = operation.get("requestBody")
+    if body is None:
+        return
+    statuses = [400, 413]
+    if "application/json" in body.get("content", {}):
+        statuses.append(415)
+    responses = operation["responses"]
+    for status in statuses:
+        responses.setdefault(
+            str(status),
+            {
+                "description": PROBLEM_DESCRIPTIONS[status],
+                "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_REF}}},
+            },
+        )
+    operation["responses"] = dict(sorted(responses.items()))
 
 
 def _problem_content(response: dict[str, Any]) -> None:
@@ -157,6 +182,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     for path_item in spec["paths"].values():
         for operation in path_item.values():
             _optional_body(operation)
+            _body_problems(operation)
             for response in operation["responses"].values():
                 _problem_content(response)
                 headers = response.setdefault("headers", {})

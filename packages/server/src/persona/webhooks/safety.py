@@ -5,7 +5,9 @@ A server that calls any URL a client gives it can be made to reach into its own 
 network. So targets on loopback, private, link-local, shared, reserved or multicast
 addresses are refused, unless ``PERSONA_WEBHOOK_ALLOW_PRIVATE=true``. The check runs when a
 webhook is created and again before every delivery, against the addresses the host
-resolves to then (a name may be re-pointed after creation).
+resolves to then (a name may be re-pointed after creation). A delivery then connects to the
+address that was checked, not to the name: a second look-up could answer differently (DNS
+rebinding) and reach a private address after all.
 """
 
 from __future__ import annotations
@@ -40,19 +42,30 @@ def check_url_shape(url: str) -> tuple[str, int]:
     return parts.hostname, port
 
 
-async def check_target(url: str, *, allow_private: bool) -> None:
-    """Raise UnsafeTarget when ``url`` resolves to an address a webhook may not reach."""
+async def resolve(host: str, port: int) -> list[str]:
+    """The addresses ``host`` resolves to, in the resolver's order of preference."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+async def check_target(url: str, *, allow_private: bool) -> str | None:
+    """The checked address to connect to for ``url``; UnsafeTarget when the host resolves
+    to an address a webhook may not reach. None when private targets are allowed: nothing
+    is checked, and the name is resolved when connecting."""
     host, port = check_url_shape(url)
     if allow_private:
-        return
+        return None
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        addresses = await resolve(host, port)
     except OSError as exc:
         raise UnsafeTarget(f"cannot resolve {host!r}: {exc}") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
+    for text in addresses:
+        address = ipaddress.ip_address(text)
         if not address.is_global or address.is_multicast:
             raise UnsafeTarget(
                 f"{host!r} resolves to {address}, a loopback, private, link-local or "
                 "reserved address (set PERSONA_WEBHOOK_ALLOW_PRIVATE=true to allow it)"
             )
+    if not addresses:
+        raise UnsafeTarget(f"{host!r} resolves to no address")
+    return addresses[0]

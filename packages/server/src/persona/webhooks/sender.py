@@ -63,6 +63,9 @@ class WebhookSender:
         self._http = httpx.AsyncClient(
             timeout=settings.webhook_timeout,
             follow_redirects=False,
+            # Deliveries connect to a checked address, not a name, so a kept-alive connection
+            # would be shared by every host name on that address, TLS-verified for only one.
+            limits=httpx.Limits(max_keepalive_connections=0),
             headers={"User-Agent": "persona-webhooks", "Content-Type": "application/json"},
         )
 
@@ -111,8 +114,9 @@ class WebhookSender:
         status: int | None = None
         wait: float | None = None
         try:
-            await check_target(outgoing.url, allow_private=self._settings.webhook_allow_private)
-            status, wait = await self._post(outgoing)
+            allow_private = self._settings.webhook_allow_private
+            address = await check_target(outgoing.url, allow_private=allow_private)
+            status, wait = await self._post(outgoing, address)
             error = None if 200 <= status < 300 else f"the receiver answered {status}"
         except UnsafeTarget as exc:
             error = str(exc)
@@ -135,8 +139,9 @@ class WebhookSender:
         duration = round((time.monotonic() - started) * 1000)
         await self._record(outgoing, status, error, duration, wait)
 
-    async def _post(self, outgoing: Outgoing) -> tuple[int, float | None]:
-        """The receiver's status, and the seconds its ``Retry-After`` asks to wait."""
+    async def _post(self, outgoing: Outgoing, address: str | None) -> tuple[int, float | None]:
+        """The receiver's status, and the seconds its ``Retry-After`` asks to wait; sent to
+        ``address`` when given (the one checked), else to wherever the URL's host resolves."""
         event = run_event(outgoing.event)
         body = event.model_dump_json().encode()
         message_id = event_key(event)
@@ -144,12 +149,16 @@ class WebhookSender:
         signatures = " ".join(
             Webhook(secret).sign(message_id, timestamp, body) for secret in outgoing.secrets
         )
+        url, host_headers, extensions = pinned(outgoing.url, address)
         headers = {
+            **host_headers,
             "webhook-id": message_id,
             "webhook-timestamp": str(int(timestamp.timestamp())),
             "webhook-signature": signatures,
         }
-        async with self._http.stream("POST", outgoing.url, content=body, headers=headers) as reply:
+        async with self._http.stream(
+            "POST", url, content=body, headers=headers, extensions=extensions
+        ) as reply:
             read = 0
             async for chunk in reply.aiter_raw():
                 read += len(chunk)
@@ -202,6 +211,18 @@ class WebhookSender:
         if wait is not None:
             delay = max(delay, min(wait, max(delays)))
         return "pending", now + timedelta(seconds=delay)
+
+
+def pinned(url: str, address: str | None) -> tuple[httpx.URL, dict[str, str], dict[str, Any]]:
+    """The request to ``url`` connecting to ``address``: the URL names the address, while the
+    Host header and the TLS server name (SNI, and the name the certificate is verified
+    against) stay the URL's host. Unchanged when ``address`` is None."""
+    target = httpx.URL(url)
+    if address is None:
+        return target, {}, {}
+    server_name = target.raw_host.decode("ascii")
+    extensions = {"sni_hostname": server_name} if target.scheme == "https" else {}
+    return target.copy_with(host=address), {"Host": target.netloc.decode("ascii")}, extensions
 
 
 def retry_after(header: str | None, now: datetime) -> float | None:
